@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# constraints.txt pins torch to the CPU build on this project's machines; see README for GPUs.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: demo test smoke bench figures clean
+
+$(BIN)/gdlab: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/gdlab
+	$(BIN)/gdlab train configs/quickstart.yaml
+
+test: $(BIN)/gdlab
+	$(BIN)/python -m pytest -q -n 2 tests
+
+smoke: $(BIN)/gdlab
+	$(BIN)/python scripts/smoke_configs.py
+
+bench: $(BIN)/gdlab
+	$(BIN)/python benchmarks/train_overhead.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

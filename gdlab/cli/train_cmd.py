@@ -1,0 +1,106 @@
+"""`gdlab train`, `gdlab validate`, `gdlab schema`: parse arguments, call plain functions, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gdlab.cli.app import command, fail
+from gdlab.errors import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, GdlabError
+
+ConfigArg = Annotated[Path, typer.Argument(help="YAML config file", show_default=False)]
+OverridesArg = Annotated[Optional[list[str]], typer.Argument(help="dotted overrides, e.g. optimizer.lr=0.05", show_default=False)]
+
+
+@command("train")
+def train_command(
+    config: ConfigArg,
+    overrides: OverridesArg = None,
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
+    runs_root: Annotated[Path, typer.Option("--runs", help="parent folder of run folders")] = Path("runs"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the run folder")] = False,
+    smoke: Annotated[bool, typer.Option("--smoke", help=f"a handful of steps into a temp folder (CI)")] = False,
+    expect: Annotated[Optional[list[str]], typer.Option("--expect", help="a bar to meet, e.g. 'final_val_loss<0.3'; exit 1 if missed")] = None,
+) -> None:
+    """Train a config; write a run folder with metrics.csv, summary.json and model.pt."""
+    from rich.console import Console
+
+    from gdlab.expect import parse_expectations
+    from gdlab.loading import load_config
+
+    expectations = parse_expectations(expect or [])
+    cfg = load_config(config, overrides or [])
+    from gdlab.train import smoke as smoke_config, train
+
+    if smoke:
+        cfg = smoke_config(cfg)
+        if run_dir is None:
+            run_dir = Path(tempfile.mkdtemp(prefix=f"gdlab-smoke-{cfg.name}-"))
+    console = Console()
+    bar = None
+    if not quiet and console.is_terminal:
+        from gdlab.cli.progress import TrainProgress
+
+        bar = TrainProgress(console, cfg.name)
+    try:
+        result = train(
+            cfg, run_dir=run_dir, runs_root=runs_root, overrides=overrides or [],
+            observers=[bar] if bar else [], expect=expectations,
+            on_start=(lambda folder, total: bar.start(total)) if bar else None,
+        )
+    finally:
+        if bar:
+            bar.stop()
+    s = result.summary
+    if not quiet:
+        from gdlab.cli.progress import summary_table
+
+        console.print(summary_table(s))
+    if s["status"] == "failed":
+        sys.stdout.write(f"{result.run_dir}\n")
+        raise fail(f"training failed: {s['error']} (details in {result.run_dir / 'error.log'})", result.exit_code)
+    if s["status"] == "diverged":
+        sys.stderr.write(f"gdlab: diverged at step {s['diverged_at_step']} (non-finite loss); rows so far are kept\n")
+    for msg in result.failures:
+        sys.stderr.write(f"gdlab: expectation failed: {msg}\n")
+    sys.stdout.write(f"{result.run_dir}\n")  # the last line is the run folder, for scripts
+    if result.exit_code != EXIT_OK:
+        raise typer.Exit(result.exit_code)
+
+
+@command("validate")
+def validate_command(
+    configs: Annotated[list[Path], typer.Argument(help="config files", show_default=False)],
+    no_data: Annotated[bool, typer.Option("--no-data", help="check the schema only; skip loading data and shapes")] = False,
+) -> None:
+    """Check configs without training: schema, values, data and layer shapes."""
+    from gdlab.loading import load_config
+
+    bad = 0
+    for path in configs:
+        try:
+            cfg = load_config(path)
+            if not no_data:
+                from gdlab.runner import prepare_data
+
+                prepare_data(cfg)
+        except GdlabError as exc:
+            bad += 1
+            sys.stderr.write(f"gdlab: error: {exc.message}\n")
+            continue
+        sys.stdout.write(f"ok  {path}\n")
+    if bad:
+        raise typer.Exit(EXIT_USAGE)
+
+
+@command("schema")
+def schema_command() -> None:
+    """Print the config's JSON Schema (for editors: yaml-language-server)."""
+    from gdlab.config import Config
+
+    sys.stdout.write(json.dumps(Config.model_json_schema(), indent=2) + "\n")

@@ -1,0 +1,131 @@
+"""A config's dataset as tensors: checked against the loss, shaped for it, split and optionally standardized."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from gdlab.config import CLASSIFICATION_DATA
+from gdlab.datasets import RawData, read_raw
+from gdlab.errors import GdlabError
+
+if TYPE_CHECKING:
+    from gdlab.config import Config
+
+REGRESSION_LOSSES = "MSELoss, L1Loss or HuberLoss"
+SPLIT_STREAM = 1  # keeps the split permutation independent of the generators' draws from the same seed
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train (and optional validation) tensors plus what a model and loss need to know about them."""
+
+    x_train: torch.Tensor  # [N, D] float
+    y_train: torch.Tensor  # CrossEntropyLoss: int64 [N]; BCEWithLogitsLoss: float [N, 1]; regression: float [N, T]
+    x_val: torch.Tensor | None  # None when val_fraction == 0
+    y_val: torch.Tensor | None
+    task: str  # "classification" | "regression", from the loss
+    n_features: int
+    n_outputs: int  # model output width the loss needs
+    n_classes: int | None  # classes in the labels of a classification dataset, else None
+    feature_names: list[str]
+
+
+def data_seed(cfg: Config) -> int:
+    """The seed for generating and splitting data: `data.seed`, or the config's `seed` when that is null."""
+    return cfg.data.seed if cfg.data.seed is not None else cfg.seed
+
+
+def load_data(cfg: Config, dtype: torch.dtype = torch.float32) -> Dataset:
+    """Build, check, shape, split and standardize the config's data; the same config gives bit-identical tensors."""
+    seed = data_seed(cfg)
+    loss = cfg.loss.name
+    check_loss_fits_data(cfg)
+    raw = read_raw(cfg.data, seed, labels=cfg.task == "classification", loss_name=loss)
+    check_classes(cfg, raw)
+    y = shape_targets(raw, loss)
+    train, val = split_indices(len(raw.x), cfg.data.val_fraction, seed)
+    x_train, x_val = raw.x[train], raw.x[val] if val is not None else None
+    if cfg.data.standardize:
+        x_train, x_val = standardize(x_train, x_val)
+    n_outputs = {"BCEWithLogitsLoss": 1, "CrossEntropyLoss": raw.n_classes}.get(loss) or y.shape[1]
+    return Dataset(
+        x_train=_tensor(x_train, dtype),
+        y_train=_tensor(y[train], dtype),
+        x_val=None if val is None else _tensor(x_val, dtype),
+        y_val=None if val is None else _tensor(y[val], dtype),
+        task=cfg.task,
+        n_features=raw.x.shape[1],
+        n_outputs=int(n_outputs),
+        n_classes=raw.n_classes,
+        feature_names=list(raw.feature_names),
+    )
+
+
+def check_loss_fits_data(cfg: Config) -> None:
+    """A classification loss needs a dataset with class labels; checked before any data is built."""
+    name = cfg.data.name
+    if cfg.task == "classification" and name != "csv" and name not in CLASSIFICATION_DATA:
+        raise GdlabError(
+            f"data.name: '{name}' is a regression dataset; {cfg.loss.name} needs class labels"
+            f" — use {REGRESSION_LOSSES}"
+        )
+
+
+def check_classes(cfg: Config, raw: RawData) -> None:
+    """BCEWithLogitsLoss needs exactly two classes; CrossEntropyLoss.weight needs one entry per class."""
+    loss = cfg.loss
+    if raw.n_classes is None or cfg.task != "classification":
+        return
+    if loss.name == "BCEWithLogitsLoss" and raw.n_classes != 2:
+        raise GdlabError(
+            f"loss: BCEWithLogitsLoss needs exactly 2 classes, but data '{cfg.data.name}' has {raw.n_classes}; "
+            "use CrossEntropyLoss"
+        )
+    weight = getattr(loss, "weight", None)
+    if weight is not None and len(weight) != raw.n_classes:
+        raise GdlabError(
+            f"loss.weight: {len(weight)} entries, but data '{cfg.data.name}' has {raw.n_classes} classes; "
+            "give one weight per class"
+        )
+
+
+def shape_targets(raw: RawData, loss: str) -> np.ndarray:
+    """Targets in the shape `loss` compares with: labels [N], a [N, 1] column for BCE, one-hot for regression losses."""
+    if raw.n_classes is None:
+        return raw.y
+    if loss == "CrossEntropyLoss":
+        return raw.y
+    if loss == "BCEWithLogitsLoss":
+        return raw.y.astype(np.float64).reshape(-1, 1)
+    return np.eye(raw.n_classes, dtype=np.float64)[raw.y]
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """A seeded permutation of `n` rows; its last round(n * val_fraction) (at least 1) are the validation rows."""
+    order = np.random.default_rng([seed, SPLIT_STREAM]).permutation(n)
+    if val_fraction == 0:
+        return order, None
+    n_val = max(1, round(n * val_fraction))
+    if n_val >= n:
+        raise GdlabError(
+            f"data.val_fraction: {val_fraction} of {n} rows leaves no training rows; lower it or use more rows"
+        )
+    return order[: n - n_val], order[n - n_val :]
+
+
+def standardize(x_train: np.ndarray, x_val: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Scale features to mean 0, std 1 using training statistics only (constant features keep std 1)."""
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    std = np.where(std == 0, 1.0, std)
+    return (x_train - mean) / std, None if x_val is None else (x_val - mean) / std
+
+
+def _tensor(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+    if np.issubdtype(array.dtype, np.integer):
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.int64))
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64)).to(dtype)

@@ -1,0 +1,1 @@
+"""One trainer for K >= 1 same-shaped models: `gdlab train` is a sweep of one."""

@@ -1,0 +1,68 @@
+"""The batch schedule shared by every model of a group: which rows each micro-batch takes, how
+micro-batches group into optimizer steps, and how many steps make an epoch and a run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from gdlab.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    n_rows: int
+    micro_batch: int  # rows per forward/backward pass
+    accumulate: int  # micro-batches per optimizer step
+    shuffle: bool
+    total_steps: int
+
+    @classmethod
+    def from_config(cls, train: TrainConfig, n_rows: int) -> "BatchPlan":
+        # Full batch with accumulate k splits the data into k micro-batches: same gradient, less memory.
+        micro = min(train.batch_size or math.ceil(n_rows / train.accumulate), n_rows)
+        per_epoch = math.ceil(math.ceil(n_rows / micro) / train.accumulate)
+        total = train.steps if train.steps is not None else train.epochs * per_epoch
+        return cls(n_rows, micro, train.accumulate, train.shuffle and micro < n_rows, total)
+
+    @property
+    def full_batch(self) -> bool:
+        return self.micro_batch >= self.n_rows
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(math.ceil(self.n_rows / self.micro_batch) / self.accumulate)
+
+    @property
+    def total_epochs(self) -> int:
+        return math.ceil(self.total_steps / self.steps_per_epoch)
+
+    def steps_of_epoch(self) -> list[list[tuple[int, int]]]:
+        """(start, stop) row ranges into the epoch's order, grouped per optimizer step."""
+        bounds = [(s, min(s + self.micro_batch, self.n_rows)) for s in range(0, self.n_rows, self.micro_batch)]
+        return [bounds[i : i + self.accumulate] for i in range(0, len(bounds), self.accumulate)]
+
+
+class DataOrder:
+    """Per-epoch row orders, one stream per distinct seed: models with the same seed see the same order."""
+
+    def __init__(self, seeds: list[int], plan: BatchPlan):
+        self.plan = plan
+        unique = sorted(set(seeds))
+        self.index = torch.tensor([unique.index(s) for s in seeds])
+        self.generators = [torch.Generator().manual_seed(s) for s in unique]
+
+    def next_epoch(self) -> torch.Tensor | None:
+        """[S, N] row orders for the next epoch (S distinct seeds), or None when rows stay in order."""
+        if not self.plan.shuffle:
+            return None
+        return torch.stack([torch.randperm(self.plan.n_rows, generator=g) for g in self.generators])
+
+    def state(self) -> list[torch.Tensor]:
+        return [g.get_state() for g in self.generators]
+
+    def load_state(self, states: list[torch.Tensor]) -> None:
+        for g, s in zip(self.generators, states):
+            g.set_state(s)

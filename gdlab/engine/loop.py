@@ -1,0 +1,180 @@
+"""The training loop for a group of K same-shaped models. It yields one `StepRecord` per optimizer
+step and never prints; writers and progress bars consume the records."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import torch
+
+from gdlab.config import Config
+from gdlab.data import Dataset
+from gdlab.engine.batches import BatchPlan, DataOrder
+from gdlab.engine.losses import StackedLoss
+from gdlab.engine.optim import StackedOptimizer
+from gdlab.engine.schedule import LRSchedule
+from gdlab.engine.stack import StackedMLP
+from gdlab.engine.tensors import GroupData
+
+Values = list  # one entry per model; None where that model logged nothing
+
+
+@dataclass
+class StepRecord:
+    """Everything logged at one optimizer step, for all K models of the group."""
+
+    step: int
+    epoch: float
+    wall_s: float
+    emit: list[bool]  # model k writes a row at this step
+    lr: Values
+    train_loss: Values
+    grad_norm: Values
+    train_accuracy: Values | None = None
+    val_loss: Values | None = None
+    val_accuracy: Values | None = None
+    extra: dict[str, Values] = field(default_factory=dict)
+
+
+class GroupTrainer:
+    """Trains K models that share architecture, data shapes and batch schedule as one computation."""
+
+    def __init__(self, configs: list[Config], datasets: list[Dataset], device: torch.device, sync_every: int | None = None):
+        cfg = configs[0]
+        self.configs, self.K, self.device = configs, len(configs), device
+        self.dtype = torch.float64 if cfg.train.dtype == "float64" else torch.float32
+        seeds = [c.seed for c in configs]
+        self.data = GroupData(datasets, device, self.dtype)
+        self.plan = BatchPlan.from_config(cfg.train, self.data.n_train)
+        self.order = DataOrder(seeds, self.plan)
+        self.model = StackedMLP(cfg, seeds, device, self.dtype)
+        torch.manual_seed(seeds[0])  # dropout masks follow the seed, after the weights were drawn
+        self.loss = StackedLoss(cfg.loss, device, self.dtype)
+        self.optimizer = StackedOptimizer([c.optimizer for c in configs], self.model.flat)
+        intervals = self.plan.total_steps if (cfg.scheduler and cfg.scheduler.interval == "step") else self.plan.total_epochs
+        self.schedule = LRSchedule(cfg.scheduler, [c.optimizer.lr for c in configs], intervals)
+        self.eval_every = cfg.train.eval_every or self.plan.steps_per_epoch
+        self.log_every = cfg.train.log_every
+        self.grad_clip = cfg.train.grad_clip
+        # On an accelerator, host syncs are batched: losses stay on device and are read in blocks.
+        self.sync_every = sync_every or (1 if device.type == "cpu" else 32)
+        self.alive = torch.ones(self.K, dtype=torch.bool, device=device)
+        self.alive_host = [True] * self.K
+        self.diverged_at: list[int | None] = [None] * self.K
+        self.steps_done = [0] * self.K
+        self.step = 0
+        self.interrupted = False
+
+    # ------------------------------------------------------------------ one step
+    def _train_step(self, order: torch.Tensor | None, ranges: list[tuple[int, int]], lr: torch.Tensor):
+        flat = self.model.flat
+        flat.grad = None  # zero_grad: backward() accumulates into leaves
+        total = sum(b - a for a, b in ranges)
+        loss_sum = correct = None
+        for a, b in ranges:
+            x, y = self.data.train_batch(order, a, b, self.order.index)
+            out = self.model.forward(x, training=True)
+            losses = self.loss(out, y)
+            share = (b - a) / total  # micro-batches weighted by size: k of them equal one large batch
+            (losses.sum() * share if share != 1 else losses.sum()).backward()
+            losses = losses.detach() * share
+            loss_sum = losses if loss_sum is None else loss_sum + losses
+            c = self.loss.correct(out.detach(), y)
+            if c is not None:
+                correct = c if correct is None else correct + c
+        grad = flat.grad
+        grad_norm = torch.linalg.vector_norm(grad, dim=1)
+        if self.grad_clip is not None:  # the same coefficient as torch.nn.utils.clip_grad_norm_
+            grad.mul_(torch.clamp(self.grad_clip / (grad_norm + 1e-6), max=1.0).unsqueeze(1))
+        self.alive &= torch.isfinite(loss_sum)
+        return loss_sum, correct, grad_norm
+
+    def _update(self, lr: torch.Tensor, must_mask: bool) -> None:
+        flat = self.model.flat
+        with torch.no_grad():
+            before = flat.detach().clone() if must_mask else None
+            self.optimizer.step(flat.data, flat.grad, lr)
+            if must_mask:  # a diverged model keeps the weights it diverged with; the others go on
+                flat.data.copy_(torch.where(self.alive.unsqueeze(1), flat.data, before))
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x, y = self.data.val_all()
+        out = self.model.forward(x, training=False)
+        return self.loss(out, y), self.loss.correct(out, y)
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepRecord]:
+        """Train to the end (or divergence of every model, or `should_stop()`), yielding step records."""
+        t0 = time.perf_counter()
+        lrs = self.schedule.lrs()
+        lr = torch.tensor(lrs, dtype=self.dtype, device=self.device).view(-1, 1)
+        pending: list[tuple] = []
+        while self.step < self.plan.total_steps and any(self.alive_host) and not should_stop():
+            order = self.order.next_epoch()
+            for ranges in self.plan.steps_of_epoch():
+                if self.step >= self.plan.total_steps or not any(self.alive_host) or should_stop():
+                    break
+                self.step += 1
+                loss, acc, gn = self._train_step(order, ranges, lr)
+                n_rows = sum(b - a for a, b in ranges)
+                host_loss = None
+                if self.sync_every == 1:  # CPU: syncing is free, so learn about divergence before the update
+                    host_loss = loss.tolist()
+                    self._note_losses(self.step, host_loss)
+                self._update(lr, must_mask=self.sync_every > 1 or not all(self.alive_host))
+                evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
+                vl, va = self.evaluate() if evaluated else (None, None)
+                pending.append((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, time.perf_counter() - t0))
+                if self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0:
+                    if self.schedule.advance():
+                        lrs = self.schedule.lrs()
+                        lr = torch.tensor(lrs, dtype=self.dtype, device=self.device).view(-1, 1)
+                if len(pending) >= self.sync_every:
+                    yield from self._flush(pending)
+                    pending = []
+        yield from self._flush(pending)
+        self.interrupted = self.step < self.plan.total_steps and any(self.alive_host)
+
+    def _note_losses(self, step: int, losses: list[float]) -> None:
+        for k, v in enumerate(losses):
+            if self.diverged_at[k] is None and not math.isfinite(v):
+                self.alive_host[k] = False
+                self.diverged_at[k] = step
+
+    def _flush(self, pending: list[tuple]) -> Iterator[StepRecord]:
+        """Turn buffered step values into records, in step order (one device->host copy each)."""
+        n_val = self.data.x_val.shape[1] if self.data.has_val else 1
+        for step, lrs, loss, acc, n_rows, gn, vl, va, wall in pending:
+            losses = loss if isinstance(loss, list) else loss.tolist()
+            self._note_losses(step, losses)
+            # A model writes rows up to and including the step at which it diverged.
+            ran = [d is None or d == step for d in self.diverged_at]
+            live = [d is None for d in self.diverged_at]
+            logged = step % self.log_every == 0 or vl is not None or step == self.plan.total_steps
+            for k in range(self.K):
+                if ran[k]:
+                    self.steps_done[k] = step
+            only_live = lambda vals: [x if live[k] else None for k, x in enumerate(vals.tolist())]  # noqa: E731
+            yield StepRecord(
+                step=step,
+                epoch=round(step / self.plan.steps_per_epoch, 6),
+                wall_s=wall,
+                emit=[ran[k] and (logged or not live[k]) for k in range(self.K)],
+                lr=list(lrs),
+                train_loss=losses,
+                grad_norm=gn.tolist(),
+                # accuracies divide exact counts on the host, so they print as 0.86, not 0.8600000143
+                train_accuracy=[c / n_rows for c in acc.tolist()] if acc is not None else None,
+                val_loss=only_live(vl) if vl is not None else None,
+                val_accuracy=[None if x is None else x / n_val for x in only_live(va)] if va is not None else None,
+            )
+
+    # ------------------------------------------------------------------ results
+    def status(self, k: int) -> str:
+        if self.diverged_at[k] is not None:
+            return "diverged"
+        return "interrupted" if self.interrupted else "completed"

@@ -1,0 +1,50 @@
+"""Per-model losses and accuracies for stacked outputs [K, N, C]: each model's loss is the mean
+its own `nn.*Loss(reduction='mean')` would give, so summing them gives each model its own gradient."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from gdlab.config import LossConfig
+
+
+class StackedLoss:
+    """`__call__(out [K,N,C], y) -> [K]` losses; `correct(out, y) -> [K]` counts of right answers."""
+
+    def __init__(self, cfg: LossConfig, device: torch.device, dtype: torch.dtype):
+        self.cfg = cfg
+        self.name = cfg.name
+        as_tensor = lambda v: torch.as_tensor(v, dtype=dtype, device=device)  # noqa: E731
+        self.weight = as_tensor(cfg.weight) if getattr(cfg, "weight", None) else None
+        self.pos_weight = as_tensor([cfg.pos_weight]) if getattr(cfg, "pos_weight", None) else None
+
+    def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        K, N = out.shape[0], out.shape[1]
+        if self.name == "CrossEntropyLoss":
+            y = y.expand(K, N)
+            per_row = F.cross_entropy(
+                out.reshape(K * N, -1), y.reshape(-1), weight=self.weight,
+                label_smoothing=self.cfg.label_smoothing, reduction="none",
+            ).view(K, N)
+            if self.weight is None:
+                return per_row.mean(1)
+            return per_row.sum(1) / self.weight[y].sum(1)  # torch's weighted mean divides by the weights
+        y = y.expand_as(out)
+        if self.name == "MSELoss":
+            per = F.mse_loss(out, y, reduction="none")
+        elif self.name == "L1Loss":
+            per = F.l1_loss(out, y, reduction="none")
+        elif self.name == "HuberLoss":
+            per = F.huber_loss(out, y, reduction="none", delta=self.cfg.delta)
+        else:
+            per = F.binary_cross_entropy_with_logits(out, y, pos_weight=self.pos_weight, reduction="none")
+        return per.flatten(1).mean(1)
+
+    def correct(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        """Correct predictions per model (classification only), as a float [K]."""
+        if self.name == "CrossEntropyLoss":
+            return (out.argmax(-1) == y).sum(1, dtype=out.dtype)
+        if self.name == "BCEWithLogitsLoss":
+            return ((out > 0) == (y > 0.5)).flatten(1).sum(1, dtype=out.dtype)
+        return None

@@ -1,0 +1,114 @@
+"""Optimizer updates on the stacked [K, P] parameters, written out exactly as torch.optim's
+single-tensor code does them, with every hyperparameter a per-model column [K, 1]."""
+
+from __future__ import annotations
+
+import torch
+
+from gdlab.config import OptimizerConfig
+
+# Which fields may differ between the K models of one batched group; the rest (name, flags) may not.
+SCALAR_FIELDS = ("lr", "momentum", "dampening", "weight_decay", "eps", "alpha", "beta1", "beta2")
+STRUCTURAL_FIELDS = ("name", "nesterov", "amsgrad", "centered")
+
+
+def _column(values: list[float], like: torch.Tensor) -> torch.Tensor:
+    return torch.tensor(values, dtype=like.dtype, device=like.device).view(-1, 1)
+
+
+class StackedOptimizer:
+    """One optimizer for K models. `step(p, g, lr)` updates p in place; lr is a [K, 1] column."""
+
+    def __init__(self, configs: list[OptimizerConfig], flat: torch.Tensor):
+        self.name = configs[0].name
+        first = configs[0].model_dump()
+        self.flags = {k: first.get(k, False) for k in STRUCTURAL_FIELDS[1:]}
+        values: dict[str, list[float]] = {}
+        for cfg in configs:
+            d = cfg.model_dump()
+            if "betas" in d:
+                d["beta1"], d["beta2"] = d.pop("betas")
+            for k in SCALAR_FIELDS:
+                if k in d:
+                    values.setdefault(k, []).append(float(d[k]))
+        self.h = {k: _column(v, flat) for k, v in values.items()}
+        # Python-side "any model uses it" flags let the common cases skip whole kernels, as torch.optim does.
+        self.uses = {k: any(x != 0 for x in v) for k, v in values.items()}
+        self.state: dict[str, torch.Tensor] = {}
+        self.step_count = 0
+
+    @torch.no_grad()
+    def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor) -> None:
+        self.step_count += 1
+        getattr(self, f"_{self.name.lower()}")(p, g, lr)
+
+    def _gd(self, p, g, lr):
+        # The textbook rule, nothing else: w <- w - lr * dL/dw.
+        p.sub_(lr * g)
+
+    def _sgd(self, p, g, lr):
+        h, d = self.h, g
+        if self.uses["weight_decay"]:
+            d = d + h["weight_decay"] * p
+        if self.uses["momentum"]:
+            buf = self.state.get("momentum_buffer")
+            if buf is None:
+                buf = self.state["momentum_buffer"] = d.clone()
+            else:
+                buf.mul_(h["momentum"]).add_((1 - h["dampening"]) * d)
+            if self.flags["nesterov"]:
+                d = d + h["momentum"] * buf
+            else:  # models with momentum 0 use the raw gradient, as torch does (no dampening applied)
+                d = torch.where(h["momentum"] != 0, buf, d)
+        p.sub_(lr * d)
+
+    def _adam(self, p, g, lr, decoupled: bool = False):
+        h, t = self.h, self.step_count
+        if self.uses["weight_decay"]:
+            if decoupled:
+                p.mul_(1 - lr * h["weight_decay"])
+            else:
+                g = g + h["weight_decay"] * p
+        if t == 1:
+            self.state["exp_avg"] = torch.zeros_like(p)
+            self.state["exp_avg_sq"] = torch.zeros_like(p)
+            if self.flags["amsgrad"]:
+                self.state["max_exp_avg_sq"] = torch.zeros_like(p)
+        m, v = self.state["exp_avg"], self.state["exp_avg_sq"]
+        m.lerp_(g, 1 - h["beta1"])
+        v.mul_(h["beta2"]).addcmul_((1 - h["beta2"]) * g, g)
+        bias_correction1 = 1 - h["beta1"] ** t
+        bias_correction2_sqrt = (1 - h["beta2"] ** t).sqrt()
+        if self.flags["amsgrad"]:
+            vmax = self.state["max_exp_avg_sq"]
+            torch.maximum(vmax, v, out=vmax)
+            v = vmax
+        denom = (v.sqrt() / bias_correction2_sqrt).add_(h["eps"])
+        p.addcdiv_(m * (-lr / bias_correction1), denom)
+
+    def _adamw(self, p, g, lr):
+        self._adam(p, g, lr, decoupled=True)
+
+    def _rmsprop(self, p, g, lr):
+        h = self.h
+        if self.uses["weight_decay"]:
+            g = g + h["weight_decay"] * p
+        if "square_avg" not in self.state:
+            self.state["square_avg"] = torch.zeros_like(p)
+            if self.flags["centered"]:
+                self.state["grad_avg"] = torch.zeros_like(p)
+        sq = self.state["square_avg"]
+        sq.mul_(h["alpha"]).addcmul_((1 - h["alpha"]) * g, g)
+        if self.flags["centered"]:
+            ga = self.state["grad_avg"]
+            ga.lerp_(g, 1 - h["alpha"])
+            avg = sq.addcmul(ga, ga, value=-1).sqrt_()
+        else:
+            avg = sq.sqrt()
+        avg = avg.add_(h["eps"])
+        if self.uses["momentum"]:
+            buf = self.state.setdefault("momentum_buffer", torch.zeros_like(p))
+            buf.mul_(h["momentum"]).addcdiv_(g, avg)
+            p.sub_(lr * buf)
+        else:
+            p.addcdiv_(g * -lr, avg)

@@ -1,0 +1,59 @@
+"""Per-model learning rates over time. torch's own schedulers drive a stand-in optimizer with one
+param group per model, so every schedule is torch's, not a re-derivation."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from gdlab.config import SchedulerConfig
+
+
+class LRSchedule:
+    """`lrs()` gives the current per-model lr list; `advance()` moves one interval (step or epoch)."""
+
+    def __init__(self, cfg: SchedulerConfig | None, base_lrs: list[float], total_intervals: int):
+        self.cfg = cfg
+        self._lrs = list(base_lrs)
+        self.interval = cfg.interval if cfg else "epoch"
+        self._sched = None
+        if cfg is None:
+            return
+        self._opt = torch.optim.SGD([{"params": [torch.zeros(1)], "lr": lr} for lr in base_lrs], lr=base_lrs[0])
+        args = cfg.model_dump(exclude={"name", "interval"})
+        cls = getattr(torch.optim.lr_scheduler, cfg.name)  # cfg.name is a validated Literal, not user text
+        if cfg.name == "CosineAnnealingLR" and args["T_max"] is None:
+            args["T_max"] = total_intervals
+        if cfg.name == "OneCycleLR":
+            args.update(max_lr=list(base_lrs), total_steps=total_intervals, cycle_momentum=False)
+        self._sched = cls(self._opt, **args)
+        self._lrs = [g["lr"] for g in self._opt.param_groups]
+
+    def lrs(self) -> list[float]:
+        return self._lrs
+
+    def advance(self) -> bool:
+        """Move the schedule on one interval; True when any lr changed."""
+        if self._sched is None:
+            return False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the stand-in optimizer never steps; torch would warn about that
+            try:
+                self._sched.step()
+            except ValueError:  # OneCycleLR past its total_steps: hold the last lr
+                return False
+        new = [g["lr"] for g in self._opt.param_groups]
+        changed = new != self._lrs
+        self._lrs = new
+        return changed
+
+    def state_dict(self) -> dict | None:
+        return self._sched.state_dict() if self._sched else None
+
+    def load_state_dict(self, state: dict | None) -> None:
+        if self._sched and state:
+            self._sched.load_state_dict(state)
+            for group, lr in zip(self._opt.param_groups, self._sched.get_last_lr()):
+                group["lr"] = lr
+            self._lrs = [g["lr"] for g in self._opt.param_groups]

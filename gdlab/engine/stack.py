@@ -1,0 +1,129 @@
+"""K same-shaped MLPs as one computation: all parameters live in one flat [K, P] tensor whose
+slices are viewed as each layer's weights, so a step is a handful of batched kernels for any K."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from gdlab.config import Config
+from gdlab.model import build_sequential
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one named parameter (e.g. `0.weight`) sits in the flat vector."""
+
+    name: str
+    offset: int
+    shape: tuple[int, ...]
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+
+class StackedMLP:
+    """The forward pass of K models sharing one architecture, with per-model weights and buffers."""
+
+    def __init__(self, cfg: Config, seeds: list[int], device: torch.device, dtype: torch.dtype):
+        self.layers = cfg.model
+        self.K = len(seeds)
+        rows, buffers = [], []
+        cache: dict[int, tuple[torch.Tensor, dict]] = {}
+        for seed in seeds:
+            if seed not in cache:  # same seed -> same initial weights: fair comparisons in a sweep
+                torch.manual_seed(seed)
+                net = build_sequential(cfg)
+                named = list(net.named_parameters())
+                flat = torch.cat([p.detach().reshape(-1) for _, p in named]) if named else torch.zeros(0)
+                cache[seed] = (flat.to(dtype), {n: b.detach().clone() for n, b in net.named_buffers()})
+            rows.append(cache[seed][0])
+            buffers.append(cache[seed][1])
+        self.slots: list[Slot] = []
+        offset = 0
+        for name, p in named:
+            self.slots.append(Slot(name, offset, tuple(p.shape)))
+            offset += p.numel()
+        self.flat = torch.stack(rows).to(device).requires_grad_(True)  # [K, P], the one leaf
+        self.buffers = {
+            n: torch.stack([b[n] for b in buffers]).to(device=device, dtype=dtype if buffers[0][n].is_floating_point() else None)
+            for n in buffers[0]
+        }
+        self.by_name = {s.name: s for s in self.slots}
+
+    def views(self, flat: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Per-layer parameter views [K, *shape] of the flat tensor (one split, so backward is one cat)."""
+        flat = self.flat if flat is None else flat
+        parts = flat.split([s.numel for s in self.slots], dim=1) if self.slots else []
+        return {s.name: part.view(flat.shape[0], *s.shape) for s, part in zip(self.slots, parts)}
+
+    def forward(self, x: torch.Tensor, training: bool, flat: torch.Tensor | None = None) -> torch.Tensor:
+        """x: [K, N, D] -> outputs [K, N, out]."""
+        params = self.views(flat)
+        for i, layer in enumerate(self.layers):
+            x = self._apply(i, layer.type, layer.args, x, params, training)
+        return x
+
+    def _apply(self, i, kind, args, x, params, training):
+        w, b = params.get(f"{i}.weight"), params.get(f"{i}.bias")
+        if kind == "Linear":
+            wt = w.transpose(1, 2)
+            return torch.baddbmm(b.unsqueeze(1), x, wt) if b is not None else torch.bmm(x, wt)
+        if kind in _ELEMENTWISE:
+            return _ELEMENTWISE[kind](x, args)
+        if kind == "Dropout":
+            return F.dropout(x, args["p"], training)
+        if kind == "Flatten":
+            return x.flatten(2)
+        if kind == "LayerNorm":
+            y = F.layer_norm(x, (x.shape[-1],), eps=args["eps"])
+            if w is not None:
+                y = y * w.unsqueeze(1)
+            return y + b.unsqueeze(1) if b is not None else y
+        if kind == "BatchNorm1d":
+            return self._batch_norm(i, args, x, w, b, training)
+        raise AssertionError(f"layer {kind} has no stacked implementation")
+
+    def _batch_norm(self, i, args, x, w, b, training):
+        # [K, N, D] -> [N, K*D]: torch's own batch_norm then treats each model's features as channels,
+        # updating the stacked running statistics in place exactly as nn.BatchNorm1d does.
+        K, N, D = x.shape
+        mean, var = self.buffers[f"{i}.running_mean"], self.buffers[f"{i}.running_var"]
+        y = F.batch_norm(
+            x.transpose(0, 1).reshape(N, K * D), mean.view(-1), var.view(-1),
+            w.reshape(-1) if w is not None else None, b.reshape(-1) if b is not None else None,
+            training, args["momentum"], args["eps"],
+        )
+        if training:
+            self.buffers[f"{i}.num_batches_tracked"] += 1
+        return y.view(N, K, D).transpose(0, 1)
+
+    def state_dict(self, k: int) -> dict[str, torch.Tensor]:
+        """Model k's weights under nn.Sequential's names, loadable into `build_sequential(cfg)`."""
+        flat = self.flat.detach()[k]
+        out = {s.name: flat[s.offset : s.offset + s.numel].view(s.shape).clone().cpu() for s in self.slots}
+        out.update({n: b[k].clone().cpu() for n, b in self.buffers.items()})
+        return out
+
+    @property
+    def n_params(self) -> int:
+        return sum(s.numel for s in self.slots)
+
+
+_ELEMENTWISE = {
+    "ReLU": lambda x, a: F.relu(x),
+    "Tanh": lambda x, a: torch.tanh(x),
+    "Sigmoid": lambda x, a: torch.sigmoid(x),
+    "SiLU": lambda x, a: F.silu(x),
+    "GELU": lambda x, a: F.gelu(x, approximate=a["approximate"]),
+    "ELU": lambda x, a: F.elu(x, a["alpha"]),
+    "LeakyReLU": lambda x, a: F.leaky_relu(x, a["negative_slope"]),
+    "Softplus": lambda x, a: F.softplus(x, a["beta"], a["threshold"]),
+    "Identity": lambda x, a: x,
+}

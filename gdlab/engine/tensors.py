@@ -1,0 +1,51 @@
+"""The data of a group on its device: shared by all K models when their datasets are the same
+object, stacked per model otherwise, and sliced into micro-batches without copying where possible."""
+
+from __future__ import annotations
+
+import torch
+
+from gdlab.data import Dataset
+
+
+class GroupData:
+    def __init__(self, datasets: list[Dataset], device: torch.device, dtype: torch.dtype):
+        self.K = len(datasets)
+        shared = all(d is datasets[0] for d in datasets)
+        pick = [datasets[0]] if shared else datasets
+
+        def stack(get, float_=True):
+            tensors = [get(d) for d in pick]
+            if tensors[0] is None:
+                return None
+            t = torch.stack(tensors).to(device)
+            return t.to(dtype) if float_ and t.is_floating_point() else t
+
+        self.x_train = stack(lambda d: d.x_train)  # [G, N, D], G = 1 (shared) or K
+        self.y_train = stack(lambda d: d.y_train)  # [G, N] labels or [G, N, T] targets
+        self.x_val = stack(lambda d: d.x_val)
+        self.y_val = stack(lambda d: d.y_val)
+        self.n_train = self.x_train.shape[1]
+        self.has_val = self.x_val is not None
+        self._rows = torch.arange(self.K, device=device).unsqueeze(1)
+
+    def _expand(self, t: torch.Tensor) -> torch.Tensor:
+        return t.expand(self.K, *t.shape[1:]) if t.shape[0] == 1 else t
+
+    def _take(self, t: torch.Tensor, order: torch.Tensor | None, a: int, b: int, seed_index: torch.Tensor):
+        if order is None:
+            return self._expand(t[:, a:b])
+        rows = order[:, a:b].to(t.device)  # [S, B]: one order per distinct seed
+        if t.shape[0] == 1 and rows.shape[0] == 1:
+            return self._expand(t[0, rows[0]].unsqueeze(0))
+        rows = rows[seed_index.to(t.device)]  # [K, B]
+        if t.shape[0] == 1:
+            return t[0][rows]
+        return t[self._rows, rows]
+
+    def train_batch(self, order, a: int, b: int, seed_index: torch.Tensor):
+        """Inputs [K, B, D] and targets for rows a:b of this epoch's order."""
+        return self._take(self.x_train, order, a, b, seed_index), self._take(self.y_train, order, a, b, seed_index)
+
+    def val_all(self):
+        return self._expand(self.x_val), self._expand(self.y_val)

@@ -1,0 +1,145 @@
+"""Config files and dotted overrides -> a validated `Config`, with one-line errors that name the
+file, line:column, the dotted key and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from gdlab.config import Config, did_you_mean
+from gdlab.errors import GdlabError
+from gdlab.yamlio import parse_scalar, read_yaml_file
+
+Where = dict[tuple, str]  # key path -> "file:line:col" or "override 'k=v'"
+
+
+def parse_override(text: str) -> tuple[tuple, Any]:
+    """`optimizer.lr=0.05` -> (("optimizer", "lr"), 0.05); the value is read as strict YAML."""
+    if "=" not in text:
+        raise GdlabError(f"override '{text}': expected KEY=VALUE, e.g. optimizer.lr=0.05")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if not key.strip() or any(not p for p in parts):
+        raise GdlabError(f"override '{text}': the key must be dotted names, e.g. train.epochs=50")
+    path = tuple(int(p) if p.isdigit() else p for p in parts)
+    return path, parse_scalar(raw, f"override '{text}'")
+
+
+def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
+    """Set `value` at `path` in nested dicts/lists, creating mappings as needed."""
+    node: Any = data
+    for i, part in enumerate(path[:-1]):
+        if isinstance(node, list):
+            if not isinstance(part, int) or part >= len(node):
+                raise GdlabError(f"{source}: '{'.'.join(map(str, path[: i + 1]))}' has no item {part} (it has {len(node)})")
+            node = node[part]
+            continue
+        if not isinstance(node.get(part), (dict, list)):
+            node[part] = {} if part not in node or node[part] is None else _scalar_parent(source, path, i)
+        node = node[part]
+    last = path[-1]
+    if isinstance(node, list):
+        if not isinstance(last, int) or last >= len(node):
+            raise GdlabError(f"{source}: list '{'.'.join(map(str, path[:-1]))}' has no item {last}")
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise GdlabError(f"{source}: cannot set a key inside a {type(node).__name__}")
+
+
+def _scalar_parent(source: str, path: tuple, i: int):
+    key = ".".join(map(str, path[: i + 1]))
+    raise GdlabError(f"{source}: '{key}' is a single value, so '{'.'.join(map(str, path))}' cannot be set")
+
+
+def _dotted(path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _data_path(loc: tuple, raw: Any) -> tuple:
+    """Drop pydantic's union-tag segments from an error location, keeping only real keys."""
+    path, node = [], raw
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, (dict, list)):
+            continue  # a union tag such as 'SGD' or 'function-after[...]'
+        else:
+            break
+    return tuple(path)
+
+
+def format_validation_error(exc: ValidationError, raw: dict, where: Where, source: str) -> str:
+    """The first validation problem as one line: `file:line:col: key: what is allowed (got x)`."""
+    err = exc.errors(include_url=False)[0]
+    path = _data_path(err["loc"], raw)
+    ctx = err.get("ctx") or {}
+    msg = err["msg"]
+    if err["type"] == "unknown_key":
+        path = path + (ctx["key"],)
+    elif err["type"] == "union_tag_invalid":
+        tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        msg = f"'{ctx.get('tag')}' is not one of {', '.join(tags)}{did_you_mean(ctx.get('tag'), tags)}"
+        path = path + ("name",)
+    elif err["type"] == "missing" and err["loc"] and err["loc"][-1] not in path:
+        path = path + (err["loc"][-1],)
+        msg = "required key is missing"
+    elif err["type"] == "union_tag_not_found":
+        path = path + ("name",)
+        msg = "missing 'name' that says which kind this is"
+    msg = msg.removeprefix("Value error, ")
+    loc = next((where[path[:n]] for n in range(len(path), -1, -1) if path[:n] in where), source)
+    shown = "." if not path else _dotted(path)
+    got = ""
+    if err["type"] not in ("unknown_key", "missing", "union_tag_invalid", "union_tag_not_found", "layer", "loss"):
+        value = err.get("input")
+        if not isinstance(value, (dict, list)):
+            got = f" (got {str(value).lower() if isinstance(value, bool) else repr(value)})"
+    return f"{loc}: {shown}: {msg}{got}"
+
+
+def load_raw(path: Path) -> tuple[dict, Where]:
+    """Read a config file into plain data, checking its top level is a mapping."""
+    data, marks = read_yaml_file(path)
+    if data is None:
+        raise GdlabError(f"{path}: the file is empty; a config needs data, model, loss, optimizer and train")
+    if not isinstance(data, dict):
+        raise GdlabError(f"{path}: the top level must be a mapping of keys (data, model, ...), got a {type(data).__name__}")
+    where = {key: f"{path}:{line}:{col}" for key, (line, col) in marks.items()}
+    return data, where
+
+
+def validate(raw: dict, where: Where, source: str) -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise GdlabError(format_validation_error(exc, raw, where, source)) from None
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Load, override and validate a config; CSV paths become absolute so the saved config still works."""
+    path = Path(path)
+    raw, where = load_raw(path)
+    raw = copy.deepcopy(raw)
+    raw.setdefault("name", path.stem if path.stem[:1].isalnum() else "run")
+    for text in overrides:
+        key, value = parse_override(text)
+        apply_override(raw, key, value, f"override '{text}'")
+        for n in range(1, len(key) + 1):
+            where.setdefault(key[:n], f"override '{text}'")
+        where[key] = f"override '{text}'"
+    data = raw.get("data")
+    if isinstance(data, dict) and data.get("name") == "csv" and isinstance(data.get("path"), str):
+        data["path"] = str((path.parent / data["path"]).resolve())
+    return validate(raw, where, str(path))

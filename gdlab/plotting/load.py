@@ -1,0 +1,79 @@
+"""Load a run folder or a sweep folder into plain data (DataFrames and dicts) for the plotting functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gdlab.errors import GdlabError
+from gdlab.plotting.folders import resolve
+from gdlab.plotting.readers import read_config, read_metrics, read_summary, read_sweep
+
+
+@dataclass
+class RunData:
+    """One run: its metrics table, summary.json and config.yaml (either may be None)."""
+
+    path: Path
+    metrics: pd.DataFrame
+    summary: dict[str, Any] | None
+    config: dict[str, Any] | None
+
+
+@dataclass
+class SweepData:
+    """One sweep: sweep.csv, its swept axes, and the runs that could be read, keyed by table row."""
+
+    path: Path
+    table: pd.DataFrame
+    axes: list[str]
+    runs: dict[int, RunData] = field(default_factory=dict)
+    config: dict[str, Any] | None = None
+
+
+def load_run(folder: Path, warnings: list[str]) -> RunData:
+    """Read one run folder; metrics.csv must be usable, the other files are optional."""
+    metrics, notes = read_metrics(folder / "metrics.csv")
+    summary, more = read_summary(folder / "summary.json")
+    config, extra = read_config(folder / "config.yaml")
+    warnings.extend(notes + more + extra)
+    return RunData(folder, metrics, summary, config)
+
+
+def load_sweep(folder: Path, warnings: list[str], *, curves: bool = True) -> SweepData:
+    """Read sweep.csv and, with `curves`, every variant run; an unreadable variant is a warning, not an error."""
+    table, axes, notes = read_sweep(folder / "sweep.csv")
+    warnings.extend(notes)
+    config, notes = read_config(folder / "sweep.yaml")
+    warnings.extend(notes)
+    sweep = SweepData(folder, table, axes, config=config)
+    if not curves:
+        return sweep
+    for index, run_dir in table["run_dir"].items():
+        if not isinstance(run_dir, str) or not run_dir:
+            warnings.append(f"{folder / 'sweep.csv'}: row {index + 1} has no run_dir; its curve is left out")
+            continue
+        variant = folder / run_dir
+        try:
+            sweep.runs[index] = load_run(variant, warnings)
+        except GdlabError as exc:
+            warnings.append(f"{exc.message}; that variant's curve is left out")
+    return sweep
+
+
+def load_runs(paths: list[Path], warnings: list[str]) -> list[RunData]:
+    """Runs for `compare`: a run folder gives itself, a sweep folder each of its readable variants."""
+    runs: list[RunData] = []
+    for path in paths:
+        kind, folder = resolve(path)
+        if kind == "run":
+            runs.append(load_run(folder, warnings))
+        else:
+            sweep = load_sweep(folder, warnings)
+            if not sweep.runs:
+                raise GdlabError(f"{folder}: none of the sweep's variant runs could be read")
+            runs.extend(sweep.runs.values())
+    return runs

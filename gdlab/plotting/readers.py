@@ -1,0 +1,119 @@
+"""Readers for the files a run or sweep leaves behind: metrics.csv, summary.json, config.yaml and
+sweep.csv. Each returns its data plus warnings; an unusable file raises one GdlabError naming it."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gdlab.errors import GdlabError
+from gdlab.plotting.csvread import describe_lines, read_rows, read_text
+
+METRICS_REQUIRED = ("step", "train_loss")
+SWEEP_REQUIRED = ("status", "final_train_loss", "run_dir")
+SWEEP_RESULTS = ("status", "final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir")
+
+
+def _number(cell: str) -> float:
+    """An empty cell is 'not computed at this step' (NaN); anything else must be a float."""
+    return math.nan if cell == "" else float(cell)
+
+
+def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read metrics.csv into a float DataFrame (int `step`), one row per trusted line, plus warnings."""
+    header, rows, warnings = read_rows(path, METRICS_REQUIRED, "a gdlab metrics.csv")
+    values: list[list[float]] = []
+    unparsable: list[int] = []
+    bad_step: list[int] = []
+    nonfinite: dict[str, list[int]] = {}
+    step_at = header.index("step")
+    last_line = rows[-1][0] if rows else None
+    for line, cells in rows:
+        try:
+            numbers = [_number(c) for c in cells]
+        except ValueError:
+            unparsable.append(line)
+            continue
+        step = numbers[step_at]
+        if not (math.isfinite(step) and step == int(step) and step >= 0):
+            bad_step.append(line)
+            continue
+        # A non-finite value on the last row is how a diverged run ends; elsewhere it is suspicious.
+        if line != last_line:
+            for name, cell, number in zip(header, cells, numbers):
+                if cell and not math.isfinite(number):
+                    nonfinite.setdefault(name, []).append(line)
+        values.append(numbers)
+    if unparsable:
+        warnings.append(f"{path}: skipped {len(unparsable)} row(s) with a non-number cell (line {describe_lines(unparsable)})")
+    if bad_step:
+        warnings.append(f"{path}: skipped {len(bad_step)} row(s) whose step is not a whole number (line {describe_lines(bad_step)})")
+    for name, lines in nonfinite.items():
+        warnings.append(f"{path}: column {name} is NaN/inf before the last row (line {describe_lines(lines)}); those points are not drawn")
+    if not values:
+        raise GdlabError(f"{path}: no data rows to plot (the header is there but no usable row follows)")
+
+    frame = pd.DataFrame(np.array(values, dtype=float), columns=header)
+    frame["step"] = frame["step"].astype("int64")
+    backwards = int((frame["step"].diff() <= 0).sum())
+    if backwards:
+        warnings.append(f"{path}: step goes backwards or repeats {backwards} time(s); was the file written by two runs?")
+    return frame, warnings
+
+
+def read_summary(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """Read summary.json; a missing file is None (the run may still be going), a broken one a warning."""
+    if not path.exists():
+        return None, []
+    try:
+        data = json.loads(read_text(path, "a gdlab summary.json"))
+    except GdlabError as exc:
+        return None, [f"{exc.message}; ignoring it"]
+    except json.JSONDecodeError as exc:
+        return None, [f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); ignoring it"]
+    if not isinstance(data, dict):
+        return None, [f"{path}: expected a JSON object, got {type(data).__name__}; ignoring it"]
+    return data, []
+
+
+def read_config(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """Read a resolved config.yaml (or sweep.yaml) as plain data; missing is None, broken a warning."""
+    from gdlab.yamlio import read_yaml_file  # yaml only; keeps `import gdlab.plotting` light
+
+    if not path.exists():
+        return None, []
+    try:
+        data, _ = read_yaml_file(path)
+    except GdlabError as exc:
+        return None, [f"{exc.message}; ignoring it"]
+    if not isinstance(data, dict):
+        return None, [f"{path}: expected a YAML mapping; ignoring it"]
+    return data, []
+
+
+def _column(cells: list[str]) -> pd.Series:
+    """Numbers when every non-empty cell is one (so 'nan' stays a float), otherwise text."""
+    try:
+        return pd.Series([_number(c) for c in cells], dtype=float)
+    except ValueError:
+        return pd.Series([c if c != "" else None for c in cells], dtype=object)
+
+
+def read_sweep(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Read sweep.csv into (table, axes, warnings); the axes are the swept dotted keys before `status`."""
+    header, rows, warnings = read_rows(path, SWEEP_REQUIRED, "a gdlab sweep.csv")
+    if not rows:
+        raise GdlabError(f"{path}: no variant rows (the header is there but nothing follows)")
+    table = pd.DataFrame({name: _column([cells[i] for _, cells in rows]) for i, name in enumerate(header)})
+    axes = header[: header.index("status")]
+    for name in ("final_train_loss", "best_val_loss"):
+        if name in table and table[name].dtype == object:
+            warnings.append(f"{path}: column {name} holds non-numbers; treating it as missing")
+            table[name] = pd.to_numeric(table[name], errors="coerce")
+    table["status"] = table["status"].astype(str)
+    return table, axes, warnings

@@ -1,0 +1,107 @@
+"""One run's figure: loss against step, accuracy on a second axis, the divergence point, and panels for
+sharpness (with its 2/lr edge of stability) and for the learning rate when they apply."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from gdlab.plotting.load import RunData
+from gdlab.plotting.output import finite, log_if_positive, new_figure, top_edge
+
+
+def diverged_step(metrics: pd.DataFrame, summary: dict | None) -> int | None:
+    """The step where the run diverged: summary.json's word for it, else a non-finite last train_loss."""
+    summary = summary or {}
+    step = summary.get("diverged_at_step")
+    if isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step):
+        return int(step)
+    last = metrics["train_loss"].iloc[-1]
+    if not math.isfinite(last) or summary.get("status") == "diverged":
+        return int(metrics["step"].iloc[-1])
+    return None
+
+
+def _curve(ax, frame: pd.DataFrame, column: str, x: str = "step", **style):
+    """Plot the finite points of one column; val_* and sharpness are logged only every few steps."""
+    if column not in frame:
+        return None
+    mask = finite(frame[column]) & finite(frame[x])
+    if not mask.any():
+        return None
+    if mask.sum() < 60 and mask.sum() < len(frame):
+        style.setdefault("marker", ".")  # sparse points: show where the evaluations actually are
+    (line,) = ax.plot(frame[x][mask].to_numpy(), frame[column][mask].to_numpy(), gid=column, **style)
+    return line
+
+
+def _varies(series: pd.Series) -> bool:
+    values = series[finite(series)]
+    return len(values) > 1 and not np.allclose(values, values.iloc[0], rtol=1e-12, atol=0)
+
+
+def plot_run(run: RunData, title: str | None = None):
+    """Draw one run; lines carry gids (train_loss, val_loss, diverged, lr, sharpness, edge) for tests."""
+    frame = run.metrics
+    has_sharpness = "sharpness" in frame and finite(frame["sharpness"]).any()
+    has_lr_panel = "lr" in frame and _varies(frame["lr"])
+    heights = [3.0] + [1.6] * has_sharpness + [1.0] * has_lr_panel
+    fig = new_figure(8.0, 2.0 + 1.1 * sum(heights))
+    axes = fig.subplots(len(heights), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    ax = axes[0]
+
+    losses = [line for line in (
+        _curve(ax, frame, "train_loss", color="C0", label="train loss"),
+        _curve(ax, frame, "val_loss", color="C1", label="val loss"),
+    ) if line is not None]
+    log_if_positive(ax, [line.get_ydata() for line in losses])
+    ax.set_ylabel("loss")
+    handles = list(losses)
+
+    if any(c in frame for c in ("train_accuracy", "val_accuracy")):
+        twin = ax.twinx()
+        for column, color in (("train_accuracy", "C2"), ("val_accuracy", "C3")):
+            line = _curve(twin, frame, column, color=color, ls="--", lw=1, label=column.replace("_", " "))
+            handles += [line] if line is not None else []
+        twin.set_ylabel("accuracy")
+        twin.set_ylim(0, 1.02)
+
+    step = diverged_step(frame, run.summary)
+    if step is not None:
+        ax.axvline(step, color="red", ls=":", lw=1, gid="diverged_line")
+        (mark,) = ax.plot([step], [1.0], ls="none", marker="X", ms=11, color="red", clip_on=False,
+                          transform=top_edge(ax), gid="diverged", label=f"diverged at step {step}")
+        handles.append(mark)
+    ax.legend(handles=handles, loc="best", fontsize="small")
+
+    row = 1
+    if has_sharpness:
+        sharp = axes[row]
+        points = _curve(sharp, frame, "sharpness", color="C4", marker="o", ms=3, label="sharpness")
+        lr = frame["lr"] if "lr" in frame else pd.Series(dtype=float)
+        edge = pd.DataFrame({"step": frame["step"], "edge": 2.0 / lr.where(lr > 0)}) if len(lr) else None
+        line = _curve(sharp, edge, "edge", color="k", ls="--", lw=1, label="2 / lr") if edge is not None else None
+        if line is not None:
+            line.set_gid("edge")
+        log_if_positive(sharp, [x.get_ydata() for x in (points, line) if x is not None])
+        sharp.set_ylabel("sharpness")
+        sharp.legend(loc="best", fontsize="small")
+        row += 1
+    if has_lr_panel:
+        lr_ax = axes[row]
+        line = _curve(lr_ax, frame, "lr", color="C5", lw=1)
+        log_if_positive(lr_ax, [line.get_ydata()])
+        lr_ax.set_ylabel("lr")
+
+    axes[-1].set_xlabel("step")
+    fig.suptitle(title or _default_title(run, step))
+    return fig
+
+
+def _default_title(run: RunData, step: int | None) -> str:
+    summary = run.summary or {}
+    name = summary.get("name") or (run.config or {}).get("name") or run.path.parent.name
+    status = summary.get("status") or ("diverged" if step is not None else "no summary.json")
+    return f"{name} — {run.path.name} ({status})"

@@ -1,0 +1,132 @@
+"""Run folders: created atomically and never reused, files written atomically, metrics appended
+row by row. Only this module writes run files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gdlab.errors import GdlabError
+
+MAX_NAME = 100
+
+
+def _check_writable(path: Path) -> None:
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise GdlabError(f"{path}: '{probe}' is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise GdlabError(f"{path}: folder '{probe}' is not writable")
+
+
+def _safe_name(name: str) -> str:
+    if not name or "\0" in name or "/" in name or name in (".", "..") or len(name) > MAX_NAME:
+        raise GdlabError(f"name: '{name[:40]}' cannot be a folder name (letters, digits, . _ - only, at most {MAX_NAME})")
+    return name
+
+
+def create_run_dir(name: str, runs_root: Path | str = "runs", explicit: Path | str | None = None, prefix: str = "") -> Path:
+    """Make the folder a run writes to: `explicit` if given (must be new or empty), else
+    `runs_root/name/<prefix><timestamp>`, with a suffix when two runs start in the same second."""
+    if explicit is not None:
+        path = Path(explicit)
+        if "\0" in str(explicit):
+            raise GdlabError("--run-dir: the path contains a NUL byte")
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise GdlabError(f"--run-dir {path}: already exists and is not empty; gdlab never overwrites a run")
+        _check_writable(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GdlabError(f"--run-dir {path}: cannot create it ({exc.strerror})") from None
+        return path
+    parent = Path(runs_root) / _safe_name(name)
+    _check_writable(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    for attempt in range(1000):
+        path = parent / (f"{prefix}{stamp}" + (f"_{attempt + 1}" if attempt else ""))
+        try:
+            path.mkdir()  # atomic: of two runs started together, exactly one gets each name
+            return path
+        except FileExistsError:
+            continue
+    raise GdlabError(f"{parent}: could not find a free run folder name")
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write via a temp file in the same folder, fsync, rename: readers see the old file or the new one."""
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise GdlabError(f"{path}: cannot write ({exc.strerror})", exit_code=1) from None
+
+
+def json_safe(value: Any) -> Any:
+    """Non-finite floats become null: JSON has no NaN, and a reader must not guess."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def write_json(path: Path, data: dict) -> None:
+    write_atomic(path, json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
+
+
+def format_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)  # shortest round-trip text: deterministic, and read back exactly
+    return str(value)
+
+
+class CsvAppender:
+    """Appends rows to a CSV, header once; each row is flushed as written (or every `flush_every`)."""
+
+    def __init__(self, path: Path, columns: list[str], flush_every: int = 1):
+        self.path, self.columns, self.flush_every = path, columns, flush_every
+        new = not path.exists() or path.stat().st_size == 0
+        self._fh = open(path, "a", encoding="utf-8", newline="")
+        self._pending = 0
+        if new:
+            self._fh.write(",".join(columns) + "\n")
+            self._fh.flush()
+
+    def write(self, row: dict) -> None:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow([format_cell(row.get(c)) for c in self.columns])
+        self._fh.write(buf.getvalue())
+        self._pending += 1
+        if self._pending >= self.flush_every:
+            self.flush()
+
+    def flush(self) -> None:
+        self._fh.flush()
+        self._pending = 0
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()

@@ -1,0 +1,120 @@
+"""Run a group of variants through one GroupTrainer and leave a complete run folder per variant:
+config.yaml, overrides.yaml, metrics.csv, summary.json, model.pt."""
+
+from __future__ import annotations
+
+import io
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+
+from gdlab import provenance
+from gdlab.config import Config
+from gdlab.data import Dataset, load_data
+from gdlab.engine.loop import GroupTrainer, StepRecord
+from gdlab.errors import GdlabError
+from gdlab.model import check_shapes
+from gdlab.records import MetricsLog, metric_columns
+from gdlab.rundir import write_atomic, write_json
+from gdlab.yamlio import dump_yaml
+
+
+@dataclass
+class Variant:
+    """One model to train: its config, the overrides that made it, and its run folder."""
+
+    cfg: Config
+    run_dir: Path
+    overrides: list[str] = field(default_factory=list)
+
+
+def resolve_device(spec: str) -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise GdlabError(f"train.device: '{spec}' asked for, but this torch has no CUDA device; use auto or cpu")
+        index = int(spec.split(":")[1]) if ":" in spec else 0
+        if index >= torch.cuda.device_count():
+            raise GdlabError(f"train.device: '{spec}' does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
+    if spec == "mps" and not torch.backends.mps.is_available():
+        raise GdlabError("train.device: 'mps' is not available here; use auto or cpu")
+    return torch.device(spec)
+
+
+def prepare_data(cfg: Config) -> Dataset:
+    """Load the data and check the model's shapes against it: every input error before any folder."""
+    data = load_data(cfg, torch.float64 if cfg.train.dtype == "float64" else torch.float32)
+    check_shapes(cfg, data.n_features, data.n_outputs, data.n_classes)
+    return data
+
+
+def write_run_header(v: Variant) -> None:
+    write_atomic(v.run_dir / "config.yaml", dump_yaml(v.cfg.resolved()))
+    write_atomic(v.run_dir / "overrides.yaml", dump_yaml(list(v.overrides)))
+
+
+def save_model(path: Path, state: dict) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    write_atomic(path, buf.getvalue())
+
+
+def run_group(
+    variants: list[Variant],
+    datasets: list[Dataset],
+    device: torch.device,
+    observers: Iterable[Callable[[StepRecord], None]] = (),
+    should_stop: Callable[[], bool] = lambda: False,
+    flush_every: int = 1,
+) -> list[dict]:
+    """Train the variants as one stacked computation; return each variant's summary (also on disk)."""
+    started, t0 = provenance.now_iso(), time.perf_counter()
+    for v in variants:
+        write_run_header(v)
+    trainer = GroupTrainer([v.cfg for v in variants], datasets, device)
+    cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None)
+    logs = [MetricsLog(v.run_dir / "metrics.csv", cols, k, flush_every) for k, v in enumerate(variants)]
+    error, statuses = None, None
+    try:
+        for rec in trainer.run(should_stop):
+            for log in logs:
+                log.consume(rec)
+            for observe in observers:
+                observe(rec)
+    except KeyboardInterrupt:
+        statuses = ["interrupted"] * len(variants)
+    except GdlabError:
+        raise
+    except Exception as exc:  # recorded in every summary, then re-raised for the caller to report
+        error = f"{type(exc).__name__}: {exc}"
+        statuses = ["failed"] * len(variants)
+        error_trace = traceback.format_exc()
+    finally:
+        for log in logs:
+            log.close()
+    summaries = []
+    common = {"device": str(device), "started_at": started, "finished_at": provenance.now_iso(),
+              "versions": provenance.versions(), "git_sha": provenance.git_sha()}
+    for k, v in enumerate(variants):
+        status = statuses[k] if statuses else trainer.status(k)
+        steps = trainer.steps_done[k]
+        wall = logs[k].wall_s or (time.perf_counter() - t0)
+        summary = {
+            "status": status, "name": v.cfg.name, **logs[k].summary_values(),
+            "diverged_at_step": trainer.diverged_at[k], "steps": steps,
+            "epochs": round(steps / trainer.plan.steps_per_epoch, 6), "wall_s": round(wall, 6),
+            "steps_per_s": round(steps / wall, 3) if wall > 0 else None,
+            "seed": v.cfg.seed, "task": v.cfg.task, "n_params": trainer.model.n_params, **common,
+            "error": error,
+        }
+        save_model(v.run_dir / "model.pt", trainer.model.state_dict(k))
+        write_json(v.run_dir / "summary.json", summary)
+        summaries.append(summary)
+    if error:
+        (variants[0].run_dir / "error.log").write_text(error_trace)
+    return summaries

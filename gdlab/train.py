@@ -1,0 +1,71 @@
+"""`train(config)`: one run, which is a group of one. Plain Python; the CLI only parses and prints."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from gdlab.config import Config
+from gdlab.engine.loop import StepRecord
+from gdlab.errors import EXIT_DIVERGED, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
+from gdlab.expect import Expectation
+from gdlab.rundir import create_run_dir
+from gdlab.runner import Variant, prepare_data, resolve_device, run_group
+from gdlab.signals import graceful_stop
+
+SMOKE_STEPS = 5
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    summary: dict
+    exit_code: int
+    failures: list[str]
+
+
+def smoke(cfg: Config) -> Config:
+    """The same config cut to a handful of steps: proves it builds, trains and writes, fast."""
+    train = cfg.train.model_copy(update={"epochs": None, "steps": SMOKE_STEPS, "eval_every": None, "checkpoint_every": None})
+    return cfg.model_copy(update={"train": train})
+
+
+def train(
+    cfg: Config,
+    run_dir: Path | str | None = None,
+    runs_root: Path | str = "runs",
+    overrides: list[str] | tuple[str, ...] = (),
+    observers: Iterable[Callable[[StepRecord], None]] = (),
+    expect: list[Expectation] = (),
+    on_start: Callable[[Path, int], None] | None = None,
+) -> TrainResult:
+    """Train one config into a new run folder; every input error is raised before the folder exists."""
+    data = prepare_data(cfg)
+    device = resolve_device(cfg.train.device)
+    folder = create_run_dir(cfg.name, runs_root, run_dir)
+    variant = Variant(cfg, folder, list(overrides))
+    if on_start:
+        on_start(folder, _total_steps(cfg, data))
+    with graceful_stop() as stop:
+        summary = run_group([variant], [data], device, observers, should_stop=stop)[0]
+    failures = [msg for e in expect if (msg := e.check(summary))]
+    return TrainResult(folder, summary, _exit_code(summary, stop.signum, failures), failures)
+
+
+def _total_steps(cfg: Config, data) -> int:
+    from gdlab.engine.batches import BatchPlan
+
+    return BatchPlan.from_config(cfg.train, data.x_train.shape[0]).total_steps
+
+
+def _exit_code(summary: dict, signum: int | None, failures: list[str]) -> int:
+    status = summary["status"]
+    if status == "interrupted":
+        return EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT
+    if status == "failed":
+        return EXIT_FAILED
+    if status == "diverged":
+        return EXIT_DIVERGED
+    return EXIT_FAILED if failures else EXIT_OK

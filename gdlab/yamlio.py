@@ -1,0 +1,134 @@
+"""Strict, safe YAML reading for configs: duplicate keys, ambiguous YAML 1.1 numbers, aliases and
+executable tags are errors, `1e-3` is a float, and every key keeps its line:column for messages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gdlab.errors import GdlabError
+
+MAX_CONFIG_BYTES = 1 << 20  # a config is a page of text; anything near this is a mistake or an attack
+
+# YAML 1.1 (PyYAML) reads `1e-3` as a string because its float pattern wants a dot; YAML 1.2 does not.
+_FLOAT_RE = re.compile(r"^[-+]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$")
+_PLAIN_INT_RE = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
+
+Path_ = tuple  # a key path: ("optimizer", "lr") or ("model", 0, "Linear")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses what makes a config mean something other than it looks like."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _located("anchors and aliases (*name) are not allowed in gdlab configs", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _located(f"duplicate key '{key}' (first at line {seen[key].line + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node):
+        text = str(node.value)
+        if not _PLAIN_INT_RE.match(text):
+            raise _located(
+                f"'{text}' is an ambiguous number (YAML 1.1 reads leading zeros as octal and a:b as base 60); "
+                "write a plain decimal or quote it",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node):
+        if ":" in str(node.value):
+            raise _located(f"'{node.value}' is a base-60 number in YAML 1.1; write a plain decimal", node.start_mark)
+        return super().construct_yaml_float(node)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789."))
+
+
+def _located(message: str, mark) -> yaml.MarkedYAMLError:
+    err = yaml.MarkedYAMLError(problem=message, problem_mark=mark)
+    err._gdlab_message = message
+    return err
+
+
+def _key_marks(node, prefix: Path_ = ()) -> dict[Path_, tuple[int, int]]:
+    """Map every key path in a composed document to its 1-based (line, column)."""
+    marks: dict[Path_, tuple[int, int]] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = prefix + (key_node.value,)
+            marks[path] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            marks.update(_key_marks(value_node, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            marks[prefix + (i,)] = (item.start_mark.line + 1, item.start_mark.column + 1)
+            marks.update(_key_marks(item, prefix + (i,)))
+    return marks
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    """Parse one YAML document strictly; return the data and the key marks. Errors name `source`."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        return loader.construct_document(node), _key_marks(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark and not source.startswith("override") else source
+        problem = getattr(exc, "_gdlab_message", None) or exc.problem or str(exc)
+        if "could not determine a constructor" in str(problem):
+            problem = f"tag {problem.split('tag ')[-1].strip()} is not allowed (gdlab reads plain YAML only)"
+        if "\\t" in str(problem) or "'\\t'" in str(exc):
+            problem = "tab characters cannot indent YAML; use spaces"
+        raise GdlabError(f"{where}: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise GdlabError(f"{source}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml_file(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    """Read a config file: size-capped, strict UTF-8, strict YAML."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise GdlabError(f"{path}: file is {size} bytes; configs are limited to {MAX_CONFIG_BYTES} bytes")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise GdlabError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise GdlabError(f"{path}: is a directory, expected a YAML config file") from None
+    except PermissionError:
+        raise GdlabError(f"{path}: permission denied") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GdlabError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    return parse_yaml(text, str(path))
+
+
+def parse_scalar(text: str, source: str) -> Any:
+    """Parse an override's value with the same strict rules as a config file."""
+    value, _ = parse_yaml(text, source) if text.strip() else (None, {})
+    return value
+
+
+def dump_yaml(data: Any) -> str:
+    """Dump plain data with keys in the given order, block style."""
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, allow_unicode=True)

@@ -186,6 +186,13 @@ def test_standardize_leaves_constant_features_finite(tmp_path):
     assert torch.isfinite(ds.x_train).all() and torch.all(ds.x_train[:, 0] == 0)
 
 
+def test_the_split_follows_the_data_seed():
+    first, again = load_data(make_cfg({"name": "iris", "seed": 1})), load_data(make_cfg({"name": "iris", "seed": 1}))
+    other = load_data(make_cfg({"name": "iris", "seed": 2}))
+    assert torch.equal(first.x_val, again.x_val) and rows(first.x_val) != rows(other.x_val)
+    assert rows(first.x_train, first.x_val) == rows(other.x_train, other.x_val)
+
+
 def test_bundled_datasets_ignore_n_samples_and_have_their_own_sizes():
     ds = load_data(make_cfg({"name": "iris", "val_fraction": 0}))
     assert len(ds.x_train) == 150

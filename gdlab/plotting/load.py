@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,18 @@ class SweepData:
     axes: list[str]
     runs: dict[int, RunData] = field(default_factory=dict)
     config: dict[str, Any] | None = None
+
+
+def diverged_step(metrics: pd.DataFrame, summary: dict | None) -> int | None:
+    """The step where the run diverged: summary.json's word for it, else a non-finite last train_loss."""
+    summary = summary or {}
+    step = summary.get("diverged_at_step")
+    if isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step):
+        return int(step)
+    last = metrics["train_loss"].iloc[-1]
+    if not math.isfinite(last) or summary.get("status") == "diverged":
+        return int(metrics["step"].iloc[-1])
+    return None
 
 
 def load_run(folder: Path, warnings: list[str]) -> RunData:

@@ -3,25 +3,11 @@ sharpness (with its 2/lr edge of stability) and for the learning rate when they 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-from gdlab.plotting.load import RunData
+from gdlab.plotting.load import RunData, diverged_step
 from gdlab.plotting.output import finite, log_if_positive, new_figure, top_edge
-
-
-def diverged_step(metrics: pd.DataFrame, summary: dict | None) -> int | None:
-    """The step where the run diverged: summary.json's word for it, else a non-finite last train_loss."""
-    summary = summary or {}
-    step = summary.get("diverged_at_step")
-    if isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step):
-        return int(step)
-    last = metrics["train_loss"].iloc[-1]
-    if not math.isfinite(last) or summary.get("status") == "diverged":
-        return int(metrics["step"].iloc[-1])
-    return None
 
 
 def _curve(ax, frame: pd.DataFrame, column: str, x: str = "step", **style):

@@ -1,0 +1,128 @@
+"""`gdlab plot`, `gdlab compare` and `gdlab runs`: figures and listings made from a run's files alone.
+Imports no torch ever, and pandas/matplotlib only once a command runs, so `gdlab --help` stays fast."""
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from gdlab.cli.app import command
+
+
+class XAxis(str, Enum):
+    step = "step"
+    epoch = "epoch"
+    wall_s = "wall_s"
+
+
+_OUTPUT_HELP = "Image file to write: .png, .svg or .pdf (written atomically)."
+_DPI = typer.Option(150, "--dpi", min=20, max=600, help="Resolution; the image is size-in-inches x DPI pixels.")
+_TITLE = typer.Option(None, "--title", help="Figure title (default: name, folder and status).")
+
+
+def _warn(warnings: list[str]) -> None:
+    """One stderr line per distinct warning, in the order they arose."""
+    for message in dict.fromkeys(warnings):
+        sys.stderr.write(f"gdlab: warning: {' '.join(message.split())}\n")
+    sys.stderr.flush()
+
+
+def _save(fig, path: Path, dpi: int) -> None:
+    from gdlab.plotting.output import save_figure
+
+    save_figure(fig, path, dpi)
+    typer.echo(f"wrote {path}")
+
+
+@command("plot", help="Plot a run (loss.png in its folder) or a sweep (sweep.png in its folder).")
+def plot(
+    path: Path = typer.Argument(..., metavar="RUN_OR_SWEEP", help="A run folder (metrics.csv) or a sweep folder (sweep.csv)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help=_OUTPUT_HELP + " Default: in the folder."),
+    dpi: int = _DPI,
+    title: Optional[str] = _TITLE,
+) -> None:
+    from gdlab.plotting.folders import resolve
+    from gdlab.plotting.load import load_run, load_sweep
+    from gdlab.plotting.output import check_output
+
+    if output is not None:
+        check_output(output)  # a bad suffix fails before any reading
+    kind, folder = resolve(path)
+    target = check_output(output or folder / ("loss.png" if kind == "run" else "sweep.png"))
+    warnings: list[str] = []
+    try:
+        if kind == "run":
+            from gdlab.plotting.run_plot import plot_run
+
+            fig = plot_run(load_run(folder, warnings), title)
+        else:
+            from gdlab.plotting.sweep_plot import plot_sweep
+
+            fig = plot_sweep(load_sweep(folder, warnings), warnings, title)
+    finally:
+        _warn(warnings)  # what was dropped matters most when the plot then fails
+    _save(fig, target, dpi)
+
+
+@command("compare", help="Overlay runs and sweeps (each variant) on one axis, labelled by what differs in their configs.")
+def compare(
+    paths: List[Path] = typer.Argument(..., metavar="RUN_OR_SWEEP...", help="Run and/or sweep folders."),
+    output: Path = typer.Option(Path("compare.png"), "-o", "--output", help=_OUTPUT_HELP),
+    metric: str = typer.Option("train_loss", "--metric", help="A metrics.csv column, e.g. val_loss, grad_norm."),
+    x: XAxis = typer.Option(XAxis.step, "--x", help="The x axis."),
+    dpi: int = _DPI,
+    title: Optional[str] = _TITLE,
+) -> None:
+    from gdlab.plotting.compare import plot_compare
+    from gdlab.plotting.load import load_runs
+    from gdlab.plotting.output import check_output
+
+    check_output(output)
+    warnings: list[str] = []
+    try:
+        fig = plot_compare(load_runs(list(paths), warnings), metric, x.value, warnings, title)
+    finally:
+        _warn(warnings)
+    _save(fig, output, dpi)
+
+
+@command("runs", help="List the runs and sweeps under DIR (default: runs), oldest first.")
+def runs(
+    root: Path = typer.Argument(Path("runs"), metavar="[DIR]", help="Folder to search."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list, for scripts."),
+) -> None:
+    from gdlab.plotting.runs_index import list_runs
+
+    warnings: list[str] = []
+    try:
+        rows = list_runs(root, warnings)
+    finally:
+        _warn(warnings)
+    if as_json:
+        typer.echo(json.dumps([row | {"when": row["when"].isoformat(timespec="seconds")} for row in rows], indent=2))
+        return
+    if not rows:
+        typer.echo(f"no runs or sweeps under {root}")
+        return
+    _table(rows)
+
+
+def _table(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    def cell(value) -> str:
+        return "—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    table = Table(box=None, header_style="bold")
+    for name in ("name", "when", "kind", "status", "final train loss", "best val loss", "steps", "path"):
+        table.add_column(name, justify="right" if name in ("final train loss", "best val loss", "steps") else "left")
+    for row in rows:
+        table.add_row(row["name"], row["when"].strftime("%Y-%m-%d %H:%M"), row["kind"], row["status"],
+                      cell(row["final_train_loss"]), cell(row["best_val_loss"]), cell(row["steps"]), row["path"])
+    console = Console()
+    # Piped output would wrap at 80 columns; keep one line per run so it greps.
+    Console(width=max(console.width, 200) if not console.is_terminal else None).print(table)

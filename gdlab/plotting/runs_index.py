@@ -1,0 +1,86 @@
+"""`runs`: one row per run or sweep folder under a root, from summary.json / sweep.csv, with metrics.csv
+as the fallback for a run that has no summary yet (still going, or killed)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from gdlab.errors import GdlabError
+from gdlab.plotting.folders import find_folders, folder_time, parse_time
+from gdlab.plotting.load import load_sweep
+from gdlab.plotting.readers import read_config, read_metrics, read_summary
+
+COLUMNS = ("name", "when", "kind", "status", "final_train_loss", "best_val_loss", "steps", "path")
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None (JSON has no NaN, and a table cell should not say 'nan' for 'unknown')."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _run_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
+    summary, notes = read_summary(folder / "summary.json")
+    config, more = read_config(folder / "config.yaml")
+    warnings.extend(notes + more)
+    row = {"name": (summary or {}).get("name") or (config or {}).get("name") or folder.parent.name,
+           "when": parse_time((summary or {}).get("started_at")) or folder_time(folder), "kind": "run"}
+    if summary is not None:
+        steps = summary.get("steps")
+        return row | {"status": str(summary.get("status", "unknown")),
+                      "final_train_loss": _number(summary.get("final_train_loss")),
+                      "best_val_loss": _number(summary.get("best_val_loss")),
+                      "steps": steps if isinstance(steps, int) and not isinstance(steps, bool) else None}
+    try:
+        metrics, notes = read_metrics(folder / "metrics.csv")
+    except GdlabError as exc:
+        warnings.append(exc.message)
+        return row | {"status": "unreadable", "final_train_loss": None, "best_val_loss": None, "steps": None}
+    warnings.extend(notes)
+    val = metrics["val_loss"] if "val_loss" in metrics else None
+    best = val[val.map(math.isfinite)].min() if val is not None else None
+    # No summary.json: the run is still going or was killed before it could write one.
+    return row | {"status": "no summary", "final_train_loss": _number(metrics["train_loss"].iloc[-1]),
+                  "best_val_loss": _number(best), "steps": int(metrics["step"].iloc[-1])}
+
+
+def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
+    row = {"when": folder_time(folder), "kind": "sweep"}
+    try:
+        sweep = load_sweep(folder, warnings, curves=False)
+    except GdlabError as exc:
+        warnings.append(exc.message)
+        return row | {"name": folder.parent.name, "status": "unreadable", "final_train_loss": None,
+                      "best_val_loss": None, "steps": None}
+    table = sweep.table
+    counts = Counter(table["status"])
+    status = ", ".join(f"{n} {s}" for s, n in counts.most_common())
+
+    def best(column: str) -> float | None:
+        if column not in table or table[column].dtype == object:
+            return None
+        values = [v for v in table[column] if _number(v) is not None]
+        return min(values) if values else None
+
+    steps = table["steps"].sum() if "steps" in table and table["steps"].dtype != object else None
+    return row | {"name": (sweep.config or {}).get("name") or folder.parent.name,
+                  "status": f"{len(table)} variants: {status}", "final_train_loss": best("final_train_loss"),
+                  "best_val_loss": best("best_val_loss"), "steps": int(steps) if _number(steps) is not None else None}
+
+
+def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
+    """Rows (dicts with COLUMNS) for every run and sweep under root, oldest first."""
+    if not root.exists():
+        raise GdlabError(f"{root}: no such directory (train something first, or give the runs folder)")
+    if not root.is_dir():
+        raise GdlabError(f"{root}: not a directory")
+    rows = []
+    for kind, folder in find_folders(root):
+        row = _run_row(folder, warnings) if kind == "run" else _sweep_row(folder, warnings)
+        rows.append({key: row[key] for key in COLUMNS[:-1]} | {"path": str(folder)})
+    rows.sort(key=lambda r: (r["when"], r["path"]))
+    return rows

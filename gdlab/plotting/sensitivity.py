@@ -1,0 +1,78 @@
+"""The sensitivity panel of a sweep: final (and best) loss against the swept value, mean ± std over seeds,
+one line per optimizer, diverged variants as ✕ on the top edge, the best value starred, and the
+predicted stability edge lr = 2 / init_sharpness when sweep.csv has that column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gdlab.plotting.output import finite, log_if_positive, top_edge
+
+LOSSES = (("final_train_loss", "-", "final train loss"), ("best_val_loss", "--", "best val loss"))
+
+
+def _split(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(diverged, usable) row masks; failed or interrupted variants are neither and get a warning."""
+    status = table["status"].str.lower()
+    diverged = status.eq("diverged")
+    usable = status.eq("completed") & finite(table["final_train_loss"])
+    return diverged, usable
+
+
+def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warnings: list[str]) -> None:
+    """Draw one facet's sensitivity curves; `x` holds numbers (categories are coded before the call).
+
+    Lines have gids `sensitivity:<group>:<column>`, `diverged:<group>`, `best:<group>` and `stability_edge`.
+    """
+    diverged, usable = _split(table)
+    left_out = table.index[~diverged & ~usable]
+    if len(left_out):
+        warnings.append(
+            f"sensitivity: left out {len(left_out)} variant(s) that neither completed with a final loss nor "
+            f"diverged (run_dir {', '.join(str(table.at[i, 'run_dir']) for i in left_out[:5])})"
+        )
+    groups = table.groupby(table[group].astype(str), sort=False) if group else [(None, table)]
+    plotted: list[np.ndarray] = []
+    marked_diverged = False
+    for k, (name, sub) in enumerate(groups):
+        color = f"C{k % 10}"
+        prefix = f"{group}={name}: " if group else ""
+        best = None
+        for column, style, text in LOSSES:
+            if column not in sub:
+                continue
+            rows = sub[usable.loc[sub.index] & finite(sub[column])]
+            if rows.empty:
+                continue
+            stats = rows.groupby(x)[column].agg(["mean", "std", "count"]).sort_index()
+            xs, mean = stats.index.to_numpy(dtype=float), stats["mean"].to_numpy()
+            ax.plot(xs, mean, ls=style, marker="o", ms=4, color=color, label=prefix + text,
+                    gid=f"sensitivity:{name}:{column}")
+            plotted.append(mean)
+            if (stats["count"] > 1).any():
+                spread = stats["std"].fillna(0.0).to_numpy()
+                ax.fill_between(xs, mean - spread, mean + spread, color=color, alpha=0.18, lw=0,
+                                gid=f"band:{name}:{column}")
+            best = (xs[int(np.argmin(mean))], float(mean.min()), column)  # val loss, when present, wins
+        if best is not None:
+            ax.plot([best[0]], [best[1]], ls="none", marker="*", ms=15, color=color, mec="k",
+                    label=f"{prefix}best {x} = {best[0]:.3g}", gid=f"best:{name}", zorder=5)
+        bad = np.unique(sub.loc[diverged.loc[sub.index], x].to_numpy(dtype=float))
+        bad = bad[np.isfinite(bad)]
+        if bad.size:
+            # Pinned to the top edge in axes units: a diverged loss has no value to place it at.
+            ax.plot(bad, np.ones_like(bad), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
+                    transform=top_edge(ax), gid=f"diverged:{name}", label=None if marked_diverged else "diverged")
+            marked_diverged = True
+
+    if "init_sharpness" in table and table["init_sharpness"].dtype != object:
+        sharp = table["init_sharpness"][finite(table["init_sharpness"]) & (table["init_sharpness"] > 0)]
+        if len(sharp):
+            edge = 2.0 / float(sharp.mean())
+            ax.axvline(edge, color="k", ls="-.", lw=1, gid="stability_edge",
+                       label=f"2 / init sharpness = {edge:.3g}")
+    log_if_positive(ax, plotted)
+    ax.set_ylabel("loss")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize="x-small")

@@ -1,0 +1,111 @@
+"""A sweep's figure: per facet (one per combination of the axes that are not lr, seed or optimizer),
+the loss curves coloured by learning rate over the sensitivity panel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gdlab.plotting.load import SweepData
+from gdlab.plotting.output import finite, log_if_positive, new_figure
+from gdlab.plotting.sensitivity import draw_sensitivity
+
+LR, SEED, OPTIMIZER = "optimizer.lr", "seed", "optimizer.name"
+MAX_FACETS = 6
+STYLES = ("-", "--", ":", "-.")
+
+
+def roles(table: pd.DataFrame, axes: list[str]) -> tuple[str | None, str | None, list[str]]:
+    """(x, group, facets): x is lr when swept, else the first numeric then any non-seed axis, else seed;
+    group is optimizer.name; seeds are averaged over; every other axis gets its own facet."""
+    numeric = [a for a in axes if a != SEED and table[a].dtype != object]
+    others = [a for a in axes if a != SEED]
+    x = LR if LR in numeric else (numeric or others or [a for a in axes if a == SEED] or [None])[0]
+    group = OPTIMIZER if OPTIMIZER in axes and OPTIMIZER != x else None
+    facets = [a for a in axes if a not in (x, group, SEED)]
+    return x, group, facets
+
+
+def _fmt(value) -> str:
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def _colours(values: pd.Series):
+    """A norm and colormap over the x values: log when all positive (learning rates span decades)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import LogNorm, Normalize
+
+    data = values[finite(values)].to_numpy(dtype=float)
+    if data.size == 0:
+        return None, None
+    low, high = float(data.min()), float(data.max())
+    if (data > 0).all():
+        return LogNorm(low / 2, high * 2) if low == high else LogNorm(low, high), colormaps["viridis"]
+    return Normalize(low - 1, high + 1) if low == high else Normalize(low, high), colormaps["viridis"]
+
+
+def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str | None, norm, cmap) -> None:
+    """Draw each variant's train loss against step; gid `curve:<row>` ties a line to its sweep.csv row."""
+    styles = {v: STYLES[i % len(STYLES)] for i, v in enumerate(pd.unique(sweep.table[group].astype(str)))} if group else {}
+    drawn = []
+    for position, (index, row) in enumerate(facet.iterrows()):
+        run = sweep.runs.get(index)
+        if run is None:
+            continue
+        frame = run.metrics
+        mask = finite(frame["train_loss"])
+        value = row[x] if x else None
+        color = cmap(norm(value)) if norm is not None and np.isfinite(value) else f"C{position % 10}"
+        (line,) = ax.plot(frame["step"][mask].to_numpy(), frame["train_loss"][mask].to_numpy(), lw=1.1, alpha=0.85,
+                          color=color, ls=styles.get(str(row[group]), "-") if group else "-", gid=f"curve:{index}")
+        drawn.append(line.get_ydata())
+    log_if_positive(ax, drawn)
+    ax.set_xlabel("step")
+    ax.set_ylabel("train loss")
+    if group:
+        from matplotlib.lines import Line2D
+
+        ax.legend([Line2D([], [], color="k", ls=s) for s in styles.values()],
+                  [f"{group}={v}" for v in styles], fontsize="x-small", loc="best")
+
+
+def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
+    """Draw the sweep; the curves row is `fig.axes` top row, the sensitivity row below it."""
+    table = sweep.table
+    x, group, facet_keys = roles(table, sweep.axes)
+    table = table.copy()
+    ticks = None
+    if x is not None and table[x].dtype == object:
+        # A text axis (e.g. optimizer.name alone) becomes positions 0..n-1 with the names as tick labels.
+        ticks = list(pd.unique(table[x].astype(str)))
+        table[x] = table[x].astype(str).map({v: float(i) for i, v in enumerate(ticks)})
+    facets = list(table.groupby([table[k].map(_fmt) for k in facet_keys], sort=False)) if facet_keys else [((), table)]
+    if len(facets) > MAX_FACETS:
+        warnings.append(f"{sweep.path}: {len(facets)} facets ({', '.join(facet_keys)}); drawing the first {MAX_FACETS}")
+        facets = facets[:MAX_FACETS]
+
+    norm, cmap = _colours(table[x]) if x and ticks is None else (None, None)
+    fig = new_figure(4.8 * len(facets) + 1.4, 8.0)
+    grid = fig.subplots(2, len(facets), squeeze=False)
+    for column, (key, facet) in enumerate(facets):
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{k}={v}" for k, v in zip(facet_keys, key))
+        _curves(grid[0, column], sweep, facet, x, group, norm, cmap)
+        grid[0, column].set_title(label or "loss curves", fontsize="medium")
+        low = grid[1, column]
+        if x is None:
+            low.set_axis_off()
+            continue
+        draw_sensitivity(low, facet, x, group, warnings)
+        low.set_xlabel(x)
+        if ticks is not None:
+            low.set_xticks(range(len(ticks)), ticks)
+        else:
+            log_if_positive(low, [table[x].to_numpy(dtype=float)], axis="x")
+    if norm is not None:
+        from matplotlib.cm import ScalarMappable
+
+        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(grid[0]), label=x)
+    name = (sweep.config or {}).get("name") or sweep.path.parent.name
+    fig.suptitle(title or f"{name} — {sweep.path.name} ({len(sweep.table)} variants)")
+    return fig

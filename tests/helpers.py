@@ -1,0 +1,74 @@
+"""Shared test helpers: tiny configs, and a plain PyTorch loop to check gdlab's engine against."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from gdlab.config import Config
+from gdlab.data import load_data
+from gdlab.model import build_sequential
+
+TINY = {
+    "name": "tiny",
+    "seed": 0,
+    "data": {"name": "moons", "n_samples": 96, "noise": 0.2, "val_fraction": 0.25},
+    "model": [{"Linear": [2, 8]}, "Tanh", {"Linear": [8, 2]}],
+    "loss": "CrossEntropyLoss",
+    "optimizer": {"name": "SGD", "lr": 0.1},
+    "train": {"epochs": 10, "device": "cpu"},
+}
+
+
+def make_config(**changes) -> Config:
+    """TINY with dotted-key changes, e.g. make_config(**{"optimizer.lr": 0.5})."""
+    raw = copy.deepcopy(TINY)
+    for key, value in changes.items():
+        node = raw
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return Config.model_validate(raw)
+
+
+def torch_optimizer(cfg: Config, params):
+    """The torch.optim optimizer a gdlab optimizer config stands for (GD is SGD without extras)."""
+    o = cfg.optimizer.model_dump()
+    name = o.pop("name")
+    if name == "GD":
+        return torch.optim.SGD(params, lr=o["lr"])
+    return getattr(torch.optim, name)(params, **o)
+
+
+def reference_losses(cfg: Config, steps: int | None = None) -> list[float]:
+    """Train losses per optimizer step from a minimal hand-written PyTorch loop."""
+    dtype = torch.float64 if cfg.train.dtype == "float64" else torch.float32
+    data = load_data(cfg, dtype)
+    torch.manual_seed(cfg.seed)
+    net = build_sequential(cfg).to(dtype)
+    opt = torch_optimizer(cfg, net.parameters())
+    loss_fn = {"CrossEntropyLoss": nn.CrossEntropyLoss, "MSELoss": nn.MSELoss, "L1Loss": nn.L1Loss,
+               "HuberLoss": nn.HuberLoss, "BCEWithLogitsLoss": nn.BCEWithLogitsLoss}[cfg.loss.name]()
+    x, y = data.x_train, data.y_train
+    n = x.shape[0]
+    bs = cfg.train.batch_size or n
+    gen = torch.Generator().manual_seed(cfg.seed)
+    total = steps or cfg.train.steps or cfg.train.epochs * -(-n // bs)
+    out: list[float] = []
+    while len(out) < total:
+        order = torch.randperm(n, generator=gen) if bs < n and cfg.train.shuffle else torch.arange(n)
+        for start in range(0, n, bs):
+            if len(out) >= total:
+                break
+            idx = order[start : start + bs]
+            opt.zero_grad()
+            loss = loss_fn(net(x[idx]), y[idx])
+            loss.backward()
+            if cfg.train.grad_clip:
+                nn.utils.clip_grad_norm_(net.parameters(), cfg.train.grad_clip)
+            opt.step()
+            out.append(loss.item())
+    return out

@@ -1,0 +1,146 @@
+"""gdlab's stacked engine against a plain PyTorch loop, and its own invariants."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gdlab.data import load_data
+from gdlab.engine.loop import GroupTrainer
+from tests.helpers import make_config, reference_losses
+
+
+def engine_losses(cfg, configs=None) -> list[list[float]]:
+    """Per-model train losses at every step from GroupTrainer (log_every 1)."""
+    configs = configs or [cfg]
+    dtype = torch.float64 if cfg.train.dtype == "float64" else torch.float32
+    trainer = GroupTrainer(configs, [load_data(c, dtype) for c in configs], torch.device("cpu"))
+    curves = [[] for _ in configs]
+    for rec in trainer.run():
+        for k in range(len(configs)):
+            if rec.emit[k]:
+                curves[k].append(rec.train_loss[k])
+    return curves
+
+
+OPTIMIZERS = {
+    "gd": {"name": "GD", "lr": 0.3},
+    "sgd": {"name": "SGD", "lr": 0.2},
+    "sgd-momentum": {"name": "SGD", "lr": 0.05, "momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01},
+    "sgd-nesterov": {"name": "SGD", "lr": 0.05, "momentum": 0.9, "nesterov": True},
+    "adam": {"name": "Adam", "lr": 0.01, "weight_decay": 0.001},
+    "adam-amsgrad": {"name": "Adam", "lr": 0.01, "amsgrad": True, "betas": [0.8, 0.99]},
+    "adamw": {"name": "AdamW", "lr": 0.01, "weight_decay": 0.1},
+    "rmsprop": {"name": "RMSprop", "lr": 0.005, "momentum": 0.5, "weight_decay": 0.001},
+    "rmsprop-centered": {"name": "RMSprop", "lr": 0.005, "centered": True},
+}
+
+
+@pytest.mark.parametrize("opt", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
+@pytest.mark.parametrize("dtype,rtol", [("float64", 1e-9), ("float32", 1e-5)])
+def test_engine_matches_plain_torch_loop(opt, dtype, rtol):
+    cfg = make_config(**{"optimizer": opt, "train.dtype": dtype, "train.batch_size": 24, "train.epochs": 8})
+    ours = engine_losses(cfg)[0]
+    ref = reference_losses(cfg)
+    assert len(ours) == len(ref) == 8 * 3
+    for step, (a, b) in enumerate(zip(ours, ref), 1):
+        assert a == pytest.approx(b, rel=rtol), f"step {step}"
+
+
+def test_gd_and_sgd_without_momentum_give_identical_curves():
+    gd = engine_losses(make_config(**{"optimizer": {"name": "GD", "lr": 0.5}}))[0]
+    sgd = engine_losses(make_config(**{"optimizer": {"name": "SGD", "lr": 0.5, "momentum": 0.0}}))[0]
+    assert gd == sgd
+    assert gd[-1] < gd[0]  # and it actually learned
+
+
+def test_grad_clip_matches_clip_grad_norm():
+    cfg = make_config(**{"train.grad_clip": 0.05, "train.dtype": "float64", "optimizer.lr": 0.5})
+    assert engine_losses(cfg)[0] == pytest.approx(reference_losses(cfg), rel=1e-9)
+
+
+@pytest.mark.parametrize("batch", [None, 8])
+def test_accumulation_equals_one_large_batch(batch):
+    """k micro-batches of size b give the step of one batch of size k*b (also for full batch)."""
+    big = make_config(**{"train.dtype": "float64", "train.batch_size": batch and batch * 3})
+    small = make_config(**{"train.dtype": "float64", "train.batch_size": batch, "train.accumulate": 3})
+    a, b = engine_losses(big)[0], engine_losses(small)[0]
+    assert len(a) == len(b)
+    assert a == pytest.approx(b, rel=1e-12)
+
+
+def test_batched_models_match_models_trained_alone():
+    """K models with different lrs (and seeds) trained together = each trained alone, in float64."""
+    base = {"train.dtype": "float64", "train.batch_size": 24, "optimizer": {"name": "Adam", "lr": 0.01}}
+    configs = [make_config(**base, **{"optimizer.lr": lr, "seed": seed}) for lr, seed in [(0.01, 0), (0.03, 0), (0.1, 1)]]
+    together = engine_losses(configs[0], configs)
+    for k, cfg in enumerate(configs):
+        alone = engine_losses(cfg)[0]
+        assert together[k] == pytest.approx(alone, rel=1e-9)
+
+
+def test_a_diverging_model_stops_alone_and_keeps_its_rows():
+    cfg = make_config(**{"loss": "MSELoss", "data": {"name": "sine", "n_samples": 64}, "model": [{"Linear": [1, 8]}, "Tanh", {"Linear": [8, 1]}],
+                         "optimizer.lr": 0.05, "train.epochs": 60})
+    wild = cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": 1e3})})
+    data = load_data(cfg)
+    trainer = GroupTrainer([cfg, wild], [data, data], torch.device("cpu"))
+    rows = [[], []]
+    for rec in trainer.run():
+        for k in range(2):
+            if rec.emit[k]:
+                rows[k].append(rec.train_loss[k])
+    assert trainer.status(0) == "completed" and len(rows[0]) == 60
+    assert trainer.status(1) == "diverged"
+    d = trainer.diverged_at[1]
+    assert len(rows[1]) == d and not math.isfinite(rows[1][-1]) and all(map(math.isfinite, rows[1][:-1]))
+    assert rows[0] == pytest.approx(engine_losses(cfg)[0], rel=1e-6)  # the sane model was undisturbed
+
+
+@pytest.mark.parametrize("sched,lrs", [
+    ({"name": "StepLR", "step_size": 2, "gamma": 0.5}, [0.1, 0.1, 0.05, 0.05, 0.025]),
+    ({"name": "ExponentialLR", "gamma": 0.5, "interval": "step"}, [0.1, 0.05, 0.025, 0.0125, 0.00625]),
+])
+def test_scheduler_lr_is_logged_per_step(sched, lrs):
+    cfg = make_config(**{"scheduler": sched, "train.epochs": 5})
+    data = load_data(cfg)
+    got = [rec.lr[0] for rec in GroupTrainer([cfg], [data], torch.device("cpu")).run()]
+    assert got == pytest.approx(lrs)
+
+
+def test_scheduler_matches_torch_loop():
+    sched = {"name": "OneCycleLR"}
+    cfg = make_config(**{"scheduler": sched, "train.epochs": 6, "train.batch_size": 24, "train.dtype": "float64"})
+    data = load_data(cfg, torch.float64)
+    got = [rec.lr[0] for rec in GroupTrainer([cfg], [data], torch.device("cpu")).run()]
+    opt = torch.optim.SGD([torch.zeros(1)], lr=0.1)
+    ref_sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=len(got), cycle_momentum=False)
+    ref = []
+    for _ in got:
+        ref.append(opt.param_groups[0]["lr"])
+        opt.step()
+        ref_sched.step()
+    assert got == pytest.approx(ref)
+
+
+@pytest.mark.parametrize("layers", [
+    [{"Linear": [2, 8]}, {"BatchNorm1d": [8]}, "ReLU", {"Linear": [8, 2]}],
+    [{"Linear": [2, 8]}, {"LayerNorm": [8]}, "GELU", {"Linear": [8, 8]}, "SiLU", {"Linear": [8, 2]}],
+    [{"Linear": [2, 8]}, {"LeakyReLU": [0.1]}, {"ELU": {}}, "Softplus", "Sigmoid", "Identity", "Flatten", {"Linear": [8, 2]}],
+])
+def test_every_layer_matches_torch(layers):
+    cfg = make_config(**{"model": layers, "train.dtype": "float64", "train.batch_size": 24})
+    assert engine_losses(cfg)[0] == pytest.approx(reference_losses(cfg), rel=1e-9)
+
+
+@pytest.mark.parametrize("loss,data,model", [
+    ("MSELoss", {"name": "sine", "n_samples": 64}, [{"Linear": [1, 8]}, "Tanh", {"Linear": [8, 1]}]),
+    ("L1Loss", {"name": "linear", "n_samples": 64, "n_features": 3}, [{"Linear": [3, 1]}]),
+    ("HuberLoss", {"name": "friedman", "n_samples": 64}, [{"Linear": [5, 8]}, "ReLU", {"Linear": [8, 1]}]),
+    ("BCEWithLogitsLoss", {"name": "circles", "n_samples": 64}, [{"Linear": [2, 8]}, "Tanh", {"Linear": [8, 1]}]),
+])
+def test_every_loss_matches_torch(loss, data, model):
+    cfg = make_config(**{"loss": loss, "data": data, "model": model, "train.dtype": "float64"})
+    assert engine_losses(cfg)[0] == pytest.approx(reference_losses(cfg), rel=1e-9)

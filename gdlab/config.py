@@ -179,9 +179,11 @@ class Layer(BaseModel):
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
+            missing = err["type"] == "missing"
             raise PydanticCustomError(
-                "layer", "{kind}.{field}: {msg} (got {got!r})",
-                {"kind": kind, "field": field, "msg": err["msg"], "got": err.get("input")},
+                "layer", "{kind}.{field}: {msg}{got}",
+                {"kind": kind, "field": field, "msg": "required argument is missing" if missing else err["msg"],
+                 "got": "" if missing else f" (got {err.get('input')!r})"},
             ) from None
         return {"type": kind, "args": args.model_dump()}
 

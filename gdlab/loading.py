@@ -4,12 +4,14 @@ file, line:column, the dotted key and what is allowed."""
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from gdlab.config import Config, did_you_mean
+from gdlab.layers import LAYER_ARGS
 from gdlab.errors import GdlabError
 from gdlab.yamlio import parse_scalar, read_yaml_file
 
@@ -34,7 +36,9 @@ def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list):
             if not isinstance(part, int) or part >= len(node):
-                raise GdlabError(f"{source}: '{'.'.join(map(str, path[: i + 1]))}' has no item {part} (it has {len(node)})")
+                raise GdlabError(f"{source}: '{_dotted(path[:i])}' has no item {part} (it has {len(node)})")
+            if not isinstance(node[part], (dict, list)):
+                _scalar_parent(source, path, i)
             node = node[part]
             continue
         if not isinstance(node.get(part), (dict, list)):
@@ -43,17 +47,31 @@ def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
     last = path[-1]
     if isinstance(node, list):
         if not isinstance(last, int) or last >= len(node):
-            raise GdlabError(f"{source}: list '{'.'.join(map(str, path[:-1]))}' has no item {last}")
-        node[last] = value
-    elif isinstance(node, dict):
+            raise GdlabError(f"{source}: list '{_dotted(path[:-1])}' has no item {last} (it has {len(node)})")
         node[last] = value
     else:
-        raise GdlabError(f"{source}: cannot set a key inside a {type(node).__name__}")
+        node[last] = value
+
+
+def _keyword_form(raw: dict, path: tuple) -> None:
+    """Make `path` settable: `model.0.Linear.out_features=4` on `- Linear: [2, 8]` first names that
+    layer's positional arguments, and `loss.label_smoothing=0.1` on `loss: CrossEntropyLoss` expands it."""
+    if len(path) >= 2 and path[0] == "loss" and isinstance(raw.get("loss"), str):
+        raw["loss"] = {"name": raw["loss"]}
+    if len(path) < 4 or path[0] != "model" or not isinstance(path[1], int) or not isinstance(path[3], str):
+        return
+    model = raw.get("model")
+    layer = model[path[1]] if isinstance(model, list) and path[1] < len(model) else None
+    kind = path[2]
+    if isinstance(layer, dict) and list(layer) == [kind] and kind in LAYER_ARGS and isinstance(layer[kind], list):
+        names = list(LAYER_ARGS[kind].model_fields)
+        if len(layer[kind]) <= len(names):
+            layer[kind] = dict(zip(names, layer[kind]))
 
 
 def _scalar_parent(source: str, path: tuple, i: int):
-    key = ".".join(map(str, path[: i + 1]))
-    raise GdlabError(f"{source}: '{key}' is a single value, so '{'.'.join(map(str, path))}' cannot be set")
+    key = _dotted(path[: i + 1])
+    raise GdlabError(f"{source}: '{key}' is a single value, so '{_dotted(path)}' cannot be set")
 
 
 def _dotted(path) -> str:
@@ -80,8 +98,11 @@ def _data_path(loc: tuple, raw: Any) -> tuple:
     return tuple(path)
 
 
-def format_validation_error(exc: ValidationError, raw: dict, where: Where, source: str) -> str:
-    """The first validation problem as one line: `file:line:col: key: what is allowed (got x)`."""
+def format_validation_error(
+    exc: ValidationError, raw: dict, where: Where, source: str, overrides: list[tuple[tuple, str]] = ()
+) -> str:
+    """The first validation problem as one line: `file:line:col: key: what is allowed (got x)`; when the
+    problem sits in the file but an override changed what is inside it, the override is named too."""
     err = exc.errors(include_url=False)[0]
     path = _data_path(err["loc"], raw)
     ctx = err.get("ctx") or {}
@@ -100,6 +121,10 @@ def format_validation_error(exc: ValidationError, raw: dict, where: Where, sourc
         msg = "missing 'name' that says which kind this is"
     msg = msg.removeprefix("Value error, ")
     loc = next((where[path[:n]] for n in range(len(path), -1, -1) if path[:n] in where), source)
+    if path and not loc.startswith("override"):
+        inside = [t for k, t in overrides if k[: len(path)] == path or (err["type"] == "unknown_key" and k == path[:-1] + ("name",))]
+        if inside:
+            loc += f" (with override '{inside[-1]}')"
     shown = "." if not path else _dotted(path)
     got = ""
     if err["type"] not in ("unknown_key", "missing", "union_tag_invalid", "union_tag_not_found", "layer", "loss"):
@@ -120,11 +145,17 @@ def load_raw(path: Path) -> tuple[dict, Where]:
     return data, where
 
 
-def validate(raw: dict, where: Where, source: str) -> Config:
+def validate(raw: dict, where: Where, source: str, overrides: list[tuple[tuple, str]] = ()) -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise GdlabError(format_validation_error(exc, raw, where, source)) from None
+        raise GdlabError(format_validation_error(exc, raw, where, source, overrides)) from None
+
+
+def default_name(path: Path) -> str:
+    """The run name when a config sets none: its file stem, made folder-safe (`my config.yaml` -> `my-config`)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem)[:100]
+    return name if name[:1].isalnum() else "run"
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
@@ -132,14 +163,17 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     path = Path(path)
     raw, where = load_raw(path)
     raw = copy.deepcopy(raw)
-    raw.setdefault("name", path.stem if path.stem[:1].isalnum() else "run")
+    raw.setdefault("name", default_name(path))
+    applied: list[tuple[tuple, str]] = []
     for text in overrides:
         key, value = parse_override(text)
+        _keyword_form(raw, key)
         apply_override(raw, key, value, f"override '{text}'")
         for n in range(1, len(key) + 1):
             where.setdefault(key[:n], f"override '{text}'")
         where[key] = f"override '{text}'"
+        applied.append((key, text))
     data = raw.get("data")
     if isinstance(data, dict) and data.get("name") == "csv" and isinstance(data.get("path"), str):
         data["path"] = str((path.parent / data["path"]).resolve())
-    return validate(raw, where, str(path))
+    return validate(raw, where, str(path), applied)

@@ -14,25 +14,39 @@ from gdlab.errors import GdlabError
 MAX_CONFIG_BYTES = 1 << 20  # a config is a page of text; anything near this is a mistake or an attack
 
 # YAML 1.1 (PyYAML) reads `1e-3` as a string because its float pattern wants a dot; YAML 1.2 does not.
-_FLOAT_RE = re.compile(r"^[-+]?(?:\d[\d_]*)?(?:\.\d*)?(?:[eE][-+]?\d+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$")
+# At least one digit: a bare `.`, `+` or `-.` stays a string instead of crashing float().
+_FLOAT_RE = re.compile(
+    r"^[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+)
 _PLAIN_INT_RE = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
 
 Path_ = tuple  # a key path: ("optimizer", "lr") or ("model", 0, "Linear")
+MAX_DEPTH = 64  # nesting deeper than this is no config; the composer recurses, so bound it
 
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses what makes a config mean something other than it looks like."""
 
+    _depth = 0
+
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise _located("anchors and aliases (*name) are not allowed in gdlab configs", event.start_mark)
-        return super().compose_node(parent, index)
+        if self._depth >= MAX_DEPTH:
+            raise _located(f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node, deep=False):
         seen: dict[Any, Any] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise _located("a key must be a plain name, not a list or mapping", key_node.start_mark)
             if key in seen:
                 raise _located(f"duplicate key '{key}' (first at line {seen[key].line + 1})", key_node.start_mark)
             seen[key] = key_node.start_mark
@@ -42,11 +56,19 @@ class _StrictLoader(yaml.SafeLoader):
         text = str(node.value)
         if not _PLAIN_INT_RE.match(text):
             raise _located(
-                f"'{text}' is an ambiguous number (YAML 1.1 reads leading zeros as octal and a:b as base 60); "
-                "write a plain decimal or quote it",
+                f"'{text}' is an ambiguous number (YAML 1.1 reads leading zeros as octal, a:b as base 60, "
+                "0x/0b as hex/binary); write a plain decimal or quote it",
                 node.start_mark,
             )
+        if len(text) > 100:
+            raise _located(f"a {len(text)}-digit integer is too long for any gdlab setting", node.start_mark)
         return super().construct_yaml_int(node)
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:  # 2024-13-45 matches the date pattern but is no date
+            raise _located(f"'{node.value}' looks like a date but is not one ({exc}); quote it", node.start_mark) from None
 
     def construct_yaml_float(self, node):
         if ":" in str(node.value):
@@ -56,6 +78,7 @@ class _StrictLoader(yaml.SafeLoader):
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 _StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
 _StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789."))
 
 
@@ -82,8 +105,9 @@ def _key_marks(node, prefix: Path_ = ()) -> dict[Path_, tuple[int, int]]:
 
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     """Parse one YAML document strictly; return the data and the key marks. Errors name `source`."""
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)  # the reader refuses control characters here already
         node = loader.get_single_node()
         if node is None:
             return None, {}
@@ -91,16 +115,29 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark and not source.startswith("override") else source
-        problem = getattr(exc, "_gdlab_message", None) or exc.problem or str(exc)
-        if "could not determine a constructor" in str(problem):
+        own = getattr(exc, "_gdlab_message", None)
+        problem = own or exc.problem or str(exc)
+        if "tag:yaml.org,2002:merge" in str(problem):
+            problem = "merge keys (<<) are not allowed in gdlab configs; write the keys out"
+        elif "could not determine a constructor" in str(problem):
             problem = f"tag {problem.split('tag ')[-1].strip()} is not allowed (gdlab reads plain YAML only)"
-        if "\\t" in str(problem) or "'\\t'" in str(exc):
+        elif "\\t" in str(problem) or "'\\t'" in str(exc):
             problem = "tab characters cannot indent YAML; use spaces"
+        elif "found another document" in str(problem):
+            problem = "a config is one YAML document; remove the second '---' and what follows"
+        elif exc.context and not own:
+            problem = f"{problem} ({exc.context})"
         raise GdlabError(f"{where}: {problem}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        where = source if source.startswith("override") else f"{source}:{line}:{col}"
+        raise GdlabError(f"{where}: character #x{exc.character:04x} is not allowed in YAML (control character)") from None
     except yaml.YAMLError as exc:
         raise GdlabError(f"{source}: invalid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:

@@ -69,7 +69,7 @@ def plot(
 
 @command("compare", help="Overlay runs and sweeps (each variant) on one axis, labelled by what differs in their configs.")
 def compare(
-    paths: List[Path] = typer.Argument(..., metavar="RUN_OR_SWEEP...", help="Run and/or sweep folders."),
+    paths: List[Path] = typer.Argument(..., metavar="RUN_OR_SWEEP", help="Run and/or sweep folders (one or more)."),
     output: Path = typer.Option(Path("compare.png"), "-o", "--output", help=_OUTPUT_HELP),
     metric: str = typer.Option("train_loss", "--metric", help="A metrics.csv column, e.g. val_loss, grad_norm."),
     x: XAxis = typer.Option(XAxis.step, "--x", help="The x axis."),

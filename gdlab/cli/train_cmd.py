@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -14,6 +15,20 @@ from gdlab.cli.app import command, fail
 from gdlab.errors import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, GdlabError
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file", show_default=False)]
+# Errors found after the schema (data, shapes, device) start with the config key they are about.
+_CONFIG_KEY = re.compile(r"^(name|seed|data|model|loss|optimizer|scheduler|train)(?:[.\[][^:\s]*)?:\s")
+
+
+def in_config(config: Path, exc: GdlabError, overrides: list[str] | None = None) -> GdlabError:
+    """Name the config file (and an override of the same section) in an error about the config's content."""
+    m = _CONFIG_KEY.match(exc.message)
+    if not m:
+        return exc
+    touched = [o for o in overrides or [] if re.match(rf"{m.group(1)}[.=]", o.strip())]
+    note = f" (with override '{touched[-1]}')" if touched else ""
+    return GdlabError(f"{config}{note}: {exc.message}", exc.exit_code)
+
+
 OverridesArg = Annotated[Optional[list[str]], typer.Argument(help="dotted overrides, e.g. optimizer.lr=0.05", show_default=False)]
 
 
@@ -37,10 +52,11 @@ def train_command(
     cfg = load_config(config, overrides or [])
     from gdlab.train import smoke as smoke_config, train
 
+    made_tmp = False
     if smoke:
         cfg = smoke_config(cfg)
         if run_dir is None:
-            run_dir = Path(tempfile.mkdtemp(prefix=f"gdlab-smoke-{cfg.name}-"))
+            run_dir, made_tmp = Path(tempfile.mkdtemp(prefix=f"gdlab-smoke-{cfg.name}-")), True
     console = Console()
     bar = None
     if not quiet and console.is_terminal:
@@ -53,6 +69,10 @@ def train_command(
             observers=[bar] if bar else [], expect=expectations,
             on_start=(lambda folder, total: bar.start(total)) if bar else None,
         )
+    except GdlabError as exc:
+        if made_tmp and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # a run that never started leaves no folder
+        raise in_config(config, exc, overrides) from None
     finally:
         if bar:
             bar.stop()
@@ -91,7 +111,7 @@ def validate_command(
                 prepare_data(cfg)
         except GdlabError as exc:
             bad += 1
-            sys.stderr.write(f"gdlab: error: {exc.message}\n")
+            sys.stderr.write(f"gdlab: error: {' '.join(in_config(path, exc).message.split())}\n")
             continue
         sys.stdout.write(f"ok  {path}\n")
     if bad:

@@ -89,7 +89,8 @@ class GroupTrainer:
         grad_norm = torch.linalg.vector_norm(grad, dim=1)
         if self.grad_clip is not None:  # the same coefficient as torch.nn.utils.clip_grad_norm_
             grad.mul_(torch.clamp(self.grad_clip / (grad_norm + 1e-6), max=1.0).unsqueeze(1))
-        self.alive &= torch.isfinite(loss_sum)
+        if self.sync_every > 1:  # on CPU the host checks each loss anyway (see _note_losses)
+            self.alive &= torch.isfinite(loss_sum)
         return loss_sum, correct, grad_norm
 
     def _update(self, lr: torch.Tensor, must_mask: bool) -> None:
@@ -144,6 +145,7 @@ class GroupTrainer:
             if self.diverged_at[k] is None and not math.isfinite(v):
                 self.alive_host[k] = False
                 self.diverged_at[k] = step
+                self.alive[k] = False
 
     def _flush(self, pending: list[tuple]) -> Iterator[StepRecord]:
         """Turn buffered step values into records, in step order (one device->host copy each)."""

@@ -21,6 +21,8 @@ class StackedLoss:
 
     def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         K, N = out.shape[0], out.shape[1]
+        if K == 1:  # one model: torch's own fused mean reduction, fewer graph nodes than the stacked form
+            return self._single(out[0], y[0] if y.dim() == out.dim() - (self.name == "CrossEntropyLoss") else y).view(1)
         if self.name == "CrossEntropyLoss":
             y = y.expand(K, N)
             per_row = F.cross_entropy(
@@ -40,6 +42,17 @@ class StackedLoss:
         else:
             per = F.binary_cross_entropy_with_logits(out, y, pos_weight=self.pos_weight, reduction="none")
         return per.flatten(1).mean(1)
+
+    def _single(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.name == "CrossEntropyLoss":
+            return F.cross_entropy(out, y, weight=self.weight, label_smoothing=self.cfg.label_smoothing)
+        if self.name == "MSELoss":
+            return F.mse_loss(out, y.expand_as(out))
+        if self.name == "L1Loss":
+            return F.l1_loss(out, y.expand_as(out))
+        if self.name == "HuberLoss":
+            return F.huber_loss(out, y.expand_as(out), delta=self.cfg.delta)
+        return F.binary_cross_entropy_with_logits(out, y.expand_as(out), pos_weight=self.pos_weight)
 
     def correct(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
         """Correct predictions per model (classification only), as a float [K]."""

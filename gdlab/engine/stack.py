@@ -58,21 +58,32 @@ class StackedMLP:
         self.by_name = {s.name: s for s in self.slots}
 
     def views(self, flat: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Per-layer parameter views [K, *shape] of the flat tensor (one split, so backward is one cat)."""
+        """Per-layer parameter views of the flat tensor (one split, so backward is one cat):
+        [K, *shape] for K > 1, plain [*shape] for a single model."""
         flat = self.flat if flat is None else flat
-        parts = flat.split([s.numel for s in self.slots], dim=1) if self.slots else []
+        if not self.slots:
+            return {}
+        if flat.shape[0] == 1:  # one model: plain 2-D kernels (addmm) are faster than batched ones
+            parts = flat[0].split([s.numel for s in self.slots])
+            return {s.name: part.view(s.shape) for s, part in zip(self.slots, parts)}
+        parts = flat.split([s.numel for s in self.slots], dim=1)
         return {s.name: part.view(flat.shape[0], *s.shape) for s, part in zip(self.slots, parts)}
 
     def forward(self, x: torch.Tensor, training: bool, flat: torch.Tensor | None = None) -> torch.Tensor:
         """x: [K, N, D] -> outputs [K, N, out]."""
         params = self.views(flat)
+        single = x.shape[0] == 1
+        if single:
+            x = x[0]
         for i, layer in enumerate(self.layers):
             x = self._apply(i, layer.type, layer.args, x, params, training)
-        return x
+        return x.unsqueeze(0) if single else x
 
     def _apply(self, i, kind, args, x, params, training):
         w, b = params.get(f"{i}.weight"), params.get(f"{i}.bias")
         if kind == "Linear":
+            if x.dim() == 2:
+                return F.linear(x, w, b)
             wt = w.transpose(1, 2)
             return torch.baddbmm(b.unsqueeze(1), x, wt) if b is not None else torch.bmm(x, wt)
         if kind in _ELEMENTWISE:
@@ -80,8 +91,10 @@ class StackedMLP:
         if kind == "Dropout":
             return F.dropout(x, args["p"], training)
         if kind == "Flatten":
-            return x.flatten(2)
+            return x.flatten(x.dim() - 1)
         if kind == "LayerNorm":
+            if x.dim() == 2:
+                return F.layer_norm(x, (x.shape[-1],), w, b, args["eps"])
             y = F.layer_norm(x, (x.shape[-1],), eps=args["eps"])
             if w is not None:
                 y = y * w.unsqueeze(1)
@@ -93,15 +106,17 @@ class StackedMLP:
     def _batch_norm(self, i, args, x, w, b, training):
         # [K, N, D] -> [N, K*D]: torch's own batch_norm then treats each model's features as channels,
         # updating the stacked running statistics in place exactly as nn.BatchNorm1d does.
-        K, N, D = x.shape
         mean, var = self.buffers[f"{i}.running_mean"], self.buffers[f"{i}.running_var"]
+        if training:
+            self.buffers[f"{i}.num_batches_tracked"] += 1
+        if x.dim() == 2:
+            return F.batch_norm(x, mean.view(-1), var.view(-1), w, b, training, args["momentum"], args["eps"])
+        K, N, D = x.shape
         y = F.batch_norm(
             x.transpose(0, 1).reshape(N, K * D), mean.view(-1), var.view(-1),
             w.reshape(-1) if w is not None else None, b.reshape(-1) if b is not None else None,
             training, args["momentum"], args["eps"],
         )
-        if training:
-            self.buffers[f"{i}.num_batches_tracked"] += 1
         return y.view(N, K, D).transpose(0, 1)
 
     def state_dict(self, k: int) -> dict[str, torch.Tensor]:

@@ -37,7 +37,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
             continue
         xs, ys = frame[x][mask].to_numpy(), frame[metric][mask].to_numpy()
         (line,) = ax.plot(xs, ys, lw=1.3, label=label, gid=f"compare:{i}",
-                          marker="." if mask.sum() < 60 and mask.sum() < len(frame) else None)
+                          marker="." if mask.sum() <= len(frame) // 2 else None)
         drawn.append(ys)
         if diverged_step(frame, run.summary) is not None:
             # A diverged run has no loss to draw at the end: mark its last finite point instead.
@@ -47,7 +47,10 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     log_if_positive(ax, drawn)
     ax.set_xlabel(x)
     ax.set_ylabel(metric)
-    ax.legend(loc="best", fontsize="small" if len(drawn) <= 10 else "x-small", ncols=1 if len(drawn) <= 12 else 2)
+    if len(drawn) <= 8:
+        ax.legend(loc="best", fontsize="small")
+    else:  # many curves: beside the axes, where it covers none of them
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small", ncols=1 + len(drawn) // 25)
     ax.grid(True, alpha=0.3)
     fig.suptitle(title or f"{metric} of {len(drawn)} run(s)")
     return fig

@@ -50,11 +50,14 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
                     nonfinite.setdefault(name, []).append(line)
         values.append(numbers)
     if unparsable:
-        warnings.append(f"{path}: skipped {len(unparsable)} row(s) with a non-number cell (line {describe_lines(unparsable)})")
+        warnings.append(f"{path}: skipped {len(unparsable)} row(s) with a non-number cell "
+                        f"(line {describe_lines(unparsable)})")
     if bad_step:
-        warnings.append(f"{path}: skipped {len(bad_step)} row(s) whose step is not a whole number (line {describe_lines(bad_step)})")
+        warnings.append(f"{path}: skipped {len(bad_step)} row(s) whose step is not a whole number "
+                        f"(line {describe_lines(bad_step)})")
     for name, lines in nonfinite.items():
-        warnings.append(f"{path}: column {name} is NaN/inf before the last row (line {describe_lines(lines)}); those points are not drawn")
+        warnings.append(f"{path}: column {name} is NaN/inf before the last row (line {describe_lines(lines)}); "
+                        "those points are not drawn")
     if not values:
         raise GdlabError(f"{path}: no data rows to plot (the header is there but no usable row follows)")
 

@@ -17,7 +17,7 @@ def _curve(ax, frame: pd.DataFrame, column: str, x: str = "step", **style):
     mask = finite(frame[column]) & finite(frame[x])
     if not mask.any():
         return None
-    if mask.sum() < 60 and mask.sum() < len(frame):
+    if mask.sum() <= len(frame) // 2:
         style.setdefault("marker", ".")  # sparse points: show where the evaluations actually are
     (line,) = ax.plot(frame[x][mask].to_numpy(), frame[column][mask].to_numpy(), gid=column, **style)
     return line
@@ -31,8 +31,8 @@ def _varies(series: pd.Series) -> bool:
 def plot_run(run: RunData, title: str | None = None):
     """Draw one run; lines carry gids (train_loss, val_loss, diverged, lr, sharpness, edge) for tests."""
     frame = run.metrics
-    has_sharpness = "sharpness" in frame and finite(frame["sharpness"]).any()
-    has_lr_panel = "lr" in frame and _varies(frame["lr"])
+    has_sharpness = "sharpness" in frame and bool(finite(frame["sharpness"]).any())
+    has_lr_panel = "lr" in frame and bool(_varies(frame["lr"]))
     heights = [3.0] + [1.6] * has_sharpness + [1.0] * has_lr_panel
     fig = new_figure(8.0, 2.0 + 1.1 * sum(heights))
     axes = fig.subplots(len(heights), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
@@ -46,8 +46,9 @@ def plot_run(run: RunData, title: str | None = None):
     ax.set_ylabel("loss")
     handles = list(losses)
 
+    legend_ax = ax
     if any(c in frame for c in ("train_accuracy", "val_accuracy")):
-        twin = ax.twinx()
+        twin = legend_ax = ax.twinx()
         for column, color in (("train_accuracy", "C2"), ("val_accuracy", "C3")):
             line = _curve(twin, frame, column, color=color, ls="--", lw=1, label=column.replace("_", " "))
             handles += [line] if line is not None else []
@@ -60,7 +61,8 @@ def plot_run(run: RunData, title: str | None = None):
         (mark,) = ax.plot([step], [1.0], ls="none", marker="X", ms=11, color="red", clip_on=False,
                           transform=top_edge(ax), gid="diverged", label=f"diverged at step {step}")
         handles.append(mark)
-    ax.legend(handles=handles, loc="best", fontsize="small")
+    # On the twin axis when there is one: it is drawn last, so its lines would cover a legend on `ax`.
+    legend_ax.legend(handles=handles, loc="best", fontsize="small")
 
     row = 1
     if has_sharpness:

@@ -12,6 +12,10 @@ from gdlab.plotting.output import finite, log_if_positive, top_edge
 LOSSES = (("final_train_loss", "-", "final train loss"), ("best_val_loss", "--", "best val loss"))
 
 
+def _name(value: float, categories: list[str] | None) -> str:
+    return categories[int(value)] if categories else f"{value:.3g}"
+
+
 def _split(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """(diverged, usable) row masks; failed or interrupted variants are neither and get a warning."""
     status = table["status"].str.lower()
@@ -20,8 +24,9 @@ def _split(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return diverged, usable
 
 
-def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warnings: list[str]) -> None:
-    """Draw one facet's sensitivity curves; `x` holds numbers (categories are coded before the call).
+def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warnings: list[str],
+                     categories: list[str] | None = None) -> None:
+    """Draw one facet's sensitivity curves; `x` holds numbers, or codes into `categories` for a text axis.
 
     Lines have gids `sensitivity:<group>:<column>`, `diverged:<group>`, `best:<group>` and `stability_edge`.
     """
@@ -37,7 +42,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
     marked_diverged = False
     for k, (name, sub) in enumerate(groups):
         color = f"C{k % 10}"
-        prefix = f"{group}={name}: " if group else ""
+        prefix = f"{name}: " if group else ""
         best = None
         for column, style, text in LOSSES:
             if column not in sub:
@@ -47,8 +52,9 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                 continue
             stats = rows.groupby(x)[column].agg(["mean", "std", "count"]).sort_index()
             xs, mean = stats.index.to_numpy(dtype=float), stats["mean"].to_numpy()
-            ax.plot(xs, mean, ls=style, marker="o", ms=4, color=color, label=prefix + text,
-                    gid=f"sensitivity:{name}:{column}")
+            # Categories have no order between them, so their points are not joined.
+            ax.plot(xs, mean, ls="none" if categories else style, marker="o" if style == "-" else "s", ms=4,
+                    color=color, label=prefix + text, gid=f"sensitivity:{name}:{column}")
             plotted.append(mean)
             if (stats["count"] > 1).any():
                 spread = stats["std"].fillna(0.0).to_numpy()
@@ -56,8 +62,8 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                                 gid=f"band:{name}:{column}")
             best = (xs[int(np.argmin(mean))], float(mean.min()), column)  # val loss, when present, wins
         if best is not None:
-            ax.plot([best[0]], [best[1]], ls="none", marker="*", ms=15, color=color, mec="k",
-                    label=f"{prefix}best {x} = {best[0]:.3g}", gid=f"best:{name}", zorder=5)
+            ax.plot([best[0]], [best[1]], ls="none", marker="*", ms=15, color=color, mec="k", zorder=5,
+                    label=f"{prefix}best {x.rsplit('.', 1)[-1]} = {_name(best[0], categories)}", gid=f"best:{name}")
         bad = np.unique(sub.loc[diverged.loc[sub.index], x].to_numpy(dtype=float))
         bad = bad[np.isfinite(bad)]
         if bad.size:

@@ -3,6 +3,8 @@ the loss curves coloured by learning rate over the sensitivity panel."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -44,8 +46,11 @@ def _colours(values: pd.Series):
     return Normalize(low - 1, high + 1) if low == high else Normalize(low, high), colormaps["viridis"]
 
 
-def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str | None, norm, cmap) -> None:
+def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str | None, norm, cmap,
+            ticks: list[str] | None) -> None:
     """Draw each variant's train loss against step; gid `curve:<row>` ties a line to its sweep.csv row."""
+    from matplotlib.lines import Line2D
+
     styles = {v: STYLES[i % len(STYLES)] for i, v in enumerate(pd.unique(sweep.table[group].astype(str)))} if group else {}
     drawn = []
     for position, (index, row) in enumerate(facet.iterrows()):
@@ -54,19 +59,26 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
             continue
         frame = run.metrics
         mask = finite(frame["train_loss"])
-        value = row[x] if x else None
-        color = cmap(norm(value)) if norm is not None and np.isfinite(value) else f"C{position % 10}"
+        value = row[x] if x else math.nan
+        if norm is not None and np.isfinite(value):
+            color, label = cmap(norm(value)), None
+        elif ticks is not None and np.isfinite(value):  # a text axis: one colour per category, named in the legend
+            color, label = f"C{int(value) % 10}", f"{x}={ticks[int(value)]}"
+        else:
+            color, label = f"C{position % 10}", None
         (line,) = ax.plot(frame["step"][mask].to_numpy(), frame["train_loss"][mask].to_numpy(), lw=1.1, alpha=0.85,
-                          color=color, ls=styles.get(str(row[group]), "-") if group else "-", gid=f"curve:{index}")
+                          color=color, ls=styles.get(str(row[group]), "-") if group else "-", gid=f"curve:{index}",
+                          label=label)
         drawn.append(line.get_ydata())
     log_if_positive(ax, drawn)
     ax.set_xlabel("step")
     ax.set_ylabel("train loss")
-    if group:
-        from matplotlib.lines import Line2D
-
-        ax.legend([Line2D([], [], color="k", ls=s) for s in styles.values()],
-                  [f"{group}={v}" for v in styles], fontsize="x-small", loc="best")
+    handles, labels = ax.get_legend_handles_labels()
+    named = dict(zip(labels, handles))  # one entry per category, not per seed
+    handles = list(named.values()) + [Line2D([], [], color="k", ls=s) for s in styles.values()]
+    labels = list(named) + [f"{group}={v}" for v in styles]
+    if handles and len(handles) <= 12:
+        ax.legend(handles, labels, fontsize="x-small", loc="best")
 
 
 def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
@@ -90,13 +102,13 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
     for column, (key, facet) in enumerate(facets):
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{k}={v}" for k, v in zip(facet_keys, key))
-        _curves(grid[0, column], sweep, facet, x, group, norm, cmap)
+        _curves(grid[0, column], sweep, facet, x, group, norm, cmap, ticks)
         grid[0, column].set_title(label or "loss curves", fontsize="medium")
         low = grid[1, column]
         if x is None:
             low.set_axis_off()
             continue
-        draw_sensitivity(low, facet, x, group, warnings)
+        draw_sensitivity(low, facet, x, group, warnings, ticks)
         low.set_xlabel(x)
         if ticks is not None:
             low.set_xticks(range(len(ticks)), ticks)

@@ -15,11 +15,16 @@ $(BIN)/gdlab: pyproject.toml constraints.txt
 demo: $(BIN)/gdlab
 	$(BIN)/gdlab train configs/quickstart.yaml
 
+# The tests, then every shipped config trained for a few steps so none can rot.
 test: $(BIN)/gdlab
 	$(BIN)/python -m pytest -q -n 2 tests
+	$(MAKE) --no-print-directory smoke
 
 smoke: $(BIN)/gdlab
-	$(BIN)/python scripts/smoke_configs.py
+	@for c in configs/*.yaml; do \
+		$(BIN)/gdlab train "$$c" --smoke --quiet > /dev/null || { echo "smoke failed: $$c"; exit 1; }; \
+		echo "smoke ok: $$c"; \
+	done
 
 bench: $(BIN)/gdlab
 	$(BIN)/python benchmarks/train_overhead.py

@@ -221,6 +221,13 @@ LossConfig = Annotated[
     Union[MSELoss, L1Loss, HuberLoss, CrossEntropyLoss, BCEWithLogitsLoss], Field(discriminator="name")
 ]
 LOSS_NAMES = ["MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
+
+
+def _loss_schema(schema: dict) -> None:
+    """In the JSON Schema, the shorthand `loss: MSELoss` is valid too (editors would flag it otherwise)."""
+    options = schema.pop("oneOf", None) or schema.pop("anyOf", [])
+    schema.pop("discriminator", None)
+    schema["anyOf"] = [{"enum": LOSS_NAMES}, *options]
 CLASSIFICATION_LOSSES = {"CrossEntropyLoss", "BCEWithLogitsLoss"}
 
 # ---------------------------------------------------------------- optimizer
@@ -326,6 +333,10 @@ class TrainConfig(Strict):
     log_every: PositiveInt = 1
     grad_clip: float | None = Field(None, gt=0, allow_inf_nan=False, description="max global grad norm per model")
     checkpoint_every: PositiveInt | None = None
+    diverge_factor: float | None = Field(
+        1e4, gt=1, allow_inf_nan=False,
+        description="a loss above diverge_factor * max(first loss, 1) counts as diverged; null = only non-finite",
+    )
 
     @model_validator(mode="after")
     def _one_length(self):
@@ -343,7 +354,7 @@ class Config(Strict):
     seed: NonNegativeInt = Field(0, le=2**63 - 1)
     data: DataConfig
     model: list[Layer] = Field(min_length=1)
-    loss: LossConfig
+    loss: LossConfig = Field(json_schema_extra=_loss_schema)
     optimizer: OptimizerConfig
     scheduler: SchedulerConfig | None = None
     train: TrainConfig

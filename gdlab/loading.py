@@ -134,13 +134,16 @@ def format_validation_error(
     return f"{loc}: {shown}: {msg}{got}"
 
 
+_KIND = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
 def load_raw(path: Path) -> tuple[dict, Where]:
     """Read a config file into plain data, checking its top level is a mapping."""
     data, marks = read_yaml_file(path)
     if data is None:
         raise GdlabError(f"{path}: the file is empty; a config needs data, model, loss, optimizer and train")
     if not isinstance(data, dict):
-        raise GdlabError(f"{path}: the top level must be a mapping of keys (data, model, ...), got a {type(data).__name__}")
+        raise GdlabError(f"{path}: the top level must be a mapping of keys (data, model, ...), got {_KIND.get(type(data), type(data).__name__)}")
     where = {key: f"{path}:{line}:{col}" for key, (line, col) in marks.items()}
     return data, where
 

@@ -166,6 +166,13 @@ def parse_scalar(text: str, source: str) -> Any:
     return value
 
 
+class _StrictDumper(yaml.SafeDumper):
+    """Quotes every string `_StrictLoader` would read as something else (`'1e3'`), so a dump loads back equal."""
+
+
+_StrictDumper.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789."))
+
+
 def dump_yaml(data: Any) -> str:
-    """Dump plain data with keys in the given order, block style."""
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, allow_unicode=True)
+    """Dump plain data with keys in the given order, block style; `parse_yaml` reads it back equal."""
+    return yaml.dump(data, Dumper=_StrictDumper, sort_keys=False, default_flow_style=None, allow_unicode=True)

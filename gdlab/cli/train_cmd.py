@@ -85,7 +85,10 @@ def train_command(
         sys.stdout.write(f"{result.run_dir}\n")
         raise fail(f"training failed: {s['error']} (details in {result.run_dir / 'error.log'})", result.exit_code)
     if s["status"] == "diverged":
-        sys.stderr.write(f"gdlab: diverged at step {s['diverged_at_step']} (non-finite loss); rows so far are kept\n")
+        sys.stderr.write(
+            f"gdlab: diverged at step {s['diverged_at_step']} (loss non-finite or above train.diverge_factor x its start); "
+            "rows so far are kept\n"
+        )
     for msg in result.failures:
         sys.stderr.write(f"gdlab: expectation failed: {msg}\n")
     sys.stdout.write(f"{result.run_dir}\n")  # the last line is the run folder, for scripts

@@ -59,6 +59,9 @@ class GroupTrainer:
         self.eval_every = cfg.train.eval_every or self.plan.steps_per_epoch
         self.log_every = cfg.train.log_every
         self.grad_clip = cfg.train.grad_clip
+        self.diverge_factor = cfg.train.diverge_factor
+        self.loss_limit: torch.Tensor | None = None  # per model, set from the first step's loss
+        self.loss_limit_host: list[float] | None = None
         # On an accelerator, host syncs are batched: losses stay on device and are read in blocks.
         self.sync_every = sync_every or (1 if device.type == "cpu" else 32)
         self.alive = torch.ones(self.K, dtype=torch.bool, device=device)
@@ -89,8 +92,12 @@ class GroupTrainer:
         grad_norm = torch.linalg.vector_norm(grad, dim=1)
         if self.grad_clip is not None:  # the same coefficient as torch.nn.utils.clip_grad_norm_
             grad.mul_(torch.clamp(self.grad_clip / (grad_norm + 1e-6), max=1.0).unsqueeze(1))
+        if self.diverge_factor is not None and self.loss_limit is None:
+            self.loss_limit = self.diverge_factor * torch.clamp(loss_sum.detach(), min=1.0)
         if self.sync_every > 1:  # on CPU the host checks each loss anyway (see _note_losses)
             self.alive &= torch.isfinite(loss_sum)
+            if self.loss_limit is not None:
+                self.alive &= loss_sum <= self.loss_limit
         return loss_sum, correct, grad_norm
 
     def _update(self, lr: torch.Tensor, must_mask: bool) -> None:
@@ -141,8 +148,11 @@ class GroupTrainer:
         self.interrupted = self.step < self.plan.total_steps and any(self.alive_host)
 
     def _note_losses(self, step: int, losses: list[float]) -> None:
+        if self.loss_limit is not None and self.loss_limit_host is None:
+            self.loss_limit_host = self.loss_limit.tolist()
+        limit = self.loss_limit_host
         for k, v in enumerate(losses):
-            if self.diverged_at[k] is None and not math.isfinite(v):
+            if self.diverged_at[k] is None and (not math.isfinite(v) or (limit is not None and v > limit[k])):
                 self.alive_host[k] = False
                 self.diverged_at[k] = step
                 self.alive[k] = False

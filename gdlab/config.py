@@ -358,6 +358,9 @@ class Config(Strict):
     optimizer: OptimizerConfig
     scheduler: SchedulerConfig | None = None
     train: TrainConfig
+    sweep: dict[str, Any] | None = Field(
+        None, description="gdlab sweep axes: {dotted.key: [values] | 'logspace(a,b,n)'}; gdlab train ignores it"
+    )
 
     @field_validator("loss", mode="before")
     @classmethod
@@ -384,3 +387,17 @@ class Config(Strict):
     def resolved(self) -> dict:
         """Plain data of the fully resolved config, ready to dump as YAML and load back."""
         return self.model_dump(mode="json")
+
+
+UNION_SECTIONS = {"data": DataConfig, "loss": LossConfig, "optimizer": OptimizerConfig, "scheduler": SchedulerConfig}
+
+
+def kind_fields(section: str, name: Any) -> set[str] | None:
+    """The keys the `name` kind of a union section accepts (e.g. optimizer Adam), or None if unknown."""
+    from typing import get_args
+
+    union = get_args(get_args(UNION_SECTIONS[section])[0])
+    for cls in union:
+        if name in get_args(cls.model_fields["name"].annotation):
+            return set(cls.model_fields)
+    return None

@@ -176,7 +176,12 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
             where.setdefault(key[:n], f"override '{text}'")
         where[key] = f"override '{text}'"
         applied.append((key, text))
+    absolutize_paths(raw, path)
+    return validate(raw, where, str(path), applied)
+
+
+def absolutize_paths(raw: dict, config_path: Path) -> None:
+    """A CSV path is relative to its config file; make it absolute so saved copies still find it."""
     data = raw.get("data")
     if isinstance(data, dict) and data.get("name") == "csv" and isinstance(data.get("path"), str):
-        data["path"] = str((path.parent / data["path"]).resolve())
-    return validate(raw, where, str(path), applied)
+        data["path"] = str((Path(config_path).parent / data["path"]).resolve())

@@ -3,6 +3,7 @@ config.yaml, overrides.yaml, metrics.csv, summary.json, model.pt."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 import traceback
@@ -64,6 +65,11 @@ def save_model(path: Path, state: dict) -> None:
     write_atomic(path, buf.getvalue())
 
 
+def init_hash(weights: torch.Tensor) -> str:
+    """A short fingerprint of initial weights: equal hashes mean a fair start."""
+    return hashlib.sha256(weights.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
 def run_group(
     variants: list[Variant],
     datasets: list[Dataset],
@@ -77,6 +83,7 @@ def run_group(
     for v in variants:
         write_run_header(v)
     trainer = GroupTrainer([v.cfg for v in variants], datasets, device)
+    init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
     cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None)
     logs = [MetricsLog(v.run_dir / "metrics.csv", cols, k, flush_every) for k, v in enumerate(variants)]
     error, statuses = None, None
@@ -109,7 +116,7 @@ def run_group(
             "diverged_at_step": trainer.diverged_at[k], "steps": steps,
             "epochs": round(steps / trainer.plan.steps_per_epoch, 6), "wall_s": round(wall, 6),
             "steps_per_s": round(steps / wall, 3) if wall > 0 else None,
-            "seed": v.cfg.seed, "task": v.cfg.task, "n_params": trainer.model.n_params, **common,
+            "seed": v.cfg.seed, "init_hash": init_hashes[k], "task": v.cfg.task, "n_params": trainer.model.n_params, **common,
             "error": error,
         }
         save_model(v.run_dir / "model.pt", trainer.model.state_dict(k))

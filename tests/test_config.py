@@ -146,7 +146,7 @@ def test_resolved_config_loads_back_equal(tmp_path, text):
     # every default is written out, so the saved file does not depend on gdlab's defaults
     data, _ = parse_yaml(dumped, "resolved.yaml")
     assert set(data) == set(Config.model_fields)
-    assert set(data["train"]) == set(cfg.train.model_fields)
+    assert set(data["train"]) == set(type(cfg.train).model_fields)
 
 
 def test_resolved_keeps_the_name_of_a_config_without_one(tmp_path):
@@ -213,9 +213,8 @@ def test_schema_command_prints_json_schema_with_every_top_level_key():
     assert result.exit_code == 0, result.output
     schema = json.loads(result.stdout)
     assert schema["type"] == "object" and schema["additionalProperties"] is False
-    assert set(schema["properties"]) == set(Config.model_fields) == {
-        "name", "seed", "data", "model", "loss", "optimizer", "scheduler", "train"
-    }
+    assert set(schema["properties"]) == set(Config.model_fields)
+    assert {"name", "seed", "data", "model", "loss", "optimizer", "scheduler", "train"} <= set(schema["properties"])
     assert set(schema["required"]) == {"data", "model", "loss", "optimizer", "train"}
     text = json.dumps(schema)
     for name in ["moons", "csv", "SGD", "Adam", "OneCycleLR", *LAYER_ARGS, *LOSS_NAMES]:

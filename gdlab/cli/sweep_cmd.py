@@ -1,0 +1,138 @@
+"""`gdlab sweep`: parse, plan, run, rank. The work happens in gdlab.sweep; this module only talks."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gdlab.cli.app import command
+from gdlab.errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, GdlabError
+
+
+@command("sweep")
+def sweep_command(
+    config: Annotated[Optional[Path], typer.Argument(help="base YAML config (omit with --resume)", show_default=False)] = None,
+    axes: Annotated[Optional[list[str]], typer.Argument(help="axes: key=a,b,c | key=logspace(a,b,n) | linspace | range; one value = fixed override", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the grid and its batched groups; run nothing")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="parallel local worker processes")] = 1,
+    backend: Annotated[str, typer.Option("--backend", help="local | ray")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster: auto | ray://host:10001 (default: start a local Ray)")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="finish a sweep folder: rerun what is unfinished or failed")] = None,
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="exact sweep folder (new or empty)")] = None,
+    runs_root: Annotated[Path, typer.Option("--runs", help="parent folder of run folders")] = Path("runs"),
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed variant")] = False,
+    vectorize: Annotated[str, typer.Option("--vectorize", help="auto | on | off: batch variants into one computation")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the sweep folder")] = False,
+) -> None:
+    """Train many variants of a config as batched computations and rank them."""
+    from rich.console import Console
+
+    from gdlab.signals import graceful_stop
+    from gdlab.sweep import run as sweep_run
+
+    if backend not in ("local", "ray"):
+        raise GdlabError(f"--backend: '{backend}' is not one of local, ray")
+    if vectorize not in ("auto", "on", "off"):
+        raise GdlabError(f"--vectorize: '{vectorize}' is not one of auto, on, off")
+    console = Console(stderr=False)
+    if resume is not None:
+        if config is not None or axes:
+            raise GdlabError("--resume takes the sweep folder only; its sweep.yaml holds the config and axes")
+        folder = resume
+        setup = sweep_run.load_setup(folder)
+        todo, done = _resumable(setup, folder)
+    else:
+        if config is None:
+            raise GdlabError("sweep: give a config file (or --resume SWEEP_DIR)")
+        setup = sweep_run.setup_sweep(config, axes or [])
+        from gdlab.sweep.plan import group_variants
+
+        groups = group_variants(setup.plans, vectorize)
+        if dry_run:
+            from gdlab.cli.sweep_view import grid_table
+
+            console.print(grid_table(setup, groups))
+            return
+        _check_data(setup)
+        from gdlab.rundir import create_run_dir
+
+        folder = create_run_dir(setup.plans[0].cfg.name, runs_root, run_dir, prefix="sweep-")
+        sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend})
+        todo, done = setup.plans, {}
+        _note_dropped(setup)
+    from gdlab.cli.sweep_view import SweepProgress, result_line, ranking_tables
+
+    progress = SweepProgress(console, len(setup.plans), len(done)) if not quiet and console.is_terminal else None
+
+    def on_result(plan, summary):
+        if progress:
+            progress.advance()
+        if not quiet:
+            console.print(result_line(plan, summary))
+
+    with graceful_stop() as stop:
+        if progress:
+            progress.start()
+        try:
+            summaries = sweep_run.run_sweep(
+                setup, folder, todo, done, vectorize=vectorize, jobs=jobs, backend=backend,
+                ray_address=ray_address, fail_fast=fail_fast, should_stop=stop, on_result=on_result,
+            )
+        finally:
+            if progress:
+                progress.stop()
+    rows = sweep_run.sweep_rows(setup, folder, summaries)
+    if not quiet:
+        for table in ranking_tables(rows, list(setup.axes)):
+            console.print(table)
+    sys.stdout.write(f"{folder}\n")
+    statuses = [s.get("status") for s in summaries.values()]
+    if stop.signum is not None:
+        raise typer.Exit(EXIT_SIGTERM if stop.signum == 15 else EXIT_SIGINT)
+    bad = sum(s not in sweep_run.DONE for s in statuses)
+    if bad:
+        sys.stderr.write(f"gdlab: {bad} of {len(statuses)} variants did not finish (see status and error in {folder / 'sweep.csv'})\n")
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _resumable(setup, folder: Path):
+    from gdlab.sweep.run import DONE, variant_status
+
+    todo, done = [], {}
+    for p in setup.plans:
+        run = folder / p.dir_name
+        if variant_status(run) in DONE:
+            import json
+
+            done[p.index] = json.loads((run / "summary.json").read_text())
+        else:
+            if run.exists():
+                shutil.rmtree(run)  # a half-written variant restarts from scratch, never half-merged
+            todo.append(p)
+    return todo, done
+
+
+def _check_data(setup) -> None:
+    """Load each distinct dataset and check shapes before any folder exists."""
+    from gdlab.runner import prepare_data
+
+    seen = set()
+    for p in setup.plans:
+        key = (p.cfg.data.model_dump_json(), p.cfg.loss.name, tuple(map(str, p.cfg.model)))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            prepare_data(p.cfg)
+        except GdlabError as exc:
+            raise GdlabError(f"variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None
+
+
+def _note_dropped(setup) -> None:
+    dropped = sorted({d for p in setup.plans for d in p.dropped})
+    if dropped:
+        sys.stderr.write(f"gdlab: note: {', '.join(dropped)} dropped where the swept kind does not take them\n")

@@ -1,0 +1,99 @@
+"""How a sweep looks on a terminal: the grid (--dry-run), the overall bar, a line per finished
+variant, and the ranking (aggregated over seeds when seed is an axis)."""
+
+from __future__ import annotations
+
+import math
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gdlab.sweep.grid import format_value
+from gdlab.sweep.rank import aggregate_over_seeds, rank_rows, score_metric
+
+STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim"}
+
+
+def _num(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}" if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def grid_table(setup, groups) -> Table:
+    group_of = {p.index: g for g, members in enumerate(groups) for p in members}
+    table = Table(title=f"{len(setup.plans)} variants in {len(groups)} batched group(s) — nothing run (--dry-run)")
+    table.add_column("#", justify="right")
+    for axis in setup.axes:
+        table.add_column(axis)
+    table.add_column("group", justify="right")
+    table.add_column("folder", style="dim")
+    for p in setup.plans:
+        table.add_row(str(p.index), *[format_value(p.point[a]) for a in setup.axes], str(group_of[p.index]), p.dir_name)
+    return table
+
+
+class SweepProgress:
+    def __init__(self, console, total: int, already: int):
+        self.progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
+        self.task = self.progress.add_task("sweep", total=total, completed=already)
+
+    def start(self):
+        self.progress.start()
+
+    def advance(self):
+        self.progress.advance(self.task)
+
+    def stop(self):
+        self.progress.stop()
+
+
+def result_line(plan, s: dict) -> str:
+    status = s.get("status", "?")
+    style = STATUS_STYLE.get(status, "white")
+    detail = f"loss {_num(s.get('final_train_loss'))}"
+    if s.get("best_val_loss") is not None:
+        detail += f"  best val {_num(s.get('best_val_loss'))}"
+    if status == "diverged":
+        detail = f"at step {s.get('diverged_at_step')}"
+    if status == "failed":
+        detail = str(s.get("error") or "")[:160]
+    return f"[{style}]{status:>11}[/{style}]  {plan.dir_name}  {detail}"
+
+
+def ranking_tables(rows: list[dict], axes: list[str]) -> list[Table]:
+    metric = score_metric(rows)
+    tables = []
+    table = Table(title=f"ranking by {metric} (lower is better)")
+    table.add_column("rank", justify="right")
+    for a in axes:
+        table.add_column(a)
+    for c in ("status", metric, "diverged_at_step", "steps"):
+        table.add_column(c, justify="right")
+    ranked = rank_rows(rows)
+    for i, r in enumerate(ranked, 1):
+        style = "bold green" if i == 1 and r["status"] == "completed" else STATUS_STYLE.get(r["status"], "")
+        table.add_row(str(i), *[format_value(r[a]) for a in axes], r["status"], _num(r.get(metric)),
+                      _num(r.get("diverged_at_step")), _num(r.get("steps")), style=style if i == 1 else None)
+    tables.append(table)
+    if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
+        agg = Table(title=f"over seeds: {metric} mean ± std")
+        others = [a for a in axes if a != "seed"]
+        for a in others:
+            agg.add_column(a)
+        agg.add_column("mean ± std", justify="right")
+        agg.add_column("ok/seeds", justify="right")
+        agg.add_column("statuses")
+        for a in aggregate_over_seeds(rows, axes):
+            value = "-" if a.mean is None else f"{a.mean:.4g} ± {a.std:.2g}"
+            agg.add_row(*[format_value(a.point[o]) for o in others], value, f"{a.n_ok}/{a.n}",
+                        ", ".join(f"{k} {v}" for k, v in a.statuses.items()))
+        tables.append(agg)
+    best = next((r for r in ranked if r["status"] == "completed"), None)
+    if best:
+        t = Table.grid()
+        t.add_row("best: " + ", ".join(f"{a}={format_value(best[a])}" for a in axes) + f"  ({metric} {_num(best.get(metric))})  {best['run_dir']}")
+        tables.append(t)
+    return tables

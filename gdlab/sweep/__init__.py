@@ -1,0 +1,1 @@
+"""gdlab sweep: grids of config variants, grouped into batched engine calls, run locally or on Ray."""

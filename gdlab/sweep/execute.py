@@ -1,0 +1,73 @@
+"""Where groups run: in this process, in worker processes (`--jobs N`), or as Ray tasks. A job is
+plain data (resolved configs and folders), so every backend runs the same `run_job`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+RUN_FILES = ("config.yaml", "overrides.yaml", "metrics.csv", "summary.json", "model.pt", "error.log")
+
+
+@dataclass
+class Job:
+    """One batched group: variant indices, resolved configs, run folders, overrides."""
+
+    indices: list[int]
+    configs: list[dict]
+    run_dirs: list[str]
+    overrides: list[list[str]]
+    threads: int | None = None
+
+
+def failed_summaries(job: Job, error: str) -> list[dict]:
+    return [{"status": "failed", "error": error, "steps": 0} for _ in job.indices]
+
+
+def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cache: dict | None = None) -> list[dict]:
+    """Validate, load data (shared by equal data configs) and train one group; one summary per variant."""
+    import torch
+
+    from gdlab.config import Config
+    from gdlab.data import data_seed
+    from gdlab.runner import Variant, prepare_data, resolve_device, run_group
+
+    if job.threads:
+        torch.set_num_threads(job.threads)
+    cfgs = [Config.model_validate(c) for c in job.configs]
+    cache = {} if data_cache is None else data_cache
+    datasets = []
+    for cfg in cfgs:
+        key = (cfg.data.model_dump_json(), data_seed(cfg), cfg.train.dtype, cfg.loss.name)
+        if key not in cache:
+            cache[key] = prepare_data(cfg)
+        datasets.append(cache[key])
+    variants = [Variant(c, Path(d), o) for c, d, o in zip(cfgs, job.run_dirs, job.overrides)]
+    flush_every = 1 if len(variants) == 1 else 50  # K files flushed every step would cost more than the step
+    return run_group(variants, datasets, resolve_device(cfgs[0].train.device), should_stop=should_stop, flush_every=flush_every)
+
+
+def run_job_returning_files(job: Job) -> tuple[list[dict], list[dict[str, bytes]]]:
+    """For remote workers without a shared disk: train into a temp folder, return the files' bytes."""
+    tmp = tempfile.mkdtemp(prefix="gdlab-ray-")
+    try:
+        local = Job(job.indices, job.configs, [os.path.join(tmp, str(i)) for i in job.indices], job.overrides, job.threads)
+        for d in local.run_dirs:
+            os.makedirs(d)
+        summaries = run_job(local)
+        files = [{name: (Path(d) / name).read_bytes() for name in RUN_FILES if (Path(d) / name).exists()} for d in local.run_dirs]
+        return summaries, files
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_returned_files(job: Job, files: list[dict[str, bytes]]) -> None:
+    from gdlab.rundir import write_atomic
+
+    for run_dir, payload in zip(job.run_dirs, files):
+        for name, data in payload.items():
+            write_atomic(Path(run_dir) / name, data)

@@ -1,0 +1,92 @@
+"""From a base config and axes to validated variants, grouped so that variants differing only in
+per-model scalars (lr, momentum, betas, weight decay, seed) train as one batched computation."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from gdlab.config import UNION_SECTIONS, Config, kind_fields
+from gdlab.engine.optim import SCALAR_FIELDS
+from gdlab.errors import GdlabError
+from gdlab.loading import apply_override, validate
+from gdlab.sweep.grid import format_value, grid, variant_dir_name
+
+# Optimizer keys that may differ inside one batched group (betas is beta1/beta2 in the engine).
+BATCHABLE_OPTIMIZER_KEYS = set(SCALAR_FIELDS) | {"betas"}
+
+
+@dataclass
+class VariantPlan:
+    index: int
+    dir_name: str
+    point: dict[str, Any]  # the swept values, by dotted key
+    cfg: Config
+    dropped: list[str] = field(default_factory=list)  # base keys the variant's kind does not take
+
+    @property
+    def overrides(self) -> list[str]:
+        return [f"{k}={format_value(v)}" for k, v in self.point.items()]
+
+
+def _drop_foreign_keys(raw: dict, point: dict[str, Any]) -> list[str]:
+    """When an axis switches a section's kind (optimizer.name=Adam), drop base keys the kind rejects."""
+    dropped = []
+    for section in UNION_SECTIONS:
+        if f"{section}.name" not in point or not isinstance(raw.get(section), dict):
+            continue
+        allowed = kind_fields(section, raw[section].get("name"))
+        if allowed is None:
+            continue
+        for key in list(raw[section]):
+            if key not in allowed and f"{section}.{key}" not in point:
+                del raw[section][key]
+                dropped.append(f"{section}.{key}")
+    return dropped
+
+
+def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str) -> list[VariantPlan]:
+    """Every grid point validated; the first invalid one is an error naming the variant."""
+    points = grid(axes)
+    width = max(3, len(str(len(points) - 1)))
+    plans = []
+    for i, point in enumerate(points):
+        raw = copy.deepcopy(base_raw)
+        raw.pop("sweep", None)
+        where = {}
+        label = ", ".join(f"{k}={format_value(v)}" for k, v in point.items()) or "base"
+        for key, value in point.items():
+            path = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+            apply_override(raw, path, copy.deepcopy(value), f"{source}: variant {i} ({label})")
+            for n in range(1, len(path) + 1):
+                where.setdefault(path[:n], f"{source}: variant {i} ({label})")
+        dropped = _drop_foreign_keys(raw, point)
+        cfg = validate(raw, where, f"{source}: variant {i} ({label})")
+        plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped))
+    return plans
+
+
+def group_key(cfg: Config) -> str:
+    """Everything that must be equal for models to share one stacked computation."""
+    d = cfg.resolved()
+    for key in ("name", "seed", "sweep"):
+        d.pop(key, None)
+    d["optimizer"] = {k: v for k, v in d["optimizer"].items() if k not in BATCHABLE_OPTIMIZER_KEYS}
+    return json.dumps(d, sort_keys=True)
+
+
+def group_variants(plans: list[VariantPlan], vectorize: str, max_group: int | None = None) -> list[list[VariantPlan]]:
+    """Batch what can be batched (`auto`/`on`), or one variant per group (`off`); groups keep grid order."""
+    if vectorize == "off":
+        return [[p] for p in plans]
+    groups: dict[str, list[VariantPlan]] = {}
+    for p in plans:
+        groups.setdefault(group_key(p.cfg), []).append(p)
+    out = list(groups.values())
+    if vectorize == "on" and len(out) > 1 and len(out) == len(plans):
+        raise GdlabError("--vectorize on: no two variants can share a batched computation (they differ in architecture, data or batch schedule)")
+    if max_group:
+        out = [g[i : i + max_group] for g in out for i in range(0, len(g), max_group)]
+    return out

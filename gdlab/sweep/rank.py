@@ -1,0 +1,65 @@
+"""Ranking a sweep's variants, and aggregating over seeds (mean ± std) when seed is an axis."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+
+def score_metric(rows: list[dict]) -> str:
+    """Rank by validation loss when the sweep has one, else by the final training loss."""
+    return "best_val_loss" if any(r.get("best_val_loss") is not None for r in rows) else "final_train_loss"
+
+
+def _score(row: dict, metric: str) -> float | None:
+    v = row.get(metric)
+    return v if isinstance(v, (int, float)) and math.isfinite(v) and row.get("status") == "completed" else None
+
+
+def rank_rows(rows: list[dict]) -> list[dict]:
+    """Completed variants by score (lower is better), then diverged (latest divergence first), then the rest."""
+    metric = score_metric(rows)
+
+    def key(r):
+        s = _score(r, metric)
+        if s is not None:
+            return (0, s)
+        if r.get("status") == "diverged":
+            return (1, -(r.get("diverged_at_step") or 0))
+        return (2, 0)
+
+    return sorted(rows, key=key)
+
+
+@dataclass
+class Aggregate:
+    point: dict[str, Any]  # the non-seed axes
+    mean: float | None
+    std: float | None
+    n_ok: int
+    n: int
+    statuses: dict[str, int]
+
+
+def aggregate_over_seeds(rows: list[dict], axes: list[str]) -> list[Aggregate]:
+    """Mean ± std of the score over seeds for each point of the other axes, best first."""
+    metric = score_metric(rows)
+    others = [a for a in axes if a != "seed"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(repr(r[a]) for a in others), []).append(r)
+    out = []
+    for members in groups.values():
+        scores = [s for r in members if (s := _score(r, metric)) is not None]
+        statuses: dict[str, int] = {}
+        for r in members:
+            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+        out.append(Aggregate(
+            {a: members[0][a] for a in others},
+            statistics.fmean(scores) if scores else None,
+            statistics.stdev(scores) if len(scores) > 1 else (0.0 if scores else None),
+            len(scores), len(members), statuses,
+        ))
+    return sorted(out, key=lambda a: (a.mean is None, a.mean if a.mean is not None else 0.0))

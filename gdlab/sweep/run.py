@@ -1,0 +1,148 @@
+"""Run a planned sweep into its folder: sweep.yaml, one run folder per variant, sweep.csv (rewritten
+atomically after every group, so a killed sweep leaves a consistent table). Failures never stop the rest."""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from gdlab import provenance
+from gdlab.errors import GdlabError
+from gdlab.loading import absolutize_paths, apply_override, default_name, load_raw
+from gdlab.rundir import CsvAppender, write_atomic
+from gdlab.sweep.execute import Job, failed_summaries, run_job
+from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
+from gdlab.sweep.plan import VariantPlan, group_variants, plan_variants
+from gdlab.yamlio import dump_yaml, read_yaml_file
+
+DONE = ("completed", "diverged")  # diverged is a result, not a failure
+RESULT_COLUMNS = ["status", "final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir",
+                  "final_val_loss", "final_val_accuracy", "init_hash", "error"]
+
+
+@dataclass
+class SweepSetup:
+    source: str
+    base: dict  # the raw base config, fixed overrides applied
+    axes: dict[str, list[Any]]
+    plans: list[VariantPlan]
+
+
+def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
+    """Read the base config, collect axes (YAML `sweep:` then command line), validate every variant."""
+    raw, _ = load_raw(config)
+    raw = copy.deepcopy(raw)
+    raw.setdefault("name", default_name(config))
+    axes = axes_from_yaml(raw.pop("sweep", None), str(config))
+    for arg in args:
+        key, values = parse_axis_arg(arg)
+        if len(values) == 1:  # one value on the command line is a fixed override of the base
+            apply_override(raw, tuple(int(p) if p.isdigit() else p for p in key.split(".")), values[0], f"override '{arg}'")
+            axes.pop(key, None)
+        else:
+            axes[key] = values
+    absolutize_paths(raw, config)
+    return SweepSetup(str(config), raw, axes, plan_variants(raw, axes, str(config)))
+
+
+def load_setup(sweep_dir: Path) -> SweepSetup:
+    """Rebuild a sweep from its sweep.yaml (for --resume)."""
+    path = sweep_dir / "sweep.yaml"
+    if not path.is_file():
+        raise GdlabError(f"--resume {sweep_dir}: no sweep.yaml there; is it a sweep folder?")
+    data, _ = read_yaml_file(path)
+    if not isinstance(data, dict) or not {"base", "axes"} <= set(data):
+        raise GdlabError(f"{path}: not a gdlab sweep file (needs base and axes)")
+    return SweepSetup(data.get("config", str(path)), data["base"], data["axes"], plan_variants(data["base"], data["axes"], str(path)))
+
+
+def write_sweep_yaml(folder: Path, setup: SweepSetup, options: dict) -> None:
+    doc = {"config": setup.source, "created_at": provenance.now_iso(), "options": options, "axes": setup.axes, "base": setup.base}
+    write_atomic(folder / "sweep.yaml", dump_yaml(doc))
+
+
+def variant_status(run_dir: Path) -> str:
+    import json
+
+    try:
+        return json.loads((run_dir / "summary.json").read_text()).get("status", "unknown")
+    except (OSError, ValueError):
+        return "unfinished"
+
+
+def sweep_rows(setup: SweepSetup, folder: Path, summaries: dict[int, dict]) -> list[dict]:
+    rows = []
+    for p in setup.plans:
+        s = summaries.get(p.index, {"status": "pending"})
+        row = {k: p.point[k] for k in setup.axes}
+        row.update({c: s.get(c) for c in RESULT_COLUMNS})
+        row["run_dir"] = p.dir_name
+        rows.append(row)
+    return rows
+
+
+def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict]) -> None:
+    tmp = folder / ".sweep.csv.partial"
+    tmp.unlink(missing_ok=True)
+    out = CsvAppender(tmp, list(setup.axes) + RESULT_COLUMNS, flush_every=10**9)
+    for row in sweep_rows(setup, folder, summaries):
+        out.write({k: (repr(v) if isinstance(v, (list, tuple)) else v) for k, v in row.items()})
+    out.close()
+    os.replace(tmp, folder / "sweep.csv")
+
+
+def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int) -> list[Job]:
+    """One job per group; with several workers and few groups, big groups are split to keep all busy."""
+    if jobs > 1 and len(groups) < jobs:
+        split = []
+        for g in groups:
+            size = max(1, -(-len(g) // jobs))
+            split += [g[i : i + size] for i in range(0, len(g), size)]
+        groups = split
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    return [
+        Job([p.index for p in g], [p.cfg.resolved() | {"sweep": None} for p in g],
+            [str(folder / p.dir_name) for p in g], [p.overrides for p in g], threads)
+        for g in groups
+    ]
+
+
+def run_sweep(
+    setup: SweepSetup,
+    folder: Path,
+    todo: list[VariantPlan],
+    done: dict[int, dict],
+    *,
+    vectorize: str = "auto",
+    jobs: int = 1,
+    backend: str = "local",
+    ray_address: str | None = None,
+    fail_fast: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_result: Callable[[VariantPlan, dict], None] = lambda p, s: None,
+) -> dict[int, dict]:
+    """Train the `todo` variants; returns every variant's summary by index (`done` ones included)."""
+    from gdlab.sweep.backends import run_jobs
+
+    summaries = dict(done)
+    for p in todo:
+        (folder / p.dir_name).mkdir(parents=True, exist_ok=True)
+    job_list = make_jobs(group_variants(todo, vectorize), folder, jobs)
+    by_index = {p.index: p for p in setup.plans}
+    write_sweep_csv(folder, setup, summaries)
+
+    def finished(job: Job, results: list[dict]) -> bool:
+        for i, s in zip(job.indices, results):
+            summaries[i] = s
+            on_result(by_index[i], s)
+        write_sweep_csv(folder, setup, summaries)
+        return fail_fast and any(s["status"] not in DONE for s in results)
+
+    run_jobs(job_list, backend=backend, jobs=jobs, ray_address=ray_address, should_stop=should_stop, on_done=finished)
+    for p in todo:  # anything a stop or a fail-fast left unrun is recorded as such
+        summaries.setdefault(p.index, {"status": "interrupted" if should_stop() else "skipped", "steps": 0})
+    write_sweep_csv(folder, setup, summaries)
+    return summaries

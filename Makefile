@@ -7,27 +7,36 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check 
 
 .PHONY: demo test smoke bench figures clean
 
-$(BIN)/gdlab: pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) -e '.[dev]'
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# gdlab itself (what `make demo` needs)
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP_INSTALL) -e .
 	touch $@
 
-demo: $(BIN)/gdlab
+# plus the test tools and the Ray extra (the suite runs a sweep on a local Ray instance)
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP_INSTALL) -e '.[dev,ray]'
+	touch $@
+
+demo: $(VENV)/.installed
 	$(BIN)/gdlab train configs/quickstart.yaml
 
 # The tests, then every shipped config trained for a few steps so none can rot.
-test: $(BIN)/gdlab
+test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -n 2 tests
 	$(MAKE) --no-print-directory smoke
 
-smoke: $(BIN)/gdlab
+smoke: $(VENV)/.installed
 	@for c in configs/*.yaml; do \
 		$(BIN)/gdlab train "$$c" --smoke --quiet > /dev/null || { echo "smoke failed: $$c"; exit 1; }; \
 		echo "smoke ok: $$c"; \
 	done
 
-bench: $(BIN)/gdlab
+bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_overhead.py
+	$(BIN)/python benchmarks/sweep_speed.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

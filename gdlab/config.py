@@ -377,6 +377,11 @@ class Config(Strict):
                     {"v": v, "hint": did_you_mean(v, LOSS_NAMES), "names": ", ".join(LOSS_NAMES)},
                 )
             return {"name": v}
+        if v is not None and not isinstance(v, dict):
+            raise PydanticCustomError(
+                "loss", "write a loss name ({names}) or a mapping with its name and options, got {got}",
+                {"names": ", ".join(LOSS_NAMES), "got": repr(v)},
+            )
         return v
 
     @property

@@ -98,6 +98,13 @@ def _data_path(loc: tuple, raw: Any) -> tuple:
     return tuple(path)
 
 
+# What a `pattern=` in the schema means, in words (pydantic would print the regex).
+PATTERN_HINTS = {
+    ("name",): "letters, digits and . _ - (starting with a letter or digit), at most 100 characters",
+    ("train", "device"): "auto, cpu, cuda, cuda:N or mps",
+}
+
+
 def format_validation_error(
     exc: ValidationError, raw: dict, where: Where, source: str, overrides: list[tuple[tuple, str]] = ()
 ) -> str:
@@ -113,12 +120,18 @@ def format_validation_error(
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
         msg = f"'{ctx.get('tag')}' is not one of {', '.join(tags)}{did_you_mean(ctx.get('tag'), tags)}"
         path = path + ("name",)
+    elif err["type"] == "missing" and err["loc"] and isinstance(err["loc"][-1], int):
+        msg = f"too few items: item {err['loc'][-1]} is missing"
     elif err["type"] == "missing" and err["loc"] and err["loc"][-1] not in path:
         path = path + (err["loc"][-1],)
         msg = "required key is missing"
     elif err["type"] == "union_tag_not_found":
         path = path + ("name",)
         msg = "missing 'name' that says which kind this is"
+    elif err["type"] == "string_pattern_mismatch" and path in PATTERN_HINTS:
+        msg = f"allowed: {PATTERN_HINTS[path]}"
+    elif err["type"] == "string_type" and isinstance(err.get("input"), (int, float, bool)):
+        msg += "; quote it to make it text"
     msg = msg.removeprefix("Value error, ")
     loc = next((where[path[:n]] for n in range(len(path), -1, -1) if path[:n] in where), source)
     if path and not loc.startswith("override"):

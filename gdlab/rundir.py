@@ -96,7 +96,10 @@ def format_cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return repr(value)  # shortest round-trip text: deterministic, and read back exactly
-    return str(value)
+    text = str(value)
+    if any(c in text for c in ',"\n\r'):  # RFC 4180 quoting, only where a cell needs it
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 class CsvAppender:
@@ -112,7 +115,7 @@ class CsvAppender:
             self._fh.flush()
 
     def write(self, row: dict) -> None:
-        # gdlab's cells are numbers or simple names, so a plain join is valid CSV (and 5x cheaper)
+        # cells quote themselves where needed (format_cell), so a plain join is valid CSV and cheap
         self._fh.write(",".join([format_cell(row.get(c)) for c in self.columns]) + "\n")
         self._pending += 1
         if self._pending >= self.flush_every:

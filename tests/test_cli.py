@@ -230,7 +230,7 @@ def test_expect_missed_exits_1_with_a_clear_message(tmp_path):
 def test_expect_met_exits_0(tmp_path):
     result = invoke(
         "train", write(tmp_path, TINY), "--run-dir", tmp_path / "x", "-q",
-        "--expect", "val_accuracy>=0", "--expect", "final_train_loss < 100", "--expect", "steps==15",
+        "--expect", "val_accuracy>=0", "--expect", "final_train_loss < 100", "--expect", "steps==15", "--expect", "epochs==3",
     )
     assert result.exit_code == 0, (result.stdout, result.stderr)
     assert result.stderr == ""

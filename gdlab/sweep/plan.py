@@ -11,7 +11,7 @@ from typing import Any
 from gdlab.config import UNION_SECTIONS, Config, kind_fields
 from gdlab.engine.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
-from gdlab.loading import apply_override, validate
+from gdlab.loading import _keyword_form, apply_override, validate
 from gdlab.sweep.grid import format_value, grid, variant_dir_name
 
 # Optimizer keys that may differ inside one batched group (betas is beta1/beta2 in the engine).
@@ -59,6 +59,7 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str) -> li
         label = ", ".join(f"{k}={format_value(v)}" for k, v in point.items()) or "base"
         for key, value in point.items():
             path = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+            _keyword_form(raw, path)
             apply_override(raw, path, copy.deepcopy(value), f"{source}: variant {i} ({label})")
             for n in range(1, len(path) + 1):
                 where.setdefault(path[:n], f"{source}: variant {i} ({label})")

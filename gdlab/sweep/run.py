@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from gdlab import provenance
 from gdlab.errors import GdlabError
-from gdlab.loading import absolutize_paths, apply_override, default_name, load_raw
+from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, load_raw
 from gdlab.rundir import CsvAppender, write_atomic
 from gdlab.sweep.execute import Job, failed_summaries, run_job
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
@@ -40,7 +40,9 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
     for arg in args:
         key, values = parse_axis_arg(arg)
         if len(values) == 1:  # one value on the command line is a fixed override of the base
-            apply_override(raw, tuple(int(p) if p.isdigit() else p for p in key.split(".")), values[0], f"override '{arg}'")
+            path = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+            _keyword_form(raw, path)
+            apply_override(raw, path, values[0], f"override '{arg}'")
             axes.pop(key, None)
         else:
             axes[key] = values

@@ -1,0 +1,204 @@
+"""gdlab sweep: grid syntax, batched results equal to runs alone, failures, resume, parallel backends."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from gdlab.cli import app
+from gdlab.errors import GdlabError
+from gdlab.sweep.grid import expand_function, parse_axis_arg
+from tests.helpers import TINY
+
+runner = CliRunner()
+
+
+def write_config(tmp_path: Path, **changes) -> Path:
+    raw = json.loads(json.dumps(TINY))
+    raw["train"]["epochs"] = 15
+    for key, value in changes.items():
+        node = raw
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    path = tmp_path / "base.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def sweep(tmp_path: Path, cfg: Path, *args: str, folder: str = "sw"):
+    out = tmp_path / folder
+    result = runner.invoke(app, ["sweep", str(cfg), *args, "--run-dir", str(out), "-q"])
+    return result, out
+
+
+def losses(run_dir: Path) -> list[float]:
+    return pd.read_csv(run_dir / "metrics.csv")["train_loss"].tolist()
+
+
+# ---------------------------------------------------------------- grid syntax
+def test_grid_functions():
+    assert expand_function("logspace(-4, 0, 5)", "t") == [0.0001, 0.001, 0.01, 0.1, 1.0]
+    assert expand_function("linspace(0, 1, 3)", "t") == [0.0, 0.5, 1.0]
+    assert expand_function("range(0.1, 1.0, 0.1)", "t") == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    assert expand_function("range(0, 10, 3)", "t") == [0, 3, 6, 9]
+    assert expand_function("0.1", "t") is None
+    with pytest.raises(GdlabError, match="3 finite numbers"):
+        expand_function("logspace(-4, 0)", "t")
+
+
+def test_axis_lists_keep_brackets_and_read_numbers_strictly():
+    assert parse_axis_arg("optimizer.betas=[0.9,0.99],[0.8,0.9]") == ("optimizer.betas", [[0.9, 0.99], [0.8, 0.9]])
+    assert parse_axis_arg("optimizer.lr=1e-3,1e-2") == ("optimizer.lr", [0.001, 0.01])
+    assert parse_axis_arg("optimizer.name=SGD,Adam") == ("optimizer.name", ["SGD", "Adam"])
+
+
+def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=logspace(-2,0,3)", "seed=0,1", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "6 variants in 1 batched group" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("axis,message", [
+    ("optimizer.lr=0.1,-1", "variant 1 (optimizer.lr=-1): optimizer.lr"),
+    ("optimizer.lrr=0.1,0.2", "unknown key 'lrr'"),
+    ("optimizer.lr=logspace(1,2)", "3 finite numbers"),
+    ("model.0.Linear.out_features=8,9", "model[2]"),
+])
+def test_invalid_axes_are_rejected_before_anything_runs(tmp_path, axis, message):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, axis)
+    assert result.exit_code == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- batched == alone
+@pytest.mark.parametrize("opt,lrs", [
+    ({"name": "SGD", "lr": 0.1}, "0.03,0.1,0.3"),
+    ({"name": "SGD", "lr": 0.1, "momentum": 0.9}, "0.01,0.05"),
+    ({"name": "Adam", "lr": 0.01}, "0.001,0.01,0.03"),
+])
+def test_batched_sweep_curves_match_single_train_runs(tmp_path, opt, lrs):
+    cfg = write_config(tmp_path, optimizer=opt, **{"train.batch_size": 24})
+    result, out = sweep(tmp_path, cfg, f"optimizer.lr={lrs}", "--vectorize", "on")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "sweep.csv")
+    for row in table.itertuples():
+        alone = tmp_path / f"alone{row.Index}"
+        r = runner.invoke(app, ["train", str(cfg), f"optimizer.lr={row._1}", "--run-dir", str(alone), "-q"])
+        assert r.exit_code == 0
+        assert losses(out / row.run_dir) == pytest.approx(losses(alone), rel=1e-5)
+
+
+def test_float64_sweep_matches_to_1e9(tmp_path):
+    cfg = write_config(tmp_path, **{"train.dtype": "float64", "optimizer": {"name": "Adam", "lr": 0.01}})
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.003,0.03", "seed=0,1")
+    assert result.exit_code == 0
+    table = pd.read_csv(out / "sweep.csv")
+    for row in table.itertuples():
+        alone = tmp_path / f"alone{row.Index}"
+        runner.invoke(app, ["train", str(cfg), f"optimizer.lr={row._1}", f"seed={row.seed}", "--run-dir", str(alone), "-q"])
+        assert losses(out / row.run_dir) == pytest.approx(losses(alone), rel=1e-9)
+
+
+def test_divergence_is_found_at_the_same_step_as_alone(tmp_path):
+    cfg = write_config(tmp_path, **{"optimizer": {"name": "GD", "lr": 0.1}, "loss": "MSELoss",
+                                    "data": {"name": "sine", "n_samples": 64}, "model": [{"Linear": [1, 8]}, "Tanh", {"Linear": [8, 1]}]})
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.1,50,500")
+    assert result.exit_code == 0  # diverged is a result, not a failure
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table.status) == ["completed", "diverged", "diverged"]
+    for row in table.itertuples():
+        alone = tmp_path / f"alone{row.Index}"
+        r = runner.invoke(app, ["train", str(cfg), f"optimizer.lr={row._1}", "--run-dir", str(alone), "-q"])
+        summary = json.loads((alone / "summary.json").read_text())
+        assert summary["status"] == row.status
+        if row.status == "diverged":
+            assert r.exit_code == 3 and summary["diverged_at_step"] == row.diverged_at_step
+
+
+def test_sweep_folder_layout_and_fair_initialisation(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", "seed=0,1")
+    assert result.exit_code == 0
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table.columns[:3]) == ["optimizer.lr", "seed", "status"]
+    for col in ("final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir", "init_hash"):
+        assert col in table.columns
+    assert list(table.run_dir) == ["000_lr=0.01_seed=0", "001_lr=0.01_seed=1", "002_lr=0.1_seed=0", "003_lr=0.1_seed=1"]
+    by_seed = table.groupby("seed").init_hash.nunique()
+    assert (by_seed == 1).all() and table.init_hash.nunique() == 2  # same seed, same start
+    for d in table.run_dir:
+        assert {"config.yaml", "overrides.yaml", "metrics.csv", "summary.json", "model.pt"} <= {p.name for p in (out / d).iterdir()}
+    doc = yaml.safe_load((out / "sweep.yaml").read_text())
+    assert doc["axes"] == {"optimizer.lr": [0.01, 0.1], "seed": [0, 1]}
+
+
+def test_yaml_sweep_section(tmp_path):
+    cfg = write_config(tmp_path, sweep={"optimizer.lr": "logspace(-2, -1, 2)", "seed": [0, 1]})
+    result, out = sweep(tmp_path, cfg)
+    assert result.exit_code == 0
+    assert len(pd.read_csv(out / "sweep.csv")) == 4
+
+
+# ---------------------------------------------------------------- failures and resume
+def test_a_failing_group_does_not_stop_the_others(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "train.device=cuda:7,cpu")
+    assert result.exit_code == 1
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table.status) == ["failed", "completed"]
+    assert "cuda:7" in table.error[0]
+
+
+def test_fail_fast_skips_the_rest(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "train.device=cuda:7,cpu", "--fail-fast")
+    assert result.exit_code == 1
+    assert list(pd.read_csv(out / "sweep.csv").status) == ["failed", "skipped"]
+
+
+def test_resume_reruns_only_what_is_unfinished(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1,1", "--vectorize", "off")
+    assert result.exit_code == 0
+    before = losses(out / "001_lr=0.1")
+    kept = (out / "000_lr=0.01" / "metrics.csv").stat().st_mtime_ns
+    (out / "001_lr=0.1" / "summary.json").unlink()  # as if killed mid-run
+    with open(out / "001_lr=0.1" / "metrics.csv", "a") as fh:
+        fh.write("99,torn")
+    r = runner.invoke(app, ["sweep", "--resume", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    assert (out / "000_lr=0.01" / "metrics.csv").stat().st_mtime_ns == kept
+    assert losses(out / "001_lr=0.1") == before
+    assert list(pd.read_csv(out / "sweep.csv").status) == ["completed"] * 3
+
+
+def test_parallel_jobs_give_the_same_results(tmp_path):
+    cfg = write_config(tmp_path, **{"train.dtype": "float64"})
+    _, a = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", "optimizer.name=SGD,GD", folder="a")
+    result, b = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", "optimizer.name=SGD,GD", "--jobs", "2", folder="b")
+    assert result.exit_code == 0, result.output
+    ta, tb = pd.read_csv(a / "sweep.csv"), pd.read_csv(b / "sweep.csv")
+    assert list(ta.final_train_loss) == pytest.approx(list(tb.final_train_loss), rel=1e-12)
+
+
+def test_ray_backend_matches_local(tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    cfg = write_config(tmp_path, **{"train.dtype": "float64"})
+    _, a = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", folder="a")
+    result, b = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", "--backend", "ray", folder="b")
+    assert result.exit_code == 0, result.output
+    ta, tb = pd.read_csv(a / "sweep.csv"), pd.read_csv(b / "sweep.csv")
+    assert list(ta.final_train_loss) == pytest.approx(list(tb.final_train_loss), rel=1e-12)
+    assert (a / "000_lr=0.01" / "metrics.csv").read_text().count("\n") == (b / "000_lr=0.01" / "metrics.csv").read_text().count("\n")

@@ -55,3 +55,16 @@ def parse_expectations(texts: list[str]) -> list[Expectation]:
             raise GdlabError(f"--expect '{text}': the bound is NaN, which no value can meet; give a number")
         out.append(Expectation(name, op, bound, text.strip()))
     return out
+
+
+def check_applicable(expectations: list[Expectation], cfg) -> None:
+    """Refuse, before training, a bar the run could never report: accuracy without a classification
+    loss, or a validation value with `data.val_fraction: 0`."""
+    for e in expectations:
+        if "accuracy" in e.name and cfg.task != "classification":
+            raise GdlabError(
+                f"--expect '{e.text}': {cfg.loss.name} is a regression loss, so the run reports no accuracy; "
+                "bar a loss instead, e.g. 'final_val_loss<0.3'"
+            )
+        if "val" in e.name and cfg.data.val_fraction == 0:
+            raise GdlabError(f"--expect '{e.text}': data.val_fraction is 0, so the run has no validation values; use train_*")

@@ -324,6 +324,24 @@ def test_bad_expect_fails_before_training(tmp_path, expect, expected):
     assert not run_dir.exists()
 
 
+@pytest.mark.parametrize(
+    "change, expect, expected",
+    [
+        (("data:\n  name: moons", "data:\n  name: sine"), "val_accuracy>0.5", ["--expect 'val_accuracy>0.5'", "regression loss", "no accuracy"]),
+        (("val_fraction: 0.25", "val_fraction: 0"), "final_val_loss<1", ["--expect 'final_val_loss<1'", "val_fraction is 0"]),
+    ],
+    ids=["accuracy-on-regression", "val-without-split"],
+)
+def test_expect_the_run_cannot_report_fails_before_training(tmp_path, change, expect, expected):
+    text = swap(*change)
+    if "sine" in text:
+        text = text.replace("[2, 8]", "[1, 8]").replace("[8, 2]", "[8, 1]").replace("CrossEntropyLoss", "MSELoss")
+    cfg = write_config(tmp_path, text, "good.yaml")
+    assert run_train(cfg, "--run-dir", tmp_path / "ok", "-q").exit_code == 0  # the config itself is fine
+    check_one_error_line(run_train(cfg, "--runs", tmp_path / "runs", "--expect", expect), *expected)
+    assert_no_run_folder(tmp_path / "runs")
+
+
 # ---------------------------------------------------------------- config file and CSV data through the CLI
 def test_missing_config_file(tmp_path):
     check_one_error_line(run_train(tmp_path / "nope.yaml", "--runs", tmp_path / "runs"), "nope.yaml", "no such file")

@@ -45,11 +45,12 @@ def train_command(
     """Train a config; write a run folder with metrics.csv, summary.json and model.pt."""
     from rich.console import Console
 
-    from gdlab.expect import parse_expectations
+    from gdlab.expect import check_applicable, parse_expectations
     from gdlab.loading import load_config
 
     expectations = parse_expectations(expect or [])
     cfg = load_config(config, overrides or [])
+    check_applicable(expectations, cfg)
     from gdlab.train import smoke as smoke_config, train
 
     made_tmp = False

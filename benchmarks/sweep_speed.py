@@ -1,0 +1,151 @@
+"""A K-variant learning-rate sweep, four ways, in one process (issue #3):
+  (a) sequential: K minimal hand-written PyTorch loops, one after another
+  (b) gdlab --jobs 2 --vectorize off: K single runs over 2 worker processes
+  (c) gdlab's vectorized engine: the K variants as one batched group (metrics.csv per variant written)
+  (d) the simplest hand-written batched reference: stacked weights, torch.baddbmm, the update written out
+Prints wall times and the ratios a/c (speed-up over sequential) and c/d (gdlab against the reference).
+Targets on CPU: c/d <= 1.25 everywhere; a/c >= 8 (K=32) and >= 20 (K=128) at the tiny size; a/c >= 1 always.
+
+Usage: python benchmarks/sweep_speed.py [--steps 100] [--sizes tiny,moons,compute] [--ks 8,32,128] [--skip-jobs]"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gdlab.config import Config
+from gdlab.data import load_data
+from gdlab.model import build_sequential
+from gdlab.sweep.backends import run_jobs
+from gdlab.sweep.execute import Job, run_job
+
+SIZES = {"tiny": (64, 16), "moons": (1000, 32), "compute": (2048, 64)}
+
+
+def config(n: int, hidden: int, steps: int, opt: str, lr: float) -> Config:
+    return Config.model_validate({
+        "name": "bench", "seed": 0,
+        "data": {"name": "moons", "n_samples": n, "noise": 0.2, "val_fraction": 0},
+        "model": [{"Linear": [2, hidden]}, "Tanh", {"Linear": [hidden, hidden]}, "Tanh", {"Linear": [hidden, 2]}],
+        "loss": "CrossEntropyLoss", "optimizer": {"name": opt, "lr": lr},
+        "train": {"steps": steps, "device": "cpu", "diverge_factor": None},
+    })
+
+
+def lrs_for(k: int) -> list[float]:
+    return [10 ** (-3 + 2 * i / max(k - 1, 1)) for i in range(k)]  # 1e-3 .. 1e-1: all stable
+
+
+def sequential(cfgs: list[Config], data) -> float:
+    t0 = time.perf_counter()
+    for cfg in cfgs:
+        torch.manual_seed(cfg.seed)
+        net = build_sequential(cfg)
+        opt = getattr(torch.optim, cfg.optimizer.name)(net.parameters(), lr=cfg.optimizer.lr)
+        losses = []
+        for _ in range(cfg.train.steps):
+            opt.zero_grad()
+            loss = F.cross_entropy(net(data.x_train), data.y_train)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    return time.perf_counter() - t0
+
+
+def batched_reference(cfgs: list[Config], data, hidden: int) -> float:
+    K, steps, adam = len(cfgs), cfgs[0].train.steps, cfgs[0].optimizer.name == "Adam"
+    torch.manual_seed(0)
+    dims = [(2, hidden), (hidden, hidden), (hidden, 2)]
+    params = []
+    for fan_in, fan_out in dims:
+        bound = 1 / math.sqrt(fan_in)
+        params.append((torch.rand(K, fan_in, fan_out) * 2 - 1).mul_(bound).requires_grad_())
+        params.append((torch.rand(K, 1, fan_out) * 2 - 1).mul_(bound).requires_grad_())
+    lr = torch.tensor([c.optimizer.lr for c in cfgs]).view(K, 1, 1)
+    m = [torch.zeros_like(p) for p in params]
+    v = [torch.zeros_like(p) for p in params]
+    x = data.x_train.expand(K, *data.x_train.shape)
+    y = data.y_train.repeat(K)
+    t0 = time.perf_counter()
+    losses = []
+    for t in range(1, steps + 1):
+        h = x
+        for i in range(3):
+            h = torch.baddbmm(params[2 * i + 1], h, params[2 * i])
+            if i < 2:
+                h = torch.tanh(h)
+        loss = F.cross_entropy(h.reshape(-1, 2), y, reduction="none").view(K, -1).mean(1)
+        loss.sum().backward()
+        with torch.no_grad():
+            for j, p in enumerate(params):
+                if adam:
+                    m[j].mul_(0.9).add_(0.1 * p.grad)
+                    v[j].mul_(0.999).add_(0.001 * p.grad * p.grad)
+                    p.sub_(lr * (m[j] / (1 - 0.9**t)) / ((v[j] / (1 - 0.999**t)).sqrt() + 1e-8))
+                else:
+                    p.sub_(lr * p.grad)
+                p.grad = None
+        losses.append(loss.detach())
+    torch.stack(losses).tolist()
+    return time.perf_counter() - t0
+
+
+def jobs_for(cfgs: list[Config], root: Path, grouped: bool) -> list[Job]:
+    dirs = [root / f"{i:03d}" for i in range(len(cfgs))]
+    for d in dirs:
+        d.mkdir(parents=True)
+    resolved = [c.resolved() for c in cfgs]
+    if grouped:
+        return [Job(list(range(len(cfgs))), resolved, [str(d) for d in dirs], [[] for _ in cfgs])]
+    return [Job([i], [r], [str(d)], [[]]) for i, (r, d) in enumerate(zip(resolved, dirs))]
+
+
+def gdlab_vectorized(cfgs, root: Path, cache: dict) -> float:
+    [job] = jobs_for(cfgs, root, grouped=True)
+    t0 = time.perf_counter()
+    run_job(job, data_cache=cache)
+    return time.perf_counter() - t0
+
+
+def gdlab_jobs2(cfgs, root: Path) -> float:
+    jobs = jobs_for(cfgs, root, grouped=False)
+    t0 = time.perf_counter()
+    run_jobs(jobs, backend="local", jobs=2, ray_address=None, should_stop=lambda: False, on_done=lambda j, r: False)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--sizes", default="tiny,moons,compute")
+    ap.add_argument("--ks", default="8,32,128")
+    ap.add_argument("--opts", default="SGD,Adam")
+    ap.add_argument("--skip-jobs", action="store_true", help="skip (b), which spends seconds starting workers")
+    args = ap.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} full-batch steps per variant")
+    print(f"{'size':8s} {'opt':5s} {'K':>4s} {'(a) seq':>9s} {'(b) jobs2':>10s} {'(c) gdlab':>10s} {'(d) ref':>9s} {'a/c':>7s} {'c/d':>6s}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes.split(","):
+            n, hidden = SIZES[size]
+            for opt in args.opts.split(","):
+                for k in map(int, args.ks.split(",")):
+                    cfgs = [config(n, hidden, args.steps, opt, lr) for lr in lrs_for(k)]
+                    data = load_data(cfgs[0])
+                    cache: dict = {}
+                    gdlab_vectorized(cfgs[:2], Path(tmp) / f"warm{size}{opt}{k}", cache)  # warm-up and data cache
+                    a = sequential(cfgs, data)
+                    b = float("nan") if args.skip_jobs else gdlab_jobs2(cfgs, Path(tmp) / f"b{size}{opt}{k}")
+                    c = gdlab_vectorized(cfgs, Path(tmp) / f"c{size}{opt}{k}", cache)
+                    d = batched_reference(cfgs, data, hidden)
+                    print(f"{size:8s} {opt:5s} {k:4d} {a:9.3f} {b:10.3f} {c:10.3f} {d:9.3f} {a / c:7.1f} {c / d:6.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -61,15 +61,17 @@ def create_run_dir(name: str, runs_root: Path | str = "runs", explicit: Path | s
     raise GdlabError(f"{parent}: could not find a free run folder name")
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write via a temp file in the same folder, fsync, rename: readers see the old file or the new one."""
+def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
+    """Write via a temp file in the same folder, fsync, rename: readers see the old file or the new one.
+    `durable=False` skips the fsync where losing the file to a power cut costs nothing (it is rewritten)."""
     mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -113,6 +115,13 @@ class CsvAppender:
         if new:
             self._fh.write(",".join(columns) + "\n")
             self._fh.flush()
+
+    def write_line(self, line: str) -> None:
+        """Append one already formatted row."""
+        self._fh.write(line + "\n")
+        self._pending += 1
+        if self._pending >= self.flush_every:
+            self.flush()
 
     def write(self, row: dict) -> None:
         # cells quote themselves where needed (format_cell), so a plain join is valid CSV and cheap

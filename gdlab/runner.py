@@ -19,7 +19,7 @@ from gdlab.data import Dataset, load_data
 from gdlab.engine.loop import GroupTrainer, StepRecord
 from gdlab.errors import GdlabError
 from gdlab.model import check_shapes
-from gdlab.records import MetricsLog, metric_columns
+from gdlab.records import GroupMetrics, metric_columns
 from gdlab.rundir import write_atomic, write_json
 from gdlab.yamlio import dump_yaml
 
@@ -55,8 +55,9 @@ def prepare_data(cfg: Config) -> Dataset:
 
 
 def write_run_header(v: Variant) -> None:
-    write_atomic(v.run_dir / "config.yaml", dump_yaml(v.cfg.resolved()))
-    write_atomic(v.run_dir / "overrides.yaml", dump_yaml(list(v.overrides)))
+    # Not fsynced: a run without summary.json is unfinished whatever else is there, and is redone on resume.
+    write_atomic(v.run_dir / "config.yaml", dump_yaml(v.cfg.resolved()), durable=False)
+    write_atomic(v.run_dir / "overrides.yaml", dump_yaml(list(v.overrides)), durable=False)
 
 
 def save_model(path: Path, state: dict) -> None:
@@ -85,12 +86,11 @@ def run_group(
     trainer = GroupTrainer([v.cfg for v in variants], datasets, device)
     init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
     cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None)
-    logs = [MetricsLog(v.run_dir / "metrics.csv", cols, k, flush_every) for k, v in enumerate(variants)]
+    metrics = GroupMetrics([v.run_dir / "metrics.csv" for v in variants], cols, flush_every)
     error, statuses = None, None
     try:
         for rec in trainer.run(should_stop):
-            for log in logs:
-                log.consume(rec)
+            metrics.consume(rec)
             for observe in observers:
                 observe(rec)
     except KeyboardInterrupt:
@@ -102,17 +102,16 @@ def run_group(
         statuses = ["failed"] * len(variants)
         error_trace = traceback.format_exc()
     finally:
-        for log in logs:
-            log.close()
+        metrics.close()
     summaries = []
     common = {"device": str(device), "started_at": started, "finished_at": provenance.now_iso(),
               "versions": provenance.versions(), "git_sha": provenance.git_sha()}
     for k, v in enumerate(variants):
         status = statuses[k] if statuses else trainer.status(k)
         steps = trainer.steps_done[k]
-        wall = logs[k].wall_s or (time.perf_counter() - t0)
+        wall = metrics.wall_s or (time.perf_counter() - t0)
         summary = {
-            "status": status, "name": v.cfg.name, **logs[k].summary_values(),
+            "status": status, "name": v.cfg.name, **metrics.summary_values(k),
             "diverged_at_step": trainer.diverged_at[k], "steps": steps,
             "epochs": round(steps / trainer.plan.steps_per_epoch, 6), "wall_s": round(wall, 6),
             "steps_per_s": round(steps / wall, 3) if wall > 0 else None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -127,6 +128,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="tiny,moons,compute")
     ap.add_argument("--ks", default="8,32,128")
     ap.add_argument("--opts", default="SGD,Adam")
+    ap.add_argument("--repeats", type=int, default=1, help="median of this many interleaved repeats")
     ap.add_argument("--skip-jobs", action="store_true", help="skip (b), which spends seconds starting workers")
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} full-batch steps per variant")
@@ -140,10 +142,14 @@ def main() -> None:
                     data = load_data(cfgs[0])
                     cache: dict = {}
                     gdlab_vectorized(cfgs[:2], Path(tmp) / f"warm{size}{opt}{k}", cache)  # warm-up and data cache
-                    a = sequential(cfgs, data)
-                    b = float("nan") if args.skip_jobs else gdlab_jobs2(cfgs, Path(tmp) / f"b{size}{opt}{k}")
-                    c = gdlab_vectorized(cfgs, Path(tmp) / f"c{size}{opt}{k}", cache)
-                    d = batched_reference(cfgs, data, hidden)
+                    times: dict[str, list[float]] = {"a": [], "b": [], "c": [], "d": []}
+                    for r in range(args.repeats):  # interleaved, so machine noise hits all four alike
+                        tag = f"{size}{opt}{k}_{r}"
+                        times["a"].append(sequential(cfgs, data))
+                        times["b"].append(float("nan") if args.skip_jobs else gdlab_jobs2(cfgs, Path(tmp) / f"b{tag}"))
+                        times["c"].append(gdlab_vectorized(cfgs, Path(tmp) / f"c{tag}", cache))
+                        times["d"].append(batched_reference(cfgs, data, hidden))
+                    a, b, c, d = (statistics.median(times[x]) for x in "abcd")
                     print(f"{size:8s} {opt:5s} {k:4d} {a:9.3f} {b:10.3f} {c:10.3f} {d:9.3f} {a / c:7.1f} {c / d:6.2f}", flush=True)
 
 

@@ -63,7 +63,8 @@ def write_run_header(v: Variant) -> None:
 def save_model(path: Path, state: dict) -> None:
     buf = io.BytesIO()
     torch.save(state, buf)
-    write_atomic(path, buf.getvalue())
+    # Atomic but not fsynced: summary.json, written (and fsynced) after it, is what marks a run finished.
+    write_atomic(path, buf.getvalue(), durable=False)
 
 
 def init_hash(weights: torch.Tensor) -> str:

@@ -18,7 +18,8 @@ class Slot:
 
     name: str
     offset: int
-    shape: tuple[int, ...]
+    shape: tuple[int, ...]  # as stored: a Linear weight is kept as [in, out], the layout bmm wants
+    transposed: bool = False
 
     @property
     def numel(self) -> int:
@@ -41,14 +42,15 @@ class StackedMLP:
                 torch.manual_seed(seed)
                 net = build_sequential(cfg)
                 named = list(net.named_parameters())
-                flat = torch.cat([p.detach().reshape(-1) for _, p in named]) if named else torch.zeros(0)
+                flat = torch.cat([_stored(n, p, cfg).reshape(-1) for n, p in named]) if named else torch.zeros(0)
                 cache[seed] = (flat.to(dtype), {n: b.detach().clone() for n, b in net.named_buffers()})
             rows.append(cache[seed][0])
             buffers.append(cache[seed][1])
         self.slots: list[Slot] = []
         offset = 0
         for name, p in named:
-            self.slots.append(Slot(name, offset, tuple(p.shape)))
+            t = _is_linear_weight(name, cfg)
+            self.slots.append(Slot(name, offset, tuple(p.shape[::-1]) if t else tuple(p.shape), t))
             offset += p.numel()
         self.flat = torch.stack(rows).to(device).requires_grad_(True)  # [K, P], the one leaf
         self.buffers = {
@@ -81,11 +83,10 @@ class StackedMLP:
 
     def _apply(self, i, kind, args, x, params, training):
         w, b = params.get(f"{i}.weight"), params.get(f"{i}.bias")
-        if kind == "Linear":
+        if kind == "Linear":  # w is stored [in, out]: x @ w needs no transpose
             if x.dim() == 2:
-                return F.linear(x, w, b)
-            wt = w.transpose(1, 2)
-            return torch.baddbmm(b.unsqueeze(1), x, wt) if b is not None else torch.bmm(x, wt)
+                return torch.addmm(b, x, w) if b is not None else x @ w
+            return torch.baddbmm(b.unsqueeze(1), x, w) if b is not None else torch.bmm(x, w)
         if kind in _ELEMENTWISE:
             return _ELEMENTWISE[kind](x, args)
         if kind == "Dropout":
@@ -122,13 +123,25 @@ class StackedMLP:
     def state_dict(self, k: int) -> dict[str, torch.Tensor]:
         """Model k's weights under nn.Sequential's names, loadable into `build_sequential(cfg)`."""
         flat = self.flat.detach()[k]
-        out = {s.name: flat[s.offset : s.offset + s.numel].view(s.shape).clone().cpu() for s in self.slots}
+        out = {}
+        for s in self.slots:
+            value = flat[s.offset : s.offset + s.numel].view(s.shape)
+            out[s.name] = (value.t() if s.transposed else value).contiguous().cpu()
         out.update({n: b[k].clone().cpu() for n, b in self.buffers.items()})
         return out
 
     @property
     def n_params(self) -> int:
         return sum(s.numel for s in self.slots)
+
+
+def _is_linear_weight(name: str, cfg: Config) -> bool:
+    index, kind = name.split(".")
+    return kind == "weight" and cfg.model[int(index)].type == "Linear"
+
+
+def _stored(name: str, p: torch.Tensor, cfg: Config) -> torch.Tensor:
+    return p.detach().t() if _is_linear_weight(name, cfg) else p.detach()
 
 
 _ELEMENTWISE = {

@@ -332,7 +332,12 @@ class TrainConfig(Strict):
     eval_every: PositiveInt | None = Field(None, description="steps between validation passes; null = every epoch")
     log_every: PositiveInt = 1
     grad_clip: float | None = Field(None, gt=0, allow_inf_nan=False, description="max global grad norm per model")
-    checkpoint_every: PositiveInt | None = None
+    checkpoint_every: PositiveInt | None = Field(None, description="steps between checkpoint.pt writes (also at the end and on interrupt)")
+    sharpness_every: PositiveInt | None = Field(
+        None, description="steps between sharpness measurements (top Hessian eigenvalue of the full training loss)"
+    )
+    sharpness_iters: Annotated[int, Field(ge=1, le=1000)] = Field(50, description="power-iteration budget per measurement")
+    snapshot_every: PositiveInt | None = Field(None, description="steps between weight snapshots (for boundary movies)")
     diverge_factor: float | None = Field(
         1e4, gt=1, allow_inf_nan=False,
         description="a loss above diverge_factor * max(first loss, 1) counts as diverged; null = only non-finite",

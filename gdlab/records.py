@@ -1,29 +1,37 @@
 """Consumers of step records: the metrics.csv writer for every model of a group, which also keeps
-what each summary.json reports. Formatting is done a column at a time: a 1000-model sweep writes
-1000 rows per step."""
+what each summary.json reports. Rows are built a column at a time: a 1000-model sweep writes 1000
+rows per step."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
 from gdlab.engine.loop import StepRecord
 from gdlab.rundir import CsvAppender
 
+EXTRA_COLUMNS = {"sharpness"}  # optional per-step values the engine puts in StepRecord.extra
 
-def metric_columns(task: str, has_val: bool) -> list[str]:
-    """metrics.csv's columns, in order; accuracy only for classification, val_* only with a val split."""
+
+def metric_columns(task: str, has_val: bool, sharpness: bool = False) -> list[str]:
+    """metrics.csv's columns, in order; accuracy only for classification, val_* only with a val split,
+    sharpness only when train.sharpness_every is set."""
     cls = task == "classification"
     cols = ["step", "epoch", "lr", "train_loss"] + (["train_accuracy"] if cls else []) + ["grad_norm"]
     if has_val:
         cols += ["val_loss"] + (["val_accuracy"] if cls else [])
+    if sharpness:
+        cols.append("sharpness")
     return cols + ["wall_s"]
 
 
-def _cells(values: list | None, k: int) -> list[str]:
+def _cells(values: list | None, K: int):
     if values is None:
-        return [""] * k
-    return ["" if v is None else repr(v) for v in values]  # repr: shortest text that reads back exactly
+        return itertools.repeat("", K)
+    if None in values:
+        return ["" if v is None else repr(v) for v in values]
+    return map(repr, values)  # repr: the shortest text that reads back exactly
 
 
 class GroupMetrics:
@@ -33,8 +41,8 @@ class GroupMetrics:
         self.columns = columns
         self.files = [CsvAppender(p, columns, flush_every) for p in paths]
         K = len(paths)
-        self.last_train: list[float | None] = [None] * K
-        self.final: list[dict] = [{} for _ in range(K)]
+        self.last: list[StepRecord | None] = [None] * K  # the last record each model wrote a row from
+        self.last_val: list[StepRecord | None] = [None] * K  # ... and the last with its validation values
         self.best_val: list[float | None] = [None] * K
         self.wall_s = 0.0
 
@@ -44,29 +52,37 @@ class GroupMetrics:
             return
         K = len(rec.emit)
         shared = {"step": str(rec.step), "epoch": repr(rec.epoch), "wall_s": repr(round(rec.wall_s, 6))}
-        per_model = {name: getattr(rec, name, None) if name not in rec.extra else rec.extra[name]
-                     for name in self.columns if name not in shared}
-        cells = {name: _cells(vals, K) for name, vals in per_model.items()}
+        columns = [
+            itertools.repeat(shared[c], K) if c in shared
+            else _cells(rec.extra.get(c) if c in EXTRA_COLUMNS else getattr(rec, c), K)
+            for c in self.columns
+        ]
+        lines = list(map(",".join, zip(*columns)))  # whole rows built by C loops, not cell by cell
         for k in emit:
-            self.files[k].write_line(",".join(shared[c] if c in shared else cells[c][k] for c in self.columns))
-            self.last_train[k] = rec.train_loss[k]
-            for name in ("val_loss", "train_accuracy", "val_accuracy"):
-                vals = per_model.get(name)
-                if vals is not None and vals[k] is not None:
-                    self.final[k][name] = vals[k]
-            v = rec.val_loss[k] if rec.val_loss is not None else None
-            if v is not None and math.isfinite(v) and (self.best_val[k] is None or v < self.best_val[k]):
-                self.best_val[k] = v
+            self.files[k].write_line(lines[k])
+            self.last[k] = rec
+        if rec.val_loss is not None:
+            for k in emit:
+                v = rec.val_loss[k]
+                if v is not None:
+                    self.last_val[k] = rec
+                    if math.isfinite(v) and (self.best_val[k] is None or v < self.best_val[k]):
+                        self.best_val[k] = v
         self.wall_s = rec.wall_s
 
     def summary_values(self, k: int) -> dict:
-        f = self.final[k]
+        last, val = self.last[k], self.last_val[k]
+
+        def pick(rec, name):
+            values = getattr(rec, name) if rec is not None else None
+            return values[k] if values is not None else None
+
         return {
-            "final_train_loss": self.last_train[k],
-            "final_val_loss": f.get("val_loss"),
+            "final_train_loss": pick(last, "train_loss"),
+            "final_val_loss": pick(val, "val_loss"),
             "best_val_loss": self.best_val[k],
-            "final_train_accuracy": f.get("train_accuracy"),
-            "final_val_accuracy": f.get("val_accuracy"),
+            "final_train_accuracy": pick(last, "train_accuracy"),
+            "final_val_accuracy": pick(val, "val_accuracy"),
         }
 
     def close(self) -> None:

@@ -67,6 +67,15 @@ def save_model(path: Path, state: dict) -> None:
     write_atomic(path, buf.getvalue(), durable=False)
 
 
+def save_snapshots(trainer: GroupTrainer, variants: list[Variant], rec: StepRecord) -> None:
+    """Each still-training model's weights after this step, as snapshots/step_<N>.pt."""
+    for k, v in enumerate(variants):
+        if rec.emit[k] and trainer.diverged_at[k] is None:
+            folder = v.run_dir / "snapshots"
+            folder.mkdir(exist_ok=True)
+            save_model(folder / f"step_{rec.step:07d}.pt", trainer.model.state_dict(k))
+
+
 def init_hash(weights: torch.Tensor) -> str:
     """A short fingerprint of initial weights: equal hashes mean a fair start."""
     return hashlib.sha256(weights.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
@@ -86,12 +95,15 @@ def run_group(
         write_run_header(v)
     trainer = GroupTrainer([v.cfg for v in variants], datasets, device)
     init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
-    cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None)
+    train_cfg = variants[0].cfg.train
+    cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None, train_cfg.sharpness_every is not None)
     metrics = GroupMetrics([v.run_dir / "metrics.csv" for v in variants], cols, flush_every)
     error, statuses = None, None
     try:
         for rec in trainer.run(should_stop):
             metrics.consume(rec)
+            if train_cfg.snapshot_every and rec.step % train_cfg.snapshot_every == 0:
+                save_snapshots(trainer, variants, rec)
             for observe in observers:
                 observe(rec)
     except KeyboardInterrupt:
@@ -116,7 +128,8 @@ def run_group(
             "diverged_at_step": trainer.diverged_at[k], "steps": steps,
             "epochs": round(steps / trainer.plan.steps_per_epoch, 6), "wall_s": round(wall, 6),
             "steps_per_s": round(steps / wall, 3) if wall > 0 else None,
-            "seed": v.cfg.seed, "init_hash": init_hashes[k], "task": v.cfg.task, "n_params": trainer.model.n_params, **common,
+            "seed": v.cfg.seed, "init_hash": init_hashes[k], "task": v.cfg.task,
+            "sharpness_s": round(trainer.sharpness_s, 6) if train_cfg.sharpness_every else None, "n_params": trainer.model.n_params, **common,
             "error": error,
         }
         save_model(v.run_dir / "model.pt", trainer.model.state_dict(k))

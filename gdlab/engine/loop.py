@@ -58,6 +58,11 @@ class GroupTrainer:
         self.schedule = LRSchedule(cfg.scheduler, [c.optimizer.lr for c in configs], intervals)
         self.eval_every = cfg.train.eval_every or self.plan.steps_per_epoch
         self.log_every = cfg.train.log_every
+        self.sharpness_every = cfg.train.sharpness_every
+        self.sharpness_iters = cfg.train.sharpness_iters
+        self.sharpness_s = 0.0
+        # Steps after which the host must see the state at once (checkpoints, snapshots): flush there.
+        self.host_every = [n for n in (cfg.train.checkpoint_every, cfg.train.snapshot_every) if n]
         self.grad_clip = cfg.train.grad_clip
         self.diverge_factor = cfg.train.diverge_factor
         self.loss_limit: torch.Tensor | None = None  # per model, set from the first step's loss
@@ -127,6 +132,7 @@ class GroupTrainer:
                 if self.step >= self.plan.total_steps or not any(self.alive_host) or should_stop():
                     break
                 self.step += 1
+                sharp = self._sharpness() if self.sharpness_every and (self.step - 1) % self.sharpness_every == 0 else None
                 loss, acc, gn = self._train_step(order, ranges, lr)
                 n_rows = sum(b - a for a, b in ranges)
                 host_loss = None
@@ -136,12 +142,12 @@ class GroupTrainer:
                 self._update(lr, must_mask=self.sync_every > 1 or not all(self.alive_host))
                 evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
                 vl, va = self.evaluate() if evaluated else (None, None)
-                pending.append((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, time.perf_counter() - t0))
+                pending.append((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, sharp, time.perf_counter() - t0))
                 if self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0:
                     if self.schedule.advance():
                         lrs = self.schedule.lrs()
                         lr = torch.tensor(lrs, dtype=self.dtype, device=self.device).view(-1, 1)
-                if len(pending) >= self.sync_every:
+                if len(pending) >= self.sync_every or any(self.step % n == 0 for n in self.host_every):
                     yield from self._flush(pending)
                     pending = []
         yield from self._flush(pending)
@@ -160,7 +166,7 @@ class GroupTrainer:
     def _flush(self, pending: list[tuple]) -> Iterator[StepRecord]:
         """Turn buffered step values into records, in step order (one device->host copy each)."""
         n_val = self.data.x_val.shape[1] if self.data.has_val else 1
-        for step, lrs, loss, acc, n_rows, gn, vl, va, wall in pending:
+        for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall in pending:
             losses = loss if isinstance(loss, list) else loss.tolist()
             self._note_losses(step, losses)
             # A model writes rows up to and including the step at which it diverged.
@@ -183,7 +189,23 @@ class GroupTrainer:
                 train_accuracy=[c / n_rows for c in acc.tolist()] if acc is not None else None,
                 val_loss=only_live(vl) if vl is not None else None,
                 val_accuracy=[None if x is None else x / n_val for x in only_live(va)] if va is not None else None,
+                extra={"sharpness": only_live(sharp)} if sharp is not None else {},
             )
+
+    def _sharpness(self) -> torch.Tensor:
+        """Top Hessian eigenvalue of each model's full training loss at the current weights. Its own
+        generator and eval mode leave the trajectory and the RNG streams exactly as without it."""
+        from gdlab.lab.sharpness import top_hessian_eigenvalue
+
+        t0 = time.perf_counter()
+        x, y = self.data.train_all()
+        gen = torch.Generator(device=self.device).manual_seed(self.step)
+        value, _ = top_hessian_eigenvalue(
+            lambda flat: self.loss(self.model.forward(x, training=False, flat=flat), y),
+            self.model.flat, iters=self.sharpness_iters, tol=1e-4, generator=gen,
+        )
+        self.sharpness_s += time.perf_counter() - t0
+        return value.detach()
 
     # ------------------------------------------------------------------ results
     def status(self, k: int) -> str:

@@ -47,5 +47,8 @@ class GroupData:
         """Inputs [K, B, D] and targets for rows a:b of this epoch's order."""
         return self._take(self.x_train, order, a, b, seed_index), self._take(self.y_train, order, a, b, seed_index)
 
+    def train_all(self):
+        return self._expand(self.x_train), self._expand(self.y_train)
+
     def val_all(self):
         return self._expand(self.x_val), self._expand(self.y_val)

@@ -202,3 +202,29 @@ def test_ray_backend_matches_local(tmp_path):
     ta, tb = pd.read_csv(a / "sweep.csv"), pd.read_csv(b / "sweep.csv")
     assert list(ta.final_train_loss) == pytest.approx(list(tb.final_train_loss), rel=1e-12)
     assert (a / "000_lr=0.01" / "metrics.csv").read_text().count("\n") == (b / "000_lr=0.01" / "metrics.csv").read_text().count("\n")
+
+
+# ---------------------------------------------------------------- lr range test
+def test_lr_suggestion_ignores_early_spikes_and_nan_tails():
+    from gdlab.lrfind import smooth, suggest
+
+    lrs = [10 ** (-5 + i * 0.1) for i in range(60)]
+    # flat, an early spike, a steep fall around 1e-3..1e-2, a minimum, then blow-up to NaN
+    raw = [1.0] * 5 + [3.0] + [1.0] * 14 + [1.0 - 0.04 * i for i in range(20)] + [0.2 + 0.3 * i for i in range(15)] + [float("nan")] * 5
+    steepest, at_min = suggest(lrs, smooth(raw, 0.5))
+    assert 1e-3 <= steepest <= 1e-1 and steepest <= at_min
+    assert suggest(lrs[:3], raw[:3]) == (None, None)
+
+
+def test_lr_find_writes_an_exponential_schedule_and_stops_on_blow_up(tmp_path):
+    cfg = write_config(tmp_path)
+    out = tmp_path / "lrf"
+    result = runner.invoke(app, ["lr-find", str(cfg), "--run-dir", str(out), "--steps", "60", "--min-lr", "1e-4", "--max-lr", "1e4"])
+    assert result.exit_code == 0, result.output
+    assert "heuristic" in result.output
+    table = pd.read_csv(out / "lr_find.csv")
+    ratios = (table.lr.shift(-1) / table.lr).dropna()
+    assert table.lr.iloc[0] == pytest.approx(1e-4) and ratios.std() < 1e-9 * ratios.mean()
+    assert len(table) < 60  # the loss blew up before 1e4 and the test stopped
+    info = json.loads((out / "lr_find.json").read_text())
+    assert info["stopped_early"] and 1e-4 < info["suggested_lr"] < 1e4

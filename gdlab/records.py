@@ -44,7 +44,24 @@ class GroupMetrics:
         self.last: list[StepRecord | None] = [None] * K  # the last record each model wrote a row from
         self.last_val: list[StepRecord | None] = [None] * K  # ... and the last with its validation values
         self.best_val: list[float | None] = [None] * K
+        self.earlier: list[dict] = [{} for _ in range(K)]  # final values from rows kept by a resume
         self.wall_s = 0.0
+
+    def seed(self, k: int, lines: list[str]) -> None:
+        """Take the rows a resumed run keeps into account for final and best values."""
+        index = {c: i for i, c in enumerate(self.columns)}
+        for line in lines:
+            cells = line.split(",")
+            for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+                if name in index and index[name] < len(cells) and cells[index[name]]:
+                    value = float(cells[index[name]])
+                    self.earlier[k][f"final_{name}"] = value
+                    if name == "val_loss" and math.isfinite(value) and (self.best_val[k] is None or value < self.best_val[k]):
+                        self.best_val[k] = value
+
+    def flush(self) -> None:
+        for f in self.files:
+            f.flush()
 
     def consume(self, rec: StepRecord) -> None:
         emit = [k for k, e in enumerate(rec.emit) if e]
@@ -77,13 +94,13 @@ class GroupMetrics:
             values = getattr(rec, name) if rec is not None else None
             return values[k] if values is not None else None
 
-        return {
-            "final_train_loss": pick(last, "train_loss"),
-            "final_val_loss": pick(val, "val_loss"),
-            "best_val_loss": self.best_val[k],
-            "final_train_accuracy": pick(last, "train_accuracy"),
-            "final_val_accuracy": pick(val, "val_accuracy"),
-        }
+        out = dict(self.earlier[k])
+        if last is not None:
+            out.update(final_train_loss=pick(last, "train_loss"), final_train_accuracy=pick(last, "train_accuracy"))
+        if val is not None:
+            out.update(final_val_loss=pick(val, "val_loss"), final_val_accuracy=pick(val, "val_accuracy"))
+        keys = ("final_train_loss", "final_val_loss", "best_val_loss", "final_train_accuracy", "final_val_accuracy")
+        return {key: (self.best_val[k] if key == "best_val_loss" else out.get(key)) for key in keys}
 
     def close(self) -> None:
         for f in self.files:

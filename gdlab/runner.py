@@ -19,6 +19,8 @@ from gdlab.data import Dataset, load_data
 from gdlab.engine.loop import GroupTrainer, StepRecord
 from gdlab.errors import GdlabError
 from gdlab.model import check_shapes
+from gdlab.checkpoint import repair_metrics, save_checkpoint
+from gdlab.engine.state import restore_trainer, trainer_state
 from gdlab.records import GroupMetrics, metric_columns
 from gdlab.rundir import write_atomic, write_json
 from gdlab.yamlio import dump_yaml
@@ -88,22 +90,39 @@ def run_group(
     observers: Iterable[Callable[[StepRecord], None]] = (),
     should_stop: Callable[[], bool] = lambda: False,
     flush_every: int = 1,
+    resume: dict | None = None,
 ) -> list[dict]:
-    """Train the variants as one stacked computation; return each variant's summary (also on disk)."""
+    """Train the variants as one stacked computation; return each variant's summary (also on disk).
+    A group of one also checkpoints (train.checkpoint_every, at the end, on a graceful stop) and can
+    `resume` from a checkpoint state."""
     started, t0 = provenance.now_iso(), time.perf_counter()
-    for v in variants:
-        write_run_header(v)
+    if resume is None:
+        for v in variants:
+            write_run_header(v)
     trainer = GroupTrainer([v.cfg for v in variants], datasets, device)
     init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
+    checkpointing = len(variants) == 1
+    if resume is not None:
+        try:
+            restore_trainer(trainer, resume)
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise GdlabError(f"{variants[0].run_dir}: cannot resume: {exc}") from None
+        kept = repair_metrics(variants[0].run_dir / "metrics.csv", resume["step"])
     train_cfg = variants[0].cfg.train
     cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None, train_cfg.sharpness_every is not None)
     metrics = GroupMetrics([v.run_dir / "metrics.csv" for v in variants], cols, flush_every)
+    if resume is not None:
+        metrics.seed(0, kept)
+    every = train_cfg.checkpoint_every if checkpointing else None
     error, statuses = None, None
     try:
         for rec in trainer.run(should_stop):
             metrics.consume(rec)
             if train_cfg.snapshot_every and rec.step % train_cfg.snapshot_every == 0:
                 save_snapshots(trainer, variants, rec)
+            if every and rec.step % every == 0 and rec.step < trainer.plan.total_steps:
+                metrics.flush()  # rows up to the checkpoint are on disk before it is
+                save_checkpoint(variants[0].run_dir, trainer_state(trainer))
             for observe in observers:
                 observe(rec)
     except KeyboardInterrupt:
@@ -116,6 +135,8 @@ def run_group(
         error_trace = traceback.format_exc()
     finally:
         metrics.close()
+    if checkpointing and statuses is None:  # not after a hard stop mid-step: keep the last good one
+        save_checkpoint(variants[0].run_dir, trainer_state(trainer))
     summaries = []
     common = {"device": str(device), "started_at": started, "finished_at": provenance.now_iso(),
               "versions": provenance.versions(), "git_sha": provenance.git_sha()}
@@ -131,6 +152,7 @@ def run_group(
             "seed": v.cfg.seed, "init_hash": init_hashes[k], "task": v.cfg.task,
             "sharpness_s": round(trainer.sharpness_s, 6) if train_cfg.sharpness_every else None, "n_params": trainer.model.n_params, **common,
             "error": error,
+            "resumed_from_step": resume["step"] if resume is not None else None,
         }
         save_model(v.run_dir / "model.pt", trainer.model.state_dict(k))
         write_json(v.run_dir / "summary.json", summary)

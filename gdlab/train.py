@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 
 from gdlab.config import Config
 from gdlab.engine.loop import StepRecord
-from gdlab.errors import EXIT_DIVERGED, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
+from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
 from gdlab.expect import Expectation
 from gdlab.rundir import create_run_dir
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
@@ -50,6 +50,45 @@ def train(
         on_start(folder, _total_steps(cfg, data))
     with graceful_stop() as stop:
         summary = run_group([variant], [data], device, observers, should_stop=stop)[0]
+    failures = [msg for e in expect if (msg := e.check(summary))]
+    return TrainResult(folder, summary, _exit_code(summary, stop.signum, failures), failures)
+
+
+def resume(
+    run_dir: Path | str,
+    observers: Iterable[Callable[[StepRecord], None]] = (),
+    expect: list[Expectation] = (),
+    on_start: Callable[[Path, int], None] | None = None,
+) -> TrainResult:
+    """Continue an interrupted or crashed run from its last checkpoint, in its own folder."""
+    import json
+
+    import yaml
+
+    from gdlab.checkpoint import load_checkpoint
+    from gdlab.loading import load_config
+
+    folder = Path(run_dir)
+    if not (folder / "config.yaml").is_file():
+        raise GdlabError(f"--resume {folder}: no config.yaml there; is it a gdlab run folder?")
+    try:
+        status = json.loads((folder / "summary.json").read_text()).get("status")
+    except (OSError, ValueError):
+        status = None  # killed before it could write one: resumable
+    if status in ("completed", "diverged"):
+        raise GdlabError(f"--resume {folder}: the run already {status}; nothing to resume")
+    cfg = load_config(folder / "config.yaml")
+    state = load_checkpoint(folder)
+    data = prepare_data(cfg)
+    device = resolve_device(cfg.train.device)
+    try:
+        overrides = yaml.safe_load((folder / "overrides.yaml").read_text()) or []
+    except (OSError, yaml.YAMLError):
+        overrides = []
+    if on_start:
+        on_start(folder, _total_steps(cfg, data))
+    with graceful_stop() as stop:
+        summary = run_group([Variant(cfg, folder, overrides)], [data], device, observers, should_stop=stop, resume=state)[0]
     failures = [msg for e in expect if (msg := e.check(summary))]
     return TrainResult(folder, summary, _exit_code(summary, stop.signum, failures), failures)
 

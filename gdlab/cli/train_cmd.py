@@ -34,8 +34,9 @@ OverridesArg = Annotated[Optional[list[str]], typer.Argument(help="dotted overri
 
 @command("train")
 def train_command(
-    config: ConfigArg,
+    config: Annotated[Optional[Path], typer.Argument(help="YAML config file (omit with --resume)", show_default=False)] = None,
     overrides: OverridesArg = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="continue a run folder from its last checkpoint")] = None,
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
     runs_root: Annotated[Path, typer.Option("--runs", help="parent folder of run folders")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the run folder")] = False,
@@ -49,6 +50,12 @@ def train_command(
     from gdlab.loading import load_config
 
     expectations = parse_expectations(expect or [])
+    if resume is not None:
+        if config is not None or overrides or smoke or run_dir is not None:
+            raise GdlabError("--resume takes the run folder only: its config.yaml and checkpoint say how to go on")
+        config = resume / "config.yaml"
+    elif config is None:
+        raise GdlabError("train: give a config file (or --resume RUN_DIR)")
     cfg = load_config(config, overrides or [])
     check_applicable(expectations, cfg)
     from gdlab.train import smoke as smoke_config, train
@@ -65,13 +72,18 @@ def train_command(
 
         bar = TrainProgress(console, cfg.name)
     try:
-        result = train(
-            cfg, run_dir=run_dir, runs_root=runs_root, overrides=overrides or [],
-            observers=[bar] if bar else [], expect=expectations,
-            on_start=(lambda folder, total: bar.start(total)) if bar else None,
-        )
+        start = (lambda folder, total: bar.start(total)) if bar else None
+        if resume is not None:
+            from gdlab.train import resume as resume_run
+
+            result = resume_run(resume, observers=[bar] if bar else [], expect=expectations, on_start=start)
+        else:
+            result = train(
+                cfg, run_dir=run_dir, runs_root=runs_root, overrides=overrides or [],
+                observers=[bar] if bar else [], expect=expectations, on_start=start,
+            )
     except GdlabError as exc:
-        if made_tmp and not any(run_dir.iterdir()):
+        if made_tmp and run_dir.exists() and not any(run_dir.iterdir()):
             run_dir.rmdir()  # a run that never started leaves no folder
         raise in_config(config, exc, overrides) from None
     finally:

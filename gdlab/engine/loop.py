@@ -75,6 +75,10 @@ class GroupTrainer:
         self.steps_done = [0] * self.K
         self.step = 0
         self.interrupted = False
+        # Where the loop is inside the current epoch (what a checkpoint must restore), and elapsed time.
+        self.epoch_order: torch.Tensor | None = None
+        self.epoch_pos = 0
+        self.elapsed_before = self.elapsed = 0.0
 
     # ------------------------------------------------------------------ one step
     def _train_step(self, order: torch.Tensor | None, ranges: list[tuple[int, int]], lr: torch.Tensor):
@@ -122,16 +126,20 @@ class GroupTrainer:
     # ------------------------------------------------------------------ the loop
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepRecord]:
         """Train to the end (or divergence of every model, or `should_stop()`), yielding step records."""
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() - self.elapsed_before  # a resumed run's clock goes on where it stopped
         lrs = self.schedule.lrs()
         lr = torch.tensor(lrs, dtype=self.dtype, device=self.device).view(-1, 1)
         pending: list[tuple] = []
         while self.step < self.plan.total_steps and any(self.alive_host) and not should_stop():
-            order = self.order.next_epoch()
-            for ranges in self.plan.steps_of_epoch():
+            epoch_steps = self.plan.steps_of_epoch()
+            if self.epoch_pos >= len(epoch_steps) or (self.epoch_pos == 0 and self.epoch_order is None):
+                self.epoch_order, self.epoch_pos = self.order.next_epoch(), 0
+            order = self.epoch_order
+            for ranges in epoch_steps[self.epoch_pos :]:
                 if self.step >= self.plan.total_steps or not any(self.alive_host) or should_stop():
                     break
                 self.step += 1
+                self.epoch_pos += 1
                 sharp = self._sharpness() if self.sharpness_every and (self.step - 1) % self.sharpness_every == 0 else None
                 loss, acc, gn = self._train_step(order, ranges, lr)
                 n_rows = sum(b - a for a, b in ranges)
@@ -142,7 +150,8 @@ class GroupTrainer:
                 self._update(lr, must_mask=self.sync_every > 1 or not all(self.alive_host))
                 evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
                 vl, va = self.evaluate() if evaluated else (None, None)
-                pending.append((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, sharp, time.perf_counter() - t0))
+                self.elapsed = time.perf_counter() - t0
+                pending.append((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, sharp, self.elapsed))
                 if self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0:
                     if self.schedule.advance():
                         lrs = self.schedule.lrs()

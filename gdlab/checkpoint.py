@@ -1,0 +1,79 @@
+"""checkpoint.pt: written atomically with the previous one kept as checkpoint.prev.pt, loaded with
+weights_only=True (no pickle code runs), and the metrics.csv repair a resume needs."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from gdlab.errors import GdlabError
+from gdlab.rundir import write_atomic
+
+CURRENT, PREVIOUS = "checkpoint.pt", "checkpoint.prev.pt"
+KILL_HOOK = "GDLAB_TEST_KILL_DURING_CHECKPOINT"  # tests: SIGKILL this process mid-write, at this step
+
+
+def save_checkpoint(run_dir: Path, state: dict) -> None:
+    """Keep the last good checkpoint as .prev, then write the new one atomically (fsynced)."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    current = run_dir / CURRENT
+    if current.exists():
+        os.replace(current, run_dir / PREVIOUS)
+    if os.environ.get(KILL_HOOK) == str(state.get("step")):
+        (run_dir / f".{CURRENT}.partial").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+        os.kill(os.getpid(), 9)  # a crash in the middle of the write, for the crash tests
+    write_atomic(current, buf.getvalue())
+
+
+def _load(path: Path) -> dict:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or "flat" not in state or "step" not in state:
+        raise ValueError("not a gdlab checkpoint")
+    return state
+
+
+def load_checkpoint(run_dir: Path) -> dict:
+    """The newest readable checkpoint; falls back to the previous one with a warning."""
+    current, previous = run_dir / CURRENT, run_dir / PREVIOUS
+    if not current.exists() and not previous.exists():
+        raise GdlabError(f"{run_dir}: no {CURRENT} to resume from (set train.checkpoint_every, or start a new run)")
+    errors = []
+    for path in (current, previous):
+        if not path.exists():
+            continue
+        try:
+            state = _load(path)
+        except Exception as exc:  # corrupt, truncated, or a pickle payload refused by weights_only
+            errors.append(f"{path.name}: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
+            continue
+        if errors:
+            sys.stderr.write(f"gdlab: warning: {errors[0]}; resuming from {path.name} (step {state['step']})\n")
+        return state
+    raise GdlabError(f"{run_dir}: no loadable checkpoint ({'; '.join(errors)})")
+
+
+def repair_metrics(path: Path, last_step: int) -> list[str]:
+    """Keep the header and the rows up to `last_step`: drops a torn last line, repeated headers and the
+    rows written after the checkpoint, so the resumed run appends without gaps or duplicates."""
+    if not path.exists():
+        raise GdlabError(f"{path}: missing; the run folder is incomplete and cannot be resumed")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.split("\n")
+    if not text.endswith("\n"):
+        lines = lines[:-1]  # the row being written when the process died
+    header, kept = lines[0], []
+    if not header.startswith("step,"):
+        raise GdlabError(f"{path}: not a gdlab metrics file (header {header[:40]!r})")
+    for line in lines[1:]:
+        if not line or line == header:
+            continue
+        step = line.split(",", 1)[0]
+        if step.isdigit() and int(step) <= last_step:
+            kept.append(line)
+    write_atomic(path, "\n".join([header, *kept]) + "\n")
+    return kept

@@ -1,0 +1,193 @@
+"""`gdlab graph` and `gdlab gradcheck`: the autograd graph behind one loss, and its gradients checked
+against finite differences. Torch is imported inside the commands, so `gdlab --help` stays light."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gdlab.cli.app import command
+from gdlab.cli.train_cmd import ConfigArg, OverridesArg, in_config
+from gdlab.errors import EXIT_FAILED, GdlabError
+
+NO_DOT = ("--png needs Graphviz's 'dot' program, which is not installed: apt-get install graphviz (Debian/Ubuntu) "
+          "or brew install graphviz (macOS); --dot FILE writes the graph as text without it")
+
+
+def _setup(config: Path, overrides: list[str], rows: int, float64: bool = False):
+    """The config's model (seeded as in training), its torch loss and the first `rows` training rows."""
+    import torch
+
+    from gdlab.lab import config_batch, config_loss, config_model
+    from gdlab.loading import load_config
+
+    cfg = load_config(config, overrides)
+    dtype = torch.float64 if float64 or cfg.train.dtype == "float64" else torch.float32
+    try:
+        x, y = config_batch(cfg, rows, dtype)
+    except GdlabError as exc:
+        raise in_config(config, exc, overrides) from None
+    return cfg, config_model(cfg, dtype), config_loss(cfg, dtype), x, y
+
+
+@command("graph")
+def graph_command(
+    config: ConfigArg,
+    overrides: OverridesArg = None,
+    batch: Annotated[int, typer.Option("--batch", help="training rows in the forward pass")] = 4,
+    group: Annotated[str, typer.Option("--group", help="auto (by layer above 40 nodes) | nodes | layers")] = "auto",
+    dot: Annotated[Optional[Path], typer.Option("--dot", help="also write Graphviz DOT: {name | value | grad} per node")] = None,
+    png: Annotated[Optional[Path], typer.Option("--png", help="also render a PNG with Graphviz's dot")] = None,
+) -> None:
+    """Print the autograd graph behind the loss of a small batch: grad_fn nodes down to the parameters."""
+    if group not in ("auto", "nodes", "layers"):
+        raise GdlabError(f"--group: '{group}' is not one of auto, nodes, layers")
+    if png and not shutil.which("dot"):
+        raise GdlabError(NO_DOT, EXIT_FAILED)
+    from rich.console import Console
+
+    from gdlab.lab.graph import COLLAPSE_ABOVE, to_dot, trace
+
+    cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch)
+    model.train()  # the graph a training step builds (Dropout and BatchNorm included)
+    try:
+        graph = trace(model, loss_fn, x, y)
+    except (RuntimeError, ValueError) as exc:
+        raise GdlabError(f"{config}: the forward pass failed: {str(exc).splitlines()[0]}", EXIT_FAILED) from None
+    console = Console(highlight=False)
+    leaves = sum(1 for n in graph.nodes if n.param)
+    console.print(f"{cfg.name}: {cfg.loss.name} on the first {x.shape[0]} training rows -> {len(graph.nodes)} autograd "
+                  f"nodes, {leaves} of them parameter leaves. Each node lists the grad_fns backward() visits next.")
+    by_layer = group == "layers" or (group == "auto" and len(graph.nodes) > COLLAPSE_ABOVE)
+    console.print(_layer_tree(graph) if by_layer else _node_tree(graph))
+    text = to_dot(graph) if dot or png else ""
+    if dot:
+        _write(dot, text)
+        console.print(f"wrote {dot} (values and grads after backward())")
+    if png:
+        done = subprocess.run(["dot", "-Tpng", "-o", str(png)], input=text, text=True, capture_output=True)
+        if done.returncode != 0:
+            raise GdlabError(f"dot could not render {png}: {(done.stderr or '').strip().splitlines()[:1]}", EXIT_FAILED)
+        console.print(f"wrote {png}")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        raise GdlabError(f"cannot write {path}: {exc.strerror or exc}", EXIT_FAILED) from None
+
+
+def _shape(shape) -> str:
+    return "?" if shape is None else ("scalar" if len(shape) == 0 else str(list(shape)))
+
+
+def _node_tree(graph):
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    def label(n) -> str:
+        if n.param:
+            return f"[bold]{n.name}[/] [cyan]{escape(n.param)}[/] {_shape(n.shape)} requires_grad={n.requires_grad}"
+        return f"[bold]{n.name}[/]  {_shape(n.shape)}"
+
+    root, shown = Tree(label(graph.nodes[0])), {0}
+    stack = [(root, graph.nodes[0])]
+    while stack:
+        branch, node = stack.pop()
+        for c in node.children:
+            child = graph.nodes[c]
+            if c in shown:  # a result used twice: expanded once, referred to after
+                branch.add(label(child) + "  [dim](shared, expanded elsewhere)[/]")
+                continue
+            shown.add(c)
+            stack.append((branch.add(label(child)), child))
+    return root
+
+
+def _layer_tree(graph):
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    from gdlab.lab.graph import group_layers
+
+    groups = {g["layer"]: g for g in group_layers(graph)}
+
+    def label(g) -> str:
+        name = "loss" if g["layer"] is None else f"[{g['layer']}] {graph.layers[g['layer']]}"
+        ops = ", ".join(f"{k} x{v}" if v > 1 else k for k, v in g["ops"].items())
+        text = f"[bold]{escape(name)}[/] -> {_shape(g['shape'])}  {ops}"
+        params = ", ".join(f"{n} {_shape(s)}" for n, s in g["params"])
+        return text + (f"  [cyan]{escape(params)}[/]" if params else "")
+
+    first = groups[graph.nodes[0].layer]
+    root, shown, stack = Tree(label(first)), {first["layer"]}, []
+    stack.append((root, first))
+    while stack:
+        branch, g = stack.pop()
+        for other in g["reads"]:
+            if other not in shown:
+                shown.add(other)
+                stack.append((branch.add(label(groups[other])), groups[other]))
+    return root
+
+
+@command("gradcheck")
+def gradcheck_command(
+    config: ConfigArg,
+    overrides: OverridesArg = None,
+    atol: Annotated[float, typer.Option("--atol", help="absolute tolerance")] = 1e-6,
+    rtol: Annotated[float, typer.Option("--rtol", help="relative tolerance (of the numeric gradient)")] = 1e-4,
+    max_elements: Annotated[int, typer.Option("--max-elements", help="elements checked per tensor; larger ones are sampled")] = 64,
+    batch: Annotated[int, typer.Option("--batch", help="training rows in the loss")] = 32,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="seed of the element sample (default: the config's seed)")] = None,
+    eps: Annotated[float, typer.Option("--eps", help="finite-difference step")] = 1e-6,
+    plant_bug: Annotated[Optional[float], typer.Option("--plant-bug", help="multiply the gradient flowing back into the first layer by this factor: a deliberate bug, to watch the check fail")] = None,
+) -> None:
+    """Compare autograd's gradients with central finite differences in float64; exit 1 if any tensor fails."""
+    if atol < 0 or rtol < 0 or eps <= 0 or max_elements < 1:
+        raise GdlabError("--atol and --rtol must be >= 0, --eps > 0 and --max-elements >= 1")
+    import torch
+    from rich.console import Console
+    from rich.table import Table
+
+    from gdlab.lab.gradcheck import closed_form_check, gradcheck_model, plant_wrong_gradient
+
+    cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch, float64=True)
+    if plant_bug is not None:
+        model = plant_wrong_gradient(model, after=0, factor=plant_bug)
+    gen = torch.Generator().manual_seed(cfg.seed if seed is None else seed)
+    rows = gradcheck_model(model, loss_fn, x, y, atol, rtol, max_elements, eps, gen)
+    console = Console(highlight=False)
+    console.print(f"{cfg.name}: {cfg.loss.name} on the first {x.shape[0]} training rows, float64, central differences "
+                  f"with eps={eps:g}. The model is in eval mode: Dropout is off and BatchNorm uses its running "
+                  "statistics, so the loss is one fixed function of the weights.")
+    table = Table("tensor", "shape", "checked", "max abs err", "max rel err", f"|err| <= {atol:g} + {rtol:g}|num|")
+    for r in rows:
+        table.add_row(r.name, _shape(r.shape), f"{r.checked}/{r.numel}", f"{r.max_abs:.2e}", f"{r.max_rel:.2e}",
+                      "[green]pass[/]" if r.passed else "[red]FAIL[/]")
+    console.print(table)
+    closed = closed_form_check(model, loss_fn, x, y)
+    if closed:
+        console.print("A lone Linear under MSELoss has a closed-form gradient: dL/dW = 2/(n*out) (y_hat - y)^T X, "
+                      "dL/db = 2/(n*out) sum over rows of (y_hat - y).")
+        form = Table("tensor", "closed form", "autograd", "max |difference|")
+        for name, mine, auto in closed:
+            form.add_row(name, _numbers(mine), _numbers(auto), f"{(mine - auto).abs().max().item():.2e}")
+        console.print(form)
+    failed = [r.name for r in rows if not r.passed]
+    if failed:
+        sys.stdout.write(f"FAIL: {len(failed)} of {len(rows)} tensors differ from finite differences: {', '.join(failed)}\n")
+        raise typer.Exit(EXIT_FAILED)
+    sys.stdout.write(f"ok: all {len(rows)} tensors match finite differences\n")
+
+
+def _numbers(t) -> str:
+    values = t.reshape(-1).tolist()
+    shown = ", ".join(f"{v:.6g}" for v in values[:6])
+    return f"[{shown}{', ...' if len(values) > 6 else ''}]"

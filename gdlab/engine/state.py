@@ -1,0 +1,75 @@
+"""A trainer's complete state as plain tensors and numbers (loadable with weights_only=True), so a
+resumed run continues bit for bit: weights, optimizer moments, schedule, data order, RNG streams."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from gdlab.engine.loop import GroupTrainer
+
+FORMAT = 1
+
+
+def trainer_state(tr: GroupTrainer) -> dict:
+    """Everything needed to continue `tr` from its current step."""
+    return {
+        "format": FORMAT,
+        "step": tr.step,
+        "epoch_pos": tr.epoch_pos,
+        "epoch_order": tr.epoch_order,
+        "elapsed": tr.elapsed,
+        "flat": tr.model.flat.detach().clone(),
+        "slots": [[s.name, s.offset, list(s.shape)] for s in tr.model.slots],
+        "buffers": {k: v.clone() for k, v in tr.model.buffers.items()},
+        "optimizer": {"step_count": tr.optimizer.step_count, "state": {k: v.clone() for k, v in tr.optimizer.state.items()}},
+        "schedule": tr.schedule.state_dict(),
+        "order": tr.order.state(),
+        "loss_limit": tr.loss_limit,
+        "sharpness_s": tr.sharpness_s,
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": _numpy_state(),
+            "python": _python_state(),
+        },
+    }
+
+
+def restore_trainer(tr: GroupTrainer, state: dict) -> None:
+    """Load `state` (from `trainer_state`) into a freshly built trainer of the same config."""
+    slots = [[s.name, s.offset, list(s.shape)] for s in tr.model.slots]
+    if state.get("slots") != slots or tuple(state["flat"].shape) != tuple(tr.model.flat.shape):
+        raise ValueError("the checkpoint's model does not match the config's model")
+    with torch.no_grad():
+        tr.model.flat.copy_(state["flat"].to(tr.model.flat))
+    for k, v in state["buffers"].items():
+        tr.model.buffers[k].copy_(v)
+    tr.optimizer.step_count = state["optimizer"]["step_count"]
+    tr.optimizer.state = {k: v.to(tr.model.flat.device) for k, v in state["optimizer"]["state"].items()}
+    tr.schedule.load_state_dict(state["schedule"])
+    tr.order.load_state(state["order"])
+    tr.step, tr.epoch_pos, tr.epoch_order = state["step"], state["epoch_pos"], state["epoch_order"]
+    tr.elapsed_before = tr.elapsed = state["elapsed"]
+    tr.loss_limit = state["loss_limit"]
+    tr.sharpness_s = state["sharpness_s"]
+    for k in range(tr.K):
+        tr.steps_done[k] = tr.step
+    rng = state["rng"]
+    torch.set_rng_state(rng["torch"])
+    if rng["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    np.random.set_state(("MT19937", rng["numpy"][0], rng["numpy"][1], rng["numpy"][2], rng["numpy"][3]))
+    random.setstate((rng["python"][0], tuple(rng["python"][1]), rng["python"][2]))
+
+
+def _numpy_state() -> list:
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return [torch.from_numpy(keys.copy()), int(pos), int(has_gauss), float(cached)]
+
+
+def _python_state() -> list:
+    version, internal, gauss = random.getstate()
+    return [version, list(internal), gauss]

@@ -1,0 +1,142 @@
+"""Autograd's gradient of the loss against central finite differences in float64, tensor by tensor, and the
+closed-form gradient of a lone Linear layer under MSELoss; plus a planted backward bug to see a check fail."""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Row:
+    """The check of one parameter tensor."""
+
+    name: str
+    shape: tuple[int, ...]
+    checked: int  # elements compared (all of them, or a sample of large tensors)
+    numel: int
+    max_abs: float
+    max_rel: float
+    passed: bool  # |autograd - numeric| <= atol + rtol * |numeric| for every checked element
+
+
+def gradcheck_model(
+    model: nn.Module, loss_fn, x: torch.Tensor, y: torch.Tensor, atol: float = 1e-6, rtol: float = 1e-4,
+    max_elements: int = 64, eps: float = 1e-6, generator: torch.Generator | None = None,
+) -> list[Row]:
+    """Compare d loss / d parameter from autograd with (L(w+eps) - L(w-eps)) / 2eps, for every parameter tensor.
+    Works on float64 copies in eval mode: Dropout would draw a new mask per loss and make the check meaningless."""
+    model = copy.deepcopy(model).double().eval()
+    loss_fn = copy.deepcopy(loss_fn).double() if isinstance(loss_fn, nn.Module) else loss_fn
+    x, y = (t.double() if t.is_floating_point() else t for t in (x, y))
+    loss_fn(model(x), y).backward()
+    generator = generator or torch.Generator().manual_seed(0)
+
+    def loss() -> float:
+        return loss_fn(model(x), y).item()
+
+    rows = []
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if not p.requires_grad:
+                continue
+            analytic = (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
+            flat = p.data.view(-1)
+            picked = torch.arange(flat.numel())
+            if flat.numel() > max_elements:
+                picked = torch.randperm(flat.numel(), generator=generator)[:max_elements].sort().values
+            numeric = torch.empty(len(picked), dtype=torch.float64)
+            for j, i in enumerate(picked.tolist()):
+                old = flat[i].item()
+                flat[i] = old + eps
+                up = loss()
+                flat[i] = old - eps
+                down = loss()
+                flat[i] = old
+                numeric[j] = (up - down) / (2 * eps)
+            auto = analytic[picked]
+            err = (auto - numeric).abs()
+            scale = torch.maximum(auto.abs(), numeric.abs())
+            rel = torch.where(scale > 0, err / scale.clamp_min(1e-300), torch.zeros_like(err))
+            rows.append(Row(
+                name, tuple(p.shape), len(picked), flat.numel(), _max(err), _max(rel),
+                bool((err <= atol + rtol * numeric.abs()).all()),
+            ))
+    return rows
+
+
+def _max(t: torch.Tensor) -> float:
+    return t.max().item() if t.numel() else 0.0
+
+
+def lone_linear(model: nn.Module) -> nn.Linear | None:
+    """The model's Linear layer when it is nothing else (a bare Linear or a Sequential of one), else None."""
+    if isinstance(model, nn.Linear):
+        return model
+    children = list(model.children())
+    return children[0] if isinstance(model, nn.Sequential) and len(children) == 1 and isinstance(children[0], nn.Linear) else None
+
+
+def closed_form_linear_mse(layer: nn.Linear, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """For y_hat = x W^T + b and L = mean((y_hat - y)^2) over all n*out entries:
+    dL/dW = 2/(n*out) (y_hat - y)^T x and dL/db = 2/(n*out) times the column sums of (y_hat - y)."""
+    with torch.no_grad():
+        r = layer(x) - y.expand(x.shape[0], layer.out_features)
+        scale = 2.0 / r.numel()
+        grads = {"weight": scale * r.T @ x}
+        if layer.bias is not None:
+            grads["bias"] = scale * r.sum(0)
+    return grads
+
+
+def closed_form_check(model: nn.Module, loss_fn, x: torch.Tensor, y: torch.Tensor) -> list[tuple[str, torch.Tensor, torch.Tensor]] | None:
+    """(name, closed form, autograd) per parameter in float64 for a lone Linear under mean MSELoss; None otherwise."""
+    if lone_linear(model) is None or not isinstance(loss_fn, nn.MSELoss) or loss_fn.reduction != "mean":
+        return None
+    model = copy.deepcopy(model).double()
+    layer = lone_linear(model)
+    x, y = x.double(), y.double()
+    model.zero_grad(set_to_none=True)
+    loss_fn(model(x), y.expand(x.shape[0], layer.out_features)).backward()
+    prefix = "" if model is layer else "0."
+    closed = closed_form_linear_mse(layer, x, y)
+    return [(prefix + k, v, getattr(layer, k).grad) for k, v in closed.items()]
+
+
+class _ScaledBackward(torch.autograd.Function):
+    """Identity forward; backward multiplies the incoming gradient by a factor (wrong unless it is 1)."""
+
+    @staticmethod
+    def forward(ctx, x, factor):
+        ctx.factor = factor
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.factor, None
+
+
+class WrongGradient(nn.Module):
+    """A planted bug: passes values through unchanged but scales the gradient flowing back by `factor`."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return _ScaledBackward.apply(x, self.factor)
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
+def plant_wrong_gradient(model: nn.Sequential, after: int = 0, factor: float = 1.5) -> nn.Sequential:
+    """A copy of `model` with a WrongGradient after layer `after`: parameter names are kept, and the
+    gradients of every parameter at or before that layer come out `factor` times too large."""
+    named = list(model.named_children())
+    named.insert(after + 1, ("bug", WrongGradient(factor)))
+    return nn.Sequential(OrderedDict((n, copy.deepcopy(m)) for n, m in named))

@@ -1,0 +1,54 @@
+"""Sharpness: the largest eigenvalue of the loss Hessian, by power iteration on Hessian-vector products.
+
+Gradient descent on a quadratic with curvature lam diverges once lr > 2 / lam; on a neural network the
+sharpness tends to rise until it reaches about 2 / lr and then hovers there (the "edge of stability")."""
+
+from __future__ import annotations
+
+import torch
+
+
+def top_hessian_eigenvalue(
+    loss_fn, flat: torch.Tensor, iters: int = 20, tol: float = 1e-3, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, int]:
+    """Largest eigenvalue of each model's loss Hessian by power iteration on Hessian-vector products (double backward).
+    loss_fn(flat) -> per-model losses [K]; flat: [K, P] parameters. Returns ([K] eigenvalues, iterations used).
+
+    Power iteration finds the eigenvalue of largest magnitude. Near a minimum, and all along an
+    edge-of-stability run, that is the top (positive) eigenvalue; far from one a large negative
+    eigenvalue could win, and the result is then negative. `flat` and its `.grad` are left untouched."""
+    if flat.dim() != 2:
+        raise ValueError(f"flat must be [K, P] (got shape {list(flat.shape)})")
+    if generator is None:  # a private stream, so that measuring never shifts the training RNG
+        generator = torch.Generator(device=flat.device).manual_seed(0)
+    w = flat.detach().requires_grad_()
+    v = _unit_rows(torch.randn(w.shape, generator=generator, device=w.device, dtype=w.dtype))
+    with torch.enable_grad():
+        # The models are independent, so the Hessian of the summed loss is block diagonal: one
+        # Hessian-vector product on the stack is every model's own product, row by row.
+        (grad,) = torch.autograd.grad(loss_fn(w).sum(), w, create_graph=True)
+        if not grad.requires_grad:  # the gradient does not depend on the weights: the Hessian is zero
+            return torch.zeros(w.shape[0], dtype=w.dtype, device=w.device), 0
+        return _power_iteration(grad, w, v, iters, tol)
+
+
+def _power_iteration(grad, w, v, iters, tol):
+    """Repeat v <- Hv / |Hv| per row until every Rayleigh quotient settles to `tol` (relative) or `iters` run out."""
+    value = torch.full((w.shape[0],), float("nan"), dtype=w.dtype, device=w.device)
+    used = 0
+    for used in range(1, iters + 1):
+        # The gradient's graph is kept and reused: each iteration costs one backward, not a forward too.
+        (hv,) = torch.autograd.grad(grad, w, grad_outputs=v, retain_graph=used < iters, allow_unused=True)
+        hv = torch.zeros_like(w) if hv is None else hv
+        new = (v * hv).sum(1)  # Rayleigh quotient <v, Hv> of a unit v
+        change = (new - value).abs() / new.abs().clamp_min(torch.finfo(w.dtype).tiny)
+        value = new.detach()
+        v = _unit_rows(hv.detach())
+        # A model whose loss is not finite can never settle; it must not hold up the others.
+        if bool(((change < tol) | ~torch.isfinite(new)).all()):
+            break
+    return value, used
+
+
+def _unit_rows(v: torch.Tensor) -> torch.Tensor:
+    return v / torch.linalg.vector_norm(v, dim=1, keepdim=True).clamp_min(torch.finfo(v.dtype).tiny)

@@ -1,0 +1,154 @@
+"""Crash safety: killed, interrupted or resumed, a run ends with exactly the rows, losses and weights
+of an uninterrupted run (on CPU), and bad checkpoints are refused loudly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+from typer.testing import CliRunner
+
+from gdlab.cli import app
+from tests.helpers import TINY
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def config(tmp_path: Path, epochs: int = 12) -> Path:
+    raw = json.loads(json.dumps(TINY))
+    raw["model"] = [{"Linear": [2, 16]}, {"Dropout": [0.1]}, "Tanh", {"Linear": [16, 2]}]
+    raw["optimizer"] = {"name": "Adam", "lr": 0.01}
+    raw["scheduler"] = {"name": "StepLR", "step_size": 3, "gamma": 0.7}
+    raw["train"].update(epochs=epochs, batch_size=16, checkpoint_every=5)
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def gdlab(*args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gdlab", *args], cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def without_wall(run: Path) -> pd.DataFrame:
+    return pd.read_csv(run / "metrics.csv").drop(columns="wall_s")
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    ma, mb = without_wall(a), without_wall(b)
+    assert list(mb.step) == list(range(1, len(mb) + 1))  # no gaps, no duplicates
+    pd.testing.assert_frame_equal(ma, mb)
+    wa, wb = torch.load(a / "model.pt", weights_only=True), torch.load(b / "model.pt", weights_only=True)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("ref")
+    cfg = config(tmp)
+    result = runner.invoke(app, ["train", str(cfg), "--run-dir", str(tmp / "ref"), "-q"])
+    assert result.exit_code == 0
+    return cfg, tmp / "ref"
+
+
+def test_kill_during_a_checkpoint_write_then_resume(reference, tmp_path):
+    cfg, ref = reference
+    run = tmp_path / "run"
+    proc = gdlab("train", str(cfg), "--run-dir", str(run), "-q", env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "10"})
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (run / "summary.json").exists() and (run / "checkpoint.prev.pt").exists()
+    with open(run / "metrics.csv", "a") as fh:
+        fh.write("11,0.6875,0.00")  # a torn row, as if killed mid-write
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 0, result.output
+    assert_same_run(ref, run)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["resumed_from_step"] == 5
+
+
+def test_sigkill_at_a_random_moment_then_resume(reference, tmp_path):
+    cfg, _ = reference
+    long_cfg = config(tmp_path, epochs=300)
+    ref = tmp_path / "ref"
+    assert runner.invoke(app, ["train", str(long_cfg), "--run-dir", str(ref), "-q"]).exit_code == 0
+    run = tmp_path / "run"
+    proc = gdlab("train", str(long_cfg), "--run-dir", str(run), "-q")
+    deadline = time.time() + 60
+    while time.time() < deadline and not (run / "checkpoint.pt").exists():
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    rows_at_kill = len(pd.read_csv(run / "metrics.csv"))
+    assert rows_at_kill < len(pd.read_csv(ref / "metrics.csv"))
+    assert runner.invoke(app, ["train", "--resume", str(run), "-q"]).exit_code == 0
+    assert_same_run(ref, run)
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signals_stop_cleanly_with_a_loadable_checkpoint(tmp_path, sig, code):
+    cfg = config(tmp_path, epochs=2000)
+    run = tmp_path / "run"
+    proc = gdlab("train", str(cfg), "--run-dir", str(run), "-q")
+    deadline = time.time() + 60
+    while time.time() < deadline and not (run / "checkpoint.pt").exists():
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    proc.communicate(timeout=60)
+    assert proc.returncode == code
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert state["step"] == summary["steps"] == len(pd.read_csv(run / "metrics.csv"))
+
+
+def test_corrupt_checkpoint_falls_back_to_the_previous_one(reference, tmp_path):
+    cfg, ref = reference
+    run = tmp_path / "run"
+    gdlab("train", str(cfg), "--run-dir", str(run), "-q", env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "15"}).communicate(timeout=120)
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")  # both files now exist: .pt is garbage
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 0
+    assert "warning" in result.stderr and "checkpoint.prev.pt" in result.stderr
+    assert_same_run(ref, run)
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def test_resume_refuses_pickle_payloads_and_missing_or_mismatched_checkpoints(reference, tmp_path):
+    cfg, _ = reference
+    run = tmp_path / "run"
+    gdlab("train", str(cfg), "--run-dir", str(run), "-q", env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "10"}).communicate(timeout=120)
+    before = (run / "metrics.csv").read_bytes()
+    torch.save({"flat": Payload(), "step": 1}, run / "checkpoint.prev.pt")
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 2 and "no loadable checkpoint" in result.stderr
+    assert not (ROOT / "pwned").exists() and not Path("pwned").exists()
+    (run / "checkpoint.prev.pt").unlink()
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 2 and "no checkpoint.pt" in result.stderr
+    # a model that no longer matches its checkpoint: a clear error, never a silent fresh start
+    gdlab("train", str(cfg), "--run-dir", str(tmp_path / "r2"), "-q", env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "15"}).communicate(timeout=120)
+    conf = yaml.safe_load((tmp_path / "r2" / "config.yaml").read_text())
+    conf["model"][0]["Linear"]["out_features"] = 8
+    conf["model"][3]["Linear"]["in_features"] = 8
+    (tmp_path / "r2" / "config.yaml").write_text(yaml.safe_dump(conf))
+    metrics = (tmp_path / "r2" / "metrics.csv").read_bytes()
+    result = runner.invoke(app, ["train", "--resume", str(tmp_path / "r2"), "-q"])
+    assert result.exit_code == 2 and "does not match" in result.stderr
+    assert (tmp_path / "r2" / "metrics.csv").read_bytes() == metrics
+    assert (run / "metrics.csv").read_bytes() == before

@@ -91,6 +91,7 @@ def run_group(
     should_stop: Callable[[], bool] = lambda: False,
     flush_every: int = 1,
     resume: dict | None = None,
+    measure_init_sharpness: bool = False,
 ) -> list[dict]:
     """Train the variants as one stacked computation; return each variant's summary (also on disk).
     A group of one also checkpoints (train.checkpoint_every, at the end, on a graceful stop) and can
@@ -102,6 +103,8 @@ def run_group(
     trainer = GroupTrainer([v.cfg for v in variants], datasets, device)
     init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
     checkpointing = len(variants) == 1
+    # the sharpness at the initial weights predicts the stability edge: GD on a quadratic diverges past 2/lambda
+    init_sharp = trainer._sharpness().tolist() if measure_init_sharpness else None
     if resume is not None:
         try:
             restore_trainer(trainer, resume)
@@ -153,6 +156,7 @@ def run_group(
             "sharpness_s": round(trainer.sharpness_s, 6) if train_cfg.sharpness_every else None, "n_params": trainer.model.n_params, **common,
             "error": error,
             "resumed_from_step": resume["step"] if resume is not None else None,
+            "init_sharpness": init_sharp[k] if init_sharp else None,
         }
         save_model(v.run_dir / "model.pt", trainer.model.state_dict(k))
         write_json(v.run_dir / "summary.json", summary)

@@ -228,3 +228,49 @@ def test_lr_find_writes_an_exponential_schedule_and_stops_on_blow_up(tmp_path):
     assert len(table) < 60  # the loss blew up before 1e4 and the test stopped
     info = json.loads((out / "lr_find.json").read_text())
     assert info["stopped_early"] and 1e-4 < info["suggested_lr"] < 1e4
+
+
+def test_sweep_records_initial_sharpness_equal_to_the_closed_form(tmp_path):
+    """Linear regression with MSELoss: the Hessian is 2/n [X 1]^T [X 1], the same for every lr."""
+    import torch
+
+    from gdlab.data import load_data
+    from gdlab.loading import load_config
+
+    cfg = write_config(tmp_path, **{"loss": "MSELoss", "data": {"name": "linear", "n_samples": 80, "n_features": 3},
+                                    "model": [{"Linear": [3, 1]}], "optimizer": {"name": "GD", "lr": 0.01}, "train.dtype": "float64"})
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", "--sharpness")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "sweep.csv")
+    data = load_data(load_config(cfg), torch.float64)
+    A = torch.cat([data.x_train, torch.ones(len(data.x_train), 1, dtype=torch.float64)], 1)
+    exact = torch.linalg.eigvalsh(2 / len(A) * A.T @ A).max().item()
+    assert list(table.init_sharpness) == pytest.approx([exact, exact], rel=1e-3)
+
+
+def test_logged_sharpness_and_the_2_over_lambda_edge(tmp_path):
+    """On a quadratic, gdlab's logged sharpness is the exact top Hessian eigenvalue, logging it does not
+    change the trajectory, and plain GD converges just below lr = 2/lambda and diverges just above."""
+    import torch
+
+    from gdlab.data import load_data
+    from gdlab.loading import load_config
+
+    cfg = write_config(tmp_path, **{"loss": "MSELoss", "data": {"name": "linear", "n_samples": 80, "n_features": 3, "val_fraction": 0},
+                                    "model": [{"Linear": [3, 1]}], "optimizer": {"name": "GD", "lr": 0.01},
+                                    "train.dtype": "float64", "train.epochs": 300})
+    data = load_data(load_config(cfg), torch.float64)
+    A = torch.cat([data.x_train, torch.ones(len(data.x_train), 1, dtype=torch.float64)], 1)
+    lam = torch.linalg.eigvalsh(2 / len(A) * A.T @ A).max().item()
+    with_s, without = tmp_path / "with", tmp_path / "without"
+    assert runner.invoke(app, ["train", str(cfg), "train.sharpness_every=50", "--run-dir", str(with_s), "-q"]).exit_code == 0
+    assert runner.invoke(app, ["train", str(cfg), "--run-dir", str(without), "-q"]).exit_code == 0
+    logged = pd.read_csv(with_s / "metrics.csv").sharpness.dropna()
+    assert len(logged) == 6 and list(logged) == pytest.approx([lam] * 6, rel=1e-3)
+    assert losses(with_s) == losses(without)
+    edge = 2 / lam
+    result, out = sweep(tmp_path, cfg, f"optimizer.lr={0.95 * edge!r},{1.05 * edge!r}", "train.epochs=2000")
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table.status) == ["completed", "diverged"]
+    below = losses(out / table.run_dir[0])
+    assert below[-1] < 1e-3 * below[0] or below[-1] < 0.02

@@ -167,7 +167,8 @@ def gradcheck_command(
     console.print(f"{cfg.name}: {cfg.loss.name} on the first {x.shape[0]} training rows, float64, central differences "
                   f"with eps={eps:g}. The model is in eval mode: Dropout is off and BatchNorm uses its running "
                   "statistics, so the loss is one fixed function of the weights.")
-    table = Table("tensor", "shape", "checked", "max abs err", "max rel err", f"|err| <= {atol:g} + {rtol:g}|num|")
+    table = Table("tensor", "shape", "checked", "max abs err", "max rel err", "result",
+                  caption=f"pass: |autograd - numeric| <= {atol:g} + {rtol:g} * |numeric| for every checked element")
     for r in rows:
         table.add_row(r.name, _shape(r.shape), f"{r.checked}/{r.numel}", f"{r.max_abs:.2e}", f"{r.max_rel:.2e}",
                       "[green]pass[/]" if r.passed else "[red]FAIL[/]")
@@ -189,5 +190,5 @@ def gradcheck_command(
 
 def _numbers(t) -> str:
     values = t.reshape(-1).tolist()
-    shown = ", ".join(f"{v:.6g}" for v in values[:6])
-    return f"[{shown}{', ...' if len(values) > 6 else ''}]"
+    shown = ", ".join(f"{v:.5g}" for v in values[:4])
+    return f"[{shown}{', ...' if len(values) > 4 else ''}]"

@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from gdlab.cli.app import command
+from gdlab.errors import GdlabError
 
 
 class XAxis(str, Enum):
@@ -37,12 +38,20 @@ def _save(fig, path: Path, dpi: int) -> None:
     typer.echo(f"wrote {path}")
 
 
-@command("plot", help="Plot a run (loss.png in its folder) or a sweep (sweep.png in its folder).")
+@command("plot", help="Plot a run (loss.png in its folder) or a sweep (sweep.png in its folder); "
+                      "--boundary draws a 2-D classifier's decision regions instead (boundary.png).")
 def plot(
     path: Path = typer.Argument(..., metavar="RUN_OR_SWEEP", help="A run folder (metrics.csv) or a sweep folder (sweep.csv)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help=_OUTPUT_HELP + " Default: in the folder."),
     dpi: int = _DPI,
     title: Optional[str] = _TITLE,
+    boundary: bool = typer.Option(
+        False, "--boundary",
+        help="Draw the decision regions of a run with 2 input features and a classification loss, from its "
+             "config.yaml and model.pt (needs torch); also boundary_snapshots.png when it saved snapshots/.",
+    ),
+    grid: Optional[int] = typer.Option(None, "--grid", min=20, max=1000,
+                                       help="With --boundary: grid points per side [default: 200]."),
 ) -> None:
     from gdlab.plotting.folders import resolve
     from gdlab.plotting.load import load_run, load_sweep
@@ -50,7 +59,12 @@ def plot(
 
     if output is not None:
         check_output(output)  # a bad suffix fails before any reading
+    if grid is not None and not boundary:
+        raise GdlabError("--grid applies only with --boundary")
     kind, folder = resolve(path)
+    if boundary:
+        _boundary(kind, folder, output, dpi, title, grid)
+        return
     target = check_output(output or folder / ("loss.png" if kind == "run" else "sweep.png"))
     warnings: list[str] = []
     try:
@@ -65,6 +79,28 @@ def plot(
     finally:
         _warn(warnings)  # what was dropped matters most when the plot then fails
     _save(fig, target, dpi)
+
+
+def _boundary(kind: str, folder: Path, output: Optional[Path], dpi: int, title: Optional[str],
+              grid: Optional[int]) -> None:
+    """`plot --boundary`: boundary.png, plus boundary_snapshots.png (next to it) when the run has snapshots."""
+    from gdlab.plotting.output import check_output
+
+    if kind != "run":
+        raise GdlabError(f"{folder}: --boundary needs a run folder, not a sweep; give one of its variant folders")
+    target = check_output(output or folder / "boundary.png")
+    from gdlab.boundary import DEFAULT_GRID, compute_boundary  # torch, only now
+    from gdlab.plotting.boundary_plot import plot_boundary, plot_snapshots
+
+    warnings: list[str] = []
+    try:
+        result = compute_boundary(folder, grid or DEFAULT_GRID, warnings=warnings)
+    finally:
+        _warn(warnings)
+    _save(plot_boundary(result, title), target, dpi)
+    if result.snapshots:
+        _save(plot_snapshots(result, title and f"{title} (during training)"),
+              target.with_name(f"{target.stem}_snapshots{target.suffix}"), dpi)
 
 
 @command("compare", help="Overlay runs and sweeps (each variant) on one axis, labelled by what differs in their configs.")

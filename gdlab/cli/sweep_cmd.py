@@ -27,6 +27,7 @@ def sweep_command(
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed variant")] = False,
     vectorize: Annotated[str, typer.Option("--vectorize", help="auto | on | off: batch variants into one computation")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the sweep folder")] = False,
+    sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/it is the predicted stability edge)")] = False,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
     from rich.console import Console
@@ -61,7 +62,7 @@ def sweep_command(
         from gdlab.rundir import create_run_dir
 
         folder = create_run_dir(setup.plans[0].cfg.name, runs_root, run_dir, prefix="sweep-")
-        sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend})
+        sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend, "sharpness": sharpness})
         todo, done = setup.plans, {}
         _note_dropped(setup)
     from gdlab.cli.sweep_view import SweepProgress, result_line, ranking_tables
@@ -80,7 +81,7 @@ def sweep_command(
         try:
             summaries = sweep_run.run_sweep(
                 setup, folder, todo, done, vectorize=vectorize, jobs=jobs, backend=backend,
-                ray_address=ray_address, fail_fast=fail_fast, should_stop=stop, on_result=on_result,
+                ray_address=ray_address, fail_fast=fail_fast, init_sharpness=sharpness, should_stop=stop, on_result=on_result,
             )
         finally:
             if progress:

@@ -110,8 +110,11 @@ def _own(owner: dict, out, k: int) -> None:
 
 
 def _describe(module: nn.Module) -> str:
-    extra = module.extra_repr()
-    return f"{type(module).__name__}({extra})" if extra else type(module).__name__
+    """`Linear(2, 16)`, `Dropout(p=0.5)`, `ReLU`: the class and its first argument, short enough for one line."""
+    if isinstance(module, nn.Linear):
+        return f"Linear({module.in_features}, {module.out_features})"
+    first = module.extra_repr().split(",")[0]
+    return f"{type(module).__name__}({first})" if first else type(module).__name__
 
 
 def summarize(t: torch.Tensor | None) -> str:

@@ -35,7 +35,7 @@ def _binary_cmap():
     from matplotlib.colors import LinearSegmentedColormap
 
     zero, one = class_colors(2)
-    return LinearSegmentedColormap.from_list("gdlab_boundary", [_light(zero, 0.25), (1, 1, 1), _light(one, 0.25)])
+    return LinearSegmentedColormap.from_list("gdlab_boundary", [_light(zero, 0.4), (1, 1, 1), _light(one, 0.4)])
 
 
 def _regions(ax, boundary, prediction):
@@ -62,16 +62,23 @@ def _regions(ax, boundary, prediction):
     return filled
 
 
-def _points(ax, boundary, size: float) -> None:
+def _points(ax, boundary, size: float, edge: float = 0.5) -> None:
     """Train points filled, validation points hollow, both coloured by their true class (gids train / val)."""
     colors = np.array(class_colors(boundary.n_classes))
     x, y = boundary.x_train, boundary.y_train
-    ax.scatter(x[:, 0], x[:, 1], s=size, c=colors[y % len(colors)], edgecolors="white", linewidths=0.5,
+    ax.scatter(x[:, 0], x[:, 1], s=size, c=colors[y % len(colors)], edgecolors="white", linewidths=edge,
                gid="train", zorder=3)
     if boundary.x_val is not None and len(boundary.x_val):
         xv, yv = boundary.x_val, boundary.y_val
-        ax.scatter(xv[:, 0], xv[:, 1], s=size * 1.15, facecolors="none", edgecolors=colors[yv % len(colors)],
-                   linewidths=1.3, gid="val", zorder=4)
+        ax.scatter(xv[:, 0], xv[:, 1], s=size * 1.3, facecolors="none", edgecolors=colors[yv % len(colors)],
+                   linewidths=2.5 * edge + 0.1, gid="val", zorder=4)
+
+
+def _panel_width(boundary, height: float) -> float:
+    """The width (inches) of a panel of the given height that shows the data at equal scale, within reason."""
+    xs, ys = boundary.xs, boundary.ys
+    ratio = (xs[-1] - xs[0]) / (ys[-1] - ys[0])
+    return height * min(max(ratio, 0.75), 1.6)
 
 
 def _frame(ax, boundary, labels: bool = True) -> None:
@@ -87,13 +94,13 @@ def _frame(ax, boundary, labels: bool = True) -> None:
         ax.set_ylabel(boundary.feature_names[1] + suffix)
 
 
-def _colorbar(fig, mappable, boundary, axes, binary: bool) -> None:
+def _colorbar(fig, mappable, boundary, axes, binary: bool, shrink: float = 0.9) -> None:
     if not binary:
-        bar = fig.colorbar(mappable, ax=axes, ticks=range(boundary.n_classes), shrink=0.8)
+        bar = fig.colorbar(mappable, ax=axes, ticks=range(boundary.n_classes), shrink=shrink)
         bar.ax.set_yticklabels([f"class {k}" for k in range(boundary.n_classes)])
         bar.set_label("predicted class")
     else:
-        bar = fig.colorbar(mappable, ax=axes, ticks=np.linspace(0, 1, 6), shrink=0.8)
+        bar = fig.colorbar(mappable, ax=axes, ticks=np.linspace(0, 1, 6), shrink=shrink)
         bar.set_label("model's P(class 1)")
 
 
@@ -128,10 +135,10 @@ def _title(boundary) -> str:
 
 def plot_boundary(boundary, title: str | None = None):
     """The final model's decision regions with the data on top; one Axes, gids regions / train / val."""
-    fig = new_figure(7.0, 6.2)
+    fig = new_figure(_panel_width(boundary, 4.6) + 2.2, 4.6 + 1.6)
     ax = fig.subplots()
     mappable = _regions(ax, boundary, boundary.final)
-    _points(ax, boundary, size=16)
+    _points(ax, boundary, size=18)
     _frame(ax, boundary)
     ax.set_title(f"decision regions · {_scores(boundary.final)}", fontsize="medium")
     _colorbar(fig, mappable, boundary, ax, boundary.final.p1 is not None)
@@ -148,7 +155,7 @@ def plot_snapshots(boundary, title: str | None = None):
         raise ValueError("no snapshots to draw")
     ncols = min(len(shots), 3)
     nrows = math.ceil(len(shots) / ncols)
-    fig = new_figure(3.3 * ncols + 1.3, 3.1 * nrows + 1.2)
+    fig = new_figure(_panel_width(boundary, 2.6) * ncols + 1.6, 3.25 * nrows + 1.1)
     grid = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     mappable = None
     for i, ax in enumerate(grid.flat):
@@ -157,15 +164,17 @@ def plot_snapshots(boundary, title: str | None = None):
             continue
         shot = shots[i]
         mappable = _regions(ax, boundary, shot)
-        _points(ax, boundary, size=6)
+        _points(ax, boundary, size=7, edge=0.3)
         _frame(ax, boundary, labels=False)
+        suffix = " (standardized)" if boundary.standardized else ""
+        if i // ncols == nrows - 1 or i + ncols >= len(shots):  # the lowest panel of its column
+            ax.set_xlabel(boundary.feature_names[0] + suffix, fontsize="small")
+        if i % ncols == 0:
+            ax.set_ylabel(boundary.feature_names[1] + suffix, fontsize="small")
         ax.set_gid(f"snapshot:{shot.step}")
         ax.set_title(f"{shot.label}\n{_scores(shot)}", fontsize="small")
         ax.tick_params(labelsize="x-small")
-    suffix = " (standardized)" if boundary.standardized else ""
-    fig.supxlabel(boundary.feature_names[0] + suffix, fontsize="small")
-    fig.supylabel(boundary.feature_names[1] + suffix, fontsize="small")
-    _colorbar(fig, mappable, boundary, list(grid.flat), shots[-1].p1 is not None)
+    _colorbar(fig, mappable, boundary, list(grid.flat), shots[-1].p1 is not None, shrink=0.7)
     _legend(fig, boundary, ncols=3 if boundary.n_classes > 3 or ncols < 3 else None)
     fig.suptitle(title or f"{_title(boundary)}: decision regions during training")
     return fig

@@ -22,6 +22,7 @@ class Job:
     run_dirs: list[str]
     overrides: list[list[str]]
     threads: int | None = None
+    init_sharpness: bool = False
 
 
 def failed_summaries(job: Job, error: str) -> list[dict]:
@@ -48,14 +49,16 @@ def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cach
         datasets.append(cache[key])
     variants = [Variant(c, Path(d), o) for c, d, o in zip(cfgs, job.run_dirs, job.overrides)]
     flush_every = 1 if len(variants) == 1 else 50  # K files flushed every step would cost more than the step
-    return run_group(variants, datasets, resolve_device(cfgs[0].train.device), should_stop=should_stop, flush_every=flush_every)
+    return run_group(variants, datasets, resolve_device(cfgs[0].train.device), should_stop=should_stop,
+                     flush_every=flush_every, measure_init_sharpness=job.init_sharpness)
 
 
 def run_job_returning_files(job: Job) -> tuple[list[dict], list[dict[str, bytes]]]:
     """For remote workers without a shared disk: train into a temp folder, return the files' bytes."""
     tmp = tempfile.mkdtemp(prefix="gdlab-ray-")
     try:
-        local = Job(job.indices, job.configs, [os.path.join(tmp, str(i)) for i in job.indices], job.overrides, job.threads)
+        local = Job(job.indices, job.configs, [os.path.join(tmp, str(i)) for i in job.indices], job.overrides,
+                    job.threads, job.init_sharpness)
         for d in local.run_dirs:
             os.makedirs(d)
         summaries = run_job(local)

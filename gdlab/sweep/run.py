@@ -20,7 +20,7 @@ from gdlab.yamlio import dump_yaml, read_yaml_file
 
 DONE = ("completed", "diverged")  # diverged is a result, not a failure
 RESULT_COLUMNS = ["status", "final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir",
-                  "final_val_loss", "final_val_accuracy", "init_hash", "error"]
+                  "final_val_loss", "final_val_accuracy", "init_hash", "init_sharpness", "error"]
 
 
 @dataclass
@@ -96,7 +96,7 @@ def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict])
     os.replace(tmp, folder / "sweep.csv")
 
 
-def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int) -> list[Job]:
+def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int, init_sharpness: bool = False) -> list[Job]:
     """One job per group; with several workers and few groups, big groups are split to keep all busy."""
     if jobs > 1 and len(groups) < jobs:
         split = []
@@ -107,7 +107,7 @@ def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int) -> list[
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     return [
         Job([p.index for p in g], [p.cfg.resolved() | {"sweep": None} for p in g],
-            [str(folder / p.dir_name) for p in g], [p.overrides for p in g], threads)
+            [str(folder / p.dir_name) for p in g], [p.overrides for p in g], threads, init_sharpness)
         for g in groups
     ]
 
@@ -123,6 +123,7 @@ def run_sweep(
     backend: str = "local",
     ray_address: str | None = None,
     fail_fast: bool = False,
+    init_sharpness: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
     on_result: Callable[[VariantPlan, dict], None] = lambda p, s: None,
 ) -> dict[int, dict]:
@@ -132,7 +133,7 @@ def run_sweep(
     summaries = dict(done)
     for p in todo:
         (folder / p.dir_name).mkdir(parents=True, exist_ok=True)
-    job_list = make_jobs(group_variants(todo, vectorize), folder, jobs)
+    job_list = make_jobs(group_variants(todo, vectorize), folder, jobs, init_sharpness)
     by_index = {p.index: p for p in setup.plans}
     write_sweep_csv(folder, setup, summaries)
 

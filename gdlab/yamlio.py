@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from gdlab.errors import GdlabError
+from gdlab.files import read_user_text
 
 MAX_CONFIG_BYTES = 1 << 20  # a config is a page of text; anything near this is a mistake or an attack
 
@@ -142,21 +143,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]
 
 def read_yaml_file(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     """Read a config file: size-capped, strict UTF-8, strict YAML."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise GdlabError(f"{path}: file is {size} bytes; configs are limited to {MAX_CONFIG_BYTES} bytes")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise GdlabError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise GdlabError(f"{path}: is a directory, expected a YAML config file") from None
-    except PermissionError:
-        raise GdlabError(f"{path}: permission denied") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise GdlabError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    text = read_user_text(path, "a YAML config file", MAX_CONFIG_BYTES)
     return parse_yaml(text, str(path))
 
 

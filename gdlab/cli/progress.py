@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 
-def _fmt(v) -> str:
+def fmt_number(v) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
@@ -37,7 +37,7 @@ class TrainProgress:
     def __call__(self, rec) -> None:
         if rec.val_loss is not None and rec.val_loss[0] is not None:
             self.val = rec.val_loss[0]
-        text = f"loss {_fmt(rec.train_loss[0])}" + (f"  val {_fmt(self.val)}" if self.val is not None else "")
+        text = f"loss {fmt_number(rec.train_loss[0])}" + (f"  val {fmt_number(self.val)}" if self.val is not None else "")
         self.progress.update(self.task, completed=rec.step, losses=text)
 
     def stop(self) -> None:
@@ -52,5 +52,5 @@ def summary_table(summary: dict) -> Table:
     for key in ("steps", "final_train_loss", "final_val_loss", "best_val_loss", "final_val_accuracy",
                 "diverged_at_step", "wall_s", "steps_per_s", "device"):
         if summary.get(key) is not None:
-            table.add_row(key, _fmt(summary[key]))
+            table.add_row(key, fmt_number(summary[key]))
     return table

@@ -3,23 +3,16 @@ variant, and the ranking (aggregated over seeds when seed is an axis)."""
 
 from __future__ import annotations
 
-import math
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from gdlab.cli.progress import fmt_number
 
 from gdlab.sweep.grid import format_value
 from gdlab.sweep.rank import aggregate_over_seeds, rank_rows, score_metric
 
 STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim"}
-
-
-def _num(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.4g}" if math.isfinite(v) else str(v)
-    return str(v)
 
 
 def grid_table(setup, groups) -> Table:
@@ -53,9 +46,9 @@ class SweepProgress:
 def result_line(plan, s: dict) -> str:
     status = s.get("status", "?")
     style = STATUS_STYLE.get(status, "white")
-    detail = f"loss {_num(s.get('final_train_loss'))}"
+    detail = f"loss {fmt_number(s.get('final_train_loss'))}"
     if s.get("best_val_loss") is not None:
-        detail += f"  best val {_num(s.get('best_val_loss'))}"
+        detail += f"  best val {fmt_number(s.get('best_val_loss'))}"
     if status == "diverged":
         detail = f"at step {s.get('diverged_at_step')}"
     if status == "failed":
@@ -75,8 +68,8 @@ def ranking_tables(rows: list[dict], axes: list[str]) -> list[Table]:
     ranked = rank_rows(rows)
     for i, r in enumerate(ranked, 1):
         style = "bold green" if i == 1 and r["status"] == "completed" else STATUS_STYLE.get(r["status"], "")
-        table.add_row(str(i), *[format_value(r[a]) for a in axes], r["status"], _num(r.get(metric)),
-                      _num(r.get("diverged_at_step")), _num(r.get("steps")), style=style if i == 1 else None)
+        table.add_row(str(i), *[format_value(r[a]) for a in axes], r["status"], fmt_number(r.get(metric)),
+                      fmt_number(r.get("diverged_at_step")), fmt_number(r.get("steps")), style=style if i == 1 else None)
     tables.append(table)
     if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
         agg = Table(title=f"over seeds: {metric} mean ± std")
@@ -94,6 +87,6 @@ def ranking_tables(rows: list[dict], axes: list[str]) -> list[Table]:
     best = next((r for r in ranked if r["status"] == "completed"), None)
     if best:
         t = Table.grid()
-        t.add_row("best: " + ", ".join(f"{a}={format_value(best[a])}" for a in axes) + f"  ({metric} {_num(best.get(metric))})  {best['run_dir']}")
+        t.add_row("best: " + ", ".join(f"{a}={format_value(best[a])}" for a in axes) + f"  ({metric} {fmt_number(best.get(metric))})  {best['run_dir']}")
         tables.append(t)
     return tables

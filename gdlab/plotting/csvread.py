@@ -8,26 +8,14 @@ import io
 from pathlib import Path
 
 from gdlab.errors import GdlabError
+from gdlab.files import read_user_text
 
 Row = tuple[int, list[str]]  # (1-based line number, cells)
 
 
 def read_text(path: Path, what: str) -> str:
     """Read a whole file as UTF-8; every OS or decoding problem becomes one GdlabError naming the file."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise GdlabError(f"{path}: no such file (expected {what})") from None
-    except IsADirectoryError:
-        raise GdlabError(f"{path}: is a directory (expected {what})") from None
-    except PermissionError:
-        raise GdlabError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise GdlabError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise GdlabError(f"{path}: not UTF-8 text (bad byte at offset {exc.start}); expected {what}") from None
+    return read_user_text(path, what)
 
 
 def describe_lines(numbers: list[int], limit: int = 5) -> str:

@@ -38,5 +38,9 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_overhead.py
 	$(BIN)/python benchmarks/sweep_speed.py
 
+# The README figures in docs/img/, regenerated through the real CLI (about 30 s on a laptop CPU).
+figures: $(VENV)/.installed
+	$(BIN)/python scripts/make_figures.py
+
 clean:
 	rm -rf $(VENV) *.egg-info

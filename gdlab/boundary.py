@@ -95,15 +95,27 @@ def load_weights(path: Path) -> dict[str, Any]:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         # The weights-only unpickler refuses any global it does not know: the file would run code if loaded fully.
-        raise GdlabError(
-            f"{path}: refused to load: it holds pickled Python objects, not only tensors ({_refusal(str(exc))}); "
-            "gdlab loads weights with torch.load(weights_only=True) so that a model file cannot run code"
-        ) from None
+        if "GLOBAL" in str(exc) or _looks_pickled(path):
+            raise GdlabError(
+                f"{path}: refused to load: it holds pickled Python objects, not only tensors ({_refusal(str(exc))}); "
+                "gdlab loads weights with torch.load(weights_only=True) so that a model file cannot run code"
+            ) from None
+        raise GdlabError(f"{path}: not a readable torch state_dict (not a torch file)") from None
     except Exception as exc:  # a truncated zip, random bytes, a directory...: torch raises many types
         raise GdlabError(f"{path}: not a readable torch state_dict ({type(exc).__name__}: {_first_line(exc)})") from None
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise GdlabError(f"{path}: expected a state_dict (names -> tensors), got {type(state).__name__}")
     return state
+
+
+def _looks_pickled(path: Path) -> bool:
+    """A torch zip archive, or a bare pickle of protocol 2 or later (b'\\x80' then the protocol number)."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -195,26 +207,30 @@ def compute_boundary(folder: Path, grid: int = DEFAULT_GRID, snapshots: bool = T
 
     model = build_sequential(cfg).to(dtype)
     model.eval()  # dropout off, batch norm on its running statistics
+    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
     def evaluate(state: dict, path: Path, label: str, step: int | None) -> Prediction:
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as exc:
-            raise GdlabError(f"{path}: does not fit the model in config.yaml ({_first_line(exc)})") from None
+        _check_fits(state, expected, path)
+        model.load_state_dict(state)
         with torch.no_grad():
-            logits = torch.cat([model(torch.as_tensor(mesh[i : i + CHUNK], dtype=dtype))
-                                for i in range(0, len(mesh), CHUNK)])
-            classes, confidence, p1 = _decide(logits, binary_logit)
+            def forward(x) -> "torch.Tensor":
+                x = torch.as_tensor(x, dtype=dtype)
+                return torch.cat([model(x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)])
 
             def accuracy(x, y) -> float | None:
                 if x is None or len(y) == 0:
                     return None
-                predicted, _, _ = _decide(model(x), binary_logit)
+                predicted, _, _ = _decide(forward(x), binary_logit)
                 return float((predicted == y).mean())
 
+            classes, confidence, p1 = _decide(forward(mesh), binary_logit)
             train_acc = accuracy(data.x_train, y_train)
             val_acc = accuracy(data.x_val, y_val) if has_val else None
         shape = (len(ys), len(xs))
+        blank = float((classes < 0).mean())
+        if blank:
+            warnings.append(f"{path}: the model outputs NaN or inf on {100 * blank:.3g}% of the grid (diverged "
+                            "weights?); those areas are left blank")
         return Prediction(label=label, step=step, classes=classes.reshape(shape), confidence=confidence.reshape(shape),
                           p1=None if p1 is None else p1.reshape(shape), train_accuracy=train_acc, val_accuracy=val_acc)
 
@@ -233,26 +249,38 @@ def compute_boundary(folder: Path, grid: int = DEFAULT_GRID, snapshots: bool = T
     return result
 
 
+def _check_fits(state: dict, expected: dict[str, tuple], path: Path) -> None:
+    """The state_dict has exactly the model's tensors, with their shapes; else one line saying what differs."""
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+    wrong = [f"{k} is {list(state[k].shape)}, not {list(shape)}" for k, shape in expected.items()
+             if k in state and tuple(state[k].shape) != shape]
+    problems = ([f"missing {', '.join(missing[:4])}"] if missing else []) + \
+               ([f"unexpected {', '.join(extra[:4])}"] if extra else []) + wrong[:3]
+    if problems:
+        raise GdlabError(f"{path}: does not fit the model in config.yaml: {'; '.join(problems)}")
+
+
 def _decide(logits, binary_logit: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(classes, confidence, P(class 1) or None) from model outputs; classes are the outputs' argmax
-    (CrossEntropyLoss) or logit > 0 (BCEWithLogitsLoss), exactly what training's accuracy counts."""
+    (CrossEntropyLoss) or logit > 0 (BCEWithLogitsLoss), exactly what training's accuracy counts.
+    Where an output is NaN or inf (diverged weights) there is no prediction: class -1, NaN probabilities."""
     import torch
 
-    logits = logits.detach().to(torch.float64).cpu()
+    logits = logits.detach().to(torch.float64).cpu().reshape(len(logits), -1)
+    bad = ~torch.isfinite(logits).all(dim=1)
     if binary_logit:
-        logit = logits.reshape(-1)
+        logit = logits[:, 0]
         p1 = torch.sigmoid(logit)
         classes = (logit > 0).to(torch.int64)
         confidence = torch.where(classes == 1, p1, 1 - p1)
-        return classes.numpy(), confidence.numpy(), p1.numpy()
-    probs = torch.softmax(logits, dim=1)
-    classes = logits.argmax(dim=1)
-    confidence = probs.gather(1, classes[:, None]).reshape(-1)
-    p1 = probs[:, 1] if probs.shape[1] == 2 else None
-    # A diverged model's NaN outputs have no class; argmax would silently call them class 0.
-    bad = ~torch.isfinite(logits).all(dim=1)
+    else:
+        probs = torch.softmax(logits, dim=1)
+        classes = logits.argmax(dim=1)
+        confidence = probs.gather(1, classes[:, None]).reshape(-1)
+        p1 = probs[:, 1] if probs.shape[1] == 2 else None
     if bad.any():
+        classes = classes.masked_fill(bad, -1)
         confidence = confidence.masked_fill(bad, math.nan)
-        if p1 is not None:
-            p1 = p1.masked_fill(bad, math.nan)
+        p1 = None if p1 is None else p1.masked_fill(bad, math.nan)
     return classes.numpy(), confidence.numpy(), None if p1 is None else p1.numpy()

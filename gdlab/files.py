@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gdlab.errors import GdlabError
+
+
+def umask_mode() -> int:
+    """The mode a plain new file gets here (0o666 less the umask): temp files start at 0o600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def read_user_text(path: Path, what: str, max_bytes: int | None = None) -> str:

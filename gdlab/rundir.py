@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gdlab.errors import GdlabError
+from gdlab.files import umask_mode
 
 MAX_NAME = 100
 
@@ -67,6 +68,7 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
     mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, umask_mode())  # a run's files are as readable as any file the user makes
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
             fh.write(data)
             fh.flush()

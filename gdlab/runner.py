@@ -69,13 +69,13 @@ def save_model(path: Path, state: dict) -> None:
     write_atomic(path, buf.getvalue(), durable=False)
 
 
-def save_snapshots(trainer: GroupTrainer, variants: list[Variant], rec: StepRecord) -> None:
-    """Each still-training model's weights after this step, as snapshots/step_<N>.pt."""
+def save_snapshots(trainer: GroupTrainer, variants: list[Variant], step: int) -> None:
+    """Each still-training model's weights after `step` (0: the initial weights), as snapshots/step_<N>.pt."""
     for k, v in enumerate(variants):
-        if rec.emit[k] and trainer.diverged_at[k] is None:
+        if trainer.diverged_at[k] is None:
             folder = v.run_dir / "snapshots"
             folder.mkdir(exist_ok=True)
-            save_model(folder / f"step_{rec.step:07d}.pt", trainer.model.state_dict(k))
+            save_model(folder / f"step_{step:07d}.pt", trainer.model.state_dict(k))
 
 
 def init_hash(weights: torch.Tensor) -> str:
@@ -117,12 +117,14 @@ def run_group(
     if resume is not None:
         metrics.seed(0, kept)
     every = train_cfg.checkpoint_every if checkpointing else None
+    if train_cfg.snapshot_every and resume is None:
+        save_snapshots(trainer, variants, 0)
     error, statuses = None, None
     try:
         for rec in trainer.run(should_stop):
             metrics.consume(rec)
             if train_cfg.snapshot_every and rec.step % train_cfg.snapshot_every == 0:
-                save_snapshots(trainer, variants, rec)
+                save_snapshots(trainer, variants, rec.step)
             if every and rec.step % every == 0 and rec.step < trainer.plan.total_steps:
                 metrics.flush()  # rows up to the checkpoint are on disk before it is
                 save_checkpoint(variants[0].run_dir, trainer_state(trainer))

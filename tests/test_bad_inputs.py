@@ -219,7 +219,7 @@ def test_alias_bomb_is_rejected_fast(tmp_path):
     run_train(tmp_path / "warm-up-imports.yaml")  # the first call imports pydantic and rich; time only the parse
     started = time.perf_counter()
     result = run_train(cfg, "--runs", tmp_path / "runs")
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 2.0  # a real expansion takes minutes and gigabytes; 2 s forgives a loaded CI machine
     check_one_error_line(result, "bad.yaml:2:", "aliases")
     assert_no_run_folder(tmp_path / "runs")
 

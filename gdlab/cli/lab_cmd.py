@@ -12,8 +12,13 @@ from typing import Annotated, Optional
 import typer
 
 from gdlab.cli.app import command
-from gdlab.cli.train_cmd import ConfigArg, OverridesArg, in_config
+from gdlab.cli.train_cmd import in_config
 from gdlab.errors import EXIT_FAILED, GdlabError
+
+ConfigArg = Annotated[Path, typer.Argument(help="YAML config file", show_default=False)]
+OverridesArg = Annotated[
+    Optional[list[str]], typer.Argument(help="dotted overrides, e.g. optimizer.lr=0.05", show_default=False)
+]
 
 NO_DOT = ("--png needs Graphviz's 'dot' program, which is not installed: apt-get install graphviz (Debian/Ubuntu) "
           "or brew install graphviz (macOS); --dot FILE writes the graph as text without it")
@@ -41,7 +46,9 @@ def graph_command(
     overrides: OverridesArg = None,
     batch: Annotated[int, typer.Option("--batch", help="training rows in the forward pass")] = 4,
     group: Annotated[str, typer.Option("--group", help="auto (by layer above 40 nodes) | nodes | layers")] = "auto",
-    dot: Annotated[Optional[Path], typer.Option("--dot", help="also write Graphviz DOT: {name | value | grad} per node")] = None,
+    dot: Annotated[
+        Optional[Path], typer.Option("--dot", help="also write Graphviz DOT: {name | value | grad} per node")
+    ] = None,
     png: Annotated[Optional[Path], typer.Option("--png", help="also render a PNG with Graphviz's dot")] = None,
 ) -> None:
     """Print the autograd graph behind the loss of a small batch: grad_fn nodes down to the parameters."""
@@ -49,6 +56,9 @@ def graph_command(
         raise GdlabError(f"--group: '{group}' is not one of auto, nodes, layers")
     if png and not shutil.which("dot"):
         raise GdlabError(NO_DOT, EXIT_FAILED)
+    for path in (p for p in (dot, png) if p):  # fail before the work, not after it
+        if not path.parent.is_dir():
+            raise GdlabError(f"cannot write {path}: folder {path.parent} does not exist")
     from rich.console import Console
 
     from gdlab.lab.graph import COLLAPSE_ABOVE, to_dot, trace
@@ -67,20 +77,18 @@ def graph_command(
     console.print(_layer_tree(graph) if by_layer else _node_tree(graph))
     text = to_dot(graph) if dot or png else ""
     if dot:
-        _write(dot, text)
+        try:
+            dot.write_text(text)
+        except OSError as exc:
+            raise GdlabError(f"cannot write {dot}: {exc.strerror or exc}", EXIT_FAILED) from None
         console.print(f"wrote {dot} (values and grads after backward())")
     if png:
         done = subprocess.run(["dot", "-Tpng", "-o", str(png)], input=text, text=True, capture_output=True)
         if done.returncode != 0:
-            raise GdlabError(f"dot could not render {png}: {(done.stderr or '').strip().splitlines()[:1]}", EXIT_FAILED)
+            why = (done.stderr or "").strip().splitlines()
+            why = why[0] if why else f"exit status {done.returncode}"
+            raise GdlabError(f"dot could not render {png}: {why}", EXIT_FAILED)
         console.print(f"wrote {png}")
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text)
-    except OSError as exc:
-        raise GdlabError(f"cannot write {path}: {exc.strerror or exc}", EXIT_FAILED) from None
 
 
 def _shape(shape) -> str:
@@ -116,24 +124,18 @@ def _layer_tree(graph):
 
     from gdlab.lab.graph import group_layers
 
-    groups = {g["layer"]: g for g in group_layers(graph)}
-
     def label(g) -> str:
         name = "loss" if g["layer"] is None else f"[{g['layer']}] {graph.layers[g['layer']]}"
         ops = ", ".join(f"{k} x{v}" if v > 1 else k for k, v in g["ops"].items())
-        text = f"[bold]{escape(name)}[/] -> {_shape(g['shape'])}  {ops}"
         params = ", ".join(f"{n} {_shape(s)}" for n, s in g["params"])
+        text = f"[bold]{escape(name)}[/] -> {_shape(g['shape'])}  {ops}"
         return text + (f"  [cyan]{escape(params)}[/]" if params else "")
 
-    first = groups[graph.nodes[0].layer]
-    root, shown, stack = Tree(label(first)), {first["layer"]}, []
-    stack.append((root, first))
-    while stack:
-        branch, g = stack.pop()
-        for other in g["reads"]:
-            if other not in shown:
-                shown.add(other)
-                stack.append((branch.add(label(groups[other])), groups[other]))
+    # A flat list, not a nested tree: the layers of a Sequential form a chain, and backward meets them in this order.
+    first, *rest = group_layers(graph)
+    root = Tree(label(first))
+    for g in rest:
+        root.add(label(g))
     return root
 
 
@@ -143,11 +145,17 @@ def gradcheck_command(
     overrides: OverridesArg = None,
     atol: Annotated[float, typer.Option("--atol", help="absolute tolerance")] = 1e-6,
     rtol: Annotated[float, typer.Option("--rtol", help="relative tolerance (of the numeric gradient)")] = 1e-4,
-    max_elements: Annotated[int, typer.Option("--max-elements", help="elements checked per tensor; larger ones are sampled")] = 64,
+    max_elements: Annotated[
+        int, typer.Option("--max-elements", help="elements checked per tensor; larger tensors are sampled")
+    ] = 64,
     batch: Annotated[int, typer.Option("--batch", help="training rows in the loss")] = 32,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="seed of the element sample (default: the config's seed)")] = None,
+    seed: Annotated[
+        Optional[int], typer.Option("--seed", help="seed of the element sample (default: the config's seed)")
+    ] = None,
     eps: Annotated[float, typer.Option("--eps", help="finite-difference step")] = 1e-6,
-    plant_bug: Annotated[Optional[float], typer.Option("--plant-bug", help="multiply the gradient flowing back into the first layer by this factor: a deliberate bug, to watch the check fail")] = None,
+    plant_bug: Annotated[Optional[float], typer.Option(
+        "--plant-bug", help="multiply the gradient flowing back into the first layer by FACTOR: a deliberate bug",
+    )] = None,
 ) -> None:
     """Compare autograd's gradients with central finite differences in float64; exit 1 if any tensor fails."""
     if atol < 0 or rtol < 0 or eps <= 0 or max_elements < 1:
@@ -183,12 +191,12 @@ def gradcheck_command(
         console.print(form)
     failed = [r.name for r in rows if not r.passed]
     if failed:
-        sys.stdout.write(f"FAIL: {len(failed)} of {len(rows)} tensors differ from finite differences: {', '.join(failed)}\n")
+        names = ", ".join(failed)
+        sys.stdout.write(f"FAIL: {len(failed)} of {len(rows)} tensors differ from finite differences: {names}\n")
         raise typer.Exit(EXIT_FAILED)
     sys.stdout.write(f"ok: all {len(rows)} tensors match finite differences\n")
 
 
 def _numbers(t) -> str:
     values = t.reshape(-1).tolist()
-    shown = ", ".join(f"{v:.5g}" for v in values[:4])
-    return f"[{shown}{', ...' if len(values) > 4 else ''}]"
+    return "[" + ", ".join(f"{v:.5g}" for v in values[:4]) + (", ...]" if len(values) > 4 else "]")

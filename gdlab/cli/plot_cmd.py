@@ -51,7 +51,7 @@ def plot(
              "config.yaml and model.pt (needs torch); also boundary_snapshots.png when it saved snapshots/.",
     ),
     grid: Optional[int] = typer.Option(None, "--grid", min=20, max=1000,
-                                       help="With --boundary: grid points per side [default: 200]."),
+                                       help="With --boundary: grid points per side (default 200)."),
 ) -> None:
     from gdlab.plotting.folders import resolve
     from gdlab.plotting.load import load_run, load_sweep

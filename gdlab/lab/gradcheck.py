@@ -78,7 +78,8 @@ def lone_linear(model: nn.Module) -> nn.Linear | None:
     if isinstance(model, nn.Linear):
         return model
     children = list(model.children())
-    return children[0] if isinstance(model, nn.Sequential) and len(children) == 1 and isinstance(children[0], nn.Linear) else None
+    lone = isinstance(model, nn.Sequential) and len(children) == 1 and isinstance(children[0], nn.Linear)
+    return children[0] if lone else None
 
 
 def closed_form_linear_mse(layer: nn.Linear, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -93,7 +94,9 @@ def closed_form_linear_mse(layer: nn.Linear, x: torch.Tensor, y: torch.Tensor) -
     return grads
 
 
-def closed_form_check(model: nn.Module, loss_fn, x: torch.Tensor, y: torch.Tensor) -> list[tuple[str, torch.Tensor, torch.Tensor]] | None:
+def closed_form_check(
+    model: nn.Module, loss_fn, x: torch.Tensor, y: torch.Tensor
+) -> list[tuple[str, torch.Tensor, torch.Tensor]] | None:
     """(name, closed form, autograd) per parameter in float64 for a lone Linear under mean MSELoss; None otherwise."""
     if lone_linear(model) is None or not isinstance(loss_fn, nn.MSELoss) or loss_fn.reduction != "mean":
         return None

@@ -127,23 +127,21 @@ def summarize(t: torch.Tensor | None) -> str:
 
 
 def group_layers(graph: Graph) -> list[dict]:
-    """One entry per layer that created nodes (the loss first): ops, parameters, output shape and the layers it reads."""
+    """One entry per layer that created nodes, in the order backward reaches them (the loss first):
+    its grad_fn counts, its parameters and the shape of its output."""
     groups: dict = {}
     for n in graph.nodes:
-        g = groups.setdefault(n.layer, {"layer": n.layer, "ops": Counter(), "params": [], "shape": n.shape, "reads": []})
+        g = groups.setdefault(n.layer, {"layer": n.layer, "ops": Counter(), "params": [], "shape": n.shape})
         if n.param:
             g["params"].append((n.param, n.shape))
         else:
             g["ops"][n.name] += 1
-        for c in n.children:
-            other = graph.nodes[c].layer
-            if other != n.layer and other not in g["reads"]:
-                g["reads"].append(other)
     return list(groups.values())
 
 
 def to_dot(graph: Graph) -> str:
-    """Graphviz DOT with one micrograd-style record `{ name | value | grad }` per node; edges follow the forward pass."""
+    """Graphviz DOT with one micrograd-style record `{ name | value | grad }` per node; edges point the way
+    the forward pass went."""
     lines = ["digraph autograd {", "  rankdir=LR;", '  node [shape=record, fontname="Helvetica"];']
     for n in graph.nodes:
         name = f"{n.name} {n.param}" if n.param else n.name

@@ -45,9 +45,9 @@ def _regions(ax, boundary, prediction):
         filled = ax.contourf(xs, ys, prediction.p1, levels=np.linspace(0.0, 1.0, 21), cmap=_binary_cmap(),
                              vmin=0.0, vmax=1.0, alpha=0.9)
         filled.set_gid("regions")
-        p1 = prediction.p1
-        if np.nanmin(p1) < 0.5 < np.nanmax(p1):
-            ax.contour(xs, ys, p1, levels=[0.5], colors="k", linewidths=1.2).set_gid("decision_boundary")
+        p1 = prediction.p1[np.isfinite(prediction.p1)]  # a diverged model's NaN outputs are left blank
+        if p1.size and p1.min() < 0.5 < p1.max():
+            ax.contour(xs, ys, prediction.p1, levels=[0.5], colors="k", linewidths=1.2).set_gid("decision_boundary")
         return filled
     from matplotlib.colors import ListedColormap
 
@@ -104,7 +104,7 @@ def _colorbar(fig, mappable, boundary, axes, binary: bool, shrink: float = 0.9) 
         bar.set_label("model's P(class 1)")
 
 
-def _legend(fig, boundary, ncols: int | None = None) -> None:
+def _legend(fig, boundary) -> None:
     """Below the axes: one entry per class, then what filled / hollow markers and the black line mean."""
     from matplotlib.lines import Line2D
 
@@ -115,8 +115,9 @@ def _legend(fig, boundary, ncols: int | None = None) -> None:
         handles.append(Line2D([], [], ls="none", marker="o", ms=7, mfc="none", mec="0.35", mew=1.3,
                               label="validation (hollow)"))
     handles.append(Line2D([], [], color="k", lw=1.2, label="decision boundary"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=ncols or len(handles), fontsize="small",
-               frameon=False)
+    # As many entries per row as the figure is wide enough for (about 1.5 inches each at this font size).
+    ncols = max(1, min(len(handles), int(fig.get_figwidth() / 1.5)))
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize="small", frameon=False)
 
 
 def _percent(value: float | None) -> str:
@@ -142,7 +143,7 @@ def plot_boundary(boundary, title: str | None = None):
     _frame(ax, boundary)
     ax.set_title(f"decision regions · {_scores(boundary.final)}", fontsize="medium")
     _colorbar(fig, mappable, boundary, ax, boundary.final.p1 is not None)
-    _legend(fig, boundary, ncols=3 if boundary.n_classes > 3 else None)
+    _legend(fig, boundary)
     fig.suptitle(title or _title(boundary))
     return fig
 
@@ -155,7 +156,7 @@ def plot_snapshots(boundary, title: str | None = None):
         raise ValueError("no snapshots to draw")
     ncols = min(len(shots), 3)
     nrows = math.ceil(len(shots) / ncols)
-    fig = new_figure(_panel_width(boundary, 2.6) * ncols + 1.6, 3.25 * nrows + 1.1)
+    fig = new_figure(_panel_width(boundary, 2.6) * ncols + 2.4, 3.2 * nrows + 0.9)
     grid = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     mappable = None
     for i, ax in enumerate(grid.flat):
@@ -175,6 +176,6 @@ def plot_snapshots(boundary, title: str | None = None):
         ax.set_title(f"{shot.label}\n{_scores(shot)}", fontsize="small")
         ax.tick_params(labelsize="x-small")
     _colorbar(fig, mappable, boundary, list(grid.flat), shots[-1].p1 is not None, shrink=0.7)
-    _legend(fig, boundary, ncols=3 if boundary.n_classes > 3 or ncols < 3 else None)
+    _legend(fig, boundary)
     fig.suptitle(title or f"{_title(boundary)}: decision regions during training")
     return fig

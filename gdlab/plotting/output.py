@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from gdlab.errors import GdlabError
+from gdlab.files import umask_mode
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 DPI_RANGE = (20, 600)
@@ -43,6 +44,7 @@ def save_figure(fig, path: Path, dpi: int) -> Path:
     except OSError as exc:
         raise GdlabError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     try:
+        os.fchmod(handle, umask_mode())  # mkstemp's 0o600 would hide the image from other users
         with os.fdopen(handle, "wb") as stream:
             fig.savefig(stream, format=FORMATS[path.suffix.lower()], dpi=dpi)
         os.replace(temp, path)

@@ -62,7 +62,7 @@ def load_setup(sweep_dir: Path) -> SweepSetup:
 
 
 def write_sweep_yaml(folder: Path, setup: SweepSetup, options: dict) -> None:
-    doc = {"config": setup.source, "created_at": provenance.now_iso(), "options": options, "axes": setup.axes, "base": setup.base}
+    doc = {"name": setup.plans[0].cfg.name, "config": setup.source, "created_at": provenance.now_iso(), "options": options, "axes": setup.axes, "base": setup.base}
     write_atomic(folder / "sweep.yaml", dump_yaml(doc))
 
 

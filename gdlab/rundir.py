@@ -114,16 +114,21 @@ class CsvAppender:
         new = not path.exists() or path.stat().st_size == 0
         self._fh = open(path, "a", encoding="utf-8", newline="")
         self._pending = 0
+        self.failed = False
         if new:
             self._fh.write(",".join(columns) + "\n")
             self._fh.flush()
 
     def write_line(self, line: str) -> None:
         """Append one already formatted row."""
-        self._fh.write(line + "\n")
-        self._pending += 1
-        if self._pending >= self.flush_every:
-            self.flush()
+        try:
+            self._fh.write(line + "\n")
+            self._pending += 1
+            if self._pending >= self.flush_every:
+                self.flush()
+        except OSError as exc:  # a full disk: say which file, keep what is already written
+            self.failed = True
+            raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
 
     def write(self, row: dict) -> None:
         # cells quote themselves where needed (format_cell), so a plain join is valid CSV and cheap
@@ -133,11 +138,24 @@ class CsvAppender:
             self.flush()
 
     def flush(self) -> None:
-        self._fh.flush()
+        try:
+            self._fh.flush()
+        except OSError as exc:
+            self.failed = True
+            raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
         self._pending = 0
 
     def close(self) -> None:
-        if not self._fh.closed:
+        if self._fh.closed:
+            return
+        try:
             self._fh.flush()
             os.fsync(self._fh.fileno())
-            self._fh.close()
+        except OSError as exc:
+            if not self.failed:  # after a first failure, closing quietly keeps that error the one reported
+                raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
+        finally:
+            try:
+                self._fh.close()
+            except OSError:
+                pass

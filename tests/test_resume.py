@@ -152,3 +152,58 @@ def test_resume_refuses_pickle_payloads_and_missing_or_mismatched_checkpoints(re
     assert result.exit_code == 2 and "does not match" in result.stderr
     assert (tmp_path / "r2" / "metrics.csv").read_bytes() == metrics
     assert (run / "metrics.csv").read_bytes() == before
+
+
+def test_a_second_ctrl_c_stops_at_once_and_leaves_whole_files(tmp_path):
+    cfg = config(tmp_path, epochs=5000)
+    run = tmp_path / "run"
+    proc = gdlab("train", str(cfg), "--run-dir", str(run), "-q")
+    deadline = time.time() + 60
+    while time.time() < deadline and not (run / "checkpoint.pt").exists():
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert list(metrics.step) == list(range(1, len(metrics) + 1))
+    torch.load(run / "checkpoint.pt", weights_only=True)  # the last good checkpoint, whole
+
+
+def test_a_full_disk_fails_naming_the_path_and_keeps_earlier_rows(tmp_path, monkeypatch):
+    import errno
+
+    from gdlab.rundir import CsvAppender
+
+    real = CsvAppender.flush
+    calls = {"n": 0}
+
+    def filling_up(self):
+        calls["n"] += 1
+        if calls["n"] > 10:  # 10 rows fit on the disk
+            self._fh = _FullDisk(self._fh)
+        real(self)
+
+    monkeypatch.setattr(CsvAppender, "flush", filling_up)
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(config(tmp_path)), "--run-dir", str(run), "-q"])
+    assert result.exit_code == 1
+    assert f"{run / 'metrics.csv'}: cannot write (No space left on device)" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert len(pd.read_csv(run / "metrics.csv")) == 10  # what was written before stays
+
+
+class _FullDisk:
+    """A file object whose flush fails as a full disk's does (errno ENOSPC, no path in the message)."""
+
+    def __init__(self, fh):
+        self._fh = fh
+
+    def flush(self):
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)

@@ -66,7 +66,7 @@ def repair_metrics(path: Path, last_step: int) -> list[str]:
     lines = text.split("\n")
     if not text.endswith("\n"):
         lines = lines[:-1]  # the row being written when the process died
-    header, kept = lines[0], []
+    header, kept = (lines[0] if lines else ""), []
     if not header.startswith("step,"):
         raise GdlabError(f"{path}: not a gdlab metrics file (header {header[:40]!r})")
     for line in lines[1:]:

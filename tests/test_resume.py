@@ -207,3 +207,25 @@ class _FullDisk:
 
     def __getattr__(self, name):
         return getattr(self._fh, name)
+
+
+@pytest.mark.parametrize("text,kept,error", [
+    ("step,train_loss\n1,0.5\n2,0.4\nstep,train_loss\n3,0.3\n4,0.2\n", ["1,0.5", "2,0.4", "3,0.3"], None),  # repeated header
+    ("step,train_loss\n1,0.5\n2,0.4\n3,0.", ["1,0.5", "2,0.4"], None),  # torn last line
+    ("step,train_loss\n1,0.5\n2,0.4\n3,0.3\n4,0.2\n5,0.1\n", ["1,0.5", "2,0.4", "3,0.3"], None),  # rows after the checkpoint
+    ("", None, "not a gdlab metrics file"),
+    ("a,b,c\n1,2,3\n", None, "not a gdlab metrics file"),
+])
+def test_repair_metrics_before_a_resume(tmp_path, text, kept, error):
+    from gdlab.checkpoint import repair_metrics
+    from gdlab.errors import GdlabError
+
+    path = tmp_path / "metrics.csv"
+    path.write_text(text)
+    if error:
+        with pytest.raises(GdlabError, match=error):
+            repair_metrics(path, 3)
+        assert path.read_text() == text  # a foreign file is left alone
+        return
+    assert repair_metrics(path, 3) == kept
+    assert path.read_text() == "step,train_loss\n" + "".join(f"{r}\n" for r in kept)

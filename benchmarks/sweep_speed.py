@@ -1,7 +1,8 @@
 """A K-variant learning-rate sweep, four ways, in one process (issue #3):
   (a) sequential: K minimal hand-written PyTorch loops, one after another
   (b) gdlab --jobs 2 --vectorize off: K single runs over 2 worker processes
-  (c) gdlab's vectorized engine: the K variants as one batched group (metrics.csv per variant written)
+  (c) gdlab's vectorized engine: the K variants in batched groups as `gdlab sweep` forms them (on a CPU at
+      most cpu_group_limit models each), metrics.csv and the rest written for every variant
   (d) the simplest hand-written batched reference: stacked weights, torch.baddbmm, the update written out
 Prints wall times and the ratios a/c (speed-up over sequential) and c/d (gdlab against the reference).
 Targets on CPU: c/d <= 1.25 everywhere; a/c >= 8 (K=32) and >= 20 (K=128) at the tiny size; a/c >= 1 always.
@@ -26,6 +27,7 @@ from gdlab.data import load_data
 from gdlab.model import build_sequential
 from gdlab.sweep.backends import run_jobs
 from gdlab.sweep.execute import Job, run_job
+from gdlab.sweep.plan import cpu_group_limit
 
 SIZES = {"tiny": (64, 16), "moons": (1000, 32), "compute": (2048, 64)}
 
@@ -109,9 +111,12 @@ def jobs_for(cfgs: list[Config], root: Path, grouped: bool) -> list[Job]:
 
 
 def gdlab_vectorized(cfgs, root: Path, cache: dict) -> float:
-    [job] = jobs_for(cfgs, root, grouped=True)
+    """As `gdlab sweep` runs them: batched groups of at most cpu_group_limit models, one after another."""
+    size = cpu_group_limit(cfgs[0]) or len(cfgs)
+    jobs = [jobs_for(cfgs[i : i + size], root / f"g{i}", grouped=True)[0] for i in range(0, len(cfgs), size)]
     t0 = time.perf_counter()
-    run_job(job, data_cache=cache)
+    for job in jobs:
+        run_job(job, data_cache=cache)
     return time.perf_counter() - t0
 
 

@@ -27,6 +27,7 @@ def sweep_command(
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed variant")] = False,
     vectorize: Annotated[str, typer.Option("--vectorize", help="auto | on | off: batch variants into one computation")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the sweep folder")] = False,
+    max_group: Annotated[Optional[int], typer.Option("--max-group", min=0, help="models per batched group (default: cache-sized on a CPU, all on a GPU; 0: no cap)")] = None,
     sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/it is the predicted stability edge)")] = False,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
@@ -52,7 +53,7 @@ def sweep_command(
         setup = sweep_run.setup_sweep(config, axes or [])
         from gdlab.sweep.plan import group_variants
 
-        groups = group_variants(setup.plans, vectorize)
+        groups = group_variants(setup.plans, vectorize, max_group)
         if dry_run:
             from gdlab.cli.sweep_view import grid_table
 
@@ -81,7 +82,7 @@ def sweep_command(
         try:
             summaries = sweep_run.run_sweep(
                 setup, folder, todo, done, vectorize=vectorize, jobs=jobs, backend=backend,
-                ray_address=ray_address, fail_fast=fail_fast, init_sharpness=sharpness, should_stop=stop, on_result=on_result,
+                ray_address=ray_address, fail_fast=fail_fast, init_sharpness=sharpness, max_group=max_group, should_stop=stop, on_result=on_result,
             )
         finally:
             if progress:

@@ -89,10 +89,11 @@ class GroupTrainer:
         for a, b in ranges:
             x, y = self.data.train_batch(order, a, b, self.order.index)
             out = self.model.forward(x, training=True)
-            losses = self.loss(out, y)
+            summed, losses = self.loss.for_backward(out, y)
             share = (b - a) / total  # micro-batches weighted by size: k of them equal one large batch
-            (losses.sum() * share if share != 1 else losses.sum()).backward()
-            losses = losses.detach() * share
+            if share != 1:
+                summed, losses = summed * share, losses * share
+            summed.backward()
             loss_sum = losses if loss_sum is None else loss_sum + losses
             c = self.loss.correct(out.detach(), y)
             if c is not None:

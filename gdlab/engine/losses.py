@@ -43,6 +43,15 @@ class StackedLoss:
             per = F.binary_cross_entropy_with_logits(out, y, pos_weight=self.pos_weight, reduction="none")
         return per.flatten(1).mean(1)
 
+    def for_backward(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the scalar to call backward on, the detached per-model losses [K]). Summing the K losses gives
+        each model exactly its own gradient; one model backpropagates its scalar loss directly."""
+        if out.shape[0] == 1:
+            loss = self._single(out[0], y[0] if y.dim() == out.dim() - (self.name == "CrossEntropyLoss") else y)
+            return loss, loss.detach().view(1)
+        losses = self(out, y)
+        return losses.sum(), losses.detach()
+
     def _single(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.name == "CrossEntropyLoss":
             return F.cross_entropy(out, y, weight=self.weight, label_smoothing=self.cfg.label_smoothing)

@@ -124,6 +124,7 @@ def run_sweep(
     ray_address: str | None = None,
     fail_fast: bool = False,
     init_sharpness: bool = False,
+    max_group: int | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_result: Callable[[VariantPlan, dict], None] = lambda p, s: None,
 ) -> dict[int, dict]:
@@ -133,7 +134,7 @@ def run_sweep(
     summaries = dict(done)
     for p in todo:
         (folder / p.dir_name).mkdir(parents=True, exist_ok=True)
-    job_list = make_jobs(group_variants(todo, vectorize), folder, jobs, init_sharpness)
+    job_list = make_jobs(group_variants(todo, vectorize, max_group), folder, jobs, init_sharpness)
     by_index = {p.index: p for p in setup.plans}
     write_sweep_csv(folder, setup, summaries)
 

@@ -58,11 +58,17 @@ class StackedMLP:
             for n in buffers[0]
         }
         self.by_name = {s.name: s for s in self.slots}
+        self._views: dict[str, torch.Tensor] | None = None
 
     def views(self, flat: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Per-layer parameter views of the flat tensor (one split, so backward is one cat):
         [K, *shape] for K > 1, plain [*shape] for a single model."""
-        flat = self.flat if flat is None else flat
+        if flat is None:
+            # The views of the leaf are made once: they save no tensors, so every forward can reuse them and
+            # backward still flows into flat.grad; the optimizer's in-place updates show through them.
+            if self._views is None:
+                self._views = self.views(self.flat)
+            return self._views
         if not self.slots:
             return {}
         if flat.shape[0] == 1:  # one model: plain 2-D kernels (addmm) are faster than batched ones

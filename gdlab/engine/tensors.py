@@ -28,13 +28,17 @@ class GroupData:
         self.n_train = self.x_train.shape[1]
         self.has_val = self.x_val is not None
         self._rows = torch.arange(self.K, device=device).unsqueeze(1)
+        self._fixed: dict[tuple, torch.Tensor] = {}
 
     def _expand(self, t: torch.Tensor) -> torch.Tensor:
         return t.expand(self.K, *t.shape[1:]) if t.shape[0] == 1 else t
 
     def _take(self, t: torch.Tensor, order: torch.Tensor | None, a: int, b: int, seed_index: torch.Tensor):
-        if order is None:
-            return self._expand(t[:, a:b])
+        if order is None:  # rows in order: the same slices every epoch, so make them once
+            key = (id(t), a, b)
+            if key not in self._fixed:
+                self._fixed[key] = self._expand(t[:, a:b])
+            return self._fixed[key]
         rows = order[:, a:b].to(t.device)  # [S, B]: one order per distinct seed
         if t.shape[0] == 1 and rows.shape[0] == 1:
             return self._expand(t[0, rows[0]].unsqueeze(0))

@@ -63,7 +63,27 @@ class GroupMetrics:
         for f in self.files:
             f.flush()
 
+    def _line_of_one(self, rec: StepRecord) -> str:
+        """The row of a group of one: `gdlab train`'s per-step path, so one join and no per-column lists."""
+        cells = []
+        for c in self.columns:
+            if c == "step":
+                cells.append(str(rec.step))
+                continue
+            if c == "wall_s":
+                cells.append(repr(round(rec.wall_s, 6)))
+                continue
+            values = rec.extra.get(c) if c in EXTRA_COLUMNS else getattr(rec, c)
+            v = rec.epoch if c == "epoch" else (values[0] if values is not None else None)
+            cells.append("" if v is None else repr(v))
+        return ",".join(cells)
+
     def consume(self, rec: StepRecord) -> None:
+        if len(rec.emit) == 1:
+            if rec.emit[0]:
+                self.files[0].write_line(self._line_of_one(rec))
+                self._keep(rec, [0])
+            return
         emit = [k for k, e in enumerate(rec.emit) if e]
         if not emit:
             return
@@ -77,6 +97,11 @@ class GroupMetrics:
         lines = list(map(",".join, zip(*columns)))  # whole rows built by C loops, not cell by cell
         for k in emit:
             self.files[k].write_line(lines[k])
+        self._keep(rec, emit)
+
+    def _keep(self, rec: StepRecord, emit: list[int]) -> None:
+        """Remember what the summaries report: the last row's values and the best validation loss."""
+        for k in emit:
             self.last[k] = rec
         if rec.val_loss is not None:
             for k in emit:

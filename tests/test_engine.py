@@ -100,6 +100,29 @@ def test_a_diverging_model_stops_alone_and_keeps_its_rows():
     assert rows[0] == pytest.approx(engine_losses(cfg)[0], rel=1e-6)  # the sane model was undisturbed
 
 
+def _records(trainer: GroupTrainer) -> list[tuple]:
+    return [(r.step, r.emit, r.train_loss, r.grad_norm, r.train_accuracy, r.val_loss, r.val_accuracy) for r in trainer.run()]
+
+
+@pytest.mark.parametrize("sync_every", [7, 32])
+def test_accelerator_path_reading_losses_in_blocks_matches_the_per_step_path(sync_every):
+    """On a GPU losses stay on the device and are read every `sync_every` steps, so divergence is found
+    on the device (alive mask) instead of on the host. Forced here on CPU, with one model diverging
+    mid-block: the same rows, losses, divergence step and final weights as the per-step CPU path."""
+    cfg = make_config(**{"loss": "MSELoss", "data": {"name": "sine", "n_samples": 64}, "model": [{"Linear": [1, 8]}, "Tanh", {"Linear": [8, 1]}],
+                         "optimizer.lr": 0.05, "train.epochs": 40, "train.eval_every": 3})
+    lrs = [0.05, 3.0, 1e3]  # sane, diverging after a while, diverging at once
+    configs = [cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": lr})}) for lr in lrs]
+    data = load_data(cfg)
+    per_step = GroupTrainer(configs, [data] * 3, torch.device("cpu"))
+    blocks = GroupTrainer(configs, [data] * 3, torch.device("cpu"), sync_every=sync_every)
+    assert _records(blocks) == _records(per_step)
+    assert blocks.diverged_at == per_step.diverged_at and blocks.diverged_at[0] is None
+    assert blocks.diverged_at[2] is not None and blocks.diverged_at[1] not in (None, 1)
+    assert blocks.steps_done == per_step.steps_done
+    assert torch.equal(blocks.model.flat, per_step.model.flat)  # diverged models froze at the same step
+
+
 @pytest.mark.parametrize("sched,lrs", [
     ({"name": "StepLR", "step_size": 2, "gamma": 0.5}, [0.1, 0.1, 0.05, 0.05, 0.025]),
     ({"name": "ExponentialLR", "gamma": 0.5, "interval": "step"}, [0.1, 0.05, 0.025, 0.0125, 0.00625]),

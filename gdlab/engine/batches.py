@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -31,7 +32,7 @@ class BatchPlan:
     def full_batch(self) -> bool:
         return self.micro_batch >= self.n_rows
 
-    @property
+    @cached_property  # read several times per step: computed once (the plan is frozen)
     def steps_per_epoch(self) -> int:
         return math.ceil(math.ceil(self.n_rows / self.micro_batch) / self.accumulate)
 
@@ -40,7 +41,11 @@ class BatchPlan:
         return math.ceil(self.total_steps / self.steps_per_epoch)
 
     def steps_of_epoch(self) -> list[list[tuple[int, int]]]:
-        """(start, stop) row ranges into the epoch's order, grouped per optimizer step."""
+        """(start, stop) row ranges into the epoch's order, grouped per optimizer step (read-only)."""
+        return self._epoch_steps
+
+    @cached_property
+    def _epoch_steps(self) -> list[list[tuple[int, int]]]:
         bounds = [(s, min(s + self.micro_batch, self.n_rows)) for s in range(0, self.n_rows, self.micro_batch)]
         return [bounds[i : i + self.accumulate] for i in range(0, len(bounds), self.accumulate)]
 

@@ -84,12 +84,13 @@ class GroupTrainer:
     def _train_step(self, order: torch.Tensor | None, ranges: list[tuple[int, int]], lr: torch.Tensor):
         flat = self.model.flat
         flat.grad = None  # zero_grad: backward() accumulates into leaves
-        total = sum(b - a for a, b in ranges)
+        total = ranges[-1][1] - ranges[0][0]  # micro-batches tile one contiguous stretch of the order
         loss_sum = correct = None
+        one = self.K == 1  # `gdlab train`: plain 2-D tensors, no model axis on the graph
         for a, b in ranges:
-            x, y = self.data.train_batch(order, a, b, self.order.index)
+            x, y = self.data.train_batch(order, a, b, self.order.index, one)
             out = self.model.forward(x, training=True)
-            summed, losses = self.loss.for_backward(out, y)
+            summed, losses = self.loss.for_backward_one(out, y) if one else self.loss.for_backward(out, y)
             share = (b - a) / total  # micro-batches weighted by size: k of them equal one large batch
             if share != 1:
                 summed, losses = summed * share, losses * share
@@ -108,15 +109,15 @@ class GroupTrainer:
             self.alive &= torch.isfinite(loss_sum)
             if self.loss_limit is not None:
                 self.alive &= loss_sum <= self.loss_limit
-        return loss_sum, correct, grad_norm
+        return loss_sum, correct, grad_norm, total
 
     def _update(self, lr: torch.Tensor, must_mask: bool) -> None:
+        # flat.data and flat.grad do not require grad, so nothing here is recorded (optimizer.step is no_grad)
         flat = self.model.flat
-        with torch.no_grad():
-            before = flat.detach().clone() if must_mask else None
-            self.optimizer.step(flat.data, flat.grad, lr)
-            if must_mask:  # a diverged model keeps the weights it diverged with; the others go on
-                flat.data.copy_(torch.where(self.alive.unsqueeze(1), flat.data, before))
+        before = flat.detach().clone() if must_mask else None
+        self.optimizer.step(flat.data, flat.grad, lr)
+        if must_mask:  # a diverged model keeps the weights it diverged with; the others go on
+            flat.data.copy_(torch.where(self.alive.unsqueeze(1), flat.data, before))
 
     @torch.no_grad()
     def evaluate(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -142,8 +143,7 @@ class GroupTrainer:
                 self.step += 1
                 self.epoch_pos += 1
                 sharp = self._sharpness() if self.sharpness_every and (self.step - 1) % self.sharpness_every == 0 else None
-                loss, acc, gn = self._train_step(order, ranges, lr)
-                n_rows = sum(b - a for a, b in ranges)
+                loss, acc, gn, n_rows = self._train_step(order, ranges, lr)
                 host_loss = None
                 if self.sync_every == 1:  # CPU: syncing is free, so learn about divergence before the update
                     host_loss = loss.tolist()
@@ -157,7 +157,7 @@ class GroupTrainer:
                     if self.schedule.advance():
                         lrs = self.schedule.lrs()
                         lr = torch.tensor(lrs, dtype=self.dtype, device=self.device).view(-1, 1)
-                if len(pending) >= self.sync_every or any(self.step % n == 0 for n in self.host_every):
+                if len(pending) >= self.sync_every or (self.host_every and any(self.step % n == 0 for n in self.host_every)):
                     yield from self._flush(pending)
                     pending = []
         yield from self._flush(pending)
@@ -179,19 +179,24 @@ class GroupTrainer:
         for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall in pending:
             losses = loss if isinstance(loss, list) else loss.tolist()
             self._note_losses(step, losses)
-            # A model writes rows up to and including the step at which it diverged.
-            ran = [d is None or d == step for d in self.diverged_at]
-            live = [d is None for d in self.diverged_at]
             logged = step % self.log_every == 0 or vl is not None or step == self.plan.total_steps
-            for k in range(self.K):
-                if ran[k]:
-                    self.steps_done[k] = step
-            only_live = lambda vals: [x if live[k] else None for k, x in enumerate(vals.tolist())]  # noqa: E731
+            if self.diverged_at.count(None) == self.K:  # the common case, kept cheap: every model is live
+                self.steps_done = [step] * self.K
+                emit = [logged] * self.K
+                only_live = torch.Tensor.tolist
+            else:  # a model writes rows up to and including the step at which it diverged
+                ran = [d is None or d == step for d in self.diverged_at]
+                live = [d is None for d in self.diverged_at]
+                for k in range(self.K):
+                    if ran[k]:
+                        self.steps_done[k] = step
+                emit = [ran[k] and (logged or not live[k]) for k in range(self.K)]
+                only_live = lambda vals: [x if live[k] else None for k, x in enumerate(vals.tolist())]  # noqa: E731
             yield StepRecord(
                 step=step,
                 epoch=round(step / self.plan.steps_per_epoch, 6),
                 wall_s=wall,
-                emit=[ran[k] and (logged or not live[k]) for k in range(self.K)],
+                emit=emit,
                 lr=list(lrs),
                 train_loss=losses,
                 grad_norm=gn.tolist(),

@@ -45,12 +45,15 @@ class StackedLoss:
 
     def for_backward(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(the scalar to call backward on, the detached per-model losses [K]). Summing the K losses gives
-        each model exactly its own gradient; one model backpropagates its scalar loss directly."""
-        if out.shape[0] == 1:
-            loss = self._single(out[0], y[0] if y.dim() == out.dim() - (self.name == "CrossEntropyLoss") else y)
-            return loss, loss.detach().view(1)
+        each model exactly its own gradient."""
         losses = self(out, y)
         return losses.sum(), losses.detach()
+
+    def for_backward_one(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`for_backward` for a group of one without the model axis (out [N, C], y [N] or [N, T]): the
+        model backpropagates its own scalar loss, torch's fused mean, with the fewest graph nodes."""
+        loss = self._single(out, y)
+        return loss, loss.detach().view(1)
 
     def _single(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.name == "CrossEntropyLoss":
@@ -64,9 +67,11 @@ class StackedLoss:
         return F.binary_cross_entropy_with_logits(out, y.expand_as(out), pos_weight=self.pos_weight)
 
     def correct(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
-        """Correct predictions per model (classification only), as a float [K]."""
-        if self.name == "CrossEntropyLoss":
-            return (out.argmax(-1) == y).sum(1, dtype=out.dtype)
+        """Correct predictions per model (classification only), as a float [K]; out [N, C] counts as K = 1."""
+        if self.name == "CrossEntropyLoss":  # eq_ in place on argmax's fresh tensor: one kernel less
+            return out.argmax(-1).eq_(y).sum(-1, dtype=out.dtype).view(-1)
+        if out.dim() == 2:
+            out, y = out.unsqueeze(0), y.unsqueeze(0)
         if self.name == "BCEWithLogitsLoss":
             return ((out > 0) == (y > 0.5)).flatten(1).sum(1, dtype=out.dtype)
         return None

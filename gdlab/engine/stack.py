@@ -72,14 +72,20 @@ class StackedMLP:
         if not self.slots:
             return {}
         if flat.shape[0] == 1:  # one model: plain 2-D kernels (addmm) are faster than batched ones
-            parts = flat[0].split([s.numel for s in self.slots])
+            # reshape, not flat[0]: its backward is a free view, where a select's allocates and copies
+            parts = flat.reshape(-1).split([s.numel for s in self.slots])
             return {s.name: part.view(s.shape) for s, part in zip(self.slots, parts)}
         parts = flat.split([s.numel for s in self.slots], dim=1)
         return {s.name: part.view(flat.shape[0], *s.shape) for s, part in zip(self.slots, parts)}
 
     def forward(self, x: torch.Tensor, training: bool, flat: torch.Tensor | None = None) -> torch.Tensor:
-        """x: [K, N, D] -> outputs [K, N, out]."""
+        """x: [K, N, D] -> outputs [K, N, out]. A group of one also takes x [N, D] and gives [N, out]:
+        the training loop's path, with no model axis added and removed on the autograd graph."""
         params = self.views(flat)
+        if x.dim() == 2:
+            for i, layer in enumerate(self.layers):
+                x = self._apply(i, layer.type, layer.args, x, params, training)
+            return x
         single = x.shape[0] == 1
         if single:
             x = x[0]

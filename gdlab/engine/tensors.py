@@ -33,23 +33,24 @@ class GroupData:
     def _expand(self, t: torch.Tensor) -> torch.Tensor:
         return t.expand(self.K, *t.shape[1:]) if t.shape[0] == 1 else t
 
-    def _take(self, t: torch.Tensor, order: torch.Tensor | None, a: int, b: int, seed_index: torch.Tensor):
+    def _take(self, t: torch.Tensor, order: torch.Tensor | None, a: int, b: int, seed_index: torch.Tensor, one: bool):
+        # one: a group of one model gets its rows without the model axis ([B, D], not [1, B, D])
         if order is None:  # rows in order: the same slices every epoch, so make them once
-            key = (id(t), a, b)
+            key = (id(t), a, b, one)
             if key not in self._fixed:
-                self._fixed[key] = self._expand(t[:, a:b])
+                self._fixed[key] = t[0, a:b] if one else self._expand(t[:, a:b])
             return self._fixed[key]
         rows = order[:, a:b].to(t.device)  # [S, B]: one order per distinct seed
         if t.shape[0] == 1 and rows.shape[0] == 1:
-            return self._expand(t[0, rows[0]].unsqueeze(0))
+            return t[0, rows[0]] if one else self._expand(t[0, rows[0]].unsqueeze(0))
         rows = rows[seed_index.to(t.device)]  # [K, B]
         if t.shape[0] == 1:
             return t[0][rows]
         return t[self._rows, rows]
 
-    def train_batch(self, order, a: int, b: int, seed_index: torch.Tensor):
-        """Inputs [K, B, D] and targets for rows a:b of this epoch's order."""
-        return self._take(self.x_train, order, a, b, seed_index), self._take(self.y_train, order, a, b, seed_index)
+    def train_batch(self, order, a: int, b: int, seed_index: torch.Tensor, one: bool = False):
+        """Inputs [K, B, D] and targets for rows a:b of this epoch's order ([B, D] with `one`, for K = 1)."""
+        return self._take(self.x_train, order, a, b, seed_index, one), self._take(self.y_train, order, a, b, seed_index, one)
 
     def train_all(self):
         return self._expand(self.x_train), self._expand(self.y_train)

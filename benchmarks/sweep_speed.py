@@ -4,7 +4,9 @@
   (c) gdlab's vectorized engine: the K variants in batched groups as `gdlab sweep` forms them (on a CPU at
       most cpu_group_limit models each), metrics.csv and the rest written for every variant
   (d) the simplest hand-written batched reference: stacked weights, torch.baddbmm, the update written out
-Prints wall times and the ratios a/c (speed-up over sequential) and c/d (gdlab against the reference).
+  (e) gdlab's engine alone: (c) without the run folders (per-step records still reach the host)
+Prints wall times and the ratios a/c (speed-up over sequential), c/d (gdlab against the reference) and
+e/d (the engine against the reference: what (c) adds beyond e is the K run folders' file work).
 Targets on CPU: c/d <= 1.25 everywhere; a/c >= 8 (K=32) and >= 20 (K=128) at the tiny size; a/c >= 1 always.
 
 Usage: python benchmarks/sweep_speed.py [--steps 100] [--sizes tiny,moons,compute] [--ks 8,32,128] [--skip-jobs]"""
@@ -24,6 +26,7 @@ from torch import nn
 
 from gdlab.config import Config
 from gdlab.data import load_data
+from gdlab.engine.loop import GroupTrainer
 from gdlab.model import build_sequential
 from gdlab.sweep.backends import run_jobs
 from gdlab.sweep.execute import Job, run_job
@@ -120,6 +123,18 @@ def gdlab_vectorized(cfgs, root: Path, cache: dict) -> float:
     return time.perf_counter() - t0
 
 
+def gdlab_engine_only(cfgs, cache: dict) -> float:
+    """(e) gdlab's engine alone, as (c) groups it: every step's records reach the host, nothing is written."""
+    size = cpu_group_limit(cfgs[0]) or len(cfgs)
+    key = next(iter(cache))  # the one dataset (c) loaded, shared by all variants
+    t0 = time.perf_counter()
+    for i in range(0, len(cfgs), size):
+        group = cfgs[i : i + size]
+        for _ in GroupTrainer(group, [cache[key]] * len(group), torch.device("cpu")).run():
+            pass
+    return time.perf_counter() - t0
+
+
 def gdlab_jobs2(cfgs, root: Path) -> float:
     jobs = jobs_for(cfgs, root, grouped=False)
     t0 = time.perf_counter()
@@ -137,7 +152,7 @@ def main() -> None:
     ap.add_argument("--skip-jobs", action="store_true", help="skip (b), which spends seconds starting workers")
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} full-batch steps per variant")
-    print(f"{'size':8s} {'opt':5s} {'K':>4s} {'(a) seq':>9s} {'(b) jobs2':>10s} {'(c) gdlab':>10s} {'(d) ref':>9s} {'a/c':>7s} {'c/d':>6s}")
+    print(f"{'size':8s} {'opt':5s} {'K':>4s} {'(a) seq':>9s} {'(b) jobs2':>10s} {'(c) gdlab':>10s} {'(d) ref':>9s} {'(e) engine':>10s} {'a/c':>7s} {'c/d':>6s} {'e/d':>6s}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes.split(","):
             n, hidden = SIZES[size]
@@ -147,15 +162,16 @@ def main() -> None:
                     data = load_data(cfgs[0])
                     cache: dict = {}
                     gdlab_vectorized(cfgs[:2], Path(tmp) / f"warm{size}{opt}{k}", cache)  # warm-up and data cache
-                    times: dict[str, list[float]] = {"a": [], "b": [], "c": [], "d": []}
+                    times: dict[str, list[float]] = {"a": [], "b": [], "c": [], "d": [], "e": []}
                     for r in range(args.repeats):  # interleaved, so machine noise hits all four alike
                         tag = f"{size}{opt}{k}_{r}"
                         times["a"].append(sequential(cfgs, data))
                         times["b"].append(float("nan") if args.skip_jobs else gdlab_jobs2(cfgs, Path(tmp) / f"b{tag}"))
                         times["c"].append(gdlab_vectorized(cfgs, Path(tmp) / f"c{tag}", cache))
                         times["d"].append(batched_reference(cfgs, data, hidden))
-                    a, b, c, d = (statistics.median(times[x]) for x in "abcd")
-                    print(f"{size:8s} {opt:5s} {k:4d} {a:9.3f} {b:10.3f} {c:10.3f} {d:9.3f} {a / c:7.1f} {c / d:6.2f}", flush=True)
+                        times["e"].append(gdlab_engine_only(cfgs, cache))
+                    a, b, c, d, e = (statistics.median(times[x]) for x in "abcde")
+                    print(f"{size:8s} {opt:5s} {k:4d} {a:9.3f} {b:10.3f} {c:10.3f} {d:9.3f} {e:10.3f} {a / c:7.1f} {c / d:6.2f} {e / d:6.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,15 +18,17 @@ class StackedLoss:
         as_tensor = lambda v: torch.as_tensor(v, dtype=dtype, device=device)  # noqa: E731
         self.weight = as_tensor(cfg.weight) if getattr(cfg, "weight", None) else None
         self.pos_weight = as_tensor([cfg.pos_weight]) if getattr(cfg, "pos_weight", None) else None
+        self._labels: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         K, N = out.shape[0], out.shape[1]
         if K == 1:  # one model: torch's own fused mean reduction, fewer graph nodes than the stacked form
             return self._single(out[0], y[0] if y.dim() == out.dim() - (self.name == "CrossEntropyLoss") else y).view(1)
         if self.name == "CrossEntropyLoss":
+            flat_y = self._flat_labels(y, K, N)
             y = y.expand(K, N)
             per_row = F.cross_entropy(
-                out.reshape(K * N, -1), y.reshape(-1), weight=self.weight,
+                out.reshape(K * N, -1), flat_y, weight=self.weight,
                 label_smoothing=self.cfg.label_smoothing, reduction="none",
             ).view(K, N)
             if self.weight is None:
@@ -42,6 +44,13 @@ class StackedLoss:
         else:
             per = F.binary_cross_entropy_with_logits(out, y, pos_weight=self.pos_weight, reduction="none")
         return per.flatten(1).mean(1)
+
+    def _flat_labels(self, y: torch.Tensor, K: int, N: int) -> torch.Tensor:
+        # Flattening labels shared by K models copies them; the training loop passes the same batch
+        # tensor every step when rows stay in order, so the copy is made once.
+        if self._labels is None or self._labels[0] is not y:
+            self._labels = (y, y.expand(K, N).reshape(-1))
+        return self._labels[1]
 
     def for_backward(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(the scalar to call backward on, the detached per-model losses [K]). Summing the K losses gives

@@ -76,7 +76,14 @@ class StackedMLP:
             parts = flat.reshape(-1).split([s.numel for s in self.slots])
             return {s.name: part.view(s.shape) for s, part in zip(self.slots, parts)}
         parts = flat.split([s.numel for s in self.slots], dim=1)
-        return {s.name: part.view(flat.shape[0], *s.shape) for s, part in zip(self.slots, parts)}
+        K = flat.shape[0]
+        # a Linear bias is viewed [K, 1, out], the shape baddbmm adds, so no forward re-shapes it
+        return {s.name: part.view(K, 1, *s.shape) if self._linear_bias(s) else part.view(K, *s.shape)
+                for s, part in zip(self.slots, parts)}
+
+    def _linear_bias(self, slot: Slot) -> bool:
+        index, kind = slot.name.split(".")
+        return kind == "bias" and self.layers[int(index)].type == "Linear"
 
     def forward(self, x: torch.Tensor, training: bool, flat: torch.Tensor | None = None) -> torch.Tensor:
         """x: [K, N, D] -> outputs [K, N, out]. A group of one also takes x [N, D] and gives [N, out]:
@@ -98,7 +105,7 @@ class StackedMLP:
         if kind == "Linear":  # w is stored [in, out]: x @ w needs no transpose
             if x.dim() == 2:
                 return torch.addmm(b, x, w) if b is not None else x @ w
-            return torch.baddbmm(b.unsqueeze(1), x, w) if b is not None else torch.bmm(x, w)
+            return torch.baddbmm(b, x, w) if b is not None else torch.bmm(x, w)
         if kind in _ELEMENTWISE:
             return _ELEMENTWISE[kind](x, args)
         if kind == "Dropout":

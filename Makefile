@@ -34,9 +34,10 @@ smoke: $(VENV)/.installed
 		echo "smoke ok: $$c"; \
 	done
 
+# The README's benchmark tables, with the same settings (about 15 minutes on a 2-core CPU).
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/train_overhead.py
-	$(BIN)/python benchmarks/sweep_speed.py
+	$(BIN)/python benchmarks/train_overhead.py --steps 2000 --repeats 5
+	$(BIN)/python benchmarks/sweep_speed.py --steps 300
 
 # The README figures in docs/img/, regenerated through the real CLI (about 30 s on a laptop CPU).
 figures: $(VENV)/.installed

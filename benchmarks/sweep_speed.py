@@ -8,8 +8,10 @@
 Prints wall times and the ratios a/c (speed-up over sequential), c/d (gdlab against the reference) and
 e/d (the engine against the reference: what (c) adds beyond e is the K run folders' file work).
 Targets on CPU: c/d <= 1.25 everywhere; a/c >= 8 (K=32) and >= 20 (K=128) at the tiny size; a/c >= 1 always.
+On a GPU: c/d <= 1.25, and a/c >= 100 for K=1024 (compute size).
 
-Usage: python benchmarks/sweep_speed.py [--steps 100] [--sizes tiny,moons,compute] [--ks 8,32,128] [--skip-jobs]"""
+Usage: python benchmarks/sweep_speed.py [--steps 100] [--sizes tiny,moons,compute] [--ks 8,32,128] [--skip-jobs]
+       GPU: python benchmarks/sweep_speed.py --device cuda --sizes compute --ks 1024 --skip-jobs --seq-sample 8"""
 
 from __future__ import annotations
 
@@ -35,13 +37,16 @@ from gdlab.sweep.plan import cpu_group_limit
 SIZES = {"tiny": (64, 16), "moons": (1000, 32), "compute": (2048, 64)}
 
 
+DEVICE = torch.device("cpu")  # --device; every way runs on it
+
+
 def config(n: int, hidden: int, steps: int, opt: str, lr: float) -> Config:
     return Config.model_validate({
         "name": "bench", "seed": 0,
         "data": {"name": "moons", "n_samples": n, "noise": 0.2, "val_fraction": 0},
         "model": [{"Linear": [2, hidden]}, "Tanh", {"Linear": [hidden, hidden]}, "Tanh", {"Linear": [hidden, 2]}],
         "loss": "CrossEntropyLoss", "optimizer": {"name": opt, "lr": lr},
-        "train": {"steps": steps, "device": "cpu", "diverge_factor": None},
+        "train": {"steps": steps, "device": str(DEVICE), "diverge_factor": None},
     })
 
 
@@ -50,15 +55,16 @@ def lrs_for(k: int) -> list[float]:
 
 
 def sequential(cfgs: list[Config], data) -> float:
+    x, y = data.x_train.to(DEVICE), data.y_train.to(DEVICE)
     t0 = time.perf_counter()
     for cfg in cfgs:
         torch.manual_seed(cfg.seed)
-        net = build_sequential(cfg)
+        net = build_sequential(cfg).to(DEVICE)
         opt = getattr(torch.optim, cfg.optimizer.name)(net.parameters(), lr=cfg.optimizer.lr)
         losses = []
         for _ in range(cfg.train.steps):
             opt.zero_grad()
-            loss = F.cross_entropy(net(data.x_train), data.y_train)
+            loss = F.cross_entropy(net(x), y)
             loss.backward()
             opt.step()
             losses.append(loss.item())
@@ -72,13 +78,13 @@ def batched_reference(cfgs: list[Config], data, hidden: int) -> float:
     params = []
     for fan_in, fan_out in dims:
         bound = 1 / math.sqrt(fan_in)
-        params.append((torch.rand(K, fan_in, fan_out) * 2 - 1).mul_(bound).requires_grad_())
-        params.append((torch.rand(K, 1, fan_out) * 2 - 1).mul_(bound).requires_grad_())
-    lr = torch.tensor([c.optimizer.lr for c in cfgs]).view(K, 1, 1)
+        params.append((torch.rand(K, fan_in, fan_out) * 2 - 1).mul_(bound).to(DEVICE).requires_grad_())
+        params.append((torch.rand(K, 1, fan_out) * 2 - 1).mul_(bound).to(DEVICE).requires_grad_())
+    lr = torch.tensor([c.optimizer.lr for c in cfgs], device=DEVICE).view(K, 1, 1)
     m = [torch.zeros_like(p) for p in params]
     v = [torch.zeros_like(p) for p in params]
-    x = data.x_train.expand(K, *data.x_train.shape)
-    y = data.y_train.repeat(K)
+    x = data.x_train.to(DEVICE).expand(K, *data.x_train.shape)
+    y = data.y_train.to(DEVICE).repeat(K)
     t0 = time.perf_counter()
     losses = []
     for t in range(1, steps + 1):
@@ -130,7 +136,7 @@ def gdlab_engine_only(cfgs, cache: dict) -> float:
     t0 = time.perf_counter()
     for i in range(0, len(cfgs), size):
         group = cfgs[i : i + size]
-        for _ in GroupTrainer(group, [cache[key]] * len(group), torch.device("cpu")).run():
+        for _ in GroupTrainer(group, [cache[key]] * len(group), DEVICE).run():
             pass
     return time.perf_counter() - t0
 
@@ -150,8 +156,15 @@ def main() -> None:
     ap.add_argument("--opts", default="SGD,Adam")
     ap.add_argument("--repeats", type=int, default=1, help="median of this many interleaved repeats")
     ap.add_argument("--skip-jobs", action="store_true", help="skip (b), which spends seconds starting workers")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N: where all five ways run")
+    ap.add_argument("--seq-sample", type=int, default=0,
+                    help="time (a) on this many variants and scale to K (runs are alike; for K=1024 on a GPU)")
     args = ap.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} full-batch steps per variant")
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, {where}, {args.steps} full-batch steps per variant"
+          + (f"; (a) timed on {args.seq_sample} variants and scaled to K" if args.seq_sample else ""))
     print(f"{'size':8s} {'opt':5s} {'K':>4s} {'(a) seq':>9s} {'(b) jobs2':>10s} {'(c) gdlab':>10s} {'(d) ref':>9s} {'(e) engine':>10s} {'a/c':>7s} {'c/d':>6s} {'e/d':>6s}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes.split(","):
@@ -162,10 +175,12 @@ def main() -> None:
                     data = load_data(cfgs[0])
                     cache: dict = {}
                     gdlab_vectorized(cfgs[:2], Path(tmp) / f"warm{size}{opt}{k}", cache)  # warm-up and data cache
+                    sequential(cfgs[:1], data), batched_reference(cfgs[:2], data, hidden)  # warm-up (kernels, CUDA)
+                    sample = cfgs[: args.seq_sample] if 0 < args.seq_sample < k else cfgs
                     times: dict[str, list[float]] = {"a": [], "b": [], "c": [], "d": [], "e": []}
                     for r in range(args.repeats):  # interleaved, so machine noise hits all four alike
                         tag = f"{size}{opt}{k}_{r}"
-                        times["a"].append(sequential(cfgs, data))
+                        times["a"].append(sequential(sample, data) * k / len(sample))
                         times["b"].append(float("nan") if args.skip_jobs else gdlab_jobs2(cfgs, Path(tmp) / f"b{tag}"))
                         times["c"].append(gdlab_vectorized(cfgs, Path(tmp) / f"c{tag}", cache))
                         times["d"].append(batched_reference(cfgs, data, hidden))

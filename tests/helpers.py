@@ -6,7 +6,9 @@ import copy
 
 import torch
 from torch import nn
+from typer.testing import CliRunner
 
+from gdlab.cli import app
 from gdlab.config import Config
 from gdlab.data import load_data
 from gdlab.model import build_sequential
@@ -72,3 +74,8 @@ def reference_losses(cfg: Config, steps: int | None = None) -> list[float]:
             opt.step()
             out.append(loss.item())
     return out
+
+
+def invoke(*args):
+    """Run the gdlab CLI in-process (Typer's runner); returns the result with exit_code and output."""
+    return CliRunner().invoke(app, [str(a) for a in args])

@@ -11,15 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
 
-import gdlab.cli.plot_cmd  # noqa: F401  (registers plot on the app)
 from gdlab.boundary import choose_snapshots, compute_boundary
-from gdlab.cli.app import app
 from gdlab.data import load_data
 from gdlab.loading import load_config
 from gdlab.model import build_sequential
 from gdlab.plotting.boundary_plot import class_colors, plot_boundary, plot_snapshots
+from tests.helpers import invoke
 
 MOONS = """\
 name: tiny-moons
@@ -52,7 +50,7 @@ train: {steps: 3, device: cpu}
 
 
 def cli(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
+    result = invoke(*args)
     # A GdlabError must surface as SystemExit(code), never as an uncaught exception.
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
-from gdlab.cli import app
 from gdlab.loading import load_config
 from gdlab.yamlio import parse_yaml
+from tests.helpers import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 MOONS = ROOT / "configs" / "moons.yaml"
@@ -51,10 +50,6 @@ loss: MSELoss
 optimizer: {name: SGD, lr: 1.0e6}
 train: {epochs: 30, device: cpu}
 """
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def train_ok(*args) -> tuple[object, Path]:

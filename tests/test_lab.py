@@ -12,14 +12,13 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
-from typer.testing import CliRunner
 
-import gdlab.cli.lab_cmd as lab_cmd  # registers graph and gradcheck on the app
-from gdlab.cli.app import app
+import gdlab.cli.lab_cmd as lab_cmd
 from gdlab.lab.gradcheck import closed_form_check, gradcheck_model, plant_wrong_gradient
 from gdlab.lab.graph import to_dot, trace
 from gdlab.lab.sharpness import top_hessian_eigenvalue
 from gdlab.loading import load_config
+from tests.helpers import invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,10 +34,6 @@ loss: MSELoss
 optimizer: {name: GD, lr: 0.1}
 train: {steps: 5, device: cpu}
 """
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture

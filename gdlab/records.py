@@ -26,6 +26,16 @@ def metric_columns(task: str, has_val: bool, sharpness: bool = False) -> list[st
     return cols + ["wall_s"]
 
 
+def _shared_cells(rec: StepRecord) -> dict[str, str]:
+    """The cells every model's row of a step shares."""
+    return {"step": str(rec.step), "epoch": repr(rec.epoch), "wall_s": repr(round(rec.wall_s, 6))}
+
+
+def _values(rec: StepRecord, column: str) -> list | None:
+    """A per-model column's values at this step (None: not logged at this step)."""
+    return rec.extra.get(column) if column in EXTRA_COLUMNS else getattr(rec, column)
+
+
 def _cells(values: list | None, K: int):
     if values is None:
         return itertools.repeat("", K)
@@ -65,17 +75,14 @@ class GroupMetrics:
 
     def _line_of_one(self, rec: StepRecord) -> str:
         """The row of a group of one: `gdlab train`'s per-step path, so one join and no per-column lists."""
+        shared = _shared_cells(rec)
         cells = []
         for c in self.columns:
-            if c == "step":
-                cells.append(str(rec.step))
-                continue
-            if c == "wall_s":
-                cells.append(repr(round(rec.wall_s, 6)))
-                continue
-            values = rec.extra.get(c) if c in EXTRA_COLUMNS else getattr(rec, c)
-            v = rec.epoch if c == "epoch" else (values[0] if values is not None else None)
-            cells.append("" if v is None else repr(v))
+            if c in shared:
+                cells.append(shared[c])
+            else:
+                values = _values(rec, c)
+                cells.append("" if values is None or values[0] is None else repr(values[0]))
         return ",".join(cells)
 
     def consume(self, rec: StepRecord) -> None:
@@ -88,12 +95,8 @@ class GroupMetrics:
         if not emit:
             return
         K = len(rec.emit)
-        shared = {"step": str(rec.step), "epoch": repr(rec.epoch), "wall_s": repr(round(rec.wall_s, 6))}
-        columns = [
-            itertools.repeat(shared[c], K) if c in shared
-            else _cells(rec.extra.get(c) if c in EXTRA_COLUMNS else getattr(rec, c), K)
-            for c in self.columns
-        ]
+        shared = _shared_cells(rec)
+        columns = [itertools.repeat(shared[c], K) if c in shared else _cells(_values(rec, c), K) for c in self.columns]
         lines = list(map(",".join, zip(*columns)))  # whole rows built by C loops, not cell by cell
         for k in emit:
             self.files[k].write_line(lines[k])

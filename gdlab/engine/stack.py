@@ -89,16 +89,11 @@ class StackedMLP:
         """x: [K, N, D] -> outputs [K, N, out]. A group of one also takes x [N, D] and gives [N, out]:
         the training loop's path, with no model axis added and removed on the autograd graph."""
         params = self.views(flat)
-        if x.dim() == 2:
-            for i, layer in enumerate(self.layers):
-                x = self._apply(i, layer.type, layer.args, x, params, training)
-            return x
-        single = x.shape[0] == 1
-        if single:
-            x = x[0]
+        single = x.dim() == 3 and x.shape[0] == 1  # one model in stacked form: plain 2-D kernels inside
+        h = x[0] if single else x
         for i, layer in enumerate(self.layers):
-            x = self._apply(i, layer.type, layer.args, x, params, training)
-        return x.unsqueeze(0) if single else x
+            h = self._apply(i, layer.type, layer.args, h, params, training)
+        return h.unsqueeze(0) if single else h
 
     def _apply(self, i, kind, args, x, params, training):
         w, b = params.get(f"{i}.weight"), params.get(f"{i}.bias")

@@ -271,6 +271,34 @@ def test_sweep_with_seeds_draws_mean_and_band(tmp_path):
     np.testing.assert_allclose(final.get_ydata(), expected)
     bands = [c for ax in fig.axes for c in ax.collections if c.get_gid() == "band:None:final_train_loss"]
     assert len(bands) == 1
+    per_seed = [[0.1 / (lr * 100) ** 0.5 + 0.01 * s for s in (0, 1, 2)] for lr in (0.01, 0.1)]
+    low, high = band_edges(bands[0], (0.01, 0.1))
+    np.testing.assert_allclose(low, [np.mean(v) - np.std(v, ddof=1) for v in per_seed])
+    np.testing.assert_allclose(high, [np.mean(v) + np.std(v, ddof=1) for v in per_seed])
+
+
+def band_edges(band, xs) -> tuple[list[float], list[float]]:
+    """The (lower, upper) y of a fill_between band at each x."""
+    v = band.get_paths()[0].vertices
+    return ([v[np.isclose(v[:, 0], x), 1].min() for x in xs], [v[np.isclose(v[:, 0], x), 1].max() for x in xs])
+
+
+def test_a_band_reaching_zero_stops_at_the_lowest_seed_on_a_log_axis(tmp_path):
+    """Two seeds far apart (0.05 and 3.0): mean - std is negative, which a log axis cannot draw."""
+    import pandas as pd
+
+    sweep = make_sweep(tmp_path / "sweep-x", lrs=(0.01, 0.1), seeds=(0, 1))
+    table = pd.read_csv(sweep / "sweep.csv")
+    table.loc[(table["optimizer.lr"] == 0.1), "final_train_loss"] = [0.05, 3.0]
+    table.to_csv(sweep / "sweep.csv", index=False)
+    fig, _ = sweep_figure(sweep)
+    band = [c for ax in fig.axes for c in ax.collections if c.get_gid() == "band:None:final_train_loss"][0]
+    low, high = band_edges(band, (0.01, 0.1))
+    first = table[table["optimizer.lr"] == 0.01]["final_train_loss"]
+    assert low[0] == pytest.approx(first.mean() - first.std()) and low[0] > 0  # an ordinary band is mean - std
+    assert low[1] == pytest.approx(0.05)  # clipped to the lowest seed, not to the axis bottom
+    assert high[1] == pytest.approx(1.525 + np.std([0.05, 3.0], ddof=1))
+    assert line(fig, "sensitivity:None:final_train_loss").axes.get_yscale() == "log"
 
 
 def test_sweep_with_optimizers_has_one_line_each_and_stability_edge(tmp_path):

@@ -1,4 +1,5 @@
-"""The sensitivity panel of a sweep: final (and best) loss against the swept value, mean ± std over seeds,
+"""The sensitivity panel of a sweep: final (and best) loss against the swept value, mean ± std over seeds
+(the band's lower edge stops at the lowest seed where mean - std would reach zero),
 one line per optimizer, diverged variants as ✕ on the top edge, the best value starred, and the
 predicted stability edge lr = 2 / init_sharpness when sweep.csv has that column."""
 
@@ -50,7 +51,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             rows = sub[usable.loc[sub.index] & finite(sub[column])]
             if rows.empty:
                 continue
-            stats = rows.groupby(x)[column].agg(["mean", "std", "count"]).sort_index()
+            stats = rows.groupby(x)[column].agg(["mean", "std", "count", "min"]).sort_index()
             xs, mean = stats.index.to_numpy(dtype=float), stats["mean"].to_numpy()
             # Categories have no order between them, so their points are not joined.
             ax.plot(xs, mean, ls="none" if categories else style, marker="o" if style == "-" else "s", ms=4,
@@ -58,7 +59,10 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             plotted.append(mean)
             if (stats["count"] > 1).any():
                 spread = stats["std"].fillna(0.0).to_numpy()
-                ax.fill_between(xs, mean - spread, mean + spread, color=color, alpha=0.18, lw=0,
+                # A loss is never negative, and a log axis cannot draw zero: where mean - std reaches
+                # zero, the band stops at the lowest seed's loss instead of running off the axis.
+                lower = np.where(mean - spread > 0, mean - spread, stats["min"].to_numpy())
+                ax.fill_between(xs, lower, mean + spread, color=color, alpha=0.18, lw=0,
                                 gid=f"band:{name}:{column}")
             best = (xs[int(np.argmin(mean))], float(mean.min()), column)  # val loss, when present, wins
         if best is not None:

@@ -208,6 +208,19 @@ def test_sharpness_of_linear_regression_is_the_top_eigenvalue_of_its_hessian():
     assert torch.equal(torch.get_rng_state(), rng)  # the training RNG is left alone
 
 
+def test_sharpness_is_not_fooled_by_many_eigenvalues_just_below_the_top():
+    """H = diag(1, 0.9 x 999): from a random start the Rayleigh quotient creeps up from ~0.9 by steps below
+    1e-3, so a rule that stops when it changes little (the default tolerance) stops at ~0.9 after two
+    iterations. The residual rule goes on to the top eigenvalue."""
+    curvature = torch.tensor([1.0] + [0.9] * 999, dtype=torch.float64)
+    loss = lambda f: 0.5 * (curvature * f * f).sum(1)  # noqa: E731  (Hessian = diag(curvature))
+    value, used = top_hessian_eigenvalue(loss, torch.zeros(1, 1000, dtype=torch.float64), iters=500, tol=1e-3)
+    assert value.item() == pytest.approx(1.0, rel=1e-3) and used > 20
+    # With too small a budget it stops at the budget, never early with a wrong answer.
+    _, used = top_hessian_eigenvalue(loss, torch.zeros(1, 1000, dtype=torch.float64), iters=10, tol=1e-3)
+    assert used == 10
+
+
 def test_each_stacked_model_gets_its_own_sharpness():
     (x1, y1, h1), (x2, y2, h2) = linear_problem(scale=1.0), linear_problem(scale=3.0, seed=1)
     flat = torch.randn(2, 4, dtype=torch.float64)

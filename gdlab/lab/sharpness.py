@@ -33,19 +33,22 @@ def top_hessian_eigenvalue(
 
 
 def _power_iteration(grad, w, v, iters, tol):
-    """Repeat v <- Hv / |Hv| per row until every Rayleigh quotient settles to `tol` (relative) or `iters` run out."""
+    """Repeat v <- Hv / |Hv| per row until every row's residual |Hv - lam v| is within `tol` * |lam|, or
+    `iters` run out. The residual bounds the distance from lam to an eigenvalue of H; a small change of lam
+    between iterations does not: with many eigenvalues just below the top one, lam creeps up by tiny
+    steps while still far from it."""
     value = torch.full((w.shape[0],), float("nan"), dtype=w.dtype, device=w.device)
     used = 0
     for used in range(1, iters + 1):
         # The gradient's graph is kept and reused: each iteration costs one backward, not a forward too.
         (hv,) = torch.autograd.grad(grad, w, grad_outputs=v, retain_graph=used < iters, allow_unused=True)
         hv = torch.zeros_like(w) if hv is None else hv
-        new = (v * hv).sum(1)  # Rayleigh quotient <v, Hv> of a unit v
-        change = (new - value).abs() / new.abs().clamp_min(torch.finfo(w.dtype).tiny)
-        value = new.detach()
-        v = _unit_rows(hv.detach())
+        hv = hv.detach()
+        value = (v * hv).sum(1)  # Rayleigh quotient <v, Hv> of a unit v
+        residual = torch.linalg.vector_norm(hv - value.unsqueeze(1) * v, dim=1)
+        v = _unit_rows(hv)
         # A model whose loss is not finite can never settle; it must not hold up the others.
-        if bool(((change < tol) | ~torch.isfinite(new)).all()):
+        if bool(((residual <= tol * value.abs()) | ~torch.isfinite(value)).all()):
             break
     return value, used
 

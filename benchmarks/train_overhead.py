@@ -1,7 +1,8 @@
 """gdlab's training loop against a minimal hand-written PyTorch loop: same data, model, steps and
 per-step logging (one CSV row per step). Prints medians of several repeats and the ratio.
 
-Target (issue #2): ratio <= 1.10 on CPU.   Usage: python benchmarks/train_overhead.py [--steps N] [--repeats R]"""
+Target: ratio <= 1.10, on CPU and on a GPU.
+Usage: python benchmarks/train_overhead.py [--steps N] [--repeats R] [--device cuda]"""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ SIZES = {
 }
 
 
+DEVICE = torch.device("cpu")  # --device; both loops run on it
+
+
 def config(n: int, hidden: int, steps: int, opt: str) -> Config:
     return Config.model_validate({
         "name": "bench", "seed": 0,
@@ -33,17 +37,17 @@ def config(n: int, hidden: int, steps: int, opt: str) -> Config:
         "model": [{"Linear": [2, hidden]}, "Tanh", {"Linear": [hidden, hidden]}, "Tanh", {"Linear": [hidden, 2]}],
         "loss": "CrossEntropyLoss",
         "optimizer": {"name": opt, "lr": 0.05},
-        "train": {"steps": steps, "device": "cpu"},
+        "train": {"steps": steps, "device": str(DEVICE)},
     })
 
 
 def hand_written(cfg: Config, data, out: Path) -> float:
     """The loop a user would write: nn.Sequential, torch.optim, loss.item() to a CSV each step."""
     torch.manual_seed(cfg.seed)
-    net = build_sequential(cfg)
+    net = build_sequential(cfg).to(DEVICE)
     opt = getattr(torch.optim, cfg.optimizer.name)(net.parameters(), lr=cfg.optimizer.lr)
     loss_fn = nn.CrossEntropyLoss()
-    x, y = data.x_train, data.y_train
+    x, y = data.x_train.to(DEVICE), data.y_train.to(DEVICE)
     t0 = time.perf_counter()
     with open(out, "w") as fh:
         fh.write("step,train_loss,wall_s\n")
@@ -61,7 +65,7 @@ def gdlab_engine(cfg: Config, data, out: Path) -> float:
     """gdlab's path after setup: stacked engine, records, metrics.csv writer, summary and model.pt."""
     out.mkdir()
     t0 = time.perf_counter()
-    run_group([Variant(cfg, out)], [data], torch.device("cpu"))
+    run_group([Variant(cfg, out)], [data], DEVICE)
     return time.perf_counter() - t0
 
 
@@ -69,9 +73,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     args = ap.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.steps} full-batch steps, median of {args.repeats}")
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, {where}, {args.steps} full-batch steps, median of {args.repeats}")
     print(f"{'size':28s} {'opt':5s} {'hand-written s':>14s} {'gdlab s':>10s} {'ratio':>7s}")
     with tempfile.TemporaryDirectory() as tmp:
         for label, (n, hidden) in SIZES.items():

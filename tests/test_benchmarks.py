@@ -1,0 +1,32 @@
+"""The benchmark scripts still run (a smoke check, not a timing): each prints its table with finite ratios."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(name: str, *args: str) -> list[list[str]]:
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), *args], cwd=ROOT,
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return [line.split() for line in out.stdout.splitlines()]
+
+
+def test_train_overhead_prints_a_ratio_per_size_and_optimizer():
+    rows = [r for r in run_script("train_overhead.py", "--steps", "3", "--repeats", "1") if r and r[0] in ("tiny", "moons", "wide")]
+    assert len(rows) == 6 and {r[-4] for r in rows} == {"SGD", "Adam"}
+    assert all(math.isfinite(float(r[-1])) and float(r[-1]) > 0 for r in rows)
+
+
+def test_sweep_speed_prints_all_five_ways():
+    rows = run_script("sweep_speed.py", "--steps", "3", "--sizes", "tiny", "--ks", "2", "--opts", "SGD", "--skip-jobs")
+    header = next(r for r in rows if r and r[0] == "size")
+    assert header[-3:] == ["a/c", "c/d", "e/d"]
+    (row,) = [r for r in rows if r and r[0] == "tiny"]
+    assert row[:3] == ["tiny", "SGD", "2"] and row[4] == "nan"  # (b) skipped
+    assert all(float(v) > 0 for v in row[3:4] + row[5:])

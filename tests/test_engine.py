@@ -101,7 +101,20 @@ def test_a_diverging_model_stops_alone_and_keeps_its_rows():
 
 
 def _records(trainer: GroupTrainer) -> list[tuple]:
-    return [(r.step, r.emit, r.train_loss, r.grad_norm, r.train_accuracy, r.val_loss, r.val_accuracy) for r in trainer.run()]
+    return [(r.step, r.emit, r.train_loss, r.grad_norm, r.train_accuracy, r.val_loss, r.val_accuracy, r.extra)
+            for r in trainer.run()]
+
+
+def test_accelerator_path_brings_every_logged_value_to_the_host_unchanged():
+    """Classification with validation, accuracy and sharpness: all six per-model values of a block come
+    to the host in one stacked copy, and must equal what the per-step path reads one by one."""
+    cfg = make_config(**{"train.epochs": 12, "train.eval_every": 2, "train.sharpness_every": 4, "train.sharpness_iters": 5})
+    configs = [cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": lr})}) for lr in (0.05, 0.5)]
+    data = load_data(cfg)
+    per_step, blocks = (GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=n) for n in (1, 5))
+    got, want = _records(blocks), _records(per_step)
+    assert got == want
+    assert any(r[5] is not None for r in got) and any(r[7] for r in got) and got[0][4] is not None
 
 
 @pytest.mark.parametrize("sync_every", [7, 32])

@@ -275,3 +275,10 @@ def test_no_suggestion_when_nothing_is_close(tmp_path):
     assert "did you mean" not in message and "unknown layer 'Conv2d'" in message and "allowed: Linear" in message
     assert did_you_mean("zzzz", ["Linear", "ReLU"]) == ""
     assert did_you_mean("RELU", ["Linear", "ReLU"]) == " (did you mean 'ReLU'?)"
+
+
+@pytest.mark.parametrize("override, shown", [("name=\n|:", "name=\\n|:"), ("optimizer.lr=1\u20282", "optimizer.lr=1\\u20282")])
+def test_an_override_with_a_line_break_is_quoted_on_one_line(tmp_path, override, shown):
+    """Found by the fuzz test: user text with a line break must not split the one-line error."""
+    message = error_of(tmp_path, SMALL, override)
+    assert f"override '{shown}'" in message and len(message.splitlines()) == 1

@@ -50,6 +50,7 @@ class GroupTrainer:
         self.data = GroupData(datasets, device, self.dtype)
         self.plan = BatchPlan.from_config(cfg.train, self.data.n_train)
         self.order = DataOrder(seeds, self.plan)
+        self.seed_index = self.order.index.to(device)  # which order stream each model follows
         self.model = StackedMLP(cfg, seeds, device, self.dtype)
         torch.manual_seed(seeds[0])  # dropout masks follow the seed, after the weights were drawn
         self.loss = StackedLoss(cfg.loss, device, self.dtype)
@@ -88,7 +89,7 @@ class GroupTrainer:
         loss_sum = correct = None
         one = self.K == 1  # `gdlab train`: plain 2-D tensors, no model axis on the graph
         for a, b in ranges:
-            x, y = self.data.train_batch(order, a, b, self.order.index, one)
+            x, y = self.data.train_batch(order, a, b, self.seed_index, one)
             out = self.model.forward(x, training=True)
             summed, losses = self.loss.for_backward_one(out, y) if one else self.loss.for_backward(out, y)
             share = (b - a) / total  # micro-batches weighted by size: k of them equal one large batch
@@ -136,7 +137,9 @@ class GroupTrainer:
             epoch_steps = self.plan.steps_of_epoch()
             if self.epoch_pos >= len(epoch_steps) or (self.epoch_pos == 0 and self.epoch_order is None):
                 self.epoch_order, self.epoch_pos = self.order.next_epoch(), 0
-            order = self.epoch_order
+            # Each step slices the epoch's order: on an accelerator a copy per step from host memory would
+            # synchronise every step, so the order goes to the device once per epoch (kept on the host for checkpoints).
+            order = None if self.epoch_order is None else self.epoch_order.to(self.device)
             for ranges in epoch_steps[self.epoch_pos :]:
                 if self.step >= self.plan.total_steps or not any(self.alive_host) or should_stop():
                     break

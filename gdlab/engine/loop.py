@@ -131,7 +131,7 @@ class GroupTrainer:
         """Train to the end (or divergence of every model, or `should_stop()`), yielding step records."""
         t0 = time.perf_counter() - self.elapsed_before  # a resumed run's clock goes on where it stopped
         lrs = self.schedule.lrs()
-        lr = torch.tensor(lrs, dtype=self.dtype, device=self.device).view(-1, 1)
+        lr = self._lr_column(lrs)
         pending: list[tuple] = []
         while self.step < self.plan.total_steps and any(self.alive_host) and not should_stop():
             epoch_steps = self.plan.steps_of_epoch()
@@ -159,12 +159,20 @@ class GroupTrainer:
                 if self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0:
                     if self.schedule.advance():
                         lrs = self.schedule.lrs()
-                        lr = torch.tensor(lrs, dtype=self.dtype, device=self.device).view(-1, 1)
+                        lr = self._lr_column(lrs)
                 if len(pending) >= self.sync_every or (self.host_every and any(self.step % n == 0 for n in self.host_every)):
                     yield from self._flush(pending)
                     pending = []
         yield from self._flush(pending)
         self.interrupted = self.step < self.plan.total_steps and any(self.alive_host)
+
+    def _lr_column(self, lrs: list[float]) -> torch.Tensor:
+        """The per-model lr as a [K, 1] column on the device. A scheduler changes it every step; a plain
+        host-to-GPU copy would wait for the queue each time, a pinned non-blocking one does not."""
+        column = torch.tensor(lrs, dtype=self.dtype).view(-1, 1)
+        if self.device.type == "cuda":
+            return column.pin_memory().to(self.device, non_blocking=True)
+        return column.to(self.device)
 
     def _note_losses(self, step: int, losses: list[float]) -> None:
         if self.loss_limit is not None and self.loss_limit_host is None:

@@ -8,7 +8,7 @@ import itertools
 import math
 from pathlib import Path
 
-from gdlab.engine.loop import StepRecord
+from gdlab.engine.step_record import StepRecord
 from gdlab.rundir import CsvAppender
 
 EXTRA_COLUMNS = {"sharpness"}  # optional per-step values the engine puts in StepRecord.extra

@@ -16,7 +16,8 @@ import torch
 from gdlab import provenance
 from gdlab.config import Config
 from gdlab.data import Dataset, load_data
-from gdlab.engine.loop import GroupTrainer, StepRecord
+from gdlab.engine.loop import GroupTrainer
+from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError
 from gdlab.model import check_shapes
 from gdlab.checkpoint import repair_metrics, save_checkpoint

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from gdlab.config import Config
-from gdlab.engine.loop import StepRecord
+from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
 from gdlab.expect import Expectation
 from gdlab.rundir import create_run_dir

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import torch
@@ -17,27 +16,8 @@ from gdlab.engine.losses import StackedLoss
 from gdlab.engine.optim import StackedOptimizer
 from gdlab.engine.schedule import LRSchedule
 from gdlab.engine.stack import StackedMLP
+from gdlab.engine.step_record import StepRecord, host, to_host
 from gdlab.engine.tensors import GroupData
-
-Values = list  # one entry per model; None where that model logged nothing
-
-
-@dataclass
-class StepRecord:
-    """Everything logged at one optimizer step, for all K models of the group."""
-
-    step: int
-    epoch: float
-    wall_s: float
-    emit: list[bool]  # model k writes a row at this step
-    lr: Values
-    train_loss: Values
-    grad_norm: Values
-    train_accuracy: Values | None = None
-    val_loss: Values | None = None
-    val_accuracy: Values | None = None
-    extra: dict[str, Values] = field(default_factory=dict)
-
 
 class GroupTrainer:
     """Trains K models that share architecture, data shapes and batch schedule as one computation."""
@@ -189,15 +169,15 @@ class GroupTrainer:
         the host in one copy; on CPU each step's values are read as they come (see run)."""
         n_val = self.data.x_val.shape[1] if self.data.has_val else 1
         if len(pending) > 1:
-            pending = _to_host(pending)
+            pending = to_host(pending)
         for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall in pending:
-            losses = _host(loss)
+            losses = host(loss)
             self._note_losses(step, losses)
             logged = step % self.log_every == 0 or vl is not None or step == self.plan.total_steps
             if self.diverged_at.count(None) == self.K:  # the common case, kept cheap: every model is live
                 self.steps_done = [step] * self.K
                 emit = [logged] * self.K
-                only_live = _host
+                only_live = host
             else:  # a model writes rows up to and including the step at which it diverged
                 ran = [d is None or d == step for d in self.diverged_at]
                 live = [d is None for d in self.diverged_at]
@@ -205,7 +185,7 @@ class GroupTrainer:
                     if ran[k]:
                         self.steps_done[k] = step
                 emit = [ran[k] and (logged or not live[k]) for k in range(self.K)]
-                only_live = lambda vals: [x if live[k] else None for k, x in enumerate(_host(vals))]  # noqa: E731
+                only_live = lambda vals: [x if live[k] else None for k, x in enumerate(host(vals))]  # noqa: E731
             yield StepRecord(
                 step=step,
                 epoch=round(step / self.plan.steps_per_epoch, 6),
@@ -213,9 +193,9 @@ class GroupTrainer:
                 emit=emit,
                 lr=list(lrs),
                 train_loss=losses,
-                grad_norm=_host(gn),
+                grad_norm=host(gn),
                 # accuracies divide exact counts on the host, so they print as 0.86, not 0.8600000143
-                train_accuracy=[c / n_rows for c in _host(acc)] if acc is not None else None,
+                train_accuracy=[c / n_rows for c in host(acc)] if acc is not None else None,
                 val_loss=only_live(vl) if vl is not None else None,
                 val_accuracy=[None if x is None else x / n_val for x in only_live(va)] if va is not None else None,
                 extra={"sharpness": only_live(sharp)} if sharp is not None else {},
@@ -241,21 +221,3 @@ class GroupTrainer:
         if self.diverged_at[k] is not None:
             return "diverged"
         return "interrupted" if self.interrupted else "completed"
-
-
-_DEVICE_FIELDS = (2, 3, 5, 6, 7, 8)  # loss, correct, grad_norm, val_loss, val_correct, sharpness in a pending step
-
-
-def _to_host(pending: list[tuple]) -> list[tuple]:
-    """A block's per-model tensors ([K] each, one dtype) stacked and copied to the host at once: one
-    synchronisation per block instead of one per value."""
-    tensors = [p[i] for p in pending for i in _DEVICE_FIELDS if isinstance(p[i], torch.Tensor)]
-    if not tensors:
-        return pending
-    host = iter(torch.stack(tensors).tolist())
-    return [tuple(next(host) if i in _DEVICE_FIELDS and isinstance(v, torch.Tensor) else v for i, v in enumerate(p))
-            for p in pending]
-
-
-def _host(values: torch.Tensor | list) -> list:
-    return values if isinstance(values, list) else values.tolist()

@@ -49,7 +49,7 @@ class StackedMLP:
         self.slots: list[Slot] = []
         offset = 0
         for name, p in named:
-            t = _is_linear_weight(name, cfg)
+            t = _is_linear(name, cfg.model, "weight")
             self.slots.append(Slot(name, offset, tuple(p.shape[::-1]) if t else tuple(p.shape), t))
             offset += p.numel()
         self.flat = torch.stack(rows).to(device).requires_grad_(True)  # [K, P], the one leaf
@@ -78,12 +78,8 @@ class StackedMLP:
         parts = flat.split([s.numel for s in self.slots], dim=1)
         K = flat.shape[0]
         # a Linear bias is viewed [K, 1, out], the shape baddbmm adds, so no forward re-shapes it
-        return {s.name: part.view(K, 1, *s.shape) if self._linear_bias(s) else part.view(K, *s.shape)
+        return {s.name: part.view(K, 1, *s.shape) if _is_linear(s.name, self.layers, "bias") else part.view(K, *s.shape)
                 for s, part in zip(self.slots, parts)}
-
-    def _linear_bias(self, slot: Slot) -> bool:
-        index, kind = slot.name.split(".")
-        return kind == "bias" and self.layers[int(index)].type == "Linear"
 
     def forward(self, x: torch.Tensor, training: bool, flat: torch.Tensor | None = None) -> torch.Tensor:
         """x: [K, N, D] -> outputs [K, N, out]. A group of one also takes x [N, D] and gives [N, out]:
@@ -149,13 +145,14 @@ class StackedMLP:
         return sum(s.numel for s in self.slots)
 
 
-def _is_linear_weight(name: str, cfg: Config) -> bool:
+def _is_linear(name: str, layers, part: str) -> bool:
+    """Whether parameter `name` (e.g. `2.bias`) is the `part` ("weight" or "bias") of a Linear layer."""
     index, kind = name.split(".")
-    return kind == "weight" and cfg.model[int(index)].type == "Linear"
+    return kind == part and layers[int(index)].type == "Linear"
 
 
 def _stored(name: str, p: torch.Tensor, cfg: Config) -> torch.Tensor:
-    return p.detach().t() if _is_linear_weight(name, cfg) else p.detach()
+    return p.detach().t() if _is_linear(name, cfg.model, "weight") else p.detach()
 
 
 _ELEMENTWISE = {

@@ -270,20 +270,13 @@ def test_run_dir_that_is_a_file_is_refused(tmp_path):
     assert target.read_bytes() == b"precious"
 
 
-def test_run_dir_whose_parent_is_a_file(tmp_path):
+@pytest.mark.parametrize("option, child", [("--run-dir", "run"), ("--runs", "runs")])
+def test_output_folder_whose_parent_is_a_file(tmp_path, option, child):
     # We run as root, so a chmod 0o500 folder would still be writable; a file as parent cannot be.
     cfg = write_config(tmp_path, GOOD, "good.yaml")
     parent = tmp_path / "parent"
     parent.write_bytes(b"not a folder")
-    check_one_error_line(run_train(cfg, "--run-dir", parent / "run"), "parent", "is a file, not a folder")
-    assert parent.read_bytes() == b"not a folder"
-
-
-def test_runs_root_under_a_file(tmp_path):
-    cfg = write_config(tmp_path, GOOD, "good.yaml")
-    parent = tmp_path / "parent"
-    parent.write_bytes(b"not a folder")
-    check_one_error_line(run_train(cfg, "--runs", parent / "runs"), "parent", "is a file, not a folder")
+    check_one_error_line(run_train(cfg, option, parent / child), "parent", "is a file, not a folder")
     assert parent.read_bytes() == b"not a folder"
 
 

@@ -40,6 +40,15 @@ def gdlab(*args: str, env: dict | None = None) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def train_until_first_checkpoint(cfg: Path, run: Path) -> subprocess.Popen:
+    """`gdlab train` in a real process, returned once its first checkpoint is on disk (or after 60 s)."""
+    proc = gdlab("train", str(cfg), "--run-dir", str(run), "-q")
+    deadline = time.time() + 60
+    while time.time() < deadline and not (run / "checkpoint.pt").exists():
+        time.sleep(0.02)
+    return proc
+
+
 def without_wall(run: Path) -> pd.DataFrame:
     return pd.read_csv(run / "metrics.csv").drop(columns="wall_s")
 
@@ -83,10 +92,7 @@ def test_sigkill_at_a_random_moment_then_resume(reference, tmp_path):
     ref = tmp_path / "ref"
     assert runner.invoke(app, ["train", str(long_cfg), "--run-dir", str(ref), "-q"]).exit_code == 0
     run = tmp_path / "run"
-    proc = gdlab("train", str(long_cfg), "--run-dir", str(run), "-q")
-    deadline = time.time() + 60
-    while time.time() < deadline and not (run / "checkpoint.pt").exists():
-        time.sleep(0.02)
+    proc = train_until_first_checkpoint(long_cfg, run)
     time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
@@ -100,10 +106,7 @@ def test_sigkill_at_a_random_moment_then_resume(reference, tmp_path):
 def test_signals_stop_cleanly_with_a_loadable_checkpoint(tmp_path, sig, code):
     cfg = config(tmp_path, epochs=2000)
     run = tmp_path / "run"
-    proc = gdlab("train", str(cfg), "--run-dir", str(run), "-q")
-    deadline = time.time() + 60
-    while time.time() < deadline and not (run / "checkpoint.pt").exists():
-        time.sleep(0.02)
+    proc = train_until_first_checkpoint(cfg, run)
     proc.send_signal(sig)
     proc.communicate(timeout=60)
     assert proc.returncode == code
@@ -157,10 +160,7 @@ def test_resume_refuses_pickle_payloads_and_missing_or_mismatched_checkpoints(re
 def test_a_second_ctrl_c_stops_at_once_and_leaves_whole_files(tmp_path):
     cfg = config(tmp_path, epochs=5000)
     run = tmp_path / "run"
-    proc = gdlab("train", str(cfg), "--run-dir", str(run), "-q")
-    deadline = time.time() + 60
-    while time.time() < deadline and not (run / "checkpoint.pt").exists():
-        time.sleep(0.02)
+    proc = train_until_first_checkpoint(cfg, run)
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)

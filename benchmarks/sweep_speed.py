@@ -159,6 +159,8 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N: where all five ways run")
     ap.add_argument("--seq-sample", type=int, default=0,
                     help="time (a) on this many variants and scale to K (runs are alike; for K=1024 on a GPU)")
+    ap.add_argument("--out", default="runs", help="where (b) and (c) write their run folders (a temporary folder "
+                    "inside it, removed at the end); default: runs/, where gdlab writes")
     args = ap.parse_args()
     global DEVICE
     DEVICE = torch.device(args.device)
@@ -166,7 +168,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {where}, {args.steps} full-batch steps per variant"
           + (f"; (a) timed on {args.seq_sample} variants and scaled to K" if args.seq_sample else ""))
     print(f"{'size':8s} {'opt':5s} {'K':>4s} {'(a) seq':>9s} {'(b) jobs2':>10s} {'(c) gdlab':>10s} {'(d) ref':>9s} {'(e) engine':>10s} {'a/c':>7s} {'c/d':>6s} {'e/d':>6s}")
-    with tempfile.TemporaryDirectory() as tmp:
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.out, prefix=".bench-") as tmp:
         for size in args.sizes.split(","):
             n, hidden = SIZES[size]
             for opt in args.opts.split(","):

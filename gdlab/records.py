@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 from gdlab.engine.step_record import StepRecord
-from gdlab.rundir import CsvAppender
+from gdlab.rundir import CsvAppender, in_parallel
 
 EXTRA_COLUMNS = {"sharpness"}  # optional per-step values the engine puts in StepRecord.extra
 
@@ -49,8 +49,11 @@ class GroupMetrics:
 
     def __init__(self, paths: list[Path], columns: list[str], flush_every: int = 1):
         self.columns = columns
-        self.files = [CsvAppender(p, columns, flush_every) for p in paths]
         K = len(paths)
+        # A group buffers its rows and writes a block of steps per file at a time (see consume)
+        self.block_size = flush_every if K > 1 else 0
+        self.block: list[list[str | None]] = []
+        self.files = in_parallel(lambda p: CsvAppender(p, columns, flush_every if K == 1 else 10**9), paths)
         self.last: list[StepRecord | None] = [None] * K  # the last record each model wrote a row from
         self.last_val: list[StepRecord | None] = [None] * K  # ... and the last with its validation values
         self.best_val: list[float | None] = [None] * K
@@ -70,8 +73,20 @@ class GroupMetrics:
                         self.best_val[k] = value
 
     def flush(self) -> None:
+        self._write_block()
         for f in self.files:
             f.flush()
+
+    def _write_block(self) -> None:
+        """Each file gets its rows of the buffered steps in one write: zip(*block) turns the steps' rows
+        into each model's rows in C, where a write per model and step would cost K Python calls a step."""
+        block, self.block = self.block, []
+        if not block:
+            return
+        for f, rows in zip(self.files, zip(*block)):
+            text = "\n".join(filter(None, rows))  # None: that model wrote no row at that step
+            if text:
+                f.write_block(text + "\n")
 
     def _line_of_one(self, rec: StepRecord) -> str:
         """The row of a group of one: `gdlab train`'s per-step path, so one join and no per-column lists."""
@@ -97,9 +112,13 @@ class GroupMetrics:
         K = len(rec.emit)
         shared = _shared_cells(rec)
         columns = [itertools.repeat(shared[c], K) if c in shared else _cells(_values(rec, c), K) for c in self.columns]
-        lines = list(map(",".join, zip(*columns)))  # whole rows built by C loops, not cell by cell
-        for k in emit:
-            self.files[k].write_line(lines[k])
+        lines: list[str | None] = list(map(",".join, zip(*columns)))  # whole rows built by C loops, not cell by cell
+        if len(emit) < K:
+            quiet = set(range(K)).difference(emit)
+            lines = [None if k in quiet else line for k, line in enumerate(lines)]
+        self.block.append(lines)
+        if len(self.block) >= self.block_size:
+            self._write_block()
         self._keep(rec, emit)
 
     def _keep(self, rec: StepRecord, emit: list[int]) -> None:
@@ -131,5 +150,8 @@ class GroupMetrics:
         return {key: (self.best_val[k] if key == "best_val_loss" else out.get(key)) for key in keys}
 
     def close(self) -> None:
-        for f in self.files:
-            f.close()
+        """Write what is buffered, then flush and fsync every file (in parallel: fsyncs wait on the disk)."""
+        try:
+            self._write_block()
+        finally:
+            in_parallel(CsvAppender.close, self.files)

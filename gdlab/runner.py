@@ -23,7 +23,7 @@ from gdlab.model import check_shapes
 from gdlab.checkpoint import repair_metrics, save_checkpoint
 from gdlab.engine.state import restore_trainer, trainer_state
 from gdlab.records import GroupMetrics, metric_columns
-from gdlab.rundir import write_atomic, write_json
+from gdlab.rundir import in_parallel, write_atomic, write_json
 from gdlab.yamlio import dump_yaml
 
 
@@ -99,8 +99,7 @@ def run_group(
     `resume` from a checkpoint state."""
     started, t0 = provenance.now_iso(), time.perf_counter()
     if resume is None:
-        for v in variants:
-            write_run_header(v)
+        in_parallel(write_run_header, variants)
     trainer = GroupTrainer([v.cfg for v in variants], datasets, device)
     init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
     checkpointing = len(variants) == 1
@@ -161,9 +160,14 @@ def run_group(
             "resumed_from_step": resume["step"] if resume is not None else None,
             "init_sharpness": init_sharp[k] if init_sharp else None,
         }
-        save_model(v.run_dir / "model.pt", trainer.model.state_dict(k))
-        write_json(v.run_dir / "summary.json", summary)
         summaries.append(summary)
+    states = [trainer.model.state_dict(k) for k in range(len(variants))]
+
+    def finish(k: int) -> None:  # summary.json last: it is what marks the run finished
+        save_model(variants[k].run_dir / "model.pt", states[k])
+        write_json(variants[k].run_dir / "summary.json", summaries[k])
+
+    in_parallel(finish, range(len(variants)))
     if error:
         (variants[0].run_dir / "error.log").write_text(error_trace)
     return summaries

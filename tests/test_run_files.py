@@ -1,0 +1,67 @@
+"""How a group's run files are written: rows buffered in blocks and read back exactly, a diverged
+model's rows ending at its divergence step, and file work spread over threads without losing errors."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import pytest
+
+from gdlab.engine.step_record import StepRecord
+from gdlab.errors import GdlabError
+from gdlab.records import GroupMetrics, metric_columns
+from gdlab.rundir import in_parallel
+
+
+def record(step: int, K: int, emit: list[bool]) -> StepRecord:
+    return StepRecord(step=step, epoch=step / 2, wall_s=0.01 * step, emit=emit, lr=[0.1 * (k + 1) for k in range(K)],
+                      train_loss=[1 / (step + k + 3) for k in range(K)], grad_norm=[float(step * 10 + k) for k in range(K)])
+
+
+def test_group_rows_written_in_blocks_read_back_exactly(tmp_path):
+    K, steps, dies_at = 5, 11, 4  # model 2 diverges at step 4: it writes that row, then none
+    paths = [tmp_path / f"m{k}.csv" for k in range(K)]
+    metrics = GroupMetrics(paths, metric_columns("regression", False), flush_every=3)
+    for step in range(1, steps + 1):
+        metrics.consume(record(step, K, [k != 2 or step <= dies_at for k in range(K)]))
+        if step == 7:  # a block boundary has passed (steps 1-6), step 7 waits in memory
+            assert len(pd.read_csv(paths[0])) == 6
+    metrics.close()
+    for k, path in enumerate(paths):
+        table = pd.read_csv(path)
+        expected_steps = list(range(1, (dies_at if k == 2 else steps) + 1))
+        assert table.step.tolist() == expected_steps
+        assert table.train_loss.tolist() == [1 / (s + k + 3) for s in expected_steps]  # repr round-trips exactly
+        assert table.grad_norm.tolist() == [float(s * 10 + k) for s in expected_steps]
+        assert table.lr.tolist() == [0.1 * (k + 1)] * len(expected_steps)
+    assert metrics.summary_values(2)["final_train_loss"] == 1 / (dies_at + 2 + 3)
+
+
+def test_unlogged_steps_write_no_rows(tmp_path):
+    paths = [tmp_path / f"m{k}.csv" for k in range(4)]
+    metrics = GroupMetrics(paths, metric_columns("regression", False), flush_every=50)
+    for step in range(1, 7):
+        metrics.consume(record(step, 4, [step % 3 == 0] * 4))
+    metrics.close()
+    assert all(pd.read_csv(p).step.tolist() == [3, 6] for p in paths)
+
+
+def test_in_parallel_keeps_order_runs_every_call_and_raises_the_first_error():
+    done, threads = [], set()
+
+    def work(i: int) -> int:
+        threads.add(threading.current_thread().name)
+        done.append(i)
+        if i in (3, 6):
+            raise GdlabError(f"file {i}: cannot write")
+        return i * i
+
+    assert in_parallel(lambda i: i * i, range(10)) == [i * i for i in range(10)]
+    with pytest.raises(GdlabError, match="file 3"):
+        in_parallel(work, range(10))
+    assert sorted(done) == list(range(10))  # an error does not stop the other folders' files
+    assert any(name.startswith("gdlab-io") for name in threads)
+    done.clear()
+    in_parallel(done.append, [1, 2])  # a few items: no threads
+    assert done == [1, 2]

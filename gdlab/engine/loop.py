@@ -3,7 +3,6 @@ step and never prints; writers and progress bars consume the records."""
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable, Iterator
 
@@ -12,6 +11,7 @@ import torch
 from gdlab.config import Config
 from gdlab.data import Dataset
 from gdlab.engine.batches import BatchPlan, DataOrder
+from gdlab.engine.divergence import Divergence
 from gdlab.engine.losses import StackedLoss
 from gdlab.engine.optim import StackedOptimizer
 from gdlab.engine.schedule import LRSchedule
@@ -45,14 +45,9 @@ class GroupTrainer:
         # Steps after which the host must see the state at once (checkpoints, snapshots): flush there.
         self.host_every = [n for n in (cfg.train.checkpoint_every, cfg.train.snapshot_every) if n]
         self.grad_clip = cfg.train.grad_clip
-        self.diverge_factor = cfg.train.diverge_factor
-        self.loss_limit: torch.Tensor | None = None  # per model, set from the first step's loss
-        self.loss_limit_host: list[float] | None = None
+        self.divergence = Divergence(self.K, cfg.train.diverge_factor, device)
         # On an accelerator, host syncs are batched: losses stay on device and are read in blocks.
         self.sync_every = sync_every or (1 if device.type == "cpu" else 32)
-        self.alive = torch.ones(self.K, dtype=torch.bool, device=device)
-        self.alive_host = [True] * self.K
-        self.diverged_at: list[int | None] = [None] * self.K
         self.steps_done = [0] * self.K
         self.step = 0
         self.interrupted = False
@@ -84,12 +79,9 @@ class GroupTrainer:
         grad_norm = torch.linalg.vector_norm(grad, dim=1)
         if self.grad_clip is not None:  # the same coefficient as torch.nn.utils.clip_grad_norm_
             grad.mul_(torch.clamp(self.grad_clip / (grad_norm + 1e-6), max=1.0).unsqueeze(1))
-        if self.diverge_factor is not None and self.loss_limit is None:
-            self.loss_limit = self.diverge_factor * torch.clamp(loss_sum.detach(), min=1.0)
-        if self.sync_every > 1:  # on CPU the host checks each loss anyway (see _note_losses)
-            self.alive &= torch.isfinite(loss_sum)
-            if self.loss_limit is not None:
-                self.alive &= loss_sum <= self.loss_limit
+        self.divergence.first_loss(loss_sum)
+        if self.sync_every > 1:  # on CPU the host checks each loss anyway (see run)
+            self.divergence.mask_on_device(loss_sum)
         return loss_sum, correct, grad_norm, total
 
     def _update(self, lr: torch.Tensor, must_mask: bool) -> None:
@@ -98,7 +90,7 @@ class GroupTrainer:
         before = flat.detach().clone() if must_mask else None
         self.optimizer.step(flat.data, flat.grad, lr)
         if must_mask:  # a diverged model keeps the weights it diverged with; the others go on
-            flat.data.copy_(torch.where(self.alive.unsqueeze(1), flat.data, before))
+            flat.data.copy_(torch.where(self.divergence.alive.unsqueeze(1), flat.data, before))
 
     @torch.no_grad()
     def evaluate(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -113,7 +105,7 @@ class GroupTrainer:
         lrs = self.schedule.lrs()
         lr = self._lr_column(lrs)
         pending: list[tuple] = []
-        while self.step < self.plan.total_steps and any(self.alive_host) and not should_stop():
+        while self.step < self.plan.total_steps and self.divergence.any_alive() and not should_stop():
             epoch_steps = self.plan.steps_of_epoch()
             if self.epoch_pos >= len(epoch_steps) or (self.epoch_pos == 0 and self.epoch_order is None):
                 self.epoch_order, self.epoch_pos = self.order.next_epoch(), 0
@@ -121,7 +113,7 @@ class GroupTrainer:
             # synchronise every step, so the order goes to the device once per epoch (kept on the host for checkpoints).
             order = None if self.epoch_order is None else self.epoch_order.to(self.device)
             for ranges in epoch_steps[self.epoch_pos :]:
-                if self.step >= self.plan.total_steps or not any(self.alive_host) or should_stop():
+                if self.step >= self.plan.total_steps or not self.divergence.any_alive() or should_stop():
                     break
                 self.step += 1
                 self.epoch_pos += 1
@@ -130,8 +122,8 @@ class GroupTrainer:
                 host_loss = None
                 if self.sync_every == 1:  # CPU: syncing is free, so learn about divergence before the update
                     host_loss = loss.tolist()
-                    self._note_losses(self.step, host_loss)
-                self._update(lr, must_mask=self.sync_every > 1 or not all(self.alive_host))
+                    self.divergence.note(self.step, host_loss)
+                self._update(lr, must_mask=self.sync_every > 1 or not self.divergence.all_alive())
                 evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
                 vl, va = self.evaluate() if evaluated else (None, None)
                 self.elapsed = time.perf_counter() - t0
@@ -144,7 +136,7 @@ class GroupTrainer:
                     yield from self._flush(pending)
                     pending = []
         yield from self._flush(pending)
-        self.interrupted = self.step < self.plan.total_steps and any(self.alive_host)
+        self.interrupted = self.step < self.plan.total_steps and self.divergence.any_alive()
 
     def _lr_column(self, lrs: list[float]) -> torch.Tensor:
         """The per-model lr as a [K, 1] column on the device. A scheduler changes it every step; a plain
@@ -154,16 +146,6 @@ class GroupTrainer:
             return column.pin_memory().to(self.device, non_blocking=True)
         return column.to(self.device)
 
-    def _note_losses(self, step: int, losses: list[float]) -> None:
-        if self.loss_limit is not None and self.loss_limit_host is None:
-            self.loss_limit_host = self.loss_limit.tolist()
-        limit = self.loss_limit_host
-        for k, v in enumerate(losses):
-            if self.diverged_at[k] is None and (not math.isfinite(v) or (limit is not None and v > limit[k])):
-                self.alive_host[k] = False
-                self.diverged_at[k] = step
-                self.alive[k] = False
-
     def _flush(self, pending: list[tuple]) -> Iterator[StepRecord]:
         """Turn buffered step values into records, in step order. A block of steps (accelerator) comes to
         the host in one copy; on CPU each step's values are read as they come (see run)."""
@@ -172,20 +154,9 @@ class GroupTrainer:
             pending = to_host(pending)
         for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall in pending:
             losses = host(loss)
-            self._note_losses(step, losses)
+            self.divergence.note(step, losses)
             logged = step % self.log_every == 0 or vl is not None or step == self.plan.total_steps
-            if self.diverged_at.count(None) == self.K:  # the common case, kept cheap: every model is live
-                self.steps_done = [step] * self.K
-                emit = [logged] * self.K
-                only_live = host
-            else:  # a model writes rows up to and including the step at which it diverged
-                ran = [d is None or d == step for d in self.diverged_at]
-                live = [d is None for d in self.diverged_at]
-                for k in range(self.K):
-                    if ran[k]:
-                        self.steps_done[k] = step
-                emit = [ran[k] and (logged or not live[k]) for k in range(self.K)]
-                only_live = lambda vals: [x if live[k] else None for k, x in enumerate(host(vals))]  # noqa: E731
+            emit, only_live = self.divergence.rows(step, logged, self.steps_done)
             yield StepRecord(
                 step=step,
                 epoch=round(step / self.plan.steps_per_epoch, 6),
@@ -196,9 +167,9 @@ class GroupTrainer:
                 grad_norm=host(gn),
                 # accuracies divide exact counts on the host, so they print as 0.86, not 0.8600000143
                 train_accuracy=[c / n_rows for c in host(acc)] if acc is not None else None,
-                val_loss=only_live(vl) if vl is not None else None,
-                val_accuracy=[None if x is None else x / n_val for x in only_live(va)] if va is not None else None,
-                extra={"sharpness": only_live(sharp)} if sharp is not None else {},
+                val_loss=only_live(host(vl)) if vl is not None else None,
+                val_accuracy=[None if x is None else x / n_val for x in only_live(host(va))] if va is not None else None,
+                extra={"sharpness": only_live(host(sharp))} if sharp is not None else {},
             )
 
     def _sharpness(self) -> torch.Tensor:
@@ -217,6 +188,11 @@ class GroupTrainer:
         return value.detach()
 
     # ------------------------------------------------------------------ results
+    @property
+    def diverged_at(self) -> list[int | None]:
+        """The step each model diverged at (None: it did not)."""
+        return self.divergence.at
+
     def status(self, k: int) -> str:
         if self.diverged_at[k] is not None:
             return "diverged"

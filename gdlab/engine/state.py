@@ -27,7 +27,7 @@ def trainer_state(tr: GroupTrainer) -> dict:
         "optimizer": {"step_count": tr.optimizer.step_count, "state": {k: v.clone() for k, v in tr.optimizer.state.items()}},
         "schedule": tr.schedule.state_dict(),
         "order": tr.order.state(),
-        "loss_limit": tr.loss_limit,
+        "loss_limit": tr.divergence.limit,
         "sharpness_s": tr.sharpness_s,
         "rng": {
             "torch": torch.get_rng_state(),
@@ -53,7 +53,7 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
     tr.order.load_state(state["order"])
     tr.step, tr.epoch_pos, tr.epoch_order = state["step"], state["epoch_pos"], state["epoch_order"]
     tr.elapsed_before = tr.elapsed = state["elapsed"]
-    tr.loss_limit = state["loss_limit"]
+    tr.divergence.limit = state["loss_limit"]
     tr.sharpness_s = state["sharpness_s"]
     for k in range(tr.K):
         tr.steps_done[k] = tr.step

@@ -1,0 +1,65 @@
+"""Which models of a group have diverged, and at which step. A model diverges when its training loss
+is not finite, or exceeds train.diverge_factor times its first loss (at least 1); it then stops where
+it is while the others train on."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+
+
+class Divergence:
+    """The live/diverged bookkeeping of K models: a mask on the device (updates read it without a
+    sync) and, on the host, the step each model diverged at."""
+
+    def __init__(self, K: int, factor: float | None, device: torch.device):
+        self.K, self.factor = K, factor
+        self.limit: torch.Tensor | None = None  # per model, set from the first step's loss
+        self._limit_host: list[float] | None = None
+        self.alive = torch.ones(K, dtype=torch.bool, device=device)
+        self.alive_host = [True] * K
+        self.at: list[int | None] = [None] * K
+
+    def first_loss(self, losses: torch.Tensor) -> None:
+        """Fix each model's loss limit from its first loss (once)."""
+        if self.factor is not None and self.limit is None:
+            self.limit = self.factor * torch.clamp(losses.detach(), min=1.0)
+
+    def mask_on_device(self, losses: torch.Tensor) -> None:
+        """Drop models whose loss is bad from the device mask, before the host has seen the loss."""
+        self.alive &= torch.isfinite(losses)
+        if self.limit is not None:
+            self.alive &= losses <= self.limit
+
+    def note(self, step: int, losses: list[float]) -> None:
+        """Record, from host values, which models diverged at `step`."""
+        if self.limit is not None and self._limit_host is None:
+            self._limit_host = self.limit.tolist()
+        limit = self._limit_host
+        for k, v in enumerate(losses):
+            if self.at[k] is None and (not math.isfinite(v) or (limit is not None and v > limit[k])):
+                self.alive_host[k] = False
+                self.at[k] = step
+                self.alive[k] = False
+
+    def any_alive(self) -> bool:
+        return any(self.alive_host)
+
+    def all_alive(self) -> bool:
+        return self.at.count(None) == self.K
+
+    def rows(self, step: int, logged: bool, steps_done: list[int]) -> tuple[list[bool], Callable[[list], list]]:
+        """Which models write a row at `step` (a diverged model writes rows up to and including the step
+        it diverged at), and a filter that blanks diverged models' values. Updates `steps_done`."""
+        if self.all_alive():  # the common case, kept cheap
+            steps_done[:] = [step] * self.K
+            return [logged] * self.K, lambda values: values
+        ran = [d is None or d == step for d in self.at]
+        live = [d is None for d in self.at]
+        for k in range(self.K):
+            if ran[k]:
+                steps_done[k] = step
+        emit = [ran[k] and (logged or not live[k]) for k in range(self.K)]
+        return emit, lambda values: [x if live[k] else None for k, x in enumerate(values)]

@@ -80,9 +80,10 @@ def group_key(cfg: Config) -> str:
 
 # On a CPU a batched group pays off while one layer's activations for all its models stay near the
 # caches: measured (benchmarks/sweep_speed.py) K=128 models of n=2048 x 64 ran 2x slower batched than one
-# after another, while K=8 ran 1.1x faster. Groups are cut to this many activation values, at least 8 models.
+# after another, while K=8 ran 1.1x faster. Groups are cut to this many activation values, at least 4
+# models: at n=2048 x 64, groups of 4 ran 0.85-0.9x the time of single runs, groups of 8 0.96-1.09x.
 CPU_ACTIVATION_BUDGET = 256 * 1024
-MIN_CPU_GROUP = 8
+MIN_CPU_GROUP = 4
 
 
 def cpu_group_limit(cfg: Config) -> int | None:

@@ -1,0 +1,40 @@
+"""What every config section shares: strict types, unknown keys rejected with a "did you mean", and
+the number types the sections use."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+LR = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Unit = Annotated[float, Field(ge=0, lt=1)]  # a fraction or a beta: [0, 1)
+
+
+def did_you_mean(word: str, choices) -> str:
+    """A " (did you mean 'x'?)" hint for a misspelt name, matched case-insensitively; "" when none is close."""
+    by_lower = {str(c).lower(): str(c) for c in choices}
+    close = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
+
+
+class Strict(BaseModel):
+    """Base of every config section: strict types, and unknown keys rejected with a suggestion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = list(cls.model_fields)
+            for key in data:
+                if key not in cls.model_fields:
+                    raise PydanticCustomError(
+                        "unknown_key",
+                        "unknown key '{key}'{hint}; allowed: {allowed}",
+                        {"key": str(key), "hint": did_you_mean(key, allowed), "allowed": ", ".join(allowed)},
+                    )
+        return data

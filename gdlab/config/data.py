@@ -1,0 +1,84 @@
+"""The `data:` section: generated datasets, a CSV file, or one of scikit-learn's bundled sets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, NonNegativeFloat, NonNegativeInt
+
+from gdlab.config.base import Strict
+
+
+class DataBase(Strict):
+    val_fraction: float = Field(0.2, ge=0, lt=1)
+    standardize: bool = False
+    seed: NonNegativeInt | None = Field(None, description="data seed; null = the config's seed")
+
+
+class GeneratedData(DataBase):
+    n_samples: Annotated[int, Field(ge=4, le=10_000_000)] = 1000
+    noise: NonNegativeFloat = Field(0.1, allow_inf_nan=False)
+
+
+class Moons(GeneratedData):
+    name: Literal["moons"]
+
+
+class Circles(GeneratedData):
+    name: Literal["circles"]
+    factor: float = Field(0.5, gt=0, lt=1)
+
+
+class Xor(GeneratedData):
+    name: Literal["xor"]
+
+
+class Spiral(GeneratedData):
+    name: Literal["spiral"]
+    n_classes: Annotated[int, Field(ge=2, le=10)] = 2
+
+
+class Blobs(GeneratedData):
+    name: Literal["blobs"]
+    n_features: Annotated[int, Field(ge=1, le=1000)] = 2
+    centers: Annotated[int, Field(ge=2, le=100)] = 3
+    noise: NonNegativeFloat = Field(1.0, allow_inf_nan=False, description="cluster standard deviation")
+
+
+class Gaussians(GeneratedData):
+    name: Literal["gaussians"]
+    noise: NonNegativeFloat = Field(0.5, allow_inf_nan=False)
+
+
+class Sine(GeneratedData):
+    name: Literal["sine"]
+    n_features: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class LinearData(GeneratedData):
+    name: Literal["linear"]
+    n_features: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class Friedman(GeneratedData):
+    name: Literal["friedman"]
+    n_features: Annotated[int, Field(ge=5, le=1000)] = 5
+    noise: NonNegativeFloat = Field(1.0, allow_inf_nan=False)
+
+
+class CsvData(DataBase):
+    name: Literal["csv"]
+    path: str = Field(min_length=1, description="relative to the config file")
+    target: str = Field(min_length=1)
+    features: list[str] | None = None
+
+
+class BundledData(DataBase):
+    name: Literal["iris", "wine", "breast_cancer", "digits", "diabetes"]
+
+
+DataConfig = Annotated[
+    Union[Moons, Circles, Xor, Spiral, Blobs, Gaussians, Sine, LinearData, Friedman, CsvData, BundledData],
+    Field(discriminator="name"),
+]
+CLASSIFICATION_DATA = {"moons", "circles", "xor", "spiral", "blobs", "gaussians", "iris", "wine", "breast_cancer", "digits"}

@@ -1,0 +1,74 @@
+"""One `model:` entry: a layer name, or a name with its arguments as a list or a mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer, model_validator
+from pydantic_core import PydanticCustomError
+
+from gdlab.config.base import did_you_mean
+from gdlab.layers import LAYER_ARGS, layer_json_schema
+
+
+class Layer(BaseModel):
+    """One `nn.Sequential` entry: `ReLU`, `{Linear: [2, 32]}` or `{Linear: {in_features: 2, ...}}`."""
+
+    model_config = ConfigDict(json_schema_extra=lambda s, _: (s.clear(), s.update(layer_json_schema())))
+    type: str
+    args: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, raw: Any) -> Any:
+        if isinstance(raw, Layer):
+            return raw
+        if isinstance(raw, str):
+            kind, given = raw, None
+        elif isinstance(raw, dict) and len(raw) == 1:
+            kind, given = next(iter(raw.items()))
+        elif isinstance(raw, dict) and set(raw) == {"type", "args"}:
+            kind, given = raw["type"], raw["args"]
+        else:
+            raise PydanticCustomError("layer", "a layer is a name (ReLU) or one key with its arguments ({Linear: [2, 32]})")
+        if not isinstance(kind, str) or kind not in LAYER_ARGS:
+            raise PydanticCustomError(
+                "layer",
+                "unknown layer '{kind}'{hint}; allowed: {allowed}",
+                {"kind": str(kind), "hint": did_you_mean(kind, LAYER_ARGS), "allowed": ", ".join(LAYER_ARGS)},
+            )
+        spec = LAYER_ARGS[kind]
+        names = list(spec.model_fields)
+        if given is None:
+            given = {}
+        elif isinstance(given, list):
+            if len(given) > len(names):
+                raise PydanticCustomError(
+                    "layer", "{kind} takes at most {n} arguments ({names}), got {m}",
+                    {"kind": kind, "n": len(names), "names": ", ".join(names) or "none", "m": len(given)},
+                )
+            given = dict(zip(names, given))
+        elif not isinstance(given, dict):
+            given = {names[0]: given} if names else {"": given}
+        for key in given:
+            if key not in names:
+                raise PydanticCustomError(
+                    "layer", "{kind} has no argument '{key}'{hint}; allowed: {allowed}",
+                    {"kind": kind, "key": str(key), "hint": did_you_mean(key, names), "allowed": ", ".join(names) or "none"},
+                )
+        try:
+            args = spec.model_validate(given)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            missing = err["type"] == "missing"
+            raise PydanticCustomError(
+                "layer", "{kind}.{field}: {msg}{got}",
+                {"kind": kind, "field": field, "msg": "required argument is missing" if missing else err["msg"],
+                 "got": "" if missing else f" (got {err.get('input')!r})"},
+            ) from None
+        return {"type": kind, "args": args.model_dump()}
+
+    @model_serializer
+    def _dump(self) -> Any:
+        return {self.type: self.args} if self.args else self.type

@@ -1,0 +1,100 @@
+"""The `optimizer:` and `scheduler:` sections: GD written by hand, torch.optim's optimizers and lr
+schedulers, with torch's defaults."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, NonNegativeFloat, PositiveInt, field_validator, model_validator
+
+from gdlab.config.base import LR, Strict, Unit
+
+
+class GD(Strict):
+    """Textbook gradient descent, w <- w - lr * grad, written by hand."""
+
+    name: Literal["GD"]
+    lr: LR
+
+
+class SGD(Strict):
+    name: Literal["SGD"]
+    lr: LR
+    momentum: Unit = 0.0
+    dampening: Unit = 0.0
+    nesterov: bool = False
+    weight_decay: NonNegativeFloat = Field(0.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self):
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("nesterov: true needs momentum > 0 and dampening 0 (as in torch.optim.SGD)")
+        return self
+
+
+class Adam(Strict):
+    name: Literal["Adam"]
+    lr: LR
+    betas: tuple[Unit, Unit] = (0.9, 0.999)
+    eps: float = Field(1e-8, gt=0, allow_inf_nan=False)
+    weight_decay: NonNegativeFloat = Field(0.0, allow_inf_nan=False)
+    amsgrad: bool = False
+
+    @field_validator("betas", mode="before")
+    @classmethod
+    def _list_to_tuple(cls, v):
+        return tuple(v) if isinstance(v, list) else v
+
+
+class AdamW(Adam):
+    name: Literal["AdamW"]
+    weight_decay: NonNegativeFloat = Field(0.01, allow_inf_nan=False)
+
+
+class RMSprop(Strict):
+    name: Literal["RMSprop"]
+    lr: LR
+    alpha: Unit = 0.99
+    eps: float = Field(1e-8, gt=0, allow_inf_nan=False)
+    weight_decay: NonNegativeFloat = Field(0.0, allow_inf_nan=False)
+    momentum: Unit = 0.0
+    centered: bool = False
+
+
+OptimizerConfig = Annotated[Union[GD, SGD, Adam, AdamW, RMSprop], Field(discriminator="name")]
+
+
+class SchedulerBase(Strict):
+    interval: Literal["step", "epoch"] = Field("epoch", description="advance the schedule every optimizer step or every epoch")
+
+
+class StepLR(SchedulerBase):
+    name: Literal["StepLR"]
+    step_size: PositiveInt
+    gamma: float = Field(0.1, gt=0, allow_inf_nan=False)
+
+
+class CosineAnnealingLR(SchedulerBase):
+    name: Literal["CosineAnnealingLR"]
+    T_max: PositiveInt | None = Field(None, description="null = the whole run")
+    eta_min: NonNegativeFloat = Field(0.0, allow_inf_nan=False)
+
+
+class ExponentialLR(SchedulerBase):
+    name: Literal["ExponentialLR"]
+    gamma: float = Field(gt=0, allow_inf_nan=False)
+
+
+class OneCycleLR(SchedulerBase):
+    """The peak lr is the optimizer's lr, so an lr sweep sweeps the peak."""
+
+    name: Literal["OneCycleLR"]
+    interval: Literal["step", "epoch"] = "step"
+    pct_start: float = Field(0.3, gt=0, lt=1)
+    anneal_strategy: Literal["cos", "linear"] = "cos"
+    div_factor: float = Field(25.0, gt=0, allow_inf_nan=False)
+    final_div_factor: float = Field(1e4, gt=0, allow_inf_nan=False)
+    three_phase: bool = False
+
+
+SchedulerConfig = Annotated[Union[StepLR, CosineAnnealingLR, ExponentialLR, OneCycleLR], Field(discriminator="name")]

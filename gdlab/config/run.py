@@ -1,0 +1,105 @@
+"""The whole config: the `train:` section and the top level that holds every section."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from gdlab.config.base import Strict, did_you_mean
+from gdlab.config.data import DataConfig
+from gdlab.config.layer import Layer
+from gdlab.config.loss import CLASSIFICATION_LOSSES, LOSS_NAMES, LossConfig, _loss_schema
+from gdlab.config.optim import OptimizerConfig, SchedulerConfig
+
+
+class TrainConfig(Strict):
+    epochs: PositiveInt | None = None
+    steps: PositiveInt | None = Field(None, description="optimizer steps; instead of epochs")
+    batch_size: PositiveInt | None = Field(None, description="null = full batch")
+    accumulate: PositiveInt = Field(1, description="micro-batches per optimizer step")
+    shuffle: bool = True
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+|mps)$")
+    dtype: Literal["float32", "float64"] = "float32"
+    eval_every: PositiveInt | None = Field(None, description="steps between validation passes; null = every epoch")
+    log_every: PositiveInt = 1
+    grad_clip: float | None = Field(None, gt=0, allow_inf_nan=False, description="max global grad norm per model")
+    checkpoint_every: PositiveInt | None = Field(None, description="steps between checkpoint.pt writes (also at the end and on interrupt)")
+    sharpness_every: PositiveInt | None = Field(
+        None, description="steps between sharpness measurements (top Hessian eigenvalue of the full training loss)"
+    )
+    sharpness_iters: Annotated[int, Field(ge=1, le=1000)] = Field(50, description="power-iteration budget per measurement")
+    snapshot_every: PositiveInt | None = Field(None, description="steps between weight snapshots (for boundary movies)")
+    diverge_factor: float | None = Field(
+        1e4, gt=1, allow_inf_nan=False,
+        description="a loss above diverge_factor * max(first loss, 1) counts as diverged; null = only non-finite",
+    )
+
+    @model_validator(mode="after")
+    def _one_length(self):
+        if (self.epochs is None) == (self.steps is None):
+            raise ValueError(
+                "set exactly one of train.epochs and train.steps"
+                + (" (override with e.g. train.epochs=null train.steps=100)" if self.epochs else "")
+            )
+        return self
+
+
+class Config(Strict):
+    name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", description="run folder name under runs/")
+    seed: NonNegativeInt = Field(0, le=2**63 - 1)
+    data: DataConfig
+    model: list[Layer] = Field(min_length=1)
+    loss: LossConfig = Field(json_schema_extra=_loss_schema)
+    optimizer: OptimizerConfig
+    scheduler: SchedulerConfig | None = None
+    train: TrainConfig
+    sweep: dict[str, Any] | None = Field(
+        None, description="gdlab sweep axes: {dotted.key: [values] | 'logspace(a,b,n)'}; gdlab train ignores it"
+    )
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_shorthand(cls, v):
+        if isinstance(v, bool):
+            raise PydanticCustomError(
+                "loss", "got boolean {v}: YAML reads on/off/yes/no as booleans; write a loss name: {names}",
+                {"v": str(v).lower(), "names": ", ".join(LOSS_NAMES)},
+            )
+        if isinstance(v, str):
+            if v not in LOSS_NAMES:
+                raise PydanticCustomError(
+                    "loss", "unknown loss '{v}'{hint}; allowed: {names}",
+                    {"v": v, "hint": did_you_mean(v, LOSS_NAMES), "names": ", ".join(LOSS_NAMES)},
+                )
+            return {"name": v}
+        if v is not None and not isinstance(v, dict):
+            raise PydanticCustomError(
+                "loss", "write a loss name ({names}) or a mapping with its name and options, got {got}",
+                {"names": ", ".join(LOSS_NAMES), "got": repr(v)},
+            )
+        return v
+
+    @property
+    def task(self) -> str:
+        """`classification` when the loss compares logits with labels, else `regression`."""
+        return "classification" if self.loss.name in CLASSIFICATION_LOSSES else "regression"
+
+    def resolved(self) -> dict:
+        """Plain data of the fully resolved config, ready to dump as YAML and load back."""
+        return self.model_dump(mode="json")
+
+
+UNION_SECTIONS = {"data": DataConfig, "loss": LossConfig, "optimizer": OptimizerConfig, "scheduler": SchedulerConfig}
+
+
+def kind_fields(section: str, name: Any) -> set[str] | None:
+    """The keys the `name` kind of a union section accepts (e.g. optimizer Adam), or None if unknown."""
+    from typing import get_args
+
+    union = get_args(get_args(UNION_SECTIONS[section])[0])
+    for cls in union:
+        if name in get_args(cls.model_fields["name"].annotation):
+            return set(cls.model_fields)
+    return None

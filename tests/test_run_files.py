@@ -65,3 +65,16 @@ def test_in_parallel_keeps_order_runs_every_call_and_raises_the_first_error():
     done.clear()
     in_parallel(done.append, [1, 2])  # a few items: no threads
     assert done == [1, 2]
+
+
+def _squares_in_child(n: int) -> list[int]:
+    return in_parallel(lambda i: i * i, range(n))
+
+
+def test_in_parallel_works_in_a_forked_child_of_a_process_that_used_it():
+    """The pool is per process: a forked child must not wait on its parent's threads, which it lacks."""
+    import multiprocessing
+
+    in_parallel(lambda i: i, range(8))  # the parent's pool exists now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_squares_in_child, (6,)).get(timeout=30) == [0, 1, 4, 9, 16, 25]

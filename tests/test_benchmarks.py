@@ -23,10 +23,12 @@ def test_train_overhead_prints_a_ratio_per_size_and_optimizer():
     assert all(math.isfinite(float(r[-1])) and float(r[-1]) > 0 for r in rows)
 
 
-def test_sweep_speed_prints_all_five_ways():
-    rows = run_script("sweep_speed.py", "--steps", "3", "--sizes", "tiny", "--ks", "2", "--opts", "SGD", "--skip-jobs")
+def test_sweep_speed_prints_all_five_ways(tmp_path):
+    rows = run_script("sweep_speed.py", "--steps", "3", "--sizes", "tiny", "--ks", "2", "--opts", "SGD", "--skip-jobs",
+                      "--out", str(tmp_path))
     header = next(r for r in rows if r and r[0] == "size")
-    assert header[-3:] == ["a/c", "c/d", "e/d"]
+    assert header[-4:] == ["a/c", "a/e", "c/d", "e/d"]
     (row,) = [r for r in rows if r and r[0] == "tiny"]
     assert row[:3] == ["tiny", "SGD", "2"] and row[4] == "nan"  # (b) skipped
     assert all(float(v) > 0 for v in row[3:4] + row[5:])
+    assert list(tmp_path.iterdir()) == []  # its run folders went to --out, in a temporary folder since removed

@@ -21,6 +21,7 @@ class Divergence:
         self.alive = torch.ones(K, dtype=torch.bool, device=device)
         self.alive_host = [True] * K
         self.at: list[int | None] = [None] * K
+        self._noted = 0  # the last step whose losses were checked
 
     def first_loss(self, losses: torch.Tensor) -> None:
         """Fix each model's loss limit from its first loss (once)."""
@@ -34,7 +35,11 @@ class Divergence:
             self.alive &= losses <= self.limit
 
     def note(self, step: int, losses: list[float]) -> None:
-        """Record, from host values, which models diverged at `step`."""
+        """Record, from host values, which models diverged at `step` (once per step: on a CPU the loop
+        checks a step's losses before its update and its records come by again)."""
+        if step <= self._noted:
+            return
+        self._noted = step
         if self.limit is not None and self._limit_host is None:
             self._limit_host = self.limit.tolist()
         limit = self._limit_host

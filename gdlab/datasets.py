@@ -3,17 +3,12 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from gdlab.config import did_you_mean
-from gdlab.errors import GdlabError
 
 BUNDLED_CLASSIFICATION = {"iris", "wine", "breast_cancer", "digits"}
-NAN_WORDS = {"nan", "na", "n/a", "null", "none"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +25,8 @@ class RawData:
 def read_raw(data, seed: int, labels: bool, loss_name: str) -> RawData:
     """The dataset `data` (a `DataConfig`) describes; `labels` says the loss needs class labels (CSV only)."""
     if data.name == "csv":
+        from gdlab.csvdata import read_csv
+
         return read_csv(data, labels, loss_name)
     if data.name in BUNDLED:
         return BUNDLED[data.name]()
@@ -153,99 +150,3 @@ def _bundled(name: str):
 
 
 BUNDLED = {name: _bundled(name) for name in ("iris", "wine", "breast_cancer", "digits", "diabetes")}
-
-
-# ---------------------------------------------------------------- csv
-def read_csv(data, labels: bool, loss_name: str) -> RawData:
-    """Read `data.path` with a numeric target column and feature columns; every problem is one GdlabError line."""
-    path = data.path
-    table = _read_table(path)
-    columns = list(table.columns)
-    _need_column(path, "data.target", data.target, columns)
-    features = data.features if data.features is not None else [c for c in columns if c != data.target]
-    for name in features:
-        _need_column(path, "data.features", name, columns)
-        if name == data.target:
-            raise GdlabError(f"{path}: data.features: '{name}' is the target column (data.target); list only inputs")
-    if not features:
-        raise GdlabError(f"{path}: no feature columns: the file has only the target column '{data.target}'")
-    x = np.column_stack([_numeric_column(path, table, name) for name in features])
-    y = _numeric_column(path, table, data.target)
-    if not labels:
-        return RawData(x, y.reshape(-1, 1), list(features), None)
-    return RawData(x, _class_labels(path, table, data.target, y, loss_name), list(features), int(y.max()) + 1)
-
-
-def _read_table(path: str):
-    import pandas as pd
-
-    if not Path(path).exists():
-        raise GdlabError(f"data.path: {path}: no such file")
-    if not Path(path).is_file():
-        raise GdlabError(f"data.path: {path}: not a file; data.path names a CSV file")
-    try:
-        # Strings everywhere, blank lines kept: gdlab checks each cell itself and reports its file line.
-        # index_col=False stops pandas from silently taking the first column as an index when rows are long.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, index_col=False)
-    except pd.errors.ParserWarning:
-        raise GdlabError(
-            f"data.path: {path}: not a readable CSV file: a row has more cells than the header has names"
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise GdlabError(
-            f"data.path: {path}: the file is empty; expected a header line of column names, then rows"
-        ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise GdlabError(f"data.path: {path}: not a readable CSV file: {detail}") from None
-    table = table.fillna("")  # short rows leave NaN even with keep_default_na=False
-    table = table[~(table == "").all(axis=1)]  # blank lines; the index still gives each row's line
-    if table.empty:
-        raise GdlabError(f"data.path: {path}: no data rows; expected rows of numbers below the header line")
-    return table
-
-
-def _need_column(path: str, key: str, name: str, columns: list[str]) -> None:
-    if name not in columns:
-        raise GdlabError(
-            f"{path}: {key}: no column '{name}'{did_you_mean(name, columns)}; columns: {', '.join(map(str, columns))}"
-        )
-
-
-def _line(table, position: int) -> int:
-    return int(table.index[position]) + 2  # line 1 is the header
-
-
-def _numeric_column(path: str, table, name: str) -> np.ndarray:
-    """Column `name` as float64, or a GdlabError naming the first empty, NaN, infinite or non-numeric cell."""
-    import pandas as pd
-
-    text = table[name].str.strip()
-    values = pd.to_numeric(text, errors="coerce").to_numpy(np.float64)
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size == 0:
-        return values
-    cell = text.iloc[bad[0]]
-    if cell == "":
-        problem = "empty cell"
-    elif cell.lower().lstrip("+-") in NAN_WORDS:
-        problem = f"missing value '{cell}'"
-    elif np.isnan(values[bad[0]]):
-        problem = f"non-numeric value '{cell}'"
-    else:
-        problem = f"infinite value '{cell}'"
-    raise _cell_error(path, table, name, bad[0], f"{problem}; every cell must be a finite number")
-
-
-def _class_labels(path: str, table, name: str, y: np.ndarray, loss_name: str) -> np.ndarray:
-    bad = np.flatnonzero((y < 0) | (y != np.floor(y)))
-    if bad.size:
-        got = table[name].iloc[bad[0]].strip()
-        raise _cell_error(path, table, name, bad[0], f"{loss_name} needs integer class labels 0, 1, 2, ...; got {got}")
-    return y.astype(np.int64)
-
-
-def _cell_error(path: str, table, name: str, position: int, problem: str) -> GdlabError:
-    return GdlabError(f"{path}: column '{name}', line {_line(table, position)}: {problem}")

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from gdlab.boundary import choose_snapshots, compute_boundary
+from gdlab.boundary import compute_boundary
+from gdlab.weights import choose_snapshots
 from gdlab.data import load_data
 from gdlab.loading import load_config
 from gdlab.model import build_sequential

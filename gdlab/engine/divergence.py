@@ -19,8 +19,7 @@ class Divergence:
         self.limit: torch.Tensor | None = None  # per model, set from the first step's loss
         self._limit_host: list[float] | None = None
         self.alive = torch.ones(K, dtype=torch.bool, device=device)
-        self.alive_host = [True] * K
-        self.at: list[int | None] = [None] * K
+        self.at: list[int | None] = [None] * K  # the host's view: None while a model trains
         self._noted = 0  # the last step whose losses were checked
 
     def first_loss(self, losses: torch.Tensor) -> None:
@@ -45,12 +44,11 @@ class Divergence:
         limit = self._limit_host
         for k, v in enumerate(losses):
             if self.at[k] is None and (not math.isfinite(v) or (limit is not None and v > limit[k])):
-                self.alive_host[k] = False
                 self.at[k] = step
                 self.alive[k] = False
 
     def any_alive(self) -> bool:
-        return any(self.alive_host)
+        return None in self.at
 
     def all_alive(self) -> bool:
         return self.at.count(None) == self.K

@@ -5,6 +5,7 @@ it is while the others train on."""
 from __future__ import annotations
 
 import math
+import operator
 from typing import Callable
 
 import torch
@@ -42,6 +43,10 @@ class Divergence:
         if self.limit is not None and self._limit_host is None:
             self._limit_host = self.limit.tolist()
         limit = self._limit_host
+        # The common case in C loops (a 1000-model sweep would spend ~150 us a step in the loop below):
+        # every loss finite and within its limit (NaN fails both tests), so no model can have diverged.
+        if all(map(math.isfinite, losses)) and (limit is None or all(map(operator.le, losses, limit))):
+            return
         for k, v in enumerate(losses):
             if self.at[k] is None and (not math.isfinite(v) or (limit is not None and v > limit[k])):
                 self.at[k] = step

@@ -77,10 +77,21 @@ class StackedLoss:
 
     def correct(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
         """Correct predictions per model (classification only), as a float [K]; out [N, C] counts as K = 1."""
-        if self.name == "CrossEntropyLoss":  # eq_ in place on argmax's fresh tensor: one kernel less
+        if self.name == "CrossEntropyLoss":  # eq_ in place on the fresh predictions: one kernel less
+            if out.shape[-1] == 2 and out.numel() >= 8192:
+                return _correct_of_two(out, y).view(-1)
             return out.argmax(-1).eq_(y).sum(-1, dtype=out.dtype).view(-1)
         if out.dim() == 2:
             out, y = out.unsqueeze(0), y.unsqueeze(0)
         if self.name == "BCEWithLogitsLoss":
             return ((out > 0) == (y > 0.5)).flatten(1).sum(1, dtype=out.dtype)
         return None
+
+
+def _correct_of_two(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """What `out.argmax(-1).eq(y).sum(-1)` counts, for two classes: argmax picks class 0 where o0 >= o1 or
+    o0 is NaN (it takes NaN as the largest, the first one if both are). On a CPU argmax over a last
+    dimension of 2 is slow: 52 us for 128 models x 64 rows, this about half; for small outputs argmax wins."""
+    o0, o1 = out[..., 0], out[..., 1]
+    picks_zero = torch.ge(o0, o1).logical_or_(torch.isnan(o0))
+    return picks_zero.ne_(y).sum(-1, dtype=out.dtype)  # right where (picks 0) != (label is 1)

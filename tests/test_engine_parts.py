@@ -1,0 +1,48 @@
+"""Pieces of the engine checked against plain definitions: the two-class prediction against argmax
+(special values included) and the divergence rule against its statement."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+
+from gdlab.config import Config
+from gdlab.engine.divergence import Divergence
+from gdlab.engine.losses import StackedLoss
+from tests.helpers import TINY
+
+
+def test_two_class_accuracy_counts_exactly_what_argmax_counts():
+    special = [0.0, 1.0, -1.0, math.nan, math.inf, -math.inf]
+    pairs = torch.tensor(list(itertools.product(special, repeat=2)))  # every tie, NaN and inf combination
+    K, N = 128, 72  # 128 x 72 x 2 outputs: past the size where the two-class path is taken
+    out = torch.randn(K, N, 2)
+    out[:, : len(pairs)] = pairs
+    out[5, 40:] = out[5, 40:, :1]  # ties on a whole stretch of one model
+    y = torch.randint(0, 2, (N,))
+    loss = StackedLoss(Config.model_validate(TINY).loss, torch.device("cpu"), torch.float32)
+    expected = (out.argmax(-1) == y).sum(-1).to(torch.float32)
+    assert torch.equal(loss.correct(out, y), expected)
+    assert torch.equal(loss.correct(out[:2], y), expected[:2])  # small: argmax itself
+
+
+def test_divergence_rule():
+    d = Divergence(5, factor=10.0, device=torch.device("cpu"))
+    d.first_loss(torch.tensor([0.5, 2.0, 2.0, 2.0, 2.0]))  # limits: 10 x max(loss, 1) = 10, 20, 20, 20, 20
+    d.note(1, [9.9, 20.0, 19.0, 1.0, 3.0])  # exactly at the limit is still training
+    assert d.at == [None] * 5 and d.all_alive()
+    d.note(2, [10.5, 20.0, 19.0, 1.0, 3.0])  # all finite, one above its limit
+    assert d.at == [2, None, None, None, None]
+    d.note(3, [10.5, 20.0, math.nan, math.inf, 3.0])
+    assert d.at == [2, None, 3, 3, None]
+    assert d.alive.tolist() == [False, True, False, False, True]
+    d.note(4, [math.nan, 25.0, math.nan, 1.0, 3.0])  # a diverged model keeps its first divergence step
+    assert d.at == [2, 4, 3, 3, None] and d.any_alive()
+    d.note(4, [math.nan] * 5)  # a step is checked once
+    assert d.at[4] is None
+    unbounded = Divergence(2, factor=None, device=torch.device("cpu"))
+    unbounded.first_loss(torch.tensor([1.0, 1.0]))
+    unbounded.note(1, [1e30, -math.inf])
+    assert unbounded.at == [None, 1]

@@ -59,6 +59,7 @@ class StackedMLP:
         }
         self.by_name = {s.name: s for s in self.slots}
         self._views: dict[str, torch.Tensor] | None = None
+        self._names = [(f"{i}.weight", f"{i}.bias") for i in range(len(self.layers))]  # not rebuilt every step
 
     def views(self, flat: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Per-layer parameter views of the flat tensor (one split, so backward is one cat):
@@ -92,7 +93,8 @@ class StackedMLP:
         return h.unsqueeze(0) if single else h
 
     def _apply(self, i, kind, args, x, params, training):
-        w, b = params.get(f"{i}.weight"), params.get(f"{i}.bias")
+        weight, bias = self._names[i]
+        w, b = params.get(weight), params.get(bias)
         if kind == "Linear":  # w is stored [in, out]: x @ w needs no transpose
             if x.dim() == 2:
                 return torch.addmm(b, x, w) if b is not None else x @ w

@@ -58,16 +58,11 @@ class Divergence:
     def all_alive(self) -> bool:
         return self.at.count(None) == self.K
 
-    def rows(self, step: int, logged: bool, steps_done: list[int]) -> tuple[list[bool], Callable[[list], list]]:
+    def rows(self, step: int, logged: bool) -> tuple[list[bool], Callable[[list], list]]:
         """Which models write a row at `step` (a diverged model writes rows up to and including the step
-        it diverged at), and a filter that blanks diverged models' values. Updates `steps_done`."""
+        it diverged at), and a filter that blanks diverged models' values."""
         if self.all_alive():  # the common case, kept cheap
-            steps_done[:] = [step] * self.K
             return [logged] * self.K, lambda values: values
-        ran = [d is None or d == step for d in self.at]
         live = [d is None for d in self.at]
-        for k in range(self.K):
-            if ran[k]:
-                steps_done[k] = step
-        emit = [ran[k] and (logged or not live[k]) for k in range(self.K)]
+        emit = [d == step or (d is None and logged) for d in self.at]
         return emit, lambda values: [x if live[k] else None for k, x in enumerate(values)]

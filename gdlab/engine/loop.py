@@ -48,7 +48,7 @@ class GroupTrainer:
         self.divergence = Divergence(self.K, cfg.train.diverge_factor, device)
         # On an accelerator, host syncs are batched: losses stay on device and are read in blocks.
         self.sync_every = sync_every or (1 if device.type == "cpu" else 32)
-        self.steps_done = [0] * self.K
+        self.recorded_step = 0  # the step of the last record yielded
         self.step = 0
         self.interrupted = False
         # Where the loop is inside the current epoch (what a checkpoint must restore), and elapsed time.
@@ -156,7 +156,8 @@ class GroupTrainer:
             losses = host(loss)
             self.divergence.note(step, losses)
             logged = step % self.log_every == 0 or vl is not None or step == self.plan.total_steps
-            emit, only_live = self.divergence.rows(step, logged, self.steps_done)
+            emit, only_live = self.divergence.rows(step, logged)
+            self.recorded_step = step
             yield StepRecord(
                 step=step,
                 epoch=round(step / self.plan.steps_per_epoch, 6),
@@ -188,6 +189,11 @@ class GroupTrainer:
         return value.detach()
 
     # ------------------------------------------------------------------ results
+    @property
+    def steps_done(self) -> list[int]:
+        """Steps each model has trained and recorded: to its divergence step, else to the last record."""
+        return [self.recorded_step if d is None else d for d in self.divergence.at]
+
     @property
     def diverged_at(self) -> list[int | None]:
         """The step each model diverged at (None: it did not)."""

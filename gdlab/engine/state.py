@@ -55,8 +55,7 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
     tr.elapsed_before = tr.elapsed = state["elapsed"]
     tr.divergence.limit = state["loss_limit"]
     tr.sharpness_s = state["sharpness_s"]
-    for k in range(tr.K):
-        tr.steps_done[k] = tr.step
+    tr.recorded_step = tr.step
     rng = state["rng"]
     torch.set_rng_state(rng["torch"])
     if rng["cuda"] and torch.cuda.is_available():

@@ -26,14 +26,13 @@ class StackedLoss:
             return self._single(out[0], y[0] if y.dim() == out.dim() - (self.name == "CrossEntropyLoss") else y).view(1)
         if self.name == "CrossEntropyLoss":
             flat_y = self._flat_labels(y, K, N)
-            y = y.expand(K, N)
             per_row = F.cross_entropy(
                 out.reshape(K * N, -1), flat_y, weight=self.weight,
                 label_smoothing=self.cfg.label_smoothing, reduction="none",
             ).view(K, N)
             if self.weight is None:
                 return per_row.mean(1)
-            return per_row.sum(1) / self.weight[y].sum(1)  # torch's weighted mean divides by the weights
+            return per_row.sum(1) / self.weight[y.expand(K, N)].sum(1)  # torch's weighted mean divides by the weights
         y = y.expand_as(out)
         if self.name == "MSELoss":
             per = F.mse_loss(out, y, reduction="none")

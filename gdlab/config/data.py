@@ -9,6 +9,9 @@ from pydantic import Field, NonNegativeFloat, NonNegativeInt
 from gdlab.config.base import Strict
 
 
+FeatureCount = Annotated[int, Field(ge=1, le=1000)]  # input columns a generator makes
+
+
 class DataBase(Strict):
     val_fraction: float = Field(0.2, ge=0, lt=1)
     standardize: bool = False
@@ -40,7 +43,7 @@ class Spiral(GeneratedData):
 
 class Blobs(GeneratedData):
     name: Literal["blobs"]
-    n_features: Annotated[int, Field(ge=1, le=1000)] = 2
+    n_features: FeatureCount = 2
     centers: Annotated[int, Field(ge=2, le=100)] = 3
     noise: NonNegativeFloat = Field(1.0, allow_inf_nan=False, description="cluster standard deviation")
 
@@ -52,12 +55,12 @@ class Gaussians(GeneratedData):
 
 class Sine(GeneratedData):
     name: Literal["sine"]
-    n_features: Annotated[int, Field(ge=1, le=1000)] = 1
+    n_features: FeatureCount = 1
 
 
 class LinearData(GeneratedData):
     name: Literal["linear"]
-    n_features: Annotated[int, Field(ge=1, le=1000)] = 1
+    n_features: FeatureCount = 1
 
 
 class Friedman(GeneratedData):

@@ -36,12 +36,35 @@ def _values(rec: StepRecord, column: str) -> list | None:
     return rec.extra.get(column) if column in EXTRA_COLUMNS else getattr(rec, column)
 
 
-def _cells(values: list | None, K: int):
-    if values is None:
-        return itertools.repeat("", K)
-    if None in values:
-        return ["" if v is None else repr(v) for v in values]
-    return map(repr, values)  # repr: the shortest text that reads back exactly
+class _ReprCache(dict):
+    """repr of floats that recur (accuracies are count / n >= 0: few distinct values, never -0.0), made once each."""
+
+    def __missing__(self, value: float) -> str:
+        if len(self) > 4096:  # values that do not recur: keep the cache small
+            self.clear()
+        text = self[value] = repr(value)
+        return text
+
+
+class _Column:
+    """One per-model column's cells for a step. Formatting K floats costs most of a row; a column whose
+    values did not change since the last step (the lr without a scheduler) reuses last step's cells."""
+
+    def __init__(self, recurring: bool):
+        self.last: tuple[list | None, list[str]] = (None, [])
+        self.cache = _ReprCache() if recurring else None
+
+    def cells(self, values: list | None, K: int):
+        if values is None:
+            return itertools.repeat("", K)
+        if values == self.last[0] and 0.0 not in values:  # 0.0 == -0.0, but their reprs differ
+            return self.last[1]
+        if None in values:
+            cells = ["" if v is None else repr(v) for v in values]
+        else:  # repr: the shortest text that reads back exactly
+            cells = list(map(self.cache.__getitem__ if self.cache is not None else repr, values))
+        self.last = (values, cells)
+        return cells
 
 
 class GroupMetrics:
@@ -59,6 +82,7 @@ class GroupMetrics:
         self.best_val: list[float | None] = [None] * K
         self.earlier: list[dict] = [{} for _ in range(K)]  # final values from rows kept by a resume
         self.wall_s = 0.0
+        self.formats = {c: _Column(recurring=c.endswith("accuracy")) for c in columns}
 
     def seed(self, k: int, lines: list[str]) -> None:
         """Take the rows a resumed run keeps into account for final and best values."""
@@ -111,7 +135,8 @@ class GroupMetrics:
             return
         K = len(rec.emit)
         shared = _shared_cells(rec)
-        columns = [itertools.repeat(shared[c], K) if c in shared else _cells(_values(rec, c), K) for c in self.columns]
+        columns = [itertools.repeat(shared[c], K) if c in shared else self.formats[c].cells(_values(rec, c), K)
+                   for c in self.columns]
         lines: list[str | None] = list(map(",".join, zip(*columns)))  # whole rows built by C loops, not cell by cell
         if len(emit) < K:
             quiet = set(range(K)).difference(emit)

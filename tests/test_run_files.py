@@ -47,6 +47,25 @@ def test_unlogged_steps_write_no_rows(tmp_path):
     assert all(pd.read_csv(p).step.tolist() == [3, 6] for p in paths)
 
 
+def test_cells_reused_across_steps_are_exactly_each_steps_values(tmp_path):
+    """Unchanged lr cells are reused and accuracies come from a cache: the text must still be each step's
+    own repr, including a scheduler's change, 0.0 following -0.0, and accuracies that recur."""
+    K = 3
+    lrs = [[0.1, 0.2, 0.3], [0.1, 0.2, 0.3], [-0.0, 0.2, 0.3], [0.0, 0.2, 0.3], [0.05, 0.2, 0.3], [0.05, 0.2, 0.3]]
+    accs = [[0.5, 0.25, 1.0], [0.5, 0.75, 1.0], [0.0, 0.25, 0.5], [0.5, 0.5, 0.5], [1 / 3, 0.25, 0.0], [0.5, 0.25, 1.0]]
+    paths = [tmp_path / f"m{k}.csv" for k in range(K)]
+    metrics = GroupMetrics(paths, metric_columns("classification", False), flush_every=2)
+    for step, (lr, acc) in enumerate(zip(lrs, accs), start=1):
+        metrics.consume(StepRecord(step=step, epoch=float(step), wall_s=0.0, emit=[True] * K, lr=list(lr),
+                                   train_loss=[0.5] * K, grad_norm=[1.0] * K, train_accuracy=list(acc)))
+    metrics.close()
+    for k, path in enumerate(paths):
+        rows = [line.split(",") for line in path.read_text().splitlines()]
+        lr_at, acc_at = rows[0].index("lr"), rows[0].index("train_accuracy")
+        assert [r[lr_at] for r in rows[1:]] == [repr(lr[k]) for lr in lrs]
+        assert [r[acc_at] for r in rows[1:]] == [repr(acc[k]) for acc in accs]
+
+
 def test_in_parallel_keeps_order_runs_every_call_and_raises_the_first_error():
     done, threads = [], set()
 

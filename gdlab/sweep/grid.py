@@ -1,5 +1,5 @@
-"""Sweep axes: `key=a,b,c`, `key=logspace(a,b,n)`, `linspace(a,b,n)`, `range(start,stop,step)`, or a
-`sweep:` section in the YAML; the grid is their cartesian product."""
+"""Sweep axes: `key=a,b,c`, `key=logspace(a,b,n)`, `linspace(a,b,n)`, `range([start,]stop[,step])`, or a
+`sweep:` section in the YAML; the grid is their cartesian product. The functions live in axis_values."""
 
 from __future__ import annotations
 
@@ -9,53 +9,8 @@ import re
 from typing import Any
 
 from gdlab.errors import GdlabError
-from gdlab.loading import parse_override
+from gdlab.sweep.axis_values import MAX_VARIANTS, expand_function
 from gdlab.yamlio import parse_scalar
-
-_FUNC = re.compile(r"^\s*(logspace|linspace|range)\s*\((.*)\)\s*$")
-MAX_VARIANTS = 100_000
-
-
-def _clean(x: float) -> float:
-    """12 significant digits: logspace(-4, 0, 5) gives 0.001, not 0.0010000000000000002."""
-    return float(f"{x:.12g}")
-
-
-def _numbers(args: str, source: str, n: int) -> list[float]:
-    parts = [p.strip() for p in args.split(",")]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise GdlabError(f"{source}: arguments must be numbers, got ({args})") from None
-    if len(values) != n or not all(map(math.isfinite, values)):
-        raise GdlabError(f"{source}: expects {n} finite numbers, got ({args})")
-    return values
-
-
-def expand_function(text: str, source: str) -> list[Any] | None:
-    """Values of logspace/linspace/range(...), or None when `text` is not such a call."""
-    m = _FUNC.match(text)
-    if not m:
-        return None
-    kind, args = m.groups()
-    if kind == "range":
-        start, stop, step = _numbers(args, source, 3)
-        if step == 0:
-            raise GdlabError(f"{source}: range step must not be 0")
-        count = max(0, math.ceil((stop - start) / step - 1e-9))  # Python's exclusive stop
-        values = [_clean(start + i * step) for i in range(count)]
-        if all(float(v).is_integer() for v in (start, stop, step)):
-            values = [int(v) for v in values]
-    else:
-        a, b, n = _numbers(args, source, 3)
-        if not float(n).is_integer() or n < 1:
-            raise GdlabError(f"{source}: the number of points must be a whole number >= 1")
-        n = int(n)
-        grid = [a + (b - a) * i / (n - 1) for i in range(n)] if n > 1 else [a]
-        values = [_clean(10**x if kind == "logspace" else x) for x in grid]
-    if not values:
-        raise GdlabError(f"{source}: gives no values")
-    return values
 
 
 def split_top_level(text: str) -> list[str]:
@@ -77,24 +32,49 @@ def split_top_level(text: str) -> list[str]:
 
 def parse_axis_arg(text: str) -> tuple[str, list[Any]]:
     """`optimizer.lr=1e-3,1e-2` -> ("optimizer.lr", [0.001, 0.01]); one value is a fixed override."""
-    path, _ = parse_override(text.split("=", 1)[0] + "=0") if "=" in text else parse_override(text)
-    key = ".".join(map(str, path))
-    raw = text.split("=", 1)[1]
     source = f"sweep axis '{text}'"
+    if "=" not in text:
+        raise GdlabError(f"{source}: expected KEY=VALUES, e.g. optimizer.lr=0.01,0.1")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise GdlabError(f"{source}: the key must be dotted names, e.g. optimizer.lr=0.01,0.1")
+    key = ".".join(str(int(p)) if p.isdecimal() else p for p in parts)  # model.00 is model.0; isdigit() takes "²", int() not
+    if not raw.strip():  # would read as null: say so rather than fail later on a null lr
+        raise GdlabError(f"{source}: no value after '='; give one value (a fixed override) or several separated by commas")
     values = expand_function(raw, source)
     if values is None:
-        values = [parse_scalar(part, source) for part in split_top_level(raw)]
+        items = split_top_level(raw)
+        for i, item in enumerate(items):
+            if not item.strip():
+                raise GdlabError(f"{source}: empty value between commas (item {i + 1}); write null for a null value")
+        values = [parse_scalar(item, source) for item in items]
     return key, values
 
 
+def _flatten(section: dict, prefix: str, source: str, out: dict[str, Any]) -> dict[str, Any]:
+    """`{optimizer: {lr: [..]}}` -> `{optimizer.lr: [..]}`; lists (of mappings too) are values, never nested keys."""
+    for key, value in section.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            if not value:
+                raise GdlabError(f"{source}: sweep.{dotted}: an empty mapping; give keys with lists of values, e.g. {{lr: [0.01, 0.1]}}")
+            _flatten(value, f"{dotted}.", source, out)
+        elif dotted in out:
+            raise GdlabError(f"{source}: sweep.{dotted}: given twice (nested and dotted); keep one")
+        else:
+            out[dotted] = value
+    return out
+
+
 def axes_from_yaml(section: Any, source: str) -> dict[str, list[Any]]:
-    """A config's `sweep:` mapping: {dotted.key: [values] | "logspace(...)" | value}."""
+    """A config's `sweep:` mapping: {dotted.key: [values] | "logspace(...)" | value}, keys nested or dotted."""
     if section is None:
         return {}
     if not isinstance(section, dict):
         raise GdlabError(f"{source}: sweep: must map dotted keys to lists of values, e.g. {{optimizer.lr: [0.01, 0.1]}}")
     axes = {}
-    for key, values in section.items():
+    for key, values in _flatten(section, "", source, {}).items():
         where = f"{source}: sweep.{key}"
         if isinstance(values, str) and (expanded := expand_function(values, where)) is not None:
             values = expanded
@@ -102,15 +82,19 @@ def axes_from_yaml(section: Any, source: str) -> dict[str, list[Any]]:
             values = [values]
         if not values:
             raise GdlabError(f"{where}: needs at least one value")
-        axes[str(key)] = values
+        axes[key] = values
     return axes
 
 
-def grid(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """The cartesian product of the axes, first axis slowest, as {key: value} per variant."""
-    total = math.prod(len(v) for v in axes.values()) if axes else 1
+def grid(axes: dict[str, list[Any]], source: str | None = None) -> list[dict[str, Any]]:
+    """The cartesian product of the axes, first axis slowest, as {key: value} per variant; `source` (the
+    config file) names where a grid over the size limit comes from."""
+    sizes = {key: len(values) for key, values in axes.items()}
+    total = math.prod(sizes.values())  # counted from the sizes: nothing is built for a grid that is refused
     if total > MAX_VARIANTS:
-        raise GdlabError(f"sweep: the grid has {total} variants; the limit is {MAX_VARIANTS}")
+        shape = " x ".join(f"{key}: {n}" for key, n in sizes.items())
+        where = f"{source}: sweep" if source else "sweep"
+        raise GdlabError(f"{where}: the grid has {total} variants ({shape}); the limit is {MAX_VARIANTS}")
     keys = list(axes)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
 

@@ -49,7 +49,7 @@ def _drop_foreign_keys(raw: dict, point: dict[str, Any]) -> list[str]:
 
 def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str) -> list[VariantPlan]:
     """Every grid point validated; the first invalid one is an error naming the variant."""
-    points = grid(axes)
+    points = grid(axes, source)
     width = max(3, len(str(len(points) - 1)))
     plans = []
     for i, point in enumerate(points):
@@ -58,7 +58,7 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str) -> li
         where = {}
         label = ", ".join(f"{k}={format_value(v)}" for k, v in point.items()) or "base"
         for key, value in point.items():
-            path = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+            path = tuple(int(p) if p.isdecimal() else p for p in key.split("."))  # isdigit() takes "²", int() not
             _keyword_form(raw, path)
             apply_override(raw, path, copy.deepcopy(value), f"{source}: variant {i} ({label})")
             for n in range(1, len(path) + 1):

@@ -1,0 +1,193 @@
+"""Sweep axes that are huge, overflowing, empty or nested: refused as one-line usage errors (exit 2), or
+read the same whichever way they are spelled."""
+
+from __future__ import annotations
+
+import copy
+import re
+import tracemalloc
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from gdlab.cli import app
+from gdlab.errors import GdlabError
+from gdlab.sweep.grid import MAX_VARIANTS, axes_from_yaml, expand_function, grid, parse_axis_arg
+from tests.helpers import TINY
+
+runner = CliRunner()
+
+
+def write_config(tmp_path: Path, **top) -> Path:
+    raw = copy.deepcopy(TINY)
+    raw.update(top)
+    path = tmp_path / "base.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def sweep(tmp_path: Path, cfg: Path, *args: str):
+    out = tmp_path / "sw"
+    result = runner.invoke(app, ["sweep", str(cfg), *args, "--run-dir", str(out), "-q"])
+    return result, out
+
+
+def assert_usage_error(result, out: Path, *parts: str) -> None:
+    """Exit 2 with one line on stderr holding every part, no traceback, and no sweep folder."""
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("gdlab: error: ") and result.stderr.count("\n") == 1, result.stderr
+    for part in parts:
+        assert part in result.stderr, result.stderr
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- 1. huge or overflowing axes
+@pytest.mark.parametrize("axis,parts", [
+    ("optimizer.lr=logspace(0,400,3)", ["sweep axis 'optimizer.lr=logspace(0,400,3)'", "not a finite number"]),
+    ("optimizer.lr=linspace(-1e308,1e308,3)", ["sweep axis 'optimizer.lr=linspace(-1e308,1e308,3)'", "not a finite number"]),
+    ("optimizer.lr=range(1e-9,1,1e-9)", ["sweep axis 'optimizer.lr=range(1e-9,1,1e-9)'", "999999999 values", f"the limit is {MAX_VARIANTS}"]),
+    ("optimizer.lr=range(0,1e300,1e-300)", ["sweep axis 'optimizer.lr=range(0,1e300,1e-300)'", "values", f"the limit is {MAX_VARIANTS}"]),
+    ("optimizer.lr=logspace(-3,0,1e10)", ["sweep axis 'optimizer.lr=logspace(-3,0,1e10)'", "10000000000 values", f"the limit is {MAX_VARIANTS}"]),
+])
+def test_huge_or_overflowing_cli_axes_are_usage_errors(tmp_path, axis, parts):
+    result, out = sweep(tmp_path, write_config(tmp_path), axis)
+    assert_usage_error(result, out, *parts)
+
+
+def test_huge_yaml_axis_is_refused_by_its_count(tmp_path):
+    cfg = write_config(tmp_path, sweep={"optimizer.lr": "logspace(-3, 0, 1e12)"})
+    result, out = sweep(tmp_path, cfg)
+    assert_usage_error(result, out, f"{cfg}: sweep.optimizer.lr", "1000000000000 values", f"the limit is {MAX_VARIANTS}")
+
+
+@pytest.mark.parametrize("text", ["logspace(-3, 0, 200001)", "linspace(0, 1, 200001)", "range(0.5, 200001)", "range(200001)"])
+def test_an_axis_over_the_limit_is_counted_not_built(text):
+    tracemalloc.start()
+    try:
+        with pytest.raises(GdlabError, match=f"200001 values; the limit is {MAX_VARIANTS}"):
+            expand_function(text, "t")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200_000  # a list of 200001 floats alone takes ~6 MB
+
+
+def test_an_axis_at_the_limit_is_still_allowed():
+    assert len(expand_function(f"linspace(0, 1, {MAX_VARIANTS})", "t")) == MAX_VARIANTS
+
+
+# ---------------------------------------------------------------- 2. range() like Python's
+@pytest.mark.parametrize("text,values", [
+    ("range(3)", [0, 1, 2]),
+    ("range(1, 4)", [1, 2, 3]),
+    ("range(1, 10, 4)", [1, 5, 9]),
+    ("range(5, 0, -2)", [5, 3, 1]),
+    ("range(0.5, 2)", [0.5, 1.5]),
+    ("range(0, 1, 0.25)", [0.0, 0.25, 0.5, 0.75]),
+    ("range(0.1, 1.0, 0.1)", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]),
+])
+def test_range_takes_one_two_or_three_arguments(text, values):
+    got = expand_function(text, "t")
+    assert got == values
+    assert [type(v) for v in got] == [type(v) for v in values]  # whole numbers stay ints
+
+
+@pytest.mark.parametrize("text", ["range()", "range(1, 2, 3, 4)"])
+def test_range_with_no_or_four_arguments_says_what_it_takes(text):
+    with pytest.raises(GdlabError, match=r"1 to 3 finite numbers \(stop \| start, stop \| start, stop, step\)"):
+        expand_function(text, "t")
+
+
+def test_range_of_one_argument_on_the_command_line(tmp_path):
+    result, out = sweep(tmp_path, write_config(tmp_path), "seed=range(3)", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "3 variants" in result.output
+
+
+# ---------------------------------------------------------------- 3. the grid limit names source and sizes
+def test_grid_limit_names_the_config_and_each_axis_size(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=linspace(0.001,1,1000)", "seed=range(1000)")
+    assert_usage_error(result, out, f"{cfg}: sweep: the grid has 1000000 variants (optimizer.lr: 1000 x seed: 1000); the limit is {MAX_VARIANTS}")
+
+
+def test_grid_limit_without_a_source():
+    axes = {"a": list(range(400)), "b": list(range(400)), "c": [0, 1]}
+    with pytest.raises(GdlabError, match=r"^sweep: the grid has 320000 variants \(a: 400 x b: 400 x c: 2\); the limit is 100000$"):
+        grid(axes)
+
+
+# ---------------------------------------------------------------- 4. empty values
+@pytest.mark.parametrize("axis,message", [
+    ("optimizer.lr=", "sweep axis 'optimizer.lr=': no value after '='"),
+    ("optimizer.lr= ", "sweep axis 'optimizer.lr= ': no value after '='"),
+    ("optimizer.lr=0.1,,0.2", "sweep axis 'optimizer.lr=0.1,,0.2': empty value between commas"),
+    ("optimizer.lr=0.1,0.2,", "sweep axis 'optimizer.lr=0.1,0.2,': empty value between commas"),
+    ("optimizer.lr=,0.1", "sweep axis 'optimizer.lr=,0.1': empty value between commas"),
+])
+def test_empty_values_name_the_axis(tmp_path, axis, message):
+    result, out = sweep(tmp_path, write_config(tmp_path), axis)
+    assert_usage_error(result, out, message)
+
+
+def test_an_explicit_null_is_still_a_value():
+    assert parse_axis_arg("train.batch_size=null,16") == ("train.batch_size", [None, 16])
+
+
+def test_an_empty_yaml_list_is_still_refused(tmp_path):
+    cfg = write_config(tmp_path, sweep={"optimizer.lr": []})
+    result, out = sweep(tmp_path, cfg)
+    assert_usage_error(result, out, f"{cfg}: sweep.optimizer.lr: needs at least one value")
+
+
+def test_a_superscript_digit_in_a_key_is_a_name_not_a_crash(tmp_path):
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.\u00b2=1,2")
+    assert_usage_error(result, out, "unknown key")
+
+
+def test_an_axis_without_a_key_names_the_axis():
+    with pytest.raises(GdlabError, match=r"^sweep axis '=0.1,0.2': the key must be dotted names"):
+        parse_axis_arg("=0.1,0.2")
+
+
+# ---------------------------------------------------------------- 5. nested sweep sections
+def test_nested_and_dotted_sweep_sections_give_the_same_axes():
+    nested = {"optimizer": {"lr": [0.01, 0.1], "momentum": "linspace(0, 0.9, 2)"}, "seed": [0, 1]}
+    dotted = {"optimizer.lr": [0.01, 0.1], "optimizer.momentum": "linspace(0, 0.9, 2)", "seed": [0, 1]}
+    assert axes_from_yaml(nested, "c.yaml") == axes_from_yaml(dotted, "c.yaml") == {
+        "optimizer.lr": [0.01, 0.1], "optimizer.momentum": [0.0, 0.9], "seed": [0, 1]}
+    assert grid(axes_from_yaml(nested, "c.yaml")) == grid(axes_from_yaml(dotted, "c.yaml"))
+
+
+def test_nested_sweep_section_runs_like_the_dotted_one(tmp_path):
+    outputs = []
+    for section in ({"optimizer": {"lr": [0.01, 0.1]}, "seed": [0, 1]}, {"optimizer.lr": [0.01, 0.1], "seed": [0, 1]}):
+        result, _ = sweep(tmp_path, write_config(tmp_path, sweep=section), "--dry-run")
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert "4 variants" in outputs[0] and outputs[0] == outputs[1]
+
+
+def test_lists_of_mappings_stay_lists_of_values():
+    section = {
+        "model.0": [{"Linear": [2, 8]}, {"Linear": [2, 16]}],
+        "optimizer": [{"name": "SGD", "lr": 0.1}, {"name": "Adam", "lr": 0.001}],
+        "model": {"2": [{"Linear": [8, 2]}]},
+    }
+    assert axes_from_yaml(section, "c.yaml") == {
+        "model.0": [{"Linear": [2, 8]}, {"Linear": [2, 16]}],
+        "optimizer": [{"name": "SGD", "lr": 0.1}, {"name": "Adam", "lr": 0.001}],
+        "model.2": [{"Linear": [8, 2]}],
+    }
+
+
+@pytest.mark.parametrize("section,message", [
+    ({"optimizer.lr": [0.1], "optimizer": {"lr": [0.2]}}, "c.yaml: sweep.optimizer.lr: given twice"),
+    ({"optimizer": {}}, "c.yaml: sweep.optimizer: an empty mapping"),
+    ({"optimizer": {"lr": "logspace(0, 400, 3)"}}, "c.yaml: sweep.optimizer.lr: logspace(0, 400, 3) reaches a value that is not a finite number"),
+])
+def test_nested_section_errors_name_the_dotted_key(section, message):
+    with pytest.raises(GdlabError, match="^" + re.escape(message)):
+        axes_from_yaml(section, "c.yaml")

@@ -4,13 +4,23 @@ once the smoothed loss passes `stop_factor` x its best. The suggestion is a heur
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from gdlab.config import Config, ExponentialLR
+from gdlab.errors import GdlabError
 from gdlab.rundir import CsvAppender, create_run_dir, write_json
 from gdlab.runner import prepare_data, resolve_device
 from gdlab.yamlio import dump_yaml
+
+MIN_STEPS = 5
+# Each slope spans about a quarter decade of lr: wide enough that one noisy step cannot dominate it,
+# narrow enough to resolve a descent that takes a decade or two.
+SLOPE_DECADES = 0.25
+MIN_FALL = 0.01  # a descent lowering the loss by less than 1% of its value is noise, not a descent
+RULE = ("steepest fall of the smoothed loss against log10 lr, each slope taken over about a quarter decade, "
+        "searched in the descent into the minimum with the window ending before it")
 
 
 @dataclass
@@ -22,10 +32,32 @@ class LRFindResult:
     suggested_lr: float | None
     min_loss_lr: float | None
     stopped_early: bool
+    loss_still_falling: bool
 
 
-def range_test_config(cfg: Config, min_lr: float, max_lr: float, steps: int) -> Config:
-    gamma = (max_lr / min_lr) ** (1 / max(steps - 1, 1))
+def check_range(min_lr: float, max_lr: float, steps: int, stop_factor: float = 4.0) -> float:
+    """The per-step lr factor; GdlabError unless both bounds are normal positive floats with min < max,
+    the factor is finite and > 1, steps >= 5 and stop_factor >= 1."""
+    for flag, lr in (("--min-lr", min_lr), ("--max-lr", max_lr)):
+        if not (math.isfinite(lr) and lr >= sys.float_info.min):
+            raise GdlabError(f"{flag} {lr:.3g}: need a finite learning rate >= {sys.float_info.min:.3g} "
+                             "(no 0, negative, nan, inf or subnormal)")
+    if not min_lr < max_lr:
+        raise GdlabError(f"--min-lr {min_lr:.3g} / --max-lr {max_lr:.3g}: need 0 < min-lr < max-lr")
+    if steps < MIN_STEPS:
+        raise GdlabError(f"--steps {steps}: need at least {MIN_STEPS}")
+    if not stop_factor >= 1:  # also refuses nan, which would never stop
+        raise GdlabError(f"--stop-factor {stop_factor}: need a number >= 1")
+    # In logs, since max/min itself overflows for ranges such as 1e-300..1e300.
+    log_gamma = (math.log(max_lr) - math.log(min_lr)) / (steps - 1)
+    gamma = math.exp(log_gamma) if log_gamma < math.log(sys.float_info.max) else math.inf
+    if not (math.isfinite(gamma) and gamma > 1):
+        raise GdlabError(f"--min-lr {min_lr:.3g} .. --max-lr {max_lr:.3g} over --steps {steps}: the per-step lr factor "
+                         f"{gamma:.3g} must be finite and > 1; narrow or widen the range, or change --steps")
+    return gamma
+
+
+def range_test_config(cfg: Config, min_lr: float, gamma: float, steps: int) -> Config:
     train = cfg.train.model_copy(update={"epochs": None, "steps": steps, "diverge_factor": None, "eval_every": steps,
                                          "checkpoint_every": None, "sharpness_every": None, "snapshot_every": None})
     return cfg.model_copy(update={
@@ -47,24 +79,46 @@ def smooth(losses: list[float], beta: float) -> list[float]:
     return out
 
 
+def _half_window(lrs: list[float]) -> int:
+    """Points either side of a slope's centre so that the window spans about SLOPE_DECADES (at least 1)."""
+    per_step = (math.log10(lrs[-1]) - math.log10(lrs[0])) / (len(lrs) - 1) if len(lrs) > 1 else 0.0
+    return max(1, round(SLOPE_DECADES / 2 / per_step)) if per_step > 0 else 1
+
+
+def _finite_min(smoothed: list[float]) -> tuple[int, int]:
+    """(number of leading finite values, index of the smallest of them)."""
+    n = next((i for i, v in enumerate(smoothed) if not math.isfinite(v)), len(smoothed))
+    return n, min(range(n), key=smoothed.__getitem__, default=-1)
+
+
 def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float | None, float | None]:
-    """(lr of the steepest fall of the smoothed loss against log10 lr, lr at its minimum). The fall is
-    searched only in the unbroken descent that ends at the minimum, so an early spike (which also
-    "falls" as it recovers) or the blow-up after the minimum cannot be chosen."""
-    finite = [i for i, v in enumerate(smoothed) if math.isfinite(v)]
-    if len(finite) < 5:
+    """(suggested lr, lr at the smoothed minimum). The suggestion is the centre of the steepest fall of the
+    smoothed loss against log10 lr, each slope measured across ~a quarter decade, among windows inside the
+    descent into the minimum that end before it: so neither the minimum, the steps next to a blow-up, a
+    lone noisy dip, nor an early spike (cut off from the descent by the flat stretch after it) is chosen."""
+    n, i_min = _finite_min(smoothed)
+    if n < MIN_STEPS:
         return None, None
-    i_min = min(finite, key=lambda i: smoothed[i])
-    # A fall smaller than 0.1% of the loss range per step is a plateau (e.g. the tail of a decaying spike).
-    flat = 1e-3 * (max(smoothed[i] for i in finite if i <= i_min) - smoothed[i_min])
+    s, h = smoothed[:n], _half_window(lrs)
+    # Walk back up the descent. A stretch falling by under 0.1% of the loss range is flat, and ends it; a bump
+    # shorter than the half window does not, as a point within h steps back still stands higher.
+    flat = 1e-3 * (max(s[: i_min + 1]) - s[i_min])
     start = i_min
-    while start > 0 and math.isfinite(smoothed[start - 1]) and smoothed[start - 1] - smoothed[start] > flat:
+    while start > 0 and max(s[max(start - h, 0):start]) - s[start] > flat:
         start -= 1
-    if i_min - start < 2:
+    top = max(s[start:i_min + 1])
+    centres = range(start + h, i_min - h)  # the window [i-h, i+h] lies in the descent and ends before the minimum
+    if not centres or top - s[i_min] < MIN_FALL * abs(top):
         return None, lrs[i_min]
-    slope = lambda i: (smoothed[i] - smoothed[i - 1]) / (math.log10(lrs[i]) - math.log10(lrs[i - 1]))  # noqa: E731
-    steepest = min(range(start + 1, i_min + 1), key=slope)
-    return lrs[steepest], lrs[i_min]
+    slope = lambda i: (s[i + h] - s[i - h]) / (math.log10(lrs[i + h]) - math.log10(lrs[i - h]))  # noqa: E731
+    return lrs[min(centres, key=slope)], lrs[i_min]
+
+
+def still_falling(lrs: list[float], smoothed: list[float]) -> bool:
+    """True when every loss is finite and the smoothed minimum lies in the last slope window: the range ended
+    before the loss turned up, so the lr that works best may lie beyond it."""
+    n, i_min = _finite_min(smoothed)
+    return n == len(smoothed) > 0 and i_min >= n - 1 - _half_window(lrs)
 
 
 def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "runs", min_lr: float = 1e-6,
@@ -72,7 +126,8 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
     """Run the range test into a new folder with lr_find.csv and lr_find.json."""
     from gdlab.engine.loop import GroupTrainer
 
-    test_cfg = range_test_config(cfg, min_lr, max_lr, steps)
+    gamma = check_range(min_lr, max_lr, steps, stop_factor)  # before any folder exists
+    test_cfg = range_test_config(cfg, min_lr, gamma, steps)
     data = prepare_data(test_cfg)
     device = resolve_device(test_cfg.train.device)
     folder = create_run_dir(cfg.name, runs_root, run_dir, prefix="lr-find-")
@@ -94,9 +149,11 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
         csv.close()
     suggested, at_min = suggest(lrs, smoothed)
     stopped = len(lrs) < steps
+    falling = not (stopped or stop) and still_falling(lrs, smoothed)  # `stop`: a blow-up on the very last step
     write_json(folder / "lr_find.json", {
         "suggested_lr": suggested, "min_loss_lr": at_min, "conservative_lr": at_min / 10 if at_min else None, "steps": len(lrs), "stopped_early": stopped,
-        "min_lr": min_lr, "max_lr": max_lr, "stop_factor": stop_factor, "smoothing_beta": beta,
-        "note": "heuristic: steepest descent of the smoothed loss; confirm with gdlab sweep",
+        "loss_still_falling": falling, "min_lr": min_lr, "max_lr": max_lr, "stop_factor": stop_factor, "smoothing_beta": beta,
+        "note": f"heuristic: {RULE}; confirm with gdlab sweep"
+                + ("; the loss was still falling at max_lr, so the suggestion is only a lower bound" if falling else ""),
     })
-    return LRFindResult(folder, lrs, losses, smoothed, suggested, at_min, stopped)
+    return LRFindResult(folder, lrs, losses, smoothed, suggested, at_min, stopped, falling)

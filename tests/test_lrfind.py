@@ -1,0 +1,157 @@
+"""gdlab lr-find: bad ranges refused up front, a suggestion from the steady part of the descent (never the
+minimum or a lone dip), and a loud lower-bound warning when the range ended with the loss still falling."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gdlab.cli import app
+from gdlab.lrfind import smooth, still_falling, suggest
+from tests.helpers import TINY
+
+runner = CliRunner()
+QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
+
+
+def lr_find(tmp_path, *args):
+    cfg, out = tmp_path / "tiny.yaml", tmp_path / "lrf"
+    cfg.write_text(json.dumps(TINY))  # JSON is YAML
+    result = runner.invoke(app, ["lr-find", str(cfg), "--run-dir", str(out), *args])
+    return result, out
+
+
+# ---------------------------------------------------------------- bad ranges
+@pytest.mark.parametrize("args, words", [
+    (["--max-lr", "inf"], ["--max-lr", "finite"]),
+    (["--min-lr", "1e-320"], ["--min-lr", "subnormal"]),
+    (["--min-lr", "nan"], ["--min-lr", "finite"]),
+    (["--min-lr", "0"], ["--min-lr"]),
+    (["--min-lr", "-1"], ["--min-lr"]),
+    (["--min-lr", "1", "--max-lr", "0.5"], ["--min-lr", "--max-lr", "min-lr < max-lr"]),
+    (["--min-lr", "1", "--max-lr", "1.0000000000000002"], ["--steps", "factor"]),  # the per-step factor rounds to 1
+    (["--steps", "3"], ["--steps", "at least 5"]),
+    (["--stop-factor", "nan"], ["--stop-factor"]),
+    (["--stop-factor", "0.5"], ["--stop-factor"]),
+])
+def test_a_bad_range_is_one_error_line_exit_2_and_no_folder(tmp_path, args, words):
+    result, out = lr_find(tmp_path, *args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gdlab: error: "), result.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_a_huge_ratio_runs_when_the_per_step_factor_is_finite(tmp_path):
+    # (1e300/1e-300) overflows a float, but its 4th root (the factor for 5 steps) is a finite 1e150
+    result, out = lr_find(tmp_path, "--min-lr", "1e-300", "--max-lr", "1e300", "--steps", "5")
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "lr_find.json").read_text())["min_lr"] == 1e-300
+
+
+def test_a_per_step_factor_that_overflows_is_refused_by_the_function_too(tmp_path):
+    from gdlab.errors import GdlabError
+    from gdlab.lrfind import check_range
+
+    assert check_range(1e-6, 10.0, 100) == pytest.approx(10 ** (7 / 99))
+    with pytest.raises(GdlabError, match="--steps"):
+        check_range(1e-300, 1e300, 2)
+
+
+# ---------------------------------------------------------------- the suggestion, on curves with a known answer
+LRS = [10 ** (-6 + 7 * i / 99) for i in range(100)]  # the default range: 1e-6 .. 10 in 100 steps
+
+
+def descent(lr: float) -> float:
+    """0.65 falling to 0.35 along a logistic in log10 lr, steepest exactly at lr = 1e-2."""
+    return 0.65 - 0.3 / (1 + math.exp(-(math.log10(lr) + 2) / 0.3))
+
+
+def blow_up_after(raw: list[float], i: int) -> list[float]:
+    return raw[:i] + [raw[i - 1] * 3 ** k for k in range(1, 6)]
+
+
+def steady(end: int) -> list[float]:
+    """The logistic descent up to step `end`, then a blow-up."""
+    return blow_up_after([descent(lr) for lr in LRS[:end]], end)
+
+
+def test_the_steepest_fall_of_a_clean_descent_is_found():
+    steepest, at_min = suggest(LRS, smooth(steady(85), 0.9))
+    # Right of 1e-2 only by the moving average's lag (it trails the raw loss by a few steps), and far left of the minimum.
+    assert 1e-2 <= steepest <= 10 ** -1.4 and at_min == LRS[84]
+
+
+def test_a_dip_just_before_the_blow_up_is_neither_the_suggestion_nor_its_window():
+    raw = steady(80)
+    raw[79] -= 0.15  # a lone dip on the last step before the blow-up: it becomes the smoothed minimum
+    steepest, at_min = suggest(LRS, smooth(raw, 0.9))
+    assert at_min == LRS[79] and steepest < LRS[76]
+    assert abs(LRS.index(steepest) - LRS.index(suggest(LRS, smooth(steady(80), 0.9))[0])) <= 1
+
+
+def test_a_lone_dip_in_the_tail_of_the_descent_is_not_the_steepest_fall():
+    raw = steady(85)
+    raw[70] -= 0.06  # one noisy step at lr ~ 0.1: its one-step fall beats the real slope, its window's does not
+    steepest, _ = suggest(LRS, smooth(raw, 0.9))
+    assert abs(LRS.index(steepest) - LRS.index(suggest(LRS, smooth(steady(85), 0.9))[0])) <= 1
+
+
+def test_the_suggestion_is_never_at_or_next_to_the_minimum_on_noisy_curves():
+    rng = random.Random(0)
+    for _ in range(200):
+        end = rng.randrange(60, 100)
+        raw = [descent(lr) + rng.gauss(0, 0.01) for lr in LRS[:end]] + [float("nan")] * (100 - end)
+        s = smooth(raw, 0.9)
+        steepest, at_min = suggest(LRS, s)
+        if steepest is not None:
+            assert LRS.index(steepest) <= LRS.index(at_min) - 3
+
+
+def test_no_suggestion_without_a_real_descent():
+    rng = random.Random(1)
+    flat = [0.7 + rng.gauss(0, 1e-4) for _ in LRS]  # noise, no descent: well under 1% of the loss
+    assert suggest(LRS, smooth(flat, 0.9))[0] is None
+    rising = [0.5 + 0.01 * i for i in range(100)]
+    assert suggest(LRS, smooth(rising, 0.9))[0] is None
+    assert suggest(LRS[:3], [1.0, 0.5, 0.2]) == (None, None)
+
+
+def test_still_falling_only_when_the_minimum_is_at_the_end():
+    falling = [descent(lr) for lr in LRS[:40]]  # stops at 1e-3, mid-descent
+    assert still_falling(LRS[:40], smooth(falling, 0.9))
+    assert not still_falling(LRS[:85], smooth(steady(80), 0.9))
+
+
+# ---------------------------------------------------------------- through the CLI
+def test_a_range_that_ends_while_the_loss_still_falls_says_so(tmp_path):
+    result, out = lr_find(tmp_path, "--min-lr", "1e-3", "--max-lr", "1e-2", "--steps", "30")
+    assert result.exit_code == 0, result.output
+    assert "still falling" in result.output and "lower bound" in result.output and "--max-lr" in result.output
+    info = json.loads((out / "lr_find.json").read_text())
+    assert info["loss_still_falling"] is True and not info["stopped_early"]
+
+
+def test_a_range_that_blows_up_is_not_still_falling(tmp_path):
+    result, out = lr_find(tmp_path, "--steps", "60", "--min-lr", "1e-4", "--max-lr", "1e4")
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "lr_find.json").read_text())
+    assert info["loss_still_falling"] is False and "still falling" not in result.output
+    assert info["suggested_lr"] < info["min_loss_lr"] and "window" in info["note"]
+
+
+def test_quickstart_suggests_an_lr_from_the_descent_not_its_noisy_bottom(tmp_path):
+    """The audited case: the suggestion used to be 0.278, the very lr where the loss bottomed out, one step
+    before it blew up."""
+    out = tmp_path / "lrf"
+    result = runner.invoke(app, ["lr-find", str(QUICKSTART), "--run-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "lr_find.json").read_text())
+    assert info["stopped_early"] and not info["loss_still_falling"]
+    assert 1e-3 < info["suggested_lr"] < info["min_loss_lr"] / 3  # at least a third of a decade below the bottom

@@ -93,10 +93,12 @@ def run_group(
     flush_every: int = 1,
     resume: dict | None = None,
     measure_init_sharpness: bool = False,
+    progress: Callable[[int, int, list[int]], None] | None = None,
 ) -> list[dict]:
     """Train the variants as one stacked computation; return each variant's summary (also on disk).
     A group of one also checkpoints (train.checkpoint_every, at the end, on a graceful stop) and can
-    `resume` from a checkpoint state."""
+    `resume` from a checkpoint state. `progress(step, total_steps, diverged_now)` follows every record
+    (diverged_now: the models whose divergence this step revealed)."""
     started, t0 = provenance.now_iso(), time.perf_counter()
     if resume is None:
         in_parallel(write_run_header, variants)
@@ -130,6 +132,9 @@ def run_group(
                 save_checkpoint(variants[0].run_dir, trainer_state(trainer))
             for observe in observers:
                 observe(rec)
+            if progress is not None:
+                at = trainer.diverged_at
+                progress(rec.step, trainer.plan.total_steps, [k for k, s in enumerate(at) if s == rec.step] if rec.step in at else [])
     except KeyboardInterrupt:
         statuses = ["interrupted"] * len(variants)
     except GdlabError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,8 +30,34 @@ def failed_summaries(job: Job, error: str) -> list[dict]:
     return [{"status": "failed", "error": error, "steps": 0} for _ in job.indices]
 
 
-def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cache: dict | None = None) -> list[dict]:
-    """Validate, load data (shared by equal data configs) and train one group; one summary per variant."""
+def interrupted_summaries(job: Job) -> list[dict]:
+    return [{"status": "interrupted", "error": "stopped before it finished", "steps": 0} for _ in job.indices]
+
+
+Event = dict  # {"step": s, "total": T} (the group's progress) or {"diverged": [[variant index, step], ...]}
+
+
+class ProgressEvents:
+    """Turns a group's steps into events for a sweep's bar and lines: divergences at once (a variant
+    that diverged at step 2 is reported then, not when its group ends), progress at most every `every_s`."""
+
+    def __init__(self, job: Job, send: Callable[[Event], None], every_s: float = 0.2):
+        self.job, self.send, self.every_s = job, send, every_s
+        self.last = time.monotonic()
+
+    def __call__(self, step: int, total: int, diverged_now: list[int]) -> None:
+        if diverged_now:
+            self.send({"diverged": [[self.job.indices[k], step] for k in diverged_now]})
+        now = time.monotonic()
+        if now - self.last >= self.every_s or step == total:
+            self.last = now
+            self.send({"step": step, "total": total})
+
+
+def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cache: dict | None = None,
+            on_event: Callable[[Event], None] | None = None) -> list[dict]:
+    """Validate, load data (shared by equal data configs) and train one group; one summary per variant.
+    `on_event` receives its progress events (see ProgressEvents)."""
     import torch
 
     from gdlab.config import Config
@@ -50,7 +77,21 @@ def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cach
     variants = [Variant(c, Path(d), o) for c, d, o in zip(cfgs, job.run_dirs, job.overrides)]
     flush_every = 1 if len(variants) == 1 else 50  # K files flushed every step would cost more than the step
     return run_group(variants, datasets, resolve_device(cfgs[0].train.device), should_stop=should_stop,
-                     flush_every=flush_every, measure_init_sharpness=job.init_sharpness)
+                     flush_every=flush_every, measure_init_sharpness=job.init_sharpness,
+                     progress=ProgressEvents(job, on_event) if on_event else None)
+
+
+def run_job_safely(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cache: dict | None = None,
+                   on_event: Callable[[Event], None] | None = None) -> list[dict]:
+    """run_job, with a group that raises recorded as failed (one line): every backend reports alike."""
+    from gdlab.errors import GdlabError
+
+    try:
+        return run_job(job, should_stop, data_cache, on_event)
+    except GdlabError as exc:
+        return failed_summaries(job, exc.message)
+    except Exception as exc:  # a broken group never stops the others
+        return failed_summaries(job, f"{type(exc).__name__}: {exc}")
 
 
 def run_job_returning_files(job: Job) -> tuple[list[dict], list[dict[str, bytes]]]:
@@ -61,7 +102,7 @@ def run_job_returning_files(job: Job) -> tuple[list[dict], list[dict[str, bytes]
                     job.threads, job.init_sharpness)
         for d in local.run_dirs:
             os.makedirs(d)
-        summaries = run_job(local)
+        summaries = run_job_safely(local)
         files = [{name: (Path(d) / name).read_bytes() for name in RUN_FILES if (Path(d) / name).exists()} for d in local.run_dirs]
         return summaries, files
     finally:

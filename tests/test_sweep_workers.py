@@ -1,0 +1,89 @@
+"""`--jobs N` worker processes: a dead worker fails only its own job, a stop or a fail-fast reaches
+the running jobs (which end `interrupted`, files written), and Ctrl-C/SIGTERM to the whole process
+group end a sweep as in one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gdlab.sweep.execute import Job
+from gdlab.sweep.workers import run_in_workers
+from tests.helpers import TINY
+from tests.worker_hooks import run_or_die
+
+
+def job(tmp_path: Path, index: int, name: str, steps: int) -> Job:
+    cfg = json.loads(json.dumps(TINY)) | {"name": name}
+    cfg["train"] = {"epochs": None, "steps": steps, "device": "cpu"}
+    folder = tmp_path / f"{index:03d}_{name}"
+    folder.mkdir()
+    from gdlab.config import Config
+
+    return Job([index], [Config.model_validate(cfg).resolved()], [str(folder)], [[f"name={name}"]])
+
+
+def run(jobs: list[Job], fail_fast: bool = False) -> tuple[dict[int, dict], list[tuple[int, dict]]]:
+    done: dict[int, dict] = {}
+    events: list[tuple[int, dict]] = []
+
+    def on_done(j: Job, results: list[dict]) -> bool:
+        done[j.indices[0]] = results[0]
+        return fail_fast and results[0]["status"] == "failed"
+
+    run_in_workers(jobs, 2, lambda: False, on_done, lambda j, e: events.append((j.indices[0], e)), run=run_or_die)
+    return done, events
+
+
+def test_a_killed_worker_fails_only_its_own_job(tmp_path):
+    jobs = [job(tmp_path, 0, "ok", 20), job(tmp_path, 1, "die", 20), job(tmp_path, 2, "ok", 20), job(tmp_path, 3, "ok", 20)]
+    done, events = run(jobs)
+    assert done[1]["status"] == "failed" and "killed by signal 9" in done[1]["error"]
+    assert [done[i]["status"] for i in (0, 2, 3)] == ["completed"] * 3  # a fresh worker took the rest
+    assert all((Path(jobs[i].run_dirs[0]) / "summary.json").is_file() for i in (0, 2, 3))
+    assert {"step": 20, "total": 20} in [e for i, e in events if i == 2]  # progress came through the pipe
+
+
+def test_fail_fast_stops_the_running_jobs_and_starts_no_more(tmp_path):
+    long = 2_000_000  # hours of steps: the test only ends if the stop reaches the running job
+    jobs = [job(tmp_path, 0, "long", long), job(tmp_path, 1, "fail", 5), job(tmp_path, 2, "ok", 5)]
+    t0 = time.monotonic()
+    done, _ = run(jobs, fail_fast=True)
+    assert time.monotonic() - t0 < 120
+    assert done[1]["status"] == "failed"
+    assert done[0]["status"] == "interrupted" and 0 < done[0]["steps"] < long
+    assert 2 not in done  # never started: the sweep records it as skipped
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_to_the_process_group_ends_a_parallel_sweep_cleanly(tmp_path, signum, code):
+    cfg = json.loads(json.dumps(TINY))
+    cfg["train"] = {"epochs": None, "steps": 2_000_000, "device": "cpu"}
+    (tmp_path / "base.yaml").write_text(json.dumps(cfg))
+    out = tmp_path / "sw"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gdlab", "sweep", str(tmp_path / "base.yaml"), "optimizer.lr=0.01,0.02,0.03,0.04",
+         "--vectorize", "off", "--jobs", "2", "--run-dir", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)  # its own group, like a terminal's job
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/metrics.csv"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)  # both workers are training
+    os.killpg(proc.pid, signum)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert stdout.strip().splitlines()[-1] == str(out)  # the sweep still reports its folder
+    table = pd.read_csv(out / "sweep.csv")
+    assert set(table.status) <= {"interrupted", "completed"}
+    assert (table.status == "interrupted").sum() == 4
+    running = [d for d in sorted(out.iterdir()) if (d / "summary.json").is_file()]
+    assert len(running) == 2  # the two that ran stopped gracefully and wrote their files

@@ -152,20 +152,46 @@ def test_yaml_sweep_section(tmp_path):
 
 
 # ---------------------------------------------------------------- failures and resume
-def test_a_failing_group_does_not_stop_the_others(tmp_path):
+def fail_at_lr(monkeypatch, lr: float) -> None:
+    """Make the group holding lr=`lr` raise mid-run, as a failure no check before the run can foresee."""
+    import gdlab.runner
+
+    real = gdlab.runner.run_group
+
+    def run_group(variants, *args, **kwargs):
+        if any(v.cfg.optimizer.lr == lr for v in variants):
+            raise RuntimeError(f"simulated failure at lr={lr}")
+        return real(variants, *args, **kwargs)
+
+    monkeypatch.setattr(gdlab.runner, "run_group", run_group)
+
+
+def test_a_failing_group_does_not_stop_the_others(tmp_path, monkeypatch):
+    fail_at_lr(monkeypatch, 1.0)
     cfg = write_config(tmp_path)
-    result, out = sweep(tmp_path, cfg, "train.device=cuda:7,cpu")
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=1,0.1", "--vectorize", "off")
     assert result.exit_code == 1
     table = pd.read_csv(out / "sweep.csv")
     assert list(table.status) == ["failed", "completed"]
-    assert "cuda:7" in table.error[0]
+    assert table.error[0] == "RuntimeError: simulated failure at lr=1.0"
 
 
-def test_fail_fast_skips_the_rest(tmp_path):
+def test_fail_fast_skips_the_rest(tmp_path, monkeypatch):
+    fail_at_lr(monkeypatch, 1.0)
     cfg = write_config(tmp_path)
-    result, out = sweep(tmp_path, cfg, "train.device=cuda:7,cpu", "--fail-fast")
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=1,0.1", "--vectorize", "off", "--fail-fast")
     assert result.exit_code == 1
     assert list(pd.read_csv(out / "sweep.csv").status) == ["failed", "skipped"]
+
+
+def test_a_device_this_machine_lacks_is_refused_before_anything_runs(tmp_path):
+    cfg = write_config(tmp_path)
+    for extra in ([], ["--dry-run"]):
+        result, out = sweep(tmp_path, cfg, "train.device=cpu,cuda:7", *extra)
+        assert result.exit_code == 2
+        assert result.output.count("\n") == 1 and "Traceback" not in result.output
+        assert f"{cfg}: variant 1 (train.device=cuda:7): train.device: 'cuda:7'" in result.output
+        assert not out.exists()
 
 
 def test_resume_reruns_only_what_is_unfinished(tmp_path):
@@ -274,3 +300,121 @@ def test_logged_sharpness_and_the_2_over_lambda_edge(tmp_path):
     assert list(table.status) == ["completed", "diverged"]
     below = losses(out / table.run_dir[0])
     assert below[-1] < 1e-3 * below[0] or below[-1] < 0.02
+
+
+# ---------------------------------------------------------------- what a user sees
+def test_a_diverged_variant_is_reported_once_as_it_diverges(tmp_path):
+    cfg = write_config(tmp_path, **{"optimizer": {"name": "GD", "lr": 0.1}, "loss": "MSELoss",
+                                    "data": {"name": "sine", "n_samples": 64}, "model": [{"Linear": [1, 8]}, "Tanh", {"Linear": [8, 1]}]})
+    out = tmp_path / "sw"
+    result = runner.invoke(app, ["sweep", str(cfg), "optimizer.lr=0.1,500", "--run-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    step = int(pd.read_csv(out / "sweep.csv").diverged_at_step[1])
+    lines = [line for line in result.stdout.splitlines() if "001_lr=500" in line and "diverged" in line]
+    assert lines == [lines[0]] and f"at step {step}" in lines[0]
+    # ... before its group ended: the line precedes the completed variant's, which comes at the end
+    assert result.stdout.index(lines[0]) < result.stdout.index("000_lr=0.1")
+
+
+def test_the_bar_moves_with_a_running_groups_steps():
+    from rich.console import Console
+
+    from gdlab.cli.sweep_view import SweepProgress
+
+    bar = SweepProgress(Console(file=open(os.devnull, "w")), total=10, already=2)
+    bar.group_progress([2, 3, 4, 5], step=50, total_steps=200)  # 4 variants a quarter done: one variant's worth
+    assert bar.progress.tasks[0].completed == 3
+    bar.group_progress([6, 7], step=100, total_steps=100)
+    assert bar.progress.tasks[0].completed == 5
+    for i in (2, 3, 4, 5):
+        bar.variant_done(i)
+    assert bar.progress.tasks[0].completed == 2 + 4 + 2
+
+
+def test_with_seeds_the_best_is_the_best_mean_over_seeds():
+    from rich.console import Console
+
+    from gdlab.cli.sweep_view import ranking_tables
+
+    rows = [{"optimizer.lr": lr, "seed": s, "status": "completed", "final_train_loss": loss, "run_dir": f"{i:03d}",
+             "diverged_at_step": None, "steps": 10}
+            for i, (lr, s, loss) in enumerate([(0.1, 0, 0.30), (0.1, 1, 0.31), (1.0, 0, 0.05), (1.0, 1, 0.90)])]
+    console = Console(record=True, width=200, file=open(os.devnull, "w"))
+    for t in ranking_tables(rows, ["optimizer.lr", "seed"]):
+        console.print(t)
+    text = console.export_text()
+    assert "best over seeds: optimizer.lr=0.1  (final_train_loss 0.305" in text  # lr=1 has the one lucky seed
+    assert "best single run: optimizer.lr=1, seed=0" in text
+
+
+def test_a_sweep_of_one_names_its_best_as_the_base_config(tmp_path):
+    cfg = write_config(tmp_path)
+    result = runner.invoke(app, ["sweep", str(cfg), "--run-dir", str(tmp_path / "one")])
+    assert result.exit_code == 0
+    assert "best: (the base config)" in result.stdout
+
+
+def test_resume_dry_run_lists_what_would_rerun_and_touches_nothing(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1,1", "--vectorize", "off")
+    assert result.exit_code == 0
+    (out / "001_lr=0.1" / "summary.json").unlink()
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    r = runner.invoke(app, ["sweep", "--resume", str(out), "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "would rerun 1 of 3 variants" in r.stdout and "001_lr=0.1" in r.stdout and "000_lr=0.01" not in r.stdout
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--ray-address", "auto"], "--ray-address auto: only used with --backend ray"),
+    (["--resume", "SW", "--run-dir", "elsewhere"], "a resumed sweep stays in its own folder"),
+])
+def test_options_that_cannot_apply_are_refused(tmp_path, args, message):
+    cfg = write_config(tmp_path)
+    _, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1")
+    args = [str(out) if a == "SW" else a for a in args]
+    result = runner.invoke(app, ["sweep", *([] if "--resume" in args else [str(cfg)]), *args])
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_dry_run_refuses_what_a_real_run_refuses(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "data.val_fraction=0.999,0.2", "--dry-run")
+    assert result.exit_code == 2 and f"{cfg}: variant 0 (data.val_fraction=0.999)" in result.stderr
+    assert not out.exists()
+
+
+def test_a_key_given_twice_on_the_command_line_is_refused(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.1,0.2", "optimizer.lr=0.3")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "sweep axis 'optimizer.lr=0.3': optimizer.lr is already given by 'optimizer.lr=0.1,0.2'" in result.stderr
+    assert not out.exists()
+
+
+def test_an_unreachable_ray_cluster_fails_fast_and_leaves_no_folder(tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", "--backend", "ray", "--ray-address", f"127.0.0.1:{port}")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert f"--ray-address 127.0.0.1:{port}: cannot reach 127.0.0.1:{port}" in result.stderr
+    assert not out.exists()
+
+
+def test_remote_errors_are_reported_in_one_plain_line():
+    from gdlab.sweep.backends import one_line
+
+    class TaskError(Exception):  # shaped like ray.exceptions.RayTaskError: coloured, multi-line, with .cause
+        def __init__(self, cause):
+            super().__init__("\x1b[36mray::run_job()\x1b[39m (pid=1)\n  File \"x.py\", line 1\nRuntimeError: boom")
+            self.cause = cause
+
+    assert one_line(TaskError(GdlabError("train.device: 'cuda' asked for"))) == "train.device: 'cuda' asked for"
+    assert one_line(TaskError(RuntimeError("out of memory\nmore"))) == "RuntimeError: out of memory"
+    assert one_line(OSError("\x1b[31mnode lost\x1b[0m\ntrace")) == "OSError: node lost"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -33,62 +34,62 @@ def sweep_command(
     """Train many variants of a config as batched computations and rank them."""
     from rich.console import Console
 
-    from gdlab.signals import graceful_stop
     from gdlab.sweep import run as sweep_run
 
     if backend not in ("local", "ray"):
         raise GdlabError(f"--backend: '{backend}' is not one of local, ray")
     if vectorize not in ("auto", "on", "off"):
         raise GdlabError(f"--vectorize: '{vectorize}' is not one of auto, on, off")
+    if ray_address is not None and backend != "ray":
+        raise GdlabError(f"--ray-address {ray_address}: only used with --backend ray; add --backend ray")
+    from gdlab.sweep.plan import group_variants
+
     console = Console(stderr=False)
     if resume is not None:
         if config is not None or axes:
             raise GdlabError("--resume takes the sweep folder only; its sweep.yaml holds the config and axes")
+        if run_dir is not None:
+            raise GdlabError(f"--run-dir {run_dir}: a resumed sweep stays in its own folder ({resume}); drop --run-dir")
         folder = resume
         setup = sweep_run.load_setup(folder)
-        todo, done = _resumable(setup, folder)
+        todo, done = _resumable(setup, folder, clear=not dry_run)
+        if dry_run:
+            from gdlab.cli.sweep_view import grid_table
+
+            groups = group_variants(todo, vectorize, max_group) if todo else []
+            console.print(grid_table(setup, groups, f"--resume would rerun {len(todo)} of {len(setup.plans)} variants "
+                                                    f"in {len(groups)} batched group(s) — nothing run (--dry-run)"))
+            return
     else:
         if config is None:
             raise GdlabError("sweep: give a config file (or --resume SWEEP_DIR)")
         setup = sweep_run.setup_sweep(config, axes or [])
-        from gdlab.sweep.plan import group_variants
-
         groups = group_variants(setup.plans, vectorize, max_group)
+        _preflight(setup)  # a dry run checks what a real run would refuse
+        _note_dropped(setup)
         if dry_run:
             from gdlab.cli.sweep_view import grid_table
 
             console.print(grid_table(setup, groups))
             return
-        _check_data(setup)
-        from gdlab.rundir import create_run_dir
+    with ExitStack() as session:
+        if backend == "ray":  # connected before a folder exists: an unreachable cluster leaves nothing behind
+            from gdlab.sweep.backends import ray_session
 
-        folder = create_run_dir(setup.plans[0].cfg.name, runs_root, run_dir, prefix="sweep-")
-        sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend, "sharpness": sharpness})
-        todo, done = setup.plans, {}
-        _note_dropped(setup)
-    from gdlab.cli.sweep_view import SweepProgress, result_line, ranking_tables
+            session.enter_context(ray_session(ray_address))
+        if resume is None:
+            from gdlab.rundir import create_run_dir
 
-    progress = SweepProgress(console, len(setup.plans), len(done)) if not quiet and console.is_terminal else None
-
-    def on_result(plan, summary):
-        if progress:
-            progress.advance()
-        if not quiet:
-            console.print(result_line(plan, summary))
-
-    with graceful_stop() as stop:
-        if progress:
-            progress.start()
-        try:
-            summaries = sweep_run.run_sweep(
-                setup, folder, todo, done, vectorize=vectorize, jobs=jobs, backend=backend,
-                ray_address=ray_address, fail_fast=fail_fast, init_sharpness=sharpness, max_group=max_group, should_stop=stop, on_result=on_result,
-            )
-        finally:
-            if progress:
-                progress.stop()
+            folder = create_run_dir(setup.plans[0].cfg.name, runs_root, run_dir, prefix="sweep-")
+            sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend, "sharpness": sharpness})
+            todo, done = setup.plans, {}
+        summaries, stop = _run(console, setup, folder, todo, done, quiet, dict(
+            vectorize=vectorize, jobs=jobs, backend=backend, ray_address=ray_address, fail_fast=fail_fast,
+            init_sharpness=sharpness, max_group=max_group))
     rows = sweep_run.sweep_rows(setup, folder, summaries)
     if not quiet:
+        from gdlab.cli.sweep_view import ranking_tables
+
         for table in ranking_tables(rows, list(setup.axes)):
             console.print(table)
     sys.stdout.write(f"{folder}\n")
@@ -101,7 +102,44 @@ def sweep_command(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _resumable(setup, folder: Path):
+def _run(console, setup, folder: Path, todo, done, quiet: bool, options: dict):
+    """Train with the overall bar, a line per finished variant (a diverged one as soon as it diverges)."""
+    from gdlab.cli.sweep_view import SweepProgress, result_line
+    from gdlab.signals import graceful_stop
+    from gdlab.sweep import run as sweep_run
+
+    progress = SweepProgress(console, len(setup.plans), len(done)) if not quiet and console.is_terminal else None
+    by_index = {p.index: p for p in setup.plans}
+    told: set[int] = set()  # variants whose line is printed already
+
+    def on_event(job, event):
+        if progress and "step" in event:
+            progress.group_progress(job.indices, event["step"], event["total"])
+        for index, step in event.get("diverged", []):
+            told.add(index)
+            if not quiet:
+                console.print(result_line(by_index[index], {"status": "diverged", "diverged_at_step": step}))
+
+    def on_result(plan, summary):
+        if progress:
+            progress.variant_done(plan.index)
+        if not quiet and not (plan.index in told and summary.get("status") == "diverged"):
+            console.print(result_line(plan, summary))
+
+    with graceful_stop() as stop:
+        if progress:
+            progress.start()
+        try:
+            summaries = sweep_run.run_sweep(setup, folder, todo, done, should_stop=stop, on_result=on_result,
+                                            on_event=on_event, **options)
+        finally:
+            if progress:
+                progress.stop()
+    return summaries, stop
+
+
+def _resumable(setup, folder: Path, clear: bool = True):
+    """(variants to rerun, summaries of those done); `clear` removes the half-written folders of the former."""
     from gdlab.sweep.run import DONE, variant_status
 
     todo, done = [], {}
@@ -112,26 +150,28 @@ def _resumable(setup, folder: Path):
 
             done[p.index] = json.loads((run / "summary.json").read_text())
         else:
-            if run.exists():
+            if clear and run.exists():
                 shutil.rmtree(run)  # a half-written variant restarts from scratch, never half-merged
             todo.append(p)
     return todo, done
 
 
-def _check_data(setup) -> None:
-    """Load each distinct dataset and check shapes before any folder exists."""
-    from gdlab.runner import prepare_data
+def _preflight(setup) -> None:
+    """Load each distinct dataset, check shapes and devices before any folder exists: what `gdlab train`
+    refuses with exit 2, a sweep refuses too, naming the file and the variant."""
+    from gdlab.runner import prepare_data, resolve_device
 
-    seen = set()
+    seen: set = set()
     for p in setup.plans:
-        key = (p.cfg.data.model_dump_json(), p.cfg.loss.name, tuple(map(str, p.cfg.model)))
-        if key in seen:
-            continue
-        seen.add(key)
+        keys = [("data", p.cfg.data.model_dump_json(), p.cfg.loss.name, tuple(map(str, p.cfg.model)), p.cfg.train.dtype),
+                ("device", p.cfg.train.device)]
         try:
-            prepare_data(p.cfg)
+            for key in keys:
+                if key not in seen:
+                    seen.add(key)
+                    prepare_data(p.cfg) if key[0] == "data" else resolve_device(p.cfg.train.device)
         except GdlabError as exc:
-            raise GdlabError(f"variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None
+            raise GdlabError(f"{setup.source}: variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None
 
 
 def _note_dropped(setup) -> None:

@@ -15,29 +15,48 @@ from gdlab.sweep.rank import aggregate_over_seeds, rank_rows, score_metric
 STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim"}
 
 
-def grid_table(setup, groups) -> Table:
+def grid_table(setup, groups, title: str | None = None) -> Table:
+    """The variants of `groups` (all of the sweep, or what a resume would rerun) and their batched groups."""
     group_of = {p.index: g for g, members in enumerate(groups) for p in members}
-    table = Table(title=f"{len(setup.plans)} variants in {len(groups)} batched group(s) — nothing run (--dry-run)")
+    n = sum(map(len, groups))
+    table = Table(title=title or f"{n} variants in {len(groups)} batched group(s) — nothing run (--dry-run)")
     table.add_column("#", justify="right")
     for axis in setup.axes:
         table.add_column(axis)
     table.add_column("group", justify="right")
     table.add_column("folder", style="dim")
     for p in setup.plans:
+        if p.index not in group_of:
+            continue
         table.add_row(str(p.index), *[format_value(p.point[a]) for a in setup.axes], str(group_of[p.index]), p.dir_name)
     return table
 
 
 class SweepProgress:
+    """The overall bar, in variants: finished ones, plus the running groups' share of their steps, so
+    the bar moves while one batched group trains all the variants."""
+
     def __init__(self, console, total: int, already: int):
         self.progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
         self.task = self.progress.add_task("sweep", total=total, completed=already)
+        self.finished = already
+        self.running: dict[frozenset, float] = {}  # a running group's variants -> variants' worth done
 
     def start(self):
         self.progress.start()
 
-    def advance(self):
-        self.progress.advance(self.task)
+    def group_progress(self, indices, step: int, total_steps: int) -> None:
+        self.running[frozenset(indices)] = len(indices) * step / max(total_steps, 1)
+        self._show()
+
+    def variant_done(self, index: int) -> None:
+        self.finished += 1
+        for key in [k for k in self.running if index in k]:
+            del self.running[key]
+        self._show()
+
+    def _show(self) -> None:
+        self.progress.update(self.task, completed=self.finished + sum(self.running.values()))
 
     def stop(self):
         self.progress.stop()
@@ -84,9 +103,25 @@ def ranking_tables(rows: list[dict], axes: list[str]) -> list[Table]:
             agg.add_row(*[format_value(a.point[o]) for o in others], value, f"{a.n_ok}/{a.n}",
                         ", ".join(f"{k} {v}" for k, v in a.statuses.items()))
         tables.append(agg)
+    tables += _best_lines(rows, ranked, axes, metric)
+    return tables
+
+
+def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: str) -> list[Table]:
+    """The best variant; with several seeds, the best setting by its mean over seeds comes first, since
+    one lucky seed is not a better learning rate."""
+    lines = Table.grid()
+    label = lambda point, keys: ", ".join(f"{a}={format_value(point[a])}" for a in keys) or "(the base config)"  # noqa: E731
+    if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
+        aggs = [a for a in aggregate_over_seeds(rows, axes) if a.mean is not None]
+        complete = [a for a in aggs if a.n_ok == a.n] or aggs  # every seed finished beats a partial mean
+        if complete:
+            a = min(complete, key=lambda a: a.mean)
+            others = [x for x in axes if x != "seed"]
+            lines.add_row(f"best over seeds: {label(a.point, others)}  ({metric} {a.mean:.4g} ± {a.std:.2g}, "
+                          f"{a.n_ok}/{a.n} seeds)")
     best = next((r for r in ranked if r["status"] == "completed"), None)
     if best:
-        t = Table.grid()
-        t.add_row("best: " + ", ".join(f"{a}={format_value(best[a])}" for a in axes) + f"  ({metric} {fmt_number(best.get(metric))})  {best['run_dir']}")
-        tables.append(t)
-    return tables
+        lines.add_row(("best single run: " if lines.row_count else "best: ") + label(best, axes)
+                      + f"  ({metric} {fmt_number(best.get(metric))})  {best['run_dir']}")
+    return [lines] if lines.row_count else []

@@ -13,7 +13,7 @@ from gdlab import provenance
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, load_raw
 from gdlab.rundir import CsvAppender, write_atomic
-from gdlab.sweep.execute import Job, failed_summaries, run_job
+from gdlab.sweep.execute import Job
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
 from gdlab.sweep.plan import VariantPlan, group_variants, plan_variants
 from gdlab.yamlio import dump_yaml, read_yaml_file
@@ -37,10 +37,15 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
     raw = copy.deepcopy(raw)
     raw.setdefault("name", default_name(config))
     axes = axes_from_yaml(raw.pop("sweep", None), str(config))
+    given: dict[str, str] = {}  # command-line key -> its argument: a key given twice is a mistake, not "last wins"
     for arg in args:
         key, values = parse_axis_arg(arg)
+        if key in given:
+            raise GdlabError(f"sweep axis '{arg}': {key} is already given by '{given[key]}'; "
+                             "give each key once (put all its values in one list: key=a,b,c)")
+        given[key] = arg
         if len(values) == 1:  # one value on the command line is a fixed override of the base
-            path = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+            path = tuple(int(p) if p.isdecimal() else p for p in key.split("."))  # isdigit() takes "²", int() not
             _keyword_form(raw, path)
             apply_override(raw, path, values[0], f"override '{arg}'")
             axes.pop(key, None)
@@ -127,8 +132,10 @@ def run_sweep(
     max_group: int | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_result: Callable[[VariantPlan, dict], None] = lambda p, s: None,
+    on_event: Callable[[Job, dict], None] = lambda job, event: None,
 ) -> dict[int, dict]:
-    """Train the `todo` variants; returns every variant's summary by index (`done` ones included)."""
+    """Train the `todo` variants; returns every variant's summary by index (`done` ones included).
+    `on_result` hears of each variant as its group ends; `on_event` of progress within a group."""
     from gdlab.sweep.backends import run_jobs
 
     summaries = dict(done)
@@ -145,7 +152,8 @@ def run_sweep(
         write_sweep_csv(folder, setup, summaries)
         return fail_fast and any(s["status"] not in DONE for s in results)
 
-    run_jobs(job_list, backend=backend, jobs=jobs, ray_address=ray_address, should_stop=should_stop, on_done=finished)
+    run_jobs(job_list, backend=backend, jobs=jobs, ray_address=ray_address, should_stop=should_stop, on_done=finished,
+             on_event=on_event)
     for p in todo:  # anything a stop or a fail-fast left unrun is recorded as such
         summaries.setdefault(p.index, {"status": "interrupted" if should_stop() else "skipped", "steps": 0})
     write_sweep_csv(folder, setup, summaries)

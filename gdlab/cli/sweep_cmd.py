@@ -118,13 +118,13 @@ def _run(console, setup, folder: Path, todo, done, quiet: bool, options: dict):
         for index, step in event.get("diverged", []):
             told.add(index)
             if not quiet:
-                console.print(result_line(by_index[index], {"status": "diverged", "diverged_at_step": step}))
+                console.print(result_line(by_index[index], {"status": "diverged", "diverged_at_step": step}), highlight=False)
 
     def on_result(plan, summary):
         if progress:
             progress.variant_done(plan.index)
         if not quiet and not (plan.index in told and summary.get("status") == "diverged"):
-            console.print(result_line(plan, summary))
+            console.print(result_line(plan, summary), highlight=False)
 
     with graceful_stop() as stop:
         if progress:

@@ -59,11 +59,30 @@ def _read_table(path: str):
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise GdlabError(f"data.path: {path}: not a readable CSV file: {detail}") from None
+    _refuse_repeated_names(path)
     table = table.fillna("")  # short rows leave NaN even with keep_default_na=False
     table = table[~(table == "").all(axis=1)]  # blank lines; the index still gives each row's line
     if table.empty:
         raise GdlabError(f"data.path: {path}: no data rows; expected rows of numbers below the header line")
     return table
+
+
+def _refuse_repeated_names(path: str) -> None:
+    """A name twice in the header is refused: pandas would rename the second `x1` to `x1.1`, so data.target
+    or the default features would silently pick other columns than the file names."""
+    import pandas as pd
+
+    try:
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError):
+        return  # no header line to speak of: the table read reports what is wrong with the file
+    names = [str(n) for n in header.iloc[0]] if len(header) else []
+    for i, name in enumerate(names):
+        if name and name in names[:i]:  # blank names are pandas' "Unnamed: N", distinct already
+            raise GdlabError(
+                f"data.path: {path}: the header line names column '{name}' twice (columns {names.index(name) + 1} "
+                f"and {i + 1}); give every column its own name"
+            )
 
 
 def _need_column(path: str, key: str, name: str, columns: list[str]) -> None:

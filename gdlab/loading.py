@@ -5,80 +5,21 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from gdlab.config import Config, did_you_mean
-from gdlab.layers import LAYER_ARGS
+from gdlab.config.overrides import (  # apply_override and _keyword_form: also the sweep's
+    Applied, apply_override, clear_alternative, dotted as _dotted, drop_foreign_keys, keyword_form as _keyword_form,
+    parse_override, responsible, unset,
+)
 from gdlab.errors import GdlabError
-from gdlab.yamlio import parse_scalar, read_yaml_file
+from gdlab.yamlio import read_yaml_file
 
 Where = dict[tuple, str]  # key path -> "file:line:col" or "override 'k=v'"
-
-
-def parse_override(text: str) -> tuple[tuple, Any]:
-    """`optimizer.lr=0.05` -> (("optimizer", "lr"), 0.05); the value is read as strict YAML."""
-    if "=" not in text:
-        raise GdlabError(f"override '{text}': expected KEY=VALUE, e.g. optimizer.lr=0.05")
-    key, raw = text.split("=", 1)
-    parts = key.strip().split(".")
-    if not key.strip() or any(not p for p in parts):
-        raise GdlabError(f"override '{text}': the key must be dotted names, e.g. train.epochs=50")
-    path = tuple(int(p) if p.isdigit() else p for p in parts)
-    return path, parse_scalar(raw, f"override '{text}'")
-
-
-def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
-    """Set `value` at `path` in nested dicts/lists, creating mappings as needed."""
-    node: Any = data
-    for i, part in enumerate(path[:-1]):
-        if isinstance(node, list):
-            if not isinstance(part, int) or part >= len(node):
-                raise GdlabError(f"{source}: '{_dotted(path[:i])}' has no item {part} (it has {len(node)})")
-            if not isinstance(node[part], (dict, list)):
-                _scalar_parent(source, path, i)
-            node = node[part]
-            continue
-        if not isinstance(node.get(part), (dict, list)):
-            node[part] = {} if part not in node or node[part] is None else _scalar_parent(source, path, i)
-        node = node[part]
-    last = path[-1]
-    if isinstance(node, list):
-        if not isinstance(last, int) or last >= len(node):
-            raise GdlabError(f"{source}: list '{_dotted(path[:-1])}' has no item {last} (it has {len(node)})")
-        node[last] = value
-    else:
-        node[last] = value
-
-
-def _keyword_form(raw: dict, path: tuple) -> None:
-    """Make `path` settable: `model.0.Linear.out_features=4` on `- Linear: [2, 8]` first names that
-    layer's positional arguments, and `loss.label_smoothing=0.1` on `loss: CrossEntropyLoss` expands it."""
-    if len(path) >= 2 and path[0] == "loss" and isinstance(raw.get("loss"), str):
-        raw["loss"] = {"name": raw["loss"]}
-    if len(path) < 4 or path[0] != "model" or not isinstance(path[1], int) or not isinstance(path[3], str):
-        return
-    model = raw.get("model")
-    layer = model[path[1]] if isinstance(model, list) and path[1] < len(model) else None
-    kind = path[2]
-    if isinstance(layer, dict) and list(layer) == [kind] and kind in LAYER_ARGS and isinstance(layer[kind], list):
-        names = list(LAYER_ARGS[kind].model_fields)
-        if len(layer[kind]) <= len(names):
-            layer[kind] = dict(zip(names, layer[kind]))
-
-
-def _scalar_parent(source: str, path: tuple, i: int):
-    key = _dotted(path[: i + 1])
-    raise GdlabError(f"{source}: '{key}' is a single value, so '{_dotted(path)}' cannot be set")
-
-
-def _dotted(path) -> str:
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
 
 
 def _data_path(loc: tuple, raw: Any) -> tuple:
@@ -106,7 +47,7 @@ PATTERN_HINTS = {
 
 
 def format_validation_error(
-    exc: ValidationError, raw: dict, where: Where, source: str, overrides: list[tuple[tuple, str]] = ()
+    exc: ValidationError, raw: dict, where: Where, source: str, overrides: Applied = ()
 ) -> str:
     """The first validation problem as one line: `file:line:col: key: what is allowed (got x)`; when the
     problem sits in the file but an override changed what is inside it, the override is named too."""
@@ -135,9 +76,7 @@ def format_validation_error(
     msg = msg.removeprefix("Value error, ")
     loc = next((where[path[:n]] for n in range(len(path), -1, -1) if path[:n] in where), source)
     if path and not loc.startswith("override"):
-        inside = [t for k, t in overrides if k[: len(path)] == path or (err["type"] == "unknown_key" and k == path[:-1] + ("name",))]
-        if inside:
-            loc += f" (with override '{inside[-1]}')"
+        loc += with_overrides(responsible(path, list(overrides)))
     shown = "." if not path else _dotted(path)
     got = ""
     if err["type"] not in ("unknown_key", "missing", "union_tag_invalid", "union_tag_not_found", "layer", "loss"):
@@ -161,7 +100,14 @@ def load_raw(path: Path) -> tuple[dict, Where]:
     return data, where
 
 
-def validate(raw: dict, where: Where, source: str, overrides: list[tuple[tuple, str]] = ()) -> Config:
+def with_overrides(texts: list[str]) -> str:
+    """` (with override 'a')` for the overrides that shaped a key in error; "" when none did."""
+    if not texts:
+        return ""
+    return f" (with override{'s' if len(texts) > 1 else ''} {', '.join(repr(t) for t in texts)})"
+
+
+def validate(raw: dict, where: Where, source: str, overrides: Applied = ()) -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
@@ -175,22 +121,47 @@ def default_name(path: Path) -> str:
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Load, override and validate a config; CSV paths become absolute so the saved config still works."""
+    """Load, override and validate a config; CSV paths become absolute so the saved config still works.
+    A kind switch drops the file's keys the new kind does not take, with a note on stderr."""
     path = Path(path)
     raw, where = load_raw(path)
     raw = copy.deepcopy(raw)
-    raw.setdefault("name", default_name(path))
-    applied: list[tuple[tuple, str]] = []
+    applied: Applied = []
     for text in overrides:
         key, value = parse_override(text)
         _keyword_form(raw, key)
-        apply_override(raw, key, value, f"override '{text}'")
-        for n in range(1, len(key) + 1):
-            where.setdefault(key[:n], f"override '{text}'")
-        where[key] = f"override '{text}'"
+        if value is not None or not unset(raw, key):
+            apply_override(raw, key, value, f"override '{text}'")
+        mark(where, key, f"override '{text}'")
         applied.append((key, text))
+    raw.setdefault("name", default_name(path))  # after the overrides, so `name=null` means the file's name
+    dropped = drop_foreign_keys(raw, {".".join(map(str, key)) for key, _ in applied})
+    clear_alternative(raw, [key for key, _ in applied])
     absolutize_paths(raw, path)
-    return validate(raw, where, str(path), applied)
+    cfg = validate(raw, where, str(path), applied)
+    for note in dropped_notes(dropped, raw, applied, path):
+        sys.stderr.write(f"gdlab: note: {note}\n")
+    return cfg
+
+
+def mark(where: Where, key: tuple, source: str) -> None:
+    """Record that `key`, and all under it, now comes from `source` (the file's marks below it are stale)."""
+    for k in [k for k in where if len(k) > len(key) and k[: len(key)] == key]:
+        del where[k]
+    for n in range(1, len(key)):
+        where.setdefault(key[:n], source)
+    where[key] = source
+
+
+def dropped_notes(dropped: list[str], raw: dict, applied: Applied, path: Path) -> list[str]:
+    """One line per switched section: which of the file's keys went, and the override that switched the kind."""
+    notes = []
+    for section in dict.fromkeys(d.split(".")[0] for d in dropped):
+        keys = [d for d in dropped if d.split(".")[0] == section]
+        switch = [text for key, text in applied if key == (section, "name")][-1]
+        them = "it" if len(keys) == 1 else "them"
+        notes.append(f"override '{switch}': dropped {', '.join(keys)} from {path} ({raw[section]['name']} does not take {them})")
+    return notes
 
 
 def absolutize_paths(raw: dict, config_path: Path) -> None:

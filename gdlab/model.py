@@ -1,7 +1,9 @@
-"""Config layers -> `torch.nn.Sequential` through an allow-list, and a shape check that names the
-layer index and both sizes before anything trains."""
+"""Config layers -> `torch.nn.Sequential` through an allow-list, and the checks that name a layer before
+anything trains: shapes (the layer index and both sizes), and BatchNorm1d against one-row batches."""
 
 from __future__ import annotations
+
+import math
 
 from torch import nn
 
@@ -46,7 +48,7 @@ def _width_in(layer: Layer) -> tuple[str, int] | None:
 
 def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | None) -> None:
     """Walk the layers with the data's width; raise a GdlabError naming the first mismatch."""
-    width, source = n_features, f"the data has {n_features} features"
+    width, source, last = n_features, f"the data has {n_features} features", None
     for i, layer in enumerate(cfg.model):
         need = _width_in(layer)
         if need and need[1] != width:
@@ -55,7 +57,7 @@ def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | 
                 f"model[{i}]: {layer.type} expects {arg}={size}, but {source}; set {arg}: {width}"
             )
         if layer.type == "Linear":
-            width, source = layer.args["out_features"], f"model[{i}] (Linear) outputs {layer.args['out_features']}"
+            width, source, last = layer.args["out_features"], f"model[{i}] (Linear) outputs {layer.args['out_features']}", i
     if width != n_outputs:
         loss = cfg.loss.name
         if loss == "CrossEntropyLoss":
@@ -66,4 +68,39 @@ def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | 
             why = f"{loss} on {n_classes}-class data trains on one-hot targets, so it needs {n_outputs} outputs"
         else:
             why = f"{loss} needs one output per target column ({n_outputs})"
-        raise GdlabError(f"model: the last layer outputs {width} units, but {why}; make the last Linear output {n_outputs}")
+        key = "model" if last is None else f"model[{last}]"  # the Linear that sets the width, when there is one
+        raise GdlabError(f"{key}: the last layer outputs {width} units, but {why}; make the last Linear output {n_outputs}")
+
+
+def check_batch_rows(cfg: Config, n_rows: int) -> None:
+    """Refuse a batch plan with a one-row batch when the model has BatchNorm1d, which cannot normalize one
+    row in training (torch raises mid-run); the message names the key to change and sizes that work."""
+    norm = first_batchnorm(cfg)
+    if norm is None:
+        return
+    from gdlab.engine.batches import BatchPlan
+
+    micro = BatchPlan.from_config(cfg.train, n_rows).micro_batch
+    smallest = n_rows - (math.ceil(n_rows / micro) - 1) * micro  # the epoch's last batch is its smallest
+    if smallest >= 2:
+        return
+    layer = f"BatchNorm1d (model[{norm}]) needs at least 2 rows in every training batch"
+    if n_rows < 2:
+        raise GdlabError(f"data: the training split has {n_rows} row, and {layer}; use more rows or a lower data.val_fraction")
+    if cfg.train.batch_size is None:
+        raise GdlabError(
+            f"train.accumulate: {cfg.train.accumulate} splits the {n_rows} training rows into micro-batches of {micro}, "
+            f"the last with 1 row, and {layer}; use a train.accumulate that leaves every micro-batch 2 rows or more"
+        )
+    works = [b for b in range(2, n_rows + 1) if n_rows % b != 1]
+    near = sorted(sorted(works, key=lambda b: abs(b - micro))[:2])
+    got = "makes batches of 1 row" if micro == 1 else f"leaves a last batch of 1 row of the {n_rows} training rows"
+    raise GdlabError(
+        f"train.batch_size: {cfg.train.batch_size} {got}, and {layer}; use a batch size whose batches all have "
+        f"2 rows or more (e.g. {' or '.join(map(str, near))}), or null for the full batch"
+    )
+
+
+def first_batchnorm(cfg: Config) -> int | None:
+    """The index of the model's first BatchNorm1d layer, or None."""
+    return next((i for i, layer in enumerate(cfg.model) if layer.type == "BatchNorm1d"), None)

@@ -62,8 +62,13 @@ def graph_command(
     from rich.console import Console
 
     from gdlab.lab.graph import COLLAPSE_ABOVE, to_dot, trace
+    from gdlab.model import first_batchnorm
 
     cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch)
+    norm = first_batchnorm(cfg)
+    if norm is not None and x.shape[0] < 2:  # in training mode BatchNorm cannot normalize a single row
+        raise GdlabError(f"--batch {batch}: the batch has {x.shape[0]} row, and BatchNorm1d (model[{norm}]) needs at "
+                         "least 2 in training mode; use --batch 2 or more")
     model.train()  # the graph a training step builds (Dropout and BatchNorm included)
     try:
         graph = trace(model, loss_fn, x, y)

@@ -16,17 +16,26 @@ from gdlab.errors import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, GdlabError
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file", show_default=False)]
 # Errors found after the schema (data, shapes, device) start with the config key they are about.
-_CONFIG_KEY = re.compile(r"^(name|seed|data|model|loss|optimizer|scheduler|train)(?:[.\[][^:\s]*)?:\s")
+_CONFIG_KEY = re.compile(r"^((?:name|seed|data|model|loss|optimizer|scheduler|train)(?:\.\w+|\[\d+\])*):\s")
+# A shape error names a second layer too (`model[2]: ... but model[0] (Linear) outputs 4`): one can be the cause.
+_LAYER_REF = re.compile(r"\bmodel\[(\d+)\]")
 
 
 def in_config(config: Path, exc: GdlabError, overrides: list[str] | None = None) -> GdlabError:
-    """Name the config file (and an override of the same section) in an error about the config's content."""
+    """Name the config file in an error about the config's content, and the overrides that set the key in
+    error (the last that set it or a key above it, and later ones inside it); none when it came from the file."""
     m = _CONFIG_KEY.match(exc.message)
     if not m:
         return exc
-    touched = [o for o in overrides or [] if re.match(rf"{m.group(1)}[.=]", o.strip())]
-    note = f" (with override '{touched[-1]}')" if touched else ""
-    return GdlabError(f"{config}{note}: {exc.message}", exc.exit_code)
+    from gdlab.config.overrides import parse_override, responsible
+    from gdlab.loading import with_overrides
+
+    applied = [(parse_override(text)[0], text) for text in overrides or []]
+    key = tuple(int(p) if p.isdecimal() else p for p in re.split(r"\.|\[|\]\.?", m.group(1)) if p)
+    cited = responsible(key, applied)
+    if not cited:  # the cause of a shape error can be the other layer it names
+        cited = [t for i in _LAYER_REF.findall(exc.message[m.end():]) for t in responsible(("model", int(i)), applied)]
+    return GdlabError(f"{config}{with_overrides(cited)}: {exc.message}", exc.exit_code)
 
 
 OverridesArg = Annotated[Optional[list[str]], typer.Argument(help="dotted overrides, e.g. optimizer.lr=0.05", show_default=False)]

@@ -6,10 +6,10 @@ from gdlab.config.data import CLASSIFICATION_DATA, DataConfig
 from gdlab.config.layer import Layer
 from gdlab.config.loss import CLASSIFICATION_LOSSES, LOSS_NAMES, LossConfig
 from gdlab.config.optim import GD, SGD, Adam, AdamW, ExponentialLR, OptimizerConfig, RMSprop, SchedulerConfig
-from gdlab.config.run import UNION_SECTIONS, Config, TrainConfig, kind_fields
+from gdlab.config.run import UNION_SECTIONS, Config, TrainConfig, kind_class, kind_fields
 
 __all__ = [
     "LR", "Strict", "Unit", "did_you_mean", "CLASSIFICATION_DATA", "DataConfig", "Layer",
     "CLASSIFICATION_LOSSES", "LOSS_NAMES", "LossConfig", "GD", "SGD", "Adam", "AdamW", "ExponentialLR",
-    "OptimizerConfig", "RMSprop", "SchedulerConfig", "UNION_SECTIONS", "Config", "TrainConfig", "kind_fields",
+    "OptimizerConfig", "RMSprop", "SchedulerConfig", "UNION_SECTIONS", "Config", "TrainConfig", "kind_class", "kind_fields",
 ]

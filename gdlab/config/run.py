@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -39,9 +39,10 @@ class TrainConfig(Strict):
     @model_validator(mode="after")
     def _one_length(self):
         if (self.epochs is None) == (self.steps is None):
+            # An override of one replaces the other from the file, so "both" means both in one place.
             raise ValueError(
-                "set exactly one of train.epochs and train.steps"
-                + (" (override with e.g. train.epochs=null train.steps=100)" if self.epochs else "")
+                "set exactly one of train.epochs and train.steps ("
+                + ("got both; give only one" if self.epochs else "got neither") + ")"
             )
         return self
 
@@ -94,12 +95,13 @@ class Config(Strict):
 UNION_SECTIONS = {"data": DataConfig, "loss": LossConfig, "optimizer": OptimizerConfig, "scheduler": SchedulerConfig}
 
 
+def kind_class(section: str, name: Any) -> type[Strict] | None:
+    """The schema class of the `name` kind of a union section (e.g. optimizer Adam), or None if unknown."""
+    union = get_args(get_args(UNION_SECTIONS[section])[0])
+    return next((cls for cls in union if name in get_args(cls.model_fields["name"].annotation)), None)
+
+
 def kind_fields(section: str, name: Any) -> set[str] | None:
     """The keys the `name` kind of a union section accepts (e.g. optimizer Adam), or None if unknown."""
-    from typing import get_args
-
-    union = get_args(get_args(UNION_SECTIONS[section])[0])
-    for cls in union:
-        if name in get_args(cls.model_fields["name"].annotation):
-            return set(cls.model_fields)
-    return None
+    cls = kind_class(section, name)
+    return None if cls is None else set(cls.model_fields)

@@ -1,0 +1,147 @@
+"""Dotted overrides (`optimizer.lr=0.05`) on a config's raw data: parsing and setting them, what one
+implies for keys it does not name (a null, a kind switch, epochs vs steps), and which override shaped a key."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, get_args
+
+from gdlab.config.run import UNION_SECTIONS, Config, TrainConfig, kind_class, kind_fields
+from gdlab.errors import GdlabError
+from gdlab.layers import LAYER_ARGS
+from gdlab.yamlio import parse_scalar
+
+Applied = list[tuple[tuple, str]]  # (key path, the override as typed), in command-line order
+
+
+def parse_override(text: str) -> tuple[tuple, Any]:
+    """`optimizer.lr=0.05` -> (("optimizer", "lr"), 0.05); the value is read as strict YAML."""
+    if "=" not in text:
+        raise GdlabError(f"override '{text}': expected KEY=VALUE, e.g. optimizer.lr=0.05")
+    key, raw = text.split("=", 1)
+    parts = key.strip().split(".")
+    if not key.strip() or any(not p for p in parts):
+        raise GdlabError(f"override '{text}': the key must be dotted names, e.g. train.epochs=50")
+    path = tuple(int(p) if p.isdecimal() else p for p in parts)  # isdigit() takes "²", which int() refuses
+    return path, parse_scalar(raw, f"override '{text}'")
+
+
+def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
+    """Set `value` at `path` in nested dicts/lists, creating mappings as needed."""
+    node: Any = data
+    for i, part in enumerate(path[:-1]):
+        if isinstance(node, list):
+            if not isinstance(part, int) or part >= len(node):
+                raise GdlabError(f"{source}: '{dotted(path[:i])}' has no item {part} (it has {len(node)})")
+            if not isinstance(node[part], (dict, list)):
+                _scalar_parent(source, path, i)
+            node = node[part]
+            continue
+        if not isinstance(node.get(part), (dict, list)):
+            node[part] = {} if part not in node or node[part] is None else _scalar_parent(source, path, i)
+        node = node[part]
+    last = path[-1]
+    if isinstance(node, list) and (not isinstance(last, int) or last >= len(node)):
+        raise GdlabError(f"{source}: list '{dotted(path[:-1])}' has no item {last} (it has {len(node)})")
+    node[last] = value
+
+
+def keyword_form(raw: dict, path: tuple) -> None:
+    """Make `path` settable: `model.0.Linear.out_features=4` on `- Linear: [2, 8]` first names that
+    layer's positional arguments, and `loss.label_smoothing=0.1` on `loss: CrossEntropyLoss` expands it."""
+    if len(path) >= 2 and path[0] == "loss" and isinstance(raw.get("loss"), str):
+        raw["loss"] = {"name": raw["loss"]}
+    if len(path) < 4 or path[0] != "model" or not isinstance(path[1], int) or not isinstance(path[3], str):
+        return
+    model = raw.get("model")
+    layer = model[path[1]] if isinstance(model, list) and path[1] < len(model) else None
+    kind = path[2]
+    if isinstance(layer, dict) and list(layer) == [kind] and kind in LAYER_ARGS and isinstance(layer[kind], list):
+        names = list(LAYER_ARGS[kind].model_fields)
+        if len(layer[kind]) <= len(names):
+            layer[kind] = dict(zip(names, layer[kind]))
+
+
+def unset(raw: dict, path: tuple) -> bool:
+    """Remove the key for a null override when null is not one of its values but it has a default (so the
+    default applies: `optimizer.momentum=null`); True if so. Where null is a value (`train.batch_size`) it is set."""
+    field = _field(raw, path)
+    if field is None or field.is_required() or field.annotation is type(None) or type(None) in get_args(field.annotation):
+        return False
+    parent: Any = raw
+    for part in path[:-1]:
+        parent = parent.get(part) if isinstance(parent, dict) else None
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
+    return True
+
+
+def _field(raw: dict, path: tuple):
+    """The schema field a key path names, where the path is one the schema types one by one."""
+    if len(path) == 1:
+        return Config.model_fields.get(path[0])
+    if len(path) == 2 and path[0] == "train":
+        return TrainConfig.model_fields.get(path[1])
+    if len(path) == 2 and path[0] in UNION_SECTIONS and isinstance(raw.get(path[0]), dict):
+        cls = kind_class(path[0], raw[path[0]].get("name"))
+        return cls.model_fields.get(path[1]) if cls else None
+    if len(path) == 4 and path[0] == "model" and path[2] in LAYER_ARGS:
+        layer = raw["model"][path[1]] if isinstance(raw.get("model"), list) and isinstance(path[1], int) and path[1] < len(raw["model"]) else None
+        if isinstance(layer, dict) and isinstance(layer.get(path[2]), dict):
+            return LAYER_ARGS[path[2]].model_fields.get(path[3])
+    return None
+
+
+def drop_foreign_keys(raw: dict, set_keys: Iterable[str]) -> list[str]:
+    """When `<section>.name` is among the dotted `set_keys` (a kind switch: optimizer.name=Adam), drop the
+    section's other keys the kind does not take, unless they are set too; the dropped keys, dotted."""
+    set_keys = set(set_keys)
+    dropped = []
+    for section in UNION_SECTIONS:
+        if f"{section}.name" not in set_keys or not isinstance(raw.get(section), dict):
+            continue
+        allowed = kind_fields(section, raw[section].get("name"))
+        if allowed is None:
+            continue  # an unknown kind: validation names it, with a "did you mean"
+        for key in list(raw[section]):
+            if key not in allowed and f"{section}.{key}" not in set_keys:
+                del raw[section][key]
+                dropped.append(f"{section}.{key}")
+    return dropped
+
+
+def clear_alternative(raw: dict, set_paths: Iterable[tuple]) -> None:
+    """train.epochs and train.steps are alternatives: a non-null override of one removes the other when that
+    came from the file. Both given by overrides stays an error for the schema to report."""
+    set_paths = list(set_paths)
+    train = raw.get("train")
+    if not isinstance(train, dict):
+        return
+    for mine, other in (("epochs", "steps"), ("steps", "epochs")):
+        other_given = any(("train", other)[: len(p)] == p for p in set_paths)
+        if ("train", mine) in set_paths and train.get(mine) is not None and not other_given:
+            train.pop(other, None)
+
+
+def responsible(path: tuple, applied: Applied) -> list[str]:
+    """The overrides that shaped the value at `path`: the last one that set it or a key above it (that
+    replaced what the file had), then any later ones that set something inside it."""
+    found: list[str] = []
+    for key, text in applied:
+        if path[: len(key)] == key:
+            found = [text]
+        elif key[: len(path)] == path:
+            found.append(text)
+    return found
+
+
+def dotted(path) -> str:
+    """A key path as the messages write it: `model[2].Linear.out_features`."""
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _scalar_parent(source: str, path: tuple, i: int):
+    key = dotted(path[: i + 1])
+    raise GdlabError(f"{source}: '{key}' is a single value, so '{dotted(path)}' cannot be set")

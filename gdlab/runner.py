@@ -19,7 +19,7 @@ from gdlab.data import Dataset, load_data
 from gdlab.engine.loop import GroupTrainer
 from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError
-from gdlab.model import check_shapes
+from gdlab.model import check_batch_rows, check_shapes
 from gdlab.checkpoint import repair_metrics, save_checkpoint
 from gdlab.engine.state import restore_trainer, trainer_state
 from gdlab.records import GroupMetrics, metric_columns
@@ -54,6 +54,7 @@ def prepare_data(cfg: Config) -> Dataset:
     """Load the data and check the model's shapes against it: every input error before any folder."""
     data = load_data(cfg, torch.float64 if cfg.train.dtype == "float64" else torch.float32)
     check_shapes(cfg, data.n_features, data.n_outputs, data.n_classes)
+    check_batch_rows(cfg, data.x_train.shape[0])  # BatchNorm cannot train on a batch of one row
     return data
 
 

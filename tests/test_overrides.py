@@ -169,8 +169,6 @@ def test_batchnorm_with_full_batch_accumulation_names_accumulate():
         check_batch_rows(cfg, 105)
 
 
-@pytest.mark.xfail(strict=True, reason="needs gdlab.runner.prepare_data to call model.check_batch_rows (runner.py is "
-                                       "outside this change); remove this mark once it does")
 def test_train_refuses_batchnorm_with_a_one_row_batch_before_any_folder(tmp_path):
     result = train(tmp_path, ROOT / "configs" / "iris.yaml", BATCHNORM, "train.batch_size=13", "train.epochs=1")
     check_one_error_line(result, "iris.yaml (with override 'train.batch_size=13'): train.batch_size: 13", "BatchNorm1d (model[1])")

@@ -418,3 +418,19 @@ def test_remote_errors_are_reported_in_one_plain_line():
     assert one_line(TaskError(GdlabError("train.device: 'cuda' asked for"))) == "train.device: 'cuda' asked for"
     assert one_line(TaskError(RuntimeError("out of memory\nmore"))) == "RuntimeError: out of memory"
     assert one_line(OSError("\x1b[31mnode lost\x1b[0m\ntrace")) == "OSError: node lost"
+
+
+def test_fixed_overrides_and_axes_follow_train_override_rules(tmp_path):
+    cfg = write_config(tmp_path, optimizer={"name": "SGD", "lr": 0.1, "momentum": 0.9})  # and train.epochs: 15
+    result, out = sweep(tmp_path, cfg, "optimizer.name=Adam", "optimizer.lr=0.01,0.1", "train.steps=7")
+    assert result.exit_code == 0, result.output
+    assert "dropped optimizer.momentum" in result.stderr
+    for d in ("000_lr=0.01", "001_lr=0.1"):
+        saved = yaml.safe_load((out / d / "config.yaml").read_text())
+        assert saved["optimizer"]["name"] == "Adam" and saved["train"]["steps"] == 7 and saved["train"]["epochs"] is None
+        assert len(losses(out / d)) == 7
+    result, out = sweep(tmp_path, cfg, "optimizer.momentum=null,0.5", "train.steps=3,4", folder="axes")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table.steps) == [3, 4, 3, 4]  # each steps value replaced the file's epochs
+    assert yaml.safe_load((out / table.run_dir[0] / "config.yaml").read_text())["optimizer"]["momentum"] == 0.0  # null: the default

@@ -175,6 +175,8 @@ def _preflight(setup) -> None:
 
 
 def _note_dropped(setup) -> None:
+    for note in setup.notes:
+        sys.stderr.write(f"gdlab: note: {note}\n")
     dropped = sorted({d for p in setup.plans for d in p.dropped})
     if dropped:
         sys.stderr.write(f"gdlab: note: {', '.join(dropped)} dropped where the swept kind does not take them\n")

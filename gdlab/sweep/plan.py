@@ -8,7 +8,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gdlab.config import UNION_SECTIONS, Config, kind_fields
+from gdlab.config import Config
+from gdlab.config.overrides import clear_alternative, drop_foreign_keys, unset
 from gdlab.engine.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
@@ -31,22 +32,6 @@ class VariantPlan:
         return [f"{k}={format_value(v)}" for k, v in self.point.items()]
 
 
-def _drop_foreign_keys(raw: dict, point: dict[str, Any]) -> list[str]:
-    """When an axis switches a section's kind (optimizer.name=Adam), drop base keys the kind rejects."""
-    dropped = []
-    for section in UNION_SECTIONS:
-        if f"{section}.name" not in point or not isinstance(raw.get(section), dict):
-            continue
-        allowed = kind_fields(section, raw[section].get("name"))
-        if allowed is None:
-            continue
-        for key in list(raw[section]):
-            if key not in allowed and f"{section}.{key}" not in point:
-                del raw[section][key]
-                dropped.append(f"{section}.{key}")
-    return dropped
-
-
 def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str) -> list[VariantPlan]:
     """Every grid point validated; the first invalid one is an error naming the variant."""
     points = grid(axes, source)
@@ -60,10 +45,14 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str) -> li
         for key, value in point.items():
             path = tuple(int(p) if p.isdecimal() else p for p in key.split("."))  # isdigit() takes "²", int() not
             _keyword_form(raw, path)
-            apply_override(raw, path, copy.deepcopy(value), f"{source}: variant {i} ({label})")
+            if value is not None or not unset(raw, path):  # null: the key's default, as for `gdlab train`
+                apply_override(raw, path, copy.deepcopy(value), f"{source}: variant {i} ({label})")
             for n in range(1, len(path) + 1):
                 where.setdefault(path[:n], f"{source}: variant {i} ({label})")
-        dropped = _drop_foreign_keys(raw, point)
+        # the same rules as `gdlab train` overrides: a kind switch drops keys the kind does not take, and
+        # train.steps replaces the base's train.epochs (and the other way round)
+        dropped = drop_foreign_keys(raw, point)
+        clear_alternative(raw, [tuple(int(p) if p.isdecimal() else p for p in k.split(".")) for k in point])
         cfg = validate(raw, where, f"{source}: variant {i} ({label})")
         plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped))
     return plans

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from gdlab import provenance
 from gdlab.errors import GdlabError
-from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, load_raw
+from gdlab.config.overrides import clear_alternative, drop_foreign_keys, unset
+from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.rundir import CsvAppender, write_atomic
 from gdlab.sweep.execute import Job
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
@@ -29,6 +30,7 @@ class SweepSetup:
     base: dict  # the raw base config, fixed overrides applied
     axes: dict[str, list[Any]]
     plans: list[VariantPlan]
+    notes: list[str] = field(default_factory=list)  # what fixed overrides dropped from the file
 
 
 def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
@@ -38,6 +40,7 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
     raw.setdefault("name", default_name(config))
     axes = axes_from_yaml(raw.pop("sweep", None), str(config))
     given: dict[str, str] = {}  # command-line key -> its argument: a key given twice is a mistake, not "last wins"
+    fixed: list[tuple[tuple, str]] = []  # (key path, argument) of one-value overrides
     for arg in args:
         key, values = parse_axis_arg(arg)
         if key in given:
@@ -47,12 +50,18 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
         if len(values) == 1:  # one value on the command line is a fixed override of the base
             path = tuple(int(p) if p.isdecimal() else p for p in key.split("."))  # isdigit() takes "²", int() not
             _keyword_form(raw, path)
-            apply_override(raw, path, values[0], f"override '{arg}'")
+            if values[0] is not None or not unset(raw, path):
+                apply_override(raw, path, values[0], f"override '{arg}'")
+            fixed.append((path, arg))
             axes.pop(key, None)
         else:
             axes[key] = values
+    # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
+    dropped = drop_foreign_keys(raw, {".".join(map(str, path)) for path, _ in fixed})
+    clear_alternative(raw, [path for path, _ in fixed])
     absolutize_paths(raw, config)
-    return SweepSetup(str(config), raw, axes, plan_variants(raw, axes, str(config)))
+    notes = dropped_notes(dropped, raw, fixed, config)
+    return SweepSetup(str(config), raw, axes, plan_variants(raw, axes, str(config)), notes)
 
 
 def load_setup(sweep_dir: Path) -> SweepSetup:

@@ -34,14 +34,20 @@ def _warn(warnings: list[str]) -> None:
 def _save(fig, path: Path, dpi: int) -> None:
     from gdlab.plotting.output import save_figure
 
-    save_figure(fig, path, dpi)
+    warnings: list[str] = []
+    try:
+        save_figure(fig, path, dpi, warnings)
+    finally:
+        _warn(warnings)
     typer.echo(f"wrote {path}")
 
 
-@command("plot", help="Plot a run (loss.png in its folder) or a sweep (sweep.png in its folder); "
+@command("plot", help="Plot a run (loss.png in its folder), a sweep (sweep.png) or an lr-find folder (lr_find.png); "
                       "--boundary draws a 2-D classifier's decision regions instead (boundary.png).")
 def plot(
-    path: Path = typer.Argument(..., metavar="RUN_OR_SWEEP", help="A run folder (metrics.csv) or a sweep folder (sweep.csv)."),
+    path: Path = typer.Argument(..., metavar="FOLDER",
+                                help="A run folder (metrics.csv), a sweep folder (sweep.csv) or an lr-find folder "
+                                     "(lr_find.csv)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help=_OUTPUT_HELP + " Default: in the folder."),
     dpi: int = _DPI,
     title: Optional[str] = _TITLE,
@@ -65,13 +71,18 @@ def plot(
     if boundary:
         _boundary(kind, folder, output, dpi, title, grid)
         return
-    target = check_output(output or folder / ("loss.png" if kind == "run" else "sweep.png"))
+    target = check_output(output or folder / {"run": "loss.png", "sweep": "sweep.png", "lr-find": "lr_find.png"}[kind])
     warnings: list[str] = []
     try:
         if kind == "run":
             from gdlab.plotting.run_plot import plot_run
 
             fig = plot_run(load_run(folder, warnings), title)
+        elif kind == "lr-find":
+            from gdlab.plotting.lrfind_data import load_lr_find
+            from gdlab.plotting.lrfind_plot import plot_lr_find
+
+            fig = plot_lr_find(load_lr_find(folder, warnings), title)
         else:
             from gdlab.plotting.sweep_plot import plot_sweep
 
@@ -87,7 +98,9 @@ def _boundary(kind: str, folder: Path, output: Optional[Path], dpi: int, title: 
     from gdlab.plotting.output import check_output
 
     if kind != "run":
-        raise GdlabError(f"{folder}: --boundary needs a run folder, not a sweep; give one of its variant folders")
+        hint = "; give one of its variant folders" if kind == "sweep" else ""
+        what = {"sweep": "a sweep", "lr-find": "an lr-find"}[kind]
+        raise GdlabError(f"{folder}: --boundary needs a run folder (with model.pt), not {what} folder{hint}")
     target = check_output(output or folder / "boundary.png")
     from gdlab.boundary import DEFAULT_GRID, compute_boundary  # torch, only now
     from gdlab.plotting.boundary_plot import plot_boundary, plot_snapshots
@@ -118,14 +131,18 @@ def compare(
 
     check_output(output)
     warnings: list[str] = []
+    details: list[str] = []
     try:
-        fig = plot_compare(load_runs(list(paths), warnings), metric, x.value, warnings, title)
+        fig = plot_compare(load_runs(list(paths), warnings), metric, x.value, warnings, title, details)
     finally:
         _warn(warnings)
+    if details:  # the legend names a few keys per curve; the terminal gets all of them
+        typer.echo("config keys that differ but that the legend leaves out:")
+        typer.echo("\n".join(details))
     _save(fig, output, dpi)
 
 
-@command("runs", help="List the runs and sweeps under DIR (default: runs), oldest first.")
+@command("runs", help="List the runs, sweeps and lr-find folders under DIR (default: runs), oldest first.")
 def runs(
     root: Path = typer.Argument(Path("runs"), metavar="[DIR]", help="Folder to search."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list, for scripts."),
@@ -141,7 +158,7 @@ def runs(
         typer.echo(json.dumps([row | {"when": row["when"].isoformat(timespec="seconds")} for row in rows], indent=2))
         return
     if not rows:
-        typer.echo(f"no runs or sweeps under {root}")
+        typer.echo(f"no runs, sweeps or lr-find folders under {root}")
         return
     _table(rows)
 

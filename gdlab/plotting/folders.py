@@ -1,7 +1,8 @@
-"""What a folder is (a run, a sweep or neither), when it was made, and where the runs under a root are."""
+"""What a folder is (a run, a sweep, an lr-find or neither), when it was made, and where the runs under a root are."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from datetime import datetime
@@ -11,40 +12,88 @@ from gdlab.errors import GdlabError
 
 RUN_FILES = ("metrics.csv", "summary.json")
 SWEEP_FILE = "sweep.csv"
+LRFIND_FILES = ("lr_find.csv", "lr_find.json")
+KINDS = "a run folder (metrics.csv), a sweep folder (sweep.csv) or an lr-find folder (lr_find.csv)"
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})[_T ](\d{2})[-:](\d{2})[-:](\d{2})")
 
 
+def _too_long(path: Path) -> str:
+    """Which limit a too-long path breaks, with the limits of the file system it would live on."""
+    base = next((str(p) for p in path.absolute().parents if os.path.isdir(p)), "/")
+    limits = []
+    for name, default in (("PC_NAME_MAX", 255), ("PC_PATH_MAX", 4096)):
+        try:
+            limits.append(os.pathconf(base, name))
+        except (OSError, ValueError):
+            limits.append(default)
+    longest = max(len(os.fsencode(part)) for part in path.parts)
+    if longest > limits[0]:
+        return f"a name in it is {longest} bytes; at most {limits[0]} are allowed per folder or file name"
+    return f"it is {len(os.fsencode(str(path.absolute())))} bytes; at most {limits[1]} are allowed per path"
+
+
+def path_error(path: Path, exc: OSError, doing: str) -> GdlabError:
+    """One line for an OSError on a path the user gave: the path, what failed, and why."""
+    if exc.errno == errno.ENAMETOOLONG:
+        reason = f"name too long: {_too_long(path)}"
+    else:
+        reason = {errno.EACCES: "permission denied", errno.ENOTDIR: "a part of the path is a file, not a folder",
+                  errno.ELOOP: "too many levels of symbolic links"}.get(exc.errno) or exc.strerror or str(exc)
+    return GdlabError(f"{path}: cannot {doing} ({reason})")
+
+
 def kind_of(folder: Path) -> str | None:
-    """'sweep' if the folder has sweep.csv, 'run' if it has metrics.csv or summary.json, else None."""
+    """'sweep' if the folder has sweep.csv, 'run' if metrics.csv or summary.json, 'lr-find' if lr_find.csv
+    or lr_find.json, else None (a probe's OSError propagates)."""
     if (folder / SWEEP_FILE).is_file():
         return "sweep"
     if any((folder / name).is_file() for name in RUN_FILES):
         return "run"
+    if any((folder / name).is_file() for name in LRFIND_FILES):
+        return "lr-find"
     return None
 
 
 def resolve(path: Path) -> tuple[str, Path]:
-    """Turn a command's RUN_OR_SWEEP argument into (kind, folder); naming one of its files works too."""
-    if path.is_file() and path.name in (*RUN_FILES, SWEEP_FILE, "config.yaml", "sweep.yaml"):
+    """Turn a command's folder argument into (kind, folder); naming one of its files works too."""
+    try:
+        return _resolve(path)
+    except OSError as exc:  # e.g. ENAMETOOLONG or EACCES from a stat, which pathlib does not swallow
+        raise path_error(path, exc, "read it") from None
+
+
+def _resolve(path: Path) -> tuple[str, Path]:
+    if path.is_file() and path.name in (*RUN_FILES, SWEEP_FILE, *LRFIND_FILES, "config.yaml", "sweep.yaml"):
         path = path.parent
     if not path.exists():
-        raise GdlabError(f"{path}: no such run or sweep folder")
+        raise GdlabError(f"{path}: no such folder; give {KINDS}")
     if not path.is_dir():
-        raise GdlabError(f"{path}: not a folder; give a run folder (with metrics.csv) or a sweep folder (with sweep.csv)")
+        raise GdlabError(f"{path}: not a folder; give {KINDS}")
     kind = kind_of(path)
     if kind is None:
         inside = find_folders(path)
-        hint = f"; it holds {len(inside)} run/sweep folder(s), e.g. {inside[0][1]}" if inside else ""
-        raise GdlabError(f"{path}: not a run or sweep folder (no metrics.csv, summary.json or sweep.csv){hint}")
+        hint = f"; it holds {len(inside)} such folder(s), e.g. {inside[0][1]}" if inside else ""
+        raise GdlabError(f"{path}: not {KINDS}{hint}")
     return kind, path
 
 
-def find_folders(root: Path) -> list[tuple[str, Path]]:
-    """Every run and sweep folder under root, as (kind, path); a sweep's variant runs are not listed."""
+def find_folders(root: Path, warnings: list[str] | None = None) -> list[tuple[str, Path]]:
+    """Every run, sweep and lr-find folder under root, as (kind, path); a sweep's variant runs are not listed.
+    A folder that cannot be read is skipped, with a warning when `warnings` is given."""
     found: list[tuple[str, Path]] = []
-    for here, dirs, _ in os.walk(root):
+
+    def skip(exc: OSError) -> None:
+        if warnings is not None:
+            warnings.append(f"{exc.filename}: cannot look inside ({exc.strerror or exc}); skipped")
+
+    for here, dirs, _ in os.walk(root, onerror=skip):
         folder = Path(here)
-        kind = kind_of(folder)
+        try:
+            kind = kind_of(folder)
+        except OSError as exc:
+            skip(exc)
+            dirs.clear()
+            continue
         if kind is not None:
             found.append((kind, folder))
             dirs.clear()  # a run has no runs inside; a sweep's variants belong to the sweep row

@@ -1,13 +1,20 @@
 """Curve labels for `compare`: flatten each config to dotted keys and name a curve by only the keys
-whose values differ between the curves, e.g. `optimizer.lr=0.1, seed=1`."""
+whose values differ between the curves, e.g. `optimizer.lr=0.1, seed=1`; when many differ, by the few
+that tell the curves apart best, with the rest listed separately."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 
 _UNSET = "unset"
 # `name` usually restates what the other differing keys already say; it is used only when nothing else differs.
 _WEAK_KEYS = ("name",)
+MAX_KEYS = 3  # beyond this a legend entry stops being readable at a glance and crowds out the axes
+MAX_VALUE = 32  # characters of one value in a label (a long path or list keeps its ends)
+# Tie-break between keys that tell the curves apart equally well: what gdlab experiments vary most often.
+_GROUPS = ("optimizer", "scheduler", "loss", "model", "data", "train", "seed")
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -49,16 +56,72 @@ def differing_keys(flats: list[dict[str, Any]]) -> list[str]:
     return strong or differ
 
 
-def curve_labels(configs: list[dict[str, Any] | None], fallbacks: list[str]) -> list[str]:
-    """One label per curve from what differs; a run without config.yaml, or two identical configs,
-    fall back to (or add) the folder name so no two curves share a label."""
+def _pair(flat: dict[str, Any], key: str, limit: int | None = None) -> str:
+    text = format_value(flat.get(key, _UNSET))
+    if limit is not None and len(text) > limit:
+        text = text[: limit // 2 - 1] + "…" + text[-(limit // 2):]
+    return f"{key}={text}"
+
+
+def pick_keys(keys: list[str], flats: list[dict[str, Any]], given: tuple[str, ...] = (),
+              limit: int = MAX_KEYS) -> list[str]:
+    """Up to `limit` keys: first each the one that tells the most curves apart beyond those picked and `given`
+    (the name, when the label shows it), then keys no one value dominates, which say something about most curves.
+    Ties go to keys every config sets (an `unset` follows from another difference, such as an extra layer)."""
+    def distinct(chosen: list[str]) -> int:
+        return len({tuple(repr(f.get(k, _UNSET)) for k in chosen) for f in flats})
+
+    def order(key: str):
+        top = key.split(".", 1)[0]
+        return any(key not in f for f in flats), _GROUPS.index(top) if top in _GROUPS else len(_GROUPS), keys.index(key)
+
+    chosen: list[str] = []
+    while len(chosen) < min(limit, len(keys)):
+        best = min((k for k in keys if k not in chosen), key=lambda k: (-distinct([*given, *chosen, k]), order(k)))
+        if distinct([*given, *chosen, best]) == distinct([*given, *chosen]):
+            break  # every curve is told apart already
+        chosen.append(best)
+    # A key whose value most curves share would repeat that value down the legend: noise, not information.
+    for key in sorted((k for k in keys if k not in chosen), key=order):
+        common = Counter(repr(f.get(key, _UNSET)) for f in flats).most_common(1)[0][1]
+        if len(chosen) < limit and (2 * common <= len(flats) or not chosen):
+            chosen.append(key)
+    return chosen
+
+
+def curve_labels(configs: list[dict[str, Any] | None], fallbacks: list[str]) -> tuple[list[str], list[str]]:
+    """(labels, hidden): one label per curve from what differs; a run without config.yaml, or two identical
+    configs, fall back to (or add) the folder name so no two curves share a label. When more than MAX_KEYS keys
+    differ, a label leads with the run name (where names differ) and the MAX_KEYS most telling keys, and
+    `hidden` holds, per curve, the differing keys its label leaves out or shortens (else it is all empty)."""
     flats = [flatten(c) if c else {} for c in configs]
     known = [f for f in flats if f]
     keys = differing_keys(known) if len(known) > 1 else []
-    labels = []
+    short = len(keys) > MAX_KEYS
+    named = short and len({repr(f.get("name")) for f in known}) > 1
+    shown = pick_keys(keys, known, ("name",) if named else ()) if short else keys
+    labels, hidden = [], []
     for flat, fallback in zip(flats, fallbacks):
-        parts = [f"{k}={format_value(flat.get(k, _UNSET))}" for k in keys] if flat else []
-        labels.append(", ".join(parts) or fallback)
+        parts = [_pair(flat, k, MAX_VALUE if short else None) for k in shown] if flat else []
+        label = ", ".join(parts) or fallback
+        if short and flat:
+            label = (f"{format_value(flat.get('name', fallback))}: " if named else "") + label
+            label += f" +{len(keys) - len(shown)} more"
+        labels.append(label)
+        rest = [_pair(flat, k) for k in keys if k not in shown or _pair(flat, k) not in parts]
+        hidden.append(", ".join(rest) if short and flat else "no config.yaml" if short else "")
     seen = [labels.count(label) for label in labels]
-    return [f"{label} ({fallback})" if count > 1 and label != fallback else label
-            for label, count, fallback in zip(labels, seen, fallbacks)]
+    labels = [f"{label} ({fallback})" if count > 1 and label != fallback else label
+              for label, count, fallback in zip(labels, seen, fallbacks)]
+    return labels, hidden
+
+
+def left_out_lines(labels: list[str], hidden: list[str]) -> list[str]:
+    """Terminal lines for what the labels leave out: curves that leave out the same values share one line
+    (a sweep's variants mostly do), named by the first one's label."""
+    groups: dict[str, list[str]] = {}
+    for label, rest in zip(labels, hidden):
+        if rest:
+            groups.setdefault(rest, []).append(re.sub(r" \+\d+ more\b", "", label, count=1))
+    return [f"  {members[0]}" + (f" (and {len(members) - 1} more curves like it)" if len(members) > 1 else "")
+            + f"; also {rest}" for rest, members in groups.items()]

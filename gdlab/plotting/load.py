@@ -84,6 +84,9 @@ def load_runs(paths: list[Path], warnings: list[str]) -> list[RunData]:
         kind, folder = resolve(path)
         if kind == "run":
             runs.append(load_run(folder, warnings))
+        elif kind == "lr-find":  # its loss is against a growing lr, not steps: no curve to overlay
+            raise GdlabError(f"{folder}: an lr-find folder has no training curve to compare; compare takes run and "
+                             "sweep folders (draw this one with gdlab plot)")
         else:
             sweep = load_sweep(folder, warnings)
             if not sweep.runs:

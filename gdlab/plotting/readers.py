@@ -69,12 +69,13 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
     return frame, warnings
 
 
-def read_summary(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    """Read summary.json; a missing file is None (the run may still be going), a broken one a warning."""
+def read_summary(path: Path, what: str = "a gdlab summary.json") -> tuple[dict[str, Any] | None, list[str]]:
+    """Read a JSON object (summary.json, lr_find.json); a missing file is None (the run may still be going),
+    a broken one a warning."""
     if not path.exists():
         return None, []
     try:
-        data = json.loads(read_text(path, "a gdlab summary.json"))
+        data = json.loads(read_text(path, what))
     except GdlabError as exc:
         return None, [f"{exc.message}; ignoring it"]
     except json.JSONDecodeError as exc:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from gdlab.errors import GdlabError
-from gdlab.plotting.folders import find_folders, folder_time, parse_time
+from gdlab.plotting.folders import find_folders, folder_time, parse_time, path_error
 from gdlab.plotting.load import load_sweep
+from gdlab.plotting.lrfind_data import lrfind_row
 from gdlab.plotting.readers import read_config, read_metrics, read_summary
 
 COLUMNS = ("name", "when", "kind", "status", "final_train_loss", "best_val_loss", "steps", "path")
@@ -73,14 +74,18 @@ def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
 
 
 def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
-    """Rows (dicts with COLUMNS) for every run and sweep under root, oldest first."""
-    if not root.exists():
+    """Rows (dicts with COLUMNS) for every run, sweep and lr-find folder under root, oldest first."""
+    try:
+        exists, is_dir = root.exists(), root.is_dir()
+    except OSError as exc:  # ENAMETOOLONG, EACCES: pathlib swallows only "does not exist"
+        raise path_error(root, exc, "list runs there") from None
+    if not exists:
         raise GdlabError(f"{root}: no such directory (train something first, or give the runs folder)")
-    if not root.is_dir():
-        raise GdlabError(f"{root}: not a directory")
+    if not is_dir:
+        raise GdlabError(f"{root}: not a directory; give the folder that holds run, sweep or lr-find folders")
     rows = []
-    for kind, folder in find_folders(root):
-        row = _run_row(folder, warnings) if kind == "run" else _sweep_row(folder, warnings)
+    for kind, folder in find_folders(root, warnings):
+        row = {"run": _run_row, "sweep": _sweep_row, "lr-find": lrfind_row}[kind](folder, warnings)
         rows.append({key: row[key] for key in COLUMNS[:-1]} | {"path": str(folder)})
     rows.sort(key=lambda r: (r["when"], r["path"]))
     return rows

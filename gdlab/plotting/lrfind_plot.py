@@ -1,0 +1,63 @@
+"""The lr range test's figure: loss and smoothed loss against the learning rate on a log axis, with the
+suggested lr and the lr at the smoothed minimum marked, as `gdlab lr-find` chose them (lr_find.json)."""
+
+from __future__ import annotations
+
+from gdlab.errors import GdlabError
+from gdlab.plotting.lrfind_data import LRFindData
+from gdlab.plotting.output import finite, log_if_positive, new_figure
+
+# (lr_find.json key, legend text, colour, line style); a key that is missing or null is not drawn.
+MARKS = (("suggested_lr", "suggested lr", "C2", "--"), ("min_loss_lr", "min-loss lr", "C3", ":"))
+
+
+def _curve(ax, data: LRFindData, column: str, **style):
+    """The finite points of one column against lr; None when the column is absent or has none."""
+    table = data.table
+    if column not in table:
+        return None
+    mask = finite(table[column])
+    if not mask.any():
+        return None
+    (line,) = ax.plot(table["lr"][mask].to_numpy(), table[column][mask].to_numpy(), gid=column, **style)
+    return line
+
+
+def _note(data: LRFindData) -> str | None:
+    """What the reader must know before trusting the marks: a lower-bound suggestion, or none at all."""
+    if not data.result:
+        return None
+    if data.result.get("loss_still_falling") is True:
+        return "the loss was still falling at the largest lr: the suggestion is only a lower bound"
+    if data.lr("suggested_lr") is None:
+        return "no suggestion: the smoothed loss never fell steadily"
+    return None
+
+
+def plot_lr_find(data: LRFindData, title: str | None = None):
+    """Draw the range test; lines carry gids loss, smoothed_loss, suggested_lr and min_loss_lr for tests."""
+    fig = new_figure(8.0, 5.0)
+    ax = fig.subplots()
+    curves = [c for c in (
+        _curve(ax, data, "loss", color="C0", lw=1, alpha=0.45, label="loss"),
+        _curve(ax, data, "smoothed_loss", color="C0", lw=2, label="smoothed loss"),
+    ) if c is not None]
+    if not curves:
+        raise GdlabError(f"{data.path / 'lr_find.csv'}: no finite loss values to plot")
+    ax.set_xscale("log")  # the range test multiplies the lr by a constant factor each step
+    # Log only when positive: the blow-up at the end can be decades above the rest.
+    log_if_positive(ax, [c.get_ydata() for c in curves])
+    for key, text, color, style in MARKS:
+        lr = data.lr(key)
+        if lr is not None:
+            ax.axvline(lr, color=color, ls=style, lw=1.5, gid=key, label=f"{text} = {lr:.3g}")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("train loss")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    note = _note(data)
+    if note:
+        ax.set_title(note, fontsize="small")
+    name = (data.config or {}).get("name") or data.path.parent.name
+    fig.suptitle(title or f"{name} — {data.path.name}: learning-rate range test")
+    return fig

@@ -12,6 +12,7 @@ import torch
 
 from gdlab.errors import GdlabError
 from gdlab.rundir import write_atomic
+from gdlab.weights import load_problem
 
 CURRENT, PREVIOUS = "checkpoint.pt", "checkpoint.prev.pt"
 KILL_HOOK = "GDLAB_TEST_KILL_DURING_CHECKPOINT"  # tests: SIGKILL this process mid-write, at this step
@@ -49,7 +50,7 @@ def load_checkpoint(run_dir: Path) -> dict:
         try:
             state = _load(path)
         except Exception as exc:  # corrupt, truncated, or a pickle payload refused by weights_only
-            errors.append(f"{path.name}: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
+            errors.append(f"{path.name}: {load_problem(exc, path)}")
             continue
         if errors:
             sys.stderr.write(f"gdlab: warning: {errors[0]}; resuming from {path.name} (step {state['step']})\n")

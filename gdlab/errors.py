@@ -1,4 +1,7 @@
-"""The one error type gdlab's core raises, and the exit codes the CLI maps outcomes to."""
+"""The one error type gdlab's core raises, the exit codes the CLI maps outcomes to, and the few rules
+that keep an error message one short line."""
+
+import re
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # runtime failure, or a --expect bar missed
@@ -7,9 +10,29 @@ EXIT_DIVERGED = 3
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
+QUOTED_LIMIT = 60  # characters of a quoted user value an error shows; a 5000-character name is not echoed whole
 
 # Every character str.splitlines() breaks at, mapped to its escaped form (\n, \x0b, \u2028, ...).
 _LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+# A quoted value: an opening quote with no letter or digit before it and a closing one with none after, so
+# the apostrophe in "Graphviz's" is never taken for a quote and prose between two values is never cut.
+_QUOTED = re.compile(r"(?<!\w)(['\"])((?:(?!\1).){%d,}?)\1(?!\w)" % (QUOTED_LIMIT + 2))
+
+
+def shorten(text: str, limit: int = QUOTED_LIMIT) -> str:
+    """`text` itself, or its first `limit` characters and '…' when it is longer."""
+    return text if len(text) <= limit + 1 else text[:limit] + "…"
+
+
+def first_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence of a library's message (its first line, up to '. '), cut at a word if still long."""
+    line = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+    end = line.find(". ")
+    line = line[: end + 1] if end >= 0 else line
+    if len(line) <= limit:
+        return line
+    cut = line.rfind(" ", 0, limit)
+    return line[: cut if cut > limit // 2 else limit].rstrip(",;:") + "…"
 
 
 class GdlabError(Exception):
@@ -18,6 +41,8 @@ class GdlabError(Exception):
     def __init__(self, message: str, exit_code: int = EXIT_USAGE):
         # One line whatever user text it quotes: a line break inside a key, value or override shows escaped.
         message = message.translate(_LINE_BREAKS)
+        # Here, once, rather than at every place that quotes a value: a long quoted value shows its start.
+        message = _QUOTED.sub(lambda m: m[1] + shorten(m[2]) + m[1], message)
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code

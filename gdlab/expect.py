@@ -6,15 +6,15 @@ import math
 import operator
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from gdlab.errors import GdlabError
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt}
 _EXPR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$")
-SUMMARY_KEYS = ["final_train_loss", "final_val_loss", "best_val_loss", "final_train_accuracy", "final_val_accuracy", "steps", "epochs", "wall_s", "steps_per_s"]
-# Short names for the final_* values above; only names summary.json answers (a bar on grad_norm or lr
-# could never be checked, so it is refused up front instead of failing every run).
-COLUMN_KEYS = ["train_loss", "val_loss", "train_accuracy", "val_accuracy"]
+# summary.json's numbers a `gdlab train` run reports (init_sharpness is a sweep's, resumed_from_step a resume's)
+SUMMARY_KEYS = ["final_train_loss", "final_val_loss", "best_val_loss", "final_train_accuracy", "final_val_accuracy", "steps",
+                "epochs", "wall_s", "steps_per_s", "diverged_at_step", "seed", "n_params", "sharpness_s"]
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,13 @@ class Expectation:
     bound: float
     text: str
 
-    def check(self, summary: dict) -> str | None:
-        """None when met, else a one-line explanation."""
-        key = self.name if self.name in summary else f"final_{self.name}"
-        value = summary.get(key)
+    def check(self, summary: dict, final: dict | None = None) -> str | None:
+        """None when met, else a one-line explanation. A name summary.json lacks is a metrics.csv column:
+        its last recorded value, from `final`."""
+        if self.name in summary or f"final_{self.name}" in summary:
+            value = summary.get(self.name if self.name in summary else f"final_{self.name}")
+        else:
+            value = (final or {}).get(self.name)
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return f"expected {self.text}, but the run has no finite {self.name} (status {summary.get('status')})"
         if not _OPS[self.op](value, self.bound):
@@ -36,17 +39,13 @@ class Expectation:
 
 
 def parse_expectations(texts: list[str]) -> list[Expectation]:
+    """Each text as NAME OP NUMBER; whether the run reports NAME is `check_applicable`'s question."""
     out = []
     for text in texts:
         m = _EXPR.match(text)
         if not m:
             raise GdlabError(f"--expect '{text}': write NAME OP NUMBER, e.g. 'final_val_loss<0.3' (OP: < <= > >= == !=)")
         name, op, raw = m.groups()
-        if name not in SUMMARY_KEYS and name not in COLUMN_KEYS:
-            from gdlab.config import did_you_mean
-
-            allowed = SUMMARY_KEYS + COLUMN_KEYS
-            raise GdlabError(f"--expect '{text}': unknown name '{name}'{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}")
         try:
             bound = float(raw)
         except ValueError:
@@ -58,8 +57,11 @@ def parse_expectations(texts: list[str]) -> list[Expectation]:
 
 
 def check_applicable(expectations: list[Expectation], cfg) -> None:
-    """Refuse, before training, a bar the run could never report: accuracy without a classification
-    loss, or a validation value with `data.val_fraction: 0`."""
+    """Refuse, before training, a bar the run could never report: accuracy without a classification loss,
+    a validation value with `data.val_fraction: 0`, or a name neither summary.json nor metrics.csv has."""
+    from gdlab.records import metric_columns
+
+    columns = metric_columns(cfg.task, cfg.data.val_fraction > 0, cfg.train.sharpness_every is not None)
     for e in expectations:
         if "accuracy" in e.name and cfg.task != "classification":
             raise GdlabError(
@@ -68,3 +70,40 @@ def check_applicable(expectations: list[Expectation], cfg) -> None:
             )
         if "val" in e.name and cfg.data.val_fraction == 0:
             raise GdlabError(f"--expect '{e.text}': data.val_fraction is 0, so the run has no validation values; use train_*")
+        if e.name in ("sharpness", "sharpness_s") and "sharpness" not in columns:
+            raise GdlabError(f"--expect '{e.text}': the run records no sharpness; set train.sharpness_every")
+        if e.name not in SUMMARY_KEYS and e.name not in columns:
+            from gdlab.config import did_you_mean
+
+            raise GdlabError(
+                f"--expect '{e.text}': unknown name '{e.name}'{did_you_mean(e.name, SUMMARY_KEYS + columns)}; allowed: "
+                f"the summary.json numbers {', '.join(SUMMARY_KEYS)}, or this run's metrics.csv columns {', '.join(columns)}"
+            )
+
+
+def check_all(expectations: list[Expectation], summary: dict, run_dir: Path) -> list[str]:
+    """The explanation of every bar missed; metrics.csv is read only for a column summary.json lacks."""
+    wanted = {e.name for e in expectations if e.name not in summary and f"final_{e.name}" not in summary}
+    final = last_values(run_dir / "metrics.csv", wanted) if wanted else {}
+    return [msg for e in expectations if (msg := e.check(summary, final))]
+
+
+def last_values(path: Path, names: set[str]) -> dict[str, float]:
+    """Each named column's last non-empty value in a metrics.csv (sharpness, say, is not logged every step)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return {}  # then every such bar says the run has no value, which is the truth
+    header = lines[0].split(",") if lines else []
+    found: dict[str, float] = {}
+    for name in names & set(header):
+        i = header.index(name)
+        for line in reversed(lines[1:]):
+            cells = line.split(",")
+            if i < len(cells) and cells[i]:
+                try:
+                    found[name] = float(cells[i])
+                    break
+                except ValueError:
+                    continue  # a torn last row
+    return found

@@ -1,11 +1,14 @@
-"""Reading a user's file as text, with every OS or decoding problem turned into one GdlabError line."""
+"""User-given files and folders: reading a file as text, and every OS or decoding problem on such a
+path turned into one GdlabError line."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from gdlab.errors import GdlabError
+from gdlab.errors import GdlabError, shorten
+
+PATH_LIMIT = 100  # characters of a user's path an error shows
 
 
 def umask_mode() -> int:
@@ -33,3 +36,25 @@ def read_user_text(path: Path, what: str, max_bytes: int | None = None) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise GdlabError(f"{path}: not UTF-8 text (bad byte at offset {exc.start}); expected {what}") from None
+
+
+def show(path: Path | str) -> str:
+    """A user's path as an error quotes it: whole, unless it is very long."""
+    return shorten(str(path), PATH_LIMIT)
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, in one line, a folder to be made where its nearest existing ancestor is a file or not writable."""
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise GdlabError(f"{show(path)}: {show(probe)} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise GdlabError(f"{show(path)}: folder {show(probe)} is not writable")
+
+
+def path_error(option: str, path: Path | str, exc: OSError, doing: str) -> GdlabError:
+    """One line for an OS refusal (too long a name, a file inside the path, no permission, a link loop...)
+    on the path the user gave with `option`, e.g. `--run-dir /tmp/x: cannot create it (Not a directory)`."""
+    return GdlabError(f"{option} {show(path)}: {doing} ({exc.strerror or exc})")

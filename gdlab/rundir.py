@@ -12,21 +12,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from gdlab.errors import GdlabError
-from gdlab.files import umask_mode
+from gdlab.files import check_writable, path_error, show, umask_mode
 
 MAX_NAME = 100
 IO_THREADS = 8  # enough to fill the cores and overlap fsync waits; more only queue in the file system
 T = TypeVar("T")
-
-
-def _check_writable(path: Path) -> None:
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise GdlabError(f"{path}: '{probe}' is a file, not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise GdlabError(f"{path}: folder '{probe}' is not writable")
 
 
 def _safe_name(name: str) -> str:
@@ -38,20 +28,28 @@ def _safe_name(name: str) -> str:
 def create_run_dir(name: str, runs_root: Path | str = "runs", explicit: Path | str | None = None, prefix: str = "") -> Path:
     """Make the folder a run writes to: `explicit` if given (must be new or empty), else
     `runs_root/name/<prefix><timestamp>`, with a suffix when two runs start in the same second."""
-    if explicit is not None:
-        path = Path(explicit)
-        if "\0" in str(explicit):
-            raise GdlabError("--run-dir: the path contains a NUL byte")
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise GdlabError(f"--run-dir {path}: already exists and is not empty; gdlab never overwrites a run")
-        _check_writable(path)
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise GdlabError(f"--run-dir {path}: cannot create it ({exc.strerror})") from None
-        return path
-    parent = Path(runs_root) / _safe_name(name)
-    _check_writable(parent)
+    option, given = ("--run-dir", explicit) if explicit is not None else ("--runs", runs_root)
+    if "\0" in str(given):
+        raise GdlabError(f"{option}: the path contains a NUL byte")
+    try:
+        if explicit is not None:
+            return _make_empty(Path(explicit))
+        return _make_stamped(Path(runs_root) / _safe_name(name), prefix)
+    except OSError as exc:  # the path the user typed is too long, runs through a file, is not ours to read...
+        raise path_error(option, given, exc, "cannot create the run folder") from None
+
+
+def _make_empty(path: Path) -> Path:
+    """`--run-dir`: the exact folder, made unless it exists empty."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise GdlabError(f"--run-dir {show(path)}: already exists and is not empty; gdlab never overwrites a run")
+    check_writable(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _make_stamped(parent: Path, prefix: str) -> Path:
+    check_writable(parent)
     parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     for attempt in range(1000):
@@ -61,7 +59,7 @@ def create_run_dir(name: str, runs_root: Path | str = "runs", explicit: Path | s
             return path
         except FileExistsError:
             continue
-    raise GdlabError(f"{parent}: could not find a free run folder name")
+    raise GdlabError(f"{show(parent)}: could not find a free run folder name")
 
 
 def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:

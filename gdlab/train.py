@@ -10,7 +10,8 @@ from typing import Callable, Iterable
 from gdlab.config import Config
 from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
-from gdlab.expect import Expectation
+from gdlab.expect import Expectation, check_all, check_applicable
+from gdlab.files import path_error, show
 from gdlab.rundir import create_run_dir
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
 from gdlab.signals import graceful_stop
@@ -42,6 +43,7 @@ def train(
     on_start: Callable[[Path, int], None] | None = None,
 ) -> TrainResult:
     """Train one config into a new run folder; every input error is raised before the folder exists."""
+    check_applicable(expect, cfg)
     data = prepare_data(cfg)
     device = resolve_device(cfg.train.device)
     folder = create_run_dir(cfg.name, runs_root, run_dir)
@@ -50,8 +52,31 @@ def train(
         on_start(folder, _total_steps(cfg, data))
     with graceful_stop() as stop:
         summary = run_group([variant], [data], device, observers, should_stop=stop)[0]
-    failures = [msg for e in expect if (msg := e.check(summary))]
+    failures = check_all(expect, summary, folder)
     return TrainResult(folder, summary, _exit_code(summary, stop.signum, failures), failures)
+
+
+def resume_folder(run_dir: Path | str) -> Path:
+    """The run folder `--resume` names, refused in one line unless it holds a run that can go on."""
+    import json
+
+    folder = Path(run_dir)
+    try:
+        if not folder.exists():
+            raise GdlabError(f"--resume {show(folder)}: no such run folder")
+        if not folder.is_dir():
+            raise GdlabError(f"--resume {show(folder)}: a file, not a run folder")
+        if not (folder / "config.yaml").is_file():
+            raise GdlabError(f"--resume {show(folder)}: no config.yaml there; is it a gdlab run folder?")
+    except OSError as exc:  # too long a path, a link loop, a folder we may not enter
+        raise path_error("--resume", folder, exc, "cannot read the run folder") from None
+    try:
+        status = json.loads((folder / "summary.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        status = None  # killed before it could write one: resumable
+    if status in ("completed", "diverged"):
+        raise GdlabError(f"--resume {show(folder)}: the run already {status}; nothing to resume")
+    return folder
 
 
 def resume(
@@ -61,23 +86,14 @@ def resume(
     on_start: Callable[[Path, int], None] | None = None,
 ) -> TrainResult:
     """Continue an interrupted or crashed run from its last checkpoint, in its own folder."""
-    import json
-
     import yaml
 
     from gdlab.checkpoint import load_checkpoint
     from gdlab.loading import load_config
 
-    folder = Path(run_dir)
-    if not (folder / "config.yaml").is_file():
-        raise GdlabError(f"--resume {folder}: no config.yaml there; is it a gdlab run folder?")
-    try:
-        status = json.loads((folder / "summary.json").read_text()).get("status")
-    except (OSError, ValueError):
-        status = None  # killed before it could write one: resumable
-    if status in ("completed", "diverged"):
-        raise GdlabError(f"--resume {folder}: the run already {status}; nothing to resume")
+    folder = resume_folder(run_dir)
     cfg = load_config(folder / "config.yaml")
+    check_applicable(expect, cfg)
     state = load_checkpoint(folder)
     data = prepare_data(cfg)
     device = resolve_device(cfg.train.device)
@@ -89,7 +105,7 @@ def resume(
         on_start(folder, _total_steps(cfg, data))
     with graceful_stop() as stop:
         summary = run_group([Variant(cfg, folder, overrides)], [data], device, observers, should_stop=stop, resume=state)[0]
-    failures = [msg for e in expect if (msg := e.check(summary))]
+    failures = check_all(expect, summary, folder)
     return TrainResult(folder, summary, _exit_code(summary, stop.signum, failures), failures)
 
 

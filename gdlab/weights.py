@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from gdlab.errors import GdlabError
+from gdlab.errors import GdlabError, first_sentence
 
 _SNAPSHOT = re.compile(r"^step_(\d+)\.pt$")
 MAX_SNAPSHOTS = 6  # snapshots a boundary figure shows at most
@@ -31,15 +31,14 @@ def load_weights(path: Path) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        # The weights-only unpickler refuses any global it does not know: the file would run code if loaded fully.
-        if "GLOBAL" in str(exc) or _looks_pickled(path):
+        if _refused(exc, path):
             raise GdlabError(
-                f"{path}: refused to load: it holds pickled Python objects, not only tensors ({_refusal(str(exc))}); "
+                f"{path}: refused to load: {load_problem(exc, path)}; "
                 "gdlab loads weights with torch.load(weights_only=True) so that a model file cannot run code"
             ) from None
         raise GdlabError(f"{path}: not a readable torch state_dict (not a torch file)") from None
     except Exception as exc:  # a truncated zip, random bytes, a directory...: torch raises many types
-        raise GdlabError(f"{path}: not a readable torch state_dict ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise GdlabError(f"{path}: not a readable torch state_dict ({load_problem(exc, path)})") from None
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise GdlabError(f"{path}: expected a state_dict (names -> tensors), got {type(state).__name__}")
     return state
@@ -55,9 +54,21 @@ def _looks_pickled(path: Path) -> bool:
     return head.startswith(b"PK\x03\x04") or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return " ".join(text.split("\n")[0].split())[:200] or "no message"
+def load_problem(exc: BaseException, path: Path) -> str:
+    """Why torch.load(weights_only=True) failed, in a short clause: what the unpickler refused, else the
+    first sentence of torch's message (its later ones tell how to load the file unsafely)."""
+    if _refused(exc, path):
+        return f"it holds pickled Python objects, not only tensors ({_refusal(str(exc))})"
+    if not _looks_pickled(path):  # random bytes or an empty file: torch's KeyError or EOFError says nothing useful
+        return "not a torch file"
+    return f"{type(exc).__name__}: {first_sentence(str(exc)) or 'no message'}"
+
+
+def _refused(exc: BaseException, path: Path) -> bool:
+    """The weights-only unpickler refused a global it does not know: the file would run code if loaded fully."""
+    import pickle
+
+    return isinstance(exc, pickle.UnpicklingError) and ("GLOBAL" in str(exc) or _looks_pickled(path))
 
 
 def _refusal(text: str) -> str:

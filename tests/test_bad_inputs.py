@@ -301,11 +301,11 @@ def test_unwritable_parent(tmp_path):
         ("final_val_loss=<0.3", ["--expect 'final_val_loss=<0.3'", "NAME OP NUMBER", "OP: < <= > >= == !="]),
         ("val_loss<abc", ["--expect 'val_loss<abc'", "'abc' is not a number"]),
         ("final_val_los<0.3", ["--expect 'final_val_los<0.3'", "unknown name 'final_val_los'", "did you mean 'final_val_loss'", "allowed:"]),
-        ("grad_norm<10", ["--expect 'grad_norm<10'", "unknown name 'grad_norm'", "allowed:"]),
+        ("sharpness<10", ["--expect 'sharpness<10'", "records no sharpness", "train.sharpness_every"]),
         ("val_loss<nan", ["--expect 'val_loss<nan'", "NaN"]),
         ("__import__('os')<1", ["--expect", "NAME OP NUMBER"]),
     ],
-    ids=["no-op", "no-number", "bad-op", "not-a-number", "unknown-name", "never-in-summary", "nan-bound", "code"],
+    ids=["no-op", "no-number", "bad-op", "not-a-number", "unknown-name", "column-not-recorded", "nan-bound", "code"],
 )
 def test_bad_expect_fails_before_training(tmp_path, expect, expected):
     cfg = write_config(tmp_path, GOOD, "good.yaml")

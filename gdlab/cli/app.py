@@ -7,7 +7,8 @@ import sys
 
 import typer
 
-from gdlab.errors import GdlabError
+from gdlab.errors import EXIT_FAILED, GdlabError
+from gdlab.files import show
 
 app = typer.Typer(
     name="gdlab",
@@ -27,7 +28,7 @@ def fail(message: str, code: int) -> typer.Exit:
 
 
 def command(*args, **kwargs):
-    """`app.command` that turns GdlabError into one line and its exit code (no traceback)."""
+    """`app.command` that turns GdlabError, and an OSError about a file, into one line and its exit code."""
 
     def register(fn):
         @functools.wraps(fn)
@@ -36,6 +37,12 @@ def command(*args, **kwargs):
                 return fn(*a, **k)
             except GdlabError as exc:
                 raise fail(exc.message, exc.exit_code) from None
+            except OSError as exc:
+                # A safety net: an OS refusal on a named file that the core did not turn into a GdlabError
+                # still reads as one line, not a traceback. One without a file name is a bug: let it show.
+                if exc.filename is None:
+                    raise
+                raise fail(f"{show(exc.filename)}: {exc.strerror or exc}", EXIT_FAILED) from None
 
         app.command(*args, **kwargs)(wrapper)
         return fn

@@ -14,6 +14,7 @@ import typer
 from gdlab.cli.app import command
 from gdlab.cli.train_cmd import in_config
 from gdlab.errors import EXIT_FAILED, GdlabError
+from gdlab.lab import check_tolerances
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file", show_default=False)]
 OverridesArg = Annotated[
@@ -163,13 +164,12 @@ def gradcheck_command(
     )] = None,
 ) -> None:
     """Compare autograd's gradients with central finite differences in float64; exit 1 if any tensor fails."""
-    if atol < 0 or rtol < 0 or eps <= 0 or max_elements < 1:
-        raise GdlabError("--atol and --rtol must be >= 0, --eps > 0 and --max-elements >= 1")
+    check_tolerances(atol, rtol, eps, max_elements)
     import torch
     from rich.console import Console
     from rich.table import Table
 
-    from gdlab.lab.gradcheck import closed_form_check, gradcheck_model, plant_wrong_gradient
+    from gdlab.lab.gradcheck import closed_form_check, gradcheck_model, plant_wrong_gradient, preview
 
     cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch, float64=True)
     if plant_bug is not None:
@@ -192,7 +192,7 @@ def gradcheck_command(
                       "dL/db = 2/(n*out) sum over rows of (y_hat - y).")
         form = Table("tensor", "closed form", "autograd", "max |difference|")
         for name, mine, auto in closed:
-            form.add_row(name, _numbers(mine), _numbers(auto), f"{(mine - auto).abs().max().item():.2e}")
+            form.add_row(name, preview(mine), preview(auto), f"{(mine - auto).abs().max().item():.2e}")
         console.print(form)
     failed = [r.name for r in rows if not r.passed]
     if failed:
@@ -200,8 +200,3 @@ def gradcheck_command(
         sys.stdout.write(f"FAIL: {len(failed)} of {len(rows)} tensors differ from finite differences: {names}\n")
         raise typer.Exit(EXIT_FAILED)
     sys.stdout.write(f"ok: all {len(rows)} tensors match finite differences\n")
-
-
-def _numbers(t) -> str:
-    values = t.reshape(-1).tolist()
-    return "[" + ", ".join(f"{v:.5g}" for v in values[:4]) + (", ...]" if len(values) > 4 else "]")

@@ -1,7 +1,8 @@
 """Looking inside one step of learning: the autograd graph (`graph`), finite-difference gradient
 checks (`gradcheck`) and the loss curvature that gradient descent meets (`sharpness`).
 
-This module also turns a config into the plain torch pieces they share: model, loss and a batch."""
+This module also turns a config into the plain torch pieces they share (model, loss and a batch), and
+checks the numbers a gradcheck is given."""
 
 from __future__ import annotations
 
@@ -49,3 +50,18 @@ def config_batch(cfg: Config, rows: int, dtype: torch.dtype) -> tuple[torch.Tens
     data = prepare_data(cfg)
     x, y = data.x_train[:rows].to(dtype), data.y_train[:rows]
     return x, (y.to(dtype) if y.is_floating_point() else y)
+
+
+def check_tolerances(atol: float, rtol: float, eps: float, max_elements: int) -> None:
+    """Refuse gradcheck settings that would make every comparison fail or mean nothing: NaN, infinite or negative."""
+    import math
+
+    from gdlab.errors import GdlabError
+
+    for option, value in (("--atol", atol), ("--rtol", rtol)):
+        if not (math.isfinite(value) and value >= 0):  # NaN passes a plain `< 0` test, then fails every tensor
+            raise GdlabError(f"{option} {value:g}: must be a finite number >= 0")
+    if not (math.isfinite(eps) and eps > 0):
+        raise GdlabError(f"--eps {eps:g}: must be a finite number > 0")
+    if max_elements < 1:
+        raise GdlabError(f"--max-elements {max_elements}: must be at least 1")

@@ -62,6 +62,7 @@ def gradcheck_model(
             err = (auto - numeric).abs()
             scale = torch.maximum(auto.abs(), numeric.abs())
             rel = torch.where(scale > 0, err / scale.clamp_min(1e-300), torch.zeros_like(err))
+            rel[err.isnan()] = float("nan")  # scale > 0 is False for NaN: a NaN error must not show as 0 relative
             rows.append(Row(
                 name, tuple(p.shape), len(picked), flat.numel(), _max(err), _max(rel),
                 bool((err <= atol + rtol * numeric.abs()).all()),
@@ -71,6 +72,12 @@ def gradcheck_model(
 
 def _max(t: torch.Tensor) -> float:
     return t.max().item() if t.numel() else 0.0
+
+
+def preview(t: torch.Tensor) -> str:
+    """A tensor's first four numbers, for a table cell."""
+    values = t.reshape(-1).tolist()
+    return "[" + ", ".join(f"{v:.5g}" for v in values[:4]) + (", ...]" if len(values) > 4 else "]")
 
 
 def lone_linear(model: nn.Module) -> nn.Linear | None:

@@ -177,3 +177,13 @@ def test_expect_on_a_name_the_run_lacks_lists_its_columns(tmp_path, config):
     one_error_line(invoke("train", config, "--runs", tmp_path / "runs", "--expect", "sharpness<1"), 2,
                    "records no sharpness", "train.sharpness_every")
     assert not (tmp_path / "runs").exists()
+
+
+def test_train_resume_of_a_folder_that_is_not_there_says_so(tmp_path):
+    from typer.testing import CliRunner
+
+    from gdlab.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--resume", str(tmp_path / "nonexist")])
+    assert result.exit_code == 2
+    assert result.stderr == f"gdlab: error: --resume {tmp_path / 'nonexist'}: no such run folder\n"

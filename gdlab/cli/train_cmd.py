@@ -62,7 +62,9 @@ def train_command(
     if resume is not None:
         if config is not None or overrides or smoke or run_dir is not None:
             raise GdlabError("--resume takes the run folder only: its config.yaml and checkpoint say how to go on")
-        config = resume / "config.yaml"
+        from gdlab.train import resume_folder
+
+        config = resume_folder(resume) / "config.yaml"  # a missing or wrong folder is named as such
     elif config is None:
         raise GdlabError("train: give a config file (or --resume RUN_DIR)")
     cfg = load_config(config, overrides or [])

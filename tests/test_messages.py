@@ -11,25 +11,16 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import nn
 
 from gdlab.errors import GdlabError
-from tests.helpers import invoke
+from tests.helpers import TINY as HELPER_TINY, invoke
 
 LONG = "a" * 300  # longer than the 255 bytes a file name may have
 
-TINY = """\
-name: tiny
-seed: 3
-data: {name: moons, n_samples: 96, noise: 0.2, val_fraction: 0.25}
-model:
-  - Linear: [2, 8]
-  - Tanh
-  - Linear: [8, 2]
-loss: CrossEntropyLoss
-optimizer: {name: SGD, lr: 0.1}
-train: {epochs: 3, batch_size: 16, device: cpu}
-"""
+# helpers.TINY as a YAML file, with mini-batches so checkpoints come mid-epoch
+TINY = yaml.safe_dump(HELPER_TINY | {"seed": 3, "train": {"epochs": 3, "batch_size": 16, "device": "cpu"}}, sort_keys=False)
 
 
 @pytest.fixture

@@ -178,3 +178,28 @@ def test_train_resume_of_a_folder_that_is_not_there_says_so(tmp_path):
     result = CliRunner().invoke(app, ["train", "--resume", str(tmp_path / "nonexist")])
     assert result.exit_code == 2
     assert result.stderr == f"gdlab: error: --resume {tmp_path / 'nonexist'}: no such run folder\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "CONFIG", "--bogus"], "gdlab: error: No such option: --bogus"),
+    (["plot", ".", "--dpi", "5"], "gdlab: error: Invalid value for '--dpi'"),
+    (["nosuchcommand"], "gdlab: error: No such command 'nosuchcommand'."),
+])
+def test_usage_errors_are_one_line_exit_2_like_any_bad_input(config, args, message):
+    """The console script's own parsing errors (click's, before any gdlab code runs) follow the same rule."""
+    import subprocess
+    import sys
+
+    args = [str(config) if a == "CONFIG" else a for a in args]
+    result = subprocess.run([sys.executable, "-m", "gdlab", *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.endswith(f"(see 'gdlab{'' if args[0] == 'nosuchcommand' else ' ' + args[0]} --help')\n")
+
+
+def test_plain_gdlab_still_prints_the_help():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "gdlab"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stdout.count("Usage:") == 1 and "sweep" in result.stdout

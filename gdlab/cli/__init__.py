@@ -1,8 +1,34 @@
 """Command-line interface. Each command module registers itself on `app`; none imports torch at load."""
 
+import sys
+
 from gdlab.cli.app import app
 from gdlab.cli import lab_cmd, lrfind_cmd, plot_cmd, sweep_cmd, train_cmd  # noqa: F401  (each module registers its commands)
 
 
 def main() -> None:
-    app()
+    """Run the app; a usage error (unknown option, bad option value) is one line and exit 2, like every
+    other bad input, instead of click's multi-line box."""
+    import typer
+    import typer.core
+
+    # typer >= 0.20 vendors click as typer._click; older versions use click itself
+    click = getattr(typer.core, "_click", None) or typer.core.click
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # plain `gdlab`: the help (already drawn by rich), exit 2 as before
+        if exc.format_message().strip():
+            print(exc.format_message())
+        code = exc.exit_code
+    except click.exceptions.UsageError as exc:
+        where = f"gdlab {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "gdlab"
+        hint = f" (see '{where} --help')"
+        sys.stderr.write(f"gdlab: error: {' '.join(exc.format_message().split())}{hint}\n")
+        code = exc.exit_code
+    except click.exceptions.ClickException as exc:
+        sys.stderr.write(f"gdlab: error: {' '.join(exc.format_message().split())}\n")
+        code = exc.exit_code
+    except typer.Abort:
+        sys.stderr.write("gdlab: aborted\n")
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

@@ -18,6 +18,7 @@ from gdlab.config import Config
 from gdlab.data import Dataset, load_data
 from gdlab.engine.loop import GroupTrainer
 from gdlab.engine.step_record import StepRecord
+from gdlab.engine.threads import intra_op_threads, threads_for
 from gdlab.errors import GdlabError
 from gdlab.model import check_batch_rows, check_shapes
 from gdlab.checkpoint import repair_metrics, save_checkpoint
@@ -50,11 +51,13 @@ def resolve_device(spec: str) -> torch.device:
     return torch.device(spec)
 
 
-def prepare_data(cfg: Config) -> Dataset:
-    """Load the data and check the model's shapes against it: every input error before any folder."""
+def prepare_data(cfg: Config, training: bool = True) -> Dataset:
+    """Load the data and check the model's shapes against it: every input error before any folder.
+    `training=False` (the lab, which never trains) skips the check of the batch plan's smallest batch."""
     data = load_data(cfg, torch.float64 if cfg.train.dtype == "float64" else torch.float32)
     check_shapes(cfg, data.n_features, data.n_outputs, data.n_classes)
-    check_batch_rows(cfg, data.x_train.shape[0])  # BatchNorm cannot train on a batch of one row
+    if training:
+        check_batch_rows(cfg, data.x_train.shape[0])  # BatchNorm cannot train on a batch of one row
     return data
 
 
@@ -123,19 +126,21 @@ def run_group(
     if train_cfg.snapshot_every and resume is None:
         save_snapshots(trainer, variants, 0)
     error, statuses = None, None
+    threads = intra_op_threads(threads_for(variants[0].cfg, len(variants), device))
     try:
-        for rec in trainer.run(should_stop):
-            metrics.consume(rec)
-            if train_cfg.snapshot_every and rec.step % train_cfg.snapshot_every == 0:
-                save_snapshots(trainer, variants, rec.step)
-            if every and rec.step % every == 0 and rec.step < trainer.plan.total_steps:
-                metrics.flush()  # rows up to the checkpoint are on disk before it is
-                save_checkpoint(variants[0].run_dir, trainer_state(trainer))
-            for observe in observers:
-                observe(rec)
-            if progress is not None:
-                at = trainer.diverged_at
-                progress(rec.step, trainer.plan.total_steps, [k for k, s in enumerate(at) if s == rec.step] if rec.step in at else [])
+        with threads:  # one thread for small steps (see engine/threads.py), restored after
+            for rec in trainer.run(should_stop):
+                metrics.consume(rec)
+                if train_cfg.snapshot_every and rec.step % train_cfg.snapshot_every == 0:
+                    save_snapshots(trainer, variants, rec.step)
+                if every and rec.step % every == 0 and rec.step < trainer.plan.total_steps:
+                    metrics.flush()  # rows up to the checkpoint are on disk before it is
+                    save_checkpoint(variants[0].run_dir, trainer_state(trainer))
+                for observe in observers:
+                    observe(rec)
+                if progress is not None:
+                    at = trainer.diverged_at
+                    progress(rec.step, trainer.plan.total_steps, [k for k, s in enumerate(at) if s == rec.step] if rec.step in at else [])
     except KeyboardInterrupt:
         statuses = ["interrupted"] * len(variants)
     except GdlabError:

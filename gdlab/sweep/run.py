@@ -161,8 +161,11 @@ def run_sweep(
         write_sweep_csv(folder, setup, summaries)
         return fail_fast and any(s["status"] not in DONE for s in results)
 
-    run_jobs(job_list, backend=backend, jobs=jobs, ray_address=ray_address, should_stop=should_stop, on_done=finished,
-             on_event=on_event)
+    try:
+        run_jobs(job_list, backend=backend, jobs=jobs, ray_address=ray_address, should_stop=should_stop, on_done=finished,
+                 on_event=on_event)
+    except KeyboardInterrupt:  # a second Ctrl-C: the backend stopped at once; what it left is recorded below
+        pass
     for p in todo:  # anything a stop or a fail-fast left unrun is recorded as such
         summaries.setdefault(p.index, {"status": "interrupted" if should_stop() else "skipped", "steps": 0})
     write_sweep_csv(folder, setup, summaries)

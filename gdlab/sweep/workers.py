@@ -126,14 +126,19 @@ def _collect(w: _Worker, finish: Callable[[_Worker, list[dict]], None], on_event
 
 
 def _shut_down(pool: list[_Worker]) -> None:
+    """Tell idle workers to end and wait for them; a Ctrl-C meanwhile (or a worker that hangs) kills them."""
+    try:
+        for w in pool:
+            if w.process.is_alive():
+                try:
+                    w.conn.send(None)
+                except (OSError, ValueError):
+                    w.process.kill()
+        for w in pool:
+            w.process.join(timeout=5)
+    except KeyboardInterrupt:
+        pass
     for w in pool:
-        if w.process.is_alive():
-            try:
-                w.conn.send(None)
-            except (OSError, ValueError):
-                w.process.kill()
-    for w in pool:
-        w.process.join(timeout=5)
         if w.process.is_alive():
             w.process.kill()
             w.process.join()

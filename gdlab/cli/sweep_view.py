@@ -34,29 +34,34 @@ def grid_table(setup, groups, title: str | None = None) -> Table:
 
 class SweepProgress:
     """The overall bar, in variants: finished ones, plus the running groups' share of their steps, so
-    the bar moves while one batched group trains all the variants."""
+    the bar moves while one batched group trains all the variants (and never moves back)."""
 
     def __init__(self, console, total: int, already: int):
         self.progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
         self.task = self.progress.add_task("sweep", total=total, completed=already)
         self.finished = already
-        self.running: dict[frozenset, float] = {}  # a running group's variants -> variants' worth done
+        self.running: dict[frozenset, float] = {}  # a running group's variants -> the fraction of its steps done
+        self.done_in: dict[frozenset, int] = {}  # ... and how many of them have finished
 
     def start(self):
         self.progress.start()
 
     def group_progress(self, indices, step: int, total_steps: int) -> None:
-        self.running[frozenset(indices)] = len(indices) * step / max(total_steps, 1)
+        self.running[frozenset(indices)] = step / max(total_steps, 1)
         self._show()
 
     def variant_done(self, index: int) -> None:
         self.finished += 1
         for key in [k for k in self.running if index in k]:
-            del self.running[key]
+            self.done_in[key] = self.done_in.get(key, 0) + 1
+            if self.done_in[key] >= len(key):
+                del self.running[key], self.done_in[key]
         self._show()
 
     def _show(self) -> None:
-        self.progress.update(self.task, completed=self.finished + sum(self.running.values()))
+        # a finished variant counts 1; the rest of a running group counts its fraction of steps each
+        share = sum(f * (len(k) - self.done_in.get(k, 0)) for k, f in self.running.items())
+        self.progress.update(self.task, completed=self.finished + share)
 
     def stop(self):
         self.progress.stop()

@@ -437,3 +437,32 @@ def test_fixed_overrides_and_axes_follow_train_override_rules(tmp_path):
     table = pd.read_csv(out / "sweep.csv")
     assert list(table.steps) == [3, 4, 3, 4]  # each steps value replaced the file's epochs
     assert yaml.safe_load((out / table.run_dir[0] / "config.yaml").read_text())["optimizer"]["momentum"] == 0.0  # null: the default
+
+
+def test_resume_keeps_what_the_sweep_recorded_and_how_it_grouped(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1,1", "--sharpness", "--max-group", "1")
+    assert result.exit_code == 0
+    before = pd.read_csv(out / "sweep.csv")
+    assert before.init_sharpness.notna().all()
+    (out / before.run_dir[1] / "summary.json").unlink()
+    r = runner.invoke(app, ["sweep", "--resume", str(out), "-q"])  # no --sharpness: the sweep's own choice holds
+    assert r.exit_code == 0, r.output
+    after = pd.read_csv(out / "sweep.csv")
+    assert after.init_sharpness.tolist() == pytest.approx(before.init_sharpness.tolist(), rel=1e-6)
+    assert after.final_train_loss.tolist() == pytest.approx(before.final_train_loss.tolist(), rel=1e-6)
+    assert yaml.safe_load((out / "sweep.yaml").read_text())["options"]["max_group"] == 1
+
+
+def test_resume_is_refused_while_the_sweep_runs(tmp_path):
+    from gdlab.sweep.lock import sweep_lock
+
+    cfg = write_config(tmp_path)
+    _, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1")
+    (out / "001_lr=0.1" / "summary.json").unlink()
+    kept = sorted(p.name for p in (out / "001_lr=0.1").iterdir())
+    with sweep_lock(out):  # as the still-running sweep holds it
+        r = runner.invoke(app, ["sweep", "--resume", str(out), "-q"])
+        assert r.exit_code == 2 and f"{out}: this sweep is running now (process {os.getpid()})" in r.stderr
+        assert sorted(p.name for p in (out / "001_lr=0.1").iterdir()) == kept  # nothing of it was cleared
+    assert runner.invoke(app, ["sweep", "--resume", str(out), "-q"]).exit_code == 0

@@ -26,7 +26,7 @@ def sweep_command(
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="exact sweep folder (new or empty)")] = None,
     runs_root: Annotated[Path, typer.Option("--runs", help="parent folder of run folders")] = Path("runs"),
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed variant")] = False,
-    vectorize: Annotated[str, typer.Option("--vectorize", help="auto | on | off: batch variants into one computation")] = "auto",
+    vectorize: Annotated[Optional[str], typer.Option("--vectorize", help="auto | on | off: batch variants into one computation [default: auto; with --resume: as the sweep ran]", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the sweep folder")] = False,
     max_group: Annotated[Optional[int], typer.Option("--max-group", min=0, help="models per batched group (default: cache-sized on a CPU, all on a GPU; 0: no cap)")] = None,
     sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/it is the predicted stability edge)")] = False,
@@ -38,13 +38,14 @@ def sweep_command(
 
     if backend not in ("local", "ray"):
         raise GdlabError(f"--backend: '{backend}' is not one of local, ray")
-    if vectorize not in ("auto", "on", "off"):
+    if vectorize not in (None, "auto", "on", "off"):
         raise GdlabError(f"--vectorize: '{vectorize}' is not one of auto, on, off")
     if ray_address is not None and backend != "ray":
         raise GdlabError(f"--ray-address {ray_address}: only used with --backend ray; add --backend ray")
     from gdlab.sweep.plan import group_variants
 
     console = Console(stderr=False)
+    session = ExitStack()  # what the run holds: the sweep folder's lock, a Ray connection
     if resume is not None:
         if config is not None or axes:
             raise GdlabError("--resume takes the sweep folder only; its sweep.yaml holds the config and axes")
@@ -52,6 +53,16 @@ def sweep_command(
             raise GdlabError(f"--run-dir {run_dir}: a resumed sweep stays in its own folder ({resume}); drop --run-dir")
         folder = resume
         setup = sweep_run.load_setup(folder)
+        # what the sweep recorded (--sharpness) and how it grouped variants carry over, so a resumed sweep
+        # gives what an uninterrupted one would; --jobs and --backend are this run's choice
+        stored = sweep_run.stored_options(folder)
+        sharpness = sharpness or bool(stored.get("sharpness"))
+        vectorize = vectorize or stored.get("vectorize") or "auto"
+        max_group = max_group if max_group is not None else stored.get("max_group")
+        if not dry_run:
+            from gdlab.sweep.lock import sweep_lock
+
+            session.enter_context(sweep_lock(folder))  # before half-written variants are cleared
         todo, done = _resumable(setup, folder, clear=not dry_run)
         if dry_run:
             from gdlab.cli.sweep_view import grid_table
@@ -64,6 +75,7 @@ def sweep_command(
         if config is None:
             raise GdlabError("sweep: give a config file (or --resume SWEEP_DIR)")
         setup = sweep_run.setup_sweep(config, axes or [])
+        vectorize = vectorize or "auto"
         groups = group_variants(setup.plans, vectorize, max_group)
         _preflight(setup)  # a dry run checks what a real run would refuse
         _note_dropped(setup)
@@ -72,7 +84,7 @@ def sweep_command(
 
             console.print(grid_table(setup, groups))
             return
-    with ExitStack() as session:
+    with session:
         if backend == "ray":  # connected before a folder exists: an unreachable cluster leaves nothing behind
             from gdlab.sweep.backends import ray_session
 
@@ -80,8 +92,12 @@ def sweep_command(
         if resume is None:
             from gdlab.rundir import create_run_dir
 
+            from gdlab.sweep.lock import sweep_lock
+
             folder = create_run_dir(setup.plans[0].cfg.name, runs_root, run_dir, prefix="sweep-")
-            sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend, "sharpness": sharpness})
+            session.enter_context(sweep_lock(folder))
+            sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend,
+                                                       "sharpness": sharpness, "max_group": max_group})
             todo, done = setup.plans, {}
         summaries, stop = _run(console, setup, folder, todo, done, quiet, dict(
             vectorize=vectorize, jobs=jobs, backend=backend, ray_address=ray_address, fail_fast=fail_fast,

@@ -66,13 +66,35 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
 
 def load_setup(sweep_dir: Path) -> SweepSetup:
     """Rebuild a sweep from its sweep.yaml (for --resume)."""
+    from gdlab.files import path_error, show
+
     path = sweep_dir / "sweep.yaml"
-    if not path.is_file():
-        raise GdlabError(f"--resume {sweep_dir}: no sweep.yaml there; is it a sweep folder?")
+    try:
+        if not sweep_dir.exists():
+            raise GdlabError(f"--resume {show(sweep_dir)}: no such sweep folder")
+        if not sweep_dir.is_dir():
+            raise GdlabError(f"--resume {show(sweep_dir)}: a file, not a sweep folder")
+        if not path.is_file():
+            if (sweep_dir / "lr_find.csv").is_file():
+                raise GdlabError(f"--resume {show(sweep_dir)}: this is an lr-find folder, not a sweep folder; "
+                                 "it cannot be resumed: run gdlab lr-find again")
+            if (sweep_dir / "config.yaml").is_file():
+                raise GdlabError(f"--resume {show(sweep_dir)}: this is a run folder, not a sweep folder; a run that "
+                                 f"can go on resumes with gdlab train --resume {show(sweep_dir)}")
+            raise GdlabError(f"--resume {show(sweep_dir)}: no sweep.yaml there; is it a sweep folder?")
+    except OSError as exc:  # too long a path, a link loop, a folder we may not enter
+        raise path_error("--resume", sweep_dir, exc, "cannot read the sweep folder") from None
     data, _ = read_yaml_file(path)
     if not isinstance(data, dict) or not {"base", "axes"} <= set(data):
         raise GdlabError(f"{path}: not a gdlab sweep file (needs base and axes)")
     return SweepSetup(data.get("config", str(path)), data["base"], data["axes"], plan_variants(data["base"], data["axes"], str(path)))
+
+
+def stored_options(folder: Path) -> dict:
+    """The options sweep.yaml recorded when the sweep started (empty for an older file)."""
+    data, _ = read_yaml_file(folder / "sweep.yaml")
+    options = data.get("options") if isinstance(data, dict) else None
+    return options if isinstance(options, dict) else {}
 
 
 def write_sweep_yaml(folder: Path, setup: SweepSetup, options: dict) -> None:

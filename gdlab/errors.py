@@ -11,17 +11,28 @@ EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
 QUOTED_LIMIT = 60  # characters of a quoted user value an error shows; a 5000-character name is not echoed whole
+WORD_LIMIT = 120  # characters of a whitespace-free run (a path, a key) an error shows, start and end
+MESSAGE_LIMIT = 600  # characters of a whole message: one line a terminal shows in a few rows
 
 # Every character str.splitlines() breaks at, mapped to its escaped form (\n, \x0b, \u2028, ...).
 _LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
 # A quoted value: an opening quote with no letter or digit before it and a closing one with none after, so
 # the apostrophe in "Graphviz's" is never taken for a quote and prose between two values is never cut.
 _QUOTED = re.compile(r"(?<!\w)(['\"])((?:(?!\1).){%d,}?)\1(?!\w)" % (QUOTED_LIMIT + 2))
+_LONG_WORD = re.compile(r"\S{%d,}" % (WORD_LIMIT + 1))
 
 
 def shorten(text: str, limit: int = QUOTED_LIMIT) -> str:
     """`text` itself, or its first `limit` characters and '…' when it is longer."""
     return text if len(text) <= limit + 1 else text[:limit] + "…"
+
+
+def shorten_middle(text: str, limit: int = WORD_LIMIT) -> str:
+    """`text` itself, or its start, '…' and its end in `limit` characters: a path keeps its file name."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 3
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
 
 
 def first_sentence(text: str, limit: int = 160) -> str:
@@ -43,6 +54,10 @@ class GdlabError(Exception):
         message = message.translate(_LINE_BREAKS)
         # Here, once, rather than at every place that quotes a value: a long quoted value shows its start.
         message = _QUOTED.sub(lambda m: m[1] + shorten(m[2]) + m[1], message)
+        # Then any long word left (a deep path, a 900-character key) keeps its start and end, and the
+        # whole line is capped: a list of a thousand column names is not echoed whole either.
+        message = _LONG_WORD.sub(lambda m: shorten_middle(m[0]), message)
+        message = shorten(message, MESSAGE_LIMIT - 1)
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gdlab.errors import GdlabError, shorten
+from gdlab.errors import GdlabError, shorten_middle
 
 PATH_LIMIT = 100  # characters of a user's path an error shows
 
@@ -39,8 +39,8 @@ def read_user_text(path: Path, what: str, max_bytes: int | None = None) -> str:
 
 
 def show(path: Path | str) -> str:
-    """A user's path as an error quotes it: whole, unless it is very long."""
-    return shorten(str(path), PATH_LIMIT)
+    """A user's path as an error quotes it: whole, or its start and end (the file name) when very long."""
+    return shorten_middle(str(path), PATH_LIMIT)
 
 
 def check_writable(path: Path) -> None:

@@ -3,8 +3,9 @@ problem (a missing column, an empty or non-numeric cell) is one GdlabError line 
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from gdlab.datasets import RawData
 from gdlab.errors import GdlabError
 
 NAN_WORDS = {"nan", "na", "n/a", "null", "none"}
+SHOWN_COLUMNS = 20  # header names a "no column" error lists
 
 
 def read_csv(data, labels: bool, loss_name: str) -> RawData:
@@ -38,9 +40,13 @@ def read_csv(data, labels: bool, loss_name: str) -> RawData:
 def _read_table(path: str):
     import pandas as pd
 
-    if not Path(path).exists():
-        raise GdlabError(f"data.path: {path}: no such file")
-    if not Path(path).is_file():
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise GdlabError(f"data.path: {path}: no such file") from None
+    except OSError as exc:  # a name too long for the file system, a file inside the path, a loop of links
+        raise GdlabError(f"data.path: {path}: cannot read it ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
         raise GdlabError(f"data.path: {path}: not a file; data.path names a CSV file")
     try:
         # Strings everywhere, blank lines kept: gdlab checks each cell itself and reports its file line.
@@ -59,7 +65,7 @@ def _read_table(path: str):
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise GdlabError(f"data.path: {path}: not a readable CSV file: {detail}") from None
-    _refuse_repeated_names(path)
+    _check_header_names(path)
     table = table.fillna("")  # short rows leave NaN even with keep_default_na=False
     table = table[~(table == "").all(axis=1)]  # blank lines; the index still gives each row's line
     if table.empty:
@@ -67,9 +73,9 @@ def _read_table(path: str):
     return table
 
 
-def _refuse_repeated_names(path: str) -> None:
-    """A name twice in the header is refused: pandas would rename the second `x1` to `x1.1`, so data.target
-    or the default features would silently pick other columns than the file names."""
+def _check_header_names(path: str) -> None:
+    """Every header name must be given and distinct: pandas would call a blank one `Unnamed: 1` and rename a
+    second `x1` to `x1.1`, so data.target or the default features would silently pick other columns."""
     import pandas as pd
 
     try:
@@ -78,7 +84,9 @@ def _refuse_repeated_names(path: str) -> None:
         return  # no header line to speak of: the table read reports what is wrong with the file
     names = [str(n) for n in header.iloc[0]] if len(header) else []
     for i, name in enumerate(names):
-        if name and name in names[:i]:  # blank names are pandas' "Unnamed: N", distinct already
+        if not name.strip():
+            raise GdlabError(f"data.path: {path}: the header line's column {i + 1} has no name; give every column a name")
+        if name in names[:i]:
             raise GdlabError(
                 f"data.path: {path}: the header line names column '{name}' twice (columns {names.index(name) + 1} "
                 f"and {i + 1}); give every column its own name"
@@ -87,9 +95,13 @@ def _refuse_repeated_names(path: str) -> None:
 
 def _need_column(path: str, key: str, name: str, columns: list[str]) -> None:
     if name not in columns:
-        raise GdlabError(
-            f"{path}: {key}: no column '{name}'{did_you_mean(name, columns)}; columns: {', '.join(map(str, columns))}"
-        )
+        raise GdlabError(f"{path}: {key}: no column '{name}'{did_you_mean(name, columns)}; columns: {_listed(columns)}")
+
+
+def _listed(columns: list[str]) -> str:
+    """The header's names quoted, so a leading space or an empty name shows; the first few of a wide file."""
+    shown = ", ".join(repr(str(c)) for c in columns[:SHOWN_COLUMNS])
+    return shown + (f", … ({len(columns)} columns)" if len(columns) > SHOWN_COLUMNS else "")
 
 
 def _line(table, position: int) -> int:

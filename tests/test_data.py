@@ -260,7 +260,7 @@ def test_csv_ignores_blank_lines_and_whitespace(tmp_path):
 CSV_ERRORS = [
     ("", {}, "MSELoss", r"the file is empty"),
     ("a,y\n", {}, "MSELoss", r"no data rows"),
-    ("a,label\n1,2\n", {}, "MSELoss", r"data\.target: no column 'y'; columns: a, label"),
+    ("a,label\n1,2\n", {}, "MSELoss", r"data\.target: no column 'y'; columns: 'a', 'label'"),
     ("a,yy\n1,2\n", {}, "MSELoss", r"no column 'y' \(did you mean 'yy'\?\)"),
     ("alpha,y\n1,2\n", {"features": ["alpah"]}, "MSELoss", r"features: no column 'alpah' \(did you mean 'alpha'\?\)"),
     ("a,y\n1,2\n", {"features": ["a", "y"]}, "MSELoss", r"'y' is the target column"),

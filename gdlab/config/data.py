@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, field_validator
 
 from gdlab.config.base import Strict
 
@@ -74,6 +74,15 @@ class CsvData(DataBase):
     path: str = Field(min_length=1, description="relative to the config file")
     target: str = Field(min_length=1)
     features: list[str] | None = None
+
+    @field_validator("features")
+    @classmethod
+    def _each_feature_once(cls, v):
+        # A column listed twice would be fed to the model twice, silently doubling its weight.
+        for i, name in enumerate(v or []):
+            if name in v[:i]:
+                raise ValueError(f"column '{name}' is listed twice; list each column once")
+        return v
 
 
 class BundledData(DataBase):

@@ -76,7 +76,11 @@ def format_validation_error(
     msg = msg.removeprefix("Value error, ")
     loc = next((where[path[:n]] for n in range(len(path), -1, -1) if path[:n] in where), source)
     if path and not loc.startswith("override"):
-        loc += with_overrides(responsible(path, list(overrides)))
+        cited = responsible(path, list(overrides))
+        if err["type"] == "missing":  # the override that switched the section's kind is why the key is needed
+            switch = [text for key, text in overrides if key == (path[0], "name")][-1:]
+            cited += [text for text in switch if text not in cited]
+        loc += with_overrides(cited)
     shown = "." if not path else _dotted(path)
     got = ""
     if err["type"] not in ("unknown_key", "missing", "union_tag_invalid", "union_tag_not_found", "layer", "loss"):

@@ -29,8 +29,8 @@ def create_run_dir(name: str, runs_root: Path | str = "runs", explicit: Path | s
     """Make the folder a run writes to: `explicit` if given (must be new or empty), else
     `runs_root/name/<prefix><timestamp>`, with a suffix when two runs start in the same second."""
     option, given = ("--run-dir", explicit) if explicit is not None else ("--runs", runs_root)
-    if "\0" in str(given):
-        raise GdlabError(f"{option}: the path contains a NUL byte")
+    if given == "" or "\0" in str(given):  # Path("") would be ".", the current folder, which nobody asked for
+        raise GdlabError(f"{option}: " + ("empty path; give a folder" if given == "" else "the path contains a NUL byte"))
     try:
         if explicit is not None:
             return _make_empty(Path(explicit))

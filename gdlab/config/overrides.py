@@ -21,8 +21,13 @@ def parse_override(text: str) -> tuple[tuple, Any]:
     parts = key.strip().split(".")
     if not key.strip() or any(not p for p in parts):
         raise GdlabError(f"override '{text}': the key must be dotted names, e.g. train.epochs=50")
-    path = tuple(int(p) if p.isdecimal() else p for p in parts)  # isdigit() takes "²", which int() refuses
-    return path, parse_scalar(raw, f"override '{text}'")
+    return tuple(key_part(p) for p in parts), parse_scalar(raw, f"override '{text}'")
+
+
+def key_part(part: str) -> int | str:
+    """A dotted key's part as a list index when it is ASCII digits, else a name: int() also reads "١" and
+    "１", which would silently pick an item, and isdigit() alone takes "²", which int() refuses."""
+    return int(part) if part.isascii() and part.isdigit() else part
 
 
 def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
@@ -31,7 +36,7 @@ def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list):
             if not isinstance(part, int) or part >= len(node):
-                raise GdlabError(f"{source}: '{dotted(path[:i])}' has no item {part} (it has {len(node)})")
+                _no_item(source, path[:i], part, len(node))
             if not isinstance(node[part], (dict, list)):
                 _scalar_parent(source, path, i)
             node = node[part]
@@ -41,7 +46,7 @@ def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
         node = node[part]
     last = path[-1]
     if isinstance(node, list) and (not isinstance(last, int) or last >= len(node)):
-        raise GdlabError(f"{source}: list '{dotted(path[:-1])}' has no item {last} (it has {len(node)})")
+        _no_item(source, path[:-1], last, len(node))
     node[last] = value
 
 
@@ -145,3 +150,8 @@ def dotted(path) -> str:
 def _scalar_parent(source: str, path: tuple, i: int):
     key = dotted(path[: i + 1])
     raise GdlabError(f"{source}: '{key}' is a single value, so '{dotted(path)}' cannot be set")
+
+
+def _no_item(source: str, path: tuple, part, n: int):
+    numbered = "" if isinstance(part, int) or not n else f"; its items are numbered 0 to {n - 1}"
+    raise GdlabError(f"{source}: list '{dotted(path)}' has no item {part} (it has {n}){numbered}")

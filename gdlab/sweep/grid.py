@@ -39,7 +39,8 @@ def parse_axis_arg(text: str) -> tuple[str, list[Any]]:
     parts = key.strip().split(".")
     if not all(parts):
         raise GdlabError(f"{source}: the key must be dotted names, e.g. optimizer.lr=0.01,0.1")
-    key = ".".join(str(int(p)) if p.isdecimal() else p for p in parts)  # model.00 is model.0; isdigit() takes "²", int() not
+    # model.00 is model.0; only ASCII digits are an index (int() reads "１" as 1), as in config.overrides.key_part
+    key = ".".join(str(int(p)) if p.isascii() and p.isdigit() else p for p in parts)
     if not raw.strip():  # would read as null: say so rather than fail later on a null lr
         raise GdlabError(f"{source}: no value after '='; give one value (a fixed override) or several separated by commas")
     values = expand_function(raw, source)
@@ -100,6 +101,9 @@ def grid(axes: dict[str, list[Any]], source: str | None = None) -> list[dict[str
 
 
 def format_value(value: Any) -> str:
+    """A swept value as labels, folder names and overrides write it: YAML's `null`, `0.01`, `0.9-0.99`."""
+    if value is None:
+        return "null"  # str() would give `None`, which an override reads back as the text "None"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (list, tuple)):

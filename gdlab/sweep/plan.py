@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gdlab.config import Config
-from gdlab.config.overrides import clear_alternative, drop_foreign_keys, unset
+from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_part, unset
 from gdlab.engine.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
@@ -43,7 +43,7 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str) -> li
         where = {}
         label = ", ".join(f"{k}={format_value(v)}" for k, v in point.items()) or "base"
         for key, value in point.items():
-            path = tuple(int(p) if p.isdecimal() else p for p in key.split("."))  # isdigit() takes "²", int() not
+            path = tuple(key_part(p) for p in key.split("."))
             _keyword_form(raw, path)
             if value is not None or not unset(raw, path):  # null: the key's default, as for `gdlab train`
                 apply_override(raw, path, copy.deepcopy(value), f"{source}: variant {i} ({label})")
@@ -52,7 +52,7 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str) -> li
         # the same rules as `gdlab train` overrides: a kind switch drops keys the kind does not take, and
         # train.steps replaces the base's train.epochs (and the other way round)
         dropped = drop_foreign_keys(raw, point)
-        clear_alternative(raw, [tuple(int(p) if p.isdecimal() else p for p in k.split(".")) for k in point])
+        clear_alternative(raw, [tuple(key_part(p) for p in k.split(".")) for k in point])
         cfg = validate(raw, where, f"{source}: variant {i} ({label})")
         plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped))
     return plans

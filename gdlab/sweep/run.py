@@ -48,7 +48,7 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
                              "give each key once (put all its values in one list: key=a,b,c)")
         given[key] = arg
         if len(values) == 1:  # one value on the command line is a fixed override of the base
-            path = tuple(int(p) if p.isdecimal() else p for p in key.split("."))  # isdigit() takes "²", int() not
+            path = tuple(int(p) if p.isascii() and p.isdigit() else p for p in key.split("."))  # ASCII only: int("１") is 1
             _keyword_form(raw, path)
             if values[0] is not None or not unset(raw, path):
                 apply_override(raw, path, values[0], f"override '{arg}'")

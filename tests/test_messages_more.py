@@ -1,0 +1,172 @@
+"""More one-line error messages: over-long paths, keys and column names cut to their start and end, CSV
+headers and data.features that would train on the wrong columns, non-ASCII digits as list indices, the
+override behind a kind switch, empty output paths, and null in sweep labels."""
+
+from __future__ import annotations
+
+import copy
+import errno
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gdlab.errors import GdlabError
+from tests.helpers import TINY, invoke
+
+LONG_NAME = "x" * 900  # longer than the 255 bytes a file name may have
+CSV_ROWS = "".join(f"{i},{i % 3},{i % 2}\n" for i in range(24))
+
+
+def one_error_line(result, *parts: str) -> str:
+    """The single `gdlab: error:` line of an exit-2 failure, with no traceback; every part is in it."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr, result.exception)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = [ln for ln in result.stderr.splitlines() if not ln.startswith("gdlab: note: ")]  # a kind switch's note
+    assert len(lines) == 1 and lines[0].startswith("gdlab: error: "), result.stderr
+    for part in parts:
+        assert part in lines[0], (part, lines[0])
+    return lines[0]
+
+
+def write_config(tmp_path: Path, data: dict | None = None, name: str = "cfg.yaml") -> Path:
+    raw = copy.deepcopy(TINY)
+    if data is not None:
+        raw["data"] = data
+        raw["loss"] = "MSELoss"
+        raw["model"] = [{"Linear": [2, 4]}, "Tanh", {"Linear": [4, 1]}]
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def csv_config(tmp_path: Path, header: str, **data) -> Path:
+    (tmp_path / "points.csv").write_text(header + "\n" + CSV_ROWS)
+    return write_config(tmp_path, {"name": "csv", "path": "points.csv", "target": "y", **data})
+
+
+def train(tmp_path: Path, config: Path, *overrides: str):
+    return invoke("train", config, *overrides, "--runs", tmp_path / "runs", "-q")
+
+
+def no_run_folder(tmp_path: Path) -> bool:
+    runs = tmp_path / "runs"
+    return not runs.exists() or not any(runs.rglob("*"))
+
+
+# ---------------------------------------------------------------- 1. a data.path too long for the OS
+def test_a_too_long_data_path_override_names_the_key_and_override(tmp_path):
+    result = train(tmp_path, write_config(tmp_path), "data.name=csv", "data.target=y", f"data.path={LONG_NAME}")
+    line = one_error_line(result, "cfg.yaml (with override", "data.path=x", ": data.path: ",
+                          os.strerror(errno.ENAMETOOLONG))
+    assert len(line) < 400
+    assert no_run_folder(tmp_path)
+
+
+def test_a_too_long_data_path_in_the_file_names_the_file_and_key(tmp_path):
+    config = write_config(tmp_path, {"name": "csv", "path": LONG_NAME, "target": "y"})
+    line = one_error_line(train(tmp_path, config), "cfg.yaml: data.path: ", os.strerror(errno.ENAMETOOLONG))
+    assert "override" not in line and len(line) < 400
+    assert no_run_folder(tmp_path)
+
+
+# ---------------------------------------------------------------- 2. long runs of text are cut centrally
+def test_a_long_word_keeps_its_start_and_end():
+    path = "/tmp/" + "d" * 500 + "/config.yaml:3:1:"
+    message = GdlabError(f"{path} data.path: required key is missing").message
+    word = message.split()[0]
+    assert len(word) <= 121 and word.startswith("/tmp/ddd") and word.endswith("d/config.yaml:3:1:") and "…" in word
+    assert message.endswith(" data.path: required key is missing")
+
+
+def test_a_long_message_is_capped_and_short_words_are_left_alone():
+    message = GdlabError("word " * 400).message
+    assert len(message) <= 600 and message.endswith("…")
+    text = "a/b/c " * 20 + "x" * 120  # a 120-character word is not cut
+    assert GdlabError(text).message == text
+
+
+def test_a_900_character_unknown_key_override_is_one_short_line(tmp_path):
+    line = one_error_line(train(tmp_path, write_config(tmp_path), f"data.{LONG_NAME}=1"), "unknown key")
+    assert len(line) < 400
+
+
+@pytest.mark.parametrize("command", ["train", "validate", "sweep", "plot", "compare", "runs"])
+def test_a_deeply_nested_path_is_shown_by_its_start_and_end(tmp_path, command):
+    deep = tmp_path.joinpath(*[c * 200 for c in "abcdefghijklmnopqrstuvwxyzABCD"]) / "my-config.yaml"
+    line = one_error_line(invoke(command, deep))
+    assert len(line) < 400 and "my-config.yaml" in line
+
+
+def test_a_5000_character_csv_header_name_is_not_listed_whole(tmp_path):
+    config = csv_config(tmp_path, f"a,{'b' * 5000},y")
+    line = one_error_line(train(tmp_path, config, "data.features=[c]"), "no column 'c'", "columns: 'a', 'bbb")
+    assert len(line) < 400
+
+
+# ---------------------------------------------------------------- 3-5. features and header names
+def test_a_feature_listed_twice_is_refused(tmp_path):
+    config = csv_config(tmp_path, "a,b,y")
+    line = one_error_line(train(tmp_path, config, "data.features=[a,b,a]"),
+                          "override 'data.features=[a,b,a]': data.features: column 'a' is listed twice")
+    assert no_run_folder(tmp_path) and "got" not in line
+
+
+def test_a_blank_header_name_is_refused(tmp_path):
+    config = csv_config(tmp_path, "a,,y")
+    one_error_line(train(tmp_path, config), "cfg.yaml: data.path:", "points.csv", "column 2 has no name")
+    assert no_run_folder(tmp_path)
+
+
+def test_column_names_are_listed_quoted(tmp_path):
+    config = csv_config(tmp_path, "a, b,y")
+    one_error_line(train(tmp_path, config, "data.features=[b]"),
+                   "no column 'b' (did you mean ' b'?)", "columns: 'a', ' b', 'y'")
+
+
+# ---------------------------------------------------------------- 6. only ASCII digits index a list
+@pytest.mark.parametrize("override", ["model.\uff11=Tanh", "model.\u0660.Linear.out_features=8"])
+def test_a_non_ascii_digit_is_not_a_list_index(tmp_path, override):
+    one_error_line(train(tmp_path, write_config(tmp_path), override), f"override '{override}'", "model")
+    assert no_run_folder(tmp_path)
+
+
+def test_a_non_ascii_digit_in_a_sweep_key_is_not_a_list_index(tmp_path):
+    from gdlab.sweep.grid import parse_axis_arg
+
+    assert parse_axis_arg("model.\uff11=Tanh,ReLU")[0] == "model.\uff11"
+    assert parse_axis_arg("model.01=Tanh,ReLU")[0] == "model.1"
+    for axis in ("model.\uff11=Tanh,ReLU", "model.\uff11=Tanh"):
+        result = invoke("sweep", write_config(tmp_path), axis, "--run-dir", tmp_path / "sw", "-q")
+        one_error_line(result, "model")
+        assert not (tmp_path / "sw").exists()
+
+
+# ---------------------------------------------------------------- 7. the override behind a kind switch
+def test_a_key_missing_after_a_kind_switch_cites_the_switch(tmp_path):
+    line = one_error_line(train(tmp_path, write_config(tmp_path), "data.name=csv"),
+                          "cfg.yaml:", "(with override 'data.name=csv'): data.path: required key is missing")
+    assert line.count("data.name=csv") == 1
+
+
+# ---------------------------------------------------------------- 8. an empty output path
+@pytest.mark.parametrize("keyword, option", [("runs_root", "--runs"), ("explicit", "--run-dir")])
+def test_an_empty_output_path_is_refused(tmp_path, monkeypatch, keyword, option):
+    from gdlab.rundir import create_run_dir
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(GdlabError, match=f"^{option}: empty path"):
+        create_run_dir("tiny", **{keyword: ""})
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- 9. null in sweep labels
+def test_sweep_labels_and_folders_write_null(tmp_path):
+    from gdlab.sweep.grid import format_value, variant_dir_name
+
+    assert format_value(None) == "null" and format_value([0.9, None]) == "0.9-null"
+    assert variant_dir_name(1, 3, {"train.batch_size": None}, ["train.batch_size"]) == "001_batch_size=null"
+    result = invoke("sweep", write_config(tmp_path), "train.batch_size=null,16", "--run-dir", tmp_path / "sw", "-q")
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert sorted(p.name for p in (tmp_path / "sw").iterdir() if p.is_dir()) == ["000_batch_size=null", "001_batch_size=16"]

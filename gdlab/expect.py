@@ -12,9 +12,11 @@ from gdlab.errors import GdlabError
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt}
 _EXPR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$")
-# summary.json's numbers a `gdlab train` run reports (init_sharpness is a sweep's, resumed_from_step a resume's)
+# Every number gdlab.runner writes to summary.json. init_sharpness is measured only when a bar names it;
+# resumed_from_step exists only in a resumed run.
 SUMMARY_KEYS = ["final_train_loss", "final_val_loss", "best_val_loss", "final_train_accuracy", "final_val_accuracy", "steps",
-                "epochs", "wall_s", "steps_per_s", "diverged_at_step", "seed", "n_params", "sharpness_s"]
+                "epochs", "wall_s", "steps_per_s", "diverged_at_step", "seed", "n_params", "sharpness_s",
+                "resumed_from_step", "init_sharpness"]
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,10 @@ def parse_expectations(texts: list[str]) -> list[Expectation]:
     return out
 
 
-def check_applicable(expectations: list[Expectation], cfg) -> None:
+def check_applicable(expectations: list[Expectation], cfg, resuming: bool = False) -> None:
     """Refuse, before training, a bar the run could never report: accuracy without a classification loss,
-    a validation value with `data.val_fraction: 0`, or a name neither summary.json nor metrics.csv has."""
+    a validation value with `data.val_fraction: 0`, resumed_from_step outside a resume, or a name neither
+    summary.json nor metrics.csv has."""
     from gdlab.records import metric_columns
 
     columns = metric_columns(cfg.task, cfg.data.val_fraction > 0, cfg.train.sharpness_every is not None)
@@ -72,6 +75,8 @@ def check_applicable(expectations: list[Expectation], cfg) -> None:
             raise GdlabError(f"--expect '{e.text}': data.val_fraction is 0, so the run has no validation values; use train_*")
         if e.name in ("sharpness", "sharpness_s") and "sharpness" not in columns:
             raise GdlabError(f"--expect '{e.text}': the run records no sharpness; set train.sharpness_every")
+        if e.name == "resumed_from_step" and not resuming:
+            raise GdlabError(f"--expect '{e.text}': only a resumed run (gdlab train --resume) reports resumed_from_step")
         if e.name not in SUMMARY_KEYS and e.name not in columns:
             from gdlab.config import did_you_mean
 
@@ -79,6 +84,11 @@ def check_applicable(expectations: list[Expectation], cfg) -> None:
                 f"--expect '{e.text}': unknown name '{e.name}'{did_you_mean(e.name, SUMMARY_KEYS + columns)}; allowed: "
                 f"the summary.json numbers {', '.join(SUMMARY_KEYS)}, or this run's metrics.csv columns {', '.join(columns)}"
             )
+
+
+def wants_init_sharpness(expectations: list[Expectation]) -> bool:
+    """Whether a bar needs the sharpness at the initial weights, which costs a Hessian eigenvalue to measure."""
+    return any(e.name == "init_sharpness" for e in expectations)
 
 
 def check_all(expectations: list[Expectation], summary: dict, run_dir: Path) -> list[str]:

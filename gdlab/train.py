@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 from gdlab.config import Config
 from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
-from gdlab.expect import Expectation, check_all, check_applicable
+from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
 from gdlab.files import path_error, show
 from gdlab.rundir import create_run_dir
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
@@ -51,7 +51,8 @@ def train(
     if on_start:
         on_start(folder, _total_steps(cfg, data))
     with graceful_stop() as stop:
-        summary = run_group([variant], [data], device, observers, should_stop=stop)[0]
+        summary = run_group([variant], [data], device, observers, should_stop=stop,
+                            measure_init_sharpness=wants_init_sharpness(expect))[0]
     failures = check_all(expect, summary, folder)
     return TrainResult(folder, summary, _exit_code(summary, stop.signum, failures), failures)
 
@@ -66,6 +67,11 @@ def resume_folder(run_dir: Path | str) -> Path:
             raise GdlabError(f"--resume {show(folder)}: no such run folder")
         if not folder.is_dir():
             raise GdlabError(f"--resume {show(folder)}: a file, not a run folder")
+        if (folder / "sweep.yaml").is_file():
+            raise GdlabError(f"--resume {show(folder)}: this is a sweep folder: use gdlab sweep --resume {show(folder)}")
+        if (folder / "lr_find.csv").is_file():  # its config.yaml is the range test's, with no checkpoint to go on from
+            raise GdlabError(f"--resume {show(folder)}: this is an lr-find folder, which cannot be resumed; "
+                             "run gdlab lr-find again")
         if not (folder / "config.yaml").is_file():
             raise GdlabError(f"--resume {show(folder)}: no config.yaml there; is it a gdlab run folder?")
     except OSError as exc:  # too long a path, a link loop, a folder we may not enter
@@ -93,7 +99,7 @@ def resume(
 
     folder = resume_folder(run_dir)
     cfg = load_config(folder / "config.yaml")
-    check_applicable(expect, cfg)
+    check_applicable(expect, cfg, resuming=True)
     state = load_checkpoint(folder)
     data = prepare_data(cfg)
     device = resolve_device(cfg.train.device)
@@ -104,7 +110,8 @@ def resume(
     if on_start:
         on_start(folder, _total_steps(cfg, data))
     with graceful_stop() as stop:
-        summary = run_group([Variant(cfg, folder, overrides)], [data], device, observers, should_stop=stop, resume=state)[0]
+        summary = run_group([Variant(cfg, folder, overrides)], [data], device, observers, should_stop=stop, resume=state,
+                            measure_init_sharpness=wants_init_sharpness(expect))[0]
     failures = check_all(expect, summary, folder)
     return TrainResult(folder, summary, _exit_code(summary, stop.signum, failures), failures)
 

@@ -61,6 +61,10 @@ def load_problem(exc: BaseException, path: Path) -> str:
         return f"it holds pickled Python objects, not only tensors ({_refusal(str(exc))})"
     if not _looks_pickled(path):  # random bytes or an empty file: torch's KeyError or EOFError says nothing useful
         return "not a torch file"
+    # A torch zip cut short (a copy or write that stopped): torch names its zip reader's internals, or gives
+    # OSError "Invalid argument" when the cut falls in the last records.
+    if isinstance(exc, (EOFError, OSError)) or "PytorchStreamReader" in str(exc):
+        return "truncated or not a torch file"
     return f"{type(exc).__name__}: {first_sentence(str(exc)) or 'no message'}"
 
 

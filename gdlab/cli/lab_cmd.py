@@ -14,7 +14,7 @@ import typer
 from gdlab.cli.app import command
 from gdlab.cli.train_cmd import in_config
 from gdlab.errors import EXIT_FAILED, GdlabError
-from gdlab.lab import check_tolerances
+from gdlab.lab import check_output, check_tolerances
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file", show_default=False)]
 OverridesArg = Annotated[
@@ -47,22 +47,24 @@ def graph_command(
     overrides: OverridesArg = None,
     batch: Annotated[int, typer.Option("--batch", help="training rows in the forward pass")] = 4,
     group: Annotated[str, typer.Option("--group", help="auto (by layer above 40 nodes) | nodes | layers")] = "auto",
-    dot: Annotated[
-        Optional[Path], typer.Option("--dot", help="also write Graphviz DOT: {name | value | grad} per node")
-    ] = None,
-    png: Annotated[Optional[Path], typer.Option("--png", help="also render a PNG with Graphviz's dot")] = None,
+    # str, not Path: typer would turn --dot '' into '.', and the error should quote what was typed
+    dot: Annotated[Optional[str], typer.Option(
+        "--dot", metavar="FILE", help="also write Graphviz DOT: {name | value | grad} per node")] = None,
+    png: Annotated[Optional[str], typer.Option(
+        "--png", metavar="FILE", help="also render a PNG with Graphviz's dot")] = None,
 ) -> None:
     """Print the autograd graph behind the loss of a small batch: grad_fn nodes down to the parameters."""
     if group not in ("auto", "nodes", "layers"):
         raise GdlabError(f"--group: '{group}' is not one of auto, nodes, layers")
-    if png and not shutil.which("dot"):
+    # fail before the work, not after printing the whole graph
+    dot_file = check_output("--dot", dot) if dot is not None else None
+    png_file = check_output("--png", png) if png is not None else None
+    if png_file and not shutil.which("dot"):
         raise GdlabError(NO_DOT, EXIT_FAILED)
-    for path in (p for p in (dot, png) if p):  # fail before the work, not after it
-        if not path.parent.is_dir():
-            raise GdlabError(f"cannot write {path}: folder {path.parent} does not exist")
     from rich.console import Console
 
     from gdlab.lab.graph import COLLAPSE_ABOVE, to_dot, trace
+    from gdlab.lab.show import layer_tree, node_tree
     from gdlab.model import first_batchnorm
 
     cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch)
@@ -80,69 +82,21 @@ def graph_command(
     console.print(f"{cfg.name}: {cfg.loss.name} on the first {x.shape[0]} training rows -> {len(graph.nodes)} autograd "
                   f"nodes, {leaves} of them parameter leaves. Each node lists the grad_fns backward() visits next.")
     by_layer = group == "layers" or (group == "auto" and len(graph.nodes) > COLLAPSE_ABOVE)
-    console.print(_layer_tree(graph) if by_layer else _node_tree(graph))
-    text = to_dot(graph) if dot or png else ""
-    if dot:
+    console.print(layer_tree(graph) if by_layer else node_tree(graph))
+    text = to_dot(graph) if dot_file or png_file else ""
+    if dot_file:
         try:
-            dot.write_text(text)
-        except OSError as exc:
-            raise GdlabError(f"cannot write {dot}: {exc.strerror or exc}", EXIT_FAILED) from None
-        console.print(f"wrote {dot} (values and grads after backward())")
-    if png:
-        done = subprocess.run(["dot", "-Tpng", "-o", str(png)], input=text, text=True, capture_output=True)
+            dot_file.write_text(text)
+        except OSError as exc:  # checked writable above, so only a change since (a full disk, a removed folder)
+            raise GdlabError(f"cannot write {dot_file}: {exc.strerror or exc}", EXIT_FAILED) from None
+        console.print(f"wrote {dot_file} (values and grads after backward())")
+    if png_file:
+        done = subprocess.run(["dot", "-Tpng", "-o", str(png_file)], input=text, text=True, capture_output=True)
         if done.returncode != 0:
             why = (done.stderr or "").strip().splitlines()
             why = why[0] if why else f"exit status {done.returncode}"
-            raise GdlabError(f"dot could not render {png}: {why}", EXIT_FAILED)
-        console.print(f"wrote {png}")
-
-
-def _shape(shape) -> str:
-    return "?" if shape is None else ("scalar" if len(shape) == 0 else str(list(shape)))
-
-
-def _node_tree(graph):
-    from rich.markup import escape
-    from rich.tree import Tree
-
-    def label(n) -> str:
-        if n.param:
-            return f"[bold]{n.name}[/] [cyan]{escape(n.param)}[/] {_shape(n.shape)} requires_grad={n.requires_grad}"
-        return f"[bold]{n.name}[/]  {_shape(n.shape)}"
-
-    root, shown = Tree(label(graph.nodes[0])), {0}
-    stack = [(root, graph.nodes[0])]
-    while stack:
-        branch, node = stack.pop()
-        for c in node.children:
-            child = graph.nodes[c]
-            if c in shown:  # a result used twice: expanded once, referred to after
-                branch.add(label(child) + "  [dim](shared, expanded elsewhere)[/]")
-                continue
-            shown.add(c)
-            stack.append((branch.add(label(child)), child))
-    return root
-
-
-def _layer_tree(graph):
-    from rich.markup import escape
-    from rich.tree import Tree
-
-    from gdlab.lab.graph import group_layers
-
-    def label(g) -> str:
-        name = "loss" if g["layer"] is None else f"[{g['layer']}] {graph.layers[g['layer']]}"
-        ops = ", ".join(f"{k} x{v}" if v > 1 else k for k, v in g["ops"].items())
-        params = ", ".join(f"{n} {_shape(s)}" for n, s in g["params"])
-        text = f"[bold]{escape(name)}[/] -> {_shape(g['shape'])}  {ops}"
-        return text + (f"  [cyan]{escape(params)}[/]" if params else "")
-
-    # A flat list, not a nested tree: the layers of a Sequential form a chain, and backward meets them in this order.
-    first, *rest = group_layers(graph)
-    root = Tree(label(first))
-    for g in rest:
-        root.add(label(g))
-    return root
+            raise GdlabError(f"dot could not render {png_file}: {why}", EXIT_FAILED)
+        console.print(f"wrote {png_file}")
 
 
 @command("gradcheck")
@@ -167,33 +121,24 @@ def gradcheck_command(
     check_tolerances(atol, rtol, eps, max_elements)
     import torch
     from rich.console import Console
-    from rich.table import Table
 
-    from gdlab.lab.gradcheck import closed_form_check, gradcheck_model, plant_wrong_gradient, preview
+    from gdlab.lab.gradcheck import closed_form_check, gradcheck_model, plant_wrong_gradient
+    from gdlab.lab.show import closed_form_table, gradcheck_header, gradcheck_table
 
     cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch, float64=True)
+    header = gradcheck_header(cfg, model, x.shape[0], eps)  # before --plant-bug adds its layer
     if plant_bug is not None:
         model = plant_wrong_gradient(model, after=0, factor=plant_bug)
     gen = torch.Generator().manual_seed(cfg.seed if seed is None else seed)
     rows = gradcheck_model(model, loss_fn, x, y, atol, rtol, max_elements, eps, gen)
     console = Console(highlight=False)
-    console.print(f"{cfg.name}: {cfg.loss.name} on the first {x.shape[0]} training rows, float64, central differences "
-                  f"with eps={eps:g}. The model is in eval mode: Dropout is off and BatchNorm uses its running "
-                  "statistics, so the loss is one fixed function of the weights.")
-    table = Table("tensor", "shape", "checked", "max abs err", "max rel err", "result",
-                  caption=f"pass: |autograd - numeric| <= {atol:g} + {rtol:g} * |numeric| for every checked element")
-    for r in rows:
-        table.add_row(r.name, _shape(r.shape), f"{r.checked}/{r.numel}", f"{r.max_abs:.2e}", f"{r.max_rel:.2e}",
-                      "[green]pass[/]" if r.passed else "[red]FAIL[/]")
-    console.print(table)
+    console.print(header)
+    console.print(gradcheck_table(rows, atol, rtol))
     closed = closed_form_check(model, loss_fn, x, y)
     if closed:
         console.print("A lone Linear under MSELoss has a closed-form gradient: dL/dW = 2/(n*out) (y_hat - y)^T X, "
                       "dL/db = 2/(n*out) sum over rows of (y_hat - y).")
-        form = Table("tensor", "closed form", "autograd", "max |difference|")
-        for name, mine, auto in closed:
-            form.add_row(name, preview(mine), preview(auto), f"{(mine - auto).abs().max().item():.2e}")
-        console.print(form)
+        console.print(closed_form_table(closed))
     failed = [r.name for r in rows if not r.passed]
     if failed:
         names = ", ".join(failed)

@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from gdlab.cli.app import command
+from gdlab.cli.train_cmd import in_config
+from gdlab.errors import GdlabError
 
 
 @command("lr-find")
@@ -29,7 +31,10 @@ def lr_find_command(
 
     check_range(min_lr, max_lr, steps, stop_factor)  # before the config is even read
     cfg = load_config(config, overrides or [])
-    result = lr_find(cfg, run_dir, runs_root, min_lr, max_lr, steps, stop_factor)
+    try:
+        result = lr_find(cfg, run_dir, runs_root, min_lr, max_lr, steps, stop_factor)
+    except GdlabError as exc:  # a data, shape or batch error: name the file and the override that set the key
+        raise in_config(config, exc, overrides) from None
     end = "stopped early: the loss blew up" if result.stopped_early else "ran all steps"
     sys.stdout.write(f"lr range test: {len(result.lrs)} steps from {min_lr:g} to {result.lrs[-1]:.3g} ({end})\n")
     if result.loss_still_falling:

@@ -68,7 +68,7 @@ def train_command(
     elif config is None:
         raise GdlabError("train: give a config file (or --resume RUN_DIR)")
     cfg = load_config(config, overrides or [])
-    check_applicable(expectations, cfg)
+    check_applicable(expectations, cfg, resuming=resume is not None)
     from gdlab.train import smoke as smoke_config, train
 
     made_tmp = False

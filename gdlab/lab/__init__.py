@@ -2,13 +2,15 @@
 checks (`gradcheck`) and the loss curvature that gradient descent meets (`sharpness`).
 
 This module also turns a config into the plain torch pieces they share (model, loss and a batch), and
-checks the numbers a gradcheck is given."""
+checks the numbers a gradcheck is given and the files a graph is to write."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import torch
     from torch import nn
 
@@ -47,7 +49,7 @@ def config_batch(cfg: Config, rows: int, dtype: torch.dtype) -> tuple[torch.Tens
 
     if rows < 1:
         raise GdlabError(f"--batch must be at least 1 (got {rows})")
-    data = prepare_data(cfg)
+    data = prepare_data(cfg, training=False)  # train.batch_size is not used here: its last batch is no concern
     x, y = data.x_train[:rows].to(dtype), data.y_train[:rows]
     return x, (y.to(dtype) if y.is_floating_point() else y)
 
@@ -65,3 +67,37 @@ def check_tolerances(atol: float, rtol: float, eps: float, max_elements: int) ->
         raise GdlabError(f"--eps {eps:g}: must be a finite number > 0")
     if max_elements < 1:
         raise GdlabError(f"--max-elements {max_elements}: must be at least 1")
+
+
+def check_output(option: str, text: str) -> Path:
+    """The file `option` names, refused in one line unless it can be written: an empty name, a folder, a
+    parent that is missing or a file, or a name the OS refuses (too long, no permission)."""
+    import os
+    from pathlib import Path
+
+    from gdlab.errors import GdlabError
+    from gdlab.files import path_error, show
+
+    example = f"graph.{option.lstrip('-')}"  # --dot: graph.dot, --png: graph.png
+    if not text:
+        raise GdlabError(f"{option} '': the file name is empty; give one, e.g. {option} {example}")
+    path = Path(text)
+    try:
+        if path.is_dir():
+            raise GdlabError(f"{option} {show(path)}: a folder, not a file; name a file in it, e.g. {show(path / example)}")
+        above = path.parent
+        while not above.exists():
+            above = above.parent
+        if not above.is_dir():
+            raise GdlabError(f"{option} {show(path)}: {show(above)} is a file, not a folder")
+        if above != path.parent:
+            raise GdlabError(f"{option} {show(path)}: folder {show(path.parent)} does not exist")
+        # Open it as the write will (creating, then removing, a file that was not there): the OS's own answer
+        # covers what no check above can, such as too long a name, a read-only disk or no permission.
+        existed = path.exists()
+        os.close(os.open(path, os.O_WRONLY | (0 if existed else os.O_CREAT | os.O_EXCL)))
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        raise path_error(option, path, exc, "cannot write it") from None
+    return path

@@ -1,0 +1,85 @@
+"""How `gdlab graph` and `gdlab gradcheck` show their results: rich trees of the autograd graph, and the
+gradcheck's header and tables. Kept apart from the commands, which only parse options and call these."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+
+def shape(dims) -> str:
+    return "?" if dims is None else ("scalar" if len(dims) == 0 else str(list(dims)))
+
+
+def node_tree(graph) -> Tree:
+    """Every grad_fn node, each under the node whose backward visits it; a shared one is expanded once."""
+    def label(n) -> str:
+        if n.param:
+            return f"[bold]{n.name}[/] [cyan]{escape(n.param)}[/] {shape(n.shape)} requires_grad={n.requires_grad}"
+        return f"[bold]{n.name}[/]  {shape(n.shape)}"
+
+    root, shown = Tree(label(graph.nodes[0])), {0}
+    stack = [(root, graph.nodes[0])]
+    while stack:
+        branch, node = stack.pop()
+        for c in node.children:
+            child = graph.nodes[c]
+            if c in shown:  # a result used twice: expanded once, referred to after
+                branch.add(label(child) + "  [dim](shared, expanded elsewhere)[/]")
+                continue
+            shown.add(c)
+            stack.append((branch.add(label(child)), child))
+    return root
+
+
+def layer_tree(graph) -> Tree:
+    """One line per layer: its output shape, the grad_fn kinds it made and its parameters."""
+    from gdlab.lab.graph import group_layers
+
+    def label(g) -> str:
+        name = "loss" if g["layer"] is None else f"[{g['layer']}] {graph.layers[g['layer']]}"
+        ops = ", ".join(f"{k} x{v}" if v > 1 else k for k, v in g["ops"].items())
+        params = ", ".join(f"{n} {shape(s)}" for n, s in g["params"])
+        text = f"[bold]{escape(name)}[/] -> {shape(g['shape'])}  {ops}"
+        return text + (f"  [cyan]{escape(params)}[/]" if params else "")
+
+    # A flat list, not a nested tree: the layers of a Sequential form a chain, and backward meets them in this order.
+    first, *rest = group_layers(graph)
+    root = Tree(label(first))
+    for g in rest:
+        root.add(label(g))
+    return root
+
+
+def gradcheck_header(cfg, model, rows: int, eps: float) -> str:
+    """What was checked; eval mode is explained only for the layers it changes that the model has."""
+    kinds = {type(m).__name__ for m in model.modules()}
+    changed = [text for present, text in (
+        (any("Dropout" in k for k in kinds), "Dropout is off"),
+        (any(k.startswith("BatchNorm") for k in kinds), "BatchNorm uses its running statistics"),
+    ) if present]
+    text = (f"{cfg.name}: {cfg.loss.name} on the first {rows} training rows, float64, central differences "
+            f"with eps={eps:g}. The model is in eval mode")
+    if not changed:
+        return text + "."
+    return text + f": {' and '.join(changed)}, so the loss is one fixed function of the weights."
+
+
+def gradcheck_table(rows, atol: float, rtol: float) -> Table:
+    table = Table("tensor", "shape", "checked", "max abs err", "max rel err", "result",
+                  caption=f"pass: |autograd - numeric| <= {atol:g} + {rtol:g} * |numeric| for every checked element")
+    for r in rows:
+        table.add_row(r.name, shape(r.shape), f"{r.checked}/{r.numel}", f"{r.max_abs:.2e}", f"{r.max_rel:.2e}",
+                      "[green]pass[/]" if r.passed else "[red]FAIL[/]")
+    return table
+
+
+def closed_form_table(closed) -> Table:
+    """The closed-form gradient of a lone Linear under MSELoss beside autograd's, tensor by tensor."""
+    from gdlab.lab.gradcheck import preview
+
+    form = Table("tensor", "closed form", "autograd", "max |difference|")
+    for name, mine, auto in closed:
+        form.add_row(name, preview(mine), preview(auto), f"{(mine - auto).abs().max().item():.2e}")
+    return form

@@ -3,6 +3,7 @@ that holds pickled Python objects is refused, since loading it fully could run c
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def load_problem(exc: BaseException, path: Path) -> str:
         return "not a torch file"
     # A torch zip cut short (a copy or write that stopped): torch names its zip reader's internals, or gives
     # OSError "Invalid argument" when the cut falls in the last records.
-    if isinstance(exc, (EOFError, OSError)) or "PytorchStreamReader" in str(exc):
+    if isinstance(exc, EOFError) or getattr(exc, "errno", None) == errno.EINVAL or "PytorchStreamReader" in str(exc):
         return "truncated or not a torch file"
     return f"{type(exc).__name__}: {first_sentence(str(exc)) or 'no message'}"
 

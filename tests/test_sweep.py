@@ -466,3 +466,48 @@ def test_resume_is_refused_while_the_sweep_runs(tmp_path):
         assert r.exit_code == 2 and f"{out}: this sweep is running now (process {os.getpid()})" in r.stderr
         assert sorted(p.name for p in (out / "001_lr=0.1").iterdir()) == kept  # nothing of it was cleared
     assert runner.invoke(app, ["sweep", "--resume", str(out), "-q"]).exit_code == 0
+
+
+def test_overrides_yaml_replays_to_the_same_config(tmp_path):
+    cfg = write_config(tmp_path, optimizer={"name": "SGD", "lr": 0.1, "momentum": 0.9})
+    result, out = sweep(tmp_path, cfg, "optimizer.name=Adam", "optimizer.lr=logspace(-3,-2,3)", "train.batch_size=null,24")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "sweep.csv")
+    for d in (table.run_dir[2], table.run_dir[5]):  # lr 0.0031622776601 (rounded in folder names), batch null/24
+        recorded = yaml.safe_load((out / d / "overrides.yaml").read_text())
+        assert recorded[0] == "optimizer.name=Adam"
+        replay = tmp_path / f"replay-{d}"
+        r = runner.invoke(app, ["train", str(cfg), *recorded, "--run-dir", str(replay), "-q"])
+        assert r.exit_code == 0, r.output
+        assert yaml.safe_load((replay / "config.yaml").read_text()) == yaml.safe_load((out / d / "config.yaml").read_text())
+    # a resumed variant records the same
+    (out / table.run_dir[2] / "summary.json").unlink()
+    before = (out / table.run_dir[5] / "overrides.yaml").read_text()
+    assert runner.invoke(app, ["sweep", "--resume", str(out), "-q"]).exit_code == 0
+    assert yaml.safe_load((out / table.run_dir[2] / "overrides.yaml").read_text())[0] == "optimizer.name=Adam"
+    assert (out / table.run_dir[5] / "overrides.yaml").read_text() == before
+
+
+def test_a_data_path_axis_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    folder = tmp_path / "cfgs"
+    folder.mkdir()
+    for name, shift in (("a.csv", 0.0), ("b.csv", 1.0)):
+        (folder / name).write_text("x,y\n" + "".join(f"{i / 10 + shift},{i % 2}\n" for i in range(20)))
+    cfg = folder / "csv.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "name": "csv", "seed": 0, "data": {"name": "csv", "path": "a.csv", "target": "y", "val_fraction": 0.25},
+        "model": [{"Linear": [1, 4]}, "Tanh", {"Linear": [4, 2]}], "loss": "CrossEntropyLoss",
+        "optimizer": {"name": "SGD", "lr": 0.1}, "train": {"steps": 5, "device": "cpu"}}))
+    monkeypatch.chdir(tmp_path)  # not the config's folder
+    result, out = sweep(tmp_path, cfg, "data.path=a.csv,b.csv")
+    assert result.exit_code == 0, result.output
+    saved = yaml.safe_load((out / "sweep.yaml").read_text())["axes"]["data.path"]
+    assert saved == [str(folder / "a.csv"), str(folder / "b.csv")]
+
+
+def test_an_invalid_fixed_override_is_named_as_the_override(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=-1", "seed=0,1")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert f"{cfg} (with override 'optimizer.lr=-1'): optimizer.lr" in result.stderr, result.stderr
+    assert not out.exists()

@@ -26,21 +26,38 @@ class VariantPlan:
     point: dict[str, Any]  # the swept values, by dotted key
     cfg: Config
     dropped: list[str] = field(default_factory=list)  # base keys the variant's kind does not take
+    fixed: list[str] = field(default_factory=list)  # the sweep's one-value overrides, as typed
 
     @property
     def overrides(self) -> list[str]:
+        """The swept values, short (`optimizer.lr=0.00562341`): for labels and messages."""
         return [f"{k}={format_value(v)}" for k, v in self.point.items()]
 
+    @property
+    def recorded_overrides(self) -> list[str]:
+        """Every override that made this variant from the config file, exactly (overrides.yaml): replayed
+        with `gdlab train`, they give the same config."""
+        return self.fixed + [f"{k}={exact_text(v)}" for k, v in self.point.items()]
 
-def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str) -> list[VariantPlan]:
-    """Every grid point validated; the first invalid one is an error naming the variant."""
+
+def exact_text(value: Any) -> str:
+    """A value as override text that reads back equal: floats in full (repr), null/true/false as YAML."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)  # JSON is YAML's flow style: repr floats, null, true, [lists], {maps}
+
+
+def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
+                  fixed: list[tuple[tuple, str]] = ()) -> list[VariantPlan]:
+    """Every grid point validated; the first invalid one is an error naming the variant (or, when a
+    one-value override in `fixed` is what is wrong, naming that override)."""
     points = grid(axes, source)
     width = max(3, len(str(len(points) - 1)))
     plans = []
     for i, point in enumerate(points):
         raw = copy.deepcopy(base_raw)
         raw.pop("sweep", None)
-        where = {}
+        where = {path: f"{source} (with override '{arg}')" for path, arg in fixed}
         label = ", ".join(f"{k}={format_value(v)}" for k, v in point.items()) or "base"
         for key, value in point.items():
             path = tuple(key_part(p) for p in key.split("."))
@@ -54,7 +71,8 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str) -> li
         dropped = drop_foreign_keys(raw, point)
         clear_alternative(raw, [tuple(key_part(p) for p in k.split(".")) for k in point])
         cfg = validate(raw, where, f"{source}: variant {i} ({label})")
-        plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped))
+        plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped,
+                                 [arg for _, arg in fixed]))
     return plans
 
 
@@ -84,9 +102,9 @@ def cpu_group_limit(cfg: Config) -> int | None:
 
         if torch.cuda.is_available():
             return None
-    rows = cfg.train.batch_size or int(getattr(cfg.data, "n_samples", 1000) * (1 - cfg.data.val_fraction))
-    width = max([layer.args.get("out_features", 1) for layer in cfg.model] + [1])
-    return max(MIN_CPU_GROUP, CPU_ACTIVATION_BUDGET // max(1, rows * width))
+    from gdlab.engine.threads import activation_size
+
+    return max(MIN_CPU_GROUP, CPU_ACTIVATION_BUDGET // max(1, activation_size(cfg)))
 
 
 def group_variants(plans: list[VariantPlan], vectorize: str, max_group: int | None = None) -> list[list[VariantPlan]]:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from gdlab import provenance
 from gdlab.errors import GdlabError
-from gdlab.config.overrides import clear_alternative, drop_foreign_keys, unset
+from gdlab.config.overrides import clear_alternative, drop_foreign_keys, parse_override, unset
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.rundir import CsvAppender, write_atomic
 from gdlab.sweep.execute import Job
@@ -31,6 +31,7 @@ class SweepSetup:
     axes: dict[str, list[Any]]
     plans: list[VariantPlan]
     notes: list[str] = field(default_factory=list)  # what fixed overrides dropped from the file
+    fixed: list[str] = field(default_factory=list)  # the one-value overrides, as typed (already in base)
 
 
 def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
@@ -60,8 +61,10 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
     dropped = drop_foreign_keys(raw, {".".join(map(str, path)) for path, _ in fixed})
     clear_alternative(raw, [path for path, _ in fixed])
     absolutize_paths(raw, config)
+    for key in [k for k in axes if k == "data.path"]:  # relative to the config file, as a fixed data.path is
+        axes[key] = [str((Path(config).parent / v).resolve()) if isinstance(v, str) else v for v in axes[key]]
     notes = dropped_notes(dropped, raw, fixed, config)
-    return SweepSetup(str(config), raw, axes, plan_variants(raw, axes, str(config)), notes)
+    return SweepSetup(str(config), raw, axes, plan_variants(raw, axes, str(config), fixed), notes, [a for _, a in fixed])
 
 
 def load_setup(sweep_dir: Path) -> SweepSetup:
@@ -87,7 +90,10 @@ def load_setup(sweep_dir: Path) -> SweepSetup:
     data, _ = read_yaml_file(path)
     if not isinstance(data, dict) or not {"base", "axes"} <= set(data):
         raise GdlabError(f"{path}: not a gdlab sweep file (needs base and axes)")
-    return SweepSetup(data.get("config", str(path)), data["base"], data["axes"], plan_variants(data["base"], data["axes"], str(path)))
+    texts = [t for t in data.get("fixed_overrides") or [] if isinstance(t, str)]
+    fixed = [(parse_override(t)[0], t) for t in texts]  # for the rerun variants' overrides.yaml
+    return SweepSetup(data.get("config", str(path)), data["base"], data["axes"],
+                      plan_variants(data["base"], data["axes"], str(path), fixed), [], texts)
 
 
 def stored_options(folder: Path) -> dict:
@@ -98,7 +104,8 @@ def stored_options(folder: Path) -> dict:
 
 
 def write_sweep_yaml(folder: Path, setup: SweepSetup, options: dict) -> None:
-    doc = {"name": setup.plans[0].cfg.name, "config": setup.source, "created_at": provenance.now_iso(), "options": options, "axes": setup.axes, "base": setup.base}
+    doc = {"name": setup.plans[0].cfg.name, "config": setup.source, "created_at": provenance.now_iso(), "options": options, "axes": setup.axes,
+           "fixed_overrides": setup.fixed, "base": setup.base}
     write_atomic(folder / "sweep.yaml", dump_yaml(doc))
 
 
@@ -143,7 +150,7 @@ def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int, init_sha
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     return [
         Job([p.index for p in g], [p.cfg.resolved() | {"sweep": None} for p in g],
-            [str(folder / p.dir_name) for p in g], [p.overrides for p in g], threads, init_sharpness)
+            [str(folder / p.dir_name) for p in g], [p.recorded_overrides for p in g], threads, init_sharpness)
         for g in groups
     ]
 

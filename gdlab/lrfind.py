@@ -7,6 +7,7 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from gdlab.config import Config, ExponentialLR
 from gdlab.errors import GdlabError
@@ -33,6 +34,7 @@ class LRFindResult:
     min_loss_lr: float | None
     stopped_early: bool
     loss_still_falling: bool
+    interrupted: bool = False  # Ctrl-C/SIGTERM ended it: what ran is written, the suggestion may lack its end
 
 
 def check_range(min_lr: float, max_lr: float, steps: int, stop_factor: float = 4.0) -> float:
@@ -122,8 +124,10 @@ def still_falling(lrs: list[float], smoothed: list[float]) -> bool:
 
 
 def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "runs", min_lr: float = 1e-6,
-            max_lr: float = 10.0, steps: int = 100, stop_factor: float = 4.0, beta: float = 0.9) -> LRFindResult:
-    """Run the range test into a new folder with lr_find.csv and lr_find.json."""
+            max_lr: float = 10.0, steps: int = 100, stop_factor: float = 4.0, beta: float = 0.9,
+            should_stop: Callable[[], bool] = lambda: False) -> LRFindResult:
+    """Run the range test into a new folder with lr_find.csv and lr_find.json; `should_stop()` (a
+    graceful Ctrl-C) ends it after the current step, with both files written."""
     from gdlab.engine.loop import GroupTrainer
 
     gamma = check_range(min_lr, max_lr, steps, stop_factor)  # before any folder exists
@@ -137,7 +141,7 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
     stop = False
     csv = CsvAppender(folder / "lr_find.csv", ["step", "lr", "loss", "smoothed_loss"])
     try:
-        for rec in trainer.run(should_stop=lambda: stop):
+        for rec in trainer.run(should_stop=lambda: stop or should_stop()):
             lrs.append(rec.lr[0])
             losses.append(rec.train_loss[0])
             smoothed = smooth(losses, beta)
@@ -148,12 +152,13 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
     finally:
         csv.close()
     suggested, at_min = suggest(lrs, smoothed)
-    stopped = len(lrs) < steps
-    falling = not (stopped or stop) and still_falling(lrs, smoothed)  # `stop`: a blow-up on the very last step
+    interrupted = len(lrs) < steps and not stop
+    stopped = len(lrs) < steps and not interrupted
+    falling = not (stopped or stop or interrupted) and still_falling(lrs, smoothed)  # `stop`: a blow-up on the very last step
     write_json(folder / "lr_find.json", {
         "suggested_lr": suggested, "min_loss_lr": at_min, "conservative_lr": at_min / 10 if at_min else None, "steps": len(lrs), "stopped_early": stopped,
-        "loss_still_falling": falling, "min_lr": min_lr, "max_lr": max_lr, "stop_factor": stop_factor, "smoothing_beta": beta,
+        "interrupted": interrupted, "loss_still_falling": falling, "min_lr": min_lr, "max_lr": max_lr, "stop_factor": stop_factor, "smoothing_beta": beta,
         "note": f"heuristic: {RULE}; confirm with gdlab sweep"
                 + ("; the loss was still falling at max_lr, so the suggestion is only a lower bound" if falling else ""),
     })
-    return LRFindResult(folder, lrs, losses, smoothed, suggested, at_min, stopped, falling)
+    return LRFindResult(folder, lrs, losses, smoothed, suggested, at_min, stopped, falling, interrupted)

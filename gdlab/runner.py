@@ -145,7 +145,7 @@ def run_group(
         statuses = ["interrupted"] * len(variants)
     except GdlabError:
         raise
-    except Exception as exc:  # recorded in every summary, then re-raised for the caller to report
+    except Exception as exc:  # recorded in every summary (status failed, error) and error.log; the caller reports it
         error = f"{type(exc).__name__}: {exc}"
         statuses = ["failed"] * len(variants)
         error_trace = traceback.format_exc()

@@ -155,3 +155,38 @@ def test_quickstart_suggests_an_lr_from_the_descent_not_its_noisy_bottom(tmp_pat
     info = json.loads((out / "lr_find.json").read_text())
     assert info["stopped_early"] and not info["loss_still_falling"]
     assert 1e-3 < info["suggested_lr"] < info["min_loss_lr"] / 3  # at least a third of a decade below the bottom
+
+
+def test_a_stopped_range_test_keeps_what_ran_and_says_it_was_interrupted(tmp_path):
+    from gdlab.loading import load_config
+    from gdlab.lrfind import lr_find as run_lr_find
+
+    calls = []
+    result = run_lr_find(load_config(QUICKSTART), tmp_path / "lf", steps=100,
+                         should_stop=lambda: calls.append(1) or len(calls) > 20)
+    assert result.interrupted and not result.stopped_early and 0 < len(result.lrs) < 100
+    info = json.loads((tmp_path / "lf" / "lr_find.json").read_text())
+    assert info["interrupted"] is True and info["stopped_early"] is False and info["steps"] == len(result.lrs)
+    assert len((tmp_path / "lf" / "lr_find.csv").read_text().splitlines()) == len(result.lrs) + 1
+
+
+def test_ctrl_c_ends_lr_find_with_130_and_its_folder(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "lf"
+    proc = subprocess.Popen([sys.executable, "-m", "gdlab", "lr-find", str(QUICKSTART), "--steps", "1000000",
+                             "--min-lr", "1e-9", "--max-lr", "1e-8", "--run-dir", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (out / "lr_find.csv").exists():
+        time.sleep(0.1)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "(interrupted)" in stdout and stdout.strip().splitlines()[-1] == str(out)
+    assert json.loads((out / "lr_find.json").read_text())["interrupted"] is True

@@ -31,12 +31,17 @@ def lr_find_command(
 
     check_range(min_lr, max_lr, steps, stop_factor)  # before the config is even read
     cfg = load_config(config, overrides or [])
-    try:
-        result = lr_find(cfg, run_dir, runs_root, min_lr, max_lr, steps, stop_factor)
-    except GdlabError as exc:  # a data, shape or batch error: name the file and the override that set the key
-        raise in_config(config, exc, overrides) from None
-    end = "stopped early: the loss blew up" if result.stopped_early else "ran all steps"
-    sys.stdout.write(f"lr range test: {len(result.lrs)} steps from {min_lr:g} to {result.lrs[-1]:.3g} ({end})\n")
+    from gdlab.signals import graceful_stop
+
+    with graceful_stop() as stop:  # Ctrl-C ends the test after its step, files written, and says so
+        try:
+            result = lr_find(cfg, run_dir, runs_root, min_lr, max_lr, steps, stop_factor, should_stop=stop)
+        except GdlabError as exc:  # a data, shape or batch error: name the file and the override that set the key
+            raise in_config(config, exc, overrides) from None
+    end = ("interrupted" if result.interrupted else "stopped early: the loss blew up" if result.stopped_early
+           else "ran all steps")
+    last = f"{result.lrs[-1]:.3g}" if result.lrs else f"{min_lr:g}"
+    sys.stdout.write(f"lr range test: {len(result.lrs)} steps from {min_lr:g} to {last} ({end})\n")
     if result.loss_still_falling:
         sys.stdout.write("the range ended while the loss was still falling, so any suggestion is only a lower bound: "
                          "raise --max-lr to see where the loss turns up\n")
@@ -50,3 +55,7 @@ def lr_find_command(
             f"{result.min_loss_lr / 10:.3g}).\nThis is a heuristic: confirm with gdlab sweep around it.\n"
         )
     sys.stdout.write(f"{result.run_dir}\n")
+    if stop.signum is not None:
+        from gdlab.errors import EXIT_SIGINT, EXIT_SIGTERM
+
+        raise typer.Exit(EXIT_SIGTERM if stop.signum == 15 else EXIT_SIGINT)

@@ -34,8 +34,8 @@ def one_line_error(result, *words: str) -> None:
     assert result.exit_code == 2, (result.exit_code, result.stderr)
     assert result.stderr.startswith("gdlab: error:") and result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.stderr
-    for word in words:
-        assert word in result.stderr, (word, result.stderr)
+    for word in words:  # GdlabError shortens long paths to their start and end: check the start
+        assert (word if len(word) <= 60 else word[:30]) in result.stderr, (word, result.stderr)
 
 
 # ---------------------------------------------------------------- OS errors on user-given paths

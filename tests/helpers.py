@@ -79,3 +79,14 @@ def reference_losses(cfg: Config, steps: int | None = None) -> list[float]:
 def invoke(*args):
     """Run the gdlab CLI in-process (Typer's runner); returns the result with exit_code and output."""
     return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def one_error_line(result, code: int, *parts: str) -> str:
+    """The single `gdlab: error:` line, after checking the exit code and that no traceback escaped."""
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gdlab: error: "), result.stderr
+    for part in parts:
+        assert part in lines[0], (part, lines[0])
+    return lines[0]

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.helpers import TINY, invoke
+from tests.helpers import one_error_line as one_line
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,17 +21,6 @@ def write_config(tmp_path: Path, **changes) -> Path:
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(json.loads(json.dumps(TINY)) | changes, sort_keys=False))
     return path
-
-
-def one_line(result, code: int, *parts: str) -> str:
-    """The single `gdlab: error:` line, after checking the exit code and that no traceback escaped."""
-    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-    assert isinstance(result.exception, SystemExit), result.exception
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gdlab: error: "), result.stderr
-    for part in parts:
-        assert part in lines[0], (part, lines[0])
-    return lines[0]
 
 
 @pytest.fixture

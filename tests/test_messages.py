@@ -15,7 +15,7 @@ import yaml
 from torch import nn
 
 from gdlab.errors import GdlabError
-from tests.helpers import TINY as HELPER_TINY, invoke
+from tests.helpers import TINY as HELPER_TINY, invoke, one_error_line
 
 LONG = "a" * 300  # longer than the 255 bytes a file name may have
 
@@ -28,17 +28,6 @@ def config(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY)
     return path
-
-
-def one_error_line(result, code: int, *parts: str) -> str:
-    """The single `gdlab: error:` line, after checking the exit code and that no traceback escaped."""
-    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-    assert isinstance(result.exception, SystemExit), result.exception
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gdlab: error: "), result.stderr
-    for part in parts:
-        assert part in lines[0], (part, lines[0])
-    return lines[0]
 
 
 # ---------------------------------------------------------------- OS refusals on run-folder paths

@@ -49,27 +49,26 @@ def test_divergence_rule():
 
 
 # ---------------------------------------------------------------- CPU threads
-def test_small_steps_train_on_one_thread_and_the_setting_is_restored(tmp_path, monkeypatch):
-    from gdlab.engine.threads import PARALLEL_MIN_ACTIVATIONS, activation_size, threads_for
+def test_tiny_steps_train_on_one_thread_and_the_setting_is_restored(tmp_path, monkeypatch):
+    from gdlab.engine import threads as T
     from gdlab.train import train
     from tests.helpers import make_config
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     cfg = make_config(**{"train.epochs": 2})
-    assert activation_size(cfg) == 72 * 8  # 96 rows less a quarter for validation, x the widest layer
+    assert T.activation_size(cfg) == 72 * 8  # 96 rows less a quarter for validation, x the widest layer
     cpu = torch.device("cpu")
-    assert threads_for(cfg, 1, cpu) == 1
-    assert threads_for(cfg, PARALLEL_MIN_ACTIVATIONS // (72 * 8) + 1, cpu) is None  # a big group: torch's choice
-    assert threads_for(cfg, 1, torch.device("cuda")) is None
+    assert T.threads_for(cfg, 1, cpu) == 1
+    assert T.threads_for(cfg, T.SERIAL_MAX_ACTIVATIONS // (72 * 8) + 1, cpu) is None  # a bigger step: torch's choice
+    assert T.threads_for(cfg, 1, torch.device("cuda")) is None
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    assert threads_for(cfg, 1, cpu) is None  # the user's choice stands
+    assert T.threads_for(cfg, 1, cpu) is None  # the user's choice stands
     monkeypatch.delenv("OMP_NUM_THREADS")
-
     before = torch.get_num_threads()
     torch.set_num_threads(2)
-    seen = []
     try:
+        seen = []
         train(cfg, tmp_path / "run", observers=[lambda rec: seen.append(torch.get_num_threads())])
-        assert set(seen) == {1} and torch.get_num_threads() == 2
+        assert set(seen) == {1} and torch.get_num_threads() == 2  # restored after the run
     finally:
         torch.set_num_threads(before)

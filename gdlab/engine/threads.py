@@ -1,9 +1,9 @@
-"""How many CPU threads a group's step should use. gdlab's models are small: below about a million
-activation values per layer, splitting each op over several OpenMP threads costs more than it saves,
-and when another process holds a core it is catastrophic, since every op waits for a descheduled
-thread. Measured on a 2-core VM with one core busy elsewhere (ms per step, 1 thread vs 2): n=1000 x 32
-0.48 vs 3.5, 128 models of 64 x 16 1.6 vs 27, 8 models of 2048 x 64 (1M values) 15.3 vs 8.5; and with
-both cores idle `gdlab train configs/moons.yaml` ran 5x faster on one thread."""
+"""How many CPU threads a group's step should use. torch's default, one OpenMP thread per core, wins
+on an idle machine once a step has some size, but a step of a few thousand values only pays the threads'
+fork and join. Measured on this project's 2-core VM, idle (ms per step, 1 thread vs 2): one model of
+64 x 16 0.129 vs 0.137, n=1000 x 32 0.43 vs 0.32, 4 models of 2048 x 64 7.1 vs 3.8. With one core busy
+elsewhere every op waits for a descheduled thread (n=1000 x 32: 0.48 vs 3.5; `gdlab train
+configs/moons.yaml` 2.7 s vs 37 s): that case is the user's to set, with OMP_NUM_THREADS=1 (README)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Iterator
 
 import torch
 
-PARALLEL_MIN_ACTIVATIONS = 1 << 20  # below this a step's ops are too small to share out
+SERIAL_MAX_ACTIVATIONS = 4096  # below this, threads only add their fork and join to every op
 
 
 def activation_size(cfg) -> int:
@@ -24,11 +24,11 @@ def activation_size(cfg) -> int:
 
 
 def threads_for(cfg, n_models: int, device: torch.device) -> int | None:
-    """1 for a CPU group whose step is small, else None (torch's own choice). A user's OMP_NUM_THREADS
-    or torch.set_num_threads below the default is kept as it is."""
+    """1 for a CPU group whose step is too small to share out; None keeps torch's choice (as does a
+    user's OMP_NUM_THREADS)."""
     if device.type != "cpu" or "OMP_NUM_THREADS" in os.environ:
         return None
-    return 1 if activation_size(cfg) * n_models < PARALLEL_MIN_ACTIVATIONS else None
+    return 1 if activation_size(cfg) * n_models < SERIAL_MAX_ACTIVATIONS else None
 
 
 @contextmanager

@@ -30,6 +30,11 @@ def key_part(part: str) -> int | str:
     return int(part) if part.isascii() and part.isdigit() else part
 
 
+def key_path(dotted: str) -> tuple:
+    """`model.0.Linear` -> ("model", 0, "Linear"): a dotted key as the path apply_override takes."""
+    return tuple(key_part(p) for p in dotted.split("."))
+
+
 def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
     """Set `value` at `path` in nested dicts/lists, creating mappings as needed."""
     node: Any = data

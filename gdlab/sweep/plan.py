@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gdlab.config import Config
-from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_part, unset
+from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, unset
 from gdlab.engine.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
@@ -54,13 +54,14 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
     points = grid(axes, source)
     width = max(3, len(str(len(points) - 1)))
     plans = []
+    paths = {key: key_path(key) for key in axes}  # the same keys at every point
     for i, point in enumerate(points):
         raw = copy.deepcopy(base_raw)
         raw.pop("sweep", None)
         where = {path: f"{source} (with override '{arg}')" for path, arg in fixed}
         label = ", ".join(f"{k}={format_value(v)}" for k, v in point.items()) or "base"
         for key, value in point.items():
-            path = tuple(key_part(p) for p in key.split("."))
+            path = paths[key]
             _keyword_form(raw, path)
             if value is not None or not unset(raw, path):  # null: the key's default, as for `gdlab train`
                 apply_override(raw, path, copy.deepcopy(value), f"{source}: variant {i} ({label})")
@@ -69,7 +70,7 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
         # the same rules as `gdlab train` overrides: a kind switch drops keys the kind does not take, and
         # train.steps replaces the base's train.epochs (and the other way round)
         dropped = drop_foreign_keys(raw, point)
-        clear_alternative(raw, [tuple(key_part(p) for p in k.split(".")) for k in point])
+        clear_alternative(raw, [paths[k] for k in point])
         cfg = validate(raw, where, f"{source}: variant {i} ({label})")
         plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped,
                                  [arg for _, arg in fixed]))

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from gdlab import provenance
 from gdlab.errors import GdlabError
-from gdlab.config.overrides import clear_alternative, drop_foreign_keys, parse_override, unset
+from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, parse_override, unset
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.rundir import CsvAppender, write_atomic
 from gdlab.sweep.execute import Job
@@ -49,7 +49,7 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
                              "give each key once (put all its values in one list: key=a,b,c)")
         given[key] = arg
         if len(values) == 1:  # one value on the command line is a fixed override of the base
-            path = tuple(int(p) if p.isascii() and p.isdigit() else p for p in key.split("."))  # ASCII only: int("１") is 1
+            path = key_path(key)
             _keyword_form(raw, path)
             if values[0] is not None or not unset(raw, path):
                 apply_override(raw, path, values[0], f"override '{arg}'")

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from gdlab.config import Config
+from gdlab.engine import fast_tanh
 from gdlab.model import build_sequential
 
 
@@ -159,7 +160,7 @@ def _stored(name: str, p: torch.Tensor, cfg: Config) -> torch.Tensor:
 
 _ELEMENTWISE = {
     "ReLU": lambda x, a: F.relu(x),
-    "Tanh": lambda x, a: torch.tanh(x),
+    "Tanh": lambda x, a: fast_tanh.tanh(x),  # numpy's kernel on a CPU: see fast_tanh.py
     "Sigmoid": lambda x, a: torch.sigmoid(x),
     "SiLU": lambda x, a: F.silu(x),
     "GELU": lambda x, a: F.gelu(x, approximate=a["approximate"]),

@@ -184,6 +184,20 @@ def test_pick_keys_prefers_what_tells_curves_apart_and_skips_a_value_most_curves
     assert pick_keys(keys, flats[:2] + flats[-1:], limit=1) == ["optimizer.lr"]
 
 
+def test_sgd_against_adam_is_labelled_by_the_optimizer_not_by_keys_one_of_them_lacks():
+    from gdlab.plotting.labels import curve_labels
+
+    sgd = {"name": "m", "optimizer": {"name": "SGD", "lr": 0.1, "momentum": 0.0, "nesterov": False}}
+    adam = {"name": "m", "optimizer": {"name": "Adam", "lr": 0.1, "betas": [0.9, 0.999], "eps": 1e-8, "amsgrad": False}}
+    labels, hidden = curve_labels([sgd, adam], ["a", "b"])
+    assert labels == ["optimizer.name=SGD +6 more", "optimizer.name=Adam +6 more"]
+    assert "optimizer.momentum=0" in hidden[0] and "optimizer.betas.0=0.9" in hidden[1]  # still listed below
+    slow = {**adam, "optimizer": {**adam["optimizer"], "lr": 0.01}}
+    labels, _ = curve_labels([sgd, adam, slow], ["a", "b", "c"])
+    assert labels == ["optimizer.name=SGD, optimizer.lr=0.1 +6 more", "optimizer.name=Adam, optimizer.lr=0.1 +6 more",
+                      "optimizer.name=Adam, optimizer.lr=0.01 +6 more"]
+
+
 # ---------------------------------------------------------------- lr-find folders
 LRS = [1e-5 * 10 ** (k / 4) for k in range(21)]  # 1e-5 .. 1, a quarter decade a step
 

@@ -82,9 +82,11 @@ def pick_keys(keys: list[str], flats: list[dict[str, Any]], given: tuple[str, ..
             break  # every curve is told apart already
         chosen.append(best)
     # A key whose value most curves share would repeat that value down the legend: noise, not information.
+    # So is a key some configs lack (SGD's momentum beside Adam): its `unset` restates a difference already shown.
     for key in sorted((k for k in keys if k not in chosen), key=order):
         common = Counter(repr(f.get(key, _UNSET)) for f in flats).most_common(1)[0][1]
-        if len(chosen) < limit and (2 * common <= len(flats) or not chosen):
+        partial = chosen and any(key not in f for f in flats)
+        if len(chosen) < limit and (2 * common <= len(flats) or not chosen) and not partial:
             chosen.append(key)
     return chosen
 

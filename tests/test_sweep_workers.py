@@ -52,6 +52,27 @@ def test_a_killed_worker_fails_only_its_own_job(tmp_path):
     assert {"step": 20, "total": 20} in [e for i, e in events if i == 2]  # progress came through the pipe
 
 
+def test_a_worker_killed_mid_training_reports_the_steps_its_metrics_csv_holds(tmp_path):
+    jobs = [job(tmp_path, 0, "die-late", 2_000_000), job(tmp_path, 1, "ok", 5)]
+    done, _ = run(jobs)
+    assert done[0]["status"] == "failed" and "killed by signal 9" in done[0]["error"]
+    rows = pd.read_csv(Path(jobs[0].run_dirs[0]) / "metrics.csv")
+    assert done[0]["steps"] == rows["step"].iloc[-1] > 0
+    assert done[0]["final_train_loss"] == rows["train_loss"].iloc[-1]
+    assert done[1]["status"] == "completed"
+
+
+def test_progress_on_disk_reads_the_last_complete_row(tmp_path):
+    from gdlab.sweep.execute import progress_on_disk
+
+    metrics = tmp_path / "metrics.csv"
+    assert progress_on_disk(str(tmp_path)) == {"steps": 0}  # no file
+    metrics.write_text("step,epoch,lr,train_loss,grad_norm,wall_s\n")
+    assert progress_on_disk(str(tmp_path)) == {"steps": 0}  # header only
+    metrics.write_text(metrics.read_text() + "".join(f"{i},{i / 4},0.1,{1 / i!r},0.5,0.01\n" for i in range(1, 3001)) + "3001,750.2")
+    assert progress_on_disk(str(tmp_path)) == {"steps": 3000, "final_train_loss": 1 / 3000}  # 3001 was cut short
+
+
 def test_fail_fast_stops_the_running_jobs_and_starts_no_more(tmp_path):
     long = 2_000_000  # hours of steps: the test only ends if the stop reaches the running job
     jobs = [job(tmp_path, 0, "long", long), job(tmp_path, 1, "fail", 5), job(tmp_path, 2, "ok", 5)]

@@ -14,6 +14,13 @@ def run_or_die(job, should_stop, cache, on_event=None):
     """Train as usual, except a job named "die" kills its own worker, as the OOM killer would."""
     if job.configs[0]["name"] == "die":
         os.kill(os.getpid(), signal.SIGKILL)
+    if job.configs[0]["name"] == "die-late":  # killed mid-training, with rows in metrics.csv
+
+        def die_at_first_progress(event):
+            if event.get("step", 0) > 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        return run_job_safely(job, should_stop, cache, die_at_first_progress)
     if job.configs[0]["name"] == "fail":  # once a sibling job named "long" is training
         deadline = time.monotonic() + 60
         while not list(Path(job.run_dirs[0]).parent.glob("*_long/metrics.csv")) and time.monotonic() < deadline:

@@ -27,11 +27,30 @@ class Job:
 
 
 def failed_summaries(job: Job, error: str) -> list[dict]:
-    return [{"status": "failed", "error": error, "steps": 0} for _ in job.indices]
+    return [{"status": "failed", "error": error, **progress_on_disk(d)} for d in job.run_dirs]
 
 
 def interrupted_summaries(job: Job) -> list[dict]:
-    return [{"status": "interrupted", "error": "stopped before it finished", "steps": 0} for _ in job.indices]
+    return [{"status": "interrupted", "error": "stopped before it finished", **progress_on_disk(d)} for d in job.run_dirs]
+
+
+def progress_on_disk(run_dir: str) -> dict:
+    """`steps` and `final_train_loss` from the last complete row of a run's metrics.csv: what a run whose
+    process died (and so reported nothing) had done. 0 steps without rows."""
+    try:
+        with open(os.path.join(run_dir, "metrics.csv"), "rb") as fh:
+            header = fh.readline().decode("utf-8", "replace").rstrip("\n").split(",")
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(fh.tell() - 8192, 0))
+            tail = fh.read().decode("utf-8", "replace")
+        rows = tail.split("\n")[:-1]  # the text after the last newline is a row cut short
+        cells = rows[-1].split(",") if rows else []
+        if len(cells) == len(header) and header[0] == "step" and cells[0].isdigit():
+            loss = cells[header.index("train_loss")] if "train_loss" in header else ""
+            return {"steps": int(cells[0]), **({"final_train_loss": float(loss)} if loss else {})}
+    except (OSError, ValueError):
+        pass
+    return {"steps": 0}
 
 
 Event = dict  # {"step": s, "total": T} (the group's progress) or {"diverged": [[variant index, step], ...]}

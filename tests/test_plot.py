@@ -368,6 +368,10 @@ def test_compare_bad_metric_or_axis_is_exit_2(tmp_path):
     run = make_run(tmp_path / "run")
     result = cli("compare", run, "--metric", "sharpness", "-o", tmp_path / "c.png")
     assert result.exit_code == 2 and "sharpness" in result.stderr
+    # one line that lists the columns there are, not a warning per run before it
+    assert result.stderr.strip().splitlines() == [
+        "gdlab: error: --metric sharpness: no metrics.csv here has that column; they have lr, train_loss, "
+        "train_accuracy, grad_norm, val_loss, val_accuracy"]
     assert cli("compare", run, "--x", "time").exit_code == 2
     assert not (tmp_path / "c.png").exists()
 

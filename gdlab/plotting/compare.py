@@ -26,6 +26,9 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     When labels leave differing config keys out, `details` receives lines that list them, for the terminal."""
     if x not in X_AXES:
         raise GdlabError(f"--x {x}: choose one of {', '.join(X_AXES)}")
+    if runs and not any(metric in run.metrics for run in runs):  # a typo: one line, not a warning per run
+        columns = dict.fromkeys(c for run in runs for c in run.metrics.columns if c not in X_AXES)
+        raise GdlabError(f"--metric {metric}: no metrics.csv here has that column; they have {', '.join(columns)}")
     labels, hidden = curve_labels([run.config for run in runs], [_fallback(run) for run in runs])
     fig = new_figure(AXES_SIZE[0] + 2.0, AXES_SIZE[1] + 1.2)
     ax = fig.subplots()

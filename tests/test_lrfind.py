@@ -131,11 +131,22 @@ def test_still_falling_only_when_the_minimum_is_at_the_end():
 
 # ---------------------------------------------------------------- through the CLI
 def test_a_range_that_ends_while_the_loss_still_falls_says_so(tmp_path):
-    result, out = lr_find(tmp_path, "--min-lr", "1e-3", "--max-lr", "1e-2", "--steps", "30")
+    result, out = lr_find(tmp_path, "--min-lr", "1e-3", "--max-lr", "1e-1", "--steps", "60")
     assert result.exit_code == 0, result.output
     assert "still falling" in result.output and "lower bound" in result.output and "--max-lr" in result.output
     info = json.loads((out / "lr_find.json").read_text())
     assert info["loss_still_falling"] is True and not info["stopped_early"]
+    assert f"suggested lr: at least {info['suggested_lr']:.3g}" in result.output
+    assert "no suggestion" not in result.output
+
+
+def test_a_range_too_short_for_a_suggestion_while_still_falling_says_one_thing(tmp_path):
+    result, out = lr_find(tmp_path, "--min-lr", "1e-3", "--max-lr", "1e-2", "--steps", "5")
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "lr_find.json").read_text())
+    assert info["loss_still_falling"] is True and info["suggested_lr"] is None
+    assert "no suggestion yet: the loss was still falling" in result.output
+    assert "never fell steadily" not in result.output and "lower bound" not in result.output
 
 
 def test_a_range_that_blows_up_is_not_still_falling(tmp_path):

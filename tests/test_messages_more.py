@@ -161,6 +161,19 @@ def test_an_empty_output_path_is_refused(tmp_path, monkeypatch, keyword, option)
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["train", "sweep", "lr-find"])
+@pytest.mark.parametrize("option", ["--runs", "--run-dir"])
+def test_an_empty_output_path_on_the_command_line_is_refused(tmp_path, monkeypatch, command, option):
+    config = write_config(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = sorted(tmp_path.iterdir())
+    extra = ["optimizer.lr=0.1,0.2"] if command == "sweep" else []
+    result = invoke(command, config, *extra, option, "")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [f"gdlab: error: {option}: empty path; give a folder"]
+    assert sorted(tmp_path.iterdir()) == before  # nothing written in the current folder
+
+
 # ---------------------------------------------------------------- 9. null in sweep labels
 def test_sweep_labels_and_folders_write_null(tmp_path):
     from gdlab.sweep.grid import format_value, variant_dir_name

@@ -22,8 +22,8 @@ def lr_find_command(
     max_lr: Annotated[float, typer.Option("--max-lr", help="last learning rate")] = 10.0,
     steps: Annotated[int, typer.Option("--steps", help="steps of the range test (at least 5)")] = 100,
     stop_factor: Annotated[float, typer.Option("--stop-factor", help="stop once the smoothed loss exceeds this x its best (>= 1)")] = 4.0,
-    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
-    runs_root: Annotated[Path, typer.Option("--runs", help="parent folder of run folders")] = Path("runs"),
+    run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
+    runs_root: Annotated[str, typer.Option("--runs", help="parent folder of run folders")] = "runs",  # str: typer makes '' a Path('.')
 ) -> None:
     """The learning-rate range test: exponentially growing lr over one short run, and a suggested lr."""
     from gdlab.loading import load_config
@@ -42,12 +42,15 @@ def lr_find_command(
            else "ran all steps")
     last = f"{result.lrs[-1]:.3g}" if result.lrs else f"{min_lr:g}"
     sys.stdout.write(f"lr range test: {len(result.lrs)} steps from {min_lr:g} to {last} ({end})\n")
-    if result.loss_still_falling:
-        sys.stdout.write("the range ended while the loss was still falling, so any suggestion is only a lower bound: "
-                         "raise --max-lr to see where the loss turns up\n")
-    if result.suggested_lr is None:
+    if result.suggested_lr is None and result.loss_still_falling:  # too few steps to measure a slope yet
+        sys.stdout.write("no suggestion yet: the loss was still falling when the range ended; raise --max-lr "
+                         "(or add --steps) to see where it turns up\n")
+    elif result.suggested_lr is None:
         sys.stdout.write("no suggestion: the loss never fell steadily; widen --min-lr/--max-lr or add --steps\n")
     else:
+        if result.loss_still_falling:
+            sys.stdout.write("the range ended while the loss was still falling, so the suggestion is only a lower "
+                             "bound: raise --max-lr to see where the loss turns up\n")
         at_least = "at least " if result.loss_still_falling else ""
         sys.stdout.write(
             f"suggested lr: {at_least}{result.suggested_lr:.3g}  (steepest fall of the smoothed loss over ~a quarter "

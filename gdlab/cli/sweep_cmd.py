@@ -23,8 +23,8 @@ def sweep_command(
     backend: Annotated[str, typer.Option("--backend", help="local | ray")] = "local",
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster: auto | ray://host:10001 (default: start a local Ray)")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="finish a sweep folder: rerun what is unfinished or failed")] = None,
-    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="exact sweep folder (new or empty)")] = None,
-    runs_root: Annotated[Path, typer.Option("--runs", help="parent folder of run folders")] = Path("runs"),
+    run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact sweep folder (new or empty)")] = None,
+    runs_root: Annotated[str, typer.Option("--runs", help="parent folder of run folders")] = "runs",  # str: typer makes '' a Path('.')
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed variant")] = False,
     vectorize: Annotated[Optional[str], typer.Option("--vectorize", help="auto | on | off: batch variants into one computation [default: auto; with --resume: as the sweep ran]", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the sweep folder")] = False,

@@ -46,8 +46,8 @@ def train_command(
     config: Annotated[Optional[Path], typer.Argument(help="YAML config file (omit with --resume)", show_default=False)] = None,
     overrides: OverridesArg = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="continue a run folder from its last checkpoint")] = None,
-    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
-    runs_root: Annotated[Path, typer.Option("--runs", help="parent folder of run folders")] = Path("runs"),
+    run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
+    runs_root: Annotated[str, typer.Option("--runs", help="parent folder of run folders")] = "runs",  # str: typer makes '' a Path('.')
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the run folder")] = False,
     smoke: Annotated[bool, typer.Option("--smoke", help=f"a handful of steps into a temp folder (CI)")] = False,
     expect: Annotated[Optional[list[str]], typer.Option("--expect", help="a bar to meet, e.g. 'final_val_loss<0.3'; exit 1 if missed")] = None,

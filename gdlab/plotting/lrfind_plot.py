@@ -27,7 +27,10 @@ def _note(data: LRFindData) -> str | None:
     """What the reader must know before trusting the marks: a lower-bound suggestion, or none at all."""
     if not data.result:
         return None
-    if data.result.get("loss_still_falling") is True:
+    falling = data.result.get("loss_still_falling") is True
+    if falling and data.lr("suggested_lr") is None:
+        return "no suggestion yet: the loss was still falling at the largest lr"
+    if falling:
         return "the loss was still falling at the largest lr: the suggestion is only a lower bound"
     if data.lr("suggested_lr") is None:
         return "no suggestion: the smoothed loss never fell steadily"

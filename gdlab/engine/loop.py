@@ -117,7 +117,9 @@ class GroupTrainer:
                     break
                 self.step += 1
                 self.epoch_pos += 1
-                sharp = self._sharpness() if self.sharpness_every and (self.step - 1) % self.sharpness_every == 0 else None
+                # at the weights this step's loss is taken at: steps 1, 1+N, ... and the last, so a run ends with its current value
+                due = self.sharpness_every and ((self.step - 1) % self.sharpness_every == 0 or self.step == self.plan.total_steps)
+                sharp = self._sharpness() if due else None
                 loss, acc, gn, n_rows = self._train_step(order, ranges, lr)
                 host_loss = None
                 if self.sync_every == 1:  # CPU: syncing is free, so learn about divergence before the update

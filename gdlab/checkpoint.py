@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from gdlab.errors import GdlabError
+from gdlab.flatkeys import flatten
 from gdlab.rundir import write_atomic
 from gdlab.weights import load_problem
 
@@ -56,6 +57,28 @@ def load_checkpoint(run_dir: Path) -> dict:
             sys.stderr.write(f"gdlab: warning: {errors[0]}; resuming from {path.name} (step {state['step']})\n")
         return state
     raise GdlabError(f"{run_dir}: no loadable checkpoint ({'; '.join(errors)})")
+
+
+# What the weights so far depend on: an edit to any of these between checkpoint and resume would splice two
+# different runs together. Logging keys, the device and (without a scheduler) the run's length may change.
+TRAJECTORY_KEYS = ("seed", "data", "model", "loss", "optimizer", "scheduler", "train.batch_size", "train.accumulate",
+                   "train.shuffle", "train.dtype", "train.grad_clip")
+
+
+def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: int) -> None:
+    """Refuse to resume when config.yaml was edited since the checkpoint in a key the trajectory depends on.
+    `saved` is the checkpoint's resolved config (None in checkpoints from before it was stored)."""
+    if saved is None:
+        return
+    keys = TRAJECTORY_KEYS + (("train.steps", "train.epochs") if saved.get("scheduler") or now.get("scheduler") else ())
+    before, after = flatten(saved), flatten(now)
+    changed = [k for k in dict.fromkeys([*before, *after]) if any(k == p or k.startswith(p + ".") for p in keys)
+               and repr(before.get(k, "unset")) != repr(after.get(k, "unset"))]
+    if changed:
+        shown = ", ".join(f"{k}: {before.get(k, 'unset')} -> {after.get(k, 'unset')}" for k in changed[:3])
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        raise GdlabError(f"--resume {run_dir}: config.yaml changed since the checkpoint at step {step} ({shown}{more}); "
+                         "resuming would splice two different runs: start a new one with gdlab train")
 
 
 def repair_metrics(path: Path, last_step: int) -> list[str]:

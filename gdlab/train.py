@@ -94,13 +94,14 @@ def resume(
     """Continue an interrupted or crashed run from its last checkpoint, in its own folder."""
     import yaml
 
-    from gdlab.checkpoint import load_checkpoint
+    from gdlab.checkpoint import check_config_unchanged, load_checkpoint
     from gdlab.loading import load_config
 
     folder = resume_folder(run_dir)
     cfg = load_config(folder / "config.yaml")
     check_applicable(expect, cfg, resuming=True)
     state = load_checkpoint(folder)
+    check_config_unchanged(folder, state.get("config"), cfg.resolved(), state["step"])
     data = prepare_data(cfg)
     device = resolve_device(cfg.train.device)
     try:

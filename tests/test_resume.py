@@ -152,9 +152,33 @@ def test_resume_refuses_pickle_payloads_and_missing_or_mismatched_checkpoints(re
     (tmp_path / "r2" / "config.yaml").write_text(yaml.safe_dump(conf))
     metrics = (tmp_path / "r2" / "metrics.csv").read_bytes()
     result = runner.invoke(app, ["train", "--resume", str(tmp_path / "r2"), "-q"])
-    assert result.exit_code == 2 and "does not match" in result.stderr
+    assert result.exit_code == 2 and "model.0.Linear.out_features: 16 -> 8" in result.stderr
     assert (tmp_path / "r2" / "metrics.csv").read_bytes() == metrics
     assert (run / "metrics.csv").read_bytes() == before
+
+
+def test_resume_refuses_a_config_edited_where_the_weights_depend_on_it(reference, tmp_path):
+    cfg, ref = reference
+    run = tmp_path / "run"
+    gdlab("train", str(cfg), "--run-dir", str(run), "-q", env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "10"}).communicate(timeout=120)
+    original = (run / "config.yaml").read_text()
+    conf = yaml.safe_load(original)
+    conf["data"]["noise"], conf["optimizer"]["lr"] = 0.3, 0.02
+    (run / "config.yaml").write_text(yaml.safe_dump(conf))
+    metrics = (run / "metrics.csv").read_bytes()
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"gdlab: error: --resume {run}: config.yaml changed since the checkpoint at step 5 (data.noise: 0.2 -> 0.3, "
+        "optimizer.lr: 0.01 -> 0.02); resuming would splice two different runs: start a new one with gdlab train"]
+    assert (run / "metrics.csv").read_bytes() == metrics  # nothing touched
+    # logging keys may change: the resumed run is still the reference run, step for step
+    conf = yaml.safe_load(original)
+    conf["name"], conf["train"]["checkpoint_every"] = "renamed", 7
+    (run / "config.yaml").write_text(yaml.safe_dump(conf))
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 0, result.output
+    assert_same_run(ref, run)
 
 
 def test_a_second_ctrl_c_stops_at_once_and_leaves_whole_files(tmp_path):

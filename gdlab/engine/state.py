@@ -17,6 +17,7 @@ def trainer_state(tr: GroupTrainer) -> dict:
     """Everything needed to continue `tr` from its current step."""
     return {
         "format": FORMAT,
+        "config": tr.configs[0].resolved(),  # what the run was; a resume refuses an edited config.yaml
         "step": tr.step,
         "epoch_pos": tr.epoch_pos,
         "epoch_order": tr.epoch_order,

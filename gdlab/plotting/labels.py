@@ -8,6 +8,8 @@ import re
 from collections import Counter
 from typing import Any
 
+from gdlab.flatkeys import flatten
+
 _UNSET = "unset"
 # `name` usually restates what the other differing keys already say; it is used only when nothing else differs.
 _WEAK_KEYS = ("name",)
@@ -15,24 +17,6 @@ MAX_KEYS = 3  # beyond this a legend entry stops being readable at a glance and 
 MAX_VALUE = 32  # characters of one value in a label (a long path or list keeps its ends)
 # Tie-break between keys that tell the curves apart equally well: what gdlab experiments vary most often.
 _GROUPS = ("optimizer", "scheduler", "loss", "model", "data", "train", "seed")
-
-
-def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    """{"optimizer": {"lr": 0.1}, "model": [{"Linear": [2, 8]}]} -> {"optimizer.lr": 0.1, "model.0.Linear.0": 2, ...}."""
-    if isinstance(data, dict):
-        items = ((str(k), v) for k, v in data.items())
-    elif isinstance(data, list):
-        items = ((str(i), v) for i, v in enumerate(data))
-    else:
-        return {prefix: data} if prefix else {}
-    flat: dict[str, Any] = {}
-    for key, value in items:
-        path = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, (dict, list)) and value:
-            flat.update(flatten(value, path))
-        else:
-            flat[path] = value
-    return flat
 
 
 def format_value(value: Any) -> str:

@@ -1,0 +1,23 @@
+"""Nested config data as dotted keys, the way users write overrides: {"optimizer": {"lr": 0.1}} -> optimizer.lr."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """{"optimizer": {"lr": 0.1}, "model": [{"Linear": [2, 8]}]} -> {"optimizer.lr": 0.1, "model.0.Linear.0": 2, ...}."""
+    if isinstance(data, dict):
+        items = ((str(k), v) for k, v in data.items())
+    elif isinstance(data, list):
+        items = ((str(i), v) for i, v in enumerate(data))
+    else:
+        return {prefix: data} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in items:
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, (dict, list)) and value:
+            flat.update(flatten(value, path))
+        else:
+            flat[path] = value
+    return flat

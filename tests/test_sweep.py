@@ -351,6 +351,20 @@ def test_with_seeds_the_best_is_the_best_mean_over_seeds():
     assert "best single run: optimizer.lr=1, seed=0" in text
 
 
+def test_ranking_orders_completed_by_score_then_diverged_then_the_unfinished_by_status():
+    from gdlab.sweep.rank import rank_rows
+
+    def row(name, status, loss=None, at=None, steps=0):
+        return {"name": name, "status": status, "final_train_loss": loss, "diverged_at_step": at, "steps": steps}
+
+    rows = [row("skip", "skipped"), row("fail", "failed", steps=3), row("int-early", "interrupted", 0.2, steps=5),
+            row("ok-worse", "completed", 0.5, steps=10), row("div-early", "diverged", at=2, steps=2),
+            row("int-late", "interrupted", 0.1, steps=8), row("ok-best", "completed", 0.4, steps=10),
+            row("div-late", "diverged", at=7, steps=7), row("pending", "pending")]
+    assert [r["name"] for r in rank_rows(rows)] == [
+        "ok-best", "ok-worse", "div-late", "div-early", "int-late", "int-early", "fail", "skip", "pending"]
+
+
 def test_a_sweep_of_one_names_its_best_as_the_base_config(tmp_path):
     cfg = write_config(tmp_path)
     result = runner.invoke(app, ["sweep", str(cfg), "--run-dir", str(tmp_path / "one")])

@@ -18,8 +18,13 @@ def _score(row: dict, metric: str) -> float | None:
     return v if isinstance(v, (int, float)) and math.isfinite(v) and row.get("status") == "completed" else None
 
 
+# After the ranked ones: what ran part-way, then what broke, then what never ran.
+_UNRANKED = {"interrupted": 0, "failed": 1, "skipped": 2, "pending": 3}
+
+
 def rank_rows(rows: list[dict]) -> list[dict]:
-    """Completed variants by score (lower is better), then diverged (latest divergence first), then the rest."""
+    """Completed variants by score (lower is better), then diverged (latest divergence first), then the
+    rest by status (interrupted, failed, skipped, pending), the furthest trained first."""
     metric = score_metric(rows)
 
     def key(r):
@@ -28,7 +33,8 @@ def rank_rows(rows: list[dict]) -> list[dict]:
             return (0, s)
         if r.get("status") == "diverged":
             return (1, -(r.get("diverged_at_step") or 0))
-        return (2, 0)
+        steps = r.get("steps")
+        return (2, _UNRANKED.get(r.get("status"), len(_UNRANKED)), -steps if isinstance(steps, int) else 0)
 
     return sorted(rows, key=key)
 

@@ -295,6 +295,12 @@ def test_logged_sharpness_and_the_2_over_lambda_edge(tmp_path):
     assert list(logged.index + 1) == [1, 51, 101, 151, 201, 251, 300]  # every 50 steps and the last
     assert list(logged) == pytest.approx([lam] * 7, rel=1e-3)
     assert losses(with_s) == losses(without)
+    # with rows only every 40 steps, every measured value still gets its row
+    sparse = tmp_path / "sparse"
+    assert runner.invoke(app, ["train", str(cfg), "train.sharpness_every=50", "train.log_every=40", "--run-dir", str(sparse), "-q"]).exit_code == 0
+    rows = pd.read_csv(sparse / "metrics.csv")
+    assert list(rows.dropna(subset=["sharpness"]).step) == [1, 51, 101, 151, 201, 251, 300]
+    assert set(rows.step) == {1, 51, 101, 151, 201, 251, 300} | set(range(40, 300, 40))
     edge = 2 / lam
     result, out = sweep(tmp_path, cfg, f"optimizer.lr={0.95 * edge!r},{1.05 * edge!r}", "train.epochs=2000")
     table = pd.read_csv(out / "sweep.csv")

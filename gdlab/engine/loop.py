@@ -157,7 +157,8 @@ class GroupTrainer:
         for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall in pending:
             losses = host(loss)
             self.divergence.note(step, losses)
-            logged = step % self.log_every == 0 or vl is not None or step == self.plan.total_steps
+            # a measured sharpness or validation value is always written, whatever train.log_every says
+            logged = step % self.log_every == 0 or vl is not None or sharp is not None or step == self.plan.total_steps
             emit, only_live = self.divergence.rows(step, logged)
             self.recorded_step = step
             yield StepRecord(

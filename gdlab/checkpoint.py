@@ -59,10 +59,11 @@ def load_checkpoint(run_dir: Path) -> dict:
     raise GdlabError(f"{run_dir}: no loadable checkpoint ({'; '.join(errors)})")
 
 
-# What the weights so far depend on: an edit to any of these between checkpoint and resume would splice two
-# different runs together. Logging keys, the device and (without a scheduler) the run's length may change.
+# What the weights so far depend on (and the divergence limit, fixed from the first loss and kept in the
+# checkpoint): an edit to any of these between checkpoint and resume would splice two different runs.
+# Logging keys, the device and (without a scheduler) the run's length may change.
 TRAJECTORY_KEYS = ("seed", "data", "model", "loss", "optimizer", "scheduler", "train.batch_size", "train.accumulate",
-                   "train.shuffle", "train.dtype", "train.grad_clip")
+                   "train.shuffle", "train.dtype", "train.grad_clip", "train.diverge_factor")
 
 
 def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: int) -> None:

@@ -1,9 +1,9 @@
 """Config layers -> `torch.nn.Sequential` through an allow-list, and the checks that name a layer before
-anything trains: shapes (the layer index and both sizes), and BatchNorm1d against one-row batches."""
+anything trains: shapes (the layer index and both sizes), memory, and BatchNorm1d against one-row batches."""
 
 from __future__ import annotations
 
-import math
+import os
 
 from torch import nn
 
@@ -70,6 +70,34 @@ def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | 
             why = f"{loss} needs one output per target column ({n_outputs})"
         key = "model" if last is None else f"model[{last}]"  # the Linear that sets the width, when there is one
         raise GdlabError(f"{key}: the last layer outputs {width} units, but {why}; make the last Linear output {n_outputs}")
+
+
+def n_parameters(cfg: Config) -> int:
+    """The model's parameter count, from the config alone (nothing is allocated)."""
+    total = 0
+    for layer in cfg.model:
+        a = layer.args
+        if layer.type == "Linear":
+            total += a["in_features"] * a["out_features"] + (a["out_features"] if a.get("bias", True) else 0)
+        elif layer.type in ("LayerNorm", "BatchNorm1d"):
+            size = a.get("normalized_shape", a.get("num_features", 0))  # a single int in gdlab's layer schema
+            total += 2 * size if a.get("elementwise_affine", a.get("affine", True)) else 0
+    return total
+
+
+def check_model_fits(cfg: Config, n_rows: int) -> None:
+    """Refuse, before any folder, a model whose weights, gradients and optimizer state (about 4 copies)
+    and one batch's activations cannot fit in this machine's memory: torch would fail mid-set-up."""
+    itemsize = 8 if cfg.train.dtype == "float64" else 4
+    widths = sum(layer.args.get("out_features", 0) for layer in cfg.model)
+    need = itemsize * (4 * n_parameters(cfg) + 3 * (cfg.train.batch_size or n_rows) * widths)
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on every platform: then torch reports it
+        return
+    if need > memory:
+        raise GdlabError(f"model: {n_parameters(cfg):,} parameters need about {need / 2**30:,.0f} GiB (weights, "
+                         f"gradients, optimizer state, activations); this machine has {memory / 2**30:,.0f} GiB")
 
 
 def check_batch_rows(cfg: Config, n_rows: int) -> None:

@@ -62,11 +62,30 @@ def _make_stamped(parent: Path, prefix: str) -> Path:
     raise GdlabError(f"{show(parent)}: could not find a free run folder name")
 
 
+HEADER_FILES = ("config.yaml", "overrides.yaml")
+
+
+def discard_unstarted(folder: Path) -> None:
+    """Remove a run folder that holds nothing but (part of) its header: a run that never started leaves
+    no folder. A folder with anything else in it (metrics, a checkpoint) is kept as it is."""
+    try:
+        names = [p.name for p in folder.iterdir()]
+        if all(n in HEADER_FILES or (n.startswith(".") and n.endswith(".tmp")) for n in names):
+            for n in names:
+                (folder / n).unlink(missing_ok=True)
+            folder.rmdir()
+    except OSError:
+        pass  # best effort: the error being reported matters more
+
+
 def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
     """Write via a temp file in the same folder, fsync, rename: readers see the old file or the new one.
     `durable=False` skips the fsync where losing the file to a power cut costs nothing (it is rewritten)."""
     mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:  # creating the temp file fails too on a full disk (no room for its directory entry)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise GdlabError(f"{path}: cannot write ({exc.strerror})", exit_code=1) from None
     try:
         os.fchmod(fd, umask_mode())  # a run's files are as readable as any file the user makes
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:

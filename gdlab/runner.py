@@ -20,7 +20,7 @@ from gdlab.engine.loop import GroupTrainer
 from gdlab.engine.step_record import StepRecord
 from gdlab.engine.threads import intra_op_threads, threads_for
 from gdlab.errors import GdlabError
-from gdlab.model import check_batch_rows, check_shapes
+from gdlab.model import check_batch_rows, check_model_fits, check_shapes
 from gdlab.checkpoint import repair_metrics, save_checkpoint
 from gdlab.engine.state import restore_trainer, trainer_state
 from gdlab.records import GroupMetrics, metric_columns
@@ -56,6 +56,7 @@ def prepare_data(cfg: Config, training: bool = True) -> Dataset:
     `training=False` (the lab, which never trains) skips the check of the batch plan's smallest batch."""
     data = load_data(cfg, torch.float64 if cfg.train.dtype == "float64" else torch.float32)
     check_shapes(cfg, data.n_features, data.n_outputs, data.n_classes)
+    check_model_fits(cfg, data.x_train.shape[0])
     if training:
         check_batch_rows(cfg, data.x_train.shape[0])  # BatchNorm cannot train on a batch of one row
     return data

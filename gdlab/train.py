@@ -12,7 +12,7 @@ from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
 from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
 from gdlab.files import path_error, show
-from gdlab.rundir import create_run_dir
+from gdlab.rundir import create_run_dir, discard_unstarted
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
 from gdlab.signals import graceful_stop
 
@@ -51,8 +51,12 @@ def train(
     if on_start:
         on_start(folder, _total_steps(cfg, data))
     with graceful_stop() as stop:
-        summary = run_group([variant], [data], device, observers, should_stop=stop,
-                            measure_init_sharpness=wants_init_sharpness(expect))[0]
+        try:
+            summary = run_group([variant], [data], device, observers, should_stop=stop,
+                                measure_init_sharpness=wants_init_sharpness(expect))[0]
+        except GdlabError:
+            discard_unstarted(folder)  # e.g. a full disk while writing config.yaml: no half-made folder stays
+            raise
     failures = check_all(expect, summary, folder)
     return TrainResult(folder, summary, _exit_code(summary, stop.signum, failures), failures)
 
@@ -103,6 +107,9 @@ def resume(
     state = load_checkpoint(folder)
     check_config_unchanged(folder, state.get("config"), cfg.resolved(), state["step"])
     data = prepare_data(cfg)
+    if _total_steps(cfg, data) < state["step"]:
+        raise GdlabError(f"--resume {show(folder)}: config.yaml's run is {_total_steps(cfg, data)} steps, but its checkpoint "
+                         f"is at step {state['step']} already; set train.steps (or epochs) beyond it")
     device = resolve_device(cfg.train.device)
     try:
         overrides = yaml.safe_load((folder / "overrides.yaml").read_text()) or []

@@ -183,3 +183,37 @@ def test_sweep_labels_and_folders_write_null(tmp_path):
     result = invoke("sweep", write_config(tmp_path), "train.batch_size=null,16", "--run-dir", tmp_path / "sw", "-q")
     assert result.exit_code == 0, (result.stdout, result.stderr)
     assert sorted(p.name for p in (tmp_path / "sw").iterdir() if p.is_dir()) == ["000_batch_size=null", "001_batch_size=16"]
+
+
+# ---------------------------------------------------------------- a model too big for memory
+@pytest.mark.parametrize("command", ["train", "sweep", "gradcheck", "graph", "lr-find"])
+def test_a_model_too_big_for_memory_is_one_line_before_any_folder(tmp_path, monkeypatch, command):
+    from gdlab.model import n_parameters
+
+    raw = copy.deepcopy(TINY)
+    raw["model"] = [{"Linear": [2, 50_000_000_000]}, "Tanh", {"Linear": [50_000_000_000, 2]}]
+    config = tmp_path / "big.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    monkeypatch.chdir(tmp_path)
+    extra = ["optimizer.lr=0.1,0.2"] if command == "sweep" else []
+    result = invoke(command, config, *extra)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "model: 250,000,000,002 parameters need about" in line and "GiB" in line and line.startswith(f"gdlab: error: {config}")
+    assert not (tmp_path / "runs").exists()
+    from gdlab.loading import load_config
+
+    assert n_parameters(load_config(config)) == 250_000_000_002  # counted from the config: nothing allocated
+
+
+def test_n_parameters_counts_what_torch_builds(tmp_path):
+    from gdlab.loading import load_config
+    from gdlab.model import build_sequential, n_parameters
+
+    raw = copy.deepcopy(TINY)
+    raw["model"] = [{"Linear": [2, 8]}, {"LayerNorm": 8}, "ReLU", {"Linear": {"in_features": 8, "out_features": 5, "bias": False}},
+                    {"BatchNorm1d": 5}, {"Linear": [5, 2]}]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    cfg = load_config(path)
+    assert n_parameters(cfg) == sum(p.numel() for p in build_sequential(cfg).parameters()) == 24 + 16 + 40 + 10 + 12

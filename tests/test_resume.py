@@ -218,6 +218,48 @@ def test_a_full_disk_fails_naming_the_path_and_keeps_earlier_rows(tmp_path, monk
     assert len(pd.read_csv(run / "metrics.csv")) == 10  # what was written before stays
 
 
+def test_a_full_disk_before_the_first_step_leaves_no_run_folder(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    real = tempfile.mkstemp
+
+    def no_space(*args, **kwargs):  # the first file a run writes is its config.yaml, through mkstemp
+        if str(kwargs.get("prefix", "")).startswith(".overrides.yaml"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_space)
+    result = runner.invoke(app, ["train", str(config(tmp_path)), "--runs", str(tmp_path / "runs"), "-q"])
+    assert result.exit_code == 1 and "overrides.yaml: cannot write (No space left on device)" in result.stderr
+    assert list((tmp_path / "runs").rglob("*")) == [tmp_path / "runs" / "tiny"]  # config.yaml, written, went too
+
+
+def test_resume_refuses_a_new_divergence_factor_and_a_run_shorter_than_its_checkpoint(reference, tmp_path):
+    cfg, _ = reference
+    run = tmp_path / "run"
+    gdlab("train", str(cfg), "--run-dir", str(run), "-q", env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "10"}).communicate(timeout=120)
+    conf = yaml.safe_load((run / "config.yaml").read_text())
+    factor = conf["train"]["diverge_factor"]
+    conf["train"]["diverge_factor"] = 3.0  # the checkpoint keeps the limit the old factor gave
+    (run / "config.yaml").write_text(yaml.safe_dump(conf))
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 2 and f"train.diverge_factor: {factor} -> 3.0" in result.stderr
+    # without a scheduler the length may change, but not to less than the checkpoint has done
+    raw = yaml.safe_load(cfg.read_text())
+    raw.pop("scheduler")
+    (tmp_path / "plain.yaml").write_text(yaml.safe_dump(raw))
+    plain = tmp_path / "plain"
+    gdlab("train", str(tmp_path / "plain.yaml"), "--run-dir", str(plain), "-q",
+          env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "10"}).communicate(timeout=120)
+    conf = yaml.safe_load((plain / "config.yaml").read_text())
+    conf["train"]["epochs"], conf["train"]["steps"] = None, 3
+    (plain / "config.yaml").write_text(yaml.safe_dump(conf))
+    result = runner.invoke(app, ["train", "--resume", str(plain), "-q"])
+    assert result.exit_code == 2
+    assert "config.yaml's run is 3 steps, but its checkpoint is at step 5 already" in result.stderr, result.stderr
+
+
 class _FullDisk:
     """A file object whose flush fails as a full disk's does (errno ENOSPC, no path in the message)."""
 

@@ -50,13 +50,14 @@ def load_data(cfg: Config, dtype: torch.dtype = torch.float32) -> Dataset:
     train, val = split_indices(len(raw.x), cfg.data.val_fraction, seed)
     x_train, x_val = raw.x[train], raw.x[val] if val is not None else None
     if cfg.data.standardize:
-        x_train, x_val = standardize(x_train, x_val)
+        x_train, x_val = standardize(x_train, x_val, raw.feature_names)
     n_outputs = {"BCEWithLogitsLoss": 1, "CrossEntropyLoss": raw.n_classes}.get(loss) or y.shape[1]
+    names = list(raw.feature_names)
     return Dataset(
-        x_train=_tensor(x_train, dtype),
-        y_train=_tensor(y[train], dtype),
-        x_val=None if val is None else _tensor(x_val, dtype),
-        y_val=None if val is None else _tensor(y[val], dtype),
+        x_train=_finite(_tensor(x_train, dtype), names),
+        y_train=_finite(_tensor(y[train], dtype), ["target"]),
+        x_val=None if val is None else _finite(_tensor(x_val, dtype), names),
+        y_val=None if val is None else _finite(_tensor(y[val], dtype), ["target"]),
         task=cfg.task,
         n_features=raw.x.shape[1],
         n_outputs=int(n_outputs),
@@ -117,12 +118,28 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
     return order[: n - n_val], order[n - n_val :]
 
 
-def standardize(x_train: np.ndarray, x_val: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+def standardize(x_train: np.ndarray, x_val: np.ndarray | None, names=()) -> tuple[np.ndarray, np.ndarray | None]:
     """Scale features to mean 0, std 1 using training statistics only (constant features keep std 1)."""
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, in one line
+        mean = x_train.mean(axis=0)
+        std = x_train.std(axis=0)
+    bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+    if bad.size:
+        name = names[bad[0]] if len(names) > bad[0] else f"column {bad[0]}"
+        raise GdlabError(f"data.standardize: feature '{name}' is too large to standardize (its mean or std overflows "
+                         "a float64); rescale it in the file")
     std = np.where(std == 0, 1.0, std)
     return (x_train - mean) / std, None if x_val is None else (x_val - mean) / std
+
+
+def _finite(t: torch.Tensor, names: list[str]) -> torch.Tensor:
+    """Refuse values that became infinite in the training dtype (finite in the file, beyond float32's ±3.4e38)."""
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        column = int((~torch.isfinite(t.reshape(len(t), -1))).any(0).nonzero()[0]) if t.dim() > 1 else 0
+        what = f"feature '{names[column]}'" if names != ["target"] and column < len(names) else "the target"
+        raise GdlabError(f"data: {what} has values beyond {str(t.dtype).removeprefix('torch.')}'s range "
+                         f"(±{torch.finfo(t.dtype).max:.3g}); rescale it, or set train.dtype: float64")
+    return t
 
 
 def _tensor(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:

@@ -217,3 +217,22 @@ def test_n_parameters_counts_what_torch_builds(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     cfg = load_config(path)
     assert n_parameters(cfg) == sum(p.numel() for p in build_sequential(cfg).parameters()) == 24 + 16 + 40 + 10 + 12
+
+
+# ---------------------------------------------------------------- values a float32 (or a std) cannot hold
+@pytest.mark.parametrize("cells, overrides, words", [
+    ("1e39", [], "data: feature 'a' has values beyond float32's range (±3.4e+38); rescale it, or set train.dtype: float64"),
+    ("1e200", ["data.standardize=true", "train.dtype=float64"],
+     "data.standardize: feature 'a' is too large to standardize (its mean or std overflows a float64)"),
+])
+def test_finite_csv_values_that_overflow_are_one_line(tmp_path, cells, overrides, words):
+    rows = [f"{cells},2,0", f"-{cells},2,1"] + [f"{i % 3},{i % 5},{i % 2}" for i in range(10)]
+    (tmp_path / "points.csv").write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    raw = copy.deepcopy(TINY)
+    raw["data"] = {"name": "csv", "path": "points.csv", "target": "y", "val_fraction": 0}
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(raw))
+    result = invoke("train", tmp_path / "cfg.yaml", *overrides, "--runs", tmp_path / "runs")
+    assert result.exit_code == 2 and words in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "runs").exists()
+    if not overrides:  # in float64 the same file trains
+        assert invoke("train", tmp_path / "cfg.yaml", "train.dtype=float64", "--runs", tmp_path / "runs", "-q").exit_code in (0, 3)

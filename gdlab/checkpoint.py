@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -33,7 +34,9 @@ def save_checkpoint(run_dir: Path, state: dict) -> None:
 
 
 def _load(path: Path) -> dict:
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    with warnings.catch_warnings():  # torch warns about a refused pickle in two lines; gdlab says it in one
+        warnings.simplefilter("ignore")
+        state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or "flat" not in state or "step" not in state:
         raise ValueError("not a gdlab checkpoint")
     return state

@@ -3,6 +3,7 @@ anything trains: shapes (the layer index and both sizes), memory, and BatchNorm1
 
 from __future__ import annotations
 
+import math
 import os
 
 from torch import nn

@@ -20,6 +20,9 @@ _FLOAT_RE = re.compile(
     r"^[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
 )
 _PLAIN_INT_RE = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
+# YAML 1.1 reads an underscore anywhere in a number (`0.01_` is 0.01, `0.1_5` 0.15); gdlab takes them only
+# as thousands separators in the whole part (`10_000`, `1_000.5`), where they cannot hide a typo.
+_GROUPED_RE = re.compile(r"^[-+]?\d{1,3}(?:_\d{3})+(?:\.\d*)?(?:[eE][-+]?\d+)?$")
 
 Path_ = tuple  # a key path: ("optimizer", "lr") or ("model", 0, "Linear")
 MAX_DEPTH = 64  # nesting deeper than this is no config; the composer recurses, so bound it
@@ -34,6 +37,8 @@ class _StrictLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise _located("anchors and aliases (*name) are not allowed in gdlab configs", event.start_mark)
+        if getattr(self.peek_event(), "anchor", None) is not None:  # an anchor with no alias yet is refused too
+            raise _located("anchors (&name) and aliases are not allowed in gdlab configs", self.peek_event().start_mark)
         if self._depth >= MAX_DEPTH:
             raise _located(f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
         self._depth += 1
@@ -63,6 +68,7 @@ class _StrictLoader(yaml.SafeLoader):
             )
         if len(text) > 100:
             raise _located(f"a {len(text)}-digit integer is too long for any gdlab setting", node.start_mark)
+        _check_underscores(node)
         return super().construct_yaml_int(node)
 
     def construct_yaml_timestamp(self, node):
@@ -74,7 +80,15 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_yaml_float(self, node):
         if ":" in str(node.value):
             raise _located(f"'{node.value}' is a base-60 number in YAML 1.1; write a plain decimal", node.start_mark)
+        _check_underscores(node)
         return super().construct_yaml_float(node)
+
+
+def _check_underscores(node) -> None:
+    text = str(node.value)
+    if "_" in text and not _GROUPED_RE.match(text):
+        raise _located(f"'{text}': an underscore in a number may only group thousands (10_000); "
+                       f"write '{text.replace('_', '')}' if that is what you meant, or quote it", node.start_mark)
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)

@@ -65,7 +65,7 @@ CASES = [
     ("duplicate-nested-key", swap("  lr: 0.1\n", "  lr: 0.1\n  lr: 0.2\n"), [], ["bad.yaml:", "duplicate key 'lr'"]),
     ("not-utf8", GOOD.encode() + b"# caf\xe9\n", [], ["bad.yaml", "UTF-8", "offset"]),
     ("too-big", GOOD + ("#" * 100 + "\n") * 11_000, [], ["bad.yaml", "bytes", "limited to 1048576"]),
-    ("alias-bomb", BILLION_LAUGHS, [], ["bad.yaml:2:", "aliases", "not allowed"]),
+    ("alias-bomb", BILLION_LAUGHS, [], ["bad.yaml:1:4", "anchors (&name) and aliases", "not allowed"]),  # refused at the first anchor
     ("alias-simple", GOOD + "x: &a 1\ny: *a\n", [], ["bad.yaml:", "aliases"]),
     ("python-tag", GOOD.replace("seed: 0", 'seed: !!python/object/apply:os.system ["touch {pwned}"]'), [],
      ["bad.yaml:", "tag", "not allowed", "plain YAML"]),
@@ -84,6 +84,10 @@ CASES = [
     ("seed-octal", swap("seed: 0", "seed: 017"), [], ["bad.yaml:2:7", "'017'", "octal", "plain decimal"]),
     ("epochs-base60", swap("epochs: 2", "epochs: 1:30"), [], ["bad.yaml:17:", "'1:30'", "base", "plain decimal"]),
     ("lr-base60-float", swap("lr: 0.1", "lr: 1:30.5"), [], ["bad.yaml:15:", "base-60"]),
+    ("lr-trailing-underscore", swap("lr: 0.1", "lr: 0.1_"), [], ["bad.yaml:15:", "'0.1_'", "group thousands", "'0.1'"]),
+    ("lr-underscore-in-fraction", swap("lr: 0.1", "lr: 0.1_5"), [], ["bad.yaml:15:", "'0.1_5'", "'0.15'"]),
+    ("seed-underscore-not-thousands", swap("seed: 0", "seed: 1_0"), [], ["bad.yaml:2:7", "'1_0'"]),
+    ("anchor-without-alias", swap("seed: 0", "seed: &s 0"), [], ["bad.yaml:2:7", "anchors (&name)"]),
     ("loss-off", swap("loss: CrossEntropyLoss", "loss: off"), [], ["bad.yaml:12:", "loss", "boolean", "CrossEntropyLoss"]),
     ("loss-unknown", swap("loss: CrossEntropyLoss", "loss: CrossEntropy"), [],
      ["bad.yaml:12:", "loss", "did you mean 'CrossEntropyLoss'", "MSELoss"]),
@@ -220,7 +224,7 @@ def test_alias_bomb_is_rejected_fast(tmp_path):
     started = time.perf_counter()
     result = run_train(cfg, "--runs", tmp_path / "runs")
     assert time.perf_counter() - started < 2.0  # a real expansion takes minutes and gigabytes; 2 s forgives a loaded CI machine
-    check_one_error_line(result, "bad.yaml:2:", "aliases")
+    check_one_error_line(result, "bad.yaml:1:4", "aliases")
     assert_no_run_folder(tmp_path / "runs")
 
 

@@ -158,7 +158,7 @@ CASES = [
      ["bad.yaml (with override 'model.0.Linear.out_features=4'): model[2]:", "in_features=8", "outputs 4"]),
     ("override-layer-arg-value", GOOD, ["model.2.Linear.out_features=0"],
      ["bad.yaml:11:5 (with override 'model.2.Linear.out_features=0')", "model[2]", "out_features", "greater than 0", "got 0"]),
-    ("override-into-bare-layer", GOOD, ["model.1.Tanh.x=1"], ["override 'model.1.Tanh.x=1'", "'model[1]' is a single value"]),
+    ("override-into-bare-layer", GOOD, ["model.1.Tanh.x=1"], ["override 'model.1.Tanh.x=1'", "Tanh has no argument 'x'; allowed: none"]),
     ("override-changes-optimizer-kind", GOOD.replace("lr: 0.1", "lr: 0.1\n  momentum: 0.9"), ["optimizer.name=Adam", "optimizer.momentum=0.5"],
      ["override 'optimizer.momentum=0.5'", "optimizer.momentum", "unknown key", "allowed: name, lr"]),
     ("classification-loss-on-regression-data", swap("name: moons", "name: sine"), [], ["bad.yaml: data.name:", "regression dataset", "MSELoss"]),

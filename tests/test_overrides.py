@@ -179,3 +179,12 @@ def test_graph_refuses_batchnorm_with_a_one_row_batch(tmp_path):
     result = invoke("graph", ROOT / "configs" / "iris.yaml", BATCHNORM, "--batch", "1")
     check_one_error_line(result, "--batch 1", "BatchNorm1d (model[1])", "--batch 2 or more")
     assert invoke("graph", ROOT / "configs" / "iris.yaml", BATCHNORM, "--batch", "2").exit_code == 0
+
+
+def test_an_argument_of_a_layer_written_as_a_bare_name_can_be_set(tmp_path):
+    config = write(tmp_path, BASE.replace("  - Tanh\n", "  - LeakyReLU\n"))
+    cfg = resolved(train(tmp_path, config, "model.1.LeakyReLU.negative_slope=0.2"))
+    assert cfg["model"][1] == {"LeakyReLU": {"negative_slope": 0.2}}
+    # a different layer's name under it is still an error, saying how to replace the value
+    check_one_error_line(train(tmp_path, config, "model.1.Tanh.x=1"), "'model[1]' is a single value",
+                         "replace the whole value with model.1=...")

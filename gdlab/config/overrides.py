@@ -42,7 +42,9 @@ def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
         if isinstance(node, list):
             if not isinstance(part, int) or part >= len(node):
                 _no_item(source, path[:i], part, len(node))
-            if not isinstance(node[part], (dict, list)):
+            if isinstance(node[part], str) and i + 1 < len(path) - 1 and path[i + 1] == node[part]:
+                node[part] = {node[part]: None}  # `- LeakyReLU`, given an argument: `{LeakyReLU: {negative_slope: ..}}`
+            elif not isinstance(node[part], (dict, list)):
                 _scalar_parent(source, path, i)
             node = node[part]
             continue
@@ -154,7 +156,9 @@ def dotted(path) -> str:
 
 def _scalar_parent(source: str, path: tuple, i: int):
     key = dotted(path[: i + 1])
-    raise GdlabError(f"{source}: '{key}' is a single value, so '{dotted(path)}' cannot be set")
+    override = ".".join(str(p) for p in path[: i + 1])
+    raise GdlabError(f"{source}: '{key}' is a single value, so '{dotted(path)}' cannot be set; "
+                     f"replace the whole value with {override}=...")
 
 
 def _no_item(source: str, path: tuple, part, n: int):

@@ -41,7 +41,9 @@ def create_run_dir(name: str, runs_root: Path | str = "runs", explicit: Path | s
 
 def _make_empty(path: Path) -> Path:
     """`--run-dir`: the exact folder, made unless it exists empty."""
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and not path.is_dir():
+        raise GdlabError(f"--run-dir {show(path)}: is a file, not a folder; give a new or empty folder")
+    if path.exists() and any(path.iterdir()):
         raise GdlabError(f"--run-dir {show(path)}: already exists and is not empty; gdlab never overwrites a run")
     check_writable(path)
     path.mkdir(parents=True, exist_ok=True)

@@ -264,6 +264,10 @@ def test_run_dir_not_empty_is_refused_and_untouched(tmp_path):
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(files)
     for name, data in files.items():
         assert (run_dir / name).read_bytes() == data
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine\n")
+    check_one_error_line(run_train(cfg, "--run-dir", a_file), "--run-dir", "a_file", "is a file, not a folder")
+    assert a_file.read_text() == "mine\n"
 
 
 def test_run_dir_that_is_a_file_is_refused(tmp_path):

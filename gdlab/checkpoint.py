@@ -85,9 +85,10 @@ def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: i
                          "resuming would splice two different runs: start a new one with gdlab train")
 
 
-def repair_metrics(path: Path, last_step: int) -> list[str]:
+def repair_metrics(path: Path, last_step: int, log_every: int = 1) -> list[str]:
     """Keep the header and the rows up to `last_step`: drops a torn last line, repeated headers and the
-    rows written after the checkpoint, so the resumed run appends without gaps or duplicates."""
+    rows written after the checkpoint, so the resumed run appends without gaps or duplicates. Rows
+    missing before the checkpoint (a cut file, a power cut) are refused: resuming would leave a gap."""
     if not path.exists():
         raise GdlabError(f"{path}: missing; the run folder is incomplete and cannot be resumed")
     text = path.read_text(encoding="utf-8", errors="replace")
@@ -103,5 +104,11 @@ def repair_metrics(path: Path, last_step: int) -> list[str]:
         step = line.split(",", 1)[0]
         if step.isdigit() and int(step) <= last_step:
             kept.append(line)
+    expected = last_step - last_step % log_every  # the last step whose row must be there (0: none need be)
+    have = int(kept[-1].split(",", 1)[0]) if kept else 0
+    if have < expected:
+        raise GdlabError(f"{path}: rows end at step {have}, but the checkpoint is at step {last_step}; steps up to "
+                         f"{expected} are missing (file cut or lost), and resuming would leave a gap: restore the file "
+                         "or start a new run")
     write_atomic(path, "\n".join([header, *kept]) + "\n")
     return kept

@@ -276,9 +276,19 @@ class _FullDisk:
         return getattr(self._fh, name)
 
 
+def test_repair_metrics_with_rows_every_few_steps(tmp_path):
+    from gdlab.checkpoint import repair_metrics
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,train_loss\n2,0.5\n4,0.4\n6,0.3\n")
+    assert repair_metrics(path, 5, log_every=2) == ["2,0.5", "4,0.4"]  # step 5 writes no row: no gap
+
+
 @pytest.mark.parametrize("text,kept,error", [
     ("step,train_loss\n1,0.5\n2,0.4\nstep,train_loss\n3,0.3\n4,0.2\n", ["1,0.5", "2,0.4", "3,0.3"], None),  # repeated header
-    ("step,train_loss\n1,0.5\n2,0.4\n3,0.", ["1,0.5", "2,0.4"], None),  # torn last line
+    ("step,train_loss\n1,0.5\n2,0.4\n3,0.3\n4,0.", ["1,0.5", "2,0.4", "3,0.3"], None),  # torn last line
+    ("step,train_loss\n1,0.5\n2,0.4\n3,0.", None, "rows end at step 2, but the checkpoint is at step 3"),  # a gap
+    ("step,train_loss\n", None, "rows end at step 0, but the checkpoint is at step 3; steps up to 3 are missing"),
     ("step,train_loss\n1,0.5\n2,0.4\n3,0.3\n4,0.2\n5,0.1\n", ["1,0.5", "2,0.4", "3,0.3"], None),  # rows after the checkpoint
     ("", None, "not a gdlab metrics file"),
     ("a,b,c\n1,2,3\n", None, "not a gdlab metrics file"),
@@ -292,7 +302,7 @@ def test_repair_metrics_before_a_resume(tmp_path, text, kept, error):
     if error:
         with pytest.raises(GdlabError, match=error):
             repair_metrics(path, 3)
-        assert path.read_text() == text  # a foreign file is left alone
+        assert path.read_text() == text  # a foreign or cut file is left alone
         return
     assert repair_metrics(path, 3) == kept
     assert path.read_text() == "step,train_loss\n" + "".join(f"{r}\n" for r in kept)

@@ -226,3 +226,42 @@ def test_without_diverge_factor_only_non_finite_losses_count():
     losses = [rec.train_loss[0] for rec in trainer.run()]
     assert trainer.status(0) == "diverged"
     assert not math.isfinite(losses[-1]) and max(losses[:-1]) > 1e4 * max(losses[0], 1.0)
+
+
+# ---------------------------------------------------------------- dropout: same masks batched or alone
+DROPOUT_MODEL = [{"Linear": [2, 16]}, "Tanh", {"Dropout": [0.3]}, {"Linear": [16, 2]}]
+
+
+def test_dropout_curves_batched_equal_each_variant_alone_and_equal_seeds_share_masks():
+    configs = [make_config(**{"model": DROPOUT_MODEL, "seed": seed, "optimizer.lr": lr, "train.dtype": "float64",
+                              "train.batch_size": 24, "train.epochs": 4})
+               for seed in (0, 1) for lr in (0.1, 0.2)]
+    batched = engine_losses(configs[0], configs)
+    for cfg, curve in zip(configs, batched):
+        assert curve == pytest.approx(engine_losses(cfg)[0], rel=1e-9)
+    twins = engine_losses(configs[0], [configs[0], configs[0]])  # one seed, one lr: identical masks, identical runs
+    assert twins[0] == twins[1]
+    assert batched[0] != batched[2]  # another seed draws other masks
+
+
+def test_dropout_of_a_single_run_is_torchs_dropout_after_seeding():
+    import torch.nn.functional as F
+
+    from gdlab.model import build_sequential
+
+    cfg = make_config(**{"model": DROPOUT_MODEL, "train.dtype": "float64", "train.epochs": None, "train.steps": 6,
+                         "optimizer.lr": 0.2, "data.val_fraction": 0})
+    ours = engine_losses(cfg)[0]
+    data = load_data(cfg, torch.float64)
+    torch.manual_seed(cfg.seed)
+    net = build_sequential(cfg).to(torch.float64)
+    torch.manual_seed(cfg.seed)  # masks follow the seed once the weights are drawn
+    opt = torch.optim.SGD(net.parameters(), lr=0.2)
+    ref = []
+    for _ in range(6):
+        opt.zero_grad()
+        loss = F.cross_entropy(net(data.x_train), data.y_train)
+        loss.backward()
+        opt.step()
+        ref.append(loss.item())
+    assert ours == pytest.approx(ref, rel=1e-12)

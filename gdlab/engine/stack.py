@@ -59,6 +59,11 @@ class StackedMLP:
             for n in buffers[0]
         }
         self.by_name = {s.name: s for s in self.slots}
+        # Each model's dropout masks come from its own generator, seeded by its seed: the same masks batched
+        # or alone (a group of one draws exactly what F.dropout draws after torch.manual_seed(seed)), and
+        # the same masks for variants of one seed, so a sweep compares learning rates, not luck.
+        self.dropout_generators = [torch.Generator(device=device).manual_seed(seed) for seed in seeds] \
+            if any(layer.type == "Dropout" for layer in cfg.model) else []
         self._views: dict[str, torch.Tensor] | None = None
         self._names = [(f"{i}.weight", f"{i}.bias") for i in range(len(self.layers))]  # not rebuilt every step
 
@@ -103,7 +108,7 @@ class StackedMLP:
         if kind in _ELEMENTWISE:
             return _ELEMENTWISE[kind](x, args)
         if kind == "Dropout":
-            return F.dropout(x, args["p"], training)
+            return self._dropout(x, args["p"], training)
         if kind == "Flatten":
             return x.flatten(x.dim() - 1)
         if kind == "LayerNorm":
@@ -116,6 +121,19 @@ class StackedMLP:
         if kind == "BatchNorm1d":
             return self._batch_norm(i, args, x, w, b, training)
         raise AssertionError(f"layer {kind} has no stacked implementation")
+
+    def _dropout(self, x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+        """F.dropout as torch computes it on a CPU (a Bernoulli(1-p) mask divided by 1-p, times x), each
+        model's mask drawn from its own generator."""
+        if not training or p == 0:
+            return x
+        if p == 1:
+            return x * 0.0
+        if x.dim() == 2:  # one model, plain 2-D
+            noise = torch.empty_like(x).bernoulli_(1 - p, generator=self.dropout_generators[0])
+        else:
+            noise = torch.stack([torch.empty_like(x[0]).bernoulli_(1 - p, generator=g) for g in self.dropout_generators])
+        return x * noise.div_(1 - p)
 
     def _batch_norm(self, i, args, x, w, b, training):
         # [K, N, D] -> [N, K*D]: torch's own batch_norm then treats each model's features as channels,

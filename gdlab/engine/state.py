@@ -30,6 +30,7 @@ def trainer_state(tr: GroupTrainer) -> dict:
         "order": tr.order.state(),
         "loss_limit": tr.divergence.limit,
         "sharpness_s": tr.sharpness_s,
+        "dropout_rng": [g.get_state() for g in tr.model.dropout_generators],
         "rng": {
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -57,6 +58,8 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
     tr.divergence.limit = state["loss_limit"]
     tr.sharpness_s = state["sharpness_s"]
     tr.recorded_step = tr.step
+    for g, saved in zip(tr.model.dropout_generators, state.get("dropout_rng", [])):  # absent before they existed
+        g.set_state(saved)
     rng = state["rng"]
     torch.set_rng_state(rng["torch"])
     if rng["cuda"] and torch.cuda.is_available():

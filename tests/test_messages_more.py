@@ -178,8 +178,11 @@ def test_an_empty_output_path_on_the_command_line_is_refused(tmp_path, monkeypat
 def test_sweep_labels_and_folders_write_null(tmp_path):
     from gdlab.sweep.grid import format_value, variant_dir_name
 
-    assert format_value(None) == "null" and format_value([0.9, None]) == "0.9-null"
+    assert format_value(None) == "null" and format_value([0.9, None]) == "[0.9, null]"
+    assert format_value(True) == "true" and format_value({"LeakyReLU": [0.1]}) == "{LeakyReLU: [0.1]}"  # YAML, not Python
     assert variant_dir_name(1, 3, {"train.batch_size": None}, ["train.batch_size"]) == "001_batch_size=null"
+    assert variant_dir_name(2, 3, {"optimizer.betas": [0.9, None], "optimizer.nesterov": True, "model.1": {"LeakyReLU": [0.1]}},
+                            ["optimizer.betas", "optimizer.nesterov", "model.1"]) == "002_betas=0.9-null_nesterov=true_1=LeakyReLU-0.1"
     result = invoke("sweep", write_config(tmp_path), "train.batch_size=null,16", "--run-dir", tmp_path / "sw", "-q")
     assert result.exit_code == 0, (result.stdout, result.stderr)
     assert sorted(p.name for p in (tmp_path / "sw").iterdir() if p.is_dir()) == ["000_batch_size=null", "001_batch_size=16"]

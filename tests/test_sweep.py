@@ -409,6 +409,18 @@ def test_dry_run_refuses_what_a_real_run_refuses(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("axis, variant", [
+    ("train.batch_size=24,71", "variant 1 (train.batch_size=71)"),  # 72 rows: a last batch of one row for BatchNorm
+    ("loss.weight=[1,2],[1,2,3]", "variant 1 (loss.weight=[1, 2, 3])"),  # as YAML writes it, not 1-2-3
+])
+def test_every_variant_is_checked_up_front_not_only_the_first_of_each_data_and_model(tmp_path, axis, variant):
+    cfg = write_config(tmp_path, model=[{"Linear": [2, 8]}, {"BatchNorm1d": [8]}, "Tanh", {"Linear": [8, 2]}])
+    for extra in (["--dry-run"], []):
+        result, out = sweep(tmp_path, cfg, axis, *extra)
+        assert result.exit_code == 2 and variant in result.stderr and result.stderr.count("\n") == 1, result.stderr
+        assert not out.exists()
+
+
 def test_a_key_given_twice_on_the_command_line_is_refused(tmp_path):
     cfg = write_config(tmp_path)
     result, out = sweep(tmp_path, cfg, "optimizer.lr=0.1,0.2", "optimizer.lr=0.3")

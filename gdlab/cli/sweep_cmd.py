@@ -175,12 +175,15 @@ def _resumable(setup, folder: Path, clear: bool = True):
 def _preflight(setup) -> None:
     """Load each distinct dataset, check shapes and devices before any folder exists: what `gdlab train`
     refuses with exit 2, a sweep refuses too, naming the file and the variant."""
+    from gdlab.data import data_seed
     from gdlab.runner import prepare_data, resolve_device
 
     seen: set = set()
     for p in setup.plans:
-        keys = [("data", p.cfg.data.model_dump_json(), p.cfg.loss.name, tuple(map(str, p.cfg.model)), p.cfg.train.dtype),
-                ("device", p.cfg.train.device)]
+        # everything prepare_data checks: the data (and its seed), loss and its arguments, model, dtype, batch plan
+        t = p.cfg.train
+        keys = [("data", p.cfg.data.model_dump_json(), data_seed(p.cfg), p.cfg.loss.model_dump_json(),
+                 tuple(map(str, p.cfg.model)), t.dtype, t.batch_size, t.accumulate), ("device", t.device)]
         try:
             for key in keys:
                 if key not in seen:

@@ -101,14 +101,28 @@ def grid(axes: dict[str, list[Any]], source: str | None = None) -> list[dict[str
 
 
 def format_value(value: Any) -> str:
-    """A swept value as labels, folder names and overrides write it: YAML's `null`, `0.01`, `0.9-0.99`."""
+    """A swept value as labels, tables and messages write it, in YAML's flow style: `null`, `true`, `0.01`,
+    `[0.9, 0.99]`, `{LeakyReLU: [0.1]}` (Python's str() would give None, True and quoted dict keys)."""
     if value is None:
-        return "null"  # str() would give `None`, which an override reads back as the text "None"
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (list, tuple)):
-        return "-".join(format_value(v) for v in value)
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+def _folder_value(value: Any) -> str:
+    """The compact form a folder name takes: `0.9-0.99`, `LeakyReLU-0.1`, `true`."""
+    if isinstance(value, (list, tuple)):
+        return "-".join(_folder_value(v) for v in value)
+    if isinstance(value, dict):
+        return "-".join(f"{k}-{_folder_value(v)}" for k, v in value.items())
+    return format_value(value)
 
 
 def variant_dir_name(index: int, width: int, point: dict[str, Any], axes: list[str]) -> str:
@@ -117,7 +131,7 @@ def variant_dir_name(index: int, width: int, point: dict[str, Any], axes: list[s
     parts = []
     for key, short in zip(axes, shorts):
         label = short if shorts.count(short) == 1 else key
-        parts.append(f"{label}={format_value(point[key])}")
+        parts.append(f"{label}={_folder_value(point[key])}")
     name = f"{index:0{width}d}" + "".join(f"_{p}" for p in parts)
     name = re.sub(r"[^A-Za-z0-9._=+-]", "-", name)
     return name[:120]

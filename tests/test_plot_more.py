@@ -314,3 +314,22 @@ def test_plot_what_gdlab_lr_find_wrote(tmp_path):
     if saved.get("min_loss_lr"):
         assert line(fig, "min_loss_lr").get_xdata()[0] == pytest.approx(saved["min_loss_lr"])
     assert len(line(fig, "loss").get_xdata()) >= 5
+
+
+def test_a_sweep_of_one_plots_and_compares(tmp_path):
+    """Its single run_dir "000" once read as the number 0: compare found no runs, plot drew nothing."""
+    from gdlab.cli import app as gdlab_app
+
+    cfg = tmp_path / "base.yaml"
+    cfg.write_text(yaml.safe_dump({**BASE_CONFIG, "train": {"steps": 3, "device": "cpu"}}))
+    runner = CliRunner()
+    assert runner.invoke(gdlab_app, ["sweep", str(cfg), "optimizer.lr=0.05", "--run-dir", str(tmp_path / "one"), "-q"]).exit_code == 0
+    result = runner.invoke(gdlab_app, ["compare", str(tmp_path / "one"), "-o", str(tmp_path / "c.png")])
+    assert result.exit_code == 0 and "no run_dir" not in result.output, result.output
+    result = runner.invoke(gdlab_app, ["plot", str(tmp_path / "one"), "-o", str(tmp_path / "s.png")])
+    assert result.exit_code == 0, result.output
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.sweep_plot import plot_sweep
+
+    fig = plot_sweep(load_sweep(tmp_path / "one", []), [])
+    assert len(fig.axes) == 1 and len(fig.axes[0].get_lines()) == 1  # one curve, no empty lower panel

@@ -113,7 +113,14 @@ def read_sweep(path: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
     header, rows, warnings = read_rows(path, SWEEP_REQUIRED, "a gdlab sweep.csv")
     if not rows:
         raise GdlabError(f"{path}: no variant rows (the header is there but nothing follows)")
-    table = pd.DataFrame({name: _column([cells[i] for _, cells in rows]) for i, name in enumerate(header)})
+    # Text columns stay text: a sweep of one has the single run_dir "000", which reads as the number 0.
+    text = ("status", "run_dir", "error", "init_hash")
+
+    def column(i: int, name: str) -> pd.Series:
+        values = [cells[i] for _, cells in rows]
+        return pd.Series([v or None for v in values], dtype=object) if name in text else _column(values)
+
+    table = pd.DataFrame({name: column(i, name) for i, name in enumerate(header)})
     axes = header[: header.index("status")]
     for name in ("final_train_loss", "best_val_loss"):
         if name in table and table[name].dtype == object:

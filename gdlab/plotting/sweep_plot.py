@@ -97,17 +97,17 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
         facets = facets[:MAX_FACETS]
 
     norm, cmap = _colours(table[x]) if x and ticks is None else (None, None)
-    fig = new_figure(4.8 * len(facets) + 1.4, 8.0)
-    grid = fig.subplots(2, len(facets), squeeze=False)
+    rows = 1 if x is None else 2  # with no axis (a sweep of one) there is nothing to plot the loss against
+    fig = new_figure(4.8 * len(facets) + 1.4, 4.4 * rows - 0.8 * (rows - 1))
+    grid = fig.subplots(rows, len(facets), squeeze=False)
     for column, (key, facet) in enumerate(facets):
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{k}={v}" for k, v in zip(facet_keys, key))
         _curves(grid[0, column], sweep, facet, x, group, norm, cmap, ticks)
         grid[0, column].set_title(label or "loss curves", fontsize="medium")
-        low = grid[1, column]
         if x is None:
-            low.set_axis_off()
             continue
+        low = grid[1, column]
         draw_sensitivity(low, facet, x, group, warnings, ticks)
         low.set_xlabel(x)
         if ticks is not None:

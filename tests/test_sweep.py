@@ -369,6 +369,10 @@ def test_ranking_orders_completed_by_score_then_diverged_then_the_unfinished_by_
             row("div-late", "diverged", at=7, steps=7), row("pending", "pending")]
     assert [r["name"] for r in rank_rows(rows)] == [
         "ok-best", "ok-worse", "div-late", "div-early", "int-late", "int-early", "fail", "skip", "pending"]
+    # ranked by best_val_loss: a completed variant without a val split still ranks above the diverged ones
+    mixed = [{**row("div", "diverged", at=3), "best_val_loss": None}, {**row("no-val", "completed", 0.3), "best_val_loss": None},
+             {**row("val", "completed", 0.9), "best_val_loss": 0.5}]
+    assert [r["name"] for r in rank_rows(mixed)] == ["val", "no-val", "div"]
 
 
 def test_a_sweep_of_one_names_its_best_as_the_base_config(tmp_path):

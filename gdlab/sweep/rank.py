@@ -23,18 +23,22 @@ _UNRANKED = {"interrupted": 0, "failed": 1, "skipped": 2, "pending": 3}
 
 
 def rank_rows(rows: list[dict]) -> list[dict]:
-    """Completed variants by score (lower is better), then diverged (latest divergence first), then the
-    rest by status (interrupted, failed, skipped, pending), the furthest trained first."""
+    """Completed variants by score (lower is better; those without the score, e.g. no validation split,
+    next by train loss), then diverged (latest divergence first), then the rest by status (interrupted,
+    failed, skipped, pending), the furthest trained first."""
     metric = score_metric(rows)
 
     def key(r):
         s = _score(r, metric)
         if s is not None:
             return (0, s)
+        if r.get("status") == "completed":  # no value of the metric (no val split in this variant): by train loss
+            train = _score(r, "final_train_loss")
+            return (1, train if train is not None else math.inf)
         if r.get("status") == "diverged":
-            return (1, -(r.get("diverged_at_step") or 0))
+            return (2, -(r.get("diverged_at_step") or 0))
         steps = r.get("steps")
-        return (2, _UNRANKED.get(r.get("status"), len(_UNRANKED)), -steps if isinstance(steps, int) else 0)
+        return (3, _UNRANKED.get(r.get("status"), len(_UNRANKED)), -steps if isinstance(steps, int) else 0)
 
     return sorted(rows, key=key)
 

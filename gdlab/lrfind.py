@@ -69,16 +69,25 @@ def range_test_config(cfg: Config, min_lr: float, gamma: float, steps: int) -> C
     })
 
 
+class Smoother:
+    """Bias-corrected exponential moving average, one value at a time; NaN/inf once reached stay NaN."""
+
+    def __init__(self, beta: float):
+        self.beta, self.avg, self.n, self.dead = beta, 0.0, 0, False
+
+    def add(self, value: float) -> float:
+        self.n += 1
+        if self.dead or not math.isfinite(value):
+            self.dead = True
+            return float("nan")
+        self.avg = self.beta * self.avg + (1 - self.beta) * value
+        return self.avg / (1 - self.beta**self.n)
+
+
 def smooth(losses: list[float], beta: float) -> list[float]:
-    """Bias-corrected exponential moving average; NaN/inf once reached stay NaN."""
-    avg, out = 0.0, []
-    for i, v in enumerate(losses, 1):
-        if not math.isfinite(v) or (out and not math.isfinite(out[-1])):
-            out.append(float("nan"))
-            continue
-        avg = beta * avg + (1 - beta) * v
-        out.append(avg / (1 - beta**i))
-    return out
+    """The smoothed curve of a whole list of losses (see Smoother)."""
+    smoother = Smoother(beta)
+    return [smoother.add(v) for v in losses]
 
 
 def _half_window(lrs: list[float]) -> int:
@@ -129,6 +138,7 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
     """Run the range test into a new folder with lr_find.csv and lr_find.json; `should_stop()` (a
     graceful Ctrl-C) ends it after the current step, with both files written."""
     from gdlab.engine.loop import GroupTrainer
+    from gdlab.engine.threads import intra_op_threads, threads_for
 
     gamma = check_range(min_lr, max_lr, steps, stop_factor)  # before any folder exists
     test_cfg = range_test_config(cfg, min_lr, gamma, steps)
@@ -140,15 +150,17 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
     lrs, losses, smoothed, best = [], [], [], math.inf
     stop = False
     csv = CsvAppender(folder / "lr_find.csv", ["step", "lr", "loss", "smoothed_loss"])
+    smoother = Smoother(beta)  # one value a step: re-smoothing the whole list each step made long tests quadratic
     try:
-        for rec in trainer.run(should_stop=lambda: stop or should_stop()):
-            lrs.append(rec.lr[0])
-            losses.append(rec.train_loss[0])
-            smoothed = smooth(losses, beta)
-            s = smoothed[-1]
-            csv.write({"step": rec.step, "lr": rec.lr[0], "loss": rec.train_loss[0], "smoothed_loss": s})
-            best = min(best, s) if math.isfinite(s) else best
-            stop = not math.isfinite(s) or s > stop_factor * best
+        with intra_op_threads(threads_for(test_cfg, 1, device)):  # as gdlab train: one thread for tiny steps
+            for rec in trainer.run(should_stop=lambda: stop or should_stop()):
+                lrs.append(rec.lr[0])
+                losses.append(rec.train_loss[0])
+                s = smoother.add(losses[-1])
+                smoothed.append(s)
+                csv.write({"step": rec.step, "lr": rec.lr[0], "loss": rec.train_loss[0], "smoothed_loss": s})
+                best = min(best, s) if math.isfinite(s) else best
+                stop = not math.isfinite(s) or s > stop_factor * best
     finally:
         csv.close()
     suggested, at_min = suggest(lrs, smoothed)

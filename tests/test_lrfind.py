@@ -201,3 +201,15 @@ def test_ctrl_c_ends_lr_find_with_130_and_its_folder(tmp_path):
     assert proc.returncode == 130, stderr
     assert "(interrupted)" in stdout and stdout.strip().splitlines()[-1] == str(out)
     assert json.loads((out / "lr_find.json").read_text())["interrupted"] is True
+
+
+def test_the_step_by_step_smoother_equals_smoothing_the_whole_list():
+    from gdlab.lrfind import Smoother
+
+    losses = [1.0, 0.9, 0.95, 0.7, float("inf"), 0.5, 0.4]
+    smoother = Smoother(0.9)
+    stepwise = [smoother.add(v) for v in losses]
+    whole = smooth(losses, 0.9)
+    assert stepwise[:4] == whole[:4] and all(math.isnan(v) for v in stepwise[4:] + whole[4:])  # NaN from inf on
+    # the bias correction makes the first value the first loss, then an EMA: 0.1 * 0.9 + 0.09 * 1.0 over 0.19
+    assert whole[0] == 1.0 and whole[1] == pytest.approx((0.09 * 1.0 + 0.1 * 0.9) / 0.19)

@@ -525,6 +525,19 @@ def test_overrides_yaml_replays_to_the_same_config(tmp_path):
     assert (out / table.run_dir[5] / "overrides.yaml").read_text() == before
 
 
+def test_a_one_value_override_a_swept_kind_drops_is_left_out_of_that_variants_overrides(tmp_path):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.name=SGD,Adam", "optimizer.momentum=0.5")
+    assert result.exit_code == 0 and "optimizer.momentum dropped where the swept kind does not take them" in result.stderr
+    table = pd.read_csv(out / "sweep.csv")
+    recorded = [yaml.safe_load((out / d / "overrides.yaml").read_text()) for d in table.run_dir]
+    assert recorded == [["optimizer.momentum=0.5", "optimizer.name=SGD"], ["optimizer.name=Adam"]]
+    for d, overrides in zip(table.run_dir, recorded):  # each replays with gdlab train to its config
+        r = runner.invoke(app, ["train", str(cfg), *overrides, "--run-dir", str(tmp_path / f"replay-{d}"), "-q"])
+        assert r.exit_code == 0, r.output
+        assert yaml.safe_load((tmp_path / f"replay-{d}" / "config.yaml").read_text()) == yaml.safe_load((out / d / "config.yaml").read_text())
+
+
 def test_a_data_path_axis_is_relative_to_the_config_file(tmp_path, monkeypatch):
     folder = tmp_path / "cfgs"
     folder.mkdir()

@@ -36,8 +36,13 @@ class VariantPlan:
     @property
     def recorded_overrides(self) -> list[str]:
         """Every override that made this variant from the config file, exactly (overrides.yaml): replayed
-        with `gdlab train`, they give the same config."""
-        return self.fixed + [f"{k}={exact_text(v)}" for k, v in self.point.items()]
+        with `gdlab train`, they give the same config. A one-value override this variant's kind dropped
+        (momentum beside optimizer.name=Adam) is left out: `gdlab train` would refuse it."""
+        def dropped(arg: str) -> bool:
+            key = arg.split("=", 1)[0].strip()
+            return any(key == d or key.startswith(d + ".") for d in self.dropped)
+
+        return [arg for arg in self.fixed if not dropped(arg)] + [f"{k}={exact_text(v)}" for k, v in self.point.items()]
 
 
 def exact_text(value: Any) -> str:

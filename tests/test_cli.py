@@ -284,6 +284,17 @@ def test_validate_reports_each_bad_config_and_exits_2(tmp_path):
     assert f"{typo}:9:" in errors[1] and "optimizer.lr" in errors[1]
 
 
+def test_validate_checks_every_variant_of_a_sweep_section(tmp_path):
+    typo = write(tmp_path, TINY + "sweep: {optimizer.lrr: [0.1]}\n", "typo.yaml")
+    negative = write(tmp_path, TINY + "sweep: {optimizer.lr: [0.1, -5]}\n", "negative.yaml")
+    good = write(tmp_path, TINY + "sweep: {optimizer.lr: [0.1, 0.2]}\n", "good.yaml")
+    result = invoke("validate", typo, negative, good)
+    assert result.exit_code == 2 and result.stdout.splitlines() == [f"ok  {good}"]
+    errors = result.stderr.splitlines()
+    assert f"{typo}: variant 0 (optimizer.lrr=0.1): optimizer.lrr: unknown key 'lrr'" in errors[0]
+    assert f"{negative}: variant 1 (optimizer.lr=-5): optimizer.lr" in errors[1] and len(errors) == 2
+
+
 def test_validate_no_data_skips_shape_checks(tmp_path):
     shape = write(tmp_path, TINY.replace("[8, 2]", "[9, 2]"), "shape.yaml")
     assert invoke("validate", "--no-data", shape).exit_code == 0

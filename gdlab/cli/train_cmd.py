@@ -125,7 +125,7 @@ def validate_command(
     configs: Annotated[list[Path], typer.Argument(help="config files", show_default=False)],
     no_data: Annotated[bool, typer.Option("--no-data", help="check the schema only; skip loading data and shapes")] = False,
 ) -> None:
-    """Check configs without training: schema, values, data and layer shapes."""
+    """Check configs without training: schema, values, data and layer shapes, and every variant of a `sweep:` section."""
     from gdlab.loading import load_config
 
     bad = 0
@@ -136,6 +136,13 @@ def validate_command(
                 from gdlab.runner import prepare_data
 
                 prepare_data(cfg)
+            if cfg.sweep:  # every variant of its `sweep:` section, as gdlab sweep would check them
+                from gdlab.cli.sweep_cmd import _preflight
+                from gdlab.sweep.run import setup_sweep
+
+                setup = setup_sweep(path, [])
+                if not no_data:
+                    _preflight(setup)
         except GdlabError as exc:
             bad += 1
             sys.stderr.write(f"gdlab: error: {' '.join(in_config(path, exc).message.split())}\n")

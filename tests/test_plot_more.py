@@ -333,3 +333,16 @@ def test_a_sweep_of_one_plots_and_compares(tmp_path):
 
     fig = plot_sweep(load_sweep(tmp_path / "one", []), [])
     assert len(fig.axes) == 1 and len(fig.axes[0].get_lines()) == 1  # one curve, no empty lower panel
+
+
+def test_runs_orders_unstamped_sweep_folders_by_when_they_were_made_not_by_mtime(tmp_path):
+    import os
+
+    root = tmp_path / "ord"
+    for name, created in (("first", "2026-11-27T10:00:00"), ("second", "2026-11-27T11:00:00")):
+        make_sweep(root / name)
+        (root / name / "sweep.yaml").write_text(yaml.safe_dump({"name": name, "created_at": created}))
+    os.utime(root / "first", (2_000_000_000, 2_000_000_000))  # as if gdlab plot had just written into it
+    result = cli("runs", root, "--json")
+    assert result.exit_code == 0, result.output
+    assert [row["name"] for row in json.loads(result.stdout)] == ["first", "second"]

@@ -68,6 +68,9 @@ def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
         return min(values) if values else None
 
     steps = table["steps"].sum() if "steps" in table and table["steps"].dtype != object else None
+    # sweep.yaml's creation time, as a run's started_at: a --run-dir folder has no stamp, and its mtime
+    # moves whenever something (gdlab plot) writes into it
+    row["when"] = parse_time((sweep.config or {}).get("created_at")) or row["when"]
     return row | {"name": (sweep.config or {}).get("name") or folder.parent.name,
                   "status": f"{len(table)} variants: {status}", "final_train_loss": best("final_train_loss"),
                   "best_val_loss": best("best_val_loss"), "steps": int(steps) if _number(steps) is not None else None}

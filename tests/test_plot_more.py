@@ -346,3 +346,19 @@ def test_runs_orders_unstamped_sweep_folders_by_when_they_were_made_not_by_mtime
     result = cli("runs", root, "--json")
     assert result.exit_code == 0, result.output
     assert [row["name"] for row in json.loads(result.stdout)] == ["first", "second"]
+
+
+def test_the_sensitivity_panel_says_when_it_leaves_out_a_null_axis_value():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from gdlab.plotting.sensitivity import draw_sensitivity
+
+    table = pd.DataFrame({"train.batch_size": [float("nan"), 32.0], "status": ["completed"] * 2,
+                          "final_train_loss": [0.3, 0.4], "diverged_at_step": [None, None], "run_dir": ["000_a", "001_b"]})
+    warnings: list[str] = []
+    draw_sensitivity(plt.figure().subplots(), table, "train.batch_size", None, warnings)
+    assert any("left out 1 variant(s) whose train.batch_size is null" in w and "000_a" in w for w in warnings)

@@ -38,6 +38,11 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             f"sensitivity: left out {len(left_out)} variant(s) that neither completed with a final loss nor "
             f"diverged (run_dir {', '.join(str(table.at[i, 'run_dir']) for i in left_out[:5])})"
         )
+    no_x = table.index[table[x].isna()]  # `null` (e.g. a full batch) has no place on a numeric axis
+    if len(no_x):
+        warnings.append(f"sensitivity: left out {len(no_x)} variant(s) whose {x} is null, which the x axis cannot "
+                        f"place (run_dir {', '.join(str(table.at[i, 'run_dir']) for i in no_x[:5])}); their curves "
+                        "are in the upper panel")
     groups = table.groupby(table[group].astype(str), sort=False) if group else [(None, table)]
     plotted: list[np.ndarray] = []
     marked_diverged = False

@@ -239,3 +239,24 @@ def test_finite_csv_values_that_overflow_are_one_line(tmp_path, cells, overrides
     assert not (tmp_path / "runs").exists()
     if not overrides:  # in float64 the same file trains
         assert invoke("train", tmp_path / "cfg.yaml", "train.dtype=float64", "--runs", tmp_path / "runs", "-q").exit_code in (0, 3)
+
+
+@pytest.mark.parametrize("line, words", [
+    ("scheduler: StepLR", "scheduler.step_size: required key is missing"),
+    ("scheduler: Foo", "scheduler: unknown scheduler 'Foo'; allowed: StepLR, CosineAnnealingLR"),
+    ("optimizer: Adamm", "optimizer: unknown optimizer 'Adamm' (did you mean 'Adam'?)"),
+])
+def test_a_section_written_as_a_bare_name(tmp_path, line, words):
+    raw = yaml.safe_dump({k: v for k, v in TINY.items() if not (line.startswith("optimizer") and k == "optimizer")})
+    (tmp_path / "cfg.yaml").write_text(raw + line + "\n")
+    result = invoke("validate", tmp_path / "cfg.yaml")
+    assert result.exit_code == 2 and words in result.stderr, result.stderr
+
+
+def test_a_bare_data_name_is_that_dataset_with_its_defaults(tmp_path):
+    raw = copy.deepcopy(TINY)
+    raw["data"] = "moons"
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(raw))
+    from gdlab.loading import load_config
+
+    assert load_config(tmp_path / "cfg.yaml").data.name == "moons"

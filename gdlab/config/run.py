@@ -82,6 +82,21 @@ class Config(Strict):
             )
         return v
 
+    @field_validator("data", "optimizer", "scheduler", mode="before")
+    @classmethod
+    def _kind_shorthand(cls, v, info):
+        """`optimizer: Adam` means {name: Adam} (a missing required setting is then named); an unknown name
+        is refused with the names there are, instead of pydantic's 'should be a valid dictionary'."""
+        if not isinstance(v, str):
+            return v
+        names = kind_names(info.field_name)
+        if v not in names:
+            raise PydanticCustomError(
+                "kind", "unknown {section} '{v}'{hint}; allowed: {names}",
+                {"section": info.field_name, "v": v, "hint": did_you_mean(v, names), "names": ", ".join(names)},
+            )
+        return {"name": v}
+
     @property
     def task(self) -> str:
         """`classification` when the loss compares logits with labels, else `regression`."""
@@ -99,6 +114,12 @@ def kind_class(section: str, name: Any) -> type[Strict] | None:
     """The schema class of the `name` kind of a union section (e.g. optimizer Adam), or None if unknown."""
     union = get_args(get_args(UNION_SECTIONS[section])[0])
     return next((cls for cls in union if name in get_args(cls.model_fields["name"].annotation)), None)
+
+
+def kind_names(section: str) -> list[str]:
+    """Every kind name a union section takes (e.g. the optimizers), in schema order."""
+    union = get_args(get_args(UNION_SECTIONS[section])[0])
+    return [n for kind in union for n in get_args(kind.model_fields["name"].annotation)]
 
 
 def kind_fields(section: str, name: Any) -> set[str] | None:

@@ -106,7 +106,7 @@ def compute_boundary(folder: Path, grid: int = DEFAULT_GRID, snapshots: bool = T
     if cfg.task != "classification":
         raise GdlabError(
             f"{folder}: --boundary needs a classification run (CrossEntropyLoss or BCEWithLogitsLoss); "
-            f"this run trains {cfg.loss.name} on '{cfg.data.name}', a regression"
+            f"this run trains {cfg.loss.name}, a regression loss, on '{cfg.data.name}'"
         )
     dtype = torch.float64 if cfg.train.dtype == "float64" else torch.float32
     data = load_data(cfg, dtype)

@@ -28,6 +28,10 @@ def read_csv(data, labels: bool, loss_name: str) -> RawData:
         _need_column(path, "data.features", name, columns)
         if name == data.target:
             raise GdlabError(f"{path}: data.features: '{name}' is the target column (data.target); list only inputs")
+    if not features and data.features is not None:
+        others = [c for c in columns if c != data.target]
+        raise GdlabError(f"{path}: data.features: an empty list; name the input columns ({', '.join(others)}) "
+                         "or leave the key out to use every column but the target")
     if not features:
         raise GdlabError(f"{path}: no feature columns: the file has only the target column '{data.target}'")
     x = np.column_stack([_numeric_column(path, table, name) for name in features])

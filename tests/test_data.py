@@ -265,6 +265,7 @@ CSV_ERRORS = [
     ("alpha,y\n1,2\n", {"features": ["alpah"]}, "MSELoss", r"features: no column 'alpah' \(did you mean 'alpha'\?\)"),
     ("a,y\n1,2\n", {"features": ["a", "y"]}, "MSELoss", r"'y' is the target column"),
     ("y\n1\n", {}, "MSELoss", r"no feature columns"),
+    ("a,b,y\n1,2,3\n", {"features": []}, "MSELoss", r"data\.features: an empty list; name the input columns \(a, b\)"),
     ("a,y\n1,2\n3,4\nfoo,6\n", {}, "MSELoss", r"column 'a', line 4: non-numeric value 'foo'"),
     ("a,y\n1,2\n3,x1\n", {}, "MSELoss", r"column 'y', line 3: non-numeric value 'x1'"),
     ("a,y\n1,2\n,4\n", {}, "MSELoss", r"column 'a', line 3: empty cell"),

@@ -111,3 +111,27 @@ def test_ctrl_c_or_sigterm_to_the_process_group_ends_a_parallel_sweep_cleanly(tm
     if len(signals) == 1:
         running = [d for d in sorted(out.iterdir()) if (d / "summary.json").is_file()]
         assert len(running) == 2  # the two that ran stopped gracefully and wrote their files
+
+
+def test_ray_fail_fast_reports_the_running_group_interrupted_with_its_files(tmp_path):
+    """As the local backend does: what was training ends `interrupted` with its rows; what never started
+    is left for the sweep to call skipped."""
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    from gdlab.sweep.backends import _run_ray, ray_session
+
+    jobs = [job(tmp_path, 0, "long", 2_000_000), job(tmp_path, 1, "short", 2000), job(tmp_path, 2, "queued", 2_000_000)]
+    done: dict[int, dict] = {}
+
+    def on_done(j: Job, results: list[dict]) -> bool:
+        done[j.indices[0]] = results[0]
+        return j.indices[0] == 1  # the short job's end stands in for a failure under --fail-fast
+
+    t0 = time.monotonic()
+    with ray_session(None):
+        _run_ray(jobs, lambda: False, on_done)
+    assert time.monotonic() - t0 < 150
+    assert done[1]["status"] == "completed"
+    assert done[0]["status"] == "interrupted" and done[0]["steps"] > 0
+    rows = pd.read_csv(Path(jobs[0].run_dirs[0]) / "metrics.csv")
+    assert rows["step"].iloc[-1] == done[0]["steps"]  # its files came back from the task
+    assert done.get(2, {"status": "interrupted"})["status"] == "interrupted"  # queued: unreported (skipped), unless it ran

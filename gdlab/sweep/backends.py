@@ -110,6 +110,25 @@ def _run_ray(jobs_list: list[Job], should_stop, on_done: OnDone) -> None:
             except Exception as exc:  # a lost node fails only its variants; a stop cancels what runs
                 results = interrupted_summaries(job) if should_stop() else failed_summaries(job, one_line(exc))
             if on_done(job, results):
-                for r in pending:
-                    ray.cancel(r)
+                _stop_the_rest(pending, on_done)
                 return
+
+
+def _stop_the_rest(pending: dict, on_done: OnDone, wait_s: float = 60.0) -> None:
+    """--fail-fast under Ray: cancel what is left. Ray raises KeyboardInterrupt in a task already training,
+    which ends its group `interrupted` with its files, as on the local backend, and is reported here; a task
+    that never started raises TaskCancelledError and is left for the sweep to record as skipped."""
+    import time
+
+    import ray
+
+    for ref in pending:
+        ray.cancel(ref)
+    deadline = time.monotonic() + wait_s
+    for ref, job in pending.items():
+        try:
+            results, files = ray.get(ref, timeout=max(0.1, deadline - time.monotonic()))
+        except Exception:  # cancelled before it started (or lost): skipped
+            continue
+        write_returned_files(job, files)
+        on_done(job, results)

@@ -11,7 +11,8 @@ from typing import Callable
 
 from gdlab.config import Config, ExponentialLR
 from gdlab.errors import GdlabError
-from gdlab.rundir import CsvAppender, create_run_dir, write_json
+from gdlab.csvlog import CsvAppender
+from gdlab.rundir import create_run_dir, write_json
 from gdlab.runner import prepare_data, resolve_device
 from gdlab.yamlio import dump_yaml
 

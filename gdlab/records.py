@@ -9,7 +9,8 @@ import math
 from pathlib import Path
 
 from gdlab.engine.step_record import StepRecord
-from gdlab.rundir import CsvAppender, in_parallel
+from gdlab.csvlog import CsvAppender
+from gdlab.rundir import in_parallel
 
 EXTRA_COLUMNS = {"sharpness"}  # optional per-step values the engine puts in StepRecord.extra
 

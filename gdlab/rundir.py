@@ -1,5 +1,5 @@
-"""Run folders: created atomically and never reused, files written atomically, metrics appended
-row by row. Only this module writes run files."""
+"""Run folders: created atomically and never reused, files written atomically (metrics.csv rows are
+appended by gdlab/csvlog.py)."""
 
 from __future__ import annotations
 
@@ -144,78 +144,3 @@ def json_safe(value: Any) -> Any:
 
 def write_json(path: Path, data: dict) -> None:
     write_atomic(path, json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
-
-
-def format_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)  # shortest round-trip text: deterministic, and read back exactly
-    text = str(value)
-    if any(c in text for c in ',"\n\r'):  # RFC 4180 quoting, only where a cell needs it
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-class CsvAppender:
-    """Appends rows to a CSV, header once; each row is flushed as written (or every `flush_every`)."""
-
-    def __init__(self, path: Path, columns: list[str], flush_every: int = 1):
-        self.path, self.columns, self.flush_every = path, columns, flush_every
-        new = not path.exists() or path.stat().st_size == 0
-        self._fh = open(path, "a", encoding="utf-8", newline="")
-        self._pending = 0
-        self.failed = False
-        if new:
-            self._fh.write(",".join(columns) + "\n")
-            self._fh.flush()
-
-    def write_line(self, line: str) -> None:
-        """Append one already formatted row."""
-        try:
-            self._fh.write(line + "\n")
-            self._pending += 1
-            if self._pending >= self.flush_every:
-                self.flush()
-        except OSError as exc:  # a full disk: say which file, keep what is already written
-            self.failed = True
-            raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
-
-    def write_block(self, text: str) -> None:
-        """Append several already formatted rows (`text` ends with a newline) and flush them."""
-        try:
-            self._fh.write(text)
-        except OSError as exc:
-            self.failed = True
-            raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
-        self.flush()
-
-    def write(self, row: dict) -> None:
-        # cells quote themselves where needed (format_cell), so a plain join is valid CSV and cheap
-        self._fh.write(",".join([format_cell(row.get(c)) for c in self.columns]) + "\n")
-        self._pending += 1
-        if self._pending >= self.flush_every:
-            self.flush()
-
-    def flush(self) -> None:
-        try:
-            self._fh.flush()
-        except OSError as exc:
-            self.failed = True
-            raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
-        self._pending = 0
-
-    def close(self) -> None:
-        if self._fh.closed:
-            return
-        try:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-        except OSError as exc:
-            if not self.failed:  # after a first failure, closing quietly keeps that error the one reported
-                raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
-        finally:
-            try:
-                self._fh.close()
-            except OSError:
-                pass

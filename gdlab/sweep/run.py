@@ -13,7 +13,8 @@ from gdlab import provenance
 from gdlab.errors import GdlabError
 from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, parse_override, unset
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
-from gdlab.rundir import CsvAppender, write_atomic
+from gdlab.csvlog import CsvAppender
+from gdlab.rundir import write_atomic
 from gdlab.sweep.execute import Job
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
 from gdlab.sweep.plan import VariantPlan, group_variants, plan_variants

@@ -177,19 +177,13 @@ class GroupTrainer:
             )
 
     def _sharpness(self) -> torch.Tensor:
-        """Top Hessian eigenvalue of each model's full training loss at the current weights. Its own
-        generator and eval mode leave the trajectory and the RNG streams exactly as without it."""
-        from gdlab.lab.sharpness import top_hessian_eigenvalue
+        """Each model's top Hessian eigenvalue at the current weights (see lab/sharpness.py)."""
+        from gdlab.lab.sharpness import group_sharpness
 
         t0 = time.perf_counter()
-        x, y = self.data.train_all()
-        gen = torch.Generator(device=self.device).manual_seed(self.step)
-        value, _ = top_hessian_eigenvalue(
-            lambda flat: self.loss(self.model.forward(x, training=False, flat=flat), y),
-            self.model.flat, iters=self.sharpness_iters, tol=1e-3, generator=gen,
-        )
+        value = group_sharpness(self)
         self.sharpness_s += time.perf_counter() - t0
-        return value.detach()
+        return value
 
     # ------------------------------------------------------------------ results
     @property

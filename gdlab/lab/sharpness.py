@@ -55,3 +55,15 @@ def _power_iteration(grad, w, v, iters, tol):
 
 def _unit_rows(v: torch.Tensor) -> torch.Tensor:
     return v / torch.linalg.vector_norm(v, dim=1, keepdim=True).clamp_min(torch.finfo(v.dtype).tiny)
+
+
+def group_sharpness(trainer) -> torch.Tensor:
+    """Top Hessian eigenvalue of each model's full training loss at a GroupTrainer's current weights,
+    in eval mode and with its own generator: the trajectory and the RNG streams stay exactly as without it."""
+    x, y = trainer.data.train_all()
+    gen = torch.Generator(device=trainer.device).manual_seed(trainer.step)
+    value, _ = top_hessian_eigenvalue(
+        lambda flat: trainer.loss(trainer.model.forward(x, training=False, flat=flat), y),
+        trainer.model.flat, iters=trainer.sharpness_iters, tol=1e-3, generator=gen,
+    )
+    return value.detach()

@@ -22,7 +22,8 @@ def top_hessian_eigenvalue(
     if generator is None:  # a private stream, so that measuring never shifts the training RNG
         generator = torch.Generator(device=flat.device).manual_seed(0)
     w = flat.detach().requires_grad_()
-    v = _unit_rows(torch.randn(w.shape, generator=generator, device=w.device, dtype=w.dtype))
+    # One start vector for every model: a model's result then does not depend on its place in a group
+    v = _unit_rows(torch.randn(w.shape[1], generator=generator, device=w.device, dtype=w.dtype).expand_as(w).clone())
     with torch.enable_grad():
         # The models are independent, so the Hessian of the summed loss is block diagonal: one
         # Hessian-vector product on the stack is every model's own product, row by row.
@@ -38,17 +39,21 @@ def _power_iteration(grad, w, v, iters, tol):
     between iterations does not: with many eigenvalues just below the top one, lam creeps up by tiny
     steps while still far from it."""
     value = torch.full((w.shape[0],), float("nan"), dtype=w.dtype, device=w.device)
+    done = torch.zeros(w.shape[0], dtype=torch.bool, device=w.device)
     used = 0
     for used in range(1, iters + 1):
         # The gradient's graph is kept and reused: each iteration costs one backward, not a forward too.
         (hv,) = torch.autograd.grad(grad, w, grad_outputs=v, retain_graph=used < iters, allow_unused=True)
         hv = torch.zeros_like(w) if hv is None else hv
         hv = hv.detach()
-        value = (v * hv).sum(1)  # Rayleigh quotient <v, Hv> of a unit v
-        residual = torch.linalg.vector_norm(hv - value.unsqueeze(1) * v, dim=1)
-        v = _unit_rows(hv)
+        new = (v * hv).sum(1)  # Rayleigh quotient <v, Hv> of a unit v
+        residual = torch.linalg.vector_norm(hv - new.unsqueeze(1) * v, dim=1)
+        # A settled model keeps its value (so it is what it would be alone, whatever it is grouped with)
+        value = torch.where(done, value, new)
+        v = torch.where(done.unsqueeze(1), v, _unit_rows(hv))
         # A model whose loss is not finite can never settle; it must not hold up the others.
-        if bool(((residual <= tol * value.abs()) | ~torch.isfinite(value)).all()):
+        done |= (residual <= tol * new.abs()) | ~torch.isfinite(new)
+        if bool(done.all()):
             break
     return value, used
 

@@ -76,6 +76,9 @@ def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: i
         return
     keys = TRAJECTORY_KEYS + (("train.steps", "train.epochs") if saved.get("scheduler") or now.get("scheduler") else ())
     before, after = flatten(saved), flatten(now)
+    for flat in (before, after):  # data.seed: null means the run's seed; writing that seed out changes nothing
+        if flat.get("data.seed") is None:
+            flat["data.seed"] = flat.get("seed")
     changed = [k for k in dict.fromkeys([*before, *after]) if any(k == p or k.startswith(p + ".") for p in keys)
                and repr(before.get(k, "unset")) != repr(after.get(k, "unset"))]
     if changed:
@@ -104,11 +107,12 @@ def repair_metrics(path: Path, last_step: int, log_every: int = 1) -> list[str]:
         step = line.split(",", 1)[0]
         if step.isdigit() and int(step) <= last_step:
             kept.append(line)
-    expected = last_step - last_step % log_every  # the last step whose row must be there (0: none need be)
-    have = int(kept[-1].split(",", 1)[0]) if kept else 0
-    if have < expected:
-        raise GdlabError(f"{path}: rows end at step {have}, but the checkpoint is at step {last_step}; steps up to "
-                         f"{expected} are missing (file cut or lost), and resuming would leave a gap: restore the file "
-                         "or start a new run")
+    # every step the run logged up to the checkpoint (with the log_every it ran under) must have its row
+    have = {int(line.split(",", 1)[0]) for line in kept}
+    missing = [s for s in range(log_every, last_step + 1, log_every) if s not in have]
+    if missing:
+        raise GdlabError(f"{path}: the rows of {len(missing)} step(s) before the checkpoint at step {last_step} are "
+                         f"missing (from step {missing[0]}; the file was cut or lost), and resuming would leave a gap: "
+                         "restore the file or start a new run")
     write_atomic(path, "\n".join([header, *kept]) + "\n")
     return kept

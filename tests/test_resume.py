@@ -236,6 +236,22 @@ def test_a_full_disk_before_the_first_step_leaves_no_run_folder(tmp_path, monkey
     assert list((tmp_path / "runs").rglob("*")) == [tmp_path / "runs" / "tiny"]  # config.yaml, written, went too
 
 
+def test_resume_takes_edits_that_change_nothing_it_depends_on(reference, tmp_path):
+    """Rows written every 2 steps are checked against that, not the new log_every; data.seed written out
+    as the run's own seed is the same data."""
+    cfg, _ = reference
+    run = tmp_path / "run"
+    gdlab("train", str(cfg), "train.log_every=2", "--run-dir", str(run), "-q",
+          env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "10"}).communicate(timeout=120)
+    conf = yaml.safe_load((run / "config.yaml").read_text())
+    conf["train"]["log_every"], conf["data"]["seed"] = 1, conf["seed"]
+    (run / "config.yaml").write_text(yaml.safe_dump(conf))
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 0, result.stderr
+    steps = list(pd.read_csv(run / "metrics.csv").step)
+    assert steps[:3] == [2, 4, 5] and steps[3:6] == [6, 7, 8]  # every 2 steps (and the epoch's val row), then every step
+
+
 def test_resume_refuses_a_new_divergence_factor_and_a_run_shorter_than_its_checkpoint(reference, tmp_path):
     cfg, _ = reference
     run = tmp_path / "run"
@@ -287,8 +303,9 @@ def test_repair_metrics_with_rows_every_few_steps(tmp_path):
 @pytest.mark.parametrize("text,kept,error", [
     ("step,train_loss\n1,0.5\n2,0.4\nstep,train_loss\n3,0.3\n4,0.2\n", ["1,0.5", "2,0.4", "3,0.3"], None),  # repeated header
     ("step,train_loss\n1,0.5\n2,0.4\n3,0.3\n4,0.", ["1,0.5", "2,0.4", "3,0.3"], None),  # torn last line
-    ("step,train_loss\n1,0.5\n2,0.4\n3,0.", None, "rows end at step 2, but the checkpoint is at step 3"),  # a gap
-    ("step,train_loss\n", None, "rows end at step 0, but the checkpoint is at step 3; steps up to 3 are missing"),
+    ("step,train_loss\n1,0.5\n2,0.4\n3,0.", None, r"the rows of 1 step\(s\) before the checkpoint at step 3 are missing \(from step 3"),
+    ("step,train_loss\n", None, r"the rows of 3 step\(s\) .* \(from step 1;"),
+    ("step,train_loss\n1,0.5\n3,0.3\n", None, r"the rows of 1 step\(s\) .* \(from step 2;"),  # a gap inside
     ("step,train_loss\n1,0.5\n2,0.4\n3,0.3\n4,0.2\n5,0.1\n", ["1,0.5", "2,0.4", "3,0.3"], None),  # rows after the checkpoint
     ("", None, "not a gdlab metrics file"),
     ("a,b,c\n1,2,3\n", None, "not a gdlab metrics file"),

@@ -188,3 +188,15 @@ def test_an_argument_of_a_layer_written_as_a_bare_name_can_be_set(tmp_path):
     # a different layer's name under it is still an error, saying how to replace the value
     check_one_error_line(train(tmp_path, config, "model.1.Tanh.x=1"), "'model[1]' is a single value",
                          "replace the whole value with model.1=...")
+
+
+def test_a_section_written_as_a_bare_name_takes_dotted_overrides(tmp_path):
+    text = BASE.replace("optimizer: {name: SGD, lr: 0.1, momentum: 0.9}", "optimizer: Adam").replace(
+        "data: {name: moons, n_samples: 64, noise: 0.2, val_fraction: 0.25}", "data: moons") + "scheduler: StepLR\n"
+    config = write(tmp_path, text)
+    cfg = resolved(train(tmp_path, config, "optimizer.lr=0.05", "data.n_samples=64", "scheduler.step_size=1"))
+    assert cfg["optimizer"]["name"] == "Adam" and cfg["optimizer"]["lr"] == 0.05
+    assert cfg["data"]["name"] == "moons" and cfg["data"]["n_samples"] == 64 and cfg["scheduler"]["step_size"] == 1
+    # and an override that replaces it by a bare name, then sets a key
+    cfg = resolved(train(tmp_path, config, "optimizer=SGD", "optimizer.lr=0.2", "data.n_samples=64", "scheduler.step_size=1"))
+    assert cfg["optimizer"]["name"] == "SGD" and cfg["optimizer"]["lr"] == 0.2

@@ -48,7 +48,9 @@ def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
                 _scalar_parent(source, path, i)
             node = node[part]
             continue
-        if not isinstance(node.get(part), (dict, list)):
+        if i == 0 and part in UNION_SECTIONS and isinstance(node.get(part), str):
+            node[part] = {"name": node[part]}  # `optimizer: Adam` is {name: Adam}: optimizer.lr=... sets a key of it
+        elif not isinstance(node.get(part), (dict, list)):
             node[part] = {} if part not in node or node[part] is None else _scalar_parent(source, path, i)
         node = node[part]
     last = path[-1]

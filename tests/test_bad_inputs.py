@@ -88,6 +88,8 @@ CASES = [
     ("lr-underscore-in-fraction", swap("lr: 0.1", "lr: 0.1_5"), [], ["bad.yaml:15:", "'0.1_5'", "'0.15'"]),
     ("seed-underscore-not-thousands", swap("seed: 0", "seed: 1_0"), [], ["bad.yaml:2:7", "'1_0'"]),
     ("anchor-without-alias", swap("seed: 0", "seed: &s 0"), [], ["bad.yaml:2:7", "anchors (&name)"]),
+    ("null-key", GOOD + "null: 3\n", [], ["bad.yaml:", "null: a key that YAML reads as null; quote it", "allowed: name, seed"]),
+    ("boolean-key", GOOD + "yes: 3\n", [], ["bad.yaml", "a key that YAML reads as the boolean true"]),
     ("loss-off", swap("loss: CrossEntropyLoss", "loss: off"), [], ["bad.yaml:12:", "loss", "boolean", "CrossEntropyLoss"]),
     ("loss-unknown", swap("loss: CrossEntropyLoss", "loss: CrossEntropy"), [],
      ["bad.yaml:12:", "loss", "did you mean 'CrossEntropyLoss'", "MSELoss"]),

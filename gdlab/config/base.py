@@ -31,6 +31,12 @@ class Strict(BaseModel):
         if isinstance(data, dict):
             allowed = list(cls.model_fields)
             for key in data:
+                if key is None or isinstance(key, bool):  # YAML read `null:`/`~:`/`yes:` as a value, not a name
+                    raise PydanticCustomError(
+                        "unknown_key", "a key that YAML reads as {what}; quote it if it is a name; allowed: {allowed}",
+                        {"key": "null" if key is None else str(key).lower(),
+                         "what": "null" if key is None else f"the boolean {str(key).lower()}", "allowed": ", ".join(allowed)},
+                    )
                 if key not in cls.model_fields:
                     raise PydanticCustomError(
                         "unknown_key",

@@ -36,7 +36,9 @@ class Expectation:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return f"expected {self.text}, but the run has no finite {self.name} (status {summary.get('status')})"
         if not _OPS[self.op](value, self.bound):
-            return f"expected {self.text}, got {self.name}={value:.6g}"
+            gap = abs(value - self.bound)
+            by = f" ({'over' if value > self.bound else 'short'} by {gap:.3g})" if gap > 0 else ""
+            return f"expected {self.text}, got {self.name}={value:.6g}{by}"
         return None
 
 

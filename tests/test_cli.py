@@ -218,8 +218,10 @@ def test_expect_missed_exits_1_with_a_clear_message(tmp_path):
     assert result.stdout == f"{tmp_path / 'x'}\n"  # the run is kept and its folder still printed
     line = result.stderr.strip()
     assert "\n" not in line and line.startswith("gdlab: expectation failed: expected final_val_loss<0.0001, got final_val_loss=")
-    got = float(line.rsplit("=", 1)[1])
+    value, gap = line.rsplit("=", 1)[1].split(" (over by ")
+    got = float(value)
     assert math.isclose(got, summary_of(tmp_path / "x")["final_val_loss"], rel_tol=1e-5)
+    assert math.isclose(float(gap.rstrip(")")), got - 0.0001, rel_tol=1e-2)  # by how much it missed
 
 
 def test_expect_met_exits_0(tmp_path):

@@ -561,3 +561,14 @@ def test_an_invalid_fixed_override_is_named_as_the_override(tmp_path):
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert f"{cfg} (with override 'optimizer.lr=-1'): optimizer.lr" in result.stderr, result.stderr
     assert not out.exists()
+
+
+def test_a_ray_dry_run_without_ray_installed_says_so_as_the_real_run_would(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    cfg = write_config(tmp_path)
+    for extra in (["--dry-run"], []):
+        result, out = sweep(tmp_path, cfg, "optimizer.lr=0.1,0.2", "--backend", "ray", *extra)
+        assert result.exit_code == 2 and "--backend ray needs Ray: pip install 'gdlab[ray]'" in result.stderr
+        assert not out.exists()

@@ -78,6 +78,10 @@ def sweep_command(
         vectorize = vectorize or "auto"
         groups = group_variants(setup.plans, vectorize, max_group)
         _preflight(setup)  # a dry run checks what a real run would refuse
+        if backend == "ray" and dry_run:  # without connecting: that would start a local instance
+            from gdlab.sweep.backends import require_ray
+
+            require_ray()
         _note_dropped(setup)
         if dry_run:
             from gdlab.cli.sweep_view import grid_table

@@ -35,14 +35,20 @@ def _run_inline(jobs_list: list[Job], should_stop, on_done: OnDone, on_event: On
             return
 
 
-@contextmanager
-def ray_session(address: str | None) -> Iterator[None]:
-    """Connected to Ray inside (a cluster at `address`, else a local instance started here); a session
-    that was already connected is left as it was. Entered before a sweep makes any folder."""
+def require_ray():
+    """The ray module, or the one-line error that says how to get it (a --dry-run checks this too)."""
     try:
         import ray
     except ImportError:
         raise GdlabError("--backend ray needs Ray: pip install 'gdlab[ray]'") from None
+    return ray
+
+
+@contextmanager
+def ray_session(address: str | None) -> Iterator[None]:
+    """Connected to Ray inside (a cluster at `address`, else a local instance started here); a session
+    that was already connected is left as it was. Entered before a sweep makes any folder."""
+    ray = require_ray()
     started_here = not ray.is_initialized()
     if started_here:
         _check_reachable(address)

@@ -55,9 +55,9 @@ def load_data(cfg: Config, dtype: torch.dtype = torch.float32) -> Dataset:
     names = list(raw.feature_names)
     return Dataset(
         x_train=_finite(_tensor(x_train, dtype), names),
-        y_train=_finite(_tensor(y[train], dtype), ["target"]),
+        y_train=_finite(_tensor(y[train], dtype)),
         x_val=None if val is None else _finite(_tensor(x_val, dtype), names),
-        y_val=None if val is None else _finite(_tensor(y[val], dtype), ["target"]),
+        y_val=None if val is None else _finite(_tensor(y[val], dtype)),
         task=cfg.task,
         n_features=raw.x.shape[1],
         n_outputs=int(n_outputs),
@@ -132,11 +132,12 @@ def standardize(x_train: np.ndarray, x_val: np.ndarray | None, names=()) -> tupl
     return (x_train - mean) / std, None if x_val is None else (x_val - mean) / std
 
 
-def _finite(t: torch.Tensor, names: list[str]) -> torch.Tensor:
-    """Refuse values that became infinite in the training dtype (finite in the file, beyond float32's ±3.4e38)."""
+def _finite(t: torch.Tensor, names: list[str] | None = None) -> torch.Tensor:
+    """Refuse values that became infinite in the training dtype (finite in the file, beyond float32's ±3.4e38).
+    `names`: the feature columns of `t`; None for the target."""
     if t.is_floating_point() and not bool(torch.isfinite(t).all()):
         column = int((~torch.isfinite(t.reshape(len(t), -1))).any(0).nonzero()[0]) if t.dim() > 1 else 0
-        what = f"feature '{names[column]}'" if names != ["target"] and column < len(names) else "the target"
+        what = f"feature '{names[column]}'" if names is not None and column < len(names) else "the target"
         raise GdlabError(f"data: {what} has values beyond {str(t.dtype).removeprefix('torch.')}'s range "
                          f"(±{torch.finfo(t.dtype).max:.3g}); rescale it, or set train.dtype: float64")
     return t

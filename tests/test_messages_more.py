@@ -260,3 +260,14 @@ def test_a_bare_data_name_is_that_dataset_with_its_defaults(tmp_path):
     from gdlab.loading import load_config
 
     assert load_config(tmp_path / "cfg.yaml").data.name == "moons"
+
+
+def test_a_target_beyond_float32_is_named_as_the_target(tmp_path):
+    rows = ["1,2,1e39"] + [f"{i % 3},{i % 5},{i}" for i in range(10)]
+    (tmp_path / "points.csv").write_text("target,b,y\n" + "\n".join(rows) + "\n")  # a feature named "target" too
+    raw = copy.deepcopy(TINY)
+    raw["data"] = {"name": "csv", "path": "points.csv", "target": "y", "val_fraction": 0}
+    raw["loss"], raw["model"] = "MSELoss", [{"Linear": [2, 4]}, "Tanh", {"Linear": [4, 1]}]
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(raw))
+    result = invoke("train", tmp_path / "cfg.yaml", "--runs", tmp_path / "runs")
+    assert result.exit_code == 2 and "data: the target has values beyond float32's range" in result.stderr, result.stderr

@@ -77,7 +77,7 @@ def sweep_command(
         setup = sweep_run.setup_sweep(config, axes or [])
         vectorize = vectorize or "auto"
         groups = group_variants(setup.plans, vectorize, max_group)
-        _preflight(setup)  # a dry run checks what a real run would refuse
+        preflight(setup)  # a dry run checks what a real run would refuse
         if backend == "ray" and dry_run:  # without connecting: that would start a local instance
             from gdlab.sweep.backends import require_ray
 
@@ -176,7 +176,7 @@ def _resumable(setup, folder: Path, clear: bool = True):
     return todo, done
 
 
-def _preflight(setup) -> None:
+def preflight(setup) -> None:
     """Load each distinct dataset, check shapes and devices before any folder exists: what `gdlab train`
     refuses with exit 2, a sweep refuses too, naming the file and the variant."""
     from gdlab.data import data_seed

@@ -137,12 +137,12 @@ def validate_command(
 
                 prepare_data(cfg)
             if cfg.sweep:  # every variant of its `sweep:` section, as gdlab sweep would check them
-                from gdlab.cli.sweep_cmd import _preflight
+                from gdlab.cli.sweep_cmd import preflight
                 from gdlab.sweep.run import setup_sweep
 
                 setup = setup_sweep(path, [])
                 if not no_data:
-                    _preflight(setup)
+                    preflight(setup)
         except GdlabError as exc:
             bad += 1
             sys.stderr.write(f"gdlab: error: {' '.join(in_config(path, exc).message.split())}\n")

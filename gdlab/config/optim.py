@@ -9,6 +9,11 @@ from pydantic import Field, NonNegativeFloat, PositiveInt, field_validator, mode
 
 from gdlab.config.base import LR, Strict, Unit
 
+# Which optimizer fields may differ between the K models of one batched group (per-model tensors in the
+# engine; betas is beta1/beta2 there); the rest (name, flags) may not. Here, torch-free, for sweep planning.
+SCALAR_FIELDS = ("lr", "momentum", "dampening", "weight_decay", "eps", "alpha", "beta1", "beta2")
+STRUCTURAL_FIELDS = ("name", "nesterov", "amsgrad", "centered")
+
 
 class GD(Strict):
     """Textbook gradient descent, w <- w - lr * grad, written by hand."""

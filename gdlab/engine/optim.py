@@ -6,10 +6,7 @@ from __future__ import annotations
 import torch
 
 from gdlab.config import OptimizerConfig
-
-# Which fields may differ between the K models of one batched group; the rest (name, flags) may not.
-SCALAR_FIELDS = ("lr", "momentum", "dampening", "weight_decay", "eps", "alpha", "beta1", "beta2")
-STRUCTURAL_FIELDS = ("name", "nesterov", "amsgrad", "centered")
+from gdlab.config.optim import SCALAR_FIELDS, STRUCTURAL_FIELDS
 
 
 def _column(values: list[float], like: torch.Tensor) -> torch.Tensor:

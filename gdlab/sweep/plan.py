@@ -10,7 +10,7 @@ from typing import Any
 
 from gdlab.config import Config
 from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, unset
-from gdlab.engine.optim import SCALAR_FIELDS
+from gdlab.config.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
 from gdlab.sweep.grid import format_value, grid, variant_dir_name

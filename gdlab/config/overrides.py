@@ -42,15 +42,11 @@ def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
         if isinstance(node, list):
             if not isinstance(part, int) or part >= len(node):
                 _no_item(source, path[:i], part, len(node))
-            if isinstance(node[part], str) and i + 1 < len(path) - 1 and path[i + 1] == node[part]:
-                node[part] = {node[part]: None}  # `- LeakyReLU`, given an argument: `{LeakyReLU: {negative_slope: ..}}`
-            elif not isinstance(node[part], (dict, list)):
+            if not isinstance(node[part], (dict, list)):
                 _scalar_parent(source, path, i)
             node = node[part]
             continue
-        if i == 0 and part in UNION_SECTIONS and isinstance(node.get(part), str):
-            node[part] = {"name": node[part]}  # `optimizer: Adam` is {name: Adam}: optimizer.lr=... sets a key of it
-        elif not isinstance(node.get(part), (dict, list)):
+        if not isinstance(node.get(part), (dict, list)):
             node[part] = {} if part not in node or node[part] is None else _scalar_parent(source, path, i)
         node = node[part]
     last = path[-1]
@@ -61,14 +57,19 @@ def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
 
 def keyword_form(raw: dict, path: tuple) -> None:
     """Make `path` settable: `model.0.Linear.out_features=4` on `- Linear: [2, 8]` first names that
-    layer's positional arguments, and `loss.label_smoothing=0.1` on `loss: CrossEntropyLoss` expands it."""
-    if len(path) >= 2 and path[0] == "loss" and isinstance(raw.get("loss"), str):
-        raw["loss"] = {"name": raw["loss"]}
+    layer's positional arguments, `model.1.LeakyReLU.negative_slope=0.2` on `- LeakyReLU` makes it a
+    mapping, and `loss.label_smoothing=0.1` on `loss: CrossEntropyLoss` (likewise `data`, `optimizer`,
+    `scheduler` given as a bare name) expands it to `{name: ...}`."""
+    if len(path) >= 2 and path[0] in UNION_SECTIONS and isinstance(raw.get(path[0]), str):
+        raw[path[0]] = {"name": raw[path[0]]}
     if len(path) < 4 or path[0] != "model" or not isinstance(path[1], int) or not isinstance(path[3], str):
         return
     model = raw.get("model")
     layer = model[path[1]] if isinstance(model, list) and path[1] < len(model) else None
     kind = path[2]
+    if layer == kind:
+        model[path[1]] = {kind: {}}
+        return
     if isinstance(layer, dict) and list(layer) == [kind] and kind in LAYER_ARGS and isinstance(layer[kind], list):
         names = list(LAYER_ARGS[kind].model_fields)
         if len(layer[kind]) <= len(names):

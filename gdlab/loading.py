@@ -83,7 +83,7 @@ def format_validation_error(
         loc += with_overrides(cited)
     shown = "." if not path else _dotted(path)
     got = ""
-    if err["type"] not in ("unknown_key", "missing", "union_tag_invalid", "union_tag_not_found", "layer", "loss"):
+    if err["type"] not in ("unknown_key", "missing", "union_tag_invalid", "union_tag_not_found", "layer", "kind"):
         value = err.get("input")
         if not isinstance(value, (dict, list)):
             got = f" (got {str(value).lower() if isinstance(value, bool) else repr(value)})"

@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from gdlab.config.base import Strict, did_you_mean
 from gdlab.config.data import DataConfig
 from gdlab.config.layer import Layer
-from gdlab.config.loss import CLASSIFICATION_LOSSES, LOSS_NAMES, LossConfig, _loss_schema
+from gdlab.config.loss import CLASSIFICATION_LOSSES, LossConfig, _loss_schema
 from gdlab.config.optim import OptimizerConfig, SchedulerConfig
 
 
@@ -60,42 +60,32 @@ class Config(Strict):
         None, description="gdlab sweep axes: {dotted.key: [values] | 'logspace(a,b,n)'}; gdlab train ignores it"
     )
 
-    @field_validator("loss", mode="before")
+    @field_validator("data", "loss", "optimizer", "scheduler", mode="before")
     @classmethod
-    def _loss_shorthand(cls, v):
+    def _kind_shorthand(cls, v, info):
+        """A section given as a bare name (`loss: MSELoss`, `optimizer: Adam`) means {name: ...}, so a missing
+        required setting is then named; an unknown name, a boolean (YAML's on/off/yes/no) or any other
+        non-mapping is refused with the names there are, instead of pydantic's 'should be a valid dictionary'."""
+        section = info.field_name
+        names = kind_names(section)
         if isinstance(v, bool):
             raise PydanticCustomError(
-                "loss", "got boolean {v}: YAML reads on/off/yes/no as booleans; write a loss name: {names}",
-                {"v": str(v).lower(), "names": ", ".join(LOSS_NAMES)},
+                "kind", "got boolean {v}: YAML reads on/off/yes/no as booleans; write a {section} name: {names}",
+                {"v": str(v).lower(), "section": section, "names": ", ".join(names)},
             )
         if isinstance(v, str):
-            if v not in LOSS_NAMES:
+            if v not in names:
                 raise PydanticCustomError(
-                    "loss", "unknown loss '{v}'{hint}; allowed: {names}",
-                    {"v": v, "hint": did_you_mean(v, LOSS_NAMES), "names": ", ".join(LOSS_NAMES)},
+                    "kind", "unknown {section} '{v}'{hint}; allowed: {names}",
+                    {"section": section, "v": v, "hint": did_you_mean(v, names), "names": ", ".join(names)},
                 )
             return {"name": v}
         if v is not None and not isinstance(v, dict):
             raise PydanticCustomError(
-                "loss", "write a loss name ({names}) or a mapping with its name and options, got {got}",
-                {"names": ", ".join(LOSS_NAMES), "got": repr(v)},
+                "kind", "write a {section} name ({names}) or a mapping with its name and options, got {got}",
+                {"section": section, "names": ", ".join(names), "got": repr(v)},
             )
         return v
-
-    @field_validator("data", "optimizer", "scheduler", mode="before")
-    @classmethod
-    def _kind_shorthand(cls, v, info):
-        """`optimizer: Adam` means {name: Adam} (a missing required setting is then named); an unknown name
-        is refused with the names there are, instead of pydantic's 'should be a valid dictionary'."""
-        if not isinstance(v, str):
-            return v
-        names = kind_names(info.field_name)
-        if v not in names:
-            raise PydanticCustomError(
-                "kind", "unknown {section} '{v}'{hint}; allowed: {names}",
-                {"section": info.field_name, "v": v, "hint": did_you_mean(v, names), "names": ", ".join(names)},
-            )
-        return {"name": v}
 
     @property
     def task(self) -> str:

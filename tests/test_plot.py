@@ -306,7 +306,10 @@ def test_sweep_with_optimizers_has_one_line_each_and_stability_edge(tmp_path):
     fig, _ = sweep_figure(sweep)
     sgd, adam = line(fig, "sensitivity:SGD:final_train_loss"), line(fig, "sensitivity:Adam:final_train_loss")
     np.testing.assert_allclose(adam.get_ydata() - sgd.get_ydata(), 0.05)
-    assert list(line(fig, "stability_edge").get_xdata()) == [0.1, 0.1]  # 2 / mean(10, 30)
+    # plain SGD's edge is 2 / sharpness, averaged over its variants; Adam rescales its steps and has none
+    edge = line(fig, "stability_edge:SGD")
+    assert edge.get_xdata() == pytest.approx([(2 / 10 + 2 / 30) / 2] * 2) and edge.get_label().startswith("SGD: 2 / init sharpness")
+    assert not [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "stability_edge:Adam"]
 
 
 def test_sweep_other_axes_become_facets(tmp_path):

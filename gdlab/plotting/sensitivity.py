@@ -1,7 +1,7 @@
 """The sensitivity panel of a sweep: final (and best) loss against the swept value, mean ± std over seeds
 (the band's lower edge stops at the lowest seed where mean - std would reach zero),
-one line per optimizer, diverged variants as ✕ on the top edge, the best value starred, and the
-predicted stability edge lr = 2 / init_sharpness when sweep.csv has that column."""
+one line per optimizer, diverged variants as ✕ on the top edge, the best value starred, and on an lr
+axis the predicted stability edge (2 / init sharpness for GD; see stability.py) when the table has it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pandas as pd
 
 from gdlab.plotting.output import finite, log_if_positive, top_edge
 
+LR = "optimizer.lr"
 LOSSES = (("final_train_loss", "-", "final train loss"), ("best_val_loss", "--", "best val loss"))
 
 
@@ -29,7 +30,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                      categories: list[str] | None = None) -> None:
     """Draw one facet's sensitivity curves; `x` holds numbers, or codes into `categories` for a text axis.
 
-    Lines have gids `sensitivity:<group>:<column>`, `diverged:<group>`, `best:<group>` and `stability_edge`.
+    Lines have gids `sensitivity:<group>:<column>`, `diverged:<group>`, `best:<group>` and `stability_edge` (`stability_edge:<group>` with groups).
     """
     diverged, usable = _split(table)
     left_out = table.index[~diverged & ~usable]
@@ -80,13 +81,13 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             ax.plot(bad, np.ones_like(bad), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
                     transform=top_edge(ax), gid=f"diverged:{name}", label=None if marked_diverged else "diverged")
             marked_diverged = True
+        edges = sub["stability_edge"].dropna() if x == LR and "stability_edge" in sub else ()
+        if len(edges):  # one line per optimizer group: each has its own formula
+            formula = sub.loc[edges.index, "stability_formula"].iloc[0]
+            ax.axvline(float(edges.mean()), color=color if group else "k", ls="-.", lw=1,
+                       gid="stability_edge" + (f":{name}" if group else ""),
+                       label=f"{prefix}{formula} = {float(edges.mean()):.3g}")
 
-    if "init_sharpness" in table and table["init_sharpness"].dtype != object:
-        sharp = table["init_sharpness"][finite(table["init_sharpness"]) & (table["init_sharpness"] > 0)]
-        if len(sharp):
-            edge = 2.0 / float(sharp.mean())
-            ax.axvline(edge, color="k", ls="-.", lw=1, gid="stability_edge",
-                       label=f"2 / init sharpness = {edge:.3g}")
     log_if_positive(ax, plotted)
     ax.set_ylabel("loss")
     if ax.get_legend_handles_labels()[0]:

@@ -11,6 +11,7 @@ import pandas as pd
 from gdlab.plotting.load import SweepData
 from gdlab.plotting.output import finite, log_if_positive, new_figure
 from gdlab.plotting.sensitivity import draw_sensitivity
+from gdlab.plotting.stability import edges_of
 
 LR, SEED, OPTIMIZER = "optimizer.lr", "seed", "optimizer.name"
 MAX_FACETS = 6
@@ -86,6 +87,10 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
     table = sweep.table
     x, group, facet_keys = roles(table, sweep.axes)
     table = table.copy()
+    base = sweep.config or {}
+    table["stability_edge"], table["stability_formula"] = edges_of(
+        table, base.get("base") if isinstance(base.get("base"), dict) else base,
+        {i: run.config for i, run in sweep.runs.items()})
     ticks = None
     if x is not None and table[x].dtype == object:
         # A text axis (e.g. optimizer.name alone) becomes positions 0..n-1 with the names as tick labels.

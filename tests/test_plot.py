@@ -472,6 +472,21 @@ def test_runs_on_a_missing_dir_is_exit_2_and_a_broken_run_is_a_row(tmp_path):
     assert json.loads(result.stdout)[0]["status"] == "unreadable"
 
 
+def test_runs_survives_hand_edited_names_times_and_markup(tmp_path):
+    """A summary.json edited by hand (a number for a name, a time with no local equivalent, rich markup)
+    is still a row: the folder names it, the folder's stamp dates it, the text prints as it is."""
+    root = tmp_path / "runs"
+    odd = make_run(root / "x" / "2026-11-26_10-00-00")
+    summary = json.loads((odd / "summary.json").read_text())
+    (odd / "summary.json").write_text(json.dumps(summary | {"name": 5, "started_at": "9999-12-31T23:59:59-05:00"}))
+    marked = make_run(root / "y" / "2026-11-26_11-00-00")
+    (marked / "summary.json").write_text(json.dumps(summary | {"name": "[/bold]", "status": "[red]done", "started_at": None}))
+    rows = json.loads(cli("runs", root, "--json").stdout)
+    assert [(r["name"], r["when"]) for r in rows] == [("x", "2026-11-26T10:00:00"), ("[/bold]", "2026-11-26T11:00:00")]
+    table = cli("runs", root)
+    assert table.exit_code == 0 and "[/bold]" in table.stdout and "[red]done" in table.stdout
+
+
 # ---------------------------------------------------------------- import hygiene
 def test_plot_modules_import_neither_torch_nor_heavy_libraries_at_load():
     code = """

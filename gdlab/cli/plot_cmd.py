@@ -166,16 +166,17 @@ def runs(
 def _table(rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    def cell(value) -> str:
-        return "—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+    def cell(value) -> Text:  # Text, not str: a '[' in a name or path is not rich markup
+        return Text("—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value))
 
     table = Table(box=None, header_style="bold")
     for name in ("name", "when", "kind", "status", "final train loss", "best val loss", "steps", "path"):
         table.add_column(name, justify="right" if name in ("final train loss", "best val loss", "steps") else "left")
     for row in rows:
-        table.add_row(row["name"], row["when"].strftime("%Y-%m-%d %H:%M"), row["kind"], row["status"],
-                      cell(row["final_train_loss"]), cell(row["best_val_loss"]), cell(row["steps"]), row["path"])
+        table.add_row(cell(row["name"]), row["when"].strftime("%Y-%m-%d %H:%M"), row["kind"], cell(row["status"]),
+                      cell(row["final_train_loss"]), cell(row["best_val_loss"]), cell(row["steps"]), cell(row["path"]))
     console = Console()
     # Piped output would wrap at 80 columns; keep one line per run so it greps.
     Console(width=max(console.width, 200) if not console.is_terminal else None).print(table)

@@ -122,6 +122,6 @@ def parse_time(text: object) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(text)
-    except ValueError:
+        return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
+    except (ValueError, OverflowError):  # year 9999 at -05:00 has no local time
         return None
-    return when.astimezone().replace(tzinfo=None) if when.tzinfo else when

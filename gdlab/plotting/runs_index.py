@@ -89,6 +89,8 @@ def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
     rows = []
     for kind, folder in find_folders(root, warnings):
         row = {"run": _run_row, "sweep": _sweep_row, "lr-find": lrfind_row}[kind](folder, warnings)
+        if not isinstance(row["name"], str):  # a hand-edited file's `name: 5` or `[x]`: the folder names it
+            row["name"] = folder.parent.name
         rows.append({key: row[key] for key in COLUMNS[:-1]} | {"path": str(folder)})
     rows.sort(key=lambda r: (r["when"], r["path"]))
     return rows

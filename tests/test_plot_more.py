@@ -14,7 +14,8 @@ import yaml
 from typer.testing import CliRunner
 
 from gdlab.cli import app
-from tests.test_plot import BASE_CONFIG, line, make_run, make_sweep, png_size
+from gdlab.plotting.load import load_run
+from tests.test_plot import BASE_CONFIG, figure_of, line, make_run, make_sweep, png_size
 
 RUNNER = CliRunner()
 LONG = "a" * 300  # one path component over the 255-byte NAME_MAX of every common file system
@@ -362,3 +363,30 @@ def test_the_sensitivity_panel_says_when_it_leaves_out_a_null_axis_value():
     warnings: list[str] = []
     draw_sensitivity(plt.figure().subplots(), table, "train.batch_size", None, warnings)
     assert any("left out 1 variant(s) whose train.batch_size is null" in w and "000_a" in w for w in warnings)
+
+
+def test_a_loss_near_float64s_end_still_gets_an_axis_that_shows_it(tmp_path):
+    """A float64 run's loss reached 2e305 before inf: matplotlib's log margin overflowed and left a 1-10 axis."""
+    rows = [f"{s},0,10,{10.0 ** (s * 50):.6g},0.5,1.0,,,0.1" for s in range(1, 7)] + ["7,0,10,inf,0.5,1.0,,,0.1"]
+    run = make_run(tmp_path / "r", rows=rows, status="diverged")
+    fig, _ = figure_of(run)
+    low, high = line(fig, "train_loss").axes.get_ylim()
+    assert low <= 1e50 and 1e300 <= high < float("inf")
+
+
+@pytest.mark.parametrize("bad", [-5, 1e300, 2.5, True])
+def test_an_impossible_diverged_at_step_is_ignored_with_a_warning(tmp_path, bad):
+    run = make_run(tmp_path / "r")
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps(summary | {"diverged_at_step": bad}))
+    warnings: list[str] = []
+    data = load_run(run, warnings)
+    assert "diverged_at_step" not in data.summary and any("diverged_at_step" in w and "ignored" in w for w in warnings)
+    result = cli("plot", run)
+    assert result.exit_code == 0 and "ignored" in result.stderr
+
+
+def test_no_usable_row_says_why(tmp_path):
+    run = make_run(tmp_path / "r", rows=["1,0,0.1,abc,0.5,1.0,,,0.1"])
+    result = cli("plot", run)
+    assert result.exit_code == 2 and "non-number cell (line 2)" in result.stderr

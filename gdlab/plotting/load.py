@@ -53,7 +53,17 @@ def load_run(folder: Path, warnings: list[str]) -> RunData:
     summary, more = read_summary(folder / "summary.json")
     config, extra = read_config(folder / "config.yaml")
     warnings.extend(notes + more + extra)
+    step, last = (summary or {}).get("diverged_at_step"), int(metrics["step"].iloc[-1])
+    if step is not None and not _is_step(step, last):  # a hand edit: -5 or 1e300 would wreck the x axis
+        warnings.append(f"{folder / 'summary.json'}: diverged_at_step {step!r} is not a step of metrics.csv "
+                        f"(a whole number from 1 to {last}); ignored")
+        summary = {k: v for k, v in summary.items() if k != "diverged_at_step"}
     return RunData(folder, metrics, summary, config)
+
+
+def _is_step(value: Any, last: int) -> bool:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return number and value == int(value) and 1 <= value <= last
 
 
 def load_sweep(folder: Path, warnings: list[str], *, curves: bool = True) -> SweepData:

@@ -98,8 +98,45 @@ def log_if_positive(ax, values, axis: str = "y") -> bool:
     data = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values]) if values else np.array([])
     data = data[np.isfinite(data)]
     log = data.size > 0 and bool((data > 0).all())
-    (ax.set_yscale if axis == "y" else ax.set_xscale)("log" if log else "linear")
+    if not (data.size and _margin_overflows(data, log)):
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log" if log else "linear")
+        return log
+    with np.errstate(over="ignore"):  # the autoscale that set_yscale runs overflows before the limits are set
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log" if log else "linear")
+        _limits_near_overflow(ax, data, log, axis)
     return log
+
+
+def _margin_overflows(data: np.ndarray, log: bool) -> bool:
+    """Whether matplotlib's 5% autoscale margin would pass float64's range (1.8e308): it then leaves an
+    empty 1-10 axis. On a log axis the margin is 5% of the decades spanned."""
+    if not log:
+        return bool(np.abs(data).max() > 1e300)
+    a, b = np.log10(data.min()), np.log10(data.max())
+    return bool(b + 0.05 * (b - a) > 300 or a - 0.05 * (b - a) < -300)
+
+
+def _limits_near_overflow(ax, data: np.ndarray, log: bool, axis: str) -> None:
+    """Limits and ticks set by hand for values near float64's end, where matplotlib's own margin and
+    decade ticks (1e320 is inf) overflow."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    low, high = float(data.min()), float(data.max())
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if log:
+        # ticks every 1, 2, 5, 10, 20, 50 or 100 decades: at most about 8 of them
+        stride = next(s for s in (1, 2, 5, 10, 20, 50, 100, 1000) if s * 8 >= math.log10(high) - math.log10(low))
+        a = math.floor(np.log10(low) / stride) * stride
+        b = min(math.ceil(np.log10(high) / stride) * stride, 308)
+        target.set_major_locator(FixedLocator(10.0 ** np.arange(a, b + 1, stride)))
+        target.set_minor_locator(NullLocator())
+        limits = (10.0 ** math.floor(np.log10(low)), min(10.0 ** b, float(np.finfo(float).max)))
+    else:  # halves first: high - low itself can overflow
+        pad = 0.1 * (high / 2 - low / 2) or 0.05 * abs(high)
+        top = float(np.finfo(float).max)
+        limits = (max(low - pad, -top), min(high + pad, top))
+        target.set_major_locator(FixedLocator(np.linspace(limits[0] / 2, limits[1] / 2, 5) * 2))
+    (ax.set_ylim if axis == "y" else ax.set_xlim)(*limits)
 
 
 def top_edge(ax):

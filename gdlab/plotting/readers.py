@@ -58,8 +58,9 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
     for name, lines in nonfinite.items():
         warnings.append(f"{path}: column {name} is NaN/inf before the last row (line {describe_lines(lines)}); "
                         "those points are not drawn")
-    if not values:
-        raise GdlabError(f"{path}: no data rows to plot (the header is there but no usable row follows)")
+    if not values:  # say why: the skipped rows' warnings are the reason
+        why = "; ".join(w.removeprefix(f"{path}: ") for w in warnings if w.startswith(f"{path}: skipped"))
+        raise GdlabError(f"{path}: no data rows to plot " + (f"({why})" if why else "(the header is there but no row follows)"))
 
     frame = pd.DataFrame(np.array(values, dtype=float), columns=header)
     frame["step"] = frame["step"].astype("int64")

@@ -178,6 +178,12 @@ def test_gradcheck_command_exits_1_on_a_planted_bug(config):
     assert "FAIL: 2 of 4 tensors" in result.output
 
 
+def test_a_planted_bug_goes_after_the_first_layer_with_parameters(config):
+    """After a leading Identity (no parameters) the bug's backward would never reach a parameter."""
+    result = invoke("gradcheck", config, "model=[Identity, {Linear: [2, 8]}, Tanh, {Linear: [8, 1]}]", "--plant-bug", "1.5")
+    assert result.exit_code == 1 and "FAIL: 2 of 4 tensors" in result.output
+
+
 # ---------------------------------------------------------------- sharpness
 def linear_problem(n=50, d=3, scale=1.0, seed=0):
     g = torch.Generator().manual_seed(seed)

@@ -114,7 +114,7 @@ def gradcheck_command(
     ] = None,
     eps: Annotated[float, typer.Option("--eps", help="finite-difference step")] = 1e-6,
     plant_bug: Annotated[Optional[float], typer.Option(
-        "--plant-bug", help="multiply the gradient flowing back into the first layer by FACTOR: a deliberate bug",
+        "--plant-bug", help="multiply the gradient flowing back into the first layer with parameters by FACTOR: a deliberate bug",
     )] = None,
 ) -> None:
     """Compare autograd's gradients with central finite differences in float64; exit 1 if any tensor fails."""
@@ -128,7 +128,7 @@ def gradcheck_command(
     cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch, float64=True)
     header = gradcheck_header(cfg, model, x.shape[0], eps)  # before --plant-bug adds its layer
     if plant_bug is not None:
-        model = plant_wrong_gradient(model, after=0, factor=plant_bug)
+        model = plant_wrong_gradient(model, factor=plant_bug)
     gen = torch.Generator().manual_seed(cfg.seed if seed is None else seed)
     rows = gradcheck_model(model, loss_fn, x, y, atol, rtol, max_elements, eps, gen)
     console = Console(highlight=False)

@@ -144,9 +144,12 @@ class WrongGradient(nn.Module):
         return f"factor={self.factor}"
 
 
-def plant_wrong_gradient(model: nn.Sequential, after: int = 0, factor: float = 1.5) -> nn.Sequential:
-    """A copy of `model` with a WrongGradient after layer `after`: parameter names are kept, and the
-    gradients of every parameter at or before that layer come out `factor` times too large."""
+def plant_wrong_gradient(model: nn.Sequential, after: int | None = None, factor: float = 1.5) -> nn.Sequential:
+    """A copy of `model` with a WrongGradient after layer `after` (default: the first layer with
+    parameters, so some gradient is wrong): parameter names are kept, and the gradients of every
+    parameter at or before that layer come out `factor` times too large."""
     named = list(model.named_children())
+    if after is None:
+        after = next((i for i, (_, m) in enumerate(named) if any(True for _ in m.parameters())), 0)
     named.insert(after + 1, ("bug", WrongGradient(factor)))
     return nn.Sequential(OrderedDict((n, copy.deepcopy(m)) for n, m in named))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 import torch
 
 from gdlab.boundary import compute_boundary
@@ -295,6 +296,13 @@ def test_corrupt_model_is_refused(run_copy, content, fragment):
 def test_weights_of_another_model_are_refused(run_copy):
     torch.save({"0.weight": torch.zeros(3, 3)}, run_copy / "model.pt")
     assert_one_line_error(cli("plot", run_copy, "--boundary"), "does not fit the model", "missing", "0.weight is [3, 3]")
+
+
+def test_a_config_yaml_whose_shapes_do_not_fit_is_named(run_copy):
+    cfg = yaml.safe_load((run_copy / "config.yaml").read_text())
+    cfg["model"][2] = {"Linear": [7, 2]}
+    (run_copy / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert_one_line_error(cli("plot", run_copy, "--boundary"), f"{run_copy / 'config.yaml'}: model[2]", "in_features")
 
 
 def test_not_a_state_dict_is_refused(run_copy):

@@ -108,6 +108,10 @@ def _boundary(kind: str, folder: Path, output: Optional[Path], dpi: int, title: 
     warnings: list[str] = []
     try:
         result = compute_boundary(folder, grid or DEFAULT_GRID, warnings=warnings)
+    except GdlabError as exc:  # an error about a config key (a shape, the data) names the run's config.yaml
+        from gdlab.cli.train_cmd import in_config
+
+        raise in_config(folder / "config.yaml", exc) from None
     finally:
         _warn(warnings)
     _save(plot_boundary(result, title), target, dpi)

@@ -88,10 +88,13 @@ def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: i
                          "resuming would splice two different runs: start a new one with gdlab train")
 
 
-def repair_metrics(path: Path, last_step: int, log_every: int = 1) -> list[str]:
+def repair_metrics(path: Path, last_step: int, log_segments: list[list[int]] | None = None,
+                   columns: list[str] | None = None) -> list[str]:
     """Keep the header and the rows up to `last_step`: drops a torn last line, repeated headers and the
     rows written after the checkpoint, so the resumed run appends without gaps or duplicates. Rows
-    missing before the checkpoint (a cut file, a power cut) are refused: resuming would leave a gap."""
+    missing before the checkpoint (a cut file, a power cut) are refused: resuming would leave a gap.
+    `log_segments`: [first step, log_every] for each stretch the run logged with one log_every (a resume
+    may change it); `columns`: what the resumed run will write, which must be the file's header."""
     if not path.exists():
         raise GdlabError(f"{path}: missing; the run folder is incomplete and cannot be resumed")
     text = path.read_text(encoding="utf-8", errors="replace")
@@ -101,15 +104,23 @@ def repair_metrics(path: Path, last_step: int, log_every: int = 1) -> list[str]:
     header, kept = (lines[0] if lines else ""), []
     if not header.startswith("step,"):
         raise GdlabError(f"{path}: not a gdlab metrics file (header {header[:40]!r})")
+    if columns is not None and header.split(",") != columns:
+        had, now = header.split(","), columns
+        diff = [f"+{c}" for c in now if c not in had] + [f"-{c}" for c in had if c not in now] or ["their order"]
+        raise GdlabError(f"{path}: config.yaml now logs other columns than the file has ({', '.join(diff)}; "
+                         "train.sharpness_every adds or removes `sharpness`): set it back to resume")
     for line in lines[1:]:
         if not line or line == header:
             continue
         step = line.split(",", 1)[0]
         if step.isdigit() and int(step) <= last_step:
             kept.append(line)
-    # every step the run logged up to the checkpoint (with the log_every it ran under) must have its row
+    # every step the run logged up to the checkpoint (with the log_every each stretch ran under) must have its row
     have = {int(line.split(",", 1)[0]) for line in kept}
-    missing = [s for s in range(log_every, last_step + 1, log_every) if s not in have]
+    log_segments = log_segments or [[1, 1]]
+    ends = [start - 1 for start, _ in log_segments[1:]] + [last_step]
+    missing = [s for (start, every), end in zip(log_segments, ends) for s in range(start, min(end, last_step) + 1)
+               if s % every == 0 and s not in have]
     if missing:
         raise GdlabError(f"{path}: the rows of {len(missing)} step(s) before the checkpoint at step {last_step} are "
                          f"missing (from step {missing[0]}; the file was cut or lost), and resuming would leave a gap: "

@@ -117,11 +117,12 @@ def run_group(
             restore_trainer(trainer, resume)
         except (ValueError, KeyError, RuntimeError) as exc:
             raise GdlabError(f"{variants[0].run_dir}: cannot resume: {exc}") from None
-        # the rows were written with the log_every the run had then (a resume may change it)
-        logged_every = (resume.get("config") or {}).get("train", {}).get("log_every") or variants[0].cfg.train.log_every
-        kept = repair_metrics(variants[0].run_dir / "metrics.csv", resume["step"], logged_every)
     train_cfg = variants[0].cfg.train
     cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None, train_cfg.sharpness_every is not None)
+    if resume is not None:
+        kept = repair_metrics(variants[0].run_dir / "metrics.csv", resume["step"], trainer.log_segments, cols)
+        if trainer.log_segments[-1][1] != train_cfg.log_every:  # a resume may change log_every from here on
+            trainer.log_segments.append([resume["step"] + 1, train_cfg.log_every])
     metrics = GroupMetrics([v.run_dir / "metrics.csv" for v in variants], cols, flush_every)
     if resume is not None:
         metrics.seed(0, kept)

@@ -252,6 +252,52 @@ def test_resume_takes_edits_that_change_nothing_it_depends_on(reference, tmp_pat
     assert steps[:3] == [2, 4, 5] and steps[3:6] == [6, 7, 8]  # every 2 steps (and the epoch's val row), then every step
 
 
+def test_log_every_changed_at_one_resume_is_remembered_at_the_next(reference, tmp_path):
+    """Rows every 2 steps, then every 3 after a resume: the second resume checks each stretch with its own
+    log_every (it assumed 3 from step 1 and refused the intact file), and the weights are the reference's."""
+    cfg, ref = reference
+    run = tmp_path / "run"
+    gdlab("train", str(cfg), "train.log_every=2", "--run-dir", str(run), "-q",
+          env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "10"}).communicate(timeout=120)
+    from gdlab.checkpoint import load_checkpoint
+
+    first = load_checkpoint(run)["step"]
+    (run / "config.yaml").write_text((run / "config.yaml").read_text().replace("log_every: 2", "log_every: 3"))
+    gdlab("train", "--resume", str(run), "-q", env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "25"}).communicate(timeout=120)
+    assert load_checkpoint(run)["log_segments"] == [[1, 2], [first + 1, 3]]
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 0, result.stderr
+    logged = set(pd.read_csv(run / "metrics.csv").step)
+    assert {s for s in range(1, first + 1) if s % 2 == 0} <= logged
+    assert {s for s in range(first + 1, 40) if s % 3 == 0} <= logged
+    wa, wb = torch.load(ref / "model.pt", weights_only=True), torch.load(run / "model.pt", weights_only=True)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_resume_refuses_a_new_sharpness_column(reference, tmp_path):
+    """train.sharpness_every set before a resume would append 10-cell rows under a 9-column header."""
+    cfg, _ = reference
+    run = tmp_path / "run"
+    gdlab("train", str(cfg), "--run-dir", str(run), "-q", env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "10"}).communicate(timeout=120)
+    text = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(text.replace("sharpness_every: null", "sharpness_every: 5"))
+    before = (run / "metrics.csv").read_text()
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 2 and "+sharpness" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert (run / "metrics.csv").read_text() == before
+
+
+def test_repair_metrics_checks_each_log_every_stretch(tmp_path):
+    from gdlab.checkpoint import repair_metrics
+    from gdlab.errors import GdlabError
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,train_loss\n3,0.5\n6,0.4\n9,0.3\n14,0.2\n21,0.1\n")
+    assert len(repair_metrics(path, 21, [[1, 3], [10, 7]])) == 5
+    with pytest.raises(GdlabError, match="from step 10"):
+        repair_metrics(path, 21, [[1, 3], [10, 2]])
+
+
 def test_resume_refuses_a_new_divergence_factor_and_a_run_shorter_than_its_checkpoint(reference, tmp_path):
     cfg, _ = reference
     run = tmp_path / "run"
@@ -297,7 +343,7 @@ def test_repair_metrics_with_rows_every_few_steps(tmp_path):
 
     path = tmp_path / "metrics.csv"
     path.write_text("step,train_loss\n2,0.5\n4,0.4\n6,0.3\n")
-    assert repair_metrics(path, 5, log_every=2) == ["2,0.5", "4,0.4"]  # step 5 writes no row: no gap
+    assert repair_metrics(path, 5, [[1, 2]]) == ["2,0.5", "4,0.4"]  # step 5 writes no row: no gap
 
 
 @pytest.mark.parametrize("text,kept,error", [

@@ -39,6 +39,7 @@ class GroupTrainer:
         self.schedule = LRSchedule(cfg.scheduler, [c.optimizer.lr for c in configs], intervals)
         self.eval_every = cfg.train.eval_every or self.plan.steps_per_epoch
         self.log_every = cfg.train.log_every
+        self.log_segments = [[1, self.log_every]]  # [first step, log_every]: a resume may change it
         self.sharpness_every = cfg.train.sharpness_every
         self.sharpness_iters = cfg.train.sharpness_iters
         self.sharpness_s = 0.0

@@ -19,6 +19,7 @@ def trainer_state(tr: GroupTrainer) -> dict:
         "format": FORMAT,
         "config": tr.configs[0].resolved(),  # what the run was; a resume refuses an edited config.yaml
         "step": tr.step,
+        "log_segments": [list(seg) for seg in tr.log_segments],  # which log_every wrote which rows
         "epoch_pos": tr.epoch_pos,
         "epoch_order": tr.epoch_order,
         "elapsed": tr.elapsed,
@@ -58,6 +59,8 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
     tr.divergence.limit = state["loss_limit"]
     tr.sharpness_s = state["sharpness_s"]
     tr.recorded_step = tr.step
+    every = (state.get("config") or {}).get("train", {}).get("log_every") or tr.log_every
+    tr.log_segments = [list(seg) for seg in state.get("log_segments") or [[1, every]]]
     for g, saved in zip(tr.model.dropout_generators, state.get("dropout_rng", [])):  # absent before they existed
         g.set_state(saved)
     rng = state["rng"]

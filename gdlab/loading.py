@@ -133,6 +133,9 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     applied: Applied = []
     for text in overrides:
         key, value = parse_override(text)
+        if key[0] == "sweep":  # nothing but `gdlab sweep` reads that section, and it takes axes directly
+            raise GdlabError(f"override '{text}': the sweep: section cannot be overridden; to sweep, give the axis "
+                             f"itself: gdlab sweep {path} {'.'.join(map(str, key[1:])) or 'optimizer.lr'}=VALUE,VALUE")
         _keyword_form(raw, key)
         if value is not None or not unset(raw, key):
             apply_override(raw, key, value, f"override '{text}'")

@@ -191,3 +191,34 @@ def test_lists_of_mappings_stay_lists_of_values():
 def test_nested_section_errors_name_the_dotted_key(section, message):
     with pytest.raises(GdlabError, match="^" + re.escape(message)):
         axes_from_yaml(section, "c.yaml")
+
+
+# ---------------------------------------------------------------- axes whose labels would lie
+@pytest.mark.parametrize("args,parts", [
+    (["sweep.optimizer.lr=0.001,0.5"], ["'sweep.optimizer.lr'", "sweep: section itself", "optimizer.lr=0.01,0.1"]),
+    (["sweep.optimizer.lr=0.5", "optimizer.lr=0.1,0.2"], ["'sweep.optimizer.lr'"]),
+    (["optimizer.lr=0.1,0.2", "optimizer={name: Adam, lr: 0.01},{name: SGD, lr: 0.5}"],
+     ["axes 'optimizer' and 'optimizer.lr' overlap"]),
+    (["optimizer.momentum=0.5", "optimizer={name: SGD, lr: 0.01},{name: SGD, lr: 0.5}"],
+     ["the axis 'optimizer' replaces the override 'optimizer.momentum=0.5'"]),
+    (["train.steps=5,10", "train.epochs=3"], ["train.steps and train.epochs are both given"]),
+    (["train.steps=5,10", "train.epochs=3,4"], ["train.steps and train.epochs are both given"]),
+])
+def test_axes_that_would_mislabel_their_variants_are_refused(tmp_path, args, parts):
+    """Each of these ran before: the sweep: axis changed nothing, the child axis's column was overwritten
+    by its parent's values, a fixed train.epochs was silently dropped beside a train.steps axis."""
+    result, out = sweep(tmp_path, write_config(tmp_path), *args)
+    assert_usage_error(result, out, *parts)
+
+
+def test_a_fixed_parent_with_a_child_axis_is_still_a_sweep(tmp_path):
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer={name: SGD, lr: 0.3}", "optimizer.lr=0.1,0.2",
+                        "train.steps=2")
+    assert result.exit_code == 0, result.stderr
+    configs = sorted(yaml.safe_load(p.read_text())["optimizer"]["lr"] for p in out.glob("*/config.yaml"))
+    assert configs == [0.1, 0.2]
+
+
+def test_train_refuses_an_override_of_the_sweep_section(tmp_path):
+    result = runner.invoke(app, ["train", str(write_config(tmp_path)), "sweep.optimizer.lr=0.5", "--run-dir", str(tmp_path / "r")])
+    assert_usage_error(result, tmp_path / "r", "override 'sweep.optimizer.lr=0.5'", "cannot be overridden")

@@ -52,6 +52,30 @@ def exact_text(value: Any) -> str:
     return json.dumps(value)  # JSON is YAML's flow style: repr floats, null, true, [lists], {maps}
 
 
+def check_axis_keys(axes: dict[str, list[Any]], fixed: list[tuple[tuple, str]], source: str) -> None:
+    """Refuse axes whose labels would not say what ran: one over the `sweep` section itself, one inside
+    another axis, one that overwrites a one-value override inside it, train.steps beside train.epochs."""
+    for key in [*axes, *(".".join(map(str, path)) for path, _ in fixed)]:
+        if key.split(".")[0] == "sweep":
+            inner = key.split(".", 1)[1] if "." in key else "optimizer.lr"
+            raise GdlabError(f"{source}: '{key}': the sweep: section itself cannot be swept or overridden; "
+                             f"give the axis directly, e.g. {inner}=0.01,0.1")
+    paths = {key: key_path(key) for key in axes}
+    for outer, op in paths.items():
+        for inner, ip in paths.items():
+            if inner != outer and ip[: len(op)] == op:
+                raise GdlabError(f"{source}: the axes '{outer}' and '{inner}' overlap: each value of {outer} sets "
+                                 f"{inner} too, so the {inner} column would not be what ran; sweep one of them")
+        for path, arg in fixed:
+            if len(path) > len(op) and path[: len(op)] == op:
+                raise GdlabError(f"{source}: the axis '{outer}' replaces the override '{arg}' inside it; "
+                                 "write that value into the axis's values instead")
+    given = set(axes) | {".".join(map(str, path)) for path, _ in fixed}
+    if {"train.steps", "train.epochs"} <= given:
+        raise GdlabError(f"{source}: train.steps and train.epochs are both given; set exactly one (an axis "
+                         "over one replaces the config file's other)")
+
+
 def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
                   fixed: list[tuple[tuple, str]] = ()) -> list[VariantPlan]:
     """Every grid point validated; the first invalid one is an error naming the variant (or, when a

@@ -17,7 +17,7 @@ from gdlab.csvlog import CsvAppender
 from gdlab.rundir import write_atomic
 from gdlab.sweep.execute import Job
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
-from gdlab.sweep.plan import VariantPlan, group_variants, plan_variants
+from gdlab.sweep.plan import VariantPlan, check_axis_keys, group_variants, plan_variants
 from gdlab.yamlio import dump_yaml, read_yaml_file
 
 DONE = ("completed", "diverged")  # diverged is a result, not a failure
@@ -58,6 +58,7 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
             axes.pop(key, None)
         else:
             axes[key] = values
+    check_axis_keys(axes, fixed, str(config))
     # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
     dropped = drop_foreign_keys(raw, {".".join(map(str, path)) for path, _ in fixed})
     clear_alternative(raw, [path for path, _ in fixed])

@@ -210,6 +210,33 @@ def test_resume_reruns_only_what_is_unfinished(tmp_path):
     assert list(pd.read_csv(out / "sweep.csv").status) == ["completed"] * 3
 
 
+@pytest.mark.parametrize("edit", [
+    lambda t: t.replace("epochs: 3", "epochs: 7"),  # a base key: the kept variant ran 3 epochs
+    lambda t: t.replace("0.1]", "0.2]"),  # an axis value: folder 001_lr=0.1 no longer in the grid
+])
+def test_resume_refuses_a_sweep_yaml_edited_since_the_sweep_ran(tmp_path, edit):
+    cfg = write_config(tmp_path, **{"train.epochs": 3})
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", "--vectorize", "off")
+    assert result.exit_code == 0, result.output
+    (out / "000_lr=0.01" / "summary.json").unlink()
+    text = (out / "sweep.yaml").read_text()
+    assert edit(text) != text
+    (out / "sweep.yaml").write_text(edit(text))
+    before = sorted(p.name for p in out.rglob("*"))
+    r = runner.invoke(app, ["sweep", "--resume", str(out), "-q"])
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "start a new" in r.stderr, r.stderr
+    assert sorted(p.name for p in out.rglob("*")) == before  # nothing cleared, nothing rerun
+
+
+def test_a_diverged_variant_reads_the_same_in_sweep_csv_fresh_or_resumed(tmp_path):
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "sine.yaml"  # MSE: the loss itself reaches inf
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=1e30,0.1", "train.steps=10")
+    assert result.exit_code == 0, result.output
+    fresh = (out / "sweep.csv").read_text()
+    assert runner.invoke(app, ["sweep", "--resume", str(out), "-q"]).exit_code == 0
+    assert (out / "sweep.csv").read_text() == fresh and ",inf," not in fresh
+
+
 def test_parallel_jobs_give_the_same_results(tmp_path):
     cfg = write_config(tmp_path, **{"train.dtype": "float64"})
     _, a = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", "optimizer.name=SGD,GD", folder="a")

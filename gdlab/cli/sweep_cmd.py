@@ -52,7 +52,9 @@ def sweep_command(
         if run_dir is not None:
             raise GdlabError(f"--run-dir {run_dir}: a resumed sweep stays in its own folder ({resume}); drop --run-dir")
         folder = resume
-        setup = sweep_run.load_setup(folder)
+        from gdlab.sweep.resume import check_unchanged, load_setup
+
+        setup = load_setup(folder)
         # what the sweep recorded (--sharpness) and how it grouped variants carry over, so a resumed sweep
         # gives what an uninterrupted one would; --jobs and --backend are this run's choice
         stored = sweep_run.stored_options(folder)
@@ -63,6 +65,7 @@ def sweep_command(
             from gdlab.sweep.lock import sweep_lock
 
             session.enter_context(sweep_lock(folder))  # before half-written variants are cleared
+        check_unchanged(setup, folder)
         todo, done = _resumable(setup, folder, clear=not dry_run)
         if dry_run:
             from gdlab.cli.sweep_view import grid_table
@@ -160,7 +163,8 @@ def _run(console, setup, folder: Path, todo, done, quiet: bool, options: dict):
 
 def _resumable(setup, folder: Path, clear: bool = True):
     """(variants to rerun, summaries of those done); `clear` removes the half-written folders of the former."""
-    from gdlab.sweep.run import DONE, variant_status
+    from gdlab.sweep.resume import variant_status
+    from gdlab.sweep.run import DONE
 
     todo, done = [], {}
     for p in setup.plans:

@@ -11,10 +11,10 @@ from typing import Any, Callable
 
 from gdlab import provenance
 from gdlab.errors import GdlabError
-from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, parse_override, unset
+from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, unset
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.csvlog import CsvAppender
-from gdlab.rundir import write_atomic
+from gdlab.rundir import json_safe, write_atomic
 from gdlab.sweep.execute import Job
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, group_variants, plan_variants
@@ -69,35 +69,6 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
     return SweepSetup(str(config), raw, axes, plan_variants(raw, axes, str(config), fixed), notes, [a for _, a in fixed])
 
 
-def load_setup(sweep_dir: Path) -> SweepSetup:
-    """Rebuild a sweep from its sweep.yaml (for --resume)."""
-    from gdlab.files import path_error, show
-
-    path = sweep_dir / "sweep.yaml"
-    try:
-        if not sweep_dir.exists():
-            raise GdlabError(f"--resume {show(sweep_dir)}: no such sweep folder")
-        if not sweep_dir.is_dir():
-            raise GdlabError(f"--resume {show(sweep_dir)}: a file, not a sweep folder")
-        if not path.is_file():
-            if (sweep_dir / "lr_find.csv").is_file():
-                raise GdlabError(f"--resume {show(sweep_dir)}: this is an lr-find folder, not a sweep folder; "
-                                 "it cannot be resumed: run gdlab lr-find again")
-            if (sweep_dir / "config.yaml").is_file():
-                raise GdlabError(f"--resume {show(sweep_dir)}: this is a run folder, not a sweep folder; a run that "
-                                 f"can go on resumes with gdlab train --resume {show(sweep_dir)}")
-            raise GdlabError(f"--resume {show(sweep_dir)}: no sweep.yaml there; is it a sweep folder?")
-    except OSError as exc:  # too long a path, a link loop, a folder we may not enter
-        raise path_error("--resume", sweep_dir, exc, "cannot read the sweep folder") from None
-    data, _ = read_yaml_file(path)
-    if not isinstance(data, dict) or not {"base", "axes"} <= set(data):
-        raise GdlabError(f"{path}: not a gdlab sweep file (needs base and axes)")
-    texts = [t for t in data.get("fixed_overrides") or [] if isinstance(t, str)]
-    fixed = [(parse_override(t)[0], t) for t in texts]  # for the rerun variants' overrides.yaml
-    return SweepSetup(data.get("config", str(path)), data["base"], data["axes"],
-                      plan_variants(data["base"], data["axes"], str(path), fixed), [], texts)
-
-
 def stored_options(folder: Path) -> dict:
     """The options sweep.yaml recorded when the sweep started (empty for an older file)."""
     data, _ = read_yaml_file(folder / "sweep.yaml")
@@ -109,15 +80,6 @@ def write_sweep_yaml(folder: Path, setup: SweepSetup, options: dict) -> None:
     doc = {"name": setup.plans[0].cfg.name, "config": setup.source, "created_at": provenance.now_iso(), "options": options, "axes": setup.axes,
            "fixed_overrides": setup.fixed, "base": setup.base}
     write_atomic(folder / "sweep.yaml", dump_yaml(doc))
-
-
-def variant_status(run_dir: Path) -> str:
-    import json
-
-    try:
-        return json.loads((run_dir / "summary.json").read_text()).get("status", "unknown")
-    except (OSError, ValueError):
-        return "unfinished"
 
 
 def sweep_rows(setup: SweepSetup, folder: Path, summaries: dict[int, dict]) -> list[dict]:
@@ -187,7 +149,7 @@ def run_sweep(
 
     def finished(job: Job, results: list[dict]) -> bool:
         for i, s in zip(job.indices, results):
-            summaries[i] = s
+            summaries[i] = s = json_safe(s)  # as summary.json has it: a resumed sweep reads those back
             on_result(by_index[i], s)
         write_sweep_csv(folder, setup, summaries)
         return fail_fast and any(s["status"] not in DONE for s in results)

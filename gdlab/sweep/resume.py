@@ -1,0 +1,79 @@
+"""Resuming a sweep: its plan rebuilt from sweep.yaml, and the checks that the folder still holds that
+sweep (a sweep.yaml edited since it ran would mix two sweeps in one table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gdlab.config.overrides import parse_override
+from gdlab.errors import GdlabError
+from gdlab.sweep.plan import plan_variants
+from gdlab.sweep.run import DONE, SweepSetup
+from gdlab.yamlio import read_yaml_file
+
+
+def variant_status(run_dir: Path) -> str:
+    import json
+
+    try:
+        return json.loads((run_dir / "summary.json").read_text()).get("status", "unknown")
+    except (OSError, ValueError):
+        return "unfinished"
+
+
+def load_setup(sweep_dir: Path) -> SweepSetup:
+    """Rebuild a sweep from its sweep.yaml (for --resume)."""
+    from gdlab.files import path_error, show
+
+    path = sweep_dir / "sweep.yaml"
+    try:
+        if not sweep_dir.exists():
+            raise GdlabError(f"--resume {show(sweep_dir)}: no such sweep folder")
+        if not sweep_dir.is_dir():
+            raise GdlabError(f"--resume {show(sweep_dir)}: a file, not a sweep folder")
+        if not path.is_file():
+            if (sweep_dir / "lr_find.csv").is_file():
+                raise GdlabError(f"--resume {show(sweep_dir)}: this is an lr-find folder, not a sweep folder; "
+                                 "it cannot be resumed: run gdlab lr-find again")
+            if (sweep_dir / "config.yaml").is_file():
+                raise GdlabError(f"--resume {show(sweep_dir)}: this is a run folder, not a sweep folder; a run that "
+                                 f"can go on resumes with gdlab train --resume {show(sweep_dir)}")
+            raise GdlabError(f"--resume {show(sweep_dir)}: no sweep.yaml there; is it a sweep folder?")
+    except OSError as exc:  # too long a path, a link loop, a folder we may not enter
+        raise path_error("--resume", sweep_dir, exc, "cannot read the sweep folder") from None
+    data, _ = read_yaml_file(path)
+    if not isinstance(data, dict) or not {"base", "axes"} <= set(data):
+        raise GdlabError(f"{path}: not a gdlab sweep file (needs base and axes)")
+    texts = [t for t in data.get("fixed_overrides") or [] if isinstance(t, str)]
+    fixed = [(parse_override(t)[0], t) for t in texts]  # for the rerun variants' overrides.yaml
+    return SweepSetup(data.get("config", str(path)), data["base"], data["axes"],
+                      plan_variants(data["base"], data["axes"], str(path), fixed), [], texts)
+
+
+def check_unchanged(setup: SweepSetup, folder: Path) -> None:
+    """Refuse a resume after sweep.yaml was edited: every variant folder must belong to a planned variant,
+    and a finished one's config.yaml must be what the sweep now plans for it (keys a newer gdlab added aside)."""
+    import re
+
+    from gdlab.flatkeys import flatten
+
+    planned = {p.dir_name: p for p in setup.plans}
+    for run in sorted(folder.iterdir()):
+        if not (run.is_dir() and re.match(r"\d{3,}(_|$)", run.name)):
+            continue
+        plan = planned.get(run.name)
+        if plan is None:
+            raise GdlabError(f"--resume {folder}: the variant folder {run.name} is not in the grid sweep.yaml now "
+                             "describes (was sweep.yaml edited?); resuming would mix two sweeps: start a new one")
+        if variant_status(run) not in DONE or not (run / "config.yaml").is_file():
+            continue
+        try:
+            saved = flatten(read_yaml_file(run / "config.yaml")[0] or {})
+        except GdlabError:
+            continue  # unreadable: the summary still stands; the plot and runs views say what they can
+        now = flatten(plan.cfg.resolved())
+        changed = [k for k in saved if k in now and repr(saved[k]) != repr(now[k])]
+        if changed:
+            shown = ", ".join(f"{k}: {saved[k]} -> {now[k]}" for k in changed[:3])
+            raise GdlabError(f"--resume {folder}: sweep.yaml now plans variant {run.name} differently from how it ran "
+                             f"({shown}); resuming would rank runs of different settings together: start a new sweep")

@@ -297,6 +297,14 @@ def test_validate_checks_every_variant_of_a_sweep_section(tmp_path):
     assert f"{negative}: variant 1 (optimizer.lr=-5): optimizer.lr" in errors[1] and len(errors) == 2
 
 
+def test_validate_refuses_a_device_train_would_refuse(tmp_path):
+    """cuda:7 is on no machine that runs these tests; `gdlab train` refuses it, so validate must not say ok."""
+    far = write(tmp_path, TINY.replace("device: cpu", "device: cuda:7"), "far.yaml")
+    result = invoke("validate", far)
+    assert result.exit_code == 2 and "train.device: 'cuda:7'" in result.stderr and not result.stdout
+    assert invoke("validate", "--no-data", far).exit_code == 0  # the schema allows it; the machine does not
+
+
 def test_validate_no_data_skips_shape_checks(tmp_path):
     shape = write(tmp_path, TINY.replace("[8, 2]", "[9, 2]"), "shape.yaml")
     assert invoke("validate", "--no-data", shape).exit_code == 0

@@ -123,19 +123,20 @@ def train_command(
 @command("validate")
 def validate_command(
     configs: Annotated[list[Path], typer.Argument(help="config files", show_default=False)],
-    no_data: Annotated[bool, typer.Option("--no-data", help="check the schema only; skip loading data and shapes")] = False,
+    no_data: Annotated[bool, typer.Option("--no-data", help="check the schema only; skip loading data, shapes and the device")] = False,
 ) -> None:
-    """Check configs without training: schema, values, data and layer shapes, and every variant of a `sweep:` section."""
+    """Check configs without training: schema, values, data, layer shapes and the device, and every variant of a `sweep:` section."""
     from gdlab.loading import load_config
 
     bad = 0
     for path in configs:
         try:
             cfg = load_config(path)
-            if not no_data:
-                from gdlab.runner import prepare_data
+            if not no_data:  # what `gdlab train` would refuse here: the data, the shapes, the device
+                from gdlab.runner import prepare_data, resolve_device
 
                 prepare_data(cfg)
+                resolve_device(cfg.train.device)
             if cfg.sweep:  # every variant of its `sweep:` section, as gdlab sweep would check them
                 from gdlab.cli.sweep_cmd import preflight
                 from gdlab.sweep.run import setup_sweep

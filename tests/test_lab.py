@@ -227,6 +227,33 @@ def test_sharpness_is_not_fooled_by_many_eigenvalues_just_below_the_top():
     assert used == 10
 
 
+def _quadratics(hessians: list[torch.Tensor]):
+    """Per-model losses 0.5 w'H_k w: model k's Hessian is exactly H_k."""
+    H = torch.stack(hessians)
+    return lambda f: 0.5 * torch.einsum("kp,kpq,kq->k", f, H, f)
+
+
+def _symmetric(eigenvalues: list[float], seed: int) -> torch.Tensor:
+    q, _ = torch.linalg.qr(torch.randn(len(eigenvalues), len(eigenvalues), generator=torch.Generator().manual_seed(seed),
+                                       dtype=torch.float64))
+    return q @ torch.diag(torch.tensor(eigenvalues, dtype=torch.float64)) @ q.T
+
+
+@pytest.mark.parametrize("eigenvalues", [
+    [-5.0, 1.0, 0.5, 0.2],     # a negative eigenvalue of largest magnitude: plain power iteration gave -5
+    [2.0, -2.0, 0.3, 0.1],     # a +-pair: the Rayleigh quotient never settled
+    [-1.0, -3.0, -0.5, -2.0],  # all negative: the top one is -0.5
+    [4.0, -1.0, 0.5, 0.0],     # the plain case stays one pass
+])
+def test_sharpness_is_the_top_eigenvalue_even_when_a_negative_one_is_larger(eigenvalues):
+    hessians = [_symmetric(eigenvalues, seed) for seed in range(3)]
+    value, _ = top_hessian_eigenvalue(_quadratics(hessians), torch.zeros(3, 4, dtype=torch.float64), iters=2000, tol=1e-9)
+    expected = torch.stack([torch.linalg.eigvalsh(h)[-1] for h in hessians])
+    assert torch.allclose(value, expected, atol=1e-5), (value, expected)
+    alone = [top_hessian_eigenvalue(_quadratics([h]), torch.zeros(1, 4, dtype=torch.float64), iters=2000, tol=1e-9)[0] for h in hessians]
+    assert torch.equal(value, torch.cat(alone))  # batched == alone, shifted pass included
+
+
 def test_each_stacked_model_gets_its_own_sharpness():
     (x1, y1, h1), (x2, y2, h2) = linear_problem(scale=1.0), linear_problem(scale=3.0, seed=1)
     flat = torch.randn(2, 4, dtype=torch.float64)

@@ -15,8 +15,9 @@ def top_hessian_eigenvalue(
     loss_fn(flat) -> per-model losses [K]; flat: [K, P] parameters. Returns ([K] eigenvalues, iterations used).
 
     Power iteration finds the eigenvalue of largest magnitude. Near a minimum, and all along an
-    edge-of-stability run, that is the top (positive) eigenvalue; far from one a large negative
-    eigenvalue could win, and the result is then negative. `flat` and its `.grad` are left untouched."""
+    edge-of-stability run, that is the top (positive) eigenvalue; where a negative one wins (or a +-lam
+    pair keeps it from settling), a second pass on H + rho*I (rho: the largest magnitude found) finds
+    the top one, lam_max + rho. `flat` and its `.grad` are left untouched."""
     if flat.dim() != 2:
         raise ValueError(f"flat must be [K, P] (got shape {list(flat.shape)})")
     if generator is None:  # a private stream, so that measuring never shifts the training RNG
@@ -30,32 +31,45 @@ def top_hessian_eigenvalue(
         (grad,) = torch.autograd.grad(loss_fn(w).sum(), w, create_graph=True)
         if not grad.requires_grad:  # the gradient does not depend on the weights: the Hessian is zero
             return torch.zeros(w.shape[0], dtype=w.dtype, device=w.device), 0
-        return _power_iteration(grad, w, v, iters, tol)
+        value, used, v, settled, radius = _power_iteration(grad, w, v, iters, tol)
+        # negative, or a +-lam pair (the quotient stalls well below |Hv|): shift so the top one dominates
+        shift = torch.isfinite(value) & ((value < 0) | (~settled & (value.abs() < 0.9 * radius)))
+        if bool(shift.any()):
+            top, more, *_ = _power_iteration(grad, w, v, iters, tol, shift=torch.where(shift, radius, 0), active=shift)
+            value, used = torch.where(shift, top - radius, value), used + more
+        return value, used
 
 
-def _power_iteration(grad, w, v, iters, tol):
-    """Repeat v <- Hv / |Hv| per row until every row's residual |Hv - lam v| is within `tol` * |lam|, or
-    `iters` run out. The residual bounds the distance from lam to an eigenvalue of H; a small change of lam
-    between iterations does not: with many eigenvalues just below the top one, lam creeps up by tiny
-    steps while still far from it."""
+def _power_iteration(grad, w, v, iters, tol, shift=None, active=None):
+    """Repeat v <- Av / |Av| per row, A = H (+ shift*I), until every `active` row's residual |Av - lam v|
+    is within `tol` * |lam|, or `iters` run out. The residual bounds the distance from lam to an
+    eigenvalue; a small change of lam between iterations does not: with many eigenvalues just below the
+    top one, lam creeps up by tiny steps while still far from it. Returns (lam, iterations, v, settled,
+    |Av|) per row."""
     value = torch.full((w.shape[0],), float("nan"), dtype=w.dtype, device=w.device)
-    done = torch.zeros(w.shape[0], dtype=torch.bool, device=w.device)
+    radius = torch.zeros_like(value)
+    settled = torch.zeros(w.shape[0], dtype=torch.bool, device=w.device)
+    done = ~active if active is not None else settled.clone()
     used = 0
     for used in range(1, iters + 1):
         # The gradient's graph is kept and reused: each iteration costs one backward, not a forward too.
-        (hv,) = torch.autograd.grad(grad, w, grad_outputs=v, retain_graph=used < iters, allow_unused=True)
-        hv = torch.zeros_like(w) if hv is None else hv
-        hv = hv.detach()
-        new = (v * hv).sum(1)  # Rayleigh quotient <v, Hv> of a unit v
+        (hv,) = torch.autograd.grad(grad, w, grad_outputs=v, retain_graph=True, allow_unused=True)
+        hv = torch.zeros_like(w) if hv is None else hv.detach()
+        if shift is not None:
+            hv = hv + shift.unsqueeze(1) * v
+        new = (v * hv).sum(1)  # Rayleigh quotient <v, Av> of a unit v
         residual = torch.linalg.vector_norm(hv - new.unsqueeze(1) * v, dim=1)
         # A settled model keeps its value (so it is what it would be alone, whatever it is grouped with)
         value = torch.where(done, value, new)
+        radius = torch.where(done, radius, torch.linalg.vector_norm(hv, dim=1))
         v = torch.where(done.unsqueeze(1), v, _unit_rows(hv))
+        now = ~done & (residual <= tol * new.abs())
+        settled |= now
         # A model whose loss is not finite can never settle; it must not hold up the others.
-        done |= (residual <= tol * new.abs()) | ~torch.isfinite(new)
+        done |= now | ~torch.isfinite(new)
         if bool(done.all()):
             break
-    return value, used
+    return value, used, v, settled, radius
 
 
 def _unit_rows(v: torch.Tensor) -> torch.Tensor:

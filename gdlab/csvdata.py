@@ -15,6 +15,9 @@ from gdlab.errors import GdlabError
 
 NAN_WORDS = {"nan", "na", "n/a", "null", "none"}
 SHOWN_COLUMNS = 20  # header names a "no column" error lists
+# A label above this is a typo or a regression target, not a class: CrossEntropyLoss needs one output unit per
+# class, and a label such as 1e12 would ask for a last layer of a trillion units.
+MAX_CLASSES = 100_000
 
 
 def read_csv(data, labels: bool, loss_name: str) -> RawData:
@@ -38,7 +41,8 @@ def read_csv(data, labels: bool, loss_name: str) -> RawData:
     y = _numeric_column(path, table, data.target)
     if not labels:
         return RawData(x, y.reshape(-1, 1), list(features), None)
-    return RawData(x, _class_labels(path, table, data.target, y, loss_name), list(features), int(y.max()) + 1)
+    classes = _class_labels(path, table, data.target, y, loss_name)
+    return RawData(x, classes, list(features), int(classes.max()) + 1)
 
 
 def _read_table(path: str):
@@ -134,10 +138,14 @@ def _numeric_column(path: str, table, name: str) -> np.ndarray:
 
 
 def _class_labels(path: str, table, name: str, y: np.ndarray, loss_name: str) -> np.ndarray:
-    bad = np.flatnonzero((y < 0) | (y != np.floor(y)))
+    """`y` as int64 class labels, or a GdlabError naming the first cell that is not a whole number
+    0 .. MAX_CLASSES - 1."""
+    # The range is checked before the cast: a float beyond int64 casts to garbage with a numpy RuntimeWarning.
+    bad = np.flatnonzero((y < 0) | (y >= MAX_CLASSES) | (y != np.floor(y)))
     if bad.size:
         got = table[name].iloc[bad[0]].strip()
-        raise _cell_error(path, table, name, bad[0], f"{loss_name} needs integer class labels 0, 1, 2, ...; got {got}")
+        raise _cell_error(path, table, name, bad[0], f"{loss_name} needs integer class labels 0, 1, 2, ... up to "
+                                                     f"{MAX_CLASSES - 1} (at most {MAX_CLASSES} classes); got {got}")
     return y.astype(np.int64)
 
 

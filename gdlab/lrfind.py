@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -103,6 +104,28 @@ def _finite_min(smoothed: list[float]) -> tuple[int, int]:
     return n, min(range(n), key=smoothed.__getitem__, default=-1)
 
 
+def _descent_start(s: list[float], i_min: int, h: int, flat: float) -> int:
+    """Walk back from i_min while the highest of the h points before `start` stands more than `flat` above
+    it; return where the walk stops. O(n): a narrow lr range over many steps makes h span the whole curve."""
+    # The window s[start-h:start] only grows on its left and loses its right end as start moves back, so a
+    # deque of indices whose values fall from front (the window's max) to back gives each max in O(1)
+    # amortised; re-taking max() of the window each step was O(n * h), minutes for a million steps.
+    window: deque[int] = deque()
+    start, low = i_min, i_min  # `low`: the lowest index pushed so far
+    while start > 0:
+        while low > max(start - h, 0):
+            low -= 1
+            while window and s[window[-1]] <= s[low]:  # never the max again while `low` is in the window
+                window.pop()
+            window.append(low)
+        while window[0] >= start:  # slid out on the right
+            window.popleft()
+        if not s[window[0]] - s[start] > flat:
+            break
+        start -= 1
+    return start
+
+
 def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float | None, float | None]:
     """(suggested lr, lr at the smoothed minimum). The suggestion is the centre of the steepest fall of the
     smoothed loss against log10 lr, each slope measured across ~a quarter decade, among windows inside the
@@ -115,9 +138,7 @@ def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float | None, floa
     # Walk back up the descent. A stretch falling by under 0.1% of the loss range is flat, and ends it; a bump
     # shorter than the half window does not, as a point within h steps back still stands higher.
     flat = 1e-3 * (max(s[: i_min + 1]) - s[i_min])
-    start = i_min
-    while start > 0 and max(s[max(start - h, 0):start]) - s[start] > flat:
-        start -= 1
+    start = _descent_start(s, i_min, h, flat)
     top = max(s[start:i_min + 1])
     centres = range(start + h, i_min - h)  # the window [i-h, i+h] lies in the descent and ends before the minimum
     if not centres or top - s[i_min] < MIN_FALL * abs(top):

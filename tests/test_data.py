@@ -295,3 +295,31 @@ def test_csv_missing_file_is_an_error(tmp_path):
         load_data(csv_cfg(missing))
     with pytest.raises(GdlabError, match="not a file"):
         load_data(csv_cfg(str(tmp_path)))
+
+
+@pytest.mark.parametrize("label", ["1e300", "1e12", "100000", "-1", "2.5"])
+def test_csv_class_labels_must_be_whole_numbers_below_the_class_limit(tmp_path, label):
+    """A huge label once cast to int64 with a numpy RuntimeWarning and asked for a 300-digit last layer; now it
+    is one error line naming the file, column, line and value, and what labels are allowed."""
+    import warnings
+
+    path = write(tmp_path, f"a,b,y\n1,2,0\n3,4,{label}\n5,6,1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as `python -W error`: no numpy warning may leak
+        with pytest.raises(GdlabError) as caught:
+            load_data(csv_cfg(path, loss="CrossEntropyLoss"))
+    message = str(caught.value)
+    assert message == (f"{path}: column 'y', line 3: CrossEntropyLoss needs integer class labels 0, 1, 2, ... "
+                       f"up to 99999 (at most 100000 classes); got {label}")
+
+
+def test_csv_class_labels_up_to_the_limit_and_a_plain_three_class_file_work(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = load_data(csv_cfg(write(tmp_path, "a,b,y\n1,2,0\n3,4,2\n5,6,1.0\n7,8,2\n"), loss="CrossEntropyLoss"))
+        assert ds.n_classes == ds.n_outputs == 3 and ds.y_train.dtype == torch.int64
+        assert sorted(ds.y_train.tolist()) == [0, 1, 2, 2]
+        largest = load_data(csv_cfg(write(tmp_path, "a,y\n1,0\n2,99999\n", "big.csv"), loss="CrossEntropyLoss"))
+        assert largest.n_classes == 100_000

@@ -213,3 +213,86 @@ def test_the_step_by_step_smoother_equals_smoothing_the_whole_list():
     assert stepwise[:4] == whole[:4] and all(math.isnan(v) for v in stepwise[4:] + whole[4:])  # NaN from inf on
     # the bias correction makes the first value the first loss, then an EMA: 0.1 * 0.9 + 0.09 * 1.0 over 0.19
     assert whole[0] == 1.0 and whole[1] == pytest.approx((0.09 * 1.0 + 0.1 * 0.9) / 0.19)
+
+
+# ---------------------------------------------------------------- the suggestion is linear in the number of points
+def reference_suggest(lrs: list[float], smoothed: list[float]) -> tuple[float | None, float | None]:
+    """suggest() as it was before its walk-back became O(n): kept verbatim as the answer it must still give."""
+    from gdlab.lrfind import MIN_FALL, MIN_STEPS, _finite_min, _half_window
+
+    n, i_min = _finite_min(smoothed)
+    if n < MIN_STEPS:
+        return None, None
+    s, h = smoothed[:n], _half_window(lrs)
+    flat = 1e-3 * (max(s[: i_min + 1]) - s[i_min])
+    start = i_min
+    while start > 0 and max(s[max(start - h, 0):start]) - s[start] > flat:
+        start -= 1
+    top = max(s[start:i_min + 1])
+    centres = range(start + h, i_min - h)
+    if not centres or top - s[i_min] < MIN_FALL * abs(top):
+        return None, lrs[i_min]
+    slope = lambda i: (s[i + h] - s[i - h]) / (math.log10(lrs[i + h]) - math.log10(lrs[i - h]))  # noqa: E731
+    return lrs[min(centres, key=slope)], lrs[i_min]
+
+
+def random_curve(rng: random.Random) -> tuple[list[float], list[float]]:
+    """A loss curve with noise, spikes, plateaus, ties and NaNs over an lr range from a ten-thousandth of a
+    decade (the half window far wider than the curve) to thirty decades (a half window of one point)."""
+    n = rng.choice([rng.randrange(1, 12), rng.randrange(12, 300), rng.randrange(300, 2000)])
+    decades = rng.choice([1e-4, 0.01, 0.3, 2, 7, 30])
+    lo = 10 ** rng.uniform(-8, -2)
+    lrs = [lo * 10 ** (decades * i / max(n - 1, 1)) for i in range(n)]
+    centre, width, noise = rng.uniform(0, n), rng.uniform(1, n), rng.choice([0, 1e-4, 0.01, 0.1])
+    raw = [0.3 + 0.4 / (1 + math.exp((i - centre) / width)) + rng.gauss(0, noise) for i in range(n)]
+    for _ in range(rng.randrange(4)):  # spikes and dips
+        raw[rng.randrange(n)] += rng.choice([-1, 1]) * rng.uniform(0.01, 2)
+    for _ in range(rng.randrange(3)):  # plateaus: equal values, so the window max has ties
+        i = rng.randrange(n)
+        j = min(n, i + rng.randrange(1, n // 3 + 2))
+        raw[i:j] = [raw[i]] * (j - i)
+    if rng.random() < 0.3:  # a blow-up to NaN or inf, from any step on (a lone NaN ends the finite part too)
+        i = rng.randrange(n)
+        raw[i:] = [rng.choice([float("nan"), float("inf")])] * (n - i)
+    if rng.random() < 0.2:
+        raw = [round(v, 2) for v in raw]  # coarse values: many exact ties
+    return lrs, (raw if rng.random() < 0.3 else smooth(raw, rng.choice([0.5, 0.9, 0.98])))
+
+
+def test_the_linear_walk_back_suggests_exactly_what_the_quadratic_one_did():
+    rng = random.Random(7)
+    suggested = 0
+    for _ in range(1000):
+        lrs, s = random_curve(rng)
+        got = suggest(lrs, s)
+        assert got == reference_suggest(lrs, s), (lrs[:3], s[:20])
+        suggested += got[0] is not None
+    assert suggested > 150  # the curves reach the slope search, not only the early returns
+
+
+def test_the_known_curves_keep_their_suggestions():
+    for s in (smooth(steady(85), 0.9), smooth(steady(60), 0.9), [descent(lr) for lr in LRS]):
+        assert suggest(LRS, s) == reference_suggest(LRS, s)
+    # A fall of exactly `flat` (0.1% of 1000 = 1.0) is flat and ends the walk: the boundary stays where it was.
+    lrs, s = [10.0 ** (10 * i) for i in range(8)], [1000.0, 999.0, 998.0, 997.0, 996.0, 995.0, 994.0, 0.0]
+    assert suggest(lrs, s) == reference_suggest(lrs, s) == (None, lrs[-1])
+
+
+def test_a_narrow_range_over_many_steps_takes_linear_time():
+    """A hundredth of a decade over 200k steps makes the half window wider than the curve: the old walk-back
+    took max() over the whole curve at every step, minutes for a million steps. Timing 4x the points must
+    cost about 4x (a quadratic walk costs 16x); CPU time, best of a few runs, is steady on a busy machine."""
+    import time
+
+    def best_time(n: int, repeats: int) -> float:
+        lrs = [1e-3 * 10 ** (0.01 * i / (n - 1)) for i in range(n)]
+        s = [1.0 - 0.5 * i / n for i in range(n)]  # falls to the very end: the walk goes back to the first point
+        times = []
+        for _ in range(repeats):
+            t = time.process_time()
+            assert suggest(lrs, s) == (None, lrs[-1])
+            times.append(time.process_time() - t)
+        return min(times)
+
+    small, large = best_time(50_000, 5), best_time(200_000, 3)
+    assert large < 9 * max(small, 1e-3), (small, large)

@@ -384,6 +384,22 @@ def test_with_seeds_the_best_is_the_best_mean_over_seeds():
     assert "best single run: optimizer.lr=1, seed=0" in text
 
 
+@pytest.mark.parametrize("axis, values, warned", [
+    ("loss", ["MSELoss", "L1Loss"], True), ("loss.label_smoothing", [0.0, 0.2], True),
+    ("optimizer.lr", [0.1, 1.0], False)])
+def test_a_loss_axis_says_its_scores_are_not_comparable(axis, values, warned):
+    from rich.console import Console
+
+    from gdlab.cli.sweep_view import ranking_tables
+
+    rows = [{axis: v, "status": "completed", "final_train_loss": 0.1 * (i + 1), "run_dir": f"{i:03d}",
+             "diverged_at_step": None, "steps": 10} for i, v in enumerate(values)]
+    console = Console(record=True, width=200, file=open(os.devnull, "w"))
+    for t in ranking_tables(rows, [axis]):
+        console.print(t)
+    assert ("changes the loss itself" in console.export_text()) == warned
+
+
 def test_ranking_orders_completed_by_score_then_diverged_then_the_unfinished_by_status():
     from gdlab.sweep.rank import rank_rows
 

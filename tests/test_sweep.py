@@ -68,6 +68,19 @@ def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path):
     assert not out.exists()
 
 
+def test_dry_run_with_jobs_shows_the_groups_the_workers_get(tmp_path):
+    """--jobs 2 splits a lone group in two so both workers train; the dry run said 1 group."""
+    from gdlab.sweep.plan import group_variants, spread
+    from gdlab.sweep.run import make_jobs, setup_sweep
+
+    cfg = write_config(tmp_path)
+    result, _ = sweep(tmp_path, cfg, "optimizer.lr=logspace(-2,0,3)", "seed=0,1", "--dry-run", "--jobs", "2")
+    assert result.exit_code == 0 and "6 variants in 2 batched group" in result.output, result.output
+    plans = setup_sweep(cfg, ["optimizer.lr=logspace(-2,0,3)", "seed=0,1"]).plans
+    shown = spread(group_variants(plans, "auto"), 2)
+    assert [j.indices for j in make_jobs(group_variants(plans, "auto"), tmp_path, 2)] == [[p.index for p in g] for g in shown]
+
+
 @pytest.mark.parametrize("axis,message", [
     ("optimizer.lr=0.1,-1", "variant 1 (optimizer.lr=-1): optimizer.lr"),
     ("optimizer.lrr=0.1,0.2", "unknown key 'lrr'"),

@@ -42,7 +42,7 @@ def sweep_command(
         raise GdlabError(f"--vectorize: '{vectorize}' is not one of auto, on, off")
     if ray_address is not None and backend != "ray":
         raise GdlabError(f"--ray-address {ray_address}: only used with --backend ray; add --backend ray")
-    from gdlab.sweep.plan import group_variants
+    from gdlab.sweep.plan import group_variants, spread
 
     console = Console(stderr=False)
     session = ExitStack()  # what the run holds: the sweep folder's lock, a Ray connection
@@ -70,7 +70,7 @@ def sweep_command(
         if dry_run:
             from gdlab.cli.sweep_view import grid_table
 
-            groups = group_variants(todo, vectorize, max_group) if todo else []
+            groups = spread(group_variants(todo, vectorize, max_group), jobs) if todo else []
             console.print(grid_table(setup, groups, f"--resume would rerun {len(todo)} of {len(setup.plans)} variants "
                                                     f"in {len(groups)} batched group(s) — nothing run (--dry-run)"))
             return
@@ -79,7 +79,7 @@ def sweep_command(
             raise GdlabError("sweep: give a config file (or --resume SWEEP_DIR)")
         setup = sweep_run.setup_sweep(config, axes or [])
         vectorize = vectorize or "auto"
-        groups = group_variants(setup.plans, vectorize, max_group)
+        groups = spread(group_variants(setup.plans, vectorize, max_group), jobs)
         preflight(setup)  # a dry run checks what a real run would refuse
         if backend == "ray" and dry_run:  # without connecting: that would start a local instance
             from gdlab.sweep.backends import require_ray

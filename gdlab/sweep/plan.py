@@ -153,3 +153,15 @@ def group_variants(plans: list[VariantPlan], vectorize: str, max_group: int | No
         size = cpu_group_limit(g[0].cfg) if max_group is None else (max_group or None)
         cut += [g[i : i + size] for i in range(0, len(g), size)] if size else [g]
     return cut
+
+
+def spread(groups: list[list[VariantPlan]], jobs: int) -> list[list[VariantPlan]]:
+    """With several workers and fewer groups than workers, big groups are split so every worker is busy
+    (what `--dry-run` shows is what runs: the grouping changes float32 results in their last bits)."""
+    if jobs <= 1 or len(groups) >= jobs:
+        return groups
+    split = []
+    for g in groups:
+        size = max(1, -(-len(g) // jobs))
+        split += [g[i : i + size] for i in range(0, len(g), size)]
+    return split

@@ -17,7 +17,7 @@ from gdlab.csvlog import CsvAppender
 from gdlab.rundir import json_safe, write_atomic
 from gdlab.sweep.execute import Job
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
-from gdlab.sweep.plan import VariantPlan, check_axis_keys, group_variants, plan_variants
+from gdlab.sweep.plan import VariantPlan, check_axis_keys, group_variants, plan_variants, spread
 from gdlab.yamlio import dump_yaml, read_yaml_file
 
 DONE = ("completed", "diverged")  # diverged is a result, not a failure
@@ -104,13 +104,8 @@ def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict])
 
 
 def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int, init_sharpness: bool = False) -> list[Job]:
-    """One job per group; with several workers and few groups, big groups are split to keep all busy."""
-    if jobs > 1 and len(groups) < jobs:
-        split = []
-        for g in groups:
-            size = max(1, -(-len(g) // jobs))
-            split += [g[i : i + size] for i in range(0, len(g), size)]
-        groups = split
+    """One job per group, the groups spread over the workers (see plan.spread)."""
+    groups = spread(groups, jobs)
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     return [
         Job([p.index for p in g], [p.cfg.resolved() | {"sweep": None} for p in g],

@@ -81,17 +81,52 @@ LAYER_ARGS: dict[str, type[LayerArgs]] = {
 }
 
 
+def required_args(name: str) -> list[str]:
+    """The arguments a layer cannot go without (`Linear`: in_features, out_features), in positional order."""
+    fields = LAYER_ARGS[name].model_fields
+    return [arg for arg, info in fields.items() if info.is_required()]
+
+
+def layer_args_json_schema(name: str) -> dict:
+    """JSON Schema of what a layer's name may map to, exactly as `gdlab.config.layer.Layer` reads it: null
+    (no arguments), a list of positional arguments, a mapping of keyword arguments, or a single value for the
+    first argument when no other one is required (`Dropout: 0.1`, `BatchNorm1d: 4`)."""
+    spec = LAYER_ARGS[name]
+    keyword = spec.model_json_schema()
+    keyword.pop("title", None)
+    props = keyword.get("properties", {})
+    names = list(spec.model_fields)
+    required = required_args(name)
+    # A list fills the arguments in order: every required one must be within it, and no more than there are.
+    positional: dict = {"type": "array", "minItems": max((names.index(r) + 1 for r in required), default=0),
+                        "maxItems": len(names)}
+    if names:  # prefixItems must not be empty
+        positional["prefixItems"] = [{k: v for k, v in props[n].items() if k not in ("title", "default")} for n in names]
+    forms = [positional, keyword]
+    if names and set(required) <= {names[0]}:  # a single value is the first argument (all are scalar types)
+        forms.append({k: v for k, v in props[names[0]].items() if k not in ("title", "default")})
+    if not required:
+        forms.append({"type": "null"})
+    return {"anyOf": forms}
+
+
 def layer_json_schema() -> dict:
-    """JSON Schema of one model entry: a bare layer name, or `{Layer: [args]}` / `{Layer: {kwargs}}`."""
+    """JSON Schema of one model entry: a bare layer name, `{Layer: [args]}` / `{Layer: {kwargs}}` / `{Layer: value}`,
+    or `{type: Layer, args: ...}`; a layer with required arguments cannot go without them."""
     options = []
-    for name, args in LAYER_ARGS.items():
-        kw = args.model_json_schema()
+    for name in LAYER_ARGS:
+        args = layer_args_json_schema(name)
+        options.append(
+            {"type": "object", "properties": {name: args}, "required": [name], "additionalProperties": False}
+        )
+    for name in LAYER_ARGS:
         options.append(
             {
                 "type": "object",
-                "properties": {name: {"anyOf": [{"type": "array"}, kw, {"type": "null"}]}},
-                "required": [name],
+                "properties": {"type": {"const": name}, "args": layer_args_json_schema(name)},
+                "required": ["type", "args"],
                 "additionalProperties": False,
             }
         )
-    return {"anyOf": [{"enum": list(LAYER_ARGS)}, *options]}
+    bare = [name for name in LAYER_ARGS if not required_args(name)]
+    return {"anyOf": [{"enum": bare}, *options]}

@@ -230,10 +230,13 @@ def test_schema_allows_the_loss_shorthand_moons_yaml_uses():
 def test_schema_allows_every_layer_form():
     schema = json.loads(CliRunner().invoke(app, ["schema"]).stdout)
     layer = schema["$defs"]["Layer"]
-    assert {"enum": list(LAYER_ARGS)} in layer["anyOf"]
+    bare = next(o["enum"] for o in layer["anyOf"] if "enum" in o)
+    assert "ReLU" in bare and "Linear" not in bare  # a bare Linear lacks in_features and out_features
     linear = next(o for o in layer["anyOf"] if "Linear" in o.get("properties", {}))
     forms = linear["properties"]["Linear"]["anyOf"]
-    assert {"type": "array"} in forms and any("in_features" in f.get("properties", {}) for f in forms)
+    positional = next(f for f in forms if f.get("type") == "array")
+    assert (positional["minItems"], positional["maxItems"], len(positional["prefixItems"])) == (2, 3, 3)
+    assert any("in_features" in f.get("properties", {}) for f in forms)
 
 
 # ---------------------------------------------------------------- did you mean

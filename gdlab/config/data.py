@@ -73,7 +73,7 @@ class CsvData(DataBase):
     name: Literal["csv"]
     path: str = Field(min_length=1, description="relative to the config file")
     target: str = Field(min_length=1)
-    features: list[str] | None = None
+    features: Annotated[list[str], Field(json_schema_extra={"uniqueItems": True})] | None = None
 
     @field_validator("features")
     @classmethod

@@ -37,11 +37,4 @@ LossConfig = Annotated[
     Union[MSELoss, L1Loss, HuberLoss, CrossEntropyLoss, BCEWithLogitsLoss], Field(discriminator="name")
 ]
 LOSS_NAMES = ["MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
-
-
-def _loss_schema(schema: dict) -> None:
-    """In the JSON Schema, the shorthand `loss: MSELoss` is valid too (editors would flag it otherwise)."""
-    options = schema.pop("oneOf", None) or schema.pop("anyOf", [])
-    schema.pop("discriminator", None)
-    schema["anyOf"] = [{"enum": LOSS_NAMES}, *options]
 CLASSIFICATION_LOSSES = {"CrossEntropyLoss", "BCEWithLogitsLoss"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, NonNegativeFloat, PositiveInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, NonNegativeFloat, PositiveInt, field_validator, model_validator
 
 from gdlab.config.base import LR, Strict, Unit
 
@@ -23,6 +23,12 @@ class GD(Strict):
 
 
 class SGD(Strict):
+    # The nesterov rule below, for the JSON Schema too.
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"required": ["nesterov"], "properties": {"nesterov": {"const": True}}},
+        "then": {"required": ["momentum"], "properties": {"momentum": {"exclusiveMinimum": 0}, "dampening": {"const": 0}}},
+    })
+
     name: Literal["SGD"]
     lr: LR
     momentum: Unit = 0.0

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from gdlab.config.base import Strict, did_you_mean
 from gdlab.config.data import DataConfig
 from gdlab.config.layer import Layer
-from gdlab.config.loss import CLASSIFICATION_LOSSES, LossConfig, _loss_schema
+from gdlab.config.loss import CLASSIFICATION_LOSSES, LossConfig
 from gdlab.config.optim import OptimizerConfig, SchedulerConfig
 
 
@@ -36,6 +36,11 @@ class TrainConfig(Strict):
         description="a loss above diverge_factor * max(first loss, 1) counts as diverged; null = only non-finite",
     )
 
+    # In the JSON Schema too: exactly one of epochs and steps is given and not null.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": [key], "properties": {key: {"not": {"type": "null"}}}} for key in ("epochs", "steps")
+    ]})
+
     @model_validator(mode="after")
     def _one_length(self):
         if (self.epochs is None) == (self.steps is None):
@@ -47,14 +52,31 @@ class TrainConfig(Strict):
         return self
 
 
+def _shorthand_schema(section: str):
+    """A `json_schema_extra` for a union section: in the JSON Schema, the bare-name shorthand (`loss: MSELoss`,
+    `data: moons`) is valid too, for the kinds that need no setting but their name (`optimizer: Adam` needs lr,
+    so it is not), so editors flag exactly what `gdlab validate` refuses."""
+
+    def extra(schema: dict) -> None:
+        names = [n for n in kind_names(section)
+                 if all(not f.is_required() for key, f in kind_class(section, n).model_fields.items() if key != "name")]
+        nullable = "oneOf" not in schema and {"type": "null"} in schema.get("anyOf", [])  # `X | None`
+        union = next(s for s in schema.pop("anyOf") if s != {"type": "null"}) if nullable else schema
+        options = union.pop("oneOf", None) or union.pop("anyOf", [])
+        union.pop("discriminator", None)  # the shorthand has no name key to discriminate on
+        schema["anyOf"] = [*([{"enum": names}] if names else []), *options, *([{"type": "null"}] if nullable else [])]
+
+    return extra
+
+
 class Config(Strict):
     name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", description="run folder name under runs/")
     seed: NonNegativeInt = Field(0, le=2**63 - 1)
-    data: DataConfig
+    data: DataConfig = Field(json_schema_extra=_shorthand_schema("data"))
     model: list[Layer] = Field(min_length=1)
-    loss: LossConfig = Field(json_schema_extra=_loss_schema)
-    optimizer: OptimizerConfig
-    scheduler: SchedulerConfig | None = None
+    loss: LossConfig = Field(json_schema_extra=_shorthand_schema("loss"))
+    optimizer: OptimizerConfig = Field(json_schema_extra=_shorthand_schema("optimizer"))
+    scheduler: SchedulerConfig | None = Field(None, json_schema_extra=_shorthand_schema("scheduler"))
     train: TrainConfig
     sweep: dict[str, Any] | None = Field(
         None, description="gdlab sweep axes: {dotted.key: [values] | 'logspace(a,b,n)'}; gdlab train ignores it"

@@ -222,3 +222,28 @@ def test_a_fixed_parent_with_a_child_axis_is_still_a_sweep(tmp_path):
 def test_train_refuses_an_override_of_the_sweep_section(tmp_path):
     result = runner.invoke(app, ["train", str(write_config(tmp_path)), "sweep.optimizer.lr=0.5", "--run-dir", str(tmp_path / "r")])
     assert_usage_error(result, tmp_path / "r", "override 'sweep.optimizer.lr=0.5'", "cannot be overridden")
+
+
+@pytest.mark.parametrize("text, values", [
+    ("data.path='a,b.csv',c.csv", ["a,b.csv", "c.csv"]),   # a quoted value is one value, as in YAML
+    ('name="x,y", "z"', ["x,y", "z"]),
+    ("data.path=o'b.csv,c.csv", ["o'b.csv", "c.csv"]),      # a quote inside a value quotes nothing
+    ("optimizer.betas=[0.9,0.99],[0.8,0.9]", [[0.9, 0.99], [0.8, 0.9]]),
+])
+def test_commas_inside_quotes_do_not_split_values(text, values):
+    assert parse_axis_arg(text)[1] == values
+
+
+def test_sweep_csv_writes_lists_maps_and_booleans_as_yaml_that_reads_back(tmp_path):
+    """They were Python reprs (`True`, `{'name': 'SGD'}`): not what an override takes."""
+    import csv
+
+    from gdlab.yamlio import parse_scalar
+
+    result, out = sweep(tmp_path, write_config(tmp_path), "train.shuffle=true,false", "train.steps=2",
+                        "optimizer={name: SGD, lr: 0.1},{name: Adam, lr: 0.01}")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [r["train.shuffle"] for r in rows] == ["true", "true", "false", "false"]
+    assert rows[0]["optimizer"] == '{"name": "SGD", "lr": 0.1}'
+    assert [parse_scalar(r["optimizer"], "cell") for r in rows[:2]] == [{"name": "SGD", "lr": 0.1}, {"name": "Adam", "lr": 0.01}]

@@ -14,14 +14,19 @@ from gdlab.yamlio import parse_scalar
 
 
 def split_top_level(text: str) -> list[str]:
-    """Split on commas that are not inside brackets or parentheses: `betas=[0.9,0.99],[0.8,0.9]`."""
-    parts, depth, cur = [], 0, ""
+    """Split on commas that are not inside brackets, parentheses or quotes: `betas=[0.9,0.99],[0.8,0.9]`,
+    `data.path="a,b.csv",c.csv` (a quoted value is one value, as in YAML)."""
+    parts, depth, cur, quote = [], 0, "", None
     for ch in text:
-        if ch in "([{":
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'" and depth == 0 and not cur.strip():  # YAML quotes only at a value's start
+            quote = ch
+        elif ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        if ch == "," and depth == 0:
+        if ch == "," and depth == 0 and quote is None:
             parts.append(cur)
             cur = ""
         else:

@@ -17,7 +17,7 @@ from gdlab.csvlog import CsvAppender
 from gdlab.rundir import json_safe, write_atomic
 from gdlab.sweep.execute import Job
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
-from gdlab.sweep.plan import VariantPlan, check_axis_keys, group_variants, plan_variants, spread
+from gdlab.sweep.plan import VariantPlan, check_axis_keys, exact_text, group_variants, plan_variants, spread
 from gdlab.yamlio import dump_yaml, read_yaml_file
 
 DONE = ("completed", "diverged")  # diverged is a result, not a failure
@@ -98,7 +98,9 @@ def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict])
     tmp.unlink(missing_ok=True)
     out = CsvAppender(tmp, list(setup.axes) + RESULT_COLUMNS, flush_every=10**9)
     for row in sweep_rows(setup, folder, summaries):
-        out.write({k: (repr(v) if isinstance(v, (list, tuple)) else v) for k, v in row.items()})
+        # lists, mappings and booleans as YAML flow text (`[2, 8]`, `{"name": "Adam"}`, `true`), as overrides
+        # take them: a cell can be pasted back as KEY=VALUE; numbers stay repr, exact
+        out.write({k: (exact_text(v) if isinstance(v, (list, tuple, dict, bool)) else v) for k, v in row.items()})
     out.close()
     os.replace(tmp, folder / "sweep.csv")
 

@@ -42,6 +42,9 @@ def read_csv(data, labels: bool, loss_name: str) -> RawData:
     if not labels:
         return RawData(x, y.reshape(-1, 1), list(features), None)
     classes = _class_labels(path, table, data.target, y, loss_name)
+    if np.unique(classes).size < 2:  # the loss is 0 whatever the weights: likely the wrong target column
+        raise GdlabError(f"{path}: column '{data.target}' holds one class only ({int(classes[0])}); {loss_name} "
+                         "needs at least two (is data.target the label column?)")
     return RawData(x, classes, list(features), int(classes.max()) + 1)
 
 

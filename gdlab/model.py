@@ -62,7 +62,7 @@ def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | 
     if width != n_outputs:
         loss = cfg.loss.name
         if loss == "CrossEntropyLoss":
-            why = f"CrossEntropyLoss needs one output unit per class and the data has {n_classes} classes"
+            why = f"CrossEntropyLoss needs one output unit per class and the data has {n_classes} class{'' if n_classes == 1 else 'es'}"
         elif loss == "BCEWithLogitsLoss":
             why = "BCEWithLogitsLoss needs 1 output unit (the logit of class 1)"
         elif n_classes:

@@ -323,3 +323,11 @@ def test_csv_class_labels_up_to_the_limit_and_a_plain_three_class_file_work(tmp_
         assert sorted(ds.y_train.tolist()) == [0, 1, 2, 2]
         largest = load_data(csv_cfg(write(tmp_path, "a,y\n1,0\n2,99999\n", "big.csv"), loss="CrossEntropyLoss"))
         assert largest.n_classes == 100_000
+
+
+@pytest.mark.parametrize("labels", ["0,0,0", "2,2,2", "0,-0.0,0"])
+def test_csv_with_a_single_class_is_refused(tmp_path, labels):
+    """Cross-entropy over one class is 0 whatever the weights: a wrong target column, said as such."""
+    rows = "".join(f"{i},{label}\n" for i, label in enumerate(labels.split(",")))
+    with pytest.raises(GdlabError, match=r"column 'y' holds one class only .* needs at least two"):
+        load_data(csv_cfg(write(tmp_path, "a,y\n" + rows), loss="CrossEntropyLoss"))

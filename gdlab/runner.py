@@ -51,10 +51,11 @@ def resolve_device(spec: str) -> torch.device:
     return torch.device(spec)
 
 
-def prepare_data(cfg: Config, training: bool = True) -> Dataset:
-    """Load the data and check the model's shapes against it: every input error before any folder.
-    `training=False` (the lab, which never trains) skips the check of the batch plan's smallest batch."""
-    data = load_data(cfg, torch.float64 if cfg.train.dtype == "float64" else torch.float32)
+def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = None) -> Dataset:
+    """Load the data (or take `loaded`, the same data loaded before) and check the model's shapes against
+    it: every input error before any folder. `training=False` (the lab, which never trains) skips the
+    check of the batch plan's smallest batch."""
+    data = loaded or load_data(cfg, torch.float64 if cfg.train.dtype == "float64" else torch.float32)
     check_shapes(cfg, data.n_features, data.n_outputs, data.n_classes)
     check_model_fits(cfg, data.x_train.shape[0])
     if training:

@@ -628,3 +628,14 @@ def test_a_ray_dry_run_without_ray_installed_says_so_as_the_real_run_would(tmp_p
         result, out = sweep(tmp_path, cfg, "optimizer.lr=0.1,0.2", "--backend", "ray", *extra)
         assert result.exit_code == 2 and "--backend ray needs Ray: pip install 'gdlab[ray]'" in result.stderr
         assert not out.exists()
+
+
+def test_up_front_checks_load_a_dataset_once_for_many_batch_sizes(tmp_path, monkeypatch):
+    import gdlab.runner
+
+    calls = []
+    real = gdlab.runner.load_data
+    monkeypatch.setattr(gdlab.runner, "load_data", lambda *a, **k: calls.append(1) or real(*a, **k))
+    result, _ = sweep(tmp_path, write_config(tmp_path), "train.batch_size=8,16,32", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1

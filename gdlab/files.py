@@ -58,3 +58,15 @@ def path_error(option: str, path: Path | str, exc: OSError, doing: str) -> Gdlab
     """One line for an OS refusal (too long a name, a file inside the path, no permission, a link loop...)
     on the path the user gave with `option`, e.g. `--run-dir /tmp/x: cannot create it (Not a directory)`."""
     return GdlabError(f"{option} {show(path)}: {doing} ({exc.strerror or exc})")
+
+
+def file_in_the_way(path: Path) -> str:
+    """For a path that does not exist: ' (X is a file, not a folder)' when one of its parents is a file
+    (pathlib only says it does not exist), else ''."""
+    for parent in Path(path).parents:
+        try:
+            if parent.exists():
+                return f" ({show(parent)} is a file, not a folder)" if not parent.is_dir() else ""
+        except OSError:
+            return ""
+    return ""

@@ -390,3 +390,9 @@ def test_no_usable_row_says_why(tmp_path):
     run = make_run(tmp_path / "r", rows=["1,0,0.1,abc,0.5,1.0,,,0.1"])
     result = cli("plot", run)
     assert result.exit_code == 2 and "non-number cell (line 2)" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["runs"], ["plot"], ["compare"]])
+def test_a_file_in_the_middle_of_a_path_is_named(tmp_path, command):
+    (tmp_path / "afile").write_text("x")
+    one_line_error(cli(*command, tmp_path / "afile" / "y"), f"{tmp_path / 'afile'} is a file, not a folder")

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gdlab.errors import GdlabError
+from gdlab.files import file_in_the_way
 
 RUN_FILES = ("metrics.csv", "summary.json")
 SWEEP_FILE = "sweep.csv"
@@ -66,7 +67,7 @@ def _resolve(path: Path) -> tuple[str, Path]:
     if path.is_file() and path.name in (*RUN_FILES, SWEEP_FILE, *LRFIND_FILES, "config.yaml", "sweep.yaml"):
         path = path.parent
     if not path.exists():
-        raise GdlabError(f"{path}: no such folder; give {KINDS}")
+        raise GdlabError(f"{path}: no such folder{file_in_the_way(path)}; give {KINDS}")
     if not path.is_dir():
         raise GdlabError(f"{path}: not a folder; give {KINDS}")
     kind = kind_of(path)

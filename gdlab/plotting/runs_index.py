@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gdlab.errors import GdlabError
+from gdlab.files import file_in_the_way
 from gdlab.plotting.folders import find_folders, folder_time, parse_time, path_error
 from gdlab.plotting.load import load_sweep
 from gdlab.plotting.lrfind_data import lrfind_row
@@ -83,7 +84,7 @@ def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
     except OSError as exc:  # ENAMETOOLONG, EACCES: pathlib swallows only "does not exist"
         raise path_error(root, exc, "list runs there") from None
     if not exists:
-        raise GdlabError(f"{root}: no such directory (train something first, or give the runs folder)")
+        raise GdlabError(f"{root}: no such directory" + (file_in_the_way(root) or " (train something first, or give the runs folder)"))
     if not is_dir:
         raise GdlabError(f"{root}: not a directory; give the folder that holds run, sweep or lr-find folders")
     rows = []

@@ -49,6 +49,9 @@ def _width_in(layer: Layer) -> tuple[str, int] | None:
 
 def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | None) -> None:
     """Walk the layers with the data's width; raise a GdlabError naming the first mismatch."""
+    if n_parameters(cfg) == 0:  # nothing for gradient descent to move: backward() itself would fail
+        raise GdlabError(f"model: no layer has weights to train ({', '.join(layer.type for layer in cfg.model)}); "
+                         "add a Linear layer")
     width, source, last = n_features, f"the data has {n_features} features", None
     for i, layer in enumerate(cfg.model):
         need = _width_in(layer)

@@ -271,3 +271,13 @@ def test_a_target_beyond_float32_is_named_as_the_target(tmp_path):
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(raw))
     result = invoke("train", tmp_path / "cfg.yaml", "--runs", tmp_path / "runs")
     assert result.exit_code == 2 and "data: the target has values beyond float32's range" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "gradcheck", "lr-find", "graph"])
+def test_a_model_with_nothing_to_train_is_one_line_everywhere(tmp_path, command):
+    """`model=[Tanh]` on 2-feature, 2-class data fits every shape, but backward() had nothing to reach:
+    train said 'training failed', gradcheck and lr-find printed a traceback."""
+    config = write_config(tmp_path)
+    extra = ["--runs", tmp_path / "runs"] if command in ("train", "lr-find") else []
+    one_error_line(invoke(command, config, "model=[Tanh]", *extra), "model: no layer has weights to train (Tanh)")
+    assert no_run_folder(tmp_path)

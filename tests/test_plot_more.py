@@ -396,3 +396,18 @@ def test_no_usable_row_says_why(tmp_path):
 def test_a_file_in_the_middle_of_a_path_is_named(tmp_path, command):
     (tmp_path / "afile").write_text("x")
     one_line_error(cli(*command, tmp_path / "afile" / "y"), f"{tmp_path / 'afile'} is a file, not a folder")
+
+
+@pytest.mark.parametrize("losses", [
+    [1.5e308] * 5,                          # above 1e308: the axis must reach the data
+    [1.7e308],
+    [2e-308, 2.2e-308, 2.5e-308, 2.95e-308],  # all tiny: matplotlib's own limits, not a hand-set 1e-308..0.05
+    [1e-300, 1e300],
+])
+def test_extreme_losses_lie_inside_the_axis(tmp_path, losses):
+    rows = [f"{s},0,0.1,{v!r},0.5,1.0,,,0.1" for s, v in enumerate(losses, 1)]
+    fig, _ = figure_of(make_run(tmp_path / "r", rows=rows))
+    low, high = line(fig, "train_loss").axes.get_ylim()
+    assert low <= min(losses) and max(losses) <= high < float("inf")
+    span = math.log10(max(losses)) - math.log10(min(losses))
+    assert math.log10(high) - math.log10(low) < 1.1 * span + 2  # and the data is not squashed into a corner

@@ -211,6 +211,14 @@ def test_axes_that_would_mislabel_their_variants_are_refused(tmp_path, args, par
     assert_usage_error(result, out, *parts)
 
 
+@pytest.mark.parametrize("args", [["train.epochs=null", "train.steps=2", "optimizer.lr=0.1,0.2"],
+                                  ["train.epochs=null", "train.steps=2,3"]])
+def test_unsetting_epochs_for_steps_is_not_giving_both(tmp_path, args):
+    """`gdlab train` takes train.epochs=null train.steps=N; so does a sweep."""
+    result, out = sweep(tmp_path, write_config(tmp_path), *args)
+    assert result.exit_code == 0, result.stderr
+
+
 def test_a_fixed_parent_with_a_child_axis_is_still_a_sweep(tmp_path):
     result, out = sweep(tmp_path, write_config(tmp_path), "optimizer={name: SGD, lr: 0.3}", "optimizer.lr=0.1,0.2",
                         "train.steps=2")

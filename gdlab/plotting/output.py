@@ -108,32 +108,39 @@ def log_if_positive(ax, values, axis: str = "y") -> bool:
 
 
 def _margin_overflows(data: np.ndarray, log: bool) -> bool:
-    """Whether matplotlib's 5% autoscale margin would pass float64's range (1.8e308): it then leaves an
-    empty 1-10 axis. On a log axis the margin is 5% of the decades spanned."""
+    """Whether matplotlib's 5% autoscale margin above the data would pass float64's top (1.8e308): it
+    then leaves an empty 1-10 axis. On a log axis the margin is 5% of the decades spanned. (Below, a
+    margin only reaches 0 or subnormals, which matplotlib handles.)"""
     if not log:
         return bool(np.abs(data).max() > 1e300)
     a, b = np.log10(data.min()), np.log10(data.max())
-    return bool(b + 0.05 * (b - a) > 300 or a - 0.05 * (b - a) < -300)
+    return bool(b + 0.05 * (b - a) > 307.5)
 
 
 def _limits_near_overflow(ax, data: np.ndarray, log: bool, axis: str) -> None:
     """Limits and ticks set by hand for values near float64's end, where matplotlib's own margin and
-    decade ticks (1e320 is inf) overflow."""
+    decade ticks (1e320 is inf) overflow. The data always lies inside them."""
     from matplotlib.ticker import FixedLocator, NullLocator
 
     low, high = float(data.min()), float(data.max())
+    top = float(np.finfo(float).max)
     target = ax.yaxis if axis == "y" else ax.xaxis
     if log:
-        # ticks every 1, 2, 5, 10, 20, 50 or 100 decades: at most about 8 of them
-        stride = next(s for s in (1, 2, 5, 10, 20, 50, 100, 1000) if s * 8 >= math.log10(high) - math.log10(low))
-        a = math.floor(np.log10(low) / stride) * stride
-        b = min(math.ceil(np.log10(high) / stride) * stride, 308)
-        target.set_major_locator(FixedLocator(10.0 ** np.arange(a, b + 1, stride)))
+        a, b = math.log10(low), math.log10(high)
+        if b - a < 1:  # one value (or nearly): a decade around it, as matplotlib would give
+            a, b = a - 0.5, b + 0.5
+        below = a - 0.05 * (b - a)
+        lower = 10.0 ** below if below > -307 else low  # no margin where it would reach subnormals
+        with np.errstate(over="ignore"):
+            upper = min(float(np.float64(10.0) ** (b + 0.05 * (b - a))), top)  # past 1.8e308: the top itself
+        # ticks every 1, 2, 5, 10, 20, 50 or 100 decades: at most about 8 of them, all finite
+        stride = next(s for s in (1, 2, 5, 10, 20, 50, 100, 1000) if s * 8 >= b - a)
+        first, last = math.ceil(math.log10(lower) / stride) * stride, math.floor(math.log10(upper) / stride) * stride
+        target.set_major_locator(FixedLocator(10.0 ** np.arange(first, last + 1, stride)))
         target.set_minor_locator(NullLocator())
-        limits = (10.0 ** math.floor(np.log10(low)), min(10.0 ** b, float(np.finfo(float).max)))
+        limits = (lower, upper)
     else:  # halves first: high - low itself can overflow
         pad = 0.1 * (high / 2 - low / 2) or 0.05 * abs(high)
-        top = float(np.finfo(float).max)
         limits = (max(low - pad, -top), min(high + pad, top))
         target.set_major_locator(FixedLocator(np.linspace(limits[0] / 2, limits[1] / 2, 5) * 2))
     (ax.set_ylim if axis == "y" else ax.set_xlim)(*limits)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gdlab.config import Config
-from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, unset
+from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, parse_override, unset
 from gdlab.config.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
@@ -70,7 +70,9 @@ def check_axis_keys(axes: dict[str, list[Any]], fixed: list[tuple[tuple, str]], 
             if len(path) > len(op) and path[: len(op)] == op:
                 raise GdlabError(f"{source}: the axis '{outer}' replaces the override '{arg}' inside it; "
                                  "write that value into the axis's values instead")
-    given = set(axes) | {".".join(map(str, path)) for path, _ in fixed}
+    # `train.epochs=null` unsets the file's epochs for a steps axis: only a value counts as given
+    given = {key for key, values in axes.items() if any(v is not None for v in values)}
+    given |= {".".join(map(str, path)) for path, arg in fixed if parse_override(arg)[1] is not None}
     if {"train.steps", "train.epochs"} <= given:
         raise GdlabError(f"{source}: train.steps and train.epochs are both given; set exactly one (an axis "
                          "over one replaces the config file's other)")

@@ -209,7 +209,7 @@ def test_sharpness_of_linear_regression_is_the_top_eigenvalue_of_its_hessian():
     before, rng = flat.detach().clone(), torch.get_rng_state()
     value, used = top_hessian_eigenvalue(linear_loss([x], [y]), flat, iters=100, tol=1e-10)
     assert value.item() == pytest.approx(torch.linalg.eigvalsh(hessian)[-1].item(), rel=1e-3)
-    assert 1 <= used <= 100
+    assert 1 <= used <= 200  # a second, shifted pass when the first does not settle
     assert torch.equal(flat.detach(), before) and torch.equal(flat.grad, torch.full_like(flat, 7.0))
     assert torch.equal(torch.get_rng_state(), rng)  # the training RNG is left alone
 
@@ -222,9 +222,10 @@ def test_sharpness_is_not_fooled_by_many_eigenvalues_just_below_the_top():
     loss = lambda f: 0.5 * (curvature * f * f).sum(1)  # noqa: E731  (Hessian = diag(curvature))
     value, used = top_hessian_eigenvalue(loss, torch.zeros(1, 1000, dtype=torch.float64), iters=500, tol=1e-3)
     assert value.item() == pytest.approx(1.0, rel=1e-3) and used > 20
-    # With too small a budget it stops at the budget, never early with a wrong answer.
+    # With too small a budget each pass stops at the budget (the unsettled first pass gets a shifted
+    # second one), never early with a wrong answer.
     _, used = top_hessian_eigenvalue(loss, torch.zeros(1, 1000, dtype=torch.float64), iters=10, tol=1e-3)
-    assert used == 10
+    assert used == 20
 
 
 def _quadratics(hessians: list[torch.Tensor]):
@@ -244,6 +245,8 @@ def _symmetric(eigenvalues: list[float], seed: int) -> torch.Tensor:
     [2.0, -2.0, 0.3, 0.1],     # a +-pair: the Rayleigh quotient never settled
     [-1.0, -3.0, -0.5, -2.0],  # all negative: the top one is -0.5
     [4.0, -1.0, 0.5, 0.0],     # the plain case stays one pass
+    [1.0, -5.0, -20.0, 0.1],   # the first pass's end vector is nearly orthogonal to the top eigenvector
+    [10.0, -10.0, 1.0, 0.5],   # a +-pair whose quotient stays above 0.9 |Hv|
 ])
 def test_sharpness_is_the_top_eigenvalue_even_when_a_negative_one_is_larger(eigenvalues):
     hessians = [_symmetric(eigenvalues, seed) for seed in range(3)]

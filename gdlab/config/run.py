@@ -29,7 +29,7 @@ class TrainConfig(Strict):
     sharpness_every: PositiveInt | None = Field(
         None, description="steps between sharpness measurements (top Hessian eigenvalue of the full training loss)"
     )
-    sharpness_iters: Annotated[int, Field(ge=1, le=1000)] = Field(50, description="power-iteration budget per measurement")
+    sharpness_iters: Annotated[int, Field(ge=1, le=1000)] = Field(50, description="power-iteration budget per pass (a negative or unsettled first pass gets a second, shifted one)")
     snapshot_every: PositiveInt | None = Field(None, description="steps between weight snapshots (for boundary movies)")
     diverge_factor: float | None = Field(
         1e4, gt=1, allow_inf_nan=False,

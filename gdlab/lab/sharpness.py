@@ -15,9 +15,9 @@ def top_hessian_eigenvalue(
     loss_fn(flat) -> per-model losses [K]; flat: [K, P] parameters. Returns ([K] eigenvalues, iterations used).
 
     Power iteration finds the eigenvalue of largest magnitude. Near a minimum, and all along an
-    edge-of-stability run, that is the top (positive) eigenvalue; where a negative one wins (or a +-lam
-    pair keeps it from settling), a second pass on H + rho*I (rho: the largest magnitude found) finds
-    the top one, lam_max + rho. `flat` and its `.grad` are left untouched."""
+    edge-of-stability run, that is the top (positive) eigenvalue; where a negative one wins or it does not
+    settle in `iters` (a +-lam pair never does), a second pass on H + rho*I (rho: the largest |Hv| seen)
+    looks for lam_max + rho, with `iters` again. `flat` and its `.grad` are left untouched."""
     if flat.dim() != 2:
         raise ValueError(f"flat must be [K, P] (got shape {list(flat.shape)})")
     if generator is None:  # a private stream, so that measuring never shifts the training RNG
@@ -31,12 +31,14 @@ def top_hessian_eigenvalue(
         (grad,) = torch.autograd.grad(loss_fn(w).sum(), w, create_graph=True)
         if not grad.requires_grad:  # the gradient does not depend on the weights: the Hessian is zero
             return torch.zeros(w.shape[0], dtype=w.dtype, device=w.device), 0
-        value, used, v, settled, radius = _power_iteration(grad, w, v, iters, tol)
-        # negative, or a +-lam pair (the quotient stalls well below |Hv|): shift so the top one dominates
-        shift = torch.isfinite(value) & ((value < 0) | (~settled & (value.abs() < 0.9 * radius)))
+        value, used, _, settled, radius = _power_iteration(grad, w, v, iters, tol)
+        # Negative, or unsettled (a +-lam pair never settles): a second pass on H + rho*I, from the same
+        # start (the first pass's end vector can be all but orthogonal to the top eigenvector).
+        shift = torch.isfinite(value) & ((value < 0) | ~settled)
         if bool(shift.any()):
             top, more, *_ = _power_iteration(grad, w, v, iters, tol, shift=torch.where(shift, radius, 0), active=shift)
-            value, used = torch.where(shift, top - radius, value), used + more
+            # both are Rayleigh quotients of H, never above lam_max: the larger is the better estimate
+            value, used = torch.where(shift, torch.maximum(value, top - radius), value), used + more
         return value, used
 
 

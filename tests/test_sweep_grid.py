@@ -237,6 +237,8 @@ def test_train_refuses_an_override_of_the_sweep_section(tmp_path):
     ('name="x,y", "z"', ["x,y", "z"]),
     ("data.path=o'b.csv,c.csv", ["o'b.csv", "c.csv"]),      # a quote inside a value quotes nothing
     ("optimizer.betas=[0.9,0.99],[0.8,0.9]", [[0.9, 0.99], [0.8, 0.9]]),
+    ('name="a\\",b",c', ['a",b', "c"]),                      # YAML's escapes inside quotes
+    ("name='a'',b',c", ["a',b", "c"]),
 ])
 def test_commas_inside_quotes_do_not_split_values(text, values):
     assert parse_axis_arg(text)[1] == values

@@ -15,10 +15,17 @@ from gdlab.yamlio import parse_scalar
 
 def split_top_level(text: str) -> list[str]:
     """Split on commas that are not inside brackets, parentheses or quotes: `betas=[0.9,0.99],[0.8,0.9]`,
-    `data.path="a,b.csv",c.csv` (a quoted value is one value, as in YAML)."""
-    parts, depth, cur, quote = [], 0, "", None
-    for ch in text:
-        if quote:
+    `data.path="a,b.csv",c.csv` (a quoted value is one value, as in YAML, with YAML's escapes: a
+    backslash inside double quotes, '' inside single ones)."""
+    parts, depth, cur, quote, skip = [], 0, "", None, False
+    for i, ch in enumerate(text):
+        if skip:  # the character after an escape: part of the quoted value, whatever it is
+            skip = False
+        elif quote == '"' and ch == "\\":
+            skip = True
+        elif quote == "'" and ch == "'" and text[i + 1 : i + 2] == "'":
+            skip = True
+        elif quote:
             quote = None if ch == quote else quote
         elif ch in "\"'" and depth == 0 and not cur.strip():  # YAML quotes only at a value's start
             quote = ch

@@ -146,8 +146,8 @@ def run_group(
                 if progress is not None:
                     at = trainer.diverged_at
                     progress(rec.step, trainer.plan.total_steps, [k for k, s in enumerate(at) if s == rec.step] if rec.step in at else [])
-    except KeyboardInterrupt:
-        statuses = ["interrupted"] * len(variants)
+    except KeyboardInterrupt:  # a model that diverged already keeps that result (a Ray worker's Ctrl-C lands here)
+        statuses = ["diverged" if at is not None else "interrupted" for at in trainer.diverged_at]
     except GdlabError:
         raise
     except Exception as exc:  # recorded in every summary (status failed, error) and error.log; the caller reports it

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from contextlib import contextmanager
+
+# One action can deliver SIGINT twice within microseconds: `timeout -s INT` signals the command, then
+# its whole process group, the command included. A second Ctrl-C sooner than this is the same one.
+SAME_SIGNAL_S = 0.25
 
 
 class StopFlag:
     def __init__(self):
         self.signum: int | None = None
+        self.at = 0.0  # when the first signal came (time.monotonic)
 
     def __call__(self) -> bool:
         return self.signum is not None
@@ -24,9 +30,11 @@ def graceful_stop():
         return
 
     def handler(signum, frame):
-        if flag.signum is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # second Ctrl-C: stop now; files are written atomically anyway
-        flag.signum = signum
+        if flag.signum is not None:
+            if signum == signal.SIGINT and time.monotonic() - flag.at > SAME_SIGNAL_S:
+                raise KeyboardInterrupt  # second Ctrl-C: stop now; files are written atomically anyway
+            return
+        flag.signum, flag.at = signum, time.monotonic()
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

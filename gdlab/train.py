@@ -33,6 +33,29 @@ def smoke(cfg: Config) -> Config:
     return cfg.model_copy(update={"train": train})
 
 
+def check_smoke_files(cfg: Config, folder: Path) -> None:
+    """A smoke run's files read back: summary.json says how it ended, metrics.csv holds the last step's row,
+    model.pt loads with the config's tensors. Otherwise a GdlabError (exit 1) naming the file."""
+    import json
+
+    from gdlab.model import build_sequential
+    from gdlab.weights import check_fits, load_weights
+
+    try:
+        summary = json.loads((folder / "summary.json").read_text())
+        last = (folder / "metrics.csv").read_text().rstrip("\n").rsplit("\n", 1)[-1].split(",", 1)[0]
+    except (OSError, ValueError) as exc:
+        raise GdlabError(f"--smoke: {show(folder)}: a run file did not read back ({exc})", EXIT_FAILED) from None
+    if last != str(summary.get("steps")):
+        raise GdlabError(f"--smoke: {show(folder / 'metrics.csv')}: last row is step {last}, summary.json says "
+                         f"{summary.get('steps')} steps", EXIT_FAILED)
+    try:
+        expected = {k: tuple(v.shape) for k, v in build_sequential(cfg).state_dict().items()}
+        check_fits(load_weights(folder / "model.pt"), expected, folder / "model.pt")
+    except GdlabError as exc:
+        raise GdlabError(f"--smoke: {exc.message}", EXIT_FAILED) from None
+
+
 def train(
     cfg: Config,
     run_dir: Path | str | None = None,

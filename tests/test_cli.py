@@ -248,14 +248,28 @@ def test_smoke_runs_five_steps(tmp_path):
     assert load_config(folder / "config.yaml").train.steps == 5
 
 
-def test_smoke_without_run_dir_uses_a_temp_folder(tmp_path):
-    result, folder = train_ok(write(tmp_path, TINY), "--smoke", "-q")
-    try:
-        assert folder.is_relative_to(Path(tempfile.gettempdir()))
-        assert "gdlab-smoke-tiny" in folder.name
-        assert summary_of(folder)["steps"] == 5
-    finally:
-        shutil.rmtree(folder)
+def test_a_passing_smoke_run_reads_its_files_back_and_leaves_no_temp_folder(tmp_path, monkeypatch):
+    """CI runs --smoke for every config on every push: 212 folders had piled up in /tmp."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    made = []
+    real = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    result = invoke("train", write(tmp_path, TINY), "--smoke")
+    assert result.exit_code == 0, result.stderr
+    assert len(made) == 1 and "gdlab-smoke-tiny" in made[0] and not list((tmp_path / "tmp").iterdir())
+    assert "smoke run ok" in result.stderr and result.stdout.strip().splitlines()[-1] != made[0]
+
+
+def test_a_smoke_run_whose_model_does_not_read_back_fails_and_keeps_its_folder(tmp_path, monkeypatch):
+    import gdlab.runner
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(gdlab.runner, "save_model", lambda path, state: path.write_bytes(b"not a torch file"))
+    result = invoke("train", write(tmp_path, TINY), "--smoke", "-q")
+    assert result.exit_code == 1 and "--smoke" in result.stderr and "model.pt" in result.stderr, result.stderr
+    assert len(list((tmp_path / "tmp").iterdir())) == 1  # kept, to look at
 
 
 def test_smoke_with_bad_config_leaves_no_temp_folder(tmp_path):

@@ -187,6 +187,7 @@ def test_a_second_ctrl_c_stops_at_once_and_leaves_whole_files(tmp_path):
     run = tmp_path / "run"
     proc = train_until_first_checkpoint(cfg, run)
     proc.send_signal(signal.SIGINT)
+    time.sleep(0.4)  # later than SAME_SIGNAL_S: a second Ctrl-C, not one signal delivered twice
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode == 130
@@ -369,3 +370,19 @@ def test_repair_metrics_before_a_resume(tmp_path, text, kept, error):
         return
     assert repair_metrics(path, 3) == kept
     assert path.read_text() == "step,train_loss\n" + "".join(f"{r}\n" for r in kept)
+
+
+def test_one_signal_delivered_twice_is_one_stop_and_a_later_second_stops_at_once():
+    """`timeout -s INT` signals the command and then its process group: two SIGINTs microseconds apart
+    must not count as the user's second Ctrl-C (which stops at once, abandoning a sweep's workers)."""
+    from gdlab.signals import SAME_SIGNAL_S, graceful_stop
+
+    with graceful_stop() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)
+        assert stop() and stop.signum == signal.SIGINT
+        time.sleep(SAME_SIGNAL_S + 0.05)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)

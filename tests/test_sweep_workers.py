@@ -84,8 +84,12 @@ def test_fail_fast_stops_the_running_jobs_and_starts_no_more(tmp_path):
     assert 2 not in done  # never started: the sweep records it as skipped
 
 
-@pytest.mark.parametrize("signals, code", [([signal.SIGINT], 130), ([signal.SIGTERM], 143), ([signal.SIGINT, signal.SIGINT], 130)])
-def test_ctrl_c_or_sigterm_to_the_process_group_ends_a_parallel_sweep_cleanly(tmp_path, signals, code):
+@pytest.mark.parametrize("signals, code, gap", [
+    ([signal.SIGINT], 130, 0), ([signal.SIGTERM], 143, 0),
+    ([signal.SIGINT, signal.SIGINT], 130, 0.3),  # a second Ctrl-C: stop at once
+    ([signal.SIGINT, signal.SIGINT], 130, 0.0),  # `timeout -s INT`: the command, then its group, at once: one stop
+])
+def test_ctrl_c_or_sigterm_to_the_process_group_ends_a_parallel_sweep_cleanly(tmp_path, signals, code, gap):
     cfg = json.loads(json.dumps(TINY))
     cfg["train"] = {"epochs": None, "steps": 2_000_000, "device": "cpu"}
     (tmp_path / "base.yaml").write_text(json.dumps(cfg))
@@ -99,8 +103,8 @@ def test_ctrl_c_or_sigterm_to_the_process_group_ends_a_parallel_sweep_cleanly(tm
         time.sleep(0.2)
     time.sleep(0.5)  # both workers are training
     for i, signum in enumerate(signals):  # a second Ctrl-C, while the first one's stop is under way
-        time.sleep(0.3 * i)
-        os.killpg(proc.pid, signum)
+        time.sleep(gap * i)
+        (os.kill if i == 0 and gap == 0 and len(signals) > 1 else os.killpg)(proc.pid, signum)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
@@ -108,7 +112,7 @@ def test_ctrl_c_or_sigterm_to_the_process_group_ends_a_parallel_sweep_cleanly(tm
     table = pd.read_csv(out / "sweep.csv")
     assert set(table.status) <= {"interrupted", "completed"}
     assert (table.status == "interrupted").sum() == 4
-    if len(signals) == 1:
+    if len(signals) == 1 or gap == 0:
         running = [d for d in sorted(out.iterdir()) if (d / "summary.json").is_file()]
         assert len(running) == 2  # the two that ran stopped gracefully and wrote their files
 

@@ -1,5 +1,6 @@
 """Command-line interface. Each command module registers itself on `app`; none imports torch at load."""
 
+import signal
 import sys
 
 from gdlab.cli.app import app
@@ -31,4 +32,10 @@ def main() -> None:
     except typer.Abort:
         sys.stderr.write("gdlab: aborted\n")
         code = 1
+    except KeyboardInterrupt:  # a Ctrl-C outside a training loop's graceful stop (e.g. while it writes its last files)
+        sys.stderr.write("gdlab: interrupted\n")
+        code = 130
+    # The exit code is decided and every file is written: a late Ctrl-C (a second one, just after a graceful
+    # stop finished) must not turn it into a death by signal while the interpreter shuts down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code if isinstance(code, int) else 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -115,6 +116,15 @@ def train_command(
         )
     for msg in result.failures:
         sys.stderr.write(f"gdlab: expectation failed: {msg}\n")
+    if made_tmp and result.exit_code == EXIT_OK:  # a passing smoke run leaves nothing behind in /tmp
+        from gdlab.train import check_smoke_files
+
+        check_smoke_files(cfg, result.run_dir)
+        shutil.rmtree(result.run_dir, ignore_errors=True)
+        if not quiet:
+            sys.stderr.write(f"gdlab: smoke run ok: trained, wrote and read back its files; temp folder removed "
+                             "(give --run-dir to keep one)\n")
+        return
     sys.stdout.write(f"{result.run_dir}\n")  # the last line is the run folder, for scripts
     if result.exit_code != EXIT_OK:
         raise typer.Exit(result.exit_code)

@@ -57,7 +57,9 @@ def ray_session(address: str | None) -> Iterator[None]:
                 warnings.simplefilter("ignore")
                 ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
         except Exception as exc:  # ConnectionError, ValueError, RuntimeError, ... depending on Ray's version
-            raise GdlabError(f"--ray-address {address or '(local)'}: cannot connect to Ray ({one_line(exc)})", exit_code=1) from None
+            # Ray's own advice names its `--address` flag; gdlab's option is --ray-address
+            why = one_line(exc).replace("the `--address` flag", "--ray-address").replace("--address flag", "--ray-address option")
+            raise GdlabError(f"--ray-address {address or '(local)'}: cannot connect to Ray ({why})", exit_code=1) from None
     try:
         yield
     finally:

@@ -639,3 +639,27 @@ def test_up_front_checks_load_a_dataset_once_for_many_batch_sizes(tmp_path, monk
     result, _ = sweep(tmp_path, write_config(tmp_path), "train.batch_size=8,16,32", "--dry-run")
     assert result.exit_code == 0, result.output
     assert len(calls) == 1
+
+
+def test_a_group_stopped_by_keyboardinterrupt_keeps_its_diverged_results(tmp_path):
+    """A Ray worker gets the terminal's Ctrl-C as KeyboardInterrupt: a variant that had diverged is a
+    result (resume keeps it), not `interrupted`."""
+    import torch
+
+    from gdlab.loading import load_config
+    from gdlab.runner import Variant, prepare_data, run_group
+
+    cfg_path = Path(__file__).resolve().parents[1] / "configs" / "sine.yaml"
+    cfgs = [load_config(cfg_path, [f"optimizer.lr={lr}", "train.steps=50"]) for lr in (1e6, 0.01)]
+    data = prepare_data(cfgs[0])
+
+    def ctrl_c(rec):
+        if rec.step == 10:
+            raise KeyboardInterrupt
+
+    variants = [Variant(c, tmp_path / str(i), []) for i, c in enumerate(cfgs)]
+    for v in variants:
+        v.run_dir.mkdir()
+    summaries = run_group(variants, [data, data], torch.device("cpu"), observers=[ctrl_c])
+    assert [s["status"] for s in summaries] == ["diverged", "interrupted"]
+    assert summaries[0]["diverged_at_step"] is not None and summaries[0]["diverged_at_step"] < 10

@@ -584,7 +584,7 @@ def test_overrides_yaml_replays_to_the_same_config(tmp_path):
 def test_a_one_value_override_a_swept_kind_drops_is_left_out_of_that_variants_overrides(tmp_path):
     cfg = write_config(tmp_path)
     result, out = sweep(tmp_path, cfg, "optimizer.name=SGD,Adam", "optimizer.momentum=0.5")
-    assert result.exit_code == 0 and "optimizer.momentum dropped where the swept kind does not take them" in result.stderr
+    assert result.exit_code == 0 and "optimizer.momentum dropped where the swept kind does not take it" in result.stderr
     table = pd.read_csv(out / "sweep.csv")
     recorded = [yaml.safe_load((out / d / "overrides.yaml").read_text()) for d in table.run_dir]
     assert recorded == [["optimizer.momentum=0.5", "optimizer.name=SGD"], ["optimizer.name=Adam"]]

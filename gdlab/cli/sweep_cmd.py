@@ -211,4 +211,5 @@ def _note_dropped(setup) -> None:
         sys.stderr.write(f"gdlab: note: {note}\n")
     dropped = sorted({d for p in setup.plans for d in p.dropped})
     if dropped:
-        sys.stderr.write(f"gdlab: note: {', '.join(dropped)} dropped where the swept kind does not take them\n")
+        it = "them" if len(dropped) > 1 else "it"
+        sys.stderr.write(f"gdlab: note: {', '.join(dropped)} dropped where the swept kind does not take {it}\n")

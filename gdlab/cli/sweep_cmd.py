@@ -80,6 +80,8 @@ def sweep_command(
         setup = sweep_run.setup_sweep(config, axes or [])
         vectorize = vectorize or "auto"
         groups = spread(group_variants(setup.plans, vectorize, max_group), jobs)
+        from gdlab.sweep.preflight import preflight
+
         preflight(setup)  # a dry run checks what a real run would refuse
         if backend == "ray" and dry_run:  # without connecting: that would start a local instance
             from gdlab.sweep.backends import require_ray
@@ -178,32 +180,6 @@ def _resumable(setup, folder: Path, clear: bool = True):
                 shutil.rmtree(run)  # a half-written variant restarts from scratch, never half-merged
             todo.append(p)
     return todo, done
-
-
-def preflight(setup) -> None:
-    """Load each distinct dataset, check shapes and devices before any folder exists: what `gdlab train`
-    refuses with exit 2, a sweep refuses too, naming the file and the variant."""
-    from gdlab.data import data_seed
-    from gdlab.runner import prepare_data, resolve_device
-
-    seen: set = set()
-    loaded: dict[tuple, object] = {}  # one load per dataset: a sweep over batch sizes checks the same data again
-    for p in setup.plans:
-        # everything prepare_data checks: the data (and its seed), loss and its arguments, model, dtype, batch plan
-        t = p.cfg.train
-        data = (p.cfg.data.model_dump_json(), data_seed(p.cfg), p.cfg.loss.model_dump_json(), t.dtype)  # load_data checks the loss too
-        keys = [("data", *data, tuple(map(str, p.cfg.model)), t.batch_size, t.accumulate),
-                ("device", t.device)]
-        try:
-            for key in keys:
-                if key not in seen:
-                    seen.add(key)
-                    if key[0] == "data":
-                        loaded[data] = prepare_data(p.cfg, loaded=loaded.get(data))
-                    else:
-                        resolve_device(p.cfg.train.device)
-        except GdlabError as exc:
-            raise GdlabError(f"{setup.source}: variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None
 
 
 def _note_dropped(setup) -> None:

@@ -148,7 +148,7 @@ def validate_command(
                 prepare_data(cfg)
                 resolve_device(cfg.train.device)
             if cfg.sweep:  # every variant of its `sweep:` section, as gdlab sweep would check them
-                from gdlab.cli.sweep_cmd import preflight
+                from gdlab.sweep.preflight import preflight
                 from gdlab.sweep.run import setup_sweep
 
                 setup = setup_sweep(path, [])

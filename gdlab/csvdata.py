@@ -64,7 +64,8 @@ def _read_table(path: str):
         # index_col=False stops pandas from silently taking the first column as an index when rows are long.
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, index_col=False)
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, index_col=False,
+                                skiprows=_leading_blank_lines(path))
     except pd.errors.ParserWarning:
         raise GdlabError(
             f"data.path: {path}: not a readable CSV file: a row has more cells than the header has names"
@@ -77,6 +78,7 @@ def _read_table(path: str):
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise GdlabError(f"data.path: {path}: not a readable CSV file: {detail}") from None
     _check_header_names(path)
+    table.attrs["path"] = path  # for _line, which finds a row's line in the file only when an error needs it
     table = table.fillna("")  # short rows leave NaN even with keep_default_na=False
     table = table[~(table == "").all(axis=1)]  # blank lines; the index still gives each row's line
     if table.empty:
@@ -90,7 +92,8 @@ def _check_header_names(path: str) -> None:
     import pandas as pd
 
     try:
-        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, skip_blank_lines=False)
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, skip_blank_lines=False,
+                             skiprows=_leading_blank_lines(path))
     except (pd.errors.EmptyDataError, pd.errors.ParserError):
         return  # no header line to speak of: the table read reports what is wrong with the file
     names = [str(n) for n in header.iloc[0]] if len(header) else []
@@ -105,8 +108,8 @@ def _check_header_names(path: str) -> None:
 
 
 def _need_column(path: str, key: str, name: str, columns: list[str]) -> None:
-    if name not in columns:
-        raise GdlabError(f"{path}: {key}: no column '{name}'{did_you_mean(name, columns)}; columns: {_listed(columns)}")
+    if name not in columns:  # the key first: the CLI then names the config (and the override) that set it
+        raise GdlabError(f"{key}: no column '{name}'{did_you_mean(name, columns)}; columns: {_listed(columns)} (in {path})")
 
 
 def _listed(columns: list[str]) -> str:
@@ -115,8 +118,39 @@ def _listed(columns: list[str]) -> str:
     return shown + (f", … ({len(columns)} columns)" if len(columns) > SHOWN_COLUMNS else "")
 
 
+def _leading_blank_lines(path: str) -> int:
+    """Blank (or all-space) lines before the header: skipped, as blank lines between rows are."""
+    n = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.strip(b" \t\r\n\xef\xbb\xbf"):
+                break
+            n += 1
+    return n
+
+
 def _line(table, position: int) -> int:
-    return int(table.index[position]) + 2  # line 1 is the header
+    """The file line where the table's row `position` starts: counted by the csv module, so leading blank
+    lines and quoted cells that span lines are counted as the file has them (only an error needs it)."""
+    import csv
+
+    row = int(table.index[position])  # 0: the first record after the header (blank lines are records too)
+    try:
+        path = table.attrs["path"]
+        blank = _leading_blank_lines(path)
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            for _ in range(blank):
+                fh.readline()
+            reader = csv.reader(fh)
+            next(reader)  # the header
+            previous = reader.line_num
+            for record, _ in enumerate(reader):
+                if record == row:
+                    return blank + previous + 1
+                previous = reader.line_num
+    except (OSError, KeyError, StopIteration, csv.Error):
+        pass
+    return row + 2  # line 1 is the header
 
 
 def _numeric_column(path: str, table, name: str) -> np.ndarray:

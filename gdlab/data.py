@@ -76,6 +76,11 @@ def check_loss_fits_data(cfg: Config) -> None:
         )
 
 
+def _labels_of(raw: RawData) -> str:
+    labels = np.unique(np.asarray(raw.y)).astype(int).tolist()
+    return ", ".join(map(str, labels[:6])) + (", …" if len(labels) > 6 else "")
+
+
 def check_classes(cfg: Config, raw: RawData) -> None:
     """BCEWithLogitsLoss needs exactly two classes; CrossEntropyLoss.weight needs one entry per class."""
     loss = cfg.loss
@@ -83,8 +88,8 @@ def check_classes(cfg: Config, raw: RawData) -> None:
         return
     if loss.name == "BCEWithLogitsLoss" and raw.n_classes != 2:
         raise GdlabError(
-            f"loss: BCEWithLogitsLoss needs exactly 2 classes, but data '{cfg.data.name}' has {raw.n_classes}; "
-            "use CrossEntropyLoss"
+            f"loss: BCEWithLogitsLoss needs two classes labelled 0 and 1, but data '{cfg.data.name}' has labels "
+            f"{_labels_of(raw)}; use CrossEntropyLoss, or relabel them 0 and 1"
         )
     weight = getattr(loss, "weight", None)
     if weight is not None and len(weight) != raw.n_classes:
@@ -120,15 +125,22 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
 
 def standardize(x_train: np.ndarray, x_val: np.ndarray | None, names=()) -> tuple[np.ndarray, np.ndarray | None]:
     """Scale features to mean 0, std 1 using training statistics only (constant features keep std 1)."""
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, in one line
-        mean = x_train.mean(axis=0)
-        std = x_train.std(axis=0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # an overflow is reported below, in one line
+        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            # again on each column divided by its largest magnitude: squaring 1e160 overflows, its std does not
+            scale = np.abs(x_train).max(axis=0)
+            scale = np.where((scale > 0) & np.isfinite(scale), scale, 1.0)
+            mean, std = (x_train / scale).mean(axis=0) * scale, (x_train / scale).std(axis=0) * scale
     bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
     if bad.size:
         name = names[bad[0]] if len(names) > bad[0] else f"column {bad[0]}"
         raise GdlabError(f"data.standardize: feature '{name}' is too large to standardize (its mean or std overflows "
-                         "a float64); rescale it in the file")
-    std = np.where(std == 0, 1.0, std)
+                         "a float64); rescale its values")
+    # A constant column's std is rounding noise (0.1 repeated: 1.4e-17), not a scale: dividing by it made
+    # the column 1 instead of 0 and a validation value of 0.2 into 6e14.
+    constant = std <= 1e-12 * np.abs(mean)
+    std = np.where((std == 0) | constant, 1.0, std)
     return (x_train - mean) / std, None if x_val is None else (x_val - mean) / std
 
 

@@ -1,6 +1,7 @@
 """Behaviour of gdlab.data: shapes per dataset and loss, determinism, splitting, standardizing, CSV errors."""
 
 import numpy as np
+import yaml
 import pytest
 import torch
 
@@ -206,7 +207,7 @@ def test_classification_loss_on_regression_data_is_an_error():
 
 
 def test_bce_needs_exactly_two_classes():
-    with pytest.raises(GdlabError, match="BCEWithLogitsLoss needs exactly 2 classes.*has 3"):
+    with pytest.raises(GdlabError, match="BCEWithLogitsLoss needs two classes labelled 0 and 1, .* has labels 0, 1, 2"):
         load_data(make_cfg({"name": "spiral", "n_classes": 3}, loss="BCEWithLogitsLoss"))
 
 
@@ -274,7 +275,8 @@ CSV_ERRORS = [
     ("a,y\n1,2\n3,inf\n", {}, "MSELoss", r"column 'y', line 3: infinite value 'inf'"),
     ("a,y\n1,0\n2,1.5\n", {}, "CrossEntropyLoss", r"column 'y', line 3: CrossEntropyLoss needs integer .*got 1.5"),
     ("a,y\n1,0\n2,-1\n", {}, "CrossEntropyLoss", r"column 'y', line 3: .*integer class labels.*got -1"),
-    ("a,y\n1,0\n2,1\n3,2\n", {}, "BCEWithLogitsLoss", r"BCEWithLogitsLoss needs exactly 2 classes.*has 3"),
+    ("a,y\n1,0\n2,1\n3,2\n", {}, "BCEWithLogitsLoss", r"BCEWithLogitsLoss needs two classes labelled 0 and 1.*has labels 0, 1, 2"),
+    ("a,y\n1,1\n2,3\n3,1\n", {}, "BCEWithLogitsLoss", r"has labels 1, 3; use CrossEntropyLoss, or relabel them 0 and 1"),
     ("a,y\n1,2,3\n", {}, "MSELoss", r"not a readable CSV file: a row has more cells"),
     ("a,y\n1,2\n3,4,5\n", {}, "MSELoss", r"not a readable CSV file: .*line 3"),
 ]
@@ -331,3 +333,40 @@ def test_csv_with_a_single_class_is_refused(tmp_path, labels):
     rows = "".join(f"{i},{label}\n" for i, label in enumerate(labels.split(",")))
     with pytest.raises(GdlabError, match=r"column 'y' holds one class only .* needs at least two"):
         load_data(csv_cfg(write(tmp_path, "a,y\n" + rows), loss="CrossEntropyLoss"))
+
+
+def test_standardize_takes_values_whose_squares_overflow_and_near_constant_columns(tmp_path):
+    """1e200 has a float64 std, though its square overflows (it was refused); a column of 0.1s has a std of
+    1.4e-17 from rounding, which made it 1.0 instead of 0 and a validation 0.2 into 6e14."""
+    from gdlab.data import standardize
+
+    x = np.array([[1e200, 0.1], [-1e200, 0.1], [3e199, 0.1], [0.0, 0.1]])
+    train, val = standardize(x, np.array([[1e200, 0.2]]))
+    assert np.allclose(train[:, 0].mean(), 0, atol=1e-12) and train[:, 0].std() == pytest.approx(1.0)
+    assert np.allclose(train[:, 1], 0, atol=1e-15) and val[0, 1] == pytest.approx(0.1)
+    assert np.isfinite(val).all()
+
+
+@pytest.mark.parametrize("text, line", [
+    ("\n\na,y\n1,2\n3,x\n", 5),             # blank lines before the header are skipped, and counted
+    ('a,y\n"1\n",2\n3,4\n5,x\n', 5),        # a quoted cell spanning two lines
+    ("a,y\n1,2\n\n3,4\n5,x\n", 5),          # a blank line between rows
+    (" \na,y\n1,x\n", 3),
+])
+def test_csv_errors_name_the_line_the_file_has(tmp_path, text, line):
+    with pytest.raises(GdlabError, match=rf"column 'y', line {line}: non-numeric value 'x'"):
+        load_data(csv_cfg(write(tmp_path, text)))
+
+
+def test_the_epoch_column_tells_steps_apart_in_epochs_of_millions_of_steps(tmp_path):
+    """3M rows, batch 1: at 6 decimals steps 2, 3 and 4 all read epoch 1e-06."""
+    from tests.helpers import invoke
+
+    cfg = tmp_path / "big.yaml"
+    cfg.write_text(yaml.safe_dump({"data": {"name": "moons", "n_samples": 3_000_000, "val_fraction": 0},
+                                   "model": [{"Linear": [2, 2]}], "loss": "CrossEntropyLoss",
+                                   "optimizer": {"name": "SGD", "lr": 0.1},
+                                   "train": {"steps": 4, "batch_size": 1, "device": "cpu"}}))
+    assert invoke("train", cfg, "--run-dir", tmp_path / "r", "-q").exit_code == 0
+    epochs = [line.split(",")[1] for line in (tmp_path / "r" / "metrics.csv").read_text().splitlines()[1:]]
+    assert len(set(epochs)) == 4 and float(epochs[2]) == pytest.approx(3 / 3_000_000)

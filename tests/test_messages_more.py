@@ -225,10 +225,8 @@ def test_n_parameters_counts_what_torch_builds(tmp_path):
 # ---------------------------------------------------------------- values a float32 (or a std) cannot hold
 @pytest.mark.parametrize("cells, overrides, words", [
     ("1e39", [], "data: feature 'a' has values beyond float32's range (±3.4e+38); rescale it, or set train.dtype: float64"),
-    ("1e200", ["data.standardize=true", "train.dtype=float64"],
-     "data.standardize: feature 'a' is too large to standardize (its mean or std overflows a float64)"),
 ])
-def test_finite_csv_values_that_overflow_are_one_line(tmp_path, cells, overrides, words):
+def test_finite_csv_values_that_overflow_are_one_line(tmp_path, cells, overrides, words):  # noqa: D103
     rows = [f"{cells},2,0", f"-{cells},2,1"] + [f"{i % 3},{i % 5},{i % 2}" for i in range(10)]
     (tmp_path / "points.csv").write_text("a,b,y\n" + "\n".join(rows) + "\n")
     raw = copy.deepcopy(TINY)

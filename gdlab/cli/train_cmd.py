@@ -140,6 +140,7 @@ def validate_command(
 
     bad = 0
     for path in configs:
+        cfg = None
         try:
             cfg = load_config(path)
             if not no_data:  # what `gdlab train` would refuse here: the data, the shapes, the device
@@ -156,7 +157,11 @@ def validate_command(
                     preflight(setup)
         except GdlabError as exc:
             bad += 1
-            sys.stderr.write(f"gdlab: error: {' '.join(in_config(path, exc).message.split())}\n")
+            message = in_config(path, exc).message
+            data_file = getattr(cfg.data, "path", None) if cfg is not None else None
+            if data_file and message.startswith(str(data_file)):  # a data file's cell: which config read it
+                message = f"{path}: {message}"
+            sys.stderr.write(f"gdlab: error: {' '.join(message.split())}\n")
             continue
         sys.stdout.write(f"ok  {path}\n")
     if bad:

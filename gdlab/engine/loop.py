@@ -38,6 +38,7 @@ class GroupTrainer:
         intervals = self.plan.total_steps if (cfg.scheduler and cfg.scheduler.interval == "step") else self.plan.total_epochs
         self.schedule = LRSchedule(cfg.scheduler, [c.optimizer.lr for c in configs], intervals)
         self.eval_every = cfg.train.eval_every or self.plan.steps_per_epoch
+        self.epoch_decimals = max(6, len(str(self.plan.steps_per_epoch)) + 1)  # so each step's epoch differs
         self.log_every = cfg.train.log_every
         self.log_segments = [[1, self.log_every]]  # [first step, log_every]: a resume may change it
         self.sharpness_every = cfg.train.sharpness_every
@@ -164,7 +165,7 @@ class GroupTrainer:
             self.recorded_step = step
             yield StepRecord(
                 step=step,
-                epoch=round(step / self.plan.steps_per_epoch, 6),
+                epoch=round(step / self.plan.steps_per_epoch, self.epoch_decimals),
                 wall_s=wall,
                 emit=emit,
                 lr=list(lrs),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,11 @@ def load_data(cfg: Config, dtype: torch.dtype = torch.float32) -> Dataset:
     seed = data_seed(cfg)
     loss = cfg.loss.name
     check_loss_fits_data(cfg)
-    raw = read_raw(cfg.data, seed, labels=cfg.task == "classification", loss_name=loss)
+    check_data_fits(cfg)
+    try:
+        raw = read_raw(cfg.data, seed, labels=cfg.task == "classification", loss_name=loss)
+    except MemoryError:  # what the estimate below let through (numpy's own error is a traceback)
+        raise GdlabError(f"data: '{cfg.data.name}' does not fit in this machine's memory; use fewer rows or features") from None
     check_classes(cfg, raw)
     y = shape_targets(raw, loss)
     train, val = split_indices(len(raw.x), cfg.data.val_fraction, seed)
@@ -79,6 +84,22 @@ def check_loss_fits_data(cfg: Config) -> None:
 def _labels_of(raw: RawData) -> str:
     labels = np.unique(np.asarray(raw.y)).astype(int).tolist()
     return ", ".join(map(str, labels[:6])) + (", …" if len(labels) > 6 else "")
+
+
+def check_data_fits(cfg: Config) -> None:
+    """Refuse generated data that cannot fit in memory before numpy tries: n_samples x n_features float64
+    values, about 4 copies while it is generated, split, converted and standardized."""
+    n, d = getattr(cfg.data, "n_samples", None), getattr(cfg.data, "n_features", None) or 2
+    if not n:
+        return
+    need = 8 * 4 * n * (d + 1)
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on every platform: then the MemoryError catch speaks
+        return
+    if need > memory:
+        raise GdlabError(f"data.n_samples: {n:,} rows x {d} features need about {need / 2**30:,.0f} GiB while loading; "
+                         f"this machine has {memory / 2**30:,.0f} GiB: use fewer rows or features")
 
 
 def check_classes(cfg: Config, raw: RawData) -> None:

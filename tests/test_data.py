@@ -370,3 +370,14 @@ def test_the_epoch_column_tells_steps_apart_in_epochs_of_millions_of_steps(tmp_p
     assert invoke("train", cfg, "--run-dir", tmp_path / "r", "-q").exit_code == 0
     epochs = [line.split(",")[1] for line in (tmp_path / "r" / "metrics.csv").read_text().splitlines()[1:]]
     assert len(set(epochs)) == 4 and float(epochs[2]) == pytest.approx(3 / 3_000_000)
+
+
+def test_generated_data_too_big_for_memory_is_one_line_before_numpy_tries(monkeypatch):
+    """blobs with 1e7 rows x 1000 features (74.5 GiB) was a numpy _ArrayMemoryError traceback."""
+    import os
+
+    real = os.sysconf
+    monkeypatch.setattr(os, "sysconf", lambda name: 2**18 if name == "SC_PHYS_PAGES" else real(name))  # 1 GiB
+    with pytest.raises(GdlabError, match=r"data\.n_samples: 10,000,000 rows x 1000 features need about 298 GiB"):
+        load_data(make_cfg({"name": "blobs", "n_samples": 10_000_000, "n_features": 1000}))
+    load_data(make_cfg({"name": "blobs", "n_samples": 1000, "n_features": 2}))  # small data still loads

@@ -65,18 +65,23 @@ class GroupTrainer:
         total = ranges[-1][1] - ranges[0][0]  # micro-batches tile one contiguous stretch of the order
         loss_sum = correct = None
         one = self.K == 1  # `gdlab train`: plain 2-D tensors, no model axis on the graph
-        for a, b in ranges:
+        weighted = self.loss.weight_shares([self.data.train_batch(order, a, b, self.seed_index, one)[1]
+                                            for a, b in ranges]) if self.loss.weight is not None else None
+        saved = self.model.save_buffers()  # a diverged model's BatchNorm statistics stay as they were
+        for i, (a, b) in enumerate(ranges):
             x, y = self.data.train_batch(order, a, b, self.seed_index, one)
             out = self.model.forward(x, training=True)
-            summed, losses = self.loss.for_backward_one(out, y) if one else self.loss.for_backward(out, y)
+            share = weighted[i] if weighted else None  # class weights: shares of the step's total weight
+            summed, losses = self.loss.for_backward_one(out, y, share) if one else self.loss.for_backward(out, y, share)
             share = (b - a) / total  # micro-batches weighted by size: k of them equal one large batch
-            if share != 1:
+            if share != 1 and not weighted:
                 summed, losses = summed * share, losses * share
             summed.backward()
             loss_sum = losses if loss_sum is None else loss_sum + losses
             c = self.loss.correct(out.detach(), y)
             if c is not None:
                 correct = c if correct is None else correct + c
+        self.model.restore_buffers(saved, self.divergence.alive)
         grad = flat.grad
         grad_norm = torch.linalg.vector_norm(grad, dim=1)
         if self.grad_clip is not None:  # the same coefficient as torch.nn.utils.clip_grad_norm_

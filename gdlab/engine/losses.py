@@ -51,17 +51,27 @@ class StackedLoss:
             self._labels = (y, y.expand(K, N).reshape(-1))
         return self._labels[1]
 
-    def for_backward(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def for_backward(self, out: torch.Tensor, y: torch.Tensor, share: torch.Tensor | None = None):
         """(the scalar to call backward on, the detached per-model losses [K]). Summing the K losses gives
-        each model exactly its own gradient."""
-        losses = self(out, y)
+        each model exactly its own gradient; `share` [K] scales each model's loss first (weight_shares)."""
+        losses = self(out, y) if share is None else self(out, y) * share
         return losses.sum(), losses.detach()
 
-    def for_backward_one(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def for_backward_one(self, out: torch.Tensor, y: torch.Tensor, share: torch.Tensor | None = None):
         """`for_backward` for a group of one without the model axis (out [N, C], y [N] or [N, T]): the
         model backpropagates its own scalar loss, torch's fused mean, with the fewest graph nodes."""
-        loss = self._single(out, y)
+        loss = self._single(out, y) if share is None else self._single(out, y) * share.reshape(())
         return loss, loss.detach().view(1)
+
+    def weight_shares(self, ys: list[torch.Tensor]) -> list[torch.Tensor] | None:
+        """Each micro-batch's share of a step's loss for a class-weighted CrossEntropyLoss: its targets'
+        weight over the step's (torch's weighted mean divides by that sum, so a row count share is off).
+        [K] (or one value) per micro-batch; None where the row count share is exact."""
+        if self.weight is None or self.name != "CrossEntropyLoss" or len(ys) < 2:
+            return None
+        sums = [self.weight[y].sum(-1) for y in ys]
+        total = sum(sums)
+        return [s / total for s in sums]
 
     def _single(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.name == "CrossEntropyLoss":

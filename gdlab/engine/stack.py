@@ -151,6 +151,17 @@ class StackedMLP:
         )
         return y.view(N, K, D).transpose(0, 1)
 
+    def save_buffers(self) -> dict[str, torch.Tensor] | None:
+        """A copy of the stacked buffers (BatchNorm statistics) a training forward pass will update; None
+        when there are none or one model (a diverged single run stops)."""
+        return {n: b.clone() for n, b in self.buffers.items()} if self.buffers and self.K > 1 else None
+
+    def restore_buffers(self, saved: dict[str, torch.Tensor] | None, alive: torch.Tensor) -> None:
+        """Put back the saved buffers of the models not `alive`: a diverged model is frozen, statistics too."""
+        for name, before in (saved or {}).items():
+            now = self.buffers[name]
+            now.copy_(torch.where(alive.view(-1, *[1] * (now.dim() - 1)), now, before))
+
     def state_dict(self, k: int) -> dict[str, torch.Tensor]:
         """Model k's weights under nn.Sequential's names, loadable into `build_sequential(cfg)`."""
         flat = self.flat.detach()[k]

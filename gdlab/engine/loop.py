@@ -14,10 +14,11 @@ from gdlab.engine.batches import BatchPlan, DataOrder
 from gdlab.engine.divergence import Divergence
 from gdlab.engine.losses import StackedLoss
 from gdlab.engine.optim import StackedOptimizer
-from gdlab.engine.schedule import LRSchedule
+from gdlab.engine.schedule import LRSchedule, lr_column
 from gdlab.engine.stack import StackedMLP
 from gdlab.engine.step_record import StepRecord, host, to_host
 from gdlab.engine.tensors import GroupData
+
 
 class GroupTrainer:
     """Trains K models that share architecture, data shapes and batch schedule as one computation."""
@@ -110,7 +111,7 @@ class GroupTrainer:
         """Train to the end (or divergence of every model, or `should_stop()`), yielding step records."""
         t0 = time.perf_counter() - self.elapsed_before  # a resumed run's clock goes on where it stopped
         lrs = self.schedule.lrs()
-        lr = self._lr_column(lrs)
+        lr = lr_column(lrs, self.dtype, self.device)
         pending: list[tuple] = []
         while self.step < self.plan.total_steps and self.divergence.any_alive() and not should_stop():
             epoch_steps = self.plan.steps_of_epoch()
@@ -140,20 +141,12 @@ class GroupTrainer:
                 if self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0:
                     if self.schedule.advance():
                         lrs = self.schedule.lrs()
-                        lr = self._lr_column(lrs)
+                        lr = lr_column(lrs, self.dtype, self.device)
                 if len(pending) >= self.sync_every or (self.host_every and any(self.step % n == 0 for n in self.host_every)):
                     yield from self._flush(pending)
                     pending = []
         yield from self._flush(pending)
         self.interrupted = self.step < self.plan.total_steps and self.divergence.any_alive()
-
-    def _lr_column(self, lrs: list[float]) -> torch.Tensor:
-        """The per-model lr as a [K, 1] column on the device. A scheduler changes it every step; a plain
-        host-to-GPU copy would wait for the queue each time, a pinned non-blocking one does not."""
-        column = torch.tensor(lrs, dtype=self.dtype).view(-1, 1)
-        if self.device.type == "cuda":
-            return column.pin_memory().to(self.device, non_blocking=True)
-        return column.to(self.device)
 
     def _flush(self, pending: list[tuple]) -> Iterator[StepRecord]:
         """Turn buffered step values into records, in step order. A block of steps (accelerator) comes to

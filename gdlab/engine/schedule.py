@@ -57,3 +57,12 @@ class LRSchedule:
             for group, lr in zip(self._opt.param_groups, self._sched.get_last_lr()):
                 group["lr"] = lr
             self._lrs = [g["lr"] for g in self._opt.param_groups]
+
+
+def lr_column(lrs: list[float], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The per-model lr as a [K, 1] column on the device. A scheduler changes it every step; a plain
+    host-to-GPU copy would wait for the queue each time, a pinned non-blocking one does not."""
+    column = torch.tensor(lrs, dtype=dtype).view(-1, 1)
+    if device.type == "cuda":
+        return column.pin_memory().to(device, non_blocking=True)
+    return column.to(device)

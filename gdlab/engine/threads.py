@@ -3,10 +3,10 @@ on an idle machine once a step has some size, but a small step only pays the thr
 and with a core busy elsewhere every op waits for a descheduled thread: `gdlab train
 configs/edge_of_stability.yaml` (200 rows x 32) took 2.9 s idle and 30 s beside another busy process.
 Measured on this project's 2-core VM, idle, one model of n x 32 (s per 1500 steps, 1 thread vs 2):
-200 rows 0.30 vs 0.30, 500 rows 0.41 vs 0.38, 1000 rows 0.56 vs 0.50, 2000 rows 0.83 vs 0.65. So up
-to torch's own grain size (32768 values; its elementwise kernels stay serial below it) one thread:
-at most ~10% slower idle, never 10x slower busy. Bigger steps keep torch's choice; there a busy machine
-is the user's to set, with OMP_NUM_THREADS=1 (README)."""
+200 rows 0.30 vs 0.30, 500 rows 0.41 vs 0.38, 1000 rows 0.56 vs 0.50, 2000 rows 0.83 vs 0.65. So below
+16384 values one thread (free idle, never 10x slower busy); above, torch's choice, which the
+training-overhead target (<= 1.10 x a plain loop on torch's threads) holds gdlab to on an idle machine.
+There a busy machine is the user's to set, with OMP_NUM_THREADS=1 (README)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Iterator
 
 import torch
 
-SERIAL_MAX_ACTIVATIONS = 32768  # below this, one thread (see above)
+SERIAL_MAX_ACTIVATIONS = 16384  # below this, one thread (see above)
 
 
 def activation_size(cfg) -> int:

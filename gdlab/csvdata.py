@@ -80,7 +80,7 @@ def _read_table(path: str):
     _check_header_names(path)
     table.attrs["path"] = path  # for _line, which finds a row's line in the file only when an error needs it
     table = table.fillna("")  # short rows leave NaN even with keep_default_na=False
-    table = table[~(table == "").all(axis=1)]  # blank lines; the index still gives each row's line
+    table = table[~table.apply(lambda col: col.str.strip() == "").all(axis=1)]  # blank (or all-space) lines
     if table.empty:
         raise GdlabError(f"data.path: {path}: no data rows; expected rows of numbers below the header line")
     return table

@@ -159,8 +159,9 @@ def standardize(x_train: np.ndarray, x_val: np.ndarray | None, names=()) -> tupl
         raise GdlabError(f"data.standardize: feature '{name}' is too large to standardize (its mean or std overflows "
                          "a float64); rescale its values")
     # A constant column's std is rounding noise (0.1 repeated: 1.4e-17), not a scale: dividing by it made
-    # the column 1 instead of 0 and a validation value of 0.2 into 6e14.
-    constant = std <= 1e-12 * np.abs(mean)
+    # the column 1 instead of 0 and a validation value of 0.2 into 6e14. Only an exactly constant column
+    # is one: a timestamp with millisecond jitter (std 5e-5 around 1e8) is a real feature.
+    constant = x_train.max(axis=0) == x_train.min(axis=0) if len(x_train) else np.zeros(x_train.shape[1], bool)
     std = np.where((std == 0) | constant, 1.0, std)
     return (x_train - mean) / std, None if x_val is None else (x_val - mean) / std
 

@@ -368,3 +368,16 @@ def test_seed_changes_the_run(tmp_path):
     _, a = train_ok(cfg, "--run-dir", tmp_path / "a", "-q")
     _, b = train_ok(cfg, "--run-dir", tmp_path / "b", "seed=4", "-q")
     assert without_wall(a) != without_wall(b)
+
+
+def test_a_ctrl_c_before_training_starts_says_so_and_exits_130(tmp_path, monkeypatch):
+    """typer turned it into a silent exit 130 (or click's 'Aborted!')."""
+    import gdlab.loading
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gdlab.loading, "load_config", interrupted)
+    result = invoke("train", write(tmp_path, TINY), "--run-dir", tmp_path / "r")
+    assert result.exit_code == 130 and result.stderr == "gdlab: interrupted\n"
+    assert not (tmp_path / "r").exists()

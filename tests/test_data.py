@@ -381,3 +381,17 @@ def test_generated_data_too_big_for_memory_is_one_line_before_numpy_tries(monkey
     with pytest.raises(GdlabError, match=r"data\.n_samples: 10,000,000 rows x 1000 features need about 298 GiB"):
         load_data(make_cfg({"name": "blobs", "n_samples": 10_000_000, "n_features": 1000}))
     load_data(make_cfg({"name": "blobs", "n_samples": 1000, "n_features": 2}))  # small data still loads
+
+
+def test_standardize_scales_small_variation_around_a_large_mean():
+    """A timestamp with millisecond jitter (std 5e-5 around 1e8) is a feature, not a constant column."""
+    from gdlab.data import standardize
+
+    x = 1e8 + np.random.default_rng(0).normal(0, 5e-5, size=(1000, 1))
+    train, _ = standardize(x, None)
+    assert train.std() == pytest.approx(1.0, rel=1e-6)
+
+
+def test_an_all_space_line_between_csv_rows_is_a_blank_line(tmp_path):
+    ds = load_data(csv_cfg(write(tmp_path, "a,y\n1,2\n   \n3,4\n")))
+    assert ds.x_train.shape == (2, 1)

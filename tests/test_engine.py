@@ -325,3 +325,23 @@ def test_a_diverged_model_keeps_its_batchnorm_statistics_in_a_batched_sweep(tmp_
     assert int(a["1.num_batches_tracked"]) == int(b["1.num_batches_tracked"]) == alone[0]["diverged_at_step"]
     for key in ("1.running_mean", "1.running_var"):
         assert T.allclose(a[key], b[key], rtol=1e-9), key
+
+
+def test_a_diverged_single_run_on_the_accelerator_path_freezes_its_batchnorm_statistics():
+    """The host learns of a divergence at the next flush (every 32 steps on a GPU): until then forward
+    passes moved the statistics of a run that had stopped at step 2 on the per-step path."""
+    from gdlab.loading import load_config
+
+    cfg = load_config(ROOT / "configs" / "moons.yaml", [
+        "model=[{Linear: [2, 8]}, {BatchNorm1d: 8}, Tanh, {Linear: [8, 2]}]", "train.dtype=float64",
+        "train.epochs=null", "train.steps=40", "train.diverge_factor=10", "optimizer.lr=3000"])
+    data = load_data(cfg, torch.float64)
+    finals = []
+    for sync in (None, 32):
+        trainer = GroupTrainer([cfg], [data], torch.device("cpu"), sync_every=sync)
+        for _ in trainer.run():
+            pass
+        finals.append((trainer.diverged_at, {k: v.clone() for k, v in trainer.model.buffers.items()}))
+    (at_a, a), (at_b, b) = finals
+    assert at_a == at_b and at_a[0] is not None
+    assert all(torch.equal(a[k], b[k]) for k in a), {k: (a[k].flatten()[:2], b[k].flatten()[:2]) for k in a}

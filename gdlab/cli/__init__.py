@@ -35,7 +35,8 @@ def main() -> None:
     except KeyboardInterrupt:  # a Ctrl-C outside a training loop's graceful stop (e.g. while it writes its last files)
         sys.stderr.write("gdlab: interrupted\n")
         code = 130
-    # The exit code is decided and every file is written: a late Ctrl-C (a second one, just after a graceful
-    # stop finished) must not turn it into a death by signal while the interpreter shuts down.
+    # The exit code is decided and every file is written: a late Ctrl-C or SIGTERM (a second one, just after
+    # a graceful stop finished) must not turn it into a death by signal while the interpreter shuts down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(code if isinstance(code, int) else 0)

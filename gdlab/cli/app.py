@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from gdlab.errors import EXIT_FAILED, GdlabError
+from gdlab.errors import EXIT_FAILED, EXIT_SIGINT, GdlabError
 from gdlab.files import show
 
 app = typer.Typer(
@@ -37,6 +37,9 @@ def command(*args, **kwargs):
                 return fn(*a, **k)
             except GdlabError as exc:
                 raise fail(exc.message, exc.exit_code) from None
+            except KeyboardInterrupt:  # a Ctrl-C before (or after) a training loop's graceful stop
+                sys.stderr.write("gdlab: interrupted\n")
+                raise typer.Exit(EXIT_SIGINT) from None
             except OSError as exc:
                 # A safety net: an OS refusal on a named file that the core did not turn into a GdlabError
                 # still reads as one line, not a traceback. One without a file name is a bug: let it show.

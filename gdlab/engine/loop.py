@@ -68,7 +68,9 @@ class GroupTrainer:
         one = self.K == 1  # `gdlab train`: plain 2-D tensors, no model axis on the graph
         weighted = self.loss.weight_shares([self.data.train_batch(order, a, b, self.seed_index, one)[1]
                                             for a, b in ranges]) if self.loss.weight is not None else None
-        saved = self.model.save_buffers()  # a diverged model's BatchNorm statistics stay as they were
+        # A diverged model's BatchNorm statistics stay as they were: in a group, or alone on an accelerator,
+        # where the host learns of the divergence only at the next flush
+        saved = self.model.save_buffers() if self.K > 1 or self.sync_every > 1 else None
         for i, (a, b) in enumerate(ranges):
             x, y = self.data.train_batch(order, a, b, self.seed_index, one)
             out = self.model.forward(x, training=True)

@@ -153,8 +153,8 @@ class StackedMLP:
 
     def save_buffers(self) -> dict[str, torch.Tensor] | None:
         """A copy of the stacked buffers (BatchNorm statistics) a training forward pass will update; None
-        when there are none or one model (a diverged single run stops)."""
-        return {n: b.clone() for n, b in self.buffers.items()} if self.buffers and self.K > 1 else None
+        when there are none."""
+        return {n: b.clone() for n, b in self.buffers.items()} if self.buffers else None
 
     def restore_buffers(self, saved: dict[str, torch.Tensor] | None, alive: torch.Tensor) -> None:
         """Put back the saved buffers of the models not `alive`: a diverged model is frozen, statistics too."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ import torch
 from gdlab.config import CLASSIFICATION_DATA
 from gdlab.datasets import RawData, read_raw
 from gdlab.errors import GdlabError
+from gdlab.model import machine_memory
 
 if TYPE_CHECKING:
     from gdlab.config import Config
@@ -92,12 +92,8 @@ def check_data_fits(cfg: Config) -> None:
     n, d = getattr(cfg.data, "n_samples", None), getattr(cfg.data, "n_features", None) or 2
     if not n:
         return
-    need = 8 * 4 * n * (d + 1)
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # not on every platform: then the MemoryError catch speaks
-        return
-    if need > memory:
+    need, memory = 8 * 4 * n * (d + 1), machine_memory()
+    if memory is not None and need > memory:  # unknown on some platforms: then the MemoryError catch speaks
         raise GdlabError(f"data.n_samples: {n:,} rows x {d} features need about {need / 2**30:,.0f} GiB while loading; "
                          f"this machine has {memory / 2**30:,.0f} GiB: use fewer rows or features")
 

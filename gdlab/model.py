@@ -89,17 +89,22 @@ def n_parameters(cfg: Config) -> int:
     return total
 
 
+def machine_memory() -> int | None:
+    """This machine's physical memory in bytes, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def check_model_fits(cfg: Config, n_rows: int) -> None:
     """Refuse, before any folder, a model whose weights, gradients and optimizer state (about 4 copies)
     and one batch's activations cannot fit in this machine's memory: torch would fail mid-set-up."""
     itemsize = 8 if cfg.train.dtype == "float64" else 4
     widths = sum(layer.args.get("out_features", 0) for layer in cfg.model)
     need = itemsize * (4 * n_parameters(cfg) + 3 * (cfg.train.batch_size or n_rows) * widths)
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # not on every platform: then torch reports it
-        return
-    if need > memory:
+    memory = machine_memory()
+    if memory is not None and need > memory:  # unknown on some platforms: then torch reports it
         raise GdlabError(f"model: {n_parameters(cfg):,} parameters need about {need / 2**30:,.0f} GiB (weights, "
                          f"gradients, optimizer state, activations); this machine has {memory / 2**30:,.0f} GiB")
 

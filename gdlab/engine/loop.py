@@ -66,7 +66,7 @@ class GroupTrainer:
         total = ranges[-1][1] - ranges[0][0]  # micro-batches tile one contiguous stretch of the order
         loss_sum = correct = None
         one = self.K == 1  # `gdlab train`: plain 2-D tensors, no model axis on the graph
-        weighted = self.loss.weight_shares([self.data.train_batch(order, a, b, self.seed_index, one)[1]
+        weighted = self.loss.weight_shares([self.data.train_targets(order, a, b, self.seed_index, one)
                                             for a, b in ranges]) if self.loss.weight is not None else None
         # A diverged model's BatchNorm statistics stay as they were: in a group, or alone on an accelerator,
         # where the host learns of the divergence only at the next flush

@@ -52,6 +52,10 @@ class GroupData:
         """Inputs [K, B, D] and targets for rows a:b of this epoch's order ([B, D] with `one`, for K = 1)."""
         return self._take(self.x_train, order, a, b, seed_index, one), self._take(self.y_train, order, a, b, seed_index, one)
 
+    def train_targets(self, order, a: int, b: int, seed_index: torch.Tensor, one: bool = False):
+        """The targets of `train_batch` alone (a weighted loss's shares need them before the inputs)."""
+        return self._take(self.y_train, order, a, b, seed_index, one)
+
     def train_all(self):
         return self._expand(self.x_train), self._expand(self.y_train)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from gdlab.errors import GdlabError
-from gdlab.flatkeys import flatten
+from gdlab.flatkeys import describe_changes, flatten
 from gdlab.rundir import write_atomic
 from gdlab.weights import load_problem
 
@@ -82,9 +82,8 @@ def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: i
     changed = [k for k in dict.fromkeys([*before, *after]) if any(k == p or k.startswith(p + ".") for p in keys)
                and repr(before.get(k, "unset")) != repr(after.get(k, "unset"))]
     if changed:
-        shown = ", ".join(f"{k}: {before.get(k, 'unset')} -> {after.get(k, 'unset')}" for k in changed[:3])
-        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-        raise GdlabError(f"--resume {run_dir}: config.yaml changed since the checkpoint at step {step} ({shown}{more}); "
+        raise GdlabError(f"--resume {run_dir}: config.yaml changed since the checkpoint at step {step} "
+                         f"({describe_changes(before, after, changed)}); "
                          "resuming would splice two different runs: start a new one with gdlab train")
 
 

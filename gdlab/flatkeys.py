@@ -21,3 +21,9 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
         else:
             flat[path] = value
     return flat
+
+
+def describe_changes(before: dict[str, Any], after: dict[str, Any], keys: list[str], shown: int = 3) -> str:
+    """`optimizer.lr: 0.1 -> 0.2, train.steps: 10 -> 30 and 2 more`: changed dotted keys for a message."""
+    text = ", ".join(f"{k}: {before.get(k, 'unset')} -> {after.get(k, 'unset')}" for k in keys[:shown])
+    return text + (f" and {len(keys) - shown} more" if len(keys) > shown else "")

@@ -55,7 +55,7 @@ def check_unchanged(setup: SweepSetup, folder: Path) -> None:
     and a finished one's config.yaml must be what the sweep now plans for it (keys a newer gdlab added aside)."""
     import re
 
-    from gdlab.flatkeys import flatten
+    from gdlab.flatkeys import describe_changes, flatten
 
     planned = {p.dir_name: p for p in setup.plans}
     for run in sorted(folder.iterdir()):
@@ -74,6 +74,6 @@ def check_unchanged(setup: SweepSetup, folder: Path) -> None:
         now = flatten(plan.cfg.resolved())
         changed = [k for k in saved if k in now and repr(saved[k]) != repr(now[k])]
         if changed:
-            shown = ", ".join(f"{k}: {saved[k]} -> {now[k]}" for k in changed[:3])
             raise GdlabError(f"--resume {folder}: sweep.yaml now plans variant {run.name} differently from how it ran "
-                             f"({shown}); resuming would rank runs of different settings together: start a new sweep")
+                             f"({describe_changes(saved, now, changed)}); resuming would rank runs of different "
+                             "settings together: start a new sweep")

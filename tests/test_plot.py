@@ -502,3 +502,12 @@ assert "matplotlib" not in sys.modules, "gdlab.plotting imported matplotlib at l
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_two_optimizers_diverging_at_one_lr_show_two_marks(tmp_path):
+    """Every ✕ sat on the same top-edge spot: SGD's was drawn exactly under Adam's."""
+    sweep = make_sweep(tmp_path / "sweep-x", optimizers=["SGD", "Adam"])  # both diverge at lr 1.0
+    fig, _ = sweep_figure(sweep)
+    sgd, adam = line(fig, "diverged:SGD"), line(fig, "diverged:Adam")
+    assert list(sgd.get_xdata()) == list(adam.get_xdata()) == [1.0]
+    assert sgd.get_ydata()[0] != adam.get_ydata()[0]

@@ -399,7 +399,7 @@ def test_with_seeds_the_best_is_the_best_mean_over_seeds():
 
 @pytest.mark.parametrize("axis, values, warned", [
     ("loss", ["MSELoss", "L1Loss"], True), ("loss.label_smoothing", [0.0, 0.2], True),
-    ("optimizer.lr", [0.1, 1.0], False)])
+    ("data.noise", [0.1, 0.3], True), ("optimizer.lr", [0.1, 1.0], False)])
 def test_a_loss_axis_says_its_scores_are_not_comparable(axis, values, warned):
     from rich.console import Console
 
@@ -410,7 +410,7 @@ def test_a_loss_axis_says_its_scores_are_not_comparable(axis, values, warned):
     console = Console(record=True, width=200, file=open(os.devnull, "w"))
     for t in ranking_tables(rows, [axis]):
         console.print(t)
-    assert ("changes the loss itself" in console.export_text()) == warned
+    assert ("changes the loss or the data itself" in console.export_text()) == warned
 
 
 def test_ranking_orders_completed_by_score_then_diverged_then_the_unfinished_by_status():
@@ -663,3 +663,13 @@ def test_a_group_stopped_by_keyboardinterrupt_keeps_its_diverged_results(tmp_pat
     summaries = run_group(variants, [data, data], torch.device("cpu"), observers=[ctrl_c])
     assert [s["status"] for s in summaries] == ["diverged", "interrupted"]
     assert summaries[0]["diverged_at_step"] is not None and summaries[0]["diverged_at_step"] < 10
+
+
+def test_piped_ranking_tables_keep_their_column_names(tmp_path):
+    """Piped, rich squeezed the tables into 80 columns: `optimi…` for both optimizer axes."""
+    cfg = write_config(tmp_path, **{"train.epochs": 2})
+    out = tmp_path / "sw"
+    result = runner.invoke(app, ["sweep", str(cfg), "optimizer.lr=0.01,0.1", "optimizer.name=SGD,Adam", "data.noise=0.1,0.3",
+                                 "--run-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "optimizer.lr" in result.stdout and "optimizer.name" in result.stdout and "…" not in result.stdout

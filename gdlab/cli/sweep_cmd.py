@@ -45,6 +45,8 @@ def sweep_command(
     from gdlab.sweep.plan import group_variants, spread
 
     console = Console(stderr=False)
+    if not console.is_terminal:  # piped: rich would squeeze the ranking tables into 80 columns (`optimi…`)
+        console = Console(stderr=False, width=max(console.width, 200))
     session = ExitStack()  # what the run holds: the sweep folder's lock, a Ray connection
     if resume is not None:
         if config is not None or axes:

@@ -89,11 +89,12 @@ def ranking_tables(rows: list[dict], axes: list[str]) -> list[Table]:
         table.add_column(a)
     for c in ("status", metric, "diverged_at_step", "steps"):
         table.add_column(c, justify="right")
-    # an axis under `loss` changes what the score measures (MSE vs cross-entropy, label smoothing)
-    loss_axes = [a for a in axes if (a == "loss" or a.startswith("loss.")) and len({repr(r[a]) for r in rows}) > 1]
-    if loss_axes:
-        table.caption = (f"{', '.join(loss_axes)} changes the loss itself: {metric} values of different losses "
-                         "are not comparable, so compare ranks within each")
+    # an axis under `loss` changes what the score measures (MSE vs cross-entropy, label smoothing), one under
+    # `data` the problem itself (less noise is always easier)
+    varied = [a for a in axes if a.split(".")[0] in ("loss", "data") and len({repr(r[a]) for r in rows}) > 1]
+    if varied:
+        table.caption = (f"{', '.join(varied)} changes the loss or the data itself: {metric} values across its "
+                         "values are not comparable, so compare ranks within each")
     ranked = rank_rows(rows)
     for i, r in enumerate(ranked, 1):
         style = "bold green" if i == 1 and r["status"] == "completed" else STATUS_STYLE.get(r["status"], "")

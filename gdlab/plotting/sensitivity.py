@@ -77,8 +77,9 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
         bad = np.unique(sub.loc[diverged.loc[sub.index], x].to_numpy(dtype=float))
         bad = bad[np.isfinite(bad)]
         if bad.size:
-            # Pinned to the top edge in axes units: a diverged loss has no value to place it at.
-            ax.plot(bad, np.ones_like(bad), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
+            # Pinned to the top edge in axes units (a diverged loss has no value to place it at), each group a
+            # little lower than the one before, so two optimizers diverging at one lr show two marks.
+            ax.plot(bad, np.full_like(bad, 1.0 - 0.04 * k), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
                     transform=top_edge(ax), gid=f"diverged:{name}", label=None if marked_diverged else "diverged")
             marked_diverged = True
         edges = sub["stability_edge"].dropna() if x == LR and "stability_edge" in sub else ()

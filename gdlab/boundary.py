@@ -129,10 +129,9 @@ def compute_boundary(folder: Path, grid: int = DEFAULT_GRID, snapshots: bool = T
 
     model = build_sequential(cfg).to(dtype)
     model.eval()  # dropout off, batch norm on its running statistics
-    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
     def evaluate(state: dict, path: Path, label: str, step: int | None) -> Prediction:
-        check_fits(state, expected, path)
+        check_fits(state, model, path)
         model.load_state_dict(state)
         with torch.no_grad():
             def forward(x) -> "torch.Tensor":

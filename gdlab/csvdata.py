@@ -60,12 +60,13 @@ def _read_table(path: str):
     if not stat.S_ISREG(mode):
         raise GdlabError(f"data.path: {path}: not a file; data.path names a CSV file")
     try:
+        blank = _leading_blank_lines(path)  # inside: a file we may not read is reported below
         # Strings everywhere, blank lines kept: gdlab checks each cell itself and reports its file line.
         # index_col=False stops pandas from silently taking the first column as an index when rows are long.
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
             table = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, index_col=False,
-                                skiprows=_leading_blank_lines(path))
+                                skiprows=blank)
     except pd.errors.ParserWarning:
         raise GdlabError(
             f"data.path: {path}: not a readable CSV file: a row has more cells than the header has names"
@@ -77,8 +78,8 @@ def _read_table(path: str):
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise GdlabError(f"data.path: {path}: not a readable CSV file: {detail}") from None
-    _check_header_names(path)
-    table.attrs["path"] = path  # for _line, which finds a row's line in the file only when an error needs it
+    _check_header_names(path, blank)
+    table.attrs.update(path=path, blank=blank)  # for _line, which finds a row's line only when an error needs it
     table = table.fillna("")  # short rows leave NaN even with keep_default_na=False
     table = table[~table.apply(lambda col: col.str.strip() == "").all(axis=1)]  # blank (or all-space) lines
     if table.empty:
@@ -86,14 +87,14 @@ def _read_table(path: str):
     return table
 
 
-def _check_header_names(path: str) -> None:
+def _check_header_names(path: str, blank: int) -> None:
     """Every header name must be given and distinct: pandas would call a blank one `Unnamed: 1` and rename a
     second `x1` to `x1.1`, so data.target or the default features would silently pick other columns."""
     import pandas as pd
 
     try:
         header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                             skiprows=_leading_blank_lines(path))
+                             skiprows=blank)
     except (pd.errors.EmptyDataError, pd.errors.ParserError):
         return  # no header line to speak of: the table read reports what is wrong with the file
     names = [str(n) for n in header.iloc[0]] if len(header) else []
@@ -136,8 +137,7 @@ def _line(table, position: int) -> int:
 
     row = int(table.index[position])  # 0: the first record after the header (blank lines are records too)
     try:
-        path = table.attrs["path"]
-        blank = _leading_blank_lines(path)
+        path, blank = table.attrs["path"], table.attrs["blank"]
         with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
             for _ in range(blank):
                 fh.readline()

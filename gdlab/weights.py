@@ -85,8 +85,10 @@ def _refusal(text: str) -> str:
     return f"pickle opcode {match[1]} is not allowed" if match else "the weights-only unpickler refused it"
 
 
-def check_fits(state: dict, expected: dict[str, tuple], path: Path) -> None:
-    """The state_dict has exactly the model's tensors, with their shapes; else one line saying what differs."""
+def check_fits(state: dict, model, path: Path) -> None:
+    """The state_dict has exactly `model`'s tensors (an nn.Module), with their shapes; else one line saying
+    what differs."""
+    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
     missing = [k for k in expected if k not in state]
     extra = [k for k in state if k not in expected]
     wrong = [f"{k} is {list(state[k].shape)}, not {list(shape)}" for k, shape in expected.items()

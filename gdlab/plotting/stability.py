@@ -50,10 +50,11 @@ def edges_of(table: pd.DataFrame, base: dict | None, configs: dict[int, dict | N
     if "init_sharpness" not in table or table["init_sharpness"].dtype == object:
         return edges, texts
     swept = {c.split(".", 1)[1]: c for c in table.columns if c.startswith("optimizer.")}
+    base_optimizer = (base or {}).get("optimizer")
     for index, row in table.iterrows():
-        optimizer = ((configs.get(index) or {}).get("optimizer"))
+        optimizer = (configs.get(index) or {}).get("optimizer")
         if not isinstance(optimizer, dict):
-            optimizer = dict((base or {}).get("optimizer") or {}) if isinstance((base or {}).get("optimizer"), dict) else {}
+            optimizer = dict(base_optimizer) if isinstance(base_optimizer, dict) else {}
             optimizer.update({key: row[column] for key, column in swept.items() if not pd.isna(row[column])})
         found = stability_edge(optimizer, row["init_sharpness"])
         if found is not None:

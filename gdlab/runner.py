@@ -100,17 +100,18 @@ def run_group(
     resume: dict | None = None,
     measure_init_sharpness: bool = False,
     progress: Callable[[int, int, list[int]], None] | None = None,
+    checkpoints: bool = True,
 ) -> list[dict]:
     """Train the variants as one stacked computation; return each variant's summary (also on disk).
-    A group of one also checkpoints (train.checkpoint_every, at the end, on a graceful stop) and can
-    `resume` from a checkpoint state. `progress(step, total_steps, diverged_now)` follows every record
+    A group of one also checkpoints (train.checkpoint_every, at the end, on a graceful stop; not in a
+    sweep: `checkpoints=False`) and can `resume` from a checkpoint state. `progress(step, total_steps, diverged_now)` follows every record
     (diverged_now: the models whose divergence this step revealed)."""
     started, t0 = provenance.now_iso(), time.perf_counter()
     if resume is None:
         in_parallel(write_run_header, variants)
     trainer = GroupTrainer([v.cfg for v in variants], datasets, device)
     init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
-    checkpointing = len(variants) == 1
+    checkpointing = checkpoints and len(variants) == 1  # a sweep passes False: its files must not depend on grouping
     # the sharpness at the initial weights predicts the stability edge: GD on a quadratic diverges past 2/lambda
     init_sharp = trainer._sharpness().tolist() if measure_init_sharpness else None
     if resume is not None:
@@ -184,6 +185,7 @@ def run_group(
         write_json(variants[k].run_dir / "summary.json", summaries[k])
 
     in_parallel(finish, range(len(variants)))
-    if error:
-        (variants[0].run_dir / "error.log").write_text(error_trace)
+    if error:  # every variant's folder looks like a failed `gdlab train` run's
+        for v in variants:
+            (v.run_dir / "error.log").write_text(error_trace)
     return summaries

@@ -261,13 +261,15 @@ def test_parallel_jobs_give_the_same_results(tmp_path):
 
 def test_ray_backend_matches_local(tmp_path):
     pytest.importorskip("ray", reason="the ray extra is not installed")
-    cfg = write_config(tmp_path, **{"train.dtype": "float64"})
+    cfg = write_config(tmp_path, **{"train.dtype": "float64", "train.snapshot_every": 5})
     _, a = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", folder="a")
     result, b = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", "--backend", "ray", folder="b")
     assert result.exit_code == 0, result.output
     ta, tb = pd.read_csv(a / "sweep.csv"), pd.read_csv(b / "sweep.csv")
     assert list(ta.final_train_loss) == pytest.approx(list(tb.final_train_loss), rel=1e-12)
     assert (a / "000_lr=0.01" / "metrics.csv").read_text().count("\n") == (b / "000_lr=0.01" / "metrics.csv").read_text().count("\n")
+    files = lambda root: sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != ".sweep.lock")  # noqa: E731
+    assert files(a) == files(b) and "001_lr=0.1/snapshots/step_0000015.pt" in files(b)  # every file comes back
 
 
 # ---------------------------------------------------------------- lr range test

@@ -110,7 +110,7 @@ def ranking_tables(rows: list[dict], axes: list[str]) -> list[Table]:
         agg.add_column("ok/seeds", justify="right")
         agg.add_column("statuses")
         for a in aggregate_over_seeds(rows, axes):
-            value = "-" if a.mean is None else f"{a.mean:.4g} ± {a.std:.2g}"
+            value = "-" if a.mean is None else f"{a.mean:.4g} ± {a.std:.2g}" + ("" if a.metric == metric else f" ({a.metric})")
             agg.add_row(*[format_value(a.point[o]) for o in others], value, f"{a.n_ok}/{a.n}",
                         ", ".join(f"{k} {v}" for k, v in a.statuses.items()))
         tables.append(agg)
@@ -125,11 +125,12 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
     label = lambda point, keys: ", ".join(f"{a}={format_value(point[a])}" for a in keys) or "(the base config)"  # noqa: E731
     if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
         aggs = [a for a in aggregate_over_seeds(rows, axes) if a.mean is not None]
+        aggs = [a for a in aggs if a.metric == metric] or aggs  # a validation score where there is one
         complete = [a for a in aggs if a.n_ok == a.n] or aggs  # every seed finished beats a partial mean
         if complete:
             a = min(complete, key=lambda a: a.mean)
             others = [x for x in axes if x != "seed"]
-            lines.add_row(f"best over seeds: {label(a.point, others)}  ({metric} {a.mean:.4g} ± {a.std:.2g}, "
+            lines.add_row(f"best over seeds: {label(a.point, others)}  ({a.metric} {a.mean:.4g} ± {a.std:.2g}, "
                           f"{a.n_ok}/{a.n} seeds)")
     best = next((r for r in ranked if r["status"] == "completed"), None)
     if best:

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-RUN_FILES = ("config.yaml", "overrides.yaml", "metrics.csv", "summary.json", "model.pt", "error.log")
-
 
 @dataclass
 class Job:
@@ -96,7 +94,7 @@ def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cach
     variants = [Variant(c, Path(d), o) for c, d, o in zip(cfgs, job.run_dirs, job.overrides)]
     flush_every = 1 if len(variants) == 1 else 50  # K files flushed every step would cost more than the step
     return run_group(variants, datasets, resolve_device(cfgs[0].train.device), should_stop=should_stop,
-                     flush_every=flush_every, measure_init_sharpness=job.init_sharpness,
+                     flush_every=flush_every, measure_init_sharpness=job.init_sharpness, checkpoints=False,
                      progress=ProgressEvents(job, on_event) if on_event else None)
 
 
@@ -122,10 +120,15 @@ def run_job_returning_files(job: Job) -> tuple[list[dict], list[dict[str, bytes]
         for d in local.run_dirs:
             os.makedirs(d)
         summaries = run_job_safely(local)
-        files = [{name: (Path(d) / name).read_bytes() for name in RUN_FILES if (Path(d) / name).exists()} for d in local.run_dirs]
-        return summaries, files
+        return summaries, [folder_files(Path(d)) for d in local.run_dirs]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    """Every file a run left in its folder, by path inside it (snapshots/ too), temp files aside."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.endswith(".tmp")}
 
 
 def write_returned_files(job: Job, files: list[dict[str, bytes]]) -> None:
@@ -133,4 +136,5 @@ def write_returned_files(job: Job, files: list[dict[str, bytes]]) -> None:
 
     for run_dir, payload in zip(job.run_dirs, files):
         for name, data in payload.items():
+            (Path(run_dir) / name).parent.mkdir(parents=True, exist_ok=True)
             write_atomic(Path(run_dir) / name, data)

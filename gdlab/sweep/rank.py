@@ -51,6 +51,7 @@ class Aggregate:
     n_ok: int
     n: int
     statuses: dict[str, int]
+    metric: str  # the sweep's score, or final_train_loss for a point with no validation split
 
 
 def aggregate_over_seeds(rows: list[dict], axes: list[str]) -> list[Aggregate]:
@@ -62,7 +63,11 @@ def aggregate_over_seeds(rows: list[dict], axes: list[str]) -> list[Aggregate]:
         groups.setdefault(tuple(repr(r[a]) for a in others), []).append(r)
     out = []
     for members in groups.values():
+        used = metric
         scores = [s for r in members if (s := _score(r, metric)) is not None]
+        if not scores and any(r.get("best_val_loss") is None and r.get("status") == "completed" for r in members):
+            used = "final_train_loss"  # no validation split at this point (a val_fraction axis): as rank_rows does
+            scores = [s for r in members if (s := _score(r, used)) is not None]
         statuses: dict[str, int] = {}
         for r in members:
             statuses[r["status"]] = statuses.get(r["status"], 0) + 1
@@ -70,6 +75,7 @@ def aggregate_over_seeds(rows: list[dict], axes: list[str]) -> list[Aggregate]:
             {a: members[0][a] for a in others},
             statistics.fmean(scores) if scores else None,
             statistics.stdev(scores) if len(scores) > 1 else (0.0 if scores else None),
-            len(scores), len(members), statuses,
+            len(scores), len(members), statuses, used,
         ))
-    return sorted(out, key=lambda a: (a.mean is None, a.mean if a.mean is not None else 0.0))
+    # the sweep's own score first: a training loss is no validation loss to rank against
+    return sorted(out, key=lambda a: (a.mean is None, a.metric != metric, a.mean if a.mean is not None else 0.0))

@@ -66,7 +66,11 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
     for key in [k for k in axes if k == "data.path"]:  # relative to the config file, as a fixed data.path is
         axes[key] = [str((Path(config).parent / v).resolve()) if isinstance(v, str) else v for v in axes[key]]
     notes = dropped_notes(dropped, raw, fixed, config)
-    return SweepSetup(str(config), raw, axes, plan_variants(raw, axes, str(config), fixed), notes, [a for _, a in fixed])
+    plans = plan_variants(raw, axes, str(config), fixed)
+    if any(p.cfg.train.checkpoint_every for p in plans):  # every grouping must give the same files
+        notes.append("train.checkpoint_every is not used by a sweep: no variant writes checkpoint.pt, and "
+                     "gdlab sweep --resume reruns an unfinished variant from its start")
+    return SweepSetup(str(config), raw, axes, plans, notes, [a for _, a in fixed])
 
 
 def stored_options(folder: Path) -> dict:
@@ -99,8 +103,9 @@ def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict])
     out = CsvAppender(tmp, list(setup.axes) + RESULT_COLUMNS, flush_every=10**9)
     for row in sweep_rows(setup, folder, summaries):
         # lists, mappings and booleans as YAML flow text (`[2, 8]`, `{"name": "Adam"}`, `true`), as overrides
-        # take them: a cell can be pasted back as KEY=VALUE; numbers stay repr, exact
-        out.write({k: (exact_text(v) if isinstance(v, (list, tuple, dict, bool)) else v) for k, v in row.items()})
+        # take them: a cell can be pasted back as KEY=VALUE; numbers stay repr, exact; a swept null is `null`
+        out.write({k: (exact_text(v) if isinstance(v, (list, tuple, dict, bool)) or (v is None and k in setup.axes) else v)
+                   for k, v in row.items()})
     out.close()
     os.replace(tmp, folder / "sweep.csv")
 

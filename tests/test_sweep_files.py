@@ -1,0 +1,95 @@
+"""A variant's folder holds the same files whatever backend or grouping ran it: snapshots come back from
+Ray workers, no grouping writes checkpoints, every variant of a failed group has its error.log; and
+sweep.csv and the over-seeds table say what ran (a swept null, a point without a validation split)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+import gdlab.engine.loop
+from gdlab.cli.sweep_view import ranking_tables
+from gdlab.sweep.execute import Job, run_job, run_job_returning_files, write_returned_files
+from gdlab.sweep.rank import aggregate_over_seeds
+from tests.helpers import make_config
+from tests.test_sweep import runner, sweep, write_config
+from gdlab.cli import app
+
+
+def tree(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_files_returned_by_a_remote_worker_are_every_file_the_run_wrote(tmp_path):
+    cfgs = [make_config(**{"optimizer.lr": lr, "train.epochs": 12, "train.snapshot_every": 5}).resolved() for lr in (0.1, 0.5)]
+    here = [tmp_path / "here" / str(i) for i in range(2)]
+    for d in here:
+        d.mkdir(parents=True)
+    run_job(Job([0, 1], cfgs, [str(d) for d in here], [[], []]))
+    remote = [tmp_path / "remote" / str(i) for i in range(2)]
+    job = Job([0, 1], cfgs, [str(d) for d in remote], [[], []])
+    summaries, files = run_job_returning_files(job)
+    write_returned_files(job, files)
+    for a, b in zip(here, remote):
+        assert tree(a) == tree(b) and "snapshots/step_0000010.pt" in tree(b)
+        for name in ("snapshots/step_0000005.pt", "model.pt"):
+            wa, wb = torch.load(a / name, weights_only=True), torch.load(b / name, weights_only=True)
+            assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_no_grouping_writes_checkpoints_and_a_note_says_the_key_is_not_used(tmp_path):
+    cfg = write_config(tmp_path, **{"train.checkpoint_every": 5})
+    for folder, extra in (("grouped", []), ("alone", ["--vectorize", "off"]), ("jobs", ["--jobs", "2"])):
+        result, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", *extra, folder=folder)
+        assert result.exit_code == 0, result.output
+        assert "train.checkpoint_every is not used by a sweep" in result.stderr
+        files = tree(out)
+        assert not [f for f in files if "checkpoint" in f], files
+        assert len([f for f in files if f.endswith("summary.json")]) == 2
+
+
+def test_every_variant_of_a_failed_group_has_its_error_log(tmp_path, monkeypatch):
+    real = gdlab.engine.loop.GroupTrainer._update
+
+    def update(self, lr, must_mask):
+        if self.step == 3:
+            raise RuntimeError("simulated failure at step 3")
+        real(self, lr, must_mask)
+
+    monkeypatch.setattr(gdlab.engine.loop.GroupTrainer, "_update", update)
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.1,0.2")
+    assert result.exit_code == 1
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table.status) == ["failed"] * 3
+    for run_dir in table.run_dir:
+        assert "simulated failure at step 3" in (out / run_dir / "error.log").read_text()
+
+
+def test_a_swept_null_reads_null_in_sweep_csv_and_plots(tmp_path):
+    cfg = write_config(tmp_path, **{"train.epochs": 3})
+    result, out = sweep(tmp_path, cfg, "train.batch_size=null,32", "optimizer.lr=0.01,0.1")
+    assert result.exit_code == 0, result.output
+    lines = (out / "sweep.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["null", "null", "32", "32"]
+    plotted = runner.invoke(app, ["plot", str(out), "-o", str(tmp_path / "s.png")])
+    assert plotted.exit_code == 0, plotted.output
+    assert (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_a_point_without_validation_is_scored_by_training_loss_over_seeds():
+    rows = [{"data.val_fraction": vf, "seed": seed, "status": "completed", "final_train_loss": 0.1 * (seed + 1) + vf,
+             "best_val_loss": (0.5 + seed if vf else None), "run_dir": f"{vf}_{seed}"} for vf in (0.0, 0.25) for seed in (0, 1)]
+    with_val, without = aggregate_over_seeds(rows, ["data.val_fraction", "seed"])
+    assert (with_val.metric, with_val.mean, with_val.n_ok) == ("best_val_loss", 1.0, 2)
+    assert (without.metric, without.mean, without.n_ok) == ("final_train_loss", pytest.approx(0.15), 2)
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    for table in ranking_tables(rows, ["data.val_fraction", "seed"]):
+        console.print(table)
+    text = console.export_text()
+    assert "0.15 ± 0.071 (final_train_loss)" in text and "2/2" in text and "0/2" not in text
+    assert "best over seeds: data.val_fraction=0.25  (best_val_loss 1 ± 0.71, 2/2 seeds)" in text

@@ -169,7 +169,17 @@ def test_a_planted_wrong_gradient_fails():
     model, x, y = two_layer()
     rows = gradcheck_model(plant_wrong_gradient(model, after=0, factor=1.5), nn.MSELoss(), x, y)
     assert {r.name: r.passed for r in rows} == {"0.weight": False, "0.bias": False, "2.weight": True, "2.bias": True}
-    assert max(r.max_rel for r in rows if not r.passed) == pytest.approx(1 / 3, rel=1e-6)  # |1.5g - g| / 1.5|g|
+    assert max(r.max_rel for r in rows if not r.passed) == pytest.approx(0.5, rel=1e-6)  # |1.5g - g| / |g|
+
+
+def test_the_relative_error_shown_is_the_one_rtol_is_held_to():
+    """A column that said 0.33 while the rule measured 0.5 let a tensor fail with an error under --rtol."""
+    model, x, y = two_layer()
+    planted = plant_wrong_gradient(model, after=0, factor=1.5)
+    for rtol, passes in ((0.45, False), (0.55, True)):
+        rows = gradcheck_model(planted, nn.MSELoss(), x, y, rtol=rtol)
+        first = rows[0]
+        assert first.passed is passes and (first.max_rel <= rtol) is passes
 
 
 def test_gradcheck_command_exits_1_on_a_planted_bug(config):

@@ -13,6 +13,9 @@ def main() -> None:
     import typer
     import typer.core
 
+    from gdlab.cli.streams import final_code, install
+
+    out, _ = install()  # a closed, full or abandoned stdout never stops a run or changes its exit code
     # typer >= 0.20 vendors click as typer._click; older versions use click itself
     click = getattr(typer.core, "_click", None) or typer.core.click
     try:
@@ -39,4 +42,4 @@ def main() -> None:
     # a graceful stop finished) must not turn it into a death by signal while the interpreter shuts down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sys.exit(code if isinstance(code, int) else 0)
+    sys.exit(final_code(code if isinstance(code, int) else 0, out))

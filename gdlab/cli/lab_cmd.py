@@ -61,7 +61,7 @@ def graph_command(
     png_file = check_output("--png", png) if png is not None else None
     if png_file and not shutil.which("dot"):
         raise GdlabError(NO_DOT, EXIT_FAILED)
-    from rich.console import Console
+    from gdlab.cli.streams import output_console
 
     from gdlab.lab.graph import COLLAPSE_ABOVE, to_dot, trace
     from gdlab.lab.show import layer_tree, node_tree
@@ -77,7 +77,7 @@ def graph_command(
         graph = trace(model, loss_fn, x, y)
     except (RuntimeError, ValueError) as exc:
         raise GdlabError(f"{config}: the forward pass failed: {str(exc).splitlines()[0]}", EXIT_FAILED) from None
-    console = Console(highlight=False)
+    console = output_console(highlight=False)
     leaves = sum(1 for n in graph.nodes if n.param)
     console.print(f"{cfg.name}: {cfg.loss.name} on the first {x.shape[0]} training rows -> {len(graph.nodes)} autograd "
                   f"nodes, {leaves} of them parameter leaves. Each node lists the grad_fns backward() visits next.")
@@ -120,7 +120,7 @@ def gradcheck_command(
     """Compare autograd's gradients with central finite differences in float64; exit 1 if any tensor fails."""
     check_tolerances(atol, rtol, eps, max_elements)
     import torch
-    from rich.console import Console
+    from gdlab.cli.streams import output_console
 
     from gdlab.lab.gradcheck import closed_form_check, gradcheck_model, plant_wrong_gradient
     from gdlab.lab.show import closed_form_table, gradcheck_header, gradcheck_table
@@ -131,7 +131,7 @@ def gradcheck_command(
         model = plant_wrong_gradient(model, factor=plant_bug)
     gen = torch.Generator().manual_seed(cfg.seed if seed is None else seed)
     rows = gradcheck_model(model, loss_fn, x, y, atol, rtol, max_elements, eps, gen)
-    console = Console(highlight=False)
+    console = output_console(highlight=False)
     console.print(header)
     console.print(gradcheck_table(rows, atol, rtol))
     closed = closed_form_check(model, loss_fn, x, y)

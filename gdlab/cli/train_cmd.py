@@ -54,7 +54,7 @@ def train_command(
     expect: Annotated[Optional[list[str]], typer.Option("--expect", help="a bar to meet, e.g. 'final_val_loss<0.3'; exit 1 if missed")] = None,
 ) -> None:
     """Train a config; write a run folder with metrics.csv, summary.json and model.pt."""
-    from rich.console import Console
+    from gdlab.cli.streams import output_console
 
     from gdlab.expect import check_applicable, parse_expectations
     from gdlab.loading import load_config
@@ -77,7 +77,7 @@ def train_command(
         cfg = smoke_config(cfg)
         if run_dir is None:
             run_dir, made_tmp = Path(tempfile.mkdtemp(prefix=f"gdlab-smoke-{cfg.name}-")), True
-    console = Console()
+    console = output_console()
     bar = None
     if not quiet and console.is_terminal:
         from gdlab.cli.progress import TrainProgress
@@ -111,7 +111,7 @@ def train_command(
         raise fail(f"training failed: {s['error']} (details in {result.run_dir / 'error.log'})", result.exit_code)
     if s["status"] == "diverged":
         sys.stderr.write(
-            f"gdlab: diverged at step {s['diverged_at_step']} (loss non-finite or above train.diverge_factor x its start); "
+            f"gdlab: diverged at step {s['diverged_at_step']} (loss non-finite or above train.diverge_factor x max(first loss, 1)); "
             "rows so far are kept\n"
         )
     for msg in result.failures:

@@ -1,0 +1,92 @@
+"""stdout and stderr that never stop a command: a reader that went away (`gdlab sweep ... | head -2`), a
+closed (`>&-`) or full (`>/dev/full`) stream, or a character the terminal's encoding lacks must not stop a
+sweep half-way or turn a divergence's exit 3 into 1. What was lost is reported once, at the end."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from typing import Any, TextIO
+
+
+class SafeStream:
+    """Wraps sys.stdout or sys.stderr: writes that fail are dropped, and the first failure is kept."""
+
+    def __init__(self, stream: TextIO | None, name: str):
+        self._stream, self.name = stream, name
+        self.failed: OSError | None = None if stream is not None else OSError(errno.EBADF, "closed")
+
+    def write(self, text: str) -> int:
+        if self.failed is None:
+            try:
+                self._stream.write(text)
+            except UnicodeEncodeError:  # e.g. '—' on a latin-1 terminal: say it as best the encoding can
+                encoding = self._stream.encoding or "ascii"
+                self._guard(lambda: self._stream.write(text.encode(encoding, "replace").decode(encoding)))
+            except (OSError, ValueError) as exc:  # ValueError: the stream was closed under us
+                self._lose(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.failed is None:
+            self._guard(self._stream.flush)
+
+    def _guard(self, call) -> None:
+        try:
+            call()
+        except (OSError, ValueError) as exc:
+            self._lose(exc)
+
+    def _lose(self, exc: Exception) -> None:
+        """Remember why output stopped, and point the file descriptor at /dev/null so the interpreter's
+        own flush at exit does not fail again (Python would then print a traceback and exit 120)."""
+        self.failed = exc if isinstance(exc, OSError) else OSError(errno.EBADF, str(exc))
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def isatty(self) -> bool:
+        return self.failed is None and self._stream.isatty()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    def __getattr__(self, name: str) -> Any:  # fileno, errors, buffer...: the real stream's
+        if self._stream is None:
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+def install() -> tuple[SafeStream, SafeStream]:
+    """Wrap this process's stdout and stderr (once)."""
+    if not isinstance(sys.stdout, SafeStream):
+        sys.stdout = SafeStream(sys.stdout, "stdout")
+    if not isinstance(sys.stderr, SafeStream):
+        sys.stderr = SafeStream(sys.stderr, "stderr")
+    return sys.stdout, sys.stderr
+
+
+def final_code(code: int, out: SafeStream) -> int:
+    """The exit code once output is done: a reader that left (broken pipe) or a closed stdout changes
+    nothing; output lost to anything else (a full disk) is said on stderr and fails a command that
+    would have succeeded."""
+    out.flush()
+    lost = out.failed
+    if lost is None or lost.errno in (errno.EPIPE, errno.EBADF):
+        return code
+    sys.stderr.write(f"gdlab: error: cannot write to stdout ({lost.strerror or lost})\n")
+    return code or 1
+
+
+def output_console(**options):
+    """A rich Console for stdout; piped (a CI log, `| grep`), it is at least 200 columns wide, since a
+    COLUMNS=20 or a default 80 would cut table cells (`final_tra…`) that scripts read."""
+    from rich.console import Console
+
+    console = Console(**options)
+    return console if console.is_terminal else Console(**options, width=max(console.width, 200))

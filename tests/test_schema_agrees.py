@@ -341,3 +341,15 @@ def test_schema_accepts_exactly_what_validate_accepts(c: Case, tmp_path, schema_
         f"validate --no-data says {'ok' if by_validate else result.output.strip()}; "
         f"the schema says {errors or 'ok'}\n{c.text}"
     )
+
+
+def test_the_schema_states_no_default_name_since_a_file_defaults_to_its_own_name(tmp_path):
+    schema = json.loads(CliRunner().invoke(app, ["schema"]).stdout)
+    assert "default" not in schema["properties"]["name"]  # it said "run"; editors showed that
+    path = tmp_path / "my-experiment.yaml"
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "sine.yaml").read_text())
+    raw.pop("name", None)
+    path.write_text(yaml.safe_dump(raw))
+    result = CliRunner().invoke(app, ["train", str(path), "train.steps=2", "--runs", str(tmp_path / "runs"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["my-experiment"]

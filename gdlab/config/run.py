@@ -70,7 +70,11 @@ def _shorthand_schema(section: str):
 
 
 class Config(Strict):
-    name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", description="run folder name under runs/")
+    # "run" only where no file gives a name (a Config built in code); a config file's default is its file name,
+    # which the schema cannot know, so it states none
+    name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+                      description="run folder name under runs/; default: the config file's name",
+                      json_schema_extra=lambda schema: schema.pop("default", None))
     seed: NonNegativeInt = Field(0, le=2**63 - 1)
     data: DataConfig = Field(json_schema_extra=_shorthand_schema("data"))
     model: list[Layer] = Field(min_length=1)

@@ -23,7 +23,7 @@ def read_user_text(path: Path, what: str, max_bytes: int | None = None) -> str:
     try:
         if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
             raise GdlabError(f"{path}: file is {size} bytes; {what} is limited to {max_bytes} bytes")
-        raw = path.read_bytes()
+        raw = _read_capped(path, what, max_bytes)
     except FileNotFoundError:
         raise GdlabError(f"{path}: no such file (expected {what})") from None
     except IsADirectoryError:
@@ -36,6 +36,16 @@ def read_user_text(path: Path, what: str, max_bytes: int | None = None) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise GdlabError(f"{path}: not UTF-8 text (bad byte at offset {exc.start}); expected {what}") from None
+
+
+def _read_capped(path: Path, what: str, max_bytes: int | None) -> bytes:
+    """The file's bytes, refused past `max_bytes`: a device or pipe (/dev/zero, /dev/stdin) has no size to
+    check up front, so the read itself stops one byte past the cap instead of filling memory."""
+    with open(path, "rb") as fh:
+        raw = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise GdlabError(f"{path}: more than {max_bytes} bytes; {what} is limited to {max_bytes} bytes")
+    return raw
 
 
 def show(path: Path | str) -> str:

@@ -188,11 +188,23 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
     suggested, at_min = suggest(lrs, smoothed)
     interrupted = len(lrs) < steps and not stop
     stopped = len(lrs) < steps and not interrupted
-    falling = not (stopped or stop or interrupted) and still_falling(lrs, smoothed)  # `stop`: a blow-up on the very last step
+    # An interrupted test whose loss had not turned up yet is as unfinished as one whose range ended too
+    # soon: its suggestion and minimum are lower bounds too. `stop`: a blow-up on the very last step.
+    falling = not (stopped or stop) and still_falling(lrs, smoothed)
     write_json(folder / "lr_find.json", {
         "suggested_lr": suggested, "min_loss_lr": at_min, "conservative_lr": at_min / 10 if at_min else None, "steps": len(lrs), "stopped_early": stopped,
         "interrupted": interrupted, "loss_still_falling": falling, "min_lr": min_lr, "max_lr": max_lr, "stop_factor": stop_factor, "smoothing_beta": beta,
-        "note": f"heuristic: {RULE}; confirm with gdlab sweep"
-                + ("; the loss was still falling at max_lr, so the suggestion is only a lower bound" if falling else ""),
+        "note": f"heuristic: {RULE}; confirm with gdlab sweep" + _falling_note(falling, interrupted, lrs),
     })
     return LRFindResult(folder, lrs, losses, smoothed, suggested, at_min, stopped, falling, interrupted)
+
+
+def _falling_note(falling: bool, interrupted: bool, lrs: list[float]) -> str:
+    """The note's lower-bound clause: why the range ended matters, since an interrupted test never reached
+    max_lr and needs a full run, not a larger max_lr."""
+    if not falling:
+        return ""
+    if interrupted:
+        return (f"; interrupted at lr {lrs[-1]:.3g}, before max_lr, while the loss was still falling, so the "
+                "suggestion is only a lower bound; rerun without stopping it")
+    return "; the loss was still falling at max_lr, so the suggestion is only a lower bound"

@@ -103,3 +103,15 @@ def test_final_code_reports_only_output_that_was_wanted_and_lost(error, code, re
     out.write("more\n")  # dropped quietly after the first failure
     assert final_code(0, out) == code and final_code(3, out) == 3
     assert ("cannot write to stdout" in capsys.readouterr().err) is reported
+
+
+def test_forced_colour_in_a_ci_log_draws_no_live_bar(monkeypatch, tmp_path):
+    """FORCE_COLOR=1 makes rich call a log file a terminal; the bar's redraws (cursor codes) must stay out."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    cfg = write_config(tmp_path)
+    trained = invoke("train", cfg, "train.epochs=30", "--runs", tmp_path / "r")
+    swept = invoke("sweep", cfg, "optimizer.lr=0.1,0.2", "--run-dir", tmp_path / "s")
+    for result in (trained, swept):
+        assert result.exit_code == 0, result.output
+        assert "\x1b[?25l" not in result.output and "\x1b[2K" not in result.output  # hide cursor, erase line
+    assert "final_train_loss" in trained.output and "ranking" in swept.output

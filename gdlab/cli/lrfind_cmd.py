@@ -42,15 +42,17 @@ def lr_find_command(
            else "ran all steps")
     last = f"{result.lrs[-1]:.3g}" if result.lrs else f"{min_lr:g}"
     sys.stdout.write(f"lr range test: {len(result.lrs)} steps from {min_lr:g} to {last} ({end})\n")
+    # a stopped test needs a full run, one that reached max_lr a larger max_lr
+    remedy = "run it to the end" if result.interrupted else "raise --max-lr"
     if result.suggested_lr is None and result.loss_still_falling:  # too few steps to measure a slope yet
-        sys.stdout.write("no suggestion yet: the loss was still falling when the range ended; raise --max-lr "
+        sys.stdout.write(f"no suggestion yet: the loss was still falling when the range ended; {remedy} "
                          "(or add --steps) to see where it turns up\n")
     elif result.suggested_lr is None:
         sys.stdout.write("no suggestion: the loss never fell steadily; widen --min-lr/--max-lr or add --steps\n")
     else:
         if result.loss_still_falling:
             sys.stdout.write("the range ended while the loss was still falling, so the suggestion is only a lower "
-                             "bound: raise --max-lr to see where the loss turns up\n")
+                             f"bound: {remedy} to see where the loss turns up\n")
         at_least = "at least " if result.loss_still_falling else ""
         sys.stdout.write(
             f"suggested lr: {at_least}{result.suggested_lr:.3g}  (steepest fall of the smoothed loss over ~a quarter "

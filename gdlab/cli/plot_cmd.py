@@ -182,5 +182,9 @@ def _table(rows: list[dict]) -> None:
         table.add_row(cell(row["name"]), row["when"].strftime("%Y-%m-%d %H:%M"), row["kind"], cell(row["status"]),
                       cell(row["final_train_loss"]), cell(row["best_val_loss"]), cell(row["steps"]), cell(row["path"]))
     console = Console()
-    # Piped output would wrap at 80 columns; keep one line per run so it greps.
-    Console(width=max(console.width, 200) if not console.is_terminal else None).print(table)
+    if not console.is_terminal:
+        # Piped output would wrap at 80 columns and cut a long path with '…'; at the table's natural width
+        # every run is one line with its whole path last, so grep and `awk '{print $NF}'` get a usable path.
+        natural = Console(width=1_000_000).measure(table).maximum
+        console = Console(width=max(console.width, 200, natural))
+    console.print(table)

@@ -90,3 +90,9 @@ def output_console(**options):
 
     console = Console(**options)
     return console if console.is_terminal else Console(**options, width=max(console.width, 200))
+
+
+def live_display(console) -> bool:
+    """Whether to draw a live progress bar: only on a real terminal. FORCE_COLOR=1 (colour in a CI log)
+    makes rich treat a log file as a terminal, and the bar's redraws would fill the log with cursor codes."""
+    return console.is_terminal and sys.stdout.isatty()

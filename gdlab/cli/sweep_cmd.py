@@ -32,7 +32,7 @@ def sweep_command(
     sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/it is the predicted stability edge)")] = False,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
-    from rich.console import Console
+    from gdlab.cli.streams import output_console
 
     from gdlab.sweep import run as sweep_run
 
@@ -44,9 +44,7 @@ def sweep_command(
         raise GdlabError(f"--ray-address {ray_address}: only used with --backend ray; add --backend ray")
     from gdlab.sweep.plan import group_variants, spread
 
-    console = Console(stderr=False)
-    if not console.is_terminal:  # piped: rich would squeeze the ranking tables into 80 columns (`optimi…`)
-        console = Console(stderr=False, width=max(console.width, 200))
+    console = output_console()  # piped: rich would squeeze the ranking tables into 80 columns (`optimi…`)
     session = ExitStack()  # what the run holds: the sweep folder's lock, a Ray connection
     if resume is not None:
         if config is not None or axes:
@@ -101,14 +99,18 @@ def sweep_command(
 
             session.enter_context(ray_session(ray_address))
         if resume is None:
-            from gdlab.rundir import create_run_dir
+            from gdlab.rundir import create_run_dir, discard_unstarted
 
-            from gdlab.sweep.lock import sweep_lock
+            from gdlab.sweep.lock import LOCK_NAME, sweep_lock
 
             folder = create_run_dir(setup.plans[0].cfg.name, runs_root, run_dir, prefix="sweep-")
-            session.enter_context(sweep_lock(folder))
-            sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend,
-                                                       "sharpness": sharpness, "max_group": max_group})
+            try:
+                session.enter_context(sweep_lock(folder))
+                sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend,
+                                                           "sharpness": sharpness, "max_group": max_group})
+            except GdlabError:  # a full disk: a sweep that never started leaves no folder holding only its lock
+                discard_unstarted(folder, (LOCK_NAME,))
+                raise
             todo, done = setup.plans, {}
         summaries, stop = _run(console, setup, folder, todo, done, quiet, dict(
             vectorize=vectorize, jobs=jobs, backend=backend, ray_address=ray_address, fail_fast=fail_fast,
@@ -131,11 +133,12 @@ def sweep_command(
 
 def _run(console, setup, folder: Path, todo, done, quiet: bool, options: dict):
     """Train with the overall bar, a line per finished variant (a diverged one as soon as it diverges)."""
+    from gdlab.cli.streams import live_display
     from gdlab.cli.sweep_view import SweepProgress, result_line
     from gdlab.signals import graceful_stop
     from gdlab.sweep import run as sweep_run
 
-    progress = SweepProgress(console, len(setup.plans), len(done)) if not quiet and console.is_terminal else None
+    progress = SweepProgress(console, len(setup.plans), len(done)) if not quiet and live_display(console) else None
     by_index = {p.index: p for p in setup.plans}
     told: set[int] = set()  # variants whose line is printed already
 

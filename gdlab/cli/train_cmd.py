@@ -54,7 +54,7 @@ def train_command(
     expect: Annotated[Optional[list[str]], typer.Option("--expect", help="a bar to meet, e.g. 'final_val_loss<0.3'; exit 1 if missed")] = None,
 ) -> None:
     """Train a config; write a run folder with metrics.csv, summary.json and model.pt."""
-    from gdlab.cli.streams import output_console
+    from gdlab.cli.streams import live_display, output_console
 
     from gdlab.expect import check_applicable, parse_expectations
     from gdlab.loading import load_config
@@ -79,7 +79,7 @@ def train_command(
             run_dir, made_tmp = Path(tempfile.mkdtemp(prefix=f"gdlab-smoke-{cfg.name}-")), True
     console = output_console()
     bar = None
-    if not quiet and console.is_terminal:
+    if not quiet and live_display(console):
         from gdlab.cli.progress import TrainProgress
 
         bar = TrainProgress(console, cfg.name)

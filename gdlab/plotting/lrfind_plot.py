@@ -28,10 +28,11 @@ def _note(data: LRFindData) -> str | None:
     if not data.result:
         return None
     falling = data.result.get("loss_still_falling") is True
+    where = "when the test was interrupted" if data.result.get("interrupted") is True else "at the largest lr"
     if falling and data.lr("suggested_lr") is None:
-        return "no suggestion yet: the loss was still falling at the largest lr"
+        return f"no suggestion yet: the loss was still falling {where}"
     if falling:
-        return "the loss was still falling at the largest lr: the suggestion is only a lower bound"
+        return f"the loss was still falling {where}: the suggestion is only a lower bound"
     if data.lr("suggested_lr") is None:
         return "no suggestion: the smoothed loss never fell steadily"
     return None

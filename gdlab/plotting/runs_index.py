@@ -4,6 +4,7 @@ as the fallback for a run that has no summary yet (still going, or killed)."""
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -93,5 +94,12 @@ def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
         if not isinstance(row["name"], str):  # a hand-edited file's `name: 5` or `[x]`: the folder names it
             row["name"] = folder.parent.name
         rows.append({key: row[key] for key in COLUMNS[:-1]} | {"path": str(folder)})
-    rows.sort(key=lambda r: (r["when"], r["path"]))
+    rows.sort(key=lambda r: (r["when"], natural_key(r["path"]), r["path"]))
     return rows
+
+
+def natural_key(text: str) -> list:
+    """Sort key reading digit runs as numbers: runs started in the same second (`x`, `x_2` … `x_10`) list in
+    the order they were made, not `x_10` before `x_2`."""
+    # re.split with a group alternates text and digits, starting with text, so like positions compare alike
+    return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", text))]

@@ -8,7 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from gdlab.errors import GdlabError
+from gdlab.errors import EXIT_FAILED, GdlabError
+
+LOCK_NAME = ".sweep.lock"
 
 
 @contextmanager
@@ -20,19 +22,35 @@ def sweep_lock(folder: Path) -> Iterator[None]:
     except ImportError:  # no flock (Windows): run unguarded
         yield
         return
-    with open(folder / ".sweep.lock", "a+", encoding="utf-8") as fh:
+    path = folder / LOCK_NAME
+    try:  # unbuffered: a write the disk refuses fails here, not again in close() with no file named
+        fh = open(path, "a+b", buffering=0)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
-            holder = fh.read().strip() or "?"
+            holder = fh.read().decode("utf-8", "replace").strip() or "?"
             raise GdlabError(f"{folder}: this sweep is running now (process {holder}); let it finish or stop it "
                              "(Ctrl-C), then --resume") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}\n")
-        fh.flush()
         try:
+            _record_holder(fh, path)
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _record_holder(fh, path: Path) -> None:
+    """Write this process's id into the held lock file, for the message a second sweep gets."""
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n".encode())
+    except OSError as exc:  # a full disk: [Errno 28] with no file name, a traceback if let through
+        raise _cannot_write(path, exc) from None
+
+
+def _cannot_write(path: Path, exc: OSError) -> GdlabError:
+    return GdlabError(f"{path}: cannot write the sweep lock ({exc.strerror or exc})", exit_code=EXIT_FAILED)

@@ -69,12 +69,14 @@ class CsvAppender:
             raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
         self._pending = 0
 
-    def close(self) -> None:
+    def close(self, durable: bool = True) -> None:
+        """Flush, fsync unless not `durable`, and close."""
         if self._fh.closed:
             return
         try:
             self._fh.flush()
-            os.fsync(self._fh.fileno())
+            if durable:
+                os.fsync(self._fh.fileno())
         except OSError as exc:
             if not self.failed:  # after a first failure, closing quietly keeps that error the one reported
                 raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None

@@ -71,8 +71,8 @@ class _Column:
 class GroupMetrics:
     """Appends each model's rows to its own metrics.csv and tracks its final and best values."""
 
-    def __init__(self, paths: list[Path], columns: list[str], flush_every: int = 1):
-        self.columns = columns
+    def __init__(self, paths: list[Path], columns: list[str], flush_every: int = 1, durable: bool = True):
+        self.columns, self.durable = columns, durable
         K = len(paths)
         # A group buffers its rows and writes a block of steps per file at a time (see consume)
         self.block_size = flush_every if K > 1 else 0
@@ -176,8 +176,8 @@ class GroupMetrics:
         return {key: (self.best_val[k] if key == "best_val_loss" else out.get(key)) for key in keys}
 
     def close(self) -> None:
-        """Write what is buffered, then flush and fsync every file (in parallel: fsyncs wait on the disk)."""
+        """Write what is buffered, then flush and (if durable) fsync every file, in parallel: fsyncs wait on the disk."""
         try:
             self._write_block()
         finally:
-            in_parallel(CsvAppender.close, self.files)
+            in_parallel(lambda f: f.close(self.durable), self.files)

@@ -142,5 +142,5 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def write_json(path: Path, data: dict) -> None:
-    write_atomic(path, json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
+def write_json(path: Path, data: dict, durable: bool = True) -> None:
+    write_atomic(path, json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n", durable)

@@ -100,18 +100,20 @@ def run_group(
     resume: dict | None = None,
     measure_init_sharpness: bool = False,
     progress: Callable[[int, int, list[int]], None] | None = None,
-    checkpoints: bool = True,
+    in_sweep: bool = False,
 ) -> list[dict]:
     """Train the variants as one stacked computation; return each variant's summary (also on disk).
-    A group of one also checkpoints (train.checkpoint_every, at the end, on a graceful stop; not in a
-    sweep: `checkpoints=False`) and can `resume` from a checkpoint state. `progress(step, total_steps, diverged_now)` follows every record
+    A group of one also checkpoints (train.checkpoint_every, at the end, on a graceful stop; not `in_sweep`)
+    and can `resume` from a checkpoint state. `progress(step, total_steps, diverged_now)` follows every record
     (diverged_now: the models whose divergence this step revealed)."""
     started, t0 = provenance.now_iso(), time.perf_counter()
     if resume is None:
         in_parallel(write_run_header, variants)
     trainer = GroupTrainer([v.cfg for v in variants], datasets, device)
     init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
-    checkpointing = checkpoints and len(variants) == 1  # a sweep passes False: its files must not depend on grouping
+    # A sweep's files must not depend on grouping, so none checkpoints; nor are they fsynced (two per variant,
+    # ~4 ms each on a slow disk): --resume reruns a variant whose summary.json or model.pt did not survive
+    checkpointing = not in_sweep and len(variants) == 1
     # the sharpness at the initial weights predicts the stability edge: GD on a quadratic diverges past 2/lambda
     init_sharp = trainer._sharpness().tolist() if measure_init_sharpness else None
     if resume is not None:
@@ -125,7 +127,7 @@ def run_group(
         kept = repair_metrics(variants[0].run_dir / "metrics.csv", resume["step"], trainer.log_segments, cols)
         if trainer.log_segments[-1][1] != train_cfg.log_every:  # a resume may change log_every from here on
             trainer.log_segments.append([resume["step"] + 1, train_cfg.log_every])
-    metrics = GroupMetrics([v.run_dir / "metrics.csv" for v in variants], cols, flush_every)
+    metrics = GroupMetrics([v.run_dir / "metrics.csv" for v in variants], cols, flush_every, durable=not in_sweep)
     if resume is not None:
         metrics.seed(0, kept)
     every = train_cfg.checkpoint_every if checkpointing else None
@@ -182,7 +184,7 @@ def run_group(
 
     def finish(k: int) -> None:  # summary.json last: it is what marks the run finished
         save_model(variants[k].run_dir / "model.pt", states[k])
-        write_json(variants[k].run_dir / "summary.json", summaries[k])
+        write_json(variants[k].run_dir / "summary.json", summaries[k], durable=not in_sweep)
 
     in_parallel(finish, range(len(variants)))
     if error:  # every variant's folder looks like a failed `gdlab train` run's

@@ -4,6 +4,7 @@ sweep.csv and the over-seeds table say what ran (a swept null, a point without a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -93,3 +94,41 @@ def test_a_point_without_validation_is_scored_by_training_loss_over_seeds():
     text = console.export_text()
     assert "0.15 ± 0.071 (final_train_loss)" in text and "2/2" in text and "0/2" not in text
     assert "best over seeds: data.val_fraction=0.25  (best_val_loss 1 ± 0.71, 2/2 seeds)" in text
+
+
+def fsynced_files(monkeypatch) -> list[str]:
+    """Record the path of every file os.fsync is called on."""
+    seen: list[str] = []
+    real = os.fsync
+
+    def fsync(fd):
+        seen.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return seen
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to name a file descriptor")
+def test_a_sweep_fsyncs_its_table_not_each_variants_files_while_a_run_alone_does(tmp_path, monkeypatch):
+    seen = fsynced_files(monkeypatch)
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.02,0.05,0.1")
+    assert result.exit_code == 0, result.output
+    assert seen and all(Path(p).parent == out for p in seen), seen  # sweep.yaml and sweep.csv: none per variant
+    seen.clear()
+    trained = runner.invoke(app, ["train", str(write_config(tmp_path)), "--run-dir", str(tmp_path / "alone"), "-q"])
+    assert trained.exit_code == 0
+    names = [Path(p).name for p in seen]
+    assert "metrics.csv" in names and any(n.startswith(".summary.json.") for n in names), names
+
+
+def test_resume_reruns_a_variant_whose_weights_did_not_survive(tmp_path):
+    """Unfsynced files can come back empty after a power cut: a summary without its model.pt is unfinished."""
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.1")
+    assert result.exit_code == 0
+    (out / "001_lr=0.1" / "model.pt").write_bytes(b"")
+    dry = runner.invoke(app, ["sweep", "--resume", str(out), "--dry-run"])
+    assert dry.exit_code == 0 and "rerun 1 of 2 variants" in dry.output
+    assert runner.invoke(app, ["sweep", "--resume", str(out), "-q"]).exit_code == 0
+    weights = torch.load(out / "001_lr=0.1" / "model.pt", weights_only=True)
+    assert set(weights) == {"0.weight", "0.bias", "2.weight", "2.bias"}

@@ -16,8 +16,10 @@ def variant_status(run_dir: Path) -> str:
     import json
 
     try:
-        return json.loads((run_dir / "summary.json").read_text()).get("status", "unknown")
-    except (OSError, ValueError):
+        status = json.loads((run_dir / "summary.json").read_text()).get("status", "unknown")
+        # a sweep's files are not fsynced: after a power cut a summary can outlive the weights it reports
+        return status if (run_dir / "model.pt").stat().st_size > 0 else "unfinished"
+    except (OSError, ValueError, AttributeError):  # AttributeError: a summary that is not a mapping
         return "unfinished"
 
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gdlab.cli import app
-from gdlab.lrfind import smooth, still_falling, suggest
+from gdlab.lrsuggest import smooth, still_falling, suggest
 from tests.helpers import TINY
 
 runner = CliRunner()
@@ -204,7 +204,7 @@ def test_ctrl_c_ends_lr_find_with_130_and_its_folder(tmp_path):
 
 
 def test_the_step_by_step_smoother_equals_smoothing_the_whole_list():
-    from gdlab.lrfind import Smoother
+    from gdlab.lrsuggest import Smoother
 
     losses = [1.0, 0.9, 0.95, 0.7, float("inf"), 0.5, 0.4]
     smoother = Smoother(0.9)
@@ -218,7 +218,7 @@ def test_the_step_by_step_smoother_equals_smoothing_the_whole_list():
 # ---------------------------------------------------------------- the suggestion is linear in the number of points
 def reference_suggest(lrs: list[float], smoothed: list[float]) -> tuple[float | None, float | None]:
     """suggest() as it was before its walk-back became O(n): kept verbatim as the answer it must still give."""
-    from gdlab.lrfind import MIN_FALL, MIN_STEPS, _finite_min, _half_window
+    from gdlab.lrsuggest import MIN_FALL, MIN_STEPS, _finite_min, _half_window
 
     n, i_min = _finite_min(smoothed)
     if n < MIN_STEPS:

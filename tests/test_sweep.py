@@ -274,7 +274,7 @@ def test_ray_backend_matches_local(tmp_path):
 
 # ---------------------------------------------------------------- lr range test
 def test_lr_suggestion_ignores_early_spikes_and_nan_tails():
-    from gdlab.lrfind import smooth, suggest
+    from gdlab.lrsuggest import smooth, suggest
 
     lrs = [10 ** (-5 + i * 0.1) for i in range(60)]
     # flat, an early spike, a steep fall around 1e-3..1e-2, a minimum, then blow-up to NaN

@@ -42,17 +42,15 @@ class GroupTrainer:
         self.epoch_decimals = max(6, len(str(self.plan.steps_per_epoch)) + 1)  # so each step's epoch differs
         self.log_every = cfg.train.log_every
         self.log_segments = [[1, self.log_every]]  # [first step, log_every]: a resume may change it
-        self.sharpness_every = cfg.train.sharpness_every
-        self.sharpness_iters = cfg.train.sharpness_iters
-        self.sharpness_s = 0.0
+        self.sharpness_every, self.sharpness_iters = cfg.train.sharpness_every, cfg.train.sharpness_iters
+        self.sharpness_s = 0.0  # seconds spent measuring it, reported apart from training
         # Steps after which the host must see the state at once (checkpoints, snapshots): flush there.
         self.host_every = [n for n in (cfg.train.checkpoint_every, cfg.train.snapshot_every) if n]
         self.grad_clip = cfg.train.grad_clip
         self.divergence = Divergence(self.K, cfg.train.diverge_factor, device)
         # On an accelerator, host syncs are batched: losses stay on device and are read in blocks.
         self.sync_every = sync_every or (1 if device.type == "cpu" else 32)
-        self.recorded_step = 0  # the step of the last record yielded
-        self.step = 0
+        self.recorded_step = self.step = 0  # recorded_step: the step of the last record yielded
         self.interrupted = False
         # Where the loop is inside the current epoch (what a checkpoint must restore), and elapsed time.
         self.epoch_order: torch.Tensor | None = None

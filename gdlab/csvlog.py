@@ -27,12 +27,14 @@ class CsvAppender:
     def __init__(self, path: Path, columns: list[str], flush_every: int = 1):
         self.path, self.columns, self.flush_every = path, columns, flush_every
         new = not path.exists() or path.stat().st_size == 0
-        self._fh = open(path, "a", encoding="utf-8", newline="")
+        try:
+            self._fh = open(path, "a", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise GdlabError(f"{path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
         self._pending = 0
         self.failed = False
-        if new:
-            self._fh.write(",".join(columns) + "\n")
-            self._fh.flush()
+        if new:  # a full disk fails here already: one line naming the file, as for any row
+            self.write_block(",".join(columns) + "\n")
 
     def write_line(self, line: str) -> None:
         """Append one already formatted row."""
@@ -56,10 +58,7 @@ class CsvAppender:
 
     def write(self, row: dict) -> None:
         # cells quote themselves where needed (format_cell), so a plain join is valid CSV and cheap
-        self._fh.write(",".join([format_cell(row.get(c)) for c in self.columns]) + "\n")
-        self._pending += 1
-        if self._pending >= self.flush_every:
-            self.flush()
+        self.write_line(",".join([format_cell(row.get(c)) for c in self.columns]))
 
     def flush(self) -> None:
         try:

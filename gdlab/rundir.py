@@ -67,12 +67,12 @@ def _make_stamped(parent: Path, prefix: str) -> Path:
 HEADER_FILES = ("config.yaml", "overrides.yaml")
 
 
-def discard_unstarted(folder: Path, header: tuple[str, ...] = HEADER_FILES) -> None:
-    """Remove a run folder that holds nothing but (part of) its `header` files and temp files: a run that
-    never started leaves no folder. A folder with anything else in it (metrics, a checkpoint) is kept as it is."""
+def discard_unstarted(folder: Path, disposable: tuple[str, ...] = HEADER_FILES) -> None:
+    """Remove a run folder that holds nothing but `disposable` files (its header, a sweep's lock) and temp
+    files: a run that never started leaves no folder. One with anything else (metrics, a checkpoint) is kept."""
     try:
         names = [p.name for p in folder.iterdir()]
-        if all(n in header or (n.startswith(".") and n.endswith(".tmp")) for n in names):
+        if all(n in disposable or (n.startswith(".") and n.endswith(".tmp")) for n in names):
             for n in names:
                 (folder / n).unlink(missing_ok=True)
             folder.rmdir()

@@ -72,7 +72,7 @@ def write_run_header(v: Variant) -> None:
 def save_model(path: Path, state: dict) -> None:
     buf = io.BytesIO()
     torch.save(state, buf)
-    # Atomic but not fsynced: summary.json, written (and fsynced) after it, is what marks a run finished.
+    # Atomic but not fsynced: summary.json, written after it (fsynced in a single run), marks a run finished.
     write_atomic(path, buf.getvalue(), durable=False)
 
 

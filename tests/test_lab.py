@@ -172,6 +172,23 @@ def test_a_planted_wrong_gradient_fails():
     assert max(r.max_rel for r in rows if not r.passed) == pytest.approx(0.5, rel=1e-6)  # |1.5g - g| / |g|
 
 
+class Faint(nn.Module):
+    """out = x + 1e-14 * w: d loss / d w is ~1e-14, which central differences on a loss near 1 read as 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(1, dtype=torch.float64))
+
+    def forward(self, x):
+        return x + 1e-14 * self.w
+
+
+def test_a_gradient_below_float64s_resolution_passes_on_atol_with_no_infinite_relative_error():
+    x = torch.ones(4, 1, dtype=torch.float64)
+    (row,) = gradcheck_model(Faint(), nn.MSELoss(), x, torch.zeros(4, 1, dtype=torch.float64))
+    assert row.passed and 0 < row.max_abs < 1e-13 and row.max_rel == 0.0  # it showed inf beside "pass"
+
+
 def test_the_relative_error_shown_is_the_one_rtol_is_held_to():
     """A column that said 0.33 while the rule measured 0.5 let a tensor fail with an error under --rtol."""
     model, x, y = two_layer()

@@ -16,20 +16,10 @@ from typer.testing import CliRunner
 
 from gdlab.cli import app
 from gdlab.errors import GdlabError
-from tests.helpers import TINY, make_config
+from tests.helpers import TINY, make_config, one_error_line
 from tests.test_plot import make_run
 
 runner = CliRunner()
-
-
-def one_error_line(result, exit_code: int, *expected: str) -> str:
-    """Exit `exit_code` through a GdlabError: one `gdlab: error:` line holding `expected`, no traceback."""
-    assert result.exit_code == exit_code, (result.exit_code, result.output, result.exception)
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gdlab: error: "), result.stderr
-    assert all(text in lines[0] for text in expected), lines[0]
-    return lines[0]
 
 
 # ---------------------------------------------------------------- 1. a config on a pipe or device
@@ -150,6 +140,8 @@ def test_piped_runs_table_prints_each_path_whole_as_its_last_field(tmp_path):
     assert result.exit_code == 0, result.output
     rows = [line for line in result.stdout.splitlines() if "completed" in line]
     assert [line.split()[-1] for line in rows] == [str(p) for p in paths] and "…" not in result.stdout
+    forced = runner.invoke(app, ["runs", str(root)], env={"FORCE_COLOR": "1", "COLUMNS": "40"})  # rich: "a terminal"
+    assert str(paths[1]) in forced.stdout and "…" not in forced.stdout
 
 
 # ---------------------------------------------------------------- 4. an interrupted lr-find
@@ -168,3 +160,17 @@ def test_an_lr_find_interrupted_while_the_loss_still_falls_is_a_lower_bound(tmp_
     from gdlab.plotting.lrfind_plot import _note
 
     assert "the loss was still falling when the test was interrupted" in _note(load_lr_find(tmp_path / "lf", []))
+
+
+def test_lr_find_advice_after_an_interrupted_test_is_to_finish_it(tmp_path, monkeypatch):
+    import gdlab.lrfind
+    from gdlab.lrfind import LRFindResult
+
+    def interrupted(cfg, run_dir, *args, **kwargs):
+        return LRFindResult(tmp_path, [1e-3, 1e-2], [1.0, 0.5], [1.0, 0.6], 5e-3, 1e-2, stopped_early=False,
+                            loss_still_falling=True, interrupted=True)
+
+    monkeypatch.setattr(gdlab.lrfind, "lr_find", interrupted)
+    result = runner.invoke(app, ["lr-find", str(Path(__file__).resolve().parents[1] / "configs" / "sine.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "only a lower bound: run it to the end" in result.stdout and "--max-lr" not in result.stdout

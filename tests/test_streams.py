@@ -115,3 +115,20 @@ def test_forced_colour_in_a_ci_log_draws_no_live_bar(monkeypatch, tmp_path):
         assert result.exit_code == 0, result.output
         assert "\x1b[?25l" not in result.output and "\x1b[2K" not in result.output  # hide cursor, erase line
     assert "final_train_loss" in trained.output and "ranking" in swept.output
+
+
+def test_a_closed_stream_is_reopened_on_devnull_so_no_file_takes_its_descriptor(tmp_path):
+    """With fd 1 closed, the next file opened became fd 1 (a sweep's lock file), where any stray write lands."""
+    probe = (f"from gdlab.cli.streams import install; install(); import os; "
+             f"f = open({str(tmp_path / 'other')!r}, 'w'); "
+             f"open({str(tmp_path / 'fd1')!r}, 'w').write(os.readlink('/proc/self/fd/1'))")
+    done = shell(f"{shlex.quote(sys.executable)} -c {shlex.quote(probe)} >&-")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "fd1").read_text() == "/dev/null"
+
+
+def test_forced_colour_keeps_piped_tables_whole(monkeypatch, tmp_path):
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "14")
+    result = invoke("train", write_config(tmp_path), "train.epochs=2", "--runs", tmp_path / "r")
+    assert result.exit_code == 0 and "final_train_loss" in result.output and "…" not in result.output

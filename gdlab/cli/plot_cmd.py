@@ -168,7 +168,7 @@ def runs(
 
 
 def _table(rows: list[dict]) -> None:
-    from rich.console import Console
+    from gdlab.cli.streams import output_console
     from rich.table import Table
     from rich.text import Text
 
@@ -181,10 +181,5 @@ def _table(rows: list[dict]) -> None:
     for row in rows:
         table.add_row(cell(row["name"]), row["when"].strftime("%Y-%m-%d %H:%M"), row["kind"], cell(row["status"]),
                       cell(row["final_train_loss"]), cell(row["best_val_loss"]), cell(row["steps"]), cell(row["path"]))
-    console = Console()
-    if not console.is_terminal:
-        # Piped output would wrap at 80 columns and cut a long path with '…'; at the table's natural width
-        # every run is one line with its whole path last, so grep and `awk '{print $NF}'` get a usable path.
-        natural = Console(width=1_000_000).measure(table).maximum
-        console = Console(width=max(console.width, 200, natural))
-    console.print(table)
+    # piped: every run on one line with its whole path last, so grep and `awk '{print $NF}'` get a usable path
+    output_console(fit=table).print(table)

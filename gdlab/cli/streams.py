@@ -28,6 +28,10 @@ class SafeStream:
                 self._lose(exc)
         return len(text)
 
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
     def flush(self) -> None:
         if self.failed is None:
             self._guard(self._stream.flush)
@@ -63,12 +67,28 @@ class SafeStream:
 
 
 def install() -> tuple[SafeStream, SafeStream]:
-    """Wrap this process's stdout and stderr (once)."""
-    if not isinstance(sys.stdout, SafeStream):
-        sys.stdout = SafeStream(sys.stdout, "stdout")
-    if not isinstance(sys.stderr, SafeStream):
-        sys.stderr = SafeStream(sys.stderr, "stderr")
+    """Wrap this process's stdout and stderr (once). A closed one (`>&-`) is first reopened on /dev/null:
+    else the next file opened takes its descriptor (a sweep's lock file became fd 1), and libraries that
+    need a descriptor (Ray's faulthandler) fail."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = getattr(sys, name)
+        if isinstance(stream, SafeStream):
+            continue
+        if stream is None:
+            stream = _reopen_on_devnull(fd)
+        setattr(sys, name, SafeStream(stream, name))
     return sys.stdout, sys.stderr
+
+
+def _reopen_on_devnull(fd: int) -> TextIO | None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != fd:  # fd was closed, so os.open normally returns it; else put /dev/null there
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        return open(fd, "w", encoding="utf-8", closefd=False)
+    except OSError:
+        return None
 
 
 def final_code(code: int, out: SafeStream) -> int:
@@ -83,13 +103,17 @@ def final_code(code: int, out: SafeStream) -> int:
     return code or 1
 
 
-def output_console(**options):
-    """A rich Console for stdout; piped (a CI log, `| grep`), it is at least 200 columns wide, since a
-    COLUMNS=20 or a default 80 would cut table cells (`final_tra…`) that scripts read."""
+def output_console(fit=None, **options):
+    """A rich Console for stdout. Piped (a CI log, `| grep`; also with FORCE_COLOR, which makes rich call a
+    log a terminal) it is at least 200 columns wide, and as wide as `fit` (a table) needs: COLUMNS=20 or a
+    default 80 would cut cells (`final_tra…`, a path) that scripts read."""
     from rich.console import Console
 
     console = Console(**options)
-    return console if console.is_terminal else Console(**options, width=max(console.width, 200))
+    if sys.stdout.isatty():
+        return console
+    natural = Console(width=1_000_000).measure(fit).maximum if fit is not None else 0
+    return Console(**options, width=max(console.width, 200, natural))
 
 
 def live_display(console) -> bool:

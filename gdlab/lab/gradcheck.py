@@ -60,8 +60,9 @@ def gradcheck_model(
                 numeric[j] = (up - down) / (2 * eps)
             auto = analytic[picked]
             err = (auto - numeric).abs()
-            # relative to the numeric gradient, as the pass rule (and --rtol) measures it: 0 where both are 0
-            rel = torch.where(err == 0, torch.zeros_like(err), err / numeric.abs())
+            # relative to the numeric gradient, as the pass rule (and --rtol) measures it; where that is exactly
+            # 0 (under float64's resolution) only --atol applies, and the absolute error says how far off it is
+            rel = torch.where(numeric == 0, torch.zeros_like(err), err / numeric.abs())
             rel[err.isnan()] = float("nan")  # a NaN error must not show as 0 relative
             rows.append(Row(
                 name, tuple(p.shape), len(picked), flat.numel(), _max(err), _max(rel),

@@ -135,6 +135,7 @@ def write_returned_files(job: Job, files: list[dict[str, bytes]]) -> None:
     from gdlab.rundir import write_atomic
 
     for run_dir, payload in zip(job.run_dirs, files):
-        for name, data in payload.items():
+        # summary.json last: it marks the variant finished; not fsynced, as no sweep's variant files are
+        for name in sorted(payload, key=lambda n: n == "summary.json"):
             (Path(run_dir) / name).parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(Path(run_dir) / name, data)
+            write_atomic(Path(run_dir) / name, payload[name], durable=False)

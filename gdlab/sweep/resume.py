@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gdlab.config.overrides import parse_override
 from gdlab.errors import GdlabError
+from gdlab.sweep.execute import progress_on_disk
 from gdlab.sweep.plan import plan_variants
 from gdlab.sweep.run import DONE, SweepSetup
 from gdlab.yamlio import read_yaml_file
@@ -16,10 +17,12 @@ def variant_status(run_dir: Path) -> str:
     import json
 
     try:
-        status = json.loads((run_dir / "summary.json").read_text()).get("status", "unknown")
-        # a sweep's files are not fsynced: after a power cut a summary can outlive the weights it reports
-        return status if (run_dir / "model.pt").stat().st_size > 0 else "unfinished"
-    except (OSError, ValueError, AttributeError):  # AttributeError: a summary that is not a mapping
+        summary = json.loads((run_dir / "summary.json").read_text())
+        # A sweep's files are not fsynced: after a power cut a summary can outlive the weights or rows it
+        # reports. Its last metrics row is at its last step (the last step always logs, as a divergence does).
+        intact = (run_dir / "model.pt").stat().st_size > 0 and progress_on_disk(str(run_dir))["steps"] == summary["steps"]
+        return summary.get("status", "unknown") if intact else "unfinished"
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):  # a summary that is not what gdlab writes
         return "unfinished"
 
 

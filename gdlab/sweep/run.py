@@ -100,13 +100,17 @@ def sweep_rows(setup: SweepSetup, folder: Path, summaries: dict[int, dict]) -> l
 def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict]) -> None:
     tmp = folder / ".sweep.csv.partial"
     tmp.unlink(missing_ok=True)
-    out = CsvAppender(tmp, list(setup.axes) + RESULT_COLUMNS, flush_every=10**9)
-    for row in sweep_rows(setup, folder, summaries):
-        # lists, mappings and booleans as YAML flow text (`[2, 8]`, `{"name": "Adam"}`, `true`), as overrides
-        # take them: a cell can be pasted back as KEY=VALUE; numbers stay repr, exact; a swept null is `null`
-        out.write({k: (exact_text(v) if isinstance(v, (list, tuple, dict, bool)) or (v is None and k in setup.axes) else v)
-                   for k, v in row.items()})
-    out.close()
+    try:
+        out = CsvAppender(tmp, list(setup.axes) + RESULT_COLUMNS, flush_every=10**9)
+        for row in sweep_rows(setup, folder, summaries):
+            # lists, mappings and booleans as YAML flow text (`[2, 8]`, `{"name": "Adam"}`, `true`), as overrides
+            # take them: a cell can be pasted back as KEY=VALUE; numbers stay repr, exact; a swept null is `null`
+            out.write({k: (exact_text(v) if isinstance(v, (list, tuple, dict, bool)) or (v is None and k in setup.axes)
+                           else v) for k, v in row.items()})
+        out.close()
+    except GdlabError:  # a full disk: the last complete sweep.csv stays, no half-written one beside it
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, folder / "sweep.csv")
 
 

@@ -251,7 +251,7 @@ def test_plot_an_lr_find_folder_draws_loss_against_lr_with_both_lrs_marked(tmp_p
     ({"suggested_lr": None, "min_loss_lr": 0.0316}, ["min_loss_lr"], "no suggestion", None),
     ({"suggested_lr": 0.1, "min_loss_lr": 1.0, "loss_still_falling": True}, ["suggested_lr", "min_loss_lr"],
      "lower bound", None),
-    ({"suggested_lr": "fast", "min_loss_lr": -1, "loss_still_falling": "yes"}, [], "no suggestion", None),
+    ({"suggested_lr": "fast", "min_loss_lr": -1, "loss_still_falling": "yes"}, [], "no suggestion", "is not a positive number"),
     ('{"suggested_lr": 0.0', [], "", "lr_find.json: not valid JSON"),
     ("[0.01]", [], "", "expected a JSON object"),
     ("absent", [], "", "lr_find.json: missing"),

@@ -207,7 +207,7 @@ def test_a_full_disk_fails_naming_the_path_and_keeps_earlier_rows(tmp_path, monk
 
     def filling_up(self):
         calls["n"] += 1
-        if calls["n"] > 10:  # 10 rows fit on the disk
+        if calls["n"] > 11:  # the header and 10 rows fit on the disk
             self._fh = _FullDisk(self._fh)
         real(self)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from gdlab.errors import GdlabError
 from gdlab.plotting.labels import curve_labels, left_out_lines
 from gdlab.plotting.load import RunData, diverged_step
-from gdlab.plotting.output import finite, legend_beside, log_if_positive, new_figure
+from gdlab.plotting.output import finite, legend_beside, log_if_positive, new_figure, top_edge
 
 X_AXES = ("step", "epoch", "wall_s")
 AXES_SIZE = (7.0, 4.3)  # inches of plotting area, whatever the legend needs
@@ -20,6 +22,42 @@ def _fallback(run: RunData) -> str:
     return run.path.name if run.path.parent.name.startswith("sweep-") else f"{run.path.parent.name}/{run.path.name}"
 
 
+def _comparable(config: dict | None) -> dict | None:
+    """The config as its label should read it. A section set to null (`scheduler: null`) states what leaving
+    it out does, so it is left out: the terminal then lists one fact, not `scheduler=null` beside
+    `scheduler.name=unset`. And a section's `name` (its kind: StepLR, Adam, MSELoss, moons) moves first:
+    between keys that tell the curves apart equally well, labels name the one seen first."""
+    if not config:
+        return config
+    kinds_first = {k: {"name": v["name"], **v} if isinstance(v, dict) and "name" in v else v for k, v in config.items()}
+    return {k: v for k, v in kinds_first.items() if v is not None}
+
+
+def _diverged_mark(ax, frame, x: str, step: int, xs, ys, color, i: int):
+    """The ✕ at the divergence step, at the height of the curve's last finite value up to that step (or the
+    axes' top edge when it has none): not at the metric's last point, which a sparse val_loss logs steps earlier."""
+    at = frame[x][(frame["step"] <= step) & finite(frame[x])]
+    where = step if x == "step" else (at.iloc[-1] if len(at) else xs[-1])  # the x of that step's row
+    before = ys[xs <= where]
+    style = dict(ls="none", marker="X", ms=9, color=color, gid=f"diverged:{i}", label="_diverged")
+    if len(before):
+        (mark,) = ax.plot([where], [before[-1]], **style)
+    else:
+        (mark,) = ax.plot([where], [1.0], clip_on=False, transform=top_edge(ax), **style)
+    return mark
+
+
+def _y_scale(ax, metric: str, values) -> None:
+    """Accuracies on a linear 0–1 axis, as `gdlab plot` draws them: a log axis would stretch the near-zero
+    start and squash the approach to 1 that matters. Anything else: log when every value is positive."""
+    if not metric.endswith("accuracy"):
+        log_if_positive(ax, values)
+        return
+    data = np.concatenate([np.asarray(v, dtype=float) for v in values])
+    ax.set_yscale("linear")
+    ax.set_ylim(min(0.0, float(data.min())), max(1.02, float(data.max())))  # a hand-edited 1.5 stays in sight
+
+
 def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], title: str | None = None,
                  details: list[str] | None = None):
     """Draw `metric` against `x` for every run; line gids are `compare:<i>` in input order, labels as in the legend.
@@ -29,7 +67,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     if runs and not any(metric in run.metrics for run in runs):  # a typo: one line, not a warning per run
         columns = dict.fromkeys(c for run in runs for c in run.metrics.columns if c not in X_AXES)
         raise GdlabError(f"--metric {metric}: no metrics.csv here has that column; they have {', '.join(columns)}")
-    labels, hidden = curve_labels([run.config for run in runs], [_fallback(run) for run in runs])
+    labels, hidden = curve_labels([_comparable(run.config) for run in runs], [_fallback(run) for run in runs])
     fig = new_figure(AXES_SIZE[0] + 2.0, AXES_SIZE[1] + 1.2)
     ax = fig.subplots()
     drawn = []
@@ -44,25 +82,27 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
             warnings.append(f"{Path(run.path) / 'metrics.csv'}: no finite {metric} values; left out of the comparison")
             continue
         xs, ys = frame[x][mask].to_numpy(), frame[metric][mask].to_numpy()
-        (line,) = ax.plot(xs, ys, lw=1.3, label=label, gid=f"compare:{i}", ls=STYLES[len(drawn) // 10 % len(STYLES)],
+        step = diverged_step(frame, run.summary)
+        shown_as = label if step is None else f"{label}; diverged at step {step}"
+        (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", ls=STYLES[len(drawn) // 10 % len(STYLES)],
                           marker="." if mask.sum() <= len(frame) // 2 else None)
-        drawn.append((ys, label, hidden[i]))
-        if diverged_step(frame, run.summary) is not None:
-            # A diverged run has no loss to draw at the end: mark its last finite point instead.
-            ax.plot(xs[-1:], ys[-1:], ls="none", marker="X", ms=9, color=line.get_color(), gid=f"diverged:{i}")
+        handle = line if step is None else (line, _diverged_mark(ax, frame, x, step, xs, ys, line.get_color(), i))
+        drawn.append((ys, label, hidden[i], handle))
     if not drawn:
         raise GdlabError(f"none of the {len(runs)} run(s) has finite '{metric}' values against '{x}' to compare")
-    log_if_positive(ax, [ys for ys, _, _ in drawn])
+    _y_scale(ax, metric, [ys for ys, *_ in drawn])
     if details is not None:
-        details.extend(left_out_lines([label for _, label, _ in drawn], [rest for _, _, rest in drawn]))
+        details.extend(left_out_lines([label for _, label, _, _ in drawn], [rest for _, _, rest, _ in drawn]))
     ax.set_xlabel(x)
     ax.set_ylabel(metric)
     ax.grid(True, alpha=0.3)
-    shown = ax.get_legend_handles_labels()[1]
+    # A diverged curve's entry shows its line with the ✕ over it: one entry per curve, however many diverged.
+    handles = [handle for *_, handle in drawn]
+    shown = [(h[0] if isinstance(h, tuple) else h).get_label() for h in handles]
     if len(shown) <= INSIDE[0] and max(map(len, shown)) <= INSIDE[1]:
-        ax.legend(loc="best", fontsize="small")
+        ax.legend(handles, shown, loc="best", fontsize="small")
     else:  # beside the axes, where it covers no curve and, with the figure grown, cannot squeeze them
-        legend_beside(fig, ax, AXES_SIZE)
+        legend_beside(fig, ax, AXES_SIZE, handles=(handles, shown))
     # Over the axes, not the figure: a legend beside them would pull a figure title off their centre.
     ax.set_title(title or f"{metric} of {len(drawn)} run(s)", fontsize="large")
     return fig

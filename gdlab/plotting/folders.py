@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from gdlab.errors import GdlabError
+from gdlab.errors import EXIT_FAILED, EXIT_USAGE, GdlabError
 from gdlab.files import file_in_the_way
 
 RUN_FILES = ("metrics.csv", "summary.json")
@@ -33,14 +33,20 @@ def _too_long(path: Path) -> str:
     return f"it is {len(os.fsencode(str(path.absolute())))} bytes; at most {limits[1]} are allowed per path"
 
 
+# The machine's fault, not the path's: a full disk or a failing device is a runtime failure (exit 1).
+_RUNTIME_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)
+
+
 def path_error(path: Path, exc: OSError, doing: str) -> GdlabError:
-    """One line for an OSError on a path the user gave: the path, what failed, and why."""
+    """One line for an OSError on a path the user gave: the path, what failed, and why; exit 2 for a bad
+    path, 1 for a full disk or an I/O failure."""
     if exc.errno == errno.ENAMETOOLONG:
         reason = f"name too long: {_too_long(path)}"
     else:
         reason = {errno.EACCES: "permission denied", errno.ENOTDIR: "a part of the path is a file, not a folder",
                   errno.ELOOP: "too many levels of symbolic links"}.get(exc.errno) or exc.strerror or str(exc)
-    return GdlabError(f"{path}: cannot {doing} ({reason})")
+    code = EXIT_FAILED if exc.errno in _RUNTIME_ERRNOS else EXIT_USAGE
+    return GdlabError(f"{path}: cannot {doing} ({reason})", exit_code=code)
 
 
 def kind_of(folder: Path) -> str | None:

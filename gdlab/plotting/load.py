@@ -88,16 +88,21 @@ def load_sweep(folder: Path, warnings: list[str], *, curves: bool = True) -> Swe
 
 
 def load_runs(paths: list[Path], warnings: list[str]) -> list[RunData]:
-    """Runs for `compare`: a run folder gives itself, a sweep folder each of its readable variants."""
+    """Runs for `compare`: a run folder gives itself, a sweep folder each of its readable variants. An lr-find
+    folder is skipped with a warning (a shell glob such as `runs/x/*` picks them up too), unless nothing
+    else is left to compare."""
+    found = [resolve(path) for path in paths]  # every path checked before any is read
+    lrfind = [folder for kind, folder in found if kind == "lr-find"]
+    if lrfind and len(lrfind) == len(found):  # its loss is against a growing lr, not steps: no curve to overlay
+        raise GdlabError(f"{lrfind[0]}: an lr-find folder has no training curve to compare; compare takes run and "
+                         "sweep folders (draw this one with gdlab plot)")
+    warnings.extend(f"{folder}: an lr-find folder has no training curve to compare; skipped (draw it with gdlab plot)"
+                    for folder in lrfind)
     runs: list[RunData] = []
-    for path in paths:
-        kind, folder = resolve(path)
+    for kind, folder in found:
         if kind == "run":
             runs.append(load_run(folder, warnings))
-        elif kind == "lr-find":  # its loss is against a growing lr, not steps: no curve to overlay
-            raise GdlabError(f"{folder}: an lr-find folder has no training curve to compare; compare takes run and "
-                             "sweep folders (draw this one with gdlab plot)")
-        else:
+        elif kind == "sweep":
             sweep = load_sweep(folder, warnings)
             if not sweep.runs:
                 raise GdlabError(f"{folder}: none of the sweep's variant runs could be read")

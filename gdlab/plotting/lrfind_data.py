@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdlab.errors import GdlabError
+from gdlab.errors import GdlabError, shorten
 from gdlab.plotting.csvread import describe_lines, read_rows
 from gdlab.plotting.folders import folder_time
 from gdlab.plotting.readers import read_config, read_summary
 
 REQUIRED = ("lr", "loss")
+LR_KEYS = ("suggested_lr", "min_loss_lr")  # the learning rates lr_find.json reports
 
 
 @dataclass
@@ -32,6 +33,26 @@ class LRFindData:
     def lr(self, key: str) -> float | None:
         """lr_find.json's learning rate under `key` when it is a positive finite number, else None."""
         return positive(self.result.get(key))
+
+
+def no_suggestion(result: dict[str, Any]) -> str | None:
+    """Why lr_find.json holds no suggested lr, in a few words, from its own fields: 'unreadable' (a value that
+    is not a positive number), 'interrupted', 'loss still falling' or 'no steady fall'. None when it holds
+    one, or when the key is missing and so nothing is known."""
+    if "suggested_lr" not in result or positive(result["suggested_lr"]) is not None:
+        return None
+    if result["suggested_lr"] is not None:
+        return "unreadable"
+    if result.get("interrupted") is True:  # checked first: an interrupted test also stops with the loss falling
+        return "interrupted"
+    return "loss still falling" if result.get("loss_still_falling") is True else "no steady fall"
+
+
+def unreadable_lrs(path: Path, result: dict[str, Any]) -> list[str]:
+    """A warning per learning rate in lr_find.json that is there but no positive number: without one, the
+    figure and `runs` would report a missing suggestion as if the test had found none."""
+    return [f"{path}: {key} {shorten(repr(result[key]))} is not a positive number; ignoring it"
+            for key in LR_KEYS if result.get(key) is not None and positive(result[key]) is None]
 
 
 def positive(value: Any) -> float | None:
@@ -69,7 +90,7 @@ def load_lr_find(folder: Path, warnings: list[str]) -> LRFindData:
     table, notes = read_lr_find_csv(folder / "lr_find.csv")
     result, more = read_summary(folder / "lr_find.json", "a gdlab lr_find.json")
     config, extra = read_config(folder / "config.yaml")
-    warnings.extend(notes + more + extra)
+    warnings.extend(notes + more + extra + unreadable_lrs(folder / "lr_find.json", result or {}))
     if result is None and not more:
         warnings.append(f"{folder / 'lr_find.json'}: missing (the range test is still going or was stopped); "
                         "no suggested lr to mark")
@@ -77,18 +98,22 @@ def load_lr_find(folder: Path, warnings: list[str]) -> LRFindData:
 
 
 def lrfind_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
-    """The `gdlab runs` row of an lr-find folder: its suggestion as the status, steps from lr_find.json."""
+    """The `gdlab runs` row of an lr-find folder: its suggestion (or why there is none) as the status, steps
+    from lr_find.json, and lr_find.json's learning rates as numbers for `runs --json`."""
     result, notes = read_summary(folder / "lr_find.json", "a gdlab lr_find.json")
     config, more = read_config(folder / "config.yaml")
-    warnings.extend(notes + more)
+    warnings.extend(notes + more + unreadable_lrs(folder / "lr_find.json", result or {}))
     row = {"name": (config or {}).get("name") or folder.parent.name, "when": folder_time(folder), "kind": "lr-find",
            "final_train_loss": None, "best_val_loss": None, "steps": None}
     if result is None:
         return row | {"status": "unreadable lr_find.json" if notes else "no lr_find.json"}
     steps = result.get("steps")
-    suggested = positive(result.get("suggested_lr"))
+    suggested, why = positive(result.get("suggested_lr")), no_suggestion(result)
     if suggested is None:
-        status = "no suggested lr"
+        status = "no suggested lr" + (f" ({why})" if why else "")
     else:  # `is True`: a malformed value should not claim the suggestion is only a lower bound
         status = f"suggested lr {suggested:.3g}" + (" (lower bound)" if result.get("loss_still_falling") is True else "")
-    return row | {"status": status, "steps": steps if isinstance(steps, int) and not isinstance(steps, bool) else None}
+    return row | {"status": status, "steps": steps if isinstance(steps, int) and not isinstance(steps, bool) else None,
+                  "suggested_lr": suggested, "min_loss_lr": positive(result.get("min_loss_lr")),
+                  "lower_bound": suggested is not None and result.get("loss_still_falling") is True,
+                  "no_suggestion": why}

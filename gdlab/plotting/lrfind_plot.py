@@ -4,7 +4,7 @@ suggested lr and the lr at the smoothed minimum marked, as `gdlab lr-find` chose
 from __future__ import annotations
 
 from gdlab.errors import GdlabError
-from gdlab.plotting.lrfind_data import LRFindData
+from gdlab.plotting.lrfind_data import LRFindData, no_suggestion
 from gdlab.plotting.output import finite, log_if_positive, new_figure
 
 # (lr_find.json key, legend text, colour, line style); a key that is missing or null is not drawn.
@@ -24,18 +24,21 @@ def _curve(ax, data: LRFindData, column: str, **style):
 
 
 def _note(data: LRFindData) -> str | None:
-    """What the reader must know before trusting the marks: a lower-bound suggestion, or none at all."""
+    """What the reader must know before trusting the marks: a lower-bound suggestion, or none at all and why,
+    as far as lr_find.json says (a missing key says nothing)."""
     if not data.result:
         return None
+    why = no_suggestion(data.result)
+    if why == "unreadable":  # the test may well have found one: give no reason it did not
+        return "no suggestion marked: lr_find.json's suggested_lr is unreadable"
     falling = data.result.get("loss_still_falling") is True
     where = "when the test was interrupted" if data.result.get("interrupted") is True else "at the largest lr"
     if falling and data.lr("suggested_lr") is None:
         return f"no suggestion yet: the loss was still falling {where}"
     if falling:
         return f"the loss was still falling {where}: the suggestion is only a lower bound"
-    if data.lr("suggested_lr") is None:
-        return "no suggestion: the smoothed loss never fell steadily"
-    return None
+    return {"interrupted": "no suggestion: the test was interrupted before the loss fell steadily",
+            "no steady fall": "no suggestion: the smoothed loss never fell steadily"}.get(why)
 
 
 def plot_lr_find(data: LRFindData, title: str | None = None):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from gdlab.errors import GdlabError
-from gdlab.files import umask_mode
+from gdlab.files import file_in_the_way, umask_mode
 from gdlab.plotting.folders import path_error
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -19,17 +19,22 @@ DPI_RANGE = (20, 600)
 
 
 def check_output(path: Path) -> Path:
-    """Refuse an image suffix we cannot write before any work is done."""
+    """Refuse, before any work is done, an output that is a folder, lies under a file, or has a suffix we
+    cannot write."""
+    try:
+        is_dir = path.is_dir()
+        in_the_way = "" if path.exists() else file_in_the_way(path)
+    except OSError as exc:  # pathlib swallows only "does not exist"; ENAMETOOLONG and EACCES reach here
+        raise path_error(path, exc, "write an image there") from None
+    # Before the suffix: `-o runs/` has none, and "cannot write no suffix images" would hide the real slip.
+    if is_dir:
+        raise GdlabError(f"{path}: is a folder; -o needs an image file name, e.g. {path / 'plot.png'}")
+    if in_the_way:  # mkdir would only say "File exists"
+        raise GdlabError(f"{path}: a file is in the way{in_the_way}")
     if path.suffix.lower() not in FORMATS:
         allowed = ", ".join(FORMATS)
         got = f"'{path.suffix}'" if path.suffix else "no suffix"
         raise GdlabError(f"{path}: cannot write {got} images; use one of {allowed}")
-    try:
-        is_dir = path.is_dir()
-    except OSError as exc:  # pathlib swallows only "does not exist"; ENAMETOOLONG and EACCES reach here
-        raise path_error(path, exc, "write an image there") from None
-    if is_dir:
-        raise GdlabError(f"{path}: is a directory; give an image file name")
     return path
 
 
@@ -68,12 +73,13 @@ def save_figure(fig, path: Path, dpi: int, warnings: list[str] | None = None) ->
     return path
 
 
-def legend_beside(fig, ax, axes_size: tuple[float, float], fontsize: str = "x-small"):
+def legend_beside(fig, ax, axes_size: tuple[float, float], fontsize: str = "x-small", handles=None):
     """A figure legend right of the axes, in as many columns as its height needs, with the figure resized to
-    hold it, so the axes keep about `axes_size` inches whatever the number and length of the labels."""
+    hold it, so the axes keep about `axes_size` inches whatever the number and length of the labels.
+    `handles`: (handles, labels) when they are not simply the axes' labelled artists."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    handles, labels = ax.get_legend_handles_labels()
+    handles, labels = handles or ax.get_legend_handles_labels()
     renderer = FigureCanvasAgg(fig).get_renderer()  # text extents need a renderer; Agg measures for every format
     width, height = axes_size
     legend = fig.legend(handles, labels, loc="outside right upper", fontsize=fontsize)

@@ -1,5 +1,5 @@
 """One run's figure: loss against step, accuracy on a second axis, the divergence point, and panels for
-sharpness (with its 2/lr edge of stability) and for the learning rate when they apply."""
+sharpness (with its optimizer's edge of stability, 2/lr for GD) and for the learning rate when they apply."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pandas as pd
 
 from gdlab.plotting.load import RunData, diverged_step
 from gdlab.plotting.output import finite, log_if_positive, new_figure, top_edge
+from gdlab.plotting.stability import sharpness_edge
 
 
 def _curve(ax, frame: pd.DataFrame, column: str, x: str = "step", **style):
@@ -28,6 +29,29 @@ def _varies(series: pd.Series) -> bool:
     return len(values) > 1 and not np.allclose(values, values.iloc[0], rtol=1e-12, atol=0)
 
 
+def _edge(ax, frame: pd.DataFrame, optimizer):
+    """The sharpness past which this run's optimizer diverges on a quadratic, at each step's lr: 2/lr for GD,
+    2(1+β)/lr for momentum and so on (stability.py); none for Adam or an unknown optimizer."""
+    found = sharpness_edge(optimizer, frame["lr"]) if "lr" in frame else None
+    if found is None:
+        return None
+    edge, text = found
+    line = _curve(ax, pd.DataFrame({"step": frame["step"], "edge": edge}), "edge", color="k", ls="--", lw=1, label=text)
+    if line is not None:
+        line.set_gid("edge")
+    return line
+
+
+def note_if_empty(ax, drawn: list, text: str = "no finite values") -> bool:
+    """Say so in the middle of an axis with no finite value to show (a run that diverged at step 1): an empty
+    axis would otherwise show matplotlib's meaningless default ticks, which read like data."""
+    if any(np.isfinite(np.asarray(d, dtype=float)).any() for d in drawn):
+        return False
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4", gid="no_finite")
+    return True
+
+
 def plot_run(run: RunData, title: str | None = None):
     """Draw one run; lines carry gids (train_loss, val_loss, diverged, lr, sharpness, edge) for tests."""
     frame = run.metrics
@@ -43,6 +67,7 @@ def plot_run(run: RunData, title: str | None = None):
         _curve(ax, frame, "val_loss", color="C1", label="val loss"),
     ) if line is not None]
     log_if_positive(ax, [line.get_ydata() for line in losses])
+    note_if_empty(ax, [line.get_ydata() for line in losses], "no finite loss")
     ax.set_ylabel("loss")
     handles = list(losses)
 
@@ -68,11 +93,7 @@ def plot_run(run: RunData, title: str | None = None):
     if has_sharpness:
         sharp = axes[row]
         points = _curve(sharp, frame, "sharpness", color="C4", marker="o", ms=3, label="sharpness")
-        lr = frame["lr"] if "lr" in frame else pd.Series(dtype=float)
-        edge = pd.DataFrame({"step": frame["step"], "edge": 2.0 / lr.where(lr > 0)}) if len(lr) else None
-        line = _curve(sharp, edge, "edge", color="k", ls="--", lw=1, label="2 / lr") if edge is not None else None
-        if line is not None:
-            line.set_gid("edge")
+        line = _edge(sharp, frame, (run.config or {}).get("optimizer"))
         log_if_positive(sharp, [x.get_ydata() for x in (points, line) if x is not None])
         sharp.set_ylabel("sharpness")
         sharp.legend(loc="best", fontsize="small")

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from gdlab.errors import GdlabError
+from gdlab.errors import GdlabError, shorten
 from gdlab.files import file_in_the_way
 from gdlab.plotting.folders import find_folders, folder_time, parse_time, path_error
 from gdlab.plotting.load import load_sweep
@@ -26,6 +26,12 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _status(value: Any) -> str | None:
+    """A status as gdlab writes it (a non-empty word), else None: JSON null, a number, an empty sweep.csv cell
+    (which pandas reads as NaN) would otherwise show as 'None', '5' or 'nan'."""
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
 def _run_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
     summary, notes = read_summary(folder / "summary.json")
     config, more = read_config(folder / "config.yaml")
@@ -33,8 +39,11 @@ def _run_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
     row = {"name": (summary or {}).get("name") or (config or {}).get("name") or folder.parent.name,
            "when": parse_time((summary or {}).get("started_at")) or folder_time(folder), "kind": "run"}
     if summary is not None:
-        steps = summary.get("steps")
-        return row | {"status": str(summary.get("status", "unknown")),
+        steps, status = summary.get("steps"), _status(summary.get("status"))
+        if status is None:
+            got = f"status {shorten(repr(summary['status']))} is not a word" if "status" in summary else "no status"
+            warnings.append(f"{folder / 'summary.json'}: {got}; shown as unknown")
+        return row | {"status": status or "unknown",
                       "final_train_loss": _number(summary.get("final_train_loss")),
                       "best_val_loss": _number(summary.get("best_val_loss")),
                       "steps": steps if isinstance(steps, int) and not isinstance(steps, bool) else None}
@@ -60,7 +69,11 @@ def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
         return row | {"name": folder.parent.name, "status": "unreadable", "final_train_loss": None,
                       "best_val_loss": None, "steps": None}
     table = sweep.table
-    counts = Counter(table["status"])
+    statuses = [_status(value) for value in table["status"]]
+    if None in statuses:
+        warnings.append(f"{folder / 'sweep.csv'}: {statuses.count(None)} row(s) have no readable status; "
+                        "counted as unknown")
+    counts = Counter(status or "unknown" for status in statuses)
     status = ", ".join(f"{n} {s}" for s, n in counts.most_common())
 
     def best(column: str) -> float | None:
@@ -75,7 +88,8 @@ def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
     row["when"] = parse_time((sweep.config or {}).get("created_at")) or row["when"]
     return row | {"name": (sweep.config or {}).get("name") or folder.parent.name,
                   "status": f"{len(table)} variants: {status}", "final_train_loss": best("final_train_loss"),
-                  "best_val_loss": best("best_val_loss"), "steps": int(steps) if _number(steps) is not None else None}
+                  "best_val_loss": best("best_val_loss"), "steps": int(steps) if _number(steps) is not None else None,
+                  "statuses": dict(counts.most_common())}  # for `runs --json`: the counts without parsing prose
 
 
 def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
@@ -93,7 +107,8 @@ def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
         row = {"run": _run_row, "sweep": _sweep_row, "lr-find": lrfind_row}[kind](folder, warnings)
         if not isinstance(row["name"], str):  # a hand-edited file's `name: 5` or `[x]`: the folder names it
             row["name"] = folder.parent.name
-        rows.append({key: row[key] for key in COLUMNS[:-1]} | {"path": str(folder)})
+        extra = {key: value for key, value in row.items() if key not in COLUMNS}  # `runs --json` fields
+        rows.append({key: row[key] for key in COLUMNS[:-1]} | {"path": str(folder)} | extra)
     rows.sort(key=lambda r: (r["when"], natural_key(r["path"]), r["path"]))
     return rows
 

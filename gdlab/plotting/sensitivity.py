@@ -1,6 +1,7 @@
 """The sensitivity panel of a sweep: final (and best) loss against the swept value, mean ± std over seeds
-(the band's lower edge stops at the lowest seed where mean - std would reach zero),
-one line per optimizer, diverged variants as ✕ on the top edge, the best value starred, and on an lr
+(the band's lower edge stops at the lowest seed where mean - std would reach zero or far below it),
+one line per optimizer, a mean over only some of a setting's seeds hollow, diverged variants as ✕ on the
+top edge, the best value starred (by the CLI's rule: every seed finished first), and on an lr
 axis the predicted stability edge (2 / init sharpness for GD; see stability.py) when the table has it."""
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from gdlab.plotting.output import finite, log_if_positive, top_edge
+from gdlab.plotting.run_plot import note_if_empty
 
 LR = "optimizer.lr"
+FAR = 2.0  # how far below the lowest seed a band's lower edge may reach before it is clamped there
 LOSSES = (("final_train_loss", "-", "final train loss"), ("best_val_loss", "--", "best val loss"))
 
 
@@ -30,7 +33,8 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                      categories: list[str] | None = None) -> None:
     """Draw one facet's sensitivity curves; `x` holds numbers, or codes into `categories` for a text axis.
 
-    Lines have gids `sensitivity:<group>:<column>`, `diverged:<group>`, `best:<group>` and `stability_edge` (`stability_edge:<group>` with groups).
+    Lines have gids `sensitivity:<group>:<column>`, `partial:<group>:<column>`, `diverged:<group>`, `best:<group>`
+    and `stability_edge` (`stability_edge:<group>` with groups); k/n texts `seeds:<group>:<column>`.
     """
     diverged, usable = _split(table)
     left_out = table.index[~diverged & ~usable]
@@ -46,10 +50,11 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                         "are in the upper panel")
     groups = table.groupby(table[group].astype(str), sort=False) if group else [(None, table)]
     plotted: list[np.ndarray] = []
-    marked_diverged = False
+    marked = {"diverged": False, "partial": False}  # legend entries drawn once, not once per group
     for k, (name, sub) in enumerate(groups):
         color = f"C{k % 10}"
         prefix = f"{name}: " if group else ""
+        ran = sub.groupby(x).size()  # how many variants (seeds) each setting ran, whatever became of them
         best = None
         for column, style, text in LOSSES:
             if column not in sub:
@@ -58,38 +63,80 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             if rows.empty:
                 continue
             stats = rows.groupby(x)[column].agg(["mean", "std", "count", "min"]).sort_index()
-            xs, mean = stats.index.to_numpy(dtype=float), stats["mean"].to_numpy()
+            stats["ran"] = ran.reindex(stats.index).to_numpy()
             # Categories have no order between them, so their points are not joined.
-            ax.plot(xs, mean, ls="none" if categories else style, marker="o" if style == "-" else "s", ms=4,
-                    color=color, label=prefix + text, gid=f"sensitivity:{name}:{column}")
-            plotted.append(mean)
-            if (stats["count"] > 1).any():
-                spread = stats["std"].fillna(0.0).to_numpy()
-                # A loss is never negative, and a log axis cannot draw zero: where mean - std reaches
-                # zero, the band stops at the lowest seed's loss instead of running off the axis.
-                lower = np.where(mean - spread > 0, mean - spread, stats["min"].to_numpy())
-                ax.fill_between(xs, lower, mean + spread, color=color, alpha=0.18, lw=0,
-                                gid=f"band:{name}:{column}")
-            best = (xs[int(np.argmin(mean))], float(mean.min()), column)  # val loss, when present, wins
+            _mean_line(ax, stats, color, "none" if categories else style, "o" if style == "-" else "s",
+                       prefix + text, f"{name}:{column}", marked)
+            plotted.append(stats["mean"].to_numpy())
+            best = stats  # val loss, when present, wins
         if best is not None:
-            ax.plot([best[0]], [best[1]], ls="none", marker="*", ms=15, color=color, mec="k", zorder=5,
-                    label=f"{prefix}best {x.rsplit('.', 1)[-1]} = {_name(best[0], categories)}", gid=f"best:{name}")
-        bad = np.unique(sub.loc[diverged.loc[sub.index], x].to_numpy(dtype=float))
-        bad = bad[np.isfinite(bad)]
-        if bad.size:
-            # Pinned to the top edge in axes units (a diverged loss has no value to place it at), each group a
-            # little lower than the one before, so two optimizers diverging at one lr show two marks.
-            ax.plot(bad, np.full_like(bad, 1.0 - 0.04 * k), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
-                    transform=top_edge(ax), gid=f"diverged:{name}", label=None if marked_diverged else "diverged")
-            marked_diverged = True
-        edges = sub["stability_edge"].dropna() if x == LR and "stability_edge" in sub else ()
-        if len(edges):  # one line per optimizer group: each has its own formula
-            formula = sub.loc[edges.index, "stability_formula"].iloc[0]
-            ax.axvline(float(edges.mean()), color=color if group else "k", ls="-.", lw=1,
-                       gid="stability_edge" + (f":{name}" if group else ""),
-                       label=f"{prefix}{formula} = {float(edges.mean()):.3g}")
+            _star(ax, best, color, f"{prefix}best {x.rsplit('.', 1)[-1]}", name, categories)
+        _crosses(ax, sub.loc[diverged.loc[sub.index], x], k, color, name, marked)
+        _edge_line(ax, sub, x, color, group, name, prefix)
 
     log_if_positive(ax, plotted)
+    note_if_empty(ax, plotted, "no finite loss")
     ax.set_ylabel("loss")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize="x-small")
+
+
+def _mean_line(ax, stats: pd.DataFrame, color: str, style: str, marker: str, label: str, gid: str,
+               marked: dict) -> None:
+    """The mean over seeds with its ± std band; a mean over fewer seeds than its setting ran (the others
+    diverged or failed) is hollow and says k/n, so a survivors-only mean does not pass for a full one."""
+    xs, mean = stats.index.to_numpy(dtype=float), stats["mean"].to_numpy()
+    ax.plot(xs, mean, ls=style, marker=marker, ms=4, color=color, label=label, gid=f"sensitivity:{gid}")
+    if (stats["count"] > 1).any():
+        spread = stats["std"].fillna(0.0).to_numpy()
+        ax.fill_between(xs, band_low(mean, spread, stats["min"].to_numpy()), mean + spread, color=color,
+                        alpha=0.18, lw=0, gid=f"band:{gid}")
+    partial = (stats["count"] < stats["ran"]).to_numpy()
+    if not partial.any():
+        return
+    ax.plot(xs[partial], mean[partial], ls="none", marker=marker, ms=7, mfc="white", mec=color, zorder=4,
+            gid=f"partial:{gid}", label=None if marked["partial"] else "mean of the seeds that finished (k/n)")
+    marked["partial"] = True
+    for x, y, k, n in zip(xs[partial], mean[partial], stats["count"][partial], stats["ran"][partial]):
+        ax.annotate(f"{k}/{n} seeds", (x, y), xytext=(4, 4), textcoords="offset points", fontsize="x-small",
+                    color=color, gid=f"seeds:{gid}")
+
+
+def band_low(mean: np.ndarray, spread: np.ndarray, lowest: np.ndarray) -> np.ndarray:
+    """The band's lower edge: mean - std, unless that reaches zero (a log axis cannot draw it; a loss is
+    never negative) or falls more than a factor FAR below the lowest seed, where it would stretch the axis
+    over decades no seed reached; then the lowest seed's loss."""
+    low = mean - spread
+    return np.where((low <= 0) | (low < lowest / FAR), lowest, low)
+
+
+def _star(ax, stats: pd.DataFrame, color: str, label: str, name, categories) -> None:
+    """The best setting as `gdlab sweep` ranks it over seeds: the lowest mean among settings where every
+    seed finished, and only when none did, among partial means (see `_best_lines` in cli/sweep_view.py)."""
+    complete = stats[stats["count"] >= stats["ran"]]
+    pool = complete if len(complete) else stats
+    x, y = float(pool["mean"].idxmin()), float(pool["mean"].min())
+    ax.plot([x], [y], ls="none", marker="*", ms=15, color=color, mec="k", zorder=5,
+            label=f"{label} = {_name(x, categories)}", gid=f"best:{name}")
+
+
+def _crosses(ax, values: pd.Series, k: int, color: str, name, marked: dict) -> None:
+    """A ✕ per diverged x, pinned to the top edge in axes units (a diverged loss has no value to place it at),
+    each group a little lower than the one before, so two optimizers diverging at one lr show two marks."""
+    bad = np.unique(values.to_numpy(dtype=float))
+    bad = bad[np.isfinite(bad)]
+    if not bad.size:
+        return
+    ax.plot(bad, np.full_like(bad, 1.0 - 0.04 * k), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
+            transform=top_edge(ax), gid=f"diverged:{name}", label=None if marked["diverged"] else "diverged")
+    marked["diverged"] = True
+
+
+def _edge_line(ax, sub: pd.DataFrame, x: str, color: str, group, name, prefix: str) -> None:
+    """The predicted stability edge on an lr axis: one line per optimizer group, each has its own formula."""
+    edges = sub["stability_edge"].dropna() if x == LR and "stability_edge" in sub else ()
+    if not len(edges):
+        return
+    formula = sub.loc[edges.index, "stability_formula"].iloc[0]
+    ax.axvline(float(edges.mean()), color=color if group else "k", ls="-.", lw=1,
+               gid="stability_edge" + (f":{name}" if group else ""), label=f"{prefix}{formula} = {float(edges.mean()):.3g}")

@@ -1,5 +1,6 @@
 """The learning rate past which an optimizer's steps diverge on a quadratic whose top curvature is a
-variant's initial sharpness: the vertical line of a sweep's sensitivity panel. Only for GD and SGD,
+variant's initial sharpness: the vertical line of a sweep's sensitivity panel, and the same edge in
+sharpness units (at each step's lr) in a run's sharpness panel. Only for GD and SGD,
 whose step is lr times a (momentum-averaged) gradient; Adam and RMSprop rescale it per weight."""
 
 from __future__ import annotations
@@ -12,26 +13,46 @@ import numpy as np
 import pandas as pd
 
 
-def stability_edge(optimizer: dict[str, Any], sharpness: float) -> tuple[float, str] | None:
-    """(edge lr, its formula) for one variant, or None where no such edge is known. On w'' = λ w:
-    GD diverges past 2/λ, heavy-ball momentum β past 2(1+β)/λ, Nesterov past 2(1+β)/((1+2β)λ);
-    dampening τ scales the gradient by 1-τ and coupled weight decay adds to λ."""
+def _rule(optimizer: dict[str, Any]) -> tuple[float, float, str] | None:
+    """(scale, weight decay, formula with {} for the curvature) of the edge lr = 2·scale / (λ + decay), or None.
+    On w'' = λ w: GD diverges past 2/λ, heavy-ball momentum β past 2(1+β)/λ, Nesterov past
+    2(1+β)/((1+2β)λ); dampening τ scales the gradient by 1-τ and coupled weight decay adds to λ."""
     name = optimizer.get("name")
-    if name not in ("GD", "SGD") or not _number(sharpness) or sharpness <= 0:
+    if name not in ("GD", "SGD"):
         return None
     beta, damp, decay = (optimizer.get(k) or 0.0 for k in ("momentum", "dampening", "weight_decay"))
     if not all(map(_number, (beta, damp, decay))) or name == "GD":
         beta = damp = decay = 0.0  # GD is the textbook step: it takes none of them
-    curvature = "init sharpness" if not decay else "(init sharpness + weight decay)"
-    scale, text = 1.0, f"2 / {curvature}"
-    if beta:
-        if _flag(optimizer.get("nesterov")):
-            scale, text = (1 + beta) / (1 + 2 * beta), f"2(1+momentum) / ((1+2·momentum) · {curvature})"
-        else:
-            scale, text = (1 + beta) / (1 - damp) if damp < 1 else math.inf, "2(1+momentum) / " + (
-                f"((1-dampening) · {curvature})" if damp else curvature)
+    if not beta:
+        return 1.0, decay, "2 / {}"
+    if _flag(optimizer.get("nesterov")):
+        return (1 + beta) / (1 + 2 * beta), decay, "2(1+momentum) / ((1+2·momentum) · {})"
+    if not damp:
+        return 1 + beta, decay, "2(1+momentum) / {}"
+    # dampening 1 zeroes the gradient: no step, so no edge
+    return ((1 + beta) / (1 - damp), decay, "2(1+momentum) / ((1-dampening) · {})") if damp < 1 else None
+
+
+def stability_edge(optimizer: dict[str, Any], sharpness: float) -> tuple[float, str] | None:
+    """(edge lr, its formula) for one variant, or None where no such edge is known (see `_rule`)."""
+    rule = _rule(optimizer)
+    if rule is None or not _number(sharpness) or sharpness <= 0:
+        return None
+    scale, decay, text = rule
     edge = 2 * scale / (sharpness + decay)
-    return (edge, text) if math.isfinite(edge) and edge > 0 else None
+    curvature = "(init sharpness + weight decay)" if decay else "init sharpness"
+    return (edge, text.format(curvature)) if math.isfinite(edge) and edge > 0 else None
+
+
+def sharpness_edge(optimizer: Any, lr: pd.Series) -> tuple[pd.Series, str] | None:
+    """One run's edge in sharpness units at each step's lr (the same rule solved for λ: 2·scale/lr - decay),
+    and its formula; None where no edge is known (Adam, RMSprop, or no config.yaml to say which optimizer)."""
+    rule = _rule(optimizer) if isinstance(optimizer, dict) else None
+    if rule is None:
+        return None
+    scale, decay, text = rule
+    edge = 2 * scale / lr.where(lr > 0) - decay
+    return edge.where(edge > 0), text.format("lr") + (" - weight decay" if decay else "")
 
 
 def _number(value: Any) -> bool:

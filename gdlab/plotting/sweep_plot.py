@@ -10,6 +10,7 @@ import pandas as pd
 
 from gdlab.plotting.load import SweepData
 from gdlab.plotting.output import finite, log_if_positive, new_figure
+from gdlab.plotting.run_plot import note_if_empty
 from gdlab.plotting.sensitivity import draw_sensitivity
 from gdlab.plotting.stability import edges_of
 
@@ -72,6 +73,8 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
                           label=label)
         drawn.append(line.get_ydata())
     log_if_positive(ax, drawn)
+    if note_if_empty(ax, drawn, "no finite loss"):  # every variant diverged at step 1: no step range either
+        ax.set_xticks([])
     ax.set_xlabel("step")
     ax.set_ylabel("train loss")
     handles, labels = ax.get_legend_handles_labels()
@@ -124,5 +127,6 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
 
         fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(grid[0]), label=x)
     name = (sweep.config or {}).get("name") or sweep.path.parent.name
-    fig.suptitle(title or f"{name} — {sweep.path.name} ({len(sweep.table)} variants)")
+    count = len(sweep.table)
+    fig.suptitle(title or f"{name} — {sweep.path.name} ({count} variant{'' if count == 1 else 's'})")
     return fig

@@ -1,0 +1,183 @@
+"""gdlab compare / plot / runs: the divergence ✕ at its step, accuracy axes, output-path errors and a full
+disk, scheduler labels, lr-find folders in a compare glob, unreadable lr_find.json values, `runs` statuses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_plot import BASE_CONFIG, line, make_run, make_sweep
+from tests.test_plot_more import cli, compare_figure, legend_texts, lrfind_figure, make_lrfind, one_line_error
+
+
+def diverged_run(folder: Path, at: int = 7) -> Path:
+    """A run whose val_loss is logged every 5 steps and whose train_loss blows up at step `at`."""
+    rows = [f"{s},{s / 10},0.1,{10.0 ** s:.6g},0.5,1.0,{f'{10.0 ** s:.6g}' if s % 5 == 0 else ''},,{s * 0.01}"
+            for s in range(1, at)] + [f"{at},{at / 10},0.1,inf,0.5,inf,,,{at * 0.01}"]
+    run = make_run(folder, rows=rows, status="diverged", config={**BASE_CONFIG, "optimizer": {"name": "GD", "lr": 9}})
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps(summary | {"diverged_at_step": at}))
+    return run
+
+
+def compare_of(paths, metric: str, x: str = "step"):
+    from gdlab.plotting.compare import plot_compare
+    from gdlab.plotting.load import load_runs
+
+    notes: list[str] = []
+    return plot_compare(load_runs(paths, notes), metric, x, notes, details=[])
+
+
+# ---------------------------------------------------------------- 1. the ✕ at the divergence step
+@pytest.mark.parametrize("x, where", [("step", 7), ("epoch", 0.7)])
+def test_compare_marks_a_divergence_at_its_step_not_at_the_last_val_point(tmp_path, x, where):
+    run, calm = diverged_run(tmp_path / "a"), make_run(tmp_path / "b")
+    fig = compare_of([run, calm], "val_loss", x)
+    mark = line(fig, "diverged:0")
+    assert list(mark.get_xdata()) == [pytest.approx(where)]  # the last val_loss point is step 5
+    assert list(mark.get_ydata()) == [pytest.approx(1e5)]  # at the height of that last finite value
+    texts = legend_texts(fig)
+    assert len(texts) == 2 and texts[0].endswith("diverged at step 7") and "diverged" not in texts[1]
+
+
+# ---------------------------------------------------------------- 2. accuracies on a linear 0-1 axis
+@pytest.mark.parametrize("metric", ["train_accuracy", "val_accuracy"])
+def test_compare_draws_accuracies_on_a_linear_axis_from_0_to_1(tmp_path, metric):
+    fig = compare_of([make_run(tmp_path / "a"), make_run(tmp_path / "b", lr=0.01)], metric)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "linear" and ax.get_ylim() == pytest.approx((0.0, 1.02))
+    assert compare_of([make_run(tmp_path / "c")], "train_loss").axes[0].get_yscale() == "log"  # losses unchanged
+
+
+# ---------------------------------------------------------------- 3. output paths and a full disk
+def test_a_full_disk_while_saving_is_exit_1_in_one_line(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    def full(self, stream, **_):
+        stream.write(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", full)
+    run = make_run(tmp_path / "run")
+    for args in (("plot", run), ("compare", run)):
+        result = cli(*args, "-o", tmp_path / "out" / "x.png")
+        assert result.exit_code == 1, (result.exit_code, result.stderr)
+        target = tmp_path / "out" / "x.png"
+        assert result.stderr == f"gdlab: error: {target}: cannot write it (No space left on device)\n"
+        assert list((tmp_path / "out").iterdir()) == []  # no temp file left behind
+
+
+def test_an_output_that_is_a_folder_asks_for_a_file_name(tmp_path):
+    run = make_run(tmp_path / "run")
+    for args in (("plot", run), ("compare", run)):
+        result = cli(*args, "-o", tmp_path)
+        one_line_error(result, str(tmp_path), "is a folder", "file name")
+        assert "suffix" not in result.stderr
+
+
+def test_an_output_under_a_file_says_a_file_is_in_the_way(tmp_path):
+    (tmp_path / "file").write_text("x")
+    run = make_run(tmp_path / "run")
+    for args in (("plot", run), ("compare", run)):
+        result = cli(*args, "-o", tmp_path / "file" / "x.png")
+        one_line_error(result, "a file is in the way", f"{tmp_path / 'file'} is a file, not a folder")
+        assert "File exists" not in result.stderr
+
+
+# ---------------------------------------------------------------- 4. labels for runs that differ by scheduler
+SCHEDULERS = {
+    "onecycle": {"interval": "step", "name": "OneCycleLR", "pct_start": 0.3, "anneal_strategy": "cos",
+                 "div_factor": 25.0, "final_div_factor": 10000.0, "three_phase": False},
+    "steplr": {"interval": "epoch", "name": "StepLR", "step_size": 5, "gamma": 0.1},
+}
+
+
+def test_compare_labels_runs_by_scheduler_name_and_null_is_as_absent(tmp_path):
+    plain = make_run(tmp_path / "plain", config=BASE_CONFIG)  # scheduler: null, as gdlab writes it
+    bare = make_run(tmp_path / "bare", config={k: v for k, v in BASE_CONFIG.items() if k != "scheduler"})
+    runs = [plain, bare] + [make_run(tmp_path / name, config={**BASE_CONFIG, "scheduler": sched})
+                            for name, sched in SCHEDULERS.items()]
+    fig, details = compare_figure(runs)
+    labels = [line(fig, f"compare:{i}").get_label() for i in range(4)]
+    assert [label.split(" +")[0] for label in labels[2:]] == ["scheduler.name=OneCycleLR", "scheduler.name=StepLR"]
+    assert labels[0].startswith("scheduler.name=unset") and labels[1].startswith("scheduler.name=unset")
+    assert "scheduler=null" not in " ".join(details) and "scheduler=unset" not in " ".join(details)
+    assert "(and 1 more curves like it)" in details[0]  # null and absent: one fact, one terminal line
+
+
+# ---------------------------------------------------------------- 5. lr-find folders in a compare glob
+def test_compare_of_a_glob_that_takes_in_an_lr_find_folder_skips_it(tmp_path):
+    make_run(tmp_path / "runs" / "a")
+    make_run(tmp_path / "runs" / "b", lr=0.01)
+    lrf = make_lrfind(tmp_path / "runs" / "lrf")
+    result = cli("compare", *sorted((tmp_path / "runs").iterdir()), "-o", tmp_path / "c.png")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"gdlab: warning: {lrf}: an lr-find folder has no training curve to compare; skipped " \
+                            "(draw it with gdlab plot)\n"
+    assert (tmp_path / "c.png").exists()
+    one_line_error(cli("compare", lrf, make_lrfind(tmp_path / "lrf2"), "-o", tmp_path / "d.png"), str(lrf))
+
+
+# ---------------------------------------------------------------- 6. an unreadable suggested_lr
+def test_an_unreadable_suggested_lr_is_a_warning_not_a_false_reason(tmp_path):
+    folder = make_lrfind(tmp_path / "lrf", {"suggested_lr": "abc", "min_loss_lr": 0.0316, "loss_still_falling": False})
+    result = cli("plot", folder)
+    assert result.exit_code == 0
+    assert result.stderr == f"gdlab: warning: {folder / 'lr_find.json'}: suggested_lr 'abc' is not a positive " \
+                            "number; ignoring it\n"
+    fig, _ = lrfind_figure(folder)
+    title = fig.axes[0].get_title()
+    assert "unreadable" in title and "never fell" not in title
+    rows = json.loads(cli("runs", tmp_path, "--json").stdout)
+    assert rows[0]["status"] == "no suggested lr (unreadable)"
+
+
+# ---------------------------------------------------------------- 7. `gdlab runs`: statuses and --json fields
+@pytest.mark.parametrize("status, warning", [(None, "status None is not a word"), (5, "status 5 is not a word"),
+                                             ("absent", "no status")])
+def test_runs_shows_an_unreadable_run_status_as_unknown_with_a_warning(tmp_path, status, warning):
+    run = make_run(tmp_path / "r")
+    summary = json.loads((run / "summary.json").read_text())
+    summary = {k: v for k, v in summary.items() if k != "status"} | ({} if status == "absent" else {"status": status})
+    (run / "summary.json").write_text(json.dumps(summary))
+    result = cli("runs", tmp_path, "--json")
+    assert json.loads(result.stdout)[0]["status"] == "unknown"
+    assert result.stderr == f"gdlab: warning: {run / 'summary.json'}: {warning}; shown as unknown\n"
+
+
+def test_runs_counts_an_empty_sweep_status_cell_as_unknown_and_gives_counts_as_data(tmp_path):
+    sweep = make_sweep(tmp_path / "sweep-x")
+    lines = (sweep / "sweep.csv").read_text().splitlines()
+    lines[1] = lines[1].replace(",completed,", ",,", 1)
+    (sweep / "sweep.csv").write_text("\n".join(lines) + "\n")
+    result = cli("runs", tmp_path, "--json")
+    row = json.loads(result.stdout)[0]
+    assert row["status"] == "4 variants: 2 completed, 1 unknown, 1 diverged" and "nan" not in row["status"]
+    assert row["statuses"] == {"completed": 2, "unknown": 1, "diverged": 1}
+    assert result.stderr == (f"gdlab: warning: {sweep / 'sweep.csv'}: 1 row(s) have no readable status; "
+                             "counted as unknown\n")
+
+
+@pytest.mark.parametrize("fields, why", [
+    ({"interrupted": True, "loss_still_falling": True}, "interrupted"),
+    ({"interrupted": False, "loss_still_falling": True}, "loss still falling"),
+    ({"interrupted": False, "loss_still_falling": False}, "no steady fall"),
+])
+def test_runs_says_why_an_lr_find_has_no_suggestion(tmp_path, fields, why):
+    make_lrfind(tmp_path / "lrf", {"suggested_lr": None, "min_loss_lr": 0.0316, "steps": 21, **fields})
+    result = cli("runs", tmp_path, "--json")
+    assert result.exit_code == 0 and result.stderr == ""
+    row = json.loads(result.stdout)[0]
+    assert row["status"] == f"no suggested lr ({why})" and row["no_suggestion"] == why
+    assert row["suggested_lr"] is None and row["min_loss_lr"] == 0.0316
+    assert f"no suggested lr ({why})" in cli("runs", tmp_path).stdout
+
+
+def test_runs_json_gives_an_lr_find_suggestion_as_a_number(tmp_path):
+    make_lrfind(tmp_path / "lrf", {"suggested_lr": 0.5, "min_loss_lr": 1.0, "loss_still_falling": True, "steps": 21})
+    row = json.loads(cli("runs", tmp_path, "--json").stdout)[0]
+    assert row["status"] == "suggested lr 0.5 (lower bound)"
+    assert (row["suggested_lr"], row["min_loss_lr"], row["lower_bound"], row["no_suggestion"]) == (0.5, 1.0, True, None)
+

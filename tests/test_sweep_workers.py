@@ -123,7 +123,9 @@ def test_ray_fail_fast_reports_the_running_group_interrupted_with_its_files(tmp_
     pytest.importorskip("ray", reason="the ray extra is not installed")
     from gdlab.sweep.backends import _run_ray, ray_session
 
-    jobs = [job(tmp_path, 0, "long", 2_000_000), job(tmp_path, 1, "short", 2000), job(tmp_path, 2, "queued", 2_000_000)]
+    # the short job runs a few seconds, so the long one (its Ray worker importing torch meanwhile, on a
+    # loaded CI machine) has surely taken steps when the short one's end stops it
+    jobs = [job(tmp_path, 0, "long", 2_000_000), job(tmp_path, 1, "short", 20_000), job(tmp_path, 2, "queued", 2_000_000)]
     done: dict[int, dict] = {}
 
     def on_done(j: Job, results: list[dict]) -> bool:

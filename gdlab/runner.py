@@ -109,11 +109,11 @@ def run_group(
     started, t0 = provenance.now_iso(), time.perf_counter()
     if resume is None:
         in_parallel(write_run_header, variants)
-    trainer = GroupTrainer([v.cfg for v in variants], datasets, device)
-    init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
     # A sweep's files must not depend on grouping, so none checkpoints; nor are they fsynced (two per variant,
-    # ~4 ms each on a slow disk): --resume reruns a variant whose summary.json or model.pt did not survive
+    # ~4 ms each on a slow disk): --resume reruns a variant whose files did not all survive (sweep/resume.py)
     checkpointing = not in_sweep and len(variants) == 1
+    trainer = GroupTrainer([v.cfg for v in variants], datasets, device, checkpoints=checkpointing)
+    init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
     # the sharpness at the initial weights predicts the stability edge: GD on a quadratic diverges past 2/lambda
     init_sharp = trainer._sharpness().tolist() if measure_init_sharpness else None
     if resume is not None:

@@ -157,6 +157,16 @@ def test_accelerator_path_brings_every_logged_value_to_the_host_unchanged():
     assert any(r[5] is not None for r in got) and any(r[7] for r in got) and got[0][4] is not None
 
 
+@pytest.mark.parametrize("checkpoints, first_flush", [(True, 5), (False, 32)])
+def test_a_sweep_that_writes_no_checkpoints_does_not_sync_at_checkpoint_steps(checkpoints, first_flush):
+    """On an accelerator the host reads a block every 32 steps, sooner only where it must see the state:
+    at checkpoint steps of a run alone, not in a sweep, which writes no checkpoints."""
+    cfg = make_config(**{"train.epochs": 40, "train.checkpoint_every": 5})
+    trainer = GroupTrainer([cfg, cfg], [load_data(cfg)] * 2, torch.device("cpu"), sync_every=32, checkpoints=checkpoints)
+    at_first_record = next(trainer.step for _ in trainer.run())  # how far training had gone when the host read
+    assert at_first_record == first_flush
+
+
 @pytest.mark.parametrize("sync_every", [7, 32])
 def test_accelerator_path_reading_losses_in_blocks_matches_the_per_step_path(sync_every):
     """On a GPU losses stay on the device and are read every `sync_every` steps, so divergence is found

@@ -23,7 +23,8 @@ from gdlab.engine.tensors import GroupData
 class GroupTrainer:
     """Trains K models that share architecture, data shapes and batch schedule as one computation."""
 
-    def __init__(self, configs: list[Config], datasets: list[Dataset], device: torch.device, sync_every: int | None = None):
+    def __init__(self, configs: list[Config], datasets: list[Dataset], device: torch.device, sync_every: int | None = None,
+                 checkpoints: bool = True):
         cfg = configs[0]
         self.configs, self.K, self.device = configs, len(configs), device
         self.dtype = torch.float64 if cfg.train.dtype == "float64" else torch.float32
@@ -45,7 +46,7 @@ class GroupTrainer:
         self.sharpness_every, self.sharpness_iters = cfg.train.sharpness_every, cfg.train.sharpness_iters
         self.sharpness_s = 0.0  # seconds spent measuring it, reported apart from training
         # Steps after which the host must see the state at once (checkpoints, snapshots): flush there.
-        self.host_every = [n for n in (cfg.train.checkpoint_every, cfg.train.snapshot_every) if n]
+        self.host_every = [n for n in (cfg.train.checkpoint_every if checkpoints else None, cfg.train.snapshot_every) if n]
         self.grad_clip = cfg.train.grad_clip
         self.divergence = Divergence(self.K, cfg.train.diverge_factor, device)
         # On an accelerator, host syncs are batched: losses stay on device and are read in blocks.

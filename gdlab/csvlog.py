@@ -34,7 +34,11 @@ class CsvAppender:
         self._pending = 0
         self.failed = False
         if new:  # a full disk fails here already: one line naming the file, as for any row
-            self.write_block(",".join(columns) + "\n")
+            try:
+                self.write_block(",".join(columns) + "\n")
+            except GdlabError:
+                self.close()  # the failure is reported once, and the file handle is not left open
+                raise
 
     def write_line(self, line: str) -> None:
         """Append one already formatted row."""

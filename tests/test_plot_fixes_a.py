@@ -134,6 +134,20 @@ def test_an_all_diverged_sweep_says_so_in_its_empty_panels(tmp_path):
     assert len(curves.get_xticks()) == 0  # no steps either: an empty step axis would show -0.04 ... 0.04
 
 
+def test_a_sweep_still_running_is_not_called_non_finite(tmp_path):
+    """Every row pending and no metrics.csv read: nothing diverged, so 'no finite loss' would be false."""
+    sweep = make_sweep(tmp_path / "sweep-x")
+    table = pd.read_csv(sweep / "sweep.csv")
+    table["status"], table["final_train_loss"], table["best_val_loss"] = "pending", math.nan, math.nan
+    table.to_csv(sweep / "sweep.csv", index=False)
+    for folder in sweep.iterdir():
+        if folder.is_dir():
+            (folder / "metrics.csv").unlink()
+    fig, _ = sweep_figure(sweep)
+    notes = sorted(t.get_text() for t in _gids(fig, "no_finite"))
+    assert notes == ["no finished variant yet", "no variant's metrics.csv could be read"]
+
+
 def test_a_panel_with_data_has_no_note(tmp_path):
     fig, _ = sweep_figure(make_sweep(tmp_path / "sweep-x"))
     assert not _gids(fig, "no_finite")

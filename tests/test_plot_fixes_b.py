@@ -160,6 +160,13 @@ def test_runs_counts_an_empty_sweep_status_cell_as_unknown_and_gives_counts_as_d
                              "counted as unknown\n")
 
 
+def test_runs_json_has_the_statuses_key_even_for_an_unreadable_sweep(tmp_path):
+    sweep = make_sweep(tmp_path / "sweep-x")
+    (sweep / "sweep.csv").write_text("not,a,sweep\n")
+    row = json.loads(cli("runs", tmp_path, "--json").stdout)[0]
+    assert row["status"] == "unreadable" and row["statuses"] is None  # scripts can read the key without a guard
+
+
 @pytest.mark.parametrize("fields, why", [
     ({"interrupted": True, "loss_still_falling": True}, "interrupted"),
     ({"interrupted": False, "loss_still_falling": True}, "loss still falling"),

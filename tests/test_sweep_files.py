@@ -165,3 +165,15 @@ def test_a_csv_header_that_the_disk_refuses_is_one_line_naming_the_file():
 
     with pytest.raises(GdlabError, match=r"^/dev/full: cannot write \(No space left on device\)$"):
         CsvAppender(Path("/dev/full"), ["step", "loss"])
+
+
+def test_resume_keeps_finished_variants_whose_last_row_is_a_divergence_or_an_unlogged_step(tmp_path):
+    """The rows-survived check reads the last metrics row: with log_every 7 and a divergence at step 3 it
+    must still be each finished variant's last step, or --resume would rerun sound variants."""
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "sine.yaml"
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.1,30", "train.log_every=7", "train.steps=30",
+                        "train.eval_every=4")
+    assert result.exit_code == 0, result.output
+    assert sorted(pd.read_csv(out / "sweep.csv").status) == ["completed", "diverged"]
+    dry = runner.invoke(app, ["sweep", "--resume", str(out), "--dry-run"])
+    assert dry.exit_code == 0 and "rerun 0 of 2 variants" in dry.output

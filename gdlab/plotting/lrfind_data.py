@@ -105,8 +105,10 @@ def lrfind_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
     warnings.extend(notes + more + unreadable_lrs(folder / "lr_find.json", result or {}))
     row = {"name": (config or {}).get("name") or folder.parent.name, "when": folder_time(folder), "kind": "lr-find",
            "final_train_loss": None, "best_val_loss": None, "steps": None}
-    if result is None:
-        return row | {"status": "unreadable lr_find.json" if notes else "no lr_find.json"}
+    if result is None:  # --json: the keys are always there, null where nothing could be read
+        status = "unreadable lr_find.json" if notes else "no lr_find.json"
+        return row | {"status": status, "suggested_lr": None, "min_loss_lr": None, "lower_bound": False,
+                      "no_suggestion": status}
     steps = result.get("steps")
     suggested, why = positive(result.get("suggested_lr")), no_suggestion(result)
     if suggested is None:

@@ -157,3 +157,13 @@ def top_edge(ax):
     from matplotlib.transforms import blended_transform_factory
 
     return blended_transform_factory(ax.transData, ax.transAxes)
+
+
+def note_if_empty(ax, drawn: list, text: str = "no finite values") -> bool:
+    """Say so in the middle of an axis with no finite value to show (a run that diverged at step 1): an empty
+    axis would otherwise show matplotlib's meaningless default ticks, which read like data."""
+    if any(np.isfinite(np.asarray(d, dtype=float)).any() for d in drawn):
+        return False
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4", gid="no_finite")
+    return True

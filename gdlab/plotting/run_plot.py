@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.plotting.load import RunData, diverged_step
-from gdlab.plotting.output import finite, log_if_positive, new_figure, top_edge
+from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, top_edge
 from gdlab.plotting.stability import sharpness_edge
 
 
@@ -40,16 +40,6 @@ def _edge(ax, frame: pd.DataFrame, optimizer):
     if line is not None:
         line.set_gid("edge")
     return line
-
-
-def note_if_empty(ax, drawn: list, text: str = "no finite values") -> bool:
-    """Say so in the middle of an axis with no finite value to show (a run that diverged at step 1): an empty
-    axis would otherwise show matplotlib's meaningless default ticks, which read like data."""
-    if any(np.isfinite(np.asarray(d, dtype=float)).any() for d in drawn):
-        return False
-    ax.set_yticks([])
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4", gid="no_finite")
-    return True
 
 
 def plot_run(run: RunData, title: str | None = None):

@@ -67,7 +67,7 @@ def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
     except GdlabError as exc:
         warnings.append(exc.message)
         return row | {"name": folder.parent.name, "status": "unreadable", "final_train_loss": None,
-                      "best_val_loss": None, "steps": None}
+                      "best_val_loss": None, "steps": None, "statuses": None}  # --json: the key is always there
     table = sweep.table
     statuses = [_status(value) for value in table["status"]]
     if None in statuses:

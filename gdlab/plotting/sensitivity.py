@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gdlab.plotting.output import finite, log_if_positive, top_edge
-from gdlab.plotting.run_plot import note_if_empty
+from gdlab.plotting.output import finite, log_if_positive, note_if_empty, top_edge
 
 LR = "optimizer.lr"
 FAR = 2.0  # how far below the lowest seed a band's lower edge may reach before it is clamped there
@@ -75,7 +74,8 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
         _edge_line(ax, sub, x, color, group, name, prefix)
 
     log_if_positive(ax, plotted)
-    note_if_empty(ax, plotted, "no finite loss")
+    # what an empty panel means: every variant diverged, or none has finished yet (a sweep still running)
+    note_if_empty(ax, plotted, "no finite loss" if diverged.any() else "no finished variant yet")
     ax.set_ylabel("loss")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize="x-small")

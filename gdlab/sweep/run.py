@@ -100,6 +100,7 @@ def sweep_rows(setup: SweepSetup, folder: Path, summaries: dict[int, dict]) -> l
 def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict]) -> None:
     tmp = folder / ".sweep.csv.partial"
     tmp.unlink(missing_ok=True)
+    out = None
     try:
         out = CsvAppender(tmp, list(setup.axes) + RESULT_COLUMNS, flush_every=10**9)
         for row in sweep_rows(setup, folder, summaries):
@@ -109,6 +110,8 @@ def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict])
                            else v) for k, v in row.items()})
         out.close()
     except GdlabError:  # a full disk: the last complete sweep.csv stays, no half-written one beside it
+        if out is not None:
+            out.close()  # after a failed write it closes quietly (CsvAppender.failed)
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, folder / "sweep.csv")

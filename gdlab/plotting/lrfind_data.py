@@ -15,7 +15,7 @@ import pandas as pd
 from gdlab.errors import GdlabError, shorten
 from gdlab.plotting.csvread import describe_lines, read_rows
 from gdlab.plotting.folders import folder_time
-from gdlab.plotting.readers import read_config, read_summary
+from gdlab.plotting.readers import finite_number, read_config, read_summary
 
 REQUIRED = ("lr", "loss")
 LR_KEYS = ("suggested_lr", "min_loss_lr")  # the learning rates lr_find.json reports
@@ -57,9 +57,8 @@ def unreadable_lrs(path: Path, result: dict[str, Any]) -> list[str]:
 
 def positive(value: Any) -> float | None:
     """A positive finite number as a float, else None (JSON null, text, or a value a log axis cannot show)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) and value > 0 else None
+    number = finite_number(value)
+    return number if number is not None and number > 0 else None
 
 
 def read_lr_find_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,16 @@ from gdlab.errors import GdlabError
 from gdlab.plotting.csvread import describe_lines, read_rows, read_text
 
 METRICS_REQUIRED = ("step", "train_loss")
+
+
+def finite_number(value: Any) -> float | None:
+    """A value read from JSON, YAML or a table cell as a finite float, else None: null, text, a boolean (which
+    Python counts as a number) and NaN/inf are not numbers a figure or a table can show."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 SWEEP_REQUIRED = ("status", "final_train_loss", "run_dir")
 SWEEP_RESULTS = ("status", "final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir")
 

@@ -14,16 +14,9 @@ from gdlab.files import file_in_the_way
 from gdlab.plotting.folders import find_folders, folder_time, parse_time, path_error
 from gdlab.plotting.load import load_sweep
 from gdlab.plotting.lrfind_data import lrfind_row
-from gdlab.plotting.readers import read_config, read_metrics, read_summary
+from gdlab.plotting.readers import finite_number as _number, read_config, read_metrics, read_summary
 
 COLUMNS = ("name", "when", "kind", "status", "final_train_loss", "best_val_loss", "steps", "path")
-
-
-def _number(value: Any) -> float | None:
-    """A finite float, or None (JSON has no NaN, and a table cell should not say 'nan' for 'unknown')."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 def _status(value: Any) -> str | None:

@@ -6,11 +6,12 @@ whose step is lr times a (momentum-averaged) gradient; Adam and RMSprop rescale 
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from gdlab.plotting.readers import finite_number
 
 
 def _rule(optimizer: dict[str, Any]) -> tuple[float, float, str] | None:
@@ -56,7 +57,7 @@ def sharpness_edge(optimizer: Any, lr: pd.Series) -> tuple[pd.Series, str] | Non
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+    return finite_number(value) is not None
 
 
 def _flag(value: Any) -> bool:

@@ -98,6 +98,9 @@ def resume_folder(run_dir: Path | str) -> Path:
         if (folder / "lr_find.csv").is_file():  # its config.yaml is the range test's, with no checkpoint to go on from
             raise GdlabError(f"--resume {show(folder)}: this is an lr-find folder, which cannot be resumed; "
                              "run gdlab lr-find again")
+        if (folder.parent / "sweep.yaml").is_file():  # a sweep's variants write no checkpoints (see run_group)
+            raise GdlabError(f"--resume {show(folder)}: a variant of the sweep {show(folder.parent)}, which keeps no "
+                             f"checkpoint; gdlab sweep --resume {show(folder.parent)} reruns what did not finish")
         if not (folder / "config.yaml").is_file():
             raise GdlabError(f"--resume {show(folder)}: no config.yaml there; is it a gdlab run folder?")
     except OSError as exc:  # too long a path, a link loop, a folder we may not enter

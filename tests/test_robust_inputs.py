@@ -174,3 +174,29 @@ def test_lr_find_advice_after_an_interrupted_test_is_to_finish_it(tmp_path, monk
     result = runner.invoke(app, ["lr-find", str(Path(__file__).resolve().parents[1] / "configs" / "sine.yaml")])
     assert result.exit_code == 0, result.output
     assert "only a lower bound: run it to the end" in result.stdout and "--max-lr" not in result.stdout
+
+
+def test_train_resume_of_a_sweep_variant_points_to_sweep_resume(tmp_path):
+    from tests.test_sweep import sweep, write_config
+
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.1")
+    assert result.exit_code == 0
+    resumed = runner.invoke(app, ["train", "--resume", str(out / "000_lr=0.01")])
+    one_error_line(resumed, 2, "a variant of the sweep", f"gdlab sweep --resume {out}")
+
+
+def test_gradcheck_says_when_it_planted_the_bug_and_counts_one_tensor_in_the_singular():
+    config = str(Path(__file__).resolve().parents[1] / "configs" / "sine.yaml")
+    planted = runner.invoke(app, ["gradcheck", config, "--plant-bug", "1.5"])
+    assert planted.exit_code == 1 and "--plant-bug 1.5: the gradient flowing back" in planted.stdout
+    one = runner.invoke(app, ["gradcheck", config, "model=[{Linear: {in_features: 1, out_features: 1, bias: false}}]"])
+    assert one.exit_code == 0 and "ok: the one tensor matches finite differences" in one.stdout
+
+
+def test_runs_takes_the_folder_as_runs_too_as_train_and_sweep_do(tmp_path):
+    root = tmp_path / "elsewhere"
+    make_run(root / "tiny" / "2026-11-26_10-00-00")
+    by_option = runner.invoke(app, ["runs", "--runs", str(root), "--json"])
+    by_argument = runner.invoke(app, ["runs", str(root), "--json"])
+    assert by_option.exit_code == 0 and by_option.stdout == by_argument.stdout and '"kind": "run"' in by_option.stdout
+    one_error_line(runner.invoke(app, ["runs", str(tmp_path), "--runs", str(root)]), 2, "give the folder once")

@@ -133,6 +133,9 @@ def gradcheck_command(
     rows = gradcheck_model(model, loss_fn, x, y, atol, rtol, max_elements, eps, gen)
     console = output_console(highlight=False)
     console.print(header)
+    if plant_bug is not None:  # a FAIL below is then the point, not a surprise
+        console.print(f"--plant-bug {plant_bug:g}: the gradient flowing back into the first layer with parameters "
+                      f"is multiplied by {plant_bug:g}; finite differences do not see that layer")
     console.print(gradcheck_table(rows, atol, rtol))
     closed = closed_form_check(model, loss_fn, x, y)
     if closed:
@@ -144,4 +147,5 @@ def gradcheck_command(
         names = ", ".join(failed)
         sys.stdout.write(f"FAIL: {len(failed)} of {len(rows)} tensors differ from finite differences: {names}\n")
         raise typer.Exit(EXIT_FAILED)
-    sys.stdout.write(f"ok: all {len(rows)} tensors match finite differences\n")
+    sys.stdout.write(f"ok: all {len(rows)} tensors match finite differences\n" if len(rows) != 1
+                     else "ok: the one tensor matches finite differences\n")

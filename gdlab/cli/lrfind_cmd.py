@@ -45,8 +45,9 @@ def lr_find_command(
     # a stopped test needs a full run, one that reached max_lr a larger max_lr
     remedy = "run it to the end" if result.interrupted else "raise --max-lr"
     if result.suggested_lr is None and result.loss_still_falling:  # too few steps to measure a slope yet
-        sys.stdout.write(f"no suggestion yet: the loss was still falling when the range ended; {remedy} "
-                         "(or add --steps) to see where it turns up\n")
+        more = "" if result.interrupted else " (or add --steps)"  # more steps do not finish a stopped test
+        sys.stdout.write(f"no suggestion yet: the loss was still falling when the range ended; {remedy}{more} "
+                         "to see where it turns up\n")
     elif result.suggested_lr is None:
         sys.stdout.write("no suggestion: the loss never fell steadily; widen --min-lr/--max-lr or add --steps\n")
     else:

@@ -29,7 +29,7 @@ def sweep_command(
     vectorize: Annotated[Optional[str], typer.Option("--vectorize", help="auto | on | off: batch variants into one computation [default: auto; with --resume: as the sweep ran]", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the sweep folder")] = False,
     max_group: Annotated[Optional[int], typer.Option("--max-group", min=0, help="models per batched group (default: cache-sized on a CPU, all on a GPU; 0: no cap)")] = None,
-    sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/it is the predicted stability edge)")] = False,
+    sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/sharpness is GD's predicted stability edge)")] = False,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
     from gdlab.cli.streams import output_console

@@ -108,10 +108,11 @@ def test_signals_stop_cleanly_with_a_loadable_checkpoint(tmp_path, sig, code):
     run = tmp_path / "run"
     proc = train_until_first_checkpoint(cfg, run)
     proc.send_signal(sig)
-    proc.communicate(timeout=60)
+    _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "interrupted"
+    assert f"continue with: gdlab train --resume {run}" in stderr  # how to go on, not just that it stopped
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     assert state["step"] == summary["steps"] == len(pd.read_csv(run / "metrics.csv"))
 

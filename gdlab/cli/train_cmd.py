@@ -114,6 +114,8 @@ def train_command(
             f"gdlab: diverged at step {s['diverged_at_step']} (loss non-finite or above train.diverge_factor x max(first loss, 1)); "
             "rows so far are kept\n"
         )
+    if s["status"] == "interrupted":  # its checkpoint is written: say how to go on
+        sys.stderr.write(f"gdlab: interrupted after step {s['steps']}; continue with: gdlab train --resume {result.run_dir}\n")
     for msg in result.failures:
         sys.stderr.write(f"gdlab: expectation failed: {msg}\n")
     if made_tmp and result.exit_code == EXIT_OK:  # a passing smoke run leaves nothing behind in /tmp

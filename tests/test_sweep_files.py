@@ -177,3 +177,12 @@ def test_resume_keeps_finished_variants_whose_last_row_is_a_divergence_or_an_unl
     assert sorted(pd.read_csv(out / "sweep.csv").status) == ["completed", "diverged"]
     dry = runner.invoke(app, ["sweep", "--resume", str(out), "--dry-run"])
     assert dry.exit_code == 0 and "rerun 0 of 2 variants" in dry.output
+
+
+def test_best_over_seeds_prefers_a_setting_every_seed_finished():
+    from gdlab.sweep.rank import best_over_seeds
+
+    # lr 3's mean is lowest but over 2 of 4 seeds; lr 2 finished all 4: the ranking and the plot's star pick 2
+    assert best_over_seeds([(1, 0.5, 4, 4), (2, 0.3, 4, 4), (3, 0.1, 2, 4), (4, None, 0, 4)]) == 2
+    assert best_over_seeds([(3, 0.1, 2, 4), (6, 0.2, 1, 4)]) == 3  # none complete: the lowest partial mean
+    assert best_over_seeds([(4, None, 0, 4)]) is None

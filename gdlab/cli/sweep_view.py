@@ -10,7 +10,7 @@ from rich.table import Table
 from gdlab.cli.progress import fmt_number
 
 from gdlab.sweep.grid import format_value
-from gdlab.sweep.rank import aggregate_over_seeds, rank_rows, score_metric
+from gdlab.sweep.rank import aggregate_over_seeds, best_over_seeds, rank_rows, score_metric
 
 STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim"}
 
@@ -126,9 +126,8 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
     if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
         aggs = [a for a in aggregate_over_seeds(rows, axes) if a.mean is not None]
         aggs = [a for a in aggs if a.metric == metric] or aggs  # a validation score where there is one
-        complete = [a for a in aggs if a.n_ok == a.n] or aggs  # every seed finished beats a partial mean
-        if complete:
-            a = min(complete, key=lambda a: a.mean)
+        a = best_over_seeds((a, a.mean, a.n_ok, a.n) for a in aggs)  # every seed finished beats a partial mean
+        if a is not None:
             others = [x for x in axes if x != "seed"]
             lines.add_row(f"best over seeds: {label(a.point, others)}  ({a.metric} {a.mean:.4g} ± {a.std:.2g}, "
                           f"{a.n_ok}/{a.n} seeds)")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.plotting.output import finite, log_if_positive, note_if_empty, top_edge
+from gdlab.sweep.rank import best_over_seeds
 
 LR = "optimizer.lr"
 FAR = 2.0  # how far below the lowest seed a band's lower edge may reach before it is clamped there
@@ -111,11 +112,9 @@ def band_low(mean: np.ndarray, spread: np.ndarray, lowest: np.ndarray) -> np.nda
 
 
 def _star(ax, stats: pd.DataFrame, color: str, label: str, name, categories) -> None:
-    """The best setting as `gdlab sweep` ranks it over seeds: the lowest mean among settings where every
-    seed finished, and only when none did, among partial means (see `_best_lines` in cli/sweep_view.py)."""
-    complete = stats[stats["count"] >= stats["ran"]]
-    pool = complete if len(complete) else stats
-    x, y = float(pool["mean"].idxmin()), float(pool["mean"].min())
+    """The best setting by `gdlab sweep`'s rule over seeds (sweep/rank.py: every seed finished first)."""
+    key = best_over_seeds(zip(stats.index, stats["mean"], stats["count"], stats["ran"]))
+    x, y = float(key), float(stats.loc[key, "mean"])
     ax.plot([x], [y], ls="none", marker="*", ms=15, color=color, mec="k", zorder=5,
             label=f"{label} = {_name(x, categories)}", gid=f"best:{name}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 
 def score_metric(rows: list[dict]) -> str:
@@ -52,6 +52,15 @@ class Aggregate:
     n: int
     statuses: dict[str, int]
     metric: str  # the sweep's score, or final_train_loss for a point with no validation split
+
+
+def best_over_seeds(points: Iterable[tuple[Any, float | None, int, int]]) -> Any | None:
+    """The key of the best (key, mean, seeds scored, seeds run): the lowest mean among points where every
+    seed finished, or among all when none did, since one lucky seed is not a better setting. The ranking
+    and the sweep plot's star both ask this."""
+    scored = [p for p in points if p[1] is not None]
+    pool = [p for p in scored if p[2] == p[3]] or scored
+    return min(pool, key=lambda p: p[1])[0] if pool else None
 
 
 def aggregate_over_seeds(rows: list[dict], axes: list[str]) -> list[Aggregate]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gdlab.errors import GdlabError
+from gdlab.files import cannot_write
 
 
 def format_cell(value: Any) -> str:
@@ -30,7 +31,7 @@ class CsvAppender:
         try:
             self._fh = open(path, "a", encoding="utf-8", newline="")
         except OSError as exc:
-            raise GdlabError(f"{path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
+            raise cannot_write(path, exc) from None
         self._pending = 0
         self.failed = False
         if new:  # a full disk fails here already: one line naming the file, as for any row
@@ -49,7 +50,7 @@ class CsvAppender:
                 self.flush()
         except OSError as exc:  # a full disk: say which file, keep what is already written
             self.failed = True
-            raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
+            raise cannot_write(self.path, exc) from None
 
     def write_block(self, text: str) -> None:
         """Append several already formatted rows (`text` ends with a newline) and flush them."""
@@ -57,7 +58,7 @@ class CsvAppender:
             self._fh.write(text)
         except OSError as exc:
             self.failed = True
-            raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
+            raise cannot_write(self.path, exc) from None
         self.flush()
 
     def write(self, row: dict) -> None:
@@ -69,7 +70,7 @@ class CsvAppender:
             self._fh.flush()
         except OSError as exc:
             self.failed = True
-            raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
+            raise cannot_write(self.path, exc) from None
         self._pending = 0
 
     def close(self, durable: bool = True) -> None:
@@ -82,7 +83,7 @@ class CsvAppender:
                 os.fsync(self._fh.fileno())
         except OSError as exc:
             if not self.failed:  # after a first failure, closing quietly keeps that error the one reported
-                raise GdlabError(f"{self.path}: cannot write ({exc.strerror or exc})", exit_code=1) from None
+                raise cannot_write(self.path, exc) from None
         finally:
             try:
                 self._fh.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gdlab.errors import GdlabError, shorten_middle
+from gdlab.errors import EXIT_FAILED, GdlabError, shorten_middle
 
 PATH_LIMIT = 100  # characters of a user's path an error shows
 
@@ -46,6 +46,11 @@ def _read_capped(path: Path, what: str, max_bytes: int | None) -> bytes:
     if max_bytes is not None and len(raw) > max_bytes:
         raise GdlabError(f"{path}: more than {max_bytes} bytes; {what} is limited to {max_bytes} bytes")
     return raw
+
+
+def cannot_write(path: Path | str, exc: OSError, what: str = "") -> GdlabError:
+    """One line for a write the OS refused (a full disk, a vanished folder): the file, what, why; exit 1."""
+    return GdlabError(f"{path}: cannot write{' ' + what if what else ''} ({exc.strerror or exc})", exit_code=EXIT_FAILED)
 
 
 def show(path: Path | str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from gdlab.errors import GdlabError
-from gdlab.files import check_writable, path_error, show, umask_mode
+from gdlab.files import cannot_write, check_writable, path_error, show, umask_mode
 
 MAX_NAME = 100
 IO_THREADS = 8  # enough to fill the cores and overlap fsync waits; more only queue in the file system
@@ -87,7 +87,7 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
     try:  # creating the temp file fails too on a full disk (no room for its directory entry)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise GdlabError(f"{path}: cannot write ({exc.strerror})", exit_code=1) from None
+        raise cannot_write(path, exc) from None
     try:
         os.fchmod(fd, umask_mode())  # a run's files are as readable as any file the user makes
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
@@ -98,7 +98,7 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise GdlabError(f"{path}: cannot write ({exc.strerror})", exit_code=1) from None
+        raise cannot_write(path, exc) from None
 
 
 def in_parallel(fn: Callable[[T], Any], items: Iterable[T]) -> list:

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from gdlab.errors import EXIT_FAILED, GdlabError
+from gdlab.errors import GdlabError
+from gdlab.files import cannot_write
 
 LOCK_NAME = ".sweep.lock"
 
@@ -26,7 +27,7 @@ def sweep_lock(folder: Path) -> Iterator[None]:
     try:  # unbuffered: a write the disk refuses fails here, not again in close() with no file named
         fh = open(path, "a+b", buffering=0)
     except OSError as exc:
-        raise _cannot_write(path, exc) from None
+        raise cannot_write(path, exc, "the sweep lock") from None
     with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -49,8 +50,4 @@ def _record_holder(fh, path: Path) -> None:
         fh.truncate()
         fh.write(f"{os.getpid()}\n".encode())
     except OSError as exc:  # a full disk: [Errno 28] with no file name, a traceback if let through
-        raise _cannot_write(path, exc) from None
-
-
-def _cannot_write(path: Path, exc: OSError) -> GdlabError:
-    return GdlabError(f"{path}: cannot write the sweep lock ({exc.strerror or exc})", exit_code=EXIT_FAILED)
+        raise cannot_write(path, exc, "the sweep lock") from None

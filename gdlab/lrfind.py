@@ -76,7 +76,8 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
     device = resolve_device(test_cfg.train.device)
     folder = create_run_dir(cfg.name, runs_root, run_dir, prefix="lr-find-")
     (folder / "config.yaml").write_text(dump_yaml(test_cfg.resolved()))
-    trainer = GroupTrainer([test_cfg], [data], device)
+    # the range test decides after every step whether to go on: the host reads each loss, on a GPU too
+    trainer = GroupTrainer([test_cfg], [data], device, sync_every=1)
     lrs, losses, smoothed, best = [], [], [], math.inf
     stop = False
     csv = CsvAppender(folder / "lr_find.csv", ["step", "lr", "loss", "smoothed_loss"])

@@ -104,7 +104,9 @@ class StackedOptimizer:
             avg = sq.sqrt()
         avg = avg.add_(h["eps"])
         if self.uses["momentum"]:
-            buf = self.state.setdefault("momentum_buffer", torch.zeros_like(p))
+            if "momentum_buffer" not in self.state:  # not setdefault: its default was a new tensor every step
+                self.state["momentum_buffer"] = torch.zeros_like(p)
+            buf = self.state["momentum_buffer"]
             buf.mul_(h["momentum"]).addcdiv_(g, avg)
             p.sub_(lr * buf)
         else:

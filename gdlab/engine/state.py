@@ -56,7 +56,9 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
     tr.order.load_state(state["order"])
     tr.step, tr.epoch_pos, tr.epoch_order = state["step"], state["epoch_pos"], state["epoch_order"]
     tr.elapsed_before = tr.elapsed = state["elapsed"]
-    tr.divergence.limit = state["loss_limit"]
+    # checkpoints load onto the CPU; the limit is compared with the losses on the trainer's device
+    limit = state["loss_limit"]
+    tr.divergence.limit = None if limit is None else limit.to(tr.model.flat.device)
     tr.sharpness_s = state["sharpness_s"]
     tr.recorded_step = tr.step
     every = (state.get("config") or {}).get("train", {}).get("log_every") or tr.log_every

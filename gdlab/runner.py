@@ -162,7 +162,8 @@ def run_group(
     if checkpointing and statuses is None:  # not after a hard stop mid-step: keep the last good one
         save_checkpoint(variants[0].run_dir, trainer_state(trainer))
     summaries = []
-    common = {"device": str(device), "started_at": started, "finished_at": provenance.now_iso(),
+    graph = {"cuda_graph": trainer.graph.status} if trainer.graph is not None else {}  # how a GPU ran the steps
+    common = {"device": str(device), **graph, "started_at": started, "finished_at": provenance.now_iso(),
               "versions": provenance.versions(), "git_sha": provenance.git_sha()}
     for k, v in enumerate(variants):
         status = statuses[k] if statuses else trainer.status(k)

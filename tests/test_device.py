@@ -112,6 +112,42 @@ def test_sharpness_on_the_device_is_the_cpus_to_the_power_iterations_tolerance()
     assert dev == pytest.approx(cpu, rel=3e-3)  # the start vector comes from the device's own RNG
 
 
+@pytest.mark.parametrize("opt", ["sgd-nesterov", "adam-amsgrad", "adamw", "rmsprop-centered"])
+def test_steps_replayed_from_a_cuda_graph_train_as_the_eager_steps_do(opt, monkeypatch):
+    """Full-batch steps on a GPU are captured once and replayed (engine/graphs.py): with a schedule that
+    changes the lr, clipping, validation and sharpness between steps, and a model diverging at once (and,
+    for some optimizers, one diverging mid-run), every record and the final weights are those of the eager steps (GDLAB_CUDA_GRAPHS=0)."""
+    if not DEVICE.startswith("cuda"):
+        pytest.skip("CUDA graphs are CUDA's")
+    cfg = make_config(**SINE, **{"optimizer": OPTIMIZERS[opt], "train.dtype": "float64", "train.epochs": 70,
+                                 "train.eval_every": 7, "train.grad_clip": 5.0, "train.sharpness_every": 20,
+                                 "scheduler": {"name": "StepLR", "step_size": 10, "gamma": 0.7, "interval": "step"}})
+    lr = cfg.optimizer.lr
+    configs = [cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": x})}) for x in (lr, 60 * lr, 1e4)]
+    monkeypatch.setenv("GDLAB_CUDA_GRAPHS", "0")
+    eager = GroupTrainer(configs, [load_data(c, torch.float64) for c in configs], torch.device(DEVICE))
+    want = _flat_records(eager)
+    monkeypatch.delenv("GDLAB_CUDA_GRAPHS")
+    graphed = GroupTrainer(configs, [load_data(c, torch.float64) for c in configs], torch.device(DEVICE))
+    got = _flat_records(graphed)
+    assert eager.graph is None and graphed.graph is not None
+    assert graphed.graph.status == "replayed", graphed.graph.status  # says why a capture failed
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-300, nan_ok=True)
+    assert graphed.diverged_at == eager.diverged_at and eager.diverged_at[0] is None and eager.diverged_at[2] is not None
+    assert graphed.optimizer.step_count == eager.optimizer.step_count == 70
+    assert torch.allclose(graphed.model.flat, eager.model.flat, rtol=1e-12, atol=0)
+
+
+def _flat_records(trainer: GroupTrainer) -> list[float]:
+    """Every logged value of a run as one list of floats (nan for a blank), the step first."""
+    out: list[float] = []
+    for rec in trainer.run():
+        for values in (rec.emit, rec.lr, rec.train_loss, rec.grad_norm, rec.val_loss or [], rec.extra.get("sharpness", [])):
+            out += [float("nan") if v is None else float(v) for v in values]
+        out.append(rec.step)
+    return out
+
+
 # ---------------------------------------------------------------- the commands, on the device
 FOLDERS = [("cpu", "cpu"), ("dev", DEVICE)]
 
@@ -133,6 +169,8 @@ def test_gdlab_train_on_the_device_writes_the_cpu_runs_files(tmp_path):
     assert all(t.device.type == "cpu" for t in weights.values())
     summary = json.loads((tmp_path / "dev" / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["device"].startswith(DEVICE.split(":")[0])
+    # full batch on a GPU: every step after the warm-up replayed from one CUDA graph (engine/graphs.py)
+    assert summary.get("cuda_graph") == ("replayed" if DEVICE.startswith("cuda") else None)
 
 
 def test_gdlab_sweep_on_the_device_ranks_and_records_what_the_cpu_sweep_does(tmp_path):
@@ -162,7 +200,7 @@ def test_lr_find_on_the_device_walks_the_cpus_curve(tmp_path):
 def test_a_run_interrupted_on_the_device_resumes_to_the_uninterrupted_run(tmp_path, full_batch):
     """Checkpoints hold device tensors and load onto the CPU first: everything must come back to the device
     (the divergence limit once did not), dropout's generators go on where they stopped, and a resumed
-    full-batch run goes on with Adam's step count."""
+    full-batch run (replayed from a CUDA graph) captures again and goes on with Adam's step count."""
     import yaml
 
     cfg = resume_config(tmp_path, epochs=40)
@@ -183,6 +221,7 @@ def test_a_run_interrupted_on_the_device_resumes_to_the_uninterrupted_run(tmp_pa
     if not full_batch:
         assert_same_run(tmp_path / "whole", tmp_path / "cut")
         return
+    # eager and replayed steps run the same kernels, but cuBLAS may pick another algorithm on the capture stream
     a, b = (pd.read_csv(tmp_path / d / "metrics.csv").drop(columns="wall_s") for d in ("whole", "cut"))
     assert list(b.step) == list(range(1, 3001))
     pd.testing.assert_frame_equal(a, b, rtol=1e-6)

@@ -12,6 +12,7 @@ from gdlab.config import Config
 from gdlab.data import Dataset
 from gdlab.engine.batches import BatchPlan, DataOrder
 from gdlab.engine.divergence import Divergence
+from gdlab.engine.graphs import StepGraph, can_capture
 from gdlab.engine.losses import StackedLoss
 from gdlab.engine.optim import StackedOptimizer
 from gdlab.engine.schedule import LRSchedule, lr_column
@@ -37,6 +38,8 @@ class GroupTrainer:
         torch.manual_seed(seeds[0])  # dropout masks follow the seed, after the weights were drawn
         self.loss = StackedLoss(cfg.loss, device, self.dtype)
         self.optimizer = StackedOptimizer([c.optimizer for c in configs], self.model.flat)
+        if device.type == "cuda":  # eager, replayed (graphs.py) and resumed steps then count alike
+            self.optimizer.count_on_device(self.model.flat)
         intervals = self.plan.total_steps if (cfg.scheduler and cfg.scheduler.interval == "step") else self.plan.total_epochs
         self.schedule = LRSchedule(cfg.scheduler, [c.optimizer.lr for c in configs], intervals)
         self.eval_every = cfg.train.eval_every or self.plan.steps_per_epoch
@@ -57,6 +60,7 @@ class GroupTrainer:
         self.epoch_order: torch.Tensor | None = None
         self.epoch_pos = 0
         self.elapsed_before = self.elapsed = 0.0
+        self.graph = StepGraph(self) if can_capture(self) else None  # a CUDA graph replays each step
 
     # ------------------------------------------------------------------ one step
     def _train_step(self, order: torch.Tensor | None, ranges: list[tuple[int, int]], lr: torch.Tensor):
@@ -129,12 +133,15 @@ class GroupTrainer:
                 # at the weights this step's loss is taken at: steps 1, 1+N, ... and the last, so a run ends with its current value
                 due = self.sharpness_every and ((self.step - 1) % self.sharpness_every == 0 or self.step == self.plan.total_steps)
                 sharp = self._sharpness() if due else None
-                loss, acc, gn, n_rows = self._train_step(order, ranges, lr)
                 host_loss = None
-                if self.sync_every == 1:  # CPU: syncing is free, so learn about divergence before the update
-                    host_loss = loss.tolist()
-                    self.divergence.note(self.step, host_loss)
-                self._update(lr, must_mask=self.sync_every > 1 or not self.divergence.all_alive())
+                if self.graph is not None:  # train step and update, replayed
+                    loss, acc, gn, n_rows = self.graph.step(order, ranges, lr)
+                else:
+                    loss, acc, gn, n_rows = self._train_step(order, ranges, lr)
+                    if self.sync_every == 1:  # CPU: syncing is free, so learn about divergence before the update
+                        host_loss = loss.tolist()
+                        self.divergence.note(self.step, host_loss)
+                    self._update(lr, must_mask=self.sync_every > 1 or not self.divergence.all_alive())
                 evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
                 vl, va = self.evaluate() if evaluated else (None, None)
                 self.elapsed = time.perf_counter() - t0

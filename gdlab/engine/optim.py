@@ -33,10 +33,18 @@ class StackedOptimizer:
         self.uses = {k: any(x != 0 for x in v) for k, v in values.items()}
         self.state: dict[str, torch.Tensor] = {}
         self.step_count = 0
+        self.step_tensor: torch.Tensor | None = None  # the count on the device, for a CUDA graph (graphs.py)
+
+    def count_on_device(self, like: torch.Tensor) -> None:
+        """Keep the step count in a device tensor that each step advances: a captured step replays with
+        the count it had at capture, so a count that changes (Adam's bias corrections) must be device data."""
+        self.step_tensor = torch.tensor(float(self.step_count), dtype=like.dtype, device=like.device)
 
     @torch.no_grad()
     def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor) -> None:
         self.step_count += 1
+        if self.step_tensor is not None:
+            self.step_tensor += 1
         getattr(self, f"_{self.name.lower()}")(p, g, lr)
 
     def _gd(self, p, g, lr):
@@ -60,13 +68,14 @@ class StackedOptimizer:
         p.sub_(lr * d)
 
     def _adam(self, p, g, lr, decoupled: bool = False):
-        h, t = self.h, self.step_count
+        h = self.h
+        t = self.step_count if self.step_tensor is None else self.step_tensor
         if self.uses["weight_decay"]:
             if decoupled:
                 p.mul_(1 - lr * h["weight_decay"])
             else:
                 g = g + h["weight_decay"] * p
-        if t == 1:
+        if "exp_avg" not in self.state:  # the first step (a test of the state, not of t: no sync in a graph)
             self.state["exp_avg"] = torch.zeros_like(p)
             self.state["exp_avg_sq"] = torch.zeros_like(p)
             if self.flags["amsgrad"]:

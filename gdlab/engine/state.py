@@ -51,6 +51,8 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
     for k, v in state["buffers"].items():
         tr.model.buffers[k].copy_(v)
     tr.optimizer.step_count = state["optimizer"]["step_count"]
+    if tr.optimizer.step_tensor is not None:  # the device's copy of the count (on a GPU) follows
+        tr.optimizer.count_on_device(tr.model.flat)
     tr.optimizer.state = {k: v.to(tr.model.flat.device) for k, v in state["optimizer"]["state"].items()}
     tr.schedule.load_state_dict(state["schedule"])
     tr.order.load_state(state["order"])

@@ -1,0 +1,73 @@
+"""The CUDA-graph step's bookkeeping (engine/graphs.py), on any machine: a capture that fails is tried
+again later and the steps run eagerly meanwhile, exactly once each. Replays themselves are checked on a
+GPU (tests/test_device.py)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import torch
+
+from gdlab.data import load_data
+from gdlab.engine import graphs
+from gdlab.engine.loop import GroupTrainer
+from tests.helpers import make_config
+
+
+class _Stream:
+    def wait_stream(self, other):
+        pass
+
+
+def _records(trainer):
+    return [(r.step, r.train_loss, r.grad_norm, r.val_loss, r.lr) for r in trainer.run()]
+
+
+def test_a_capture_that_fails_is_retried_and_every_step_runs_once_eagerly(monkeypatch):
+    cfg = make_config(**{"optimizer": {"name": "Adam", "lr": 0.01}, "train.epochs": 120, "train.eval_every": 5,
+                         "train.dtype": "float64", "scheduler": {"name": "StepLR", "step_size": 10, "gamma": 0.5, "interval": "step"}})
+    configs = [cfg, cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": 0.05})})]
+    data = load_data(cfg, torch.float64)
+    plain = GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=32)
+    want = _records(plain)
+
+    captures = []
+
+    def no_capture(graph, stream=None):
+        captures.append(trainer.step)
+        raise RuntimeError("operation not permitted when stream is capturing\nmore detail")
+
+    monkeypatch.setattr(torch.cuda, "Stream", lambda device=None: _Stream())
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: _Stream())
+    monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: object())
+    monkeypatch.setattr(torch.cuda, "graph", no_capture)
+    trainer = GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=32)
+    trainer.graph = graphs.StepGraph(trainer)  # as on a GPU (can_capture is True only there)
+    got = _records(trainer)
+    assert captures == [4, 36, 68]  # after the warm-up, then every RETRY_AFTER steps, TRIES times
+    assert got == want  # no step skipped or run twice around the failed captures
+    assert trainer.optimizer.step_count == plain.optimizer.step_count == 120
+    assert torch.equal(trainer.model.flat, plain.model.flat)
+    assert trainer.graph.status == ("eager (capture failed at step 68: RuntimeError: operation not permitted "
+                                    "when stream is capturing)")
+
+
+@pytest.mark.parametrize("change, ok", [
+    ({}, True),
+    ({"train.batch_size": 24}, False),  # mini-batches: each step another slice
+    ({"model": [{"Linear": [2, 8]}, "Tanh", {"Dropout": [0.2]}, {"Linear": [8, 2]}]}, False),
+    ({"model": [{"Linear": [2, 8]}, {"BatchNorm1d": [8]}, "Tanh", {"Linear": [8, 2]}]}, False),
+    ({"loss": {"name": "CrossEntropyLoss", "weight": [1.0, 2.0]}}, False),
+])
+def test_which_steps_a_gpu_captures(change, ok, monkeypatch):
+    cfg = make_config(**change)
+    trainer = GroupTrainer([cfg], [load_data(cfg)], torch.device("cpu"), sync_every=32)
+    monkeypatch.setattr(trainer, "device", torch.device("cuda"))  # can_capture reads the trainer only
+    assert graphs.can_capture(trainer) is ok
+    monkeypatch.setenv("GDLAB_CUDA_GRAPHS", "0")
+    assert graphs.can_capture(trainer) is False
+    trainer.sync_every = 1
+    monkeypatch.delenv("GDLAB_CUDA_GRAPHS")
+    assert graphs.can_capture(trainer) is False  # lr-find reads every loss before the update

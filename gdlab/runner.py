@@ -165,9 +165,10 @@ def run_group(
     graph = {"cuda_graph": trainer.graph.status} if trainer.graph is not None else {}  # how a GPU ran the steps
     common = {"device": str(device), **graph, "started_at": started, "finished_at": provenance.now_iso(),
               "versions": provenance.versions(), "git_sha": provenance.git_sha()}
+    steps_done = trainer.steps_done  # a list built per call: once, not once per variant
     for k, v in enumerate(variants):
         status = statuses[k] if statuses else trainer.status(k)
-        steps = trainer.steps_done[k]
+        steps = steps_done[k]
         wall = metrics.wall_s or (time.perf_counter() - t0)
         summary = {
             "status": status, "name": v.cfg.name, **metrics.summary_values(k),

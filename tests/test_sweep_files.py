@@ -186,3 +186,23 @@ def test_best_over_seeds_prefers_a_setting_every_seed_finished():
     assert best_over_seeds([(1, 0.5, 4, 4), (2, 0.3, 4, 4), (3, 0.1, 2, 4), (4, None, 0, 4)]) == 2
     assert best_over_seeds([(3, 0.1, 2, 4), (6, 0.2, 1, 4)]) == 3  # none complete: the lowest partial mean
     assert best_over_seeds([(4, None, 0, 4)]) is None
+
+
+def test_a_batched_variants_weight_files_hold_its_own_weights_not_the_whole_stack(tmp_path):
+    """model.pt and snapshots of a batched variant were the same size as K models' weights: a contiguous
+    bias was saved as a view of the group's [K, P] tensor, storage and all (1.4 MB per file at K=1024,
+    1.4 GB for the sweep). Each file must be what `gdlab train` writes for that variant alone."""
+    lrs = [0.01 * (i + 1) for i in range(16)]
+    cfgs = [make_config(**{"optimizer.lr": lr, "train.epochs": 6, "train.snapshot_every": 3}).resolved() for lr in lrs]
+    dirs = [tmp_path / f"{i:03d}" for i in range(len(lrs) + 1)]
+    for d in dirs:
+        d.mkdir()
+    run_job(Job(list(range(len(lrs))), cfgs, [str(d) for d in dirs[:-1]], [[] for _ in lrs]))
+    run_job(Job([0], [cfgs[-1]], [str(dirs[-1])], [[]]))  # the last variant alone
+    for name in ("model.pt", "snapshots/step_0000003.pt"):
+        grouped, alone = torch.load(dirs[-2] / name, weights_only=True), torch.load(dirs[-1] / name, weights_only=True)
+        for key, t in grouped.items():
+            assert t.untyped_storage().nbytes() == t.numel() * t.element_size(), (name, key)
+            assert torch.allclose(t, alone[key], rtol=1e-5, atol=1e-7), (name, key)
+        size, own = (dirs[-2] / name).stat().st_size, (dirs[-1] / name).stat().st_size
+        assert size <= own + 64, (name, size, own)  # names and zip headers aside, the same bytes

@@ -168,7 +168,8 @@ class StackedMLP:
         out = {}
         for s in self.slots:
             value = flat[s.offset : s.offset + s.numel].view(s.shape)
-            out[s.name] = (value.t() if s.transposed else value).contiguous().cpu()
+            # a copy of its own: a view (a contiguous bias) would save the whole [K, P] stack with each model
+            out[s.name] = (value.t() if s.transposed else value).cpu().clone(memory_format=torch.contiguous_format)
         out.update({n: b[k].clone().cpu() for n, b in self.buffers.items()})
         return out
 

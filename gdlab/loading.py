@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gdlab.config import Config, did_you_mean
+from gdlab.config.kind_switch import reset_switched_defaults
 from gdlab.config.overrides import (  # apply_override and _keyword_form: also the sweep's
     Applied, apply_override, clear_alternative, dotted as _dotted, drop_foreign_keys, keyword_form as _keyword_form,
     parse_override, responsible, unset,
@@ -129,7 +130,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     A kind switch drops the file's keys the new kind does not take, with a note on stderr."""
     path = Path(path)
     raw, where = load_raw(path)
-    raw = copy.deepcopy(raw)
+    before, raw = raw, copy.deepcopy(raw)
     applied: Applied = []
     for text in overrides:
         key, value = parse_override(text)
@@ -142,11 +143,13 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         mark(where, key, f"override '{text}'")
         applied.append((key, text))
     raw.setdefault("name", default_name(path))  # after the overrides, so `name=null` means the file's name
-    dropped = drop_foreign_keys(raw, {".".join(map(str, key)) for key, _ in applied})
+    set_keys = {".".join(map(str, key)) for key, _ in applied}
+    dropped = drop_foreign_keys(raw, set_keys)
+    reset = reset_switched_defaults(raw, before, set_keys)
     clear_alternative(raw, [key for key, _ in applied])
     absolutize_paths(raw, path)
     cfg = validate(raw, where, str(path), applied)
-    for note in dropped_notes(dropped, raw, applied, path):
+    for note in dropped_notes(dropped, raw, applied, path) + reset:
         sys.stderr.write(f"gdlab: note: {note}\n")
     return cfg
 

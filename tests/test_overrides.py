@@ -99,6 +99,37 @@ def test_switching_the_dataset_drops_generator_keys(tmp_path):
     assert "dropped data.n_samples, data.noise" in result.stderr and "(iris does not take them)" in result.stderr
 
 
+def test_a_kind_switch_on_a_saved_config_takes_the_new_kinds_defaults_not_the_old_ones(tmp_path):
+    """A run's config.yaml writes out every default: StepLR's `interval: epoch`, SGD's `weight_decay: 0`.
+    Switched to OneCycleLR and AdamW they stayed, so OneCycleLR stepped per epoch and AdamW did not decay."""
+    first = train(tmp_path, write(tmp_path), "scheduler={name: StepLR, step_size: 5}")
+    saved = Path(first.stdout.splitlines()[-1]) / "config.yaml"
+    assert resolved(first)["scheduler"]["interval"] == "epoch" and resolved(first)["optimizer"]["weight_decay"] == 0
+    result = train(tmp_path, saved, "scheduler.name=OneCycleLR", "optimizer.name=AdamW")
+    cfg = resolved(result)
+    assert cfg["scheduler"]["interval"] == "step" and cfg["optimizer"]["weight_decay"] == 0.01
+    assert "gdlab: note: scheduler.interval: epoch was StepLR's default; OneCycleLR's (step) applies " \
+           "(set scheduler.interval=epoch to keep it)" in result.stderr.splitlines()
+    assert "optimizer.weight_decay: 0 was SGD's default; AdamW's (0.01) applies" in result.stderr
+    kept = resolved(train(tmp_path, saved, "scheduler.name=OneCycleLR", "scheduler.interval=epoch"))
+    assert kept["scheduler"]["interval"] == "epoch"  # said on the command line: kept
+    same = train(tmp_path, saved, "optimizer.name=Adam")  # Adam's weight_decay default is SGD's: nothing to say
+    assert resolved(same)["optimizer"]["weight_decay"] == 0 and "default" not in same.stderr
+
+
+def test_a_swept_kind_on_a_saved_config_takes_each_kinds_own_defaults(tmp_path):
+    from gdlab.sweep.run import setup_sweep
+
+    first = train(tmp_path, write(tmp_path), "optimizer.momentum=0")
+    saved = Path(first.stdout.splitlines()[-1]) / "config.yaml"
+    setup = setup_sweep(saved, ["optimizer.name=SGD,AdamW"])
+    assert [p.cfg.optimizer.weight_decay for p in setup.plans] == [0, 0.01]
+    assert setup.plans[1].reset == ["optimizer.weight_decay: 0 was SGD's default; AdamW's (0.01) applies "
+                                    "(set optimizer.weight_decay=0 to keep it)"] and setup.plans[0].reset == []
+    result = invoke("sweep", saved, "optimizer.name=SGD,AdamW", "--dry-run")
+    assert result.exit_code == 0 and result.stderr.count("was SGD's default") == 1
+
+
 def test_a_foreign_key_given_as_an_override_is_still_an_error(tmp_path):
     result = train(tmp_path, write(tmp_path), "optimizer.name=Adam", "optimizer.momentum=0.5")
     check_one_error_line(result, "override 'optimizer.momentum=0.5': optimizer.momentum: unknown key 'momentum'")

@@ -190,6 +190,8 @@ def _resumable(setup, folder: Path, clear: bool = True):
 def _note_dropped(setup) -> None:
     for note in setup.notes:
         sys.stderr.write(f"gdlab: note: {note}\n")
+    for note in dict.fromkeys(n for p in setup.plans for n in p.reset):  # once per kind the axis switches to
+        sys.stderr.write(f"gdlab: note: {note}\n")
     dropped = sorted({d for p in setup.plans for d in p.dropped})
     if dropped:
         it = "them" if len(dropped) > 1 else "it"

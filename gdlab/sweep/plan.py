@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gdlab.config import Config
+from gdlab.config.kind_switch import reset_switched_defaults
 from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, parse_override, unset
 from gdlab.config.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
@@ -27,6 +28,7 @@ class VariantPlan:
     cfg: Config
     dropped: list[str] = field(default_factory=list)  # base keys the variant's kind does not take
     fixed: list[str] = field(default_factory=list)  # the sweep's one-value overrides, as typed
+    reset: list[str] = field(default_factory=list)  # notes: the base kind's defaults the variant's kind replaced
 
     @property
     def overrides(self) -> list[str]:
@@ -101,10 +103,11 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
         # the same rules as `gdlab train` overrides: a kind switch drops keys the kind does not take, and
         # train.steps replaces the base's train.epochs (and the other way round)
         dropped = drop_foreign_keys(raw, point)
+        reset = reset_switched_defaults(raw, base_raw, point)
         clear_alternative(raw, [paths[k] for k in point])
         cfg = validate(raw, where, f"{source}: variant {i} ({label})")
         plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped,
-                                 [arg for _, arg in fixed]))
+                                 [arg for _, arg in fixed], reset))
     return plans
 
 

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from gdlab import provenance
 from gdlab.errors import GdlabError
+from gdlab.config.kind_switch import reset_switched_defaults
 from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, unset
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.csvlog import CsvAppender
@@ -38,7 +39,7 @@ class SweepSetup:
 def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
     """Read the base config, collect axes (YAML `sweep:` then command line), validate every variant."""
     raw, _ = load_raw(config)
-    raw = copy.deepcopy(raw)
+    before, raw = raw, copy.deepcopy(raw)
     raw.setdefault("name", default_name(config))
     axes = axes_from_yaml(raw.pop("sweep", None), str(config))
     given: dict[str, str] = {}  # command-line key -> its argument: a key given twice is a mistake, not "last wins"
@@ -60,12 +61,14 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
             axes[key] = values
     check_axis_keys(axes, fixed, str(config))
     # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
-    dropped = drop_foreign_keys(raw, {".".join(map(str, path)) for path, _ in fixed})
+    set_keys = {".".join(map(str, path)) for path, _ in fixed}
+    dropped = drop_foreign_keys(raw, set_keys)
+    reset = reset_switched_defaults(raw, before, set_keys)
     clear_alternative(raw, [path for path, _ in fixed])
     absolutize_paths(raw, config)
     for key in [k for k in axes if k == "data.path"]:  # relative to the config file, as a fixed data.path is
         axes[key] = [str((Path(config).parent / v).resolve()) if isinstance(v, str) else v for v in axes[key]]
-    notes = dropped_notes(dropped, raw, fixed, config)
+    notes = dropped_notes(dropped, raw, fixed, config) + reset
     plans = plan_variants(raw, axes, str(config), fixed)
     if any(p.cfg.train.checkpoint_every for p in plans):  # every grouping must give the same files
         notes.append("train.checkpoint_every is not used by a sweep: no variant writes checkpoint.pt, and "

@@ -1,0 +1,49 @@
+"""A kind switch on a config whose defaults are written out. A run's config.yaml holds every default of
+its kinds (StepLR's `interval: epoch`, SGD's `weight_decay: 0`); switched by an override to a kind with
+another default for the same key (OneCycleLR steps per `step`, AdamW decays by 0.01), the old kind's
+default would silently stay. Such values give way to the new kind's default, with a note saying so."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from pydantic_core import PydanticUndefined
+
+from gdlab.config.run import UNION_SECTIONS, kind_class
+from gdlab.sweep.grid import format_value
+
+_NONE = object()
+
+
+def kind_default(section: str, name: Any, key: str) -> Any:
+    """The default of `key` for the `name` kind of a union section (a list for a tuple), or _NONE."""
+    cls = kind_class(section, name)
+    field = cls.model_fields.get(key) if cls is not None else None
+    if field is None:
+        return _NONE
+    value = field.get_default(call_default_factory=True)
+    if value is PydanticUndefined:
+        return _NONE
+    return list(value) if isinstance(value, tuple) else value
+
+
+def reset_switched_defaults(raw: dict, before: dict, set_keys: Iterable[str]) -> list[str]:
+    """Where `<section>.name` in `set_keys` switched `before`'s kind to another, drop the section's keys
+    (not themselves in `set_keys`) that hold the old kind's default where the new kind's differs; one
+    note per key, e.g. `scheduler.interval: epoch was StepLR's default; OneCycleLR's (step) applies`."""
+    set_keys = set(set_keys)
+    notes = []
+    for section in UNION_SECTIONS:
+        new, old = raw.get(section), before.get(section)
+        if f"{section}.name" not in set_keys or not isinstance(new, dict) or not isinstance(old, dict):
+            continue
+        old_name, new_name = old.get("name"), new.get("name")
+        if old_name == new_name or kind_class(section, old_name) is None or kind_class(section, new_name) is None:
+            continue
+        for key in [k for k in new if k != "name" and f"{section}.{k}" not in set_keys]:
+            was, now = kind_default(section, old_name, key), kind_default(section, new_name, key)
+            if was is not _NONE and now is not _NONE and new[key] == was and was != now:
+                del new[key]
+                notes.append(f"{section}.{key}: {format_value(was)} was {old_name}'s default; {new_name}'s "
+                             f"({format_value(now)}) applies (set {section}.{key}={format_value(was)} to keep it)")
+    return notes

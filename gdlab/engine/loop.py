@@ -38,8 +38,6 @@ class GroupTrainer:
         torch.manual_seed(seeds[0])  # dropout masks follow the seed, after the weights were drawn
         self.loss = StackedLoss(cfg.loss, device, self.dtype)
         self.optimizer = StackedOptimizer([c.optimizer for c in configs], self.model.flat)
-        if device.type == "cuda":  # eager, replayed (graphs.py) and resumed steps then count alike
-            self.optimizer.count_on_device(self.model.flat)
         intervals = self.plan.total_steps if (cfg.scheduler and cfg.scheduler.interval == "step") else self.plan.total_epochs
         self.schedule = LRSchedule(cfg.scheduler, [c.optimizer.lr for c in configs], intervals)
         self.eval_every = cfg.train.eval_every or self.plan.steps_per_epoch

@@ -34,6 +34,8 @@ class StackedOptimizer:
         self.state: dict[str, torch.Tensor] = {}
         self.step_count = 0
         self.step_tensor: torch.Tensor | None = None  # the count on the device, for a CUDA graph (graphs.py)
+        if flat.is_cuda:  # from the start: eager, replayed and resumed steps then compute Adam's corrections alike
+            self.count_on_device(flat)
 
     def count_on_device(self, like: torch.Tensor) -> None:
         """Keep the step count in a device tensor that each step advances: a captured step replays with

@@ -112,18 +112,26 @@ def test_sharpness_on_the_device_is_the_cpus_to_the_power_iterations_tolerance()
     assert dev == pytest.approx(cpu, rel=3e-3)  # the start vector comes from the device's own RNG
 
 
-@pytest.mark.parametrize("opt", ["sgd-nesterov", "adam-amsgrad", "adamw", "rmsprop-centered"])
-def test_steps_replayed_from_a_cuda_graph_train_as_the_eager_steps_do(opt, monkeypatch):
+# lr multipliers per optimizer (found on the CPU, float64): one model that lives, one that the doubling lr
+# makes diverge mid-run, after the capture and off a 32-step block boundary (steps 23-54), one at once
+GRAPH_CASES = {"sgd-nesterov": (0.05, 2), "adam-amsgrad": (1, 16), "adamw": (1, 8), "rmsprop-centered": (0.25, 2)}
+
+
+@pytest.mark.parametrize("opt", GRAPH_CASES)
+@pytest.mark.parametrize("data", ["sine-mse", "moons-ce"])
+def test_steps_replayed_from_a_cuda_graph_train_as_the_eager_steps_do(opt, data, monkeypatch):
     """Full-batch steps on a GPU are captured once and replayed (engine/graphs.py): with a schedule that
-    changes the lr, clipping, validation and sharpness between steps, and a model diverging at once (and,
-    for some optimizers, one diverging mid-run), every record and the final weights are those of the eager steps (GDLAB_CUDA_GRAPHS=0)."""
+    changes the lr, clipping, validation and sharpness between steps (validation every 3 steps churns the
+    loss's label cache), a model diverging at once and one mid-run, every record and the final weights
+    are those of the eager steps (GDLAB_CUDA_GRAPHS=0)."""
     if not DEVICE.startswith("cuda"):
         pytest.skip("CUDA graphs are CUDA's")
-    cfg = make_config(**SINE, **{"optimizer": OPTIMIZERS[opt], "train.dtype": "float64", "train.epochs": 70,
-                                 "train.eval_every": 7, "train.grad_clip": 5.0, "train.sharpness_every": 20,
-                                 "scheduler": {"name": "StepLR", "step_size": 10, "gamma": 0.7, "interval": "step"}})
-    lr = cfg.optimizer.lr
-    configs = [cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": x})}) for x in (lr, 60 * lr, 1e4)]
+    common = {"optimizer": OPTIMIZERS[opt], "train.dtype": "float64", "train.epochs": 70, "train.eval_every": 3,
+              "train.grad_clip": 5.0, "train.sharpness_every": 20, "train.diverge_factor": 10,
+              "scheduler": {"name": "StepLR", "step_size": 10, "gamma": 2.0, "interval": "step"}}
+    cfg = make_config(**(SINE if data == "sine-mse" else {}), **common)
+    lr, (live, mid) = cfg.optimizer.lr, GRAPH_CASES[opt]
+    configs = [cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": x})}) for x in (live * lr, mid * lr, 1e4)]
     monkeypatch.setenv("GDLAB_CUDA_GRAPHS", "0")
     eager = GroupTrainer(configs, [load_data(c, torch.float64) for c in configs], torch.device(DEVICE))
     want = _flat_records(eager)
@@ -134,6 +142,8 @@ def test_steps_replayed_from_a_cuda_graph_train_as_the_eager_steps_do(opt, monke
     assert graphed.graph.status == "replayed", graphed.graph.status  # says why a capture failed
     assert got == pytest.approx(want, rel=1e-12, abs=1e-300, nan_ok=True)
     assert graphed.diverged_at == eager.diverged_at and eager.diverged_at[0] is None and eager.diverged_at[2] is not None
+    if data == "sine-mse":  # where the multipliers were found
+        assert 4 < eager.diverged_at[1] < 70, eager.diverged_at
     assert graphed.optimizer.step_count == eager.optimizer.step_count == 70
     assert torch.allclose(graphed.model.flat, eager.model.flat, rtol=1e-12, atol=0)
 

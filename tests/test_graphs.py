@@ -45,13 +45,48 @@ def test_a_capture_that_fails_is_retried_and_every_step_runs_once_eagerly(monkey
     monkeypatch.setattr(torch.cuda, "graph", no_capture)
     trainer = GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=32)
     trainer.graph = graphs.StepGraph(trainer)  # as on a GPU (can_capture is True only there)
+    forgotten = []  # labels flattened during a failed capture were never filled in: the eager step remakes them
+    monkeypatch.setattr(trainer.loss, "forget_labels", lambda: forgotten.append(trainer.step))
     got = _records(trainer)
     assert captures == [4, 36, 68]  # after the warm-up, then every RETRY_AFTER steps, TRIES times
+    assert forgotten == captures
     assert got == want  # no step skipped or run twice around the failed captures
     assert trainer.optimizer.step_count == plain.optimizer.step_count == 120
     assert torch.equal(trainer.model.flat, plain.model.flat)
     assert trainer.graph.status == ("eager (capture failed at step 68: RuntimeError: operation not permitted "
                                     "when stream is capturing)")
+
+
+def test_a_failed_captures_reason_names_the_error_that_caused_it():
+    """Ending a capture that an op broke raises its own error over the op's: both are kept, cause last."""
+    try:
+        try:
+            raise RuntimeError("CUDA error: operation not permitted when stream is capturing\ntrace")
+        except RuntimeError:
+            raise RuntimeError("operation failed due to a previous error during capture")
+    except RuntimeError as exc:
+        reason = graphs._reason(exc)
+    assert reason == ("RuntimeError: operation failed due to a previous error during capture <- "
+                      "RuntimeError: CUDA error: operation not permitted when stream is capturing")
+
+
+def test_a_trainer_and_its_graph_are_freed_without_the_garbage_collector(monkeypatch):
+    """No reference cycle: a collection that runs while another trainer records its graph would destroy
+    this one's graph mid-capture."""
+    import gc
+    import weakref
+
+    monkeypatch.setattr(torch.cuda, "Stream", lambda device=None: _Stream())
+    cfg = make_config()
+    trainer = GroupTrainer([cfg], [load_data(cfg)], torch.device("cpu"), sync_every=32)
+    trainer.graph = graphs.StepGraph(trainer)
+    gone = weakref.ref(trainer.graph)
+    gc.disable()
+    try:
+        del trainer
+        assert gone() is None
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("change, ok", [

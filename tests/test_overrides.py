@@ -128,6 +128,9 @@ def test_a_swept_kind_on_a_saved_config_takes_each_kinds_own_defaults(tmp_path):
                                     "(set optimizer.weight_decay=0 to keep it)"] and setup.plans[0].reset == []
     result = invoke("sweep", saved, "optimizer.name=SGD,AdamW", "--dry-run")
     assert result.exit_code == 0 and result.stderr.count("was SGD's default") == 1
+    kept = setup_sweep(saved, ["optimizer.name=SGD,AdamW", "optimizer.weight_decay=0"])  # said on the command line
+    assert [p.cfg.optimizer.weight_decay for p in kept.plans] == [0, 0] and not kept.plans[1].reset
+    assert "optimizer.weight_decay=0" in kept.plans[1].recorded_overrides  # replays as it ran
 
 
 def test_a_foreign_key_given_as_an_override_is_still_an_error(tmp_path):

@@ -9,7 +9,9 @@ losses, a trainer that reads every loss before its update (lr-find), and GDLAB_C
 
 from __future__ import annotations
 
+import gc
 import os
+import weakref
 
 import torch
 
@@ -33,11 +35,17 @@ class StepGraph:
     the graph's outputs, and the loop keeps a block of steps' values until it reads them)."""
 
     def __init__(self, trainer):
-        self.tr = trainer
+        # A weak reference: trainer and graph would otherwise form a cycle that only the garbage collector
+        # frees, and a collection during a later capture would destroy this graph while that one records.
+        self._trainer = weakref.ref(trainer)
         self.graph: torch.cuda.CUDAGraph | None = None
         self.stream = torch.cuda.Stream(device=trainer.device)
         self.eager_steps = 0
         self.errors: list[str] = []  # why captures failed; after TRIES of them every step runs eagerly
+
+    @property
+    def tr(self):
+        return self._trainer()
 
     @property
     def status(self) -> str:
@@ -83,15 +91,30 @@ class StepGraph:
         if tr.optimizer.step_tensor is None:  # Adam's bias corrections must read a count the replay advances
             tr.optimizer.count_on_device(tr.model.flat)
         graph = torch.cuda.CUDAGraph()
+        gc.collect()  # no other graph may be freed while this one records (torch no longer collects here)
         try:
-            with torch.cuda.graph(graph, stream=self.stream):
+            # The outer stream context is restored even when ending a failed capture raises first.
+            with torch.cuda.stream(self.stream), torch.cuda.graph(graph, stream=self.stream):
                 loss, acc, gn, self.n_rows = self._eager(order, ranges, self.lr)
                 self.packed = torch.stack([t for t in (loss, acc, gn) if t is not None])
         except Exception as exc:  # noqa: BLE001 - whatever this torch cannot capture, the eager step can run
-            first_line = (str(exc).strip().splitlines() or [""])[0]
-            self.errors.append(f"capture failed at step {tr.step}: {type(exc).__name__}: {first_line}")
+            self.errors.append(f"capture failed at step {tr.step}: {_reason(exc)}")
+            tr.loss.forget_labels()  # made during the capture, they were never filled in
             return False
         finally:
             tr.optimizer.step_count = count
         self.graph, self.has_accuracy = graph, acc is not None
+        # The replays read the flattened labels the capture used: keep them alive, whatever the loss caches next.
+        self.labels = tr.loss.cached_labels()
         return True
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception's first line, after the one that caused it: ending a failed capture raises its own
+    error ("operation failed due to a previous error during capture") over the real one."""
+    parts, seen = [], exc
+    while seen is not None and len(parts) < 3:
+        first = (str(seen).strip().splitlines() or [""])[0]
+        parts.append(f"{type(seen).__name__}: {first}")
+        seen = seen.__cause__ or seen.__context__
+    return " <- ".join(parts)

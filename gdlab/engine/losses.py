@@ -44,6 +44,13 @@ class StackedLoss:
             per = F.binary_cross_entropy_with_logits(out, y, pos_weight=self.pos_weight, reduction="none")
         return per.flatten(1).mean(1)
 
+    def cached_labels(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The labels `_flat_labels` holds now (a CUDA graph keeps the ones it captured alive)."""
+        return self._labels
+
+    def forget_labels(self) -> None:
+        self._labels = None
+
     def _flat_labels(self, y: torch.Tensor, K: int, N: int) -> torch.Tensor:
         # Flattening labels shared by K models copies them; the training loop passes the same batch
         # tensor every step when rows stay in order, so the copy is made once.

@@ -103,7 +103,8 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
         # the same rules as `gdlab train` overrides: a kind switch drops keys the kind does not take, and
         # train.steps replaces the base's train.epochs (and the other way round)
         dropped = drop_foreign_keys(raw, point)
-        reset = reset_switched_defaults(raw, base_raw, point)
+        # a one-value override is the user's choice too: it stays even where it equals the old kind's default
+        reset = reset_switched_defaults(raw, base_raw, set(point) | {".".join(map(str, p)) for p, _ in fixed})
         clear_alternative(raw, [paths[k] for k in point])
         cfg = validate(raw, where, f"{source}: variant {i} ({label})")
         plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped,

@@ -181,3 +181,19 @@ _StrictDumper.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("
 def dump_yaml(data: Any) -> str:
     """Dump plain data with keys in the given order, block style; `parse_yaml` reads it back equal."""
     return yaml.dump(data, Dumper=_StrictDumper, sort_keys=False, default_flow_style=None, allow_unicode=True)
+
+
+def format_value(value: Any) -> str:
+    """A config value (a swept one, a kind's default) as labels, tables and messages write it, in YAML's
+    flow style: `null`, `true`, `0.01`, `[0.9, 0.99]`, `{LeakyReLU: [0.1]}` (str() gives None, True, 'quotes')."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
+    return str(value)

@@ -8,9 +8,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gdlab.cli.progress import fmt_number
-
-from gdlab.sweep.grid import format_value
 from gdlab.sweep.rank import aggregate_over_seeds, best_over_seeds, rank_rows, score_metric
+from gdlab.yamlio import format_value
 
 STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim"}
 

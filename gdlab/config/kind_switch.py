@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from pydantic_core import PydanticUndefined
 
 from gdlab.config.run import UNION_SECTIONS, kind_class
-from gdlab.sweep.grid import format_value
+from gdlab.yamlio import format_value
 
 _NONE = object()
 

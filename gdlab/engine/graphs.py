@@ -87,9 +87,7 @@ class StepGraph:
         """Record one step into a CUDA graph (capturing runs no kernels: the step is still to do)."""
         tr = self.tr
         self.lr, self.lr_seen = lr.clone(), lr
-        count = tr.optimizer.step_count
-        if tr.optimizer.step_tensor is None:  # Adam's bias corrections must read a count the replay advances
-            tr.optimizer.count_on_device(tr.model.flat)
+        count = tr.optimizer.step_count  # (on a GPU the optimizer also counts on the device, which replays advance)
         graph = torch.cuda.CUDAGraph()
         gc.collect()  # no other graph may be freed while this one records (torch no longer collects here)
         try:

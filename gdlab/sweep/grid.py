@@ -10,7 +10,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.sweep.axis_values import MAX_VARIANTS, expand_function
-from gdlab.yamlio import parse_scalar
+from gdlab.yamlio import format_value, parse_scalar
 
 
 def split_top_level(text: str) -> list[str]:
@@ -110,22 +110,6 @@ def grid(axes: dict[str, list[Any]], source: str | None = None) -> list[dict[str
         raise GdlabError(f"{where}: the grid has {total} variants ({shape}); the limit is {MAX_VARIANTS}")
     keys = list(axes)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
-
-
-def format_value(value: Any) -> str:
-    """A swept value as labels, tables and messages write it, in YAML's flow style: `null`, `true`, `0.01`,
-    `[0.9, 0.99]`, `{LeakyReLU: [0.1]}` (Python's str() would give None, True and quoted dict keys)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
-    return str(value)
 
 
 def _folder_value(value: Any) -> str:

@@ -412,3 +412,19 @@ def test_extreme_losses_lie_inside_the_axis(tmp_path, losses):
     assert low <= min(losses) and max(losses) <= high < float("inf")
     span = math.log10(max(losses)) - math.log10(min(losses))
     assert math.log10(high) - math.log10(low) < 1.1 * span + 2  # and the data is not squashed into a corner
+
+
+def test_the_sweep_plot_reads_statuses_exactly_as_the_ranking_does():
+    """A hand-edited `Completed` counted as finished in the plot (it lowercased statuses) and not in the
+    ranking or `gdlab runs`: one rule now, gdlab's own lowercase words."""
+    import pandas as pd
+
+    from gdlab.plotting.sensitivity import _split
+    from gdlab.sweep.rank import _score
+
+    table = pd.DataFrame({"status": ["completed", "Completed", "diverged", "DIVERGED"], "final_train_loss": [0.1, 0.2, None, None],
+                          "best_val_loss": [0.1, 0.2, None, None]})
+    diverged, usable = _split(table)
+    assert list(usable) == [True, False, False, False] and list(diverged) == [False, False, True, False]
+    ranked = [_score(row, "final_train_loss") is not None for row in table.to_dict("records")]
+    assert ranked == list(usable)

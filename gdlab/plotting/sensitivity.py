@@ -23,7 +23,7 @@ def _name(value: float, categories: list[str] | None) -> str:
 
 def _split(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """(diverged, usable) row masks; failed or interrupted variants are neither and get a warning."""
-    status = table["status"].str.lower()
+    status = table["status"].astype(str)  # exactly as written, as the ranking and `gdlab runs` read it
     diverged = status.eq("diverged")
     usable = status.eq("completed") & finite(table["final_train_loss"])
     return diverged, usable

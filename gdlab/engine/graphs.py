@@ -4,8 +4,9 @@ engine took 1.2-1.65x the time of a hand-written batched loop with fewer kernels
 whole step (forward, loss, backward, clipping, divergence mask, update) is one replay.
 
 Captured: full-batch steps in a fixed row order, where every step runs the same kernels on the same
-tensors. Run eagerly as before: mini-batches, dropout (per-model generators), BatchNorm, class-weighted
-losses, a trainer that reads every loss before its update (lr-find), and GDLAB_CUDA_GRAPHS=0."""
+tensors. Run eagerly as before: mini-batches, train.accumulate > 1, dropout (per-model generators),
+BatchNorm, class-weighted losses, a trainer that reads every loss before its update (lr-find), and
+GDLAB_CUDA_GRAPHS=0."""
 
 from __future__ import annotations
 

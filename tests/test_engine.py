@@ -145,30 +145,35 @@ def _records(trainer: GroupTrainer) -> list[tuple]:
             for r in trainer.run()]
 
 
-def test_accelerator_path_brings_every_logged_value_to_the_host_unchanged():
+@pytest.mark.parametrize("overlap", [False, True])
+def test_accelerator_path_brings_every_logged_value_to_the_host_unchanged(overlap):
     """Classification with validation, accuracy and sharpness: all six per-model values of a block come
-    to the host in one stacked copy, and must equal what the per-step path reads one by one."""
+    to the host in one stacked copy, and must equal what the per-step path reads one by one; also when
+    each block is read one block late (`overlap`, a CUDA device's way: engine/host_blocks.py)."""
     cfg = make_config(**{"train.epochs": 12, "train.eval_every": 2, "train.sharpness_every": 4, "train.sharpness_iters": 5})
     configs = [cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": lr})}) for lr in (0.05, 0.5)]
     data = load_data(cfg)
     per_step, blocks = (GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=n) for n in (1, 5))
+    blocks.overlap_blocks = overlap
     got, want = _records(blocks), _records(per_step)
     assert got == want
     assert any(r[5] is not None for r in got) and any(r[7] for r in got) and got[0][4] is not None
 
 
-@pytest.mark.parametrize("checkpoints, first_flush", [(True, 5), (False, 32)])
-def test_a_sweep_that_writes_no_checkpoints_does_not_sync_at_checkpoint_steps(checkpoints, first_flush):
+@pytest.mark.parametrize("checkpoints, overlap, first_flush", [(True, False, 5), (False, False, 32), (True, True, 5), (False, True, 64)])
+def test_a_sweep_that_writes_no_checkpoints_does_not_sync_at_checkpoint_steps(checkpoints, overlap, first_flush):
     """On an accelerator the host reads a block every 32 steps, sooner only where it must see the state:
-    at checkpoint steps of a run alone, not in a sweep, which writes no checkpoints."""
-    cfg = make_config(**{"train.epochs": 40, "train.checkpoint_every": 5})
+    at checkpoint steps of a run alone, not in a sweep, which writes no checkpoints. On a CUDA device
+    (`overlap`) a block is read while the next one trains: the first records come after the second block."""
+    cfg = make_config(**{"train.epochs": 80, "train.checkpoint_every": 5})
     trainer = GroupTrainer([cfg, cfg], [load_data(cfg)] * 2, torch.device("cpu"), sync_every=32, checkpoints=checkpoints)
+    trainer.overlap_blocks = overlap
     at_first_record = next(trainer.step for _ in trainer.run())  # how far training had gone when the host read
     assert at_first_record == first_flush
 
 
-@pytest.mark.parametrize("sync_every", [7, 32])
-def test_accelerator_path_reading_losses_in_blocks_matches_the_per_step_path(sync_every):
+@pytest.mark.parametrize("sync_every, overlap", [(7, False), (32, False), (7, True), (32, True)])
+def test_accelerator_path_reading_losses_in_blocks_matches_the_per_step_path(sync_every, overlap):
     """On a GPU losses stay on the device and are read every `sync_every` steps, so divergence is found
     on the device (alive mask) instead of on the host. Forced here on CPU, with one model diverging
     mid-block: the same rows, losses, divergence step and final weights as the per-step CPU path."""
@@ -179,11 +184,30 @@ def test_accelerator_path_reading_losses_in_blocks_matches_the_per_step_path(syn
     data = load_data(cfg)
     per_step = GroupTrainer(configs, [data] * 3, torch.device("cpu"))
     blocks = GroupTrainer(configs, [data] * 3, torch.device("cpu"), sync_every=sync_every)
+    blocks.overlap_blocks = overlap  # each block read one block late, as on a CUDA device
     assert _records(blocks) == _records(per_step)
     assert blocks.diverged_at == per_step.diverged_at and blocks.diverged_at[0] is None
     assert blocks.diverged_at[2] is not None and blocks.diverged_at[1] not in (None, 1)
     assert blocks.steps_done == per_step.steps_done
     assert torch.equal(blocks.model.flat, per_step.model.flat)  # diverged models froze at the same step
+
+
+def test_blocks_read_one_block_late_stop_soon_after_every_model_diverged():
+    """With every model diverged the host learns it a block or two late (overlap): the rows written, the
+    divergence steps and the final weights are those of the per-step path, and training stops by then."""
+    cfg = make_config(**{"loss": "MSELoss", "data": {"name": "sine", "n_samples": 64}, "model": [{"Linear": [1, 8]}, "Tanh", {"Linear": [8, 1]}],
+                         "train.epochs": 400})
+    configs = [cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": lr})}) for lr in (3.0, 1e3)]
+    data = load_data(cfg)
+    per_step = GroupTrainer(configs, [data] * 2, torch.device("cpu"))
+    blocks = GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=8)
+    blocks.overlap_blocks = True
+    want, got = _records(per_step), _records(blocks)
+    assert [r for r in got if any(r[1])] == [r for r in want if any(r[1])]
+    assert blocks.diverged_at == per_step.diverged_at and None not in blocks.diverged_at
+    assert per_step.step < blocks.step <= per_step.step + 16 and blocks.step < 400
+    assert blocks.steps_done == per_step.steps_done and blocks.status(0) == per_step.status(0) == "diverged"
+    assert torch.equal(blocks.model.flat, per_step.model.flat)
 
 
 @pytest.mark.parametrize("sched,lrs", [

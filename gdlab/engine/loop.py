@@ -17,7 +17,8 @@ from gdlab.engine.losses import StackedLoss
 from gdlab.engine.optim import StackedOptimizer
 from gdlab.engine.schedule import LRSchedule, lr_column
 from gdlab.engine.stack import StackedMLP
-from gdlab.engine.step_record import StepRecord, host, to_host
+from gdlab.engine.host_blocks import HostBlocks
+from gdlab.engine.step_record import StepRecord
 from gdlab.engine.tensors import GroupData
 
 
@@ -50,8 +51,10 @@ class GroupTrainer:
         self.host_every = [n for n in (cfg.train.checkpoint_every if checkpoints else None, cfg.train.snapshot_every) if n]
         self.grad_clip = cfg.train.grad_clip
         self.divergence = Divergence(self.K, cfg.train.diverge_factor, device)
-        # On an accelerator, host syncs are batched: losses stay on device and are read in blocks.
+        # On an accelerator, host syncs are batched: losses stay on device and are read in blocks,
+        # on a CUDA device each one block late, so the host's work on them overlaps the device's.
         self.sync_every = sync_every or (1 if device.type == "cpu" else 32)
+        self.overlap_blocks = device.type == "cuda" and self.sync_every > 1
         self.recorded_step = self.step = 0  # recorded_step: the step of the last record yielded
         self.interrupted = False
         # Where the loop is inside the current epoch (what a checkpoint must restore), and elapsed time.
@@ -115,7 +118,7 @@ class GroupTrainer:
         t0 = time.perf_counter() - self.elapsed_before  # a resumed run's clock goes on where it stopped
         lrs = self.schedule.lrs()
         lr = lr_column(lrs, self.dtype, self.device)
-        pending: list[tuple] = []
+        blocks = HostBlocks(self, self.overlap_blocks)  # not kept on self: a cycle would outlive the run (graphs.py)
         while self.step < self.plan.total_steps and self.divergence.any_alive() and not should_stop():
             epoch_steps = self.plan.steps_of_epoch()
             if self.epoch_pos >= len(epoch_steps) or (self.epoch_pos == 0 and self.epoch_order is None):
@@ -143,44 +146,16 @@ class GroupTrainer:
                 evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
                 vl, va = self.evaluate() if evaluated else (None, None)
                 self.elapsed = time.perf_counter() - t0
-                pending.append((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, sharp, self.elapsed))
+                blocks.add((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, sharp, self.elapsed))
                 if self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0:
                     if self.schedule.advance():
                         lrs = self.schedule.lrs()
                         lr = lr_column(lrs, self.dtype, self.device)
-                if len(pending) >= self.sync_every or (self.host_every and any(self.step % n == 0 for n in self.host_every)):
-                    yield from self._flush(pending)
-                    pending = []
-        yield from self._flush(pending)
+                must_see = bool(self.host_every) and any(self.step % n == 0 for n in self.host_every)
+                if len(blocks.pending) >= self.sync_every or must_see:
+                    yield from blocks.records(now=must_see)
+        yield from blocks.records(now=True)
         self.interrupted = self.step < self.plan.total_steps and self.divergence.any_alive()
-
-    def _flush(self, pending: list[tuple]) -> Iterator[StepRecord]:
-        """Turn buffered step values into records, in step order. A block of steps (accelerator) comes to
-        the host in one copy; on CPU each step's values are read as they come (see run)."""
-        n_val = self.data.x_val.shape[1] if self.data.has_val else 1
-        if len(pending) > 1:
-            pending = to_host(pending)
-        for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall in pending:
-            losses = host(loss)
-            self.divergence.note(step, losses)
-            # a measured sharpness or validation value is always written, whatever train.log_every says
-            logged = step % self.log_every == 0 or vl is not None or sharp is not None or step == self.plan.total_steps
-            emit, only_live = self.divergence.rows(step, logged)
-            self.recorded_step = step
-            yield StepRecord(
-                step=step,
-                epoch=round(step / self.plan.steps_per_epoch, self.epoch_decimals),
-                wall_s=wall,
-                emit=emit,
-                lr=list(lrs),
-                train_loss=losses,
-                grad_norm=host(gn),
-                # accuracies divide exact counts on the host, so they print as 0.86, not 0.8600000143
-                train_accuracy=[c / n_rows for c in host(acc)] if acc is not None else None,
-                val_loss=only_live(host(vl)) if vl is not None else None,
-                val_accuracy=[None if x is None else x / n_val for x in only_live(host(va))] if va is not None else None,
-                extra={"sharpness": only_live(host(sharp))} if sharp is not None else {},
-            )
 
     def _sharpness(self) -> torch.Tensor:
         """Each model's top Hessian eigenvalue at the current weights (see lab/sharpness.py)."""

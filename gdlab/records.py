@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gdlab.engine.step_record import StepRecord
 from gdlab.csvlog import CsvAppender
-from gdlab.rundir import in_parallel
+from gdlab.io_pool import in_background, in_parallel
 
 EXTRA_COLUMNS = {"sharpness"}  # optional per-step values the engine puts in StepRecord.extra
 
@@ -71,13 +71,18 @@ class _Column:
 class GroupMetrics:
     """Appends each model's rows to its own metrics.csv and tracks its final and best values."""
 
-    def __init__(self, paths: list[Path], columns: list[str], flush_every: int = 1, durable: bool = True):
+    def __init__(self, paths: list[Path], columns: list[str], flush_every: int = 1, durable: bool = True,
+                 background: bool = False):
         self.columns, self.durable = columns, durable
         K = len(paths)
         # A group buffers its rows and writes a block of steps per file at a time (see consume)
         self.block_size = flush_every if K > 1 else 0
         self.block: list[list[str | None]] = []
-        self.files = in_parallel(lambda p: CsvAppender(p, columns, flush_every if K == 1 else 10**9), paths)
+        opener = lambda p: CsvAppender(p, columns, flush_every if K == 1 else 10**9)  # noqa: E731
+        # `background` (a group on an accelerator): the files are created while training starts, and rows
+        # wait in the block until they exist
+        self.opening = in_background(opener, paths) if background and K > 1 else None
+        self.files = None if self.opening else in_parallel(opener, paths)
         self.last: list[StepRecord | None] = [None] * K  # the last record each model wrote a row from
         self.last_val: list[StepRecord | None] = [None] * K  # ... and the last with its validation values
         self.best_val: list[float | None] = [None] * K
@@ -98,13 +103,17 @@ class GroupMetrics:
                         self.best_val[k] = value
 
     def flush(self) -> None:
-        self._write_block()
+        self._write_block(wait=True)
         for f in self.files:
             f.flush()
 
-    def _write_block(self) -> None:
+    def _write_block(self, wait: bool = False) -> None:
         """Each file gets its rows of the buffered steps in one write: zip(*block) turns the steps' rows
         into each model's rows in C, where a write per model and step would cost K Python calls a step."""
+        if self.files is None:
+            if not (wait or self.opening.done()):
+                return  # the files are still being created: the rows stay in the block
+            self.files = self.opening.wait()
         block, self.block = self.block, []
         if not block:
             return
@@ -178,6 +187,9 @@ class GroupMetrics:
     def close(self) -> None:
         """Write what is buffered, then flush and (if durable) fsync every file, in parallel: fsyncs wait on the disk."""
         try:
-            self._write_block()
+            self._write_block(wait=True)
         finally:
+            if self.files is None:  # creating one failed: close the others
+                self.opening.wait_quietly()
+                self.files = [f.result() for f in self.opening.futures if f.exception() is None]
             in_parallel(lambda f: f.close(self.durable), self.files)

@@ -9,14 +9,12 @@ import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.files import cannot_write, check_writable, path_error, show, umask_mode
 
 MAX_NAME = 100
-IO_THREADS = 8  # enough to fill the cores and overlap fsync waits; more only queue in the file system
-T = TypeVar("T")
 
 
 def _safe_name(name: str) -> str:
@@ -99,36 +97,6 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise cannot_write(path, exc) from None
-
-
-def in_parallel(fn: Callable[[T], Any], items: Iterable[T]) -> list:
-    """`[fn(x) for x in items]` over a few threads, for many run folders at once: creating, writing and
-    fsyncing files is system-call work done without the GIL (a create cost 0.3-1 ms of kernel CPU on this
-    project's VM), so the threads use every core and overlap fsync waits. Every call finishes; then the
-    first error, in item order, is raised. `fn` must not call this."""
-    from concurrent.futures import wait
-
-    items = list(items)
-    if len(items) < 4:  # handing work to threads costs more than it saves
-        return [fn(x) for x in items]
-    pool = _io_pool()
-    futures = [pool.submit(fn, x) for x in items]
-    wait(futures)
-    return [f.result() for f in futures]
-
-
-_POOL: tuple[int, Any] | None = None
-
-
-def _io_pool():
-    """One thread pool per process: starting threads cost ~0.6 ms each on a busy CPU, and a sweep asks
-    for the pool four times per group. Made anew in a forked child, where the parent's threads do not exist."""
-    global _POOL
-    if _POOL is None or _POOL[0] != os.getpid():
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = (os.getpid(), ThreadPoolExecutor(IO_THREADS, thread_name_prefix="gdlab-io"))
-    return _POOL[1]
 
 
 def json_safe(value: Any) -> Any:

@@ -3,12 +3,8 @@ config.yaml, overrides.yaml, metrics.csv, summary.json, model.pt."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import time
 import traceback
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
@@ -24,17 +20,9 @@ from gdlab.model import check_batch_rows, check_model_fits, check_shapes
 from gdlab.checkpoint import repair_metrics, save_checkpoint
 from gdlab.engine.state import restore_trainer, trainer_state
 from gdlab.records import GroupMetrics, metric_columns
-from gdlab.rundir import in_parallel, write_atomic, write_json
-from gdlab.yamlio import dump_yaml
-
-
-@dataclass
-class Variant:
-    """One model to train: its config, the overrides that made it, and its run folder."""
-
-    cfg: Config
-    run_dir: Path
-    overrides: list[str] = field(default_factory=list)
+from gdlab.io_pool import in_background, in_parallel
+from gdlab.rundir import write_json
+from gdlab.run_files import Variant, files_in_background, init_hashes, save_model, save_snapshots, write_run_header
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -63,31 +51,19 @@ def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = No
     return data
 
 
-def write_run_header(v: Variant) -> None:
-    # Not fsynced: a run without summary.json is unfinished whatever else is there, and is redone on resume.
-    write_atomic(v.run_dir / "config.yaml", dump_yaml(v.cfg.resolved()), durable=False)
-    write_atomic(v.run_dir / "overrides.yaml", dump_yaml(list(v.overrides)), durable=False)
-
-
-def save_model(path: Path, state: dict) -> None:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    # Atomic but not fsynced: summary.json, written after it (fsynced in a single run), marks a run finished.
-    write_atomic(path, buf.getvalue(), durable=False)
-
-
-def save_snapshots(trainer: GroupTrainer, variants: list[Variant], step: int) -> None:
-    """Each still-training model's weights after `step` (0: the initial weights), as snapshots/step_<N>.pt."""
-    for k, v in enumerate(variants):
-        if trainer.diverged_at[k] is None:
-            folder = v.run_dir / "snapshots"
-            folder.mkdir(exist_ok=True)
-            save_model(folder / f"step_{step:07d}.pt", trainer.model.state_dict(k))
-
-
-def init_hash(weights: torch.Tensor) -> str:
-    """A short fingerprint of initial weights: equal hashes mean a fair start."""
-    return hashlib.sha256(weights.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
+def _build_trainer(variants: list[Variant], datasets: list[Dataset], device: torch.device, resume: dict | None,
+                   checkpointing: bool, measure_init_sharpness: bool) -> tuple[GroupTrainer, list[str], list | None]:
+    """The group's trainer (restored from `resume`), with its initial weights' hashes and sharpness."""
+    trainer = GroupTrainer([v.cfg for v in variants], datasets, device, checkpoints=checkpointing)
+    hashes = init_hashes(trainer.model.flat)
+    # the sharpness at the initial weights predicts the stability edge: GD on a quadratic diverges past 2/lambda
+    init_sharp = trainer._sharpness().tolist() if measure_init_sharpness else None
+    if resume is not None:
+        try:
+            restore_trainer(trainer, resume)
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise GdlabError(f"{variants[0].run_dir}: cannot resume: {exc}") from None
+    return trainer, hashes, init_sharp
 
 
 def run_group(
@@ -107,58 +83,59 @@ def run_group(
     and can `resume` from a checkpoint state. `progress(step, total_steps, diverged_now)` follows every record
     (diverged_now: the models whose divergence this step revealed)."""
     started, t0 = provenance.now_iso(), time.perf_counter()
-    if resume is None:
+    background = files_in_background(device, len(variants))
+    headers = in_background(write_run_header, variants) if resume is None and background else None
+    if resume is None and not background:
         in_parallel(write_run_header, variants)
     # A sweep's files must not depend on grouping, so none checkpoints; nor are they fsynced (two per variant,
     # ~4 ms each on a slow disk): --resume reruns a variant whose files did not all survive (sweep/resume.py)
     checkpointing = not in_sweep and len(variants) == 1
-    trainer = GroupTrainer([v.cfg for v in variants], datasets, device, checkpoints=checkpointing)
-    init_hashes = [init_hash(trainer.model.flat[k]) for k in range(len(variants))]
-    # the sharpness at the initial weights predicts the stability edge: GD on a quadratic diverges past 2/lambda
-    init_sharp = trainer._sharpness().tolist() if measure_init_sharpness else None
-    if resume is not None:
-        try:
-            restore_trainer(trainer, resume)
-        except (ValueError, KeyError, RuntimeError) as exc:
-            raise GdlabError(f"{variants[0].run_dir}: cannot resume: {exc}") from None
-    train_cfg = variants[0].cfg.train
-    cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None, train_cfg.sharpness_every is not None)
-    if resume is not None:
-        kept = repair_metrics(variants[0].run_dir / "metrics.csv", resume["step"], trainer.log_segments, cols)
-        if trainer.log_segments[-1][1] != train_cfg.log_every:  # a resume may change log_every from here on
-            trainer.log_segments.append([resume["step"] + 1, train_cfg.log_every])
-    metrics = GroupMetrics([v.run_dir / "metrics.csv" for v in variants], cols, flush_every, durable=not in_sweep)
-    if resume is not None:
-        metrics.seed(0, kept)
-    every = train_cfg.checkpoint_every if checkpointing else None
-    if train_cfg.snapshot_every and resume is None:
-        save_snapshots(trainer, variants, 0)
-    error, statuses = None, None
-    threads = intra_op_threads(threads_for(variants[0].cfg, len(variants), device))
     try:
-        with threads:  # one thread for small steps (see engine/threads.py), restored after
-            for rec in trainer.run(should_stop):
-                metrics.consume(rec)
-                if train_cfg.snapshot_every and rec.step % train_cfg.snapshot_every == 0:
-                    save_snapshots(trainer, variants, rec.step)
-                if every and rec.step % every == 0 and rec.step < trainer.plan.total_steps:
-                    metrics.flush()  # rows up to the checkpoint are on disk before it is
-                    save_checkpoint(variants[0].run_dir, trainer_state(trainer))
-                for observe in observers:
-                    observe(rec)
-                if progress is not None:
-                    at = trainer.diverged_at
-                    progress(rec.step, trainer.plan.total_steps, [k for k, s in enumerate(at) if s == rec.step] if rec.step in at else [])
-    except KeyboardInterrupt:  # a model that diverged already keeps that result (a Ray worker's Ctrl-C lands here)
-        statuses = ["diverged" if at is not None else "interrupted" for at in trainer.diverged_at]
-    except GdlabError:
-        raise
-    except Exception as exc:  # recorded in every summary (status failed, error) and error.log; the caller reports it
-        error = f"{type(exc).__name__}: {exc}"
-        statuses = ["failed"] * len(variants)
-        error_trace = traceback.format_exc()
+        trainer, hashes, init_sharp = _build_trainer(variants, datasets, device, resume, checkpointing, measure_init_sharpness)
+        train_cfg = variants[0].cfg.train
+        cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None, train_cfg.sharpness_every is not None)
+        if resume is not None:
+            kept = repair_metrics(variants[0].run_dir / "metrics.csv", resume["step"], trainer.log_segments, cols)
+            if trainer.log_segments[-1][1] != train_cfg.log_every:  # a resume may change log_every from here on
+                trainer.log_segments.append([resume["step"] + 1, train_cfg.log_every])
+        metrics = GroupMetrics([v.run_dir / "metrics.csv" for v in variants], cols, flush_every, durable=not in_sweep,
+                               background=background)
+        if resume is not None:
+            metrics.seed(0, kept)
+        every = train_cfg.checkpoint_every if checkpointing else None
+        if train_cfg.snapshot_every and resume is None:
+            save_snapshots(trainer, variants, 0)
+        error, statuses = None, None
+        threads = intra_op_threads(threads_for(variants[0].cfg, len(variants), device))
+        try:
+            with threads:  # one thread for small steps (see engine/threads.py), restored after
+                for rec in trainer.run(should_stop):
+                    metrics.consume(rec)
+                    if train_cfg.snapshot_every and rec.step % train_cfg.snapshot_every == 0:
+                        save_snapshots(trainer, variants, rec.step)
+                    if every and rec.step % every == 0 and rec.step < trainer.plan.total_steps:
+                        metrics.flush()  # rows up to the checkpoint are on disk before it is
+                        save_checkpoint(variants[0].run_dir, trainer_state(trainer))
+                    for observe in observers:
+                        observe(rec)
+                    if progress is not None:
+                        at = trainer.diverged_at
+                        progress(rec.step, trainer.plan.total_steps, [k for k, s in enumerate(at) if s == rec.step] if rec.step in at else [])
+        except KeyboardInterrupt:  # a model that diverged already keeps that result (a Ray worker's Ctrl-C lands here)
+            statuses = ["diverged" if at is not None else "interrupted" for at in trainer.diverged_at]
+        except GdlabError:
+            raise
+        except Exception as exc:  # recorded in every summary (status failed, error) and error.log; the caller reports it
+            error = f"{type(exc).__name__}: {exc}"
+            statuses = ["failed"] * len(variants)
+            error_trace = traceback.format_exc()
+        finally:
+            metrics.close()
     finally:
-        metrics.close()
+        if headers is not None:
+            headers.wait_quietly()  # no header is still being written when this returns or raises
+    if headers is not None:
+        headers.wait()  # one that could not be written fails the group (before any summary.json)
     if checkpointing and statuses is None:  # not after a hard stop mid-step: keep the last good one
         save_checkpoint(variants[0].run_dir, trainer_state(trainer))
     summaries = []
@@ -175,14 +152,14 @@ def run_group(
             "diverged_at_step": trainer.diverged_at[k], "steps": steps,
             "epochs": round(steps / trainer.plan.steps_per_epoch, 6), "wall_s": round(wall, 6),
             "steps_per_s": round(steps / wall, 3) if wall > 0 else None,
-            "seed": v.cfg.seed, "init_hash": init_hashes[k], "task": v.cfg.task,
+            "seed": v.cfg.seed, "init_hash": hashes[k], "task": v.cfg.task,
             "sharpness_s": round(trainer.sharpness_s, 6) if train_cfg.sharpness_every else None, "n_params": trainer.model.n_params, **common,
             "error": error,
             "resumed_from_step": resume["step"] if resume is not None else None,
             "init_sharpness": init_sharp[k] if init_sharp else None,
         }
         summaries.append(summary)
-    states = [trainer.model.state_dict(k) for k in range(len(variants))]
+    states = trainer.model.state_dicts()
 
     def finish(k: int) -> None:  # summary.json last: it is what marks the run finished
         save_model(variants[k].run_dir / "model.pt", states[k])

@@ -11,7 +11,7 @@ import pytest
 from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError
 from gdlab.records import GroupMetrics, metric_columns
-from gdlab.rundir import in_parallel
+from gdlab.io_pool import in_parallel
 
 
 def record(step: int, K: int, emit: list[bool]) -> StepRecord:

@@ -162,16 +162,20 @@ class StackedMLP:
             now = self.buffers[name]
             now.copy_(torch.where(alive.view(-1, *[1] * (now.dim() - 1)), now, before))
 
-    def state_dict(self, k: int) -> dict[str, torch.Tensor]:
-        """Model k's weights under nn.Sequential's names, loadable into `build_sequential(cfg)`."""
-        flat = self.flat.detach()[k]
-        out = {}
-        for s in self.slots:
-            value = flat[s.offset : s.offset + s.numel].view(s.shape)
-            # a copy of its own: a view (a contiguous bias) would save the whole [K, P] stack with each model
-            out[s.name] = (value.t() if s.transposed else value).cpu().clone(memory_format=torch.contiguous_format)
-        out.update({n: b[k].clone().cpu() for n, b in self.buffers.items()})
-        return out
+    def state_dicts(self, models: list[int] | None = None) -> list[dict[str, torch.Tensor]]:
+        """The weights of `models` (default: all) under nn.Sequential's names, each loadable into
+        `build_sequential(cfg)`; the stack reaches the host in one copy, not one per model and layer."""
+        flat = self.flat.detach().cpu()
+        buffers = {n: b.cpu() for n, b in self.buffers.items()}
+        states = []
+        for k in range(self.K) if models is None else models:
+            state = {}
+            for s in self.slots:
+                value = flat[k, s.offset : s.offset + s.numel].view(s.shape)
+                # a copy of its own: a view (a contiguous bias) would save the whole [K, P] stack with each model
+                state[s.name] = (value.t() if s.transposed else value).clone(memory_format=torch.contiguous_format)
+            states.append(state | {n: b[k].clone() for n, b in buffers.items()})
+        return states
 
     @property
     def n_params(self) -> int:

@@ -1,0 +1,65 @@
+"""The files a run folder gets besides its metrics: config.yaml and overrides.yaml first, model.pt and
+snapshots of the weights, and the fingerprint of the initial weights its summary records."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from gdlab.config import Config
+from gdlab.rundir import write_atomic
+from gdlab.yamlio import dump_yaml
+
+if TYPE_CHECKING:
+    from gdlab.engine.loop import GroupTrainer
+
+
+@dataclass
+class Variant:
+    """One model to train: its config, the overrides that made it, and its run folder."""
+
+    cfg: Config
+    run_dir: Path
+    overrides: list[str] = field(default_factory=list)
+
+
+def write_run_header(v: Variant) -> None:
+    """A run's first files: its resolved config and the overrides that made it."""
+    # Not fsynced: a run without summary.json is unfinished whatever else is there, and is redone on resume.
+    write_atomic(v.run_dir / "config.yaml", dump_yaml(v.cfg.resolved()), durable=False)
+    write_atomic(v.run_dir / "overrides.yaml", dump_yaml(list(v.overrides)), durable=False)
+
+
+def save_model(path: Path, state: dict) -> None:
+    """One model's state dict, as torch.save writes it."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    # Atomic but not fsynced: summary.json, written after it (fsynced in a single run), marks a run finished.
+    write_atomic(path, buf.getvalue(), durable=False)
+
+
+def save_snapshots(trainer: GroupTrainer, variants: list[Variant], step: int) -> None:
+    """Each still-training model's weights after `step` (0: the initial weights), as snapshots/step_<N>.pt."""
+    alive = [k for k in range(len(variants)) if trainer.diverged_at[k] is None]
+    for k, state in zip(alive, trainer.model.state_dicts(alive)):
+        folder = variants[k].run_dir / "snapshots"
+        folder.mkdir(exist_ok=True)
+        save_model(folder / f"step_{step:07d}.pt", state)
+
+
+def files_in_background(device: torch.device, n_models: int) -> bool:
+    """Whether a group's first files (config.yaml, overrides.yaml, metrics.csv) are written while it trains:
+    on an accelerator, where the host mostly waits for the device. Not on a CPU, whose cores train."""
+    return device.type != "cpu" and n_models > 1
+
+
+def init_hashes(flat: torch.Tensor) -> list[str]:
+    """A short fingerprint of each model's initial weights (the rows of the [K, P] stack, brought to the
+    host in one copy): equal hashes mean a fair start."""
+    rows = flat.detach().cpu().contiguous().numpy()
+    return [hashlib.sha256(row.tobytes()).hexdigest()[:16] for row in rows]

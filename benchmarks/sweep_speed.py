@@ -114,10 +114,9 @@ def jobs_for(cfgs: list[Config], root: Path, grouped: bool) -> list[Job]:
     dirs = [root / f"{i:03d}" for i in range(len(cfgs))]
     for d in dirs:
         d.mkdir(parents=True)
-    resolved = [c.resolved() for c in cfgs]
-    if grouped:
-        return [Job(list(range(len(cfgs))), resolved, [str(d) for d in dirs], [[] for _ in cfgs])]
-    return [Job([i], [r], [str(d)], [[]]) for i, (r, d) in enumerate(zip(resolved, dirs))]
+    if grouped:  # validated configs, as `gdlab sweep` hands them over (sweep/run.make_jobs)
+        return [Job(list(range(len(cfgs))), list(cfgs), [str(d) for d in dirs], [[] for _ in cfgs])]
+    return [Job([i], [c], [str(d)], [[]]) for i, (c, d) in enumerate(zip(cfgs, dirs))]
 
 
 def gdlab_vectorized(cfgs, root: Path, cache: dict) -> float:

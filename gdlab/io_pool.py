@@ -18,26 +18,44 @@ class Background:
     item order or raises the first error in item order."""
 
     def __init__(self, futures: list):
-        self.futures = futures
+        self.futures = futures  # one per chunk of items: each yields [(ok, result or error), ...]
 
     def done(self) -> bool:
         return all(f.done() for f in self.futures)
 
-    def wait(self) -> list:
-        self.wait_quietly()
-        return [f.result() for f in self.futures]
-
-    def wait_quietly(self) -> None:
-        """Let every call finish, raising nothing."""
+    def outcomes(self) -> list[tuple[bool, Any]]:
+        """Every call's (True, result) or (False, error), in item order, once all have finished."""
         from concurrent.futures import wait
 
         wait(self.futures)
+        return [outcome for f in self.futures for outcome in f.result()]
+
+    def wait(self) -> list:
+        outcomes = self.outcomes()
+        error = next((value for ok, value in outcomes if not ok), None)
+        if error is not None:
+            raise error
+        return [value for _, value in outcomes]
+
+
+def _calls(fn: Callable[[T], Any], chunk: list[T]) -> list[tuple[bool, Any]]:
+    out = []
+    for x in chunk:
+        try:
+            out.append((True, fn(x)))
+        except Exception as exc:  # every call runs; the error is raised from wait()
+            out.append((False, exc))
+    return out
 
 
 def in_background(fn: Callable[[T], Any], items: Iterable[T]) -> Background:
-    """Start `fn(x)` for every item on the I/O threads and return at once. `fn` must not use the pool."""
+    """Start `fn(x)` for every item on the I/O threads and return at once. `fn` must not use the pool.
+    Items go in chunks, a few per thread: a future per item cost 40 us of the caller's time (1,024 run
+    folders, four calls each: 0.16 s)."""
+    items = list(items)
+    size = max(1, -(-len(items) // (4 * IO_THREADS)))
     pool = _io_pool()
-    return Background([pool.submit(fn, x) for x in items])
+    return Background([pool.submit(_calls, fn, items[i : i + size]) for i in range(0, len(items), size)])
 
 
 def in_parallel(fn: Callable[[T], Any], items: Iterable[T]) -> list:

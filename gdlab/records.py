@@ -190,6 +190,5 @@ class GroupMetrics:
             self._write_block(wait=True)
         finally:
             if self.files is None:  # creating one failed: close the others
-                self.opening.wait_quietly()
-                self.files = [f.result() for f in self.opening.futures if f.exception() is None]
+                self.files = [value for ok, value in self.opening.outcomes() if ok]
             in_parallel(lambda f: f.close(self.durable), self.files)

@@ -133,7 +133,7 @@ def run_group(
             metrics.close()
     finally:
         if headers is not None:
-            headers.wait_quietly()  # no header is still being written when this returns or raises
+            headers.outcomes()  # no header is still being written when this returns or raises
     if headers is not None:
         headers.wait()  # one that could not be written fails the group (before any summary.json)
     if checkpointing and statuses is None:  # not after a hard stop mid-step: keep the last good one

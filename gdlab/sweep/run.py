@@ -125,7 +125,7 @@ def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int, init_sha
     groups = spread(groups, jobs)
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     return [
-        Job([p.index for p in g], [p.cfg.resolved() | {"sweep": None} for p in g],
+        Job([p.index for p in g], [p.cfg.model_copy(update={"sweep": None}) for p in g],
             [str(folder / p.dir_name) for p in g], [p.recorded_overrides for p in g], threads, init_sharpness)
         for g in groups
     ]

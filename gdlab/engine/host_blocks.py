@@ -30,7 +30,7 @@ class _Sent:
             self.copy = torch.empty(stacked.shape, dtype=stacked.dtype, pin_memory=True)
             self.copy.copy_(stacked, non_blocking=True)
             self.event = torch.cuda.Event()
-            self.event.record()
+            self.event.record(torch.cuda.current_stream(stacked.device))  # the copy's stream, on cuda:N too
         else:
             self.copy = stacked.cpu()
 

@@ -24,18 +24,10 @@ echo "exit $?"; grep -E "^(FAILED|ERROR)|passed|failed" "$OUT/tests.log" | tail 
 timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_device.py -k replayed > "$OUT/tests_graphs_serial.log" 2>&1
 echo "graph tests alone: exit $?"; grep -E "^(FAILED|E  +AssertionError)|passed|failed" "$OUT/tests_graphs_serial.log" | tail -12
 
-echo "== 2. every shipped config, --smoke, on the GPU"
-for c in configs/*.yaml; do
-    if timeout 60 python3 -m gdlab train "$c" train.device=cuda --smoke --quiet > /dev/null 2>> "$OUT/smoke.log"; then
-        echo "smoke ok: $c"
-    else
-        echo "smoke FAILED: $c"
-    fi
-done
+echo "== 2. every shipped config, --smoke, on the GPU (four at a time)"
+ls configs/*.yaml | xargs -P 4 -I{} sh -c 'if timeout 90 python3 -m gdlab train {} train.device=cuda --smoke --quiet > /dev/null 2>> "$0/smoke.log"; then echo "smoke ok: {}"; else echo "smoke FAILED: {}"; fi' "$OUT"
 
 echo "== 3. benchmarks on the GPU"
-timeout 200 python3 benchmarks/sweep_speed.py --device cuda --sizes compute --ks 1024 --skip-jobs --seq-sample 8 --steps 300 2>&1 | tee "$OUT/sweep_1024.txt"
+timeout 200 python3 benchmarks/sweep_speed.py --device cuda --sizes compute --ks 1024 --skip-jobs --seq-sample 8 --steps 300 --repeats 2 2>&1 | tee "$OUT/sweep_1024.txt"
 timeout 200 python3 benchmarks/sweep_speed.py --device cuda --sizes tiny,moons,compute --ks 8,128 --skip-jobs --seq-sample 4 --steps 300 2>&1 | tee "$OUT/sweep_sizes.txt"
 timeout 120 python3 benchmarks/train_overhead.py --device cuda --steps 1000 --repeats 3 2>&1 | tee "$OUT/train_overhead.txt"
-# The same sizes with every step launched from Python (no CUDA graphs: engine/graphs.py), for comparison.
-GDLAB_CUDA_GRAPHS=0 timeout 120 python3 benchmarks/sweep_speed.py --device cuda --sizes tiny,moons,compute --ks 8,128 --opts SGD --skip-jobs --seq-sample 4 --steps 300 2>&1 | tee "$OUT/sweep_sizes_eager.txt"

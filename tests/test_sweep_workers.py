@@ -4,11 +4,13 @@ group end a sweep as in one process."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -123,21 +125,32 @@ def test_ray_fail_fast_reports_the_running_group_interrupted_with_its_files(tmp_
     pytest.importorskip("ray", reason="the ray extra is not installed")
     from gdlab.sweep.backends import _run_ray, ray_session
 
-    # the short job runs a few seconds, so the long one (its Ray worker importing torch meanwhile, on a
-    # loaded CI machine) has surely taken steps when the short one's end stops it
-    jobs = [job(tmp_path, 0, "long", 2_000_000), job(tmp_path, 1, "short", 20_000), job(tmp_path, 2, "queued", 2_000_000)]
+    # Indices no other test uses: each task trains in its own temp folder named by its index (execute.py).
+    jobs = [job(tmp_path, 9100, "long", 2_000_000), job(tmp_path, 9101, "short", 200), job(tmp_path, 9102, "queued", 2_000_000)]
     done: dict[int, dict] = {}
+
+    def long_job_rows() -> int:
+        found = glob.glob(os.path.join(tempfile.gettempdir(), "gdlab-ray-*", "9100", "metrics.csv"))
+        return max((len(Path(f).read_text().splitlines()) - 1 for f in found), default=0)
 
     def on_done(j: Job, results: list[dict]) -> bool:
         done[j.indices[0]] = results[0]
-        return j.indices[0] == 1  # the short job's end stands in for a failure under --fail-fast
+        if j.indices[0] != 9101:
+            return False
+        # the short job's end stands in for a failure under --fail-fast, once the long one is training
+        # (an explicit wait, not a race against its worker's torch import)
+        deadline = time.monotonic() + 120
+        while long_job_rows() < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert long_job_rows() >= 1, "the long job never started training"
+        return True
 
     t0 = time.monotonic()
     with ray_session(None):
         _run_ray(jobs, lambda: False, on_done)
     assert time.monotonic() - t0 < 150
-    assert done[1]["status"] == "completed"
-    assert done[0]["status"] == "interrupted" and done[0]["steps"] > 0
+    assert done[9101]["status"] == "completed"
+    assert done[9100]["status"] == "interrupted" and done[9100]["steps"] > 0
     rows = pd.read_csv(Path(jobs[0].run_dirs[0]) / "metrics.csv")
-    assert rows["step"].iloc[-1] == done[0]["steps"]  # its files came back from the task
-    assert done.get(2, {"status": "interrupted"})["status"] == "interrupted"  # queued: unreported (skipped), unless it ran
+    assert rows["step"].iloc[-1] == done[9100]["steps"]  # its files came back from the task
+    assert done.get(9102, {"status": "interrupted"})["status"] == "interrupted"  # queued: unreported (skipped), unless it ran

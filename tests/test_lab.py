@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 import gdlab.cli.lab_cmd as lab_cmd
+from gdlab.lab.show import gradcheck_table
 from gdlab.lab.gradcheck import closed_form_check, gradcheck_model, plant_wrong_gradient
 from gdlab.lab.graph import to_dot, trace
 from gdlab.lab.sharpness import top_hessian_eigenvalue
@@ -186,7 +187,30 @@ class Faint(nn.Module):
 def test_a_gradient_below_float64s_resolution_passes_on_atol_with_no_infinite_relative_error():
     x = torch.ones(4, 1, dtype=torch.float64)
     (row,) = gradcheck_model(Faint(), nn.MSELoss(), x, torch.zeros(4, 1, dtype=torch.float64))
-    assert row.passed and 0 < row.max_abs < 1e-13 and row.max_rel == 0.0  # it showed inf beside "pass"
+    # it showed inf beside "pass", then 0: a relative error of a zero numeric gradient is undefined
+    assert row.passed and 0 < row.max_abs < 1e-13 and row.max_rel is None
+
+
+def test_the_relative_error_column_leaves_out_elements_whose_numeric_gradient_is_zero():
+    """A dead ReLU unit's incoming weights have a numeric gradient of exactly 0: they must not pull the
+    column to 0 or to infinity; the other elements' relative errors are still shown."""
+    torch.manual_seed(0)
+    lin = nn.Linear(2, 2).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1.0, 1.0], [-5.0, -5.0]]))
+        lin.bias.copy_(torch.tensor([0.5, -10.0]))  # unit 1 is dead for every x in [0, 1]^2
+    model = nn.Sequential(lin, nn.ReLU(), nn.Linear(2, 1).double())
+    planted = plant_wrong_gradient(model, after=0, factor=1.5)
+    x, y = torch.rand(8, 2, dtype=torch.float64), torch.rand(8, 1, dtype=torch.float64)
+    weight = gradcheck_model(planted, nn.MSELoss(), x, y)[0]
+    assert not weight.passed and weight.max_rel == pytest.approx(0.5, rel=1e-6)  # the live unit's |1.5g - g| / |g|
+    dead = nn.Linear(2, 1).double()
+    with torch.no_grad():
+        dead.weight.fill_(1.0), dead.bias.fill_(-10.0)
+    rows = gradcheck_model(nn.Sequential(dead, nn.ReLU()), nn.MSELoss(), x, y)  # every gradient is exactly 0
+    assert all(r.passed and r.max_rel is None and r.max_abs == 0 for r in rows)
+    table = gradcheck_table(rows, 1e-6, 1e-4)
+    assert list(table.columns[4].cells) == ["–", "–"] and "–: every numeric gradient was exactly 0" in table.caption
 
 
 def test_the_relative_error_shown_is_the_one_rtol_is_held_to():

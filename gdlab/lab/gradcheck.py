@@ -20,7 +20,7 @@ class Row:
     checked: int  # elements compared (all of them, or a sample of large tensors)
     numel: int
     max_abs: float
-    max_rel: float
+    max_rel: float | None  # None: every checked numeric gradient was exactly 0, where only atol applies
     passed: bool  # |autograd - numeric| <= atol + rtol * |numeric| for every checked element
 
 
@@ -61,11 +61,12 @@ def gradcheck_model(
             auto = analytic[picked]
             err = (auto - numeric).abs()
             # relative to the numeric gradient, as the pass rule (and --rtol) measures it; where that is exactly
-            # 0 (under float64's resolution) only --atol applies, and the absolute error says how far off it is
-            rel = torch.where(numeric == 0, torch.zeros_like(err), err / numeric.abs())
-            rel[err.isnan()] = float("nan")  # a NaN error must not show as 0 relative
+            # 0 (under float64's resolution) it is undefined, only --atol applies, and the absolute error says
+            # how far off it is; a NaN error is NaN relative too
+            defined = (numeric != 0) | err.isnan()
+            rel = err[defined] / numeric[defined].abs()
             rows.append(Row(
-                name, tuple(p.shape), len(picked), flat.numel(), _max(err), _max(rel),
+                name, tuple(p.shape), len(picked), flat.numel(), _max(err), _max(rel) if rel.numel() else None,
                 bool((err <= atol + rtol * numeric.abs()).all()),
             ))
     return rows

@@ -68,9 +68,11 @@ def gradcheck_header(cfg, model, rows: int, eps: float) -> str:
 
 def gradcheck_table(rows, atol: float, rtol: float) -> Table:
     table = Table("tensor", "shape", "checked", "max abs err", "max rel err", "result",
-                  caption=f"pass: |autograd - numeric| <= {atol:g} + {rtol:g} * |numeric| for every checked element")
+                  caption=f"pass: |autograd - numeric| <= {atol:g} + {rtol:g} * |numeric| for every checked element"
+                  + (" (–: every numeric gradient was exactly 0: no relative error)" if any(r.max_rel is None for r in rows) else ""))
     for r in rows:
-        table.add_row(r.name, shape(r.shape), f"{r.checked}/{r.numel}", f"{r.max_abs:.2e}", f"{r.max_rel:.2e}",
+        table.add_row(r.name, shape(r.shape), f"{r.checked}/{r.numel}", f"{r.max_abs:.2e}",
+                      "–" if r.max_rel is None else f"{r.max_rel:.2e}",  # undefined: every numeric gradient was 0
                       "[green]pass[/]" if r.passed else "[red]FAIL[/]")
     return table
 

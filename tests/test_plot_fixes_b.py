@@ -104,7 +104,7 @@ def test_compare_labels_runs_by_scheduler_name_and_null_is_as_absent(tmp_path):
     assert [label.split(" +")[0] for label in labels[2:]] == ["scheduler.name=OneCycleLR", "scheduler.name=StepLR"]
     assert labels[0].startswith("scheduler.name=unset") and labels[1].startswith("scheduler.name=unset")
     assert "scheduler=null" not in " ".join(details) and "scheduler=unset" not in " ".join(details)
-    assert "(and 1 more curves like it)" in details[0]  # null and absent: one fact, one terminal line
+    assert "(and 1 more with the same values left out)" in details[0]  # null and absent: one fact, one terminal line
 
 
 # ---------------------------------------------------------------- 5. lr-find folders in a compare glob
@@ -188,3 +188,22 @@ def test_runs_json_gives_an_lr_find_suggestion_as_a_number(tmp_path):
     assert row["status"] == "suggested lr 0.5 (lower bound)"
     assert (row["suggested_lr"], row["min_loss_lr"], row["lower_bound"], row["no_suggestion"]) == (0.5, 1.0, True, None)
 
+
+
+# ---------------------------------------------------------------- labels from the curves drawn
+def test_compare_labels_only_by_what_differs_between_the_curves_it_draws(tmp_path):
+    """A run left out (no val_loss column) must not put its own differences into the others' labels: two
+    curves that differ only in lr are labelled by the lr; a lone curve by its folder."""
+    from tests.test_plot import HEADER
+
+    def config(lr, seed, noise):
+        return {**BASE_CONFIG, "seed": seed, "data": {**BASE_CONFIG["data"], "noise": noise},
+                "optimizer": {**BASE_CONFIG["optimizer"], "lr": lr}}
+
+    a = make_run(tmp_path / "x" / "a", lr=0.1, config=config(0.1, 0, 0.1))
+    b = make_run(tmp_path / "x" / "b", lr=0.01, config=config(0.01, 0, 0.1))
+    no_val = HEADER.replace(",val_loss", ",other")
+    odd = make_run(tmp_path / "x" / "odd", config=config(0.1, 7, 0.3), header=no_val)
+    assert legend_texts(compare_of([a, b, odd], "val_loss")) == ["optimizer.lr=0.1", "optimizer.lr=0.01"]
+    assert legend_texts(compare_of([a, odd], "val_loss")) == ["x/a"]
+    assert len(legend_texts(compare_of([a, b, odd], "train_loss"))) == 3  # drawn, it is labelled as before

@@ -162,7 +162,7 @@ def test_compare_of_a_big_sweep_and_a_run_fits_its_legend_and_names_curves_by_lr
     assert width >= 6.0 and height >= 3.5 and inside
     # Ten colours: the eleventh curve on is told apart by its dashes.
     assert line(fig, "compare:0").get_linestyle() != line(fig, "compare:10").get_linestyle()
-    assert len(details) == 2 and "17 more curves like it" in details[0]  # the sweep's variants share one line
+    assert len(details) == 2 and "17 more with the same values left out" in details[0]  # the sweep's variants share one line
 
 
 def test_compare_of_many_curves_uses_columns_and_keeps_the_axes(tmp_path):

@@ -33,6 +33,19 @@ def _comparable(config: dict | None) -> dict | None:
     return {k: v for k, v in kinds_first.items() if v is not None}
 
 
+def _drawable(run: RunData, metric: str, x: str, warnings: list[str]) -> bool:
+    """Whether a run has finite `metric` values against `x`; if not, a warning says why it is left out."""
+    frame = run.metrics
+    missing = [c for c in (metric, x) if c not in frame]
+    if missing:
+        warnings.append(f"{Path(run.path) / 'metrics.csv'}: no {' or '.join(missing)} column; left out of the comparison")
+        return False
+    if not (finite(frame[metric]) & finite(frame[x])).any():
+        warnings.append(f"{Path(run.path) / 'metrics.csv'}: no finite {metric} values; left out of the comparison")
+        return False
+    return True
+
+
 def _diverged_mark(ax, frame, x: str, step: int, xs, ys, color, i: int):
     """The ✕ at the divergence step, at the height of the curve's last finite value up to that step (or the
     axes' top edge when it has none): not at the metric's last point, which a sparse val_loss logs steps earlier."""
@@ -67,27 +80,22 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     if runs and not any(metric in run.metrics for run in runs):  # a typo: one line, not a warning per run
         columns = dict.fromkeys(c for run in runs for c in run.metrics.columns if c not in X_AXES)
         raise GdlabError(f"--metric {metric}: no metrics.csv here has that column; they have {', '.join(columns)}")
-    labels, hidden = curve_labels([_comparable(run.config) for run in runs], [_fallback(run) for run in runs])
+    kept = [(i, run) for i, run in enumerate(runs) if _drawable(run, metric, x, warnings)]
+    # labelled by what differs between the curves drawn: not by keys only a run left out differs in
+    labels, hidden = curve_labels([_comparable(run.config) for _, run in kept], [_fallback(run) for _, run in kept])
     fig = new_figure(AXES_SIZE[0] + 2.0, AXES_SIZE[1] + 1.2)
     ax = fig.subplots()
     drawn = []
-    for i, (run, label) in enumerate(zip(runs, labels)):
+    for (i, run), label, rest in zip(kept, labels, hidden):
         frame = run.metrics
-        missing = [c for c in (metric, x) if c not in frame]
-        if missing:
-            warnings.append(f"{Path(run.path) / 'metrics.csv'}: no {' or '.join(missing)} column; left out of the comparison")
-            continue
         mask = finite(frame[metric]) & finite(frame[x])
-        if not mask.any():
-            warnings.append(f"{Path(run.path) / 'metrics.csv'}: no finite {metric} values; left out of the comparison")
-            continue
         xs, ys = frame[x][mask].to_numpy(), frame[metric][mask].to_numpy()
         step = diverged_step(frame, run.summary)
         shown_as = label if step is None else f"{label}; diverged at step {step}"
         (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", ls=STYLES[len(drawn) // 10 % len(STYLES)],
                           marker="." if mask.sum() <= len(frame) // 2 else None)
         handle = line if step is None else (line, _diverged_mark(ax, frame, x, step, xs, ys, line.get_color(), i))
-        drawn.append((ys, label, hidden[i], handle))
+        drawn.append((ys, label, rest, handle))
     if not drawn:
         raise GdlabError(f"none of the {len(runs)} run(s) has finite '{metric}' values against '{x}' to compare")
     _y_scale(ax, metric, [ys for ys, *_ in drawn])

@@ -104,10 +104,11 @@ def curve_labels(configs: list[dict[str, Any] | None], fallbacks: list[str]) -> 
 
 def left_out_lines(labels: list[str], hidden: list[str]) -> list[str]:
     """Terminal lines for what the labels leave out: curves that leave out the same values share one line
-    (a sweep's variants mostly do), named by the first one's label."""
+    (a sweep's variants mostly do), named by the first one's label; the others differ only in what their
+    legend entries show."""
     groups: dict[str, list[str]] = {}
     for label, rest in zip(labels, hidden):
         if rest:
             groups.setdefault(rest, []).append(re.sub(r" \+\d+ more\b", "", label, count=1))
-    return [f"  {members[0]}" + (f" (and {len(members) - 1} more curves like it)" if len(members) > 1 else "")
+    return [f"  {members[0]}" + (f" (and {len(members) - 1} more with the same values left out)" if len(members) > 1 else "")
             + f"; also {rest}" for rest, members in groups.items()]

@@ -207,3 +207,28 @@ def test_compare_labels_only_by_what_differs_between_the_curves_it_draws(tmp_pat
     assert legend_texts(compare_of([a, b, odd], "val_loss")) == ["optimizer.lr=0.1", "optimizer.lr=0.01"]
     assert legend_texts(compare_of([a, odd], "val_loss")) == ["x/a"]
     assert len(legend_texts(compare_of([a, b, odd], "train_loss"))) == 3  # drawn, it is labelled as before
+
+
+# ---------------------------------------------------------------- stars on one point, a long legend
+def test_stars_of_groups_on_one_point_both_show_and_a_long_legend_sits_beside_the_panel(tmp_path):
+    """SGD and RMSprop share their best lr and loss here: the later star is smaller and drawn above, so
+    both show; their 11 legend entries go beside the sensitivity panel instead of over its points."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from tests.test_plot import sweep_figure
+
+    fig, _ = sweep_figure(make_sweep(tmp_path / "sw", optimizers=("SGD", "RMSprop", "Adam"), seeds=(0, 1)))
+    sgd, rms, adam = (line(fig, f"best:{name}") for name in ("SGD", "RMSprop", "Adam"))
+    assert (sgd.get_xdata()[0], sgd.get_ydata()[0]) == (rms.get_xdata()[0], rms.get_ydata()[0])  # one point
+    assert sgd.get_markersize() > rms.get_markersize() > adam.get_markersize()
+    assert sgd.get_zorder() < rms.get_zorder() < adam.get_zorder()
+    low = fig.axes[1]
+    legend = low.get_legend()
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    assert len(legend.get_texts()) > 5
+    assert legend.get_window_extent(renderer).x0 >= low.get_window_extent(renderer).x1  # beside, not over
+    few, _ = sweep_figure(make_sweep(tmp_path / "one", seeds=(0,)))  # one optimizer: 4 entries, inside
+    small, panel = few.axes[1].get_legend(), few.axes[1]
+    renderer = FigureCanvasAgg(few).get_renderer()
+    assert len(small.get_texts()) <= 5
+    assert small.get_window_extent(renderer).x1 <= panel.get_window_extent(renderer).x1

@@ -13,6 +13,7 @@ from gdlab.plotting.output import finite, log_if_positive, note_if_empty, top_ed
 from gdlab.sweep.rank import best_over_seeds
 
 LR = "optimizer.lr"
+INSIDE = 5  # legend entries that fit inside the panel; more go beside it
 FAR = 2.0  # how far below the lowest seed a band's lower edge may reach before it is clamped there
 LOSSES = (("final_train_loss", "-", "final train loss"), ("best_val_loss", "--", "best val loss"))
 
@@ -70,7 +71,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             plotted.append(stats["mean"].to_numpy())
             best = stats  # val loss, when present, wins
         if best is not None:
-            _star(ax, best, color, f"{prefix}best {x.rsplit('.', 1)[-1]}", name, categories)
+            _star(ax, best, color, f"{prefix}best {x.rsplit('.', 1)[-1]}", name, categories, k)
         _crosses(ax, sub.loc[diverged.loc[sub.index], x], k, color, name, marked)
         _edge_line(ax, sub, x, color, group, name, prefix)
 
@@ -78,7 +79,10 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
     # what an empty panel means: every variant diverged, or none has finished yet (a sweep still running)
     note_if_empty(ax, plotted, "no finite loss" if diverged.any() else "no finished variant yet")
     ax.set_ylabel("loss")
-    if ax.get_legend_handles_labels()[0]:
+    entries = len(ax.get_legend_handles_labels()[0])
+    if entries > INSIDE:  # beside the panel, where it covers none of the points it explains
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="x-small")
+    elif entries:
         ax.legend(loc="best", fontsize="x-small")
 
 
@@ -111,11 +115,12 @@ def band_low(mean: np.ndarray, spread: np.ndarray, lowest: np.ndarray) -> np.nda
     return np.where((low <= 0) | (low < lowest / FAR), lowest, low)
 
 
-def _star(ax, stats: pd.DataFrame, color: str, label: str, name, categories) -> None:
-    """The best setting by `gdlab sweep`'s rule over seeds (sweep/rank.py: every seed finished first)."""
+def _star(ax, stats: pd.DataFrame, color: str, label: str, name, categories, k: int = 0) -> None:
+    """The best setting by `gdlab sweep`'s rule over seeds (sweep/rank.py: every seed finished first). Each
+    group's star is smaller and drawn above the one before, so two groups' stars on one point both show."""
     key = best_over_seeds(zip(stats.index, stats["mean"], stats["count"], stats["ran"]))
     x, y = float(key), float(stats.loc[key, "mean"])
-    ax.plot([x], [y], ls="none", marker="*", ms=15, color=color, mec="k", zorder=5,
+    ax.plot([x], [y], ls="none", marker="*", ms=max(7, 16 - 3 * k), color=color, mec="k", zorder=5 + k / 100,
             label=f"{label} = {_name(x, categories)}", gid=f"best:{name}")
 
 

@@ -232,3 +232,17 @@ def test_stars_of_groups_on_one_point_both_show_and_a_long_legend_sits_beside_th
     renderer = FigureCanvasAgg(few).get_renderer()
     assert len(small.get_texts()) <= 5
     assert small.get_window_extent(renderer).x1 <= panel.get_window_extent(renderer).x1
+
+
+# ---------------------------------------------------------------- whole-number step ticks
+def test_a_short_run_gets_whole_number_step_ticks(tmp_path):
+    """A run that diverged at step 4 showed ticks at 1.5, 2.5 ...: a step is a whole number."""
+    from gdlab.plotting.load import load_run
+    from gdlab.plotting.run_plot import plot_run
+
+    run = diverged_run(tmp_path / "short", at=4)
+    figures = [plot_run(load_run(run, [])), compare_of([run, make_run(tmp_path / "calm", steps=3)], "train_loss")]
+    for fig in figures:
+        fig.canvas.draw()
+        ticks = [t for t in fig.axes[-1 if fig is figures[0] else 0].get_xticks()]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks

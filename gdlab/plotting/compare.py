@@ -9,7 +9,7 @@ import numpy as np
 from gdlab.errors import GdlabError
 from gdlab.plotting.labels import curve_labels, left_out_lines
 from gdlab.plotting.load import RunData, diverged_step
-from gdlab.plotting.output import finite, legend_beside, log_if_positive, new_figure, top_edge
+from gdlab.plotting.output import finite, legend_beside, log_if_positive, new_figure, step_axis, top_edge
 
 X_AXES = ("step", "epoch", "wall_s")
 AXES_SIZE = (7.0, 4.3)  # inches of plotting area, whatever the legend needs
@@ -101,7 +101,10 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     _y_scale(ax, metric, [ys for ys, *_ in drawn])
     if details is not None:
         details.extend(left_out_lines([label for _, label, _, _ in drawn], [rest for _, _, rest, _ in drawn]))
-    ax.set_xlabel(x)
+    if x == "step":
+        step_axis(ax)
+    else:
+        ax.set_xlabel(x)
     ax.set_ylabel(metric)
     ax.grid(True, alpha=0.3)
     # A diverged curve's entry shows its line with the ✕ over it: one entry per curve, however many diverged.

@@ -167,3 +167,11 @@ def note_if_empty(ax, drawn: list, text: str = "no finite values") -> bool:
     ax.set_yticks([])
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4", gid="no_finite")
     return True
+
+
+def step_axis(ax) -> None:
+    """Label an x axis of optimizer steps, with whole-number ticks: a run of 4 steps gets no tick at 2.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.plotting.load import RunData, diverged_step
-from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, top_edge
+from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, step_axis, top_edge
 from gdlab.plotting.stability import sharpness_edge
 
 
@@ -94,7 +94,7 @@ def plot_run(run: RunData, title: str | None = None):
         log_if_positive(lr_ax, [line.get_ydata()])
         lr_ax.set_ylabel("lr")
 
-    axes[-1].set_xlabel("step")
+    step_axis(axes[-1])  # the panels share it
     fig.suptitle(title or _default_title(run, step))
     return fig
 

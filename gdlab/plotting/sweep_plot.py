@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.plotting.load import SweepData
-from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty
+from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, step_axis
 from gdlab.plotting.sensitivity import draw_sensitivity
 from gdlab.plotting.stability import edges_of
 
@@ -72,10 +72,10 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
                           label=label)
         drawn.append(line.get_ydata())
     log_if_positive(ax, drawn)
+    step_axis(ax)
     # nothing finite (every variant diverged at step 1), or no curve read at all (their metrics.csv missing)
     if note_if_empty(ax, drawn, "no finite loss" if drawn else "no variant's metrics.csv could be read"):
         ax.set_xticks([])
-    ax.set_xlabel("step")
     ax.set_ylabel("train loss")
     handles, labels = ax.get_legend_handles_labels()
     named = dict(zip(labels, handles))  # one entry per category, not per seed

@@ -90,3 +90,24 @@ def one_error_line(result, code: int, *parts: str) -> str:
     for part in parts:
         assert part in lines[0], (part, lines[0])
     return lines[0]
+
+
+def trained_curves(configs: list[Config], device: str = "cpu", datasets=None, sync_every: int | None = None):
+    """(trainer, curves): one group trained on `device`, and each model's train loss at every step it logged."""
+    from gdlab.engine.loop import GroupTrainer
+
+    dtype = torch.float64 if configs[0].train.dtype == "float64" else torch.float32
+    datasets = datasets or [load_data(c, dtype) for c in configs]
+    trainer = GroupTrainer(configs, datasets, torch.device(device), sync_every=sync_every)
+    curves: list[list[float]] = [[] for _ in configs]
+    for rec in trainer.run():
+        for k in range(len(configs)):
+            if rec.emit[k]:
+                curves[k].append(rec.train_loss[k])
+    return trainer, curves
+
+
+def step_records(trainer) -> list[tuple]:
+    """Every value each record of `trainer.run()` carries, as comparable tuples."""
+    return [(r.step, r.emit, r.lr, r.train_loss, r.grad_norm, r.train_accuracy, r.val_loss, r.val_accuracy, r.extra)
+            for r in trainer.run()]

@@ -16,7 +16,7 @@ import torch
 
 from gdlab.data import load_data
 from gdlab.engine.loop import GroupTrainer
-from tests.helpers import invoke, make_config, reference_losses
+from tests.helpers import invoke, make_config, reference_losses, trained_curves
 from tests.test_engine import OPTIMIZERS, _first_apart
 from tests.test_resume import assert_same_run, config as resume_config, train_until_first_checkpoint
 
@@ -26,23 +26,10 @@ pytestmark = pytest.mark.skipif(not DEVICE, reason="no accelerator (GDLAB_TEST_D
 SINE = {"loss": "MSELoss", "data": {"name": "sine", "n_samples": 64}, "model": [{"Linear": [1, 8]}, "Tanh", {"Linear": [8, 1]}]}
 
 
-def curves(configs, device: str, datasets=None, sync_every=None) -> tuple[GroupTrainer, list[list[float]]]:
-    """Per-model train losses of every step (log_every 1) from one group trained on `device`."""
-    dtype = torch.float64 if configs[0].train.dtype == "float64" else torch.float32
-    datasets = datasets or [load_data(c, dtype) for c in configs]
-    trainer = GroupTrainer(configs, datasets, torch.device(device), sync_every=sync_every)
-    out = [[] for _ in configs]
-    for rec in trainer.run():
-        for k in range(len(configs)):
-            if rec.emit[k]:
-                out[k].append(rec.train_loss[k])
-    return trainer, out
-
-
 @pytest.mark.parametrize("opt", ["gd", "sgd-momentum", "adam-amsgrad", "adamw", "rmsprop-centered"])
 def test_the_engine_on_the_device_matches_a_plain_cpu_loop_in_float64(opt):
     cfg = make_config(**{"optimizer": OPTIMIZERS[opt], "train.dtype": "float64", "train.batch_size": 24, "train.epochs": 8})
-    assert curves([cfg], DEVICE)[1][0] == pytest.approx(reference_losses(cfg), rel=1e-9)
+    assert trained_curves([cfg], DEVICE)[1][0] == pytest.approx(reference_losses(cfg), rel=1e-9)
 
 
 @pytest.mark.parametrize("layers", [
@@ -53,7 +40,7 @@ def test_the_engine_on_the_device_matches_a_plain_cpu_loop_in_float64(opt):
 def test_every_layer_batched_on_the_device_matches_a_plain_cpu_loop(layers):
     configs = [make_config(**{"model": layers, "train.dtype": "float64", "train.batch_size": 24, "optimizer.lr": lr})
                for lr in (0.05, 0.2)]
-    _, got = curves(configs, DEVICE)
+    _, got = trained_curves(configs, DEVICE)
     for cfg, curve in zip(configs, got):
         assert curve == pytest.approx(reference_losses(cfg), rel=1e-9)
 
@@ -67,10 +54,10 @@ def test_batched_on_the_device_matches_each_model_alone_where_rounding_does_not_
     data = load_data(configs[0])
     perm = torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(1))
     permuted = dataclasses.replace(data, x_train=data.x_train[perm], y_train=data.y_train[perm])
-    _, together = curves(configs, DEVICE, [data] * len(configs))
+    _, together = trained_curves(configs, DEVICE, [data] * len(configs))
     checked = []
     for k, cfg in enumerate(configs):
-        alone, reordered = curves([cfg], DEVICE, [data])[1][0], curves([cfg], DEVICE, [permuted])[1][0]
+        alone, reordered = trained_curves([cfg], DEVICE, [data])[1][0], trained_curves([cfg], DEVICE, [permuted])[1][0]
         checked.append(_first_apart(alone, reordered, 1e-6))
         assert _first_apart(alone, together[k], 1e-5) >= checked[-1], f"lr {lrs[k]}"
     assert max(checked) >= 100, checked  # not vacuous: the stable lr is compared over most of the run
@@ -81,8 +68,8 @@ def test_divergence_on_the_device_stops_the_same_models_at_the_same_steps_as_on_
     stop at its step, frozen at the weights it diverged with, while the others go on."""
     cfg = make_config(**SINE, **{"train.dtype": "float64", "train.epochs": 40, "train.eval_every": 3})
     configs = [cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": lr})}) for lr in (0.05, 3.0, 1e3)]
-    cpu, cpu_curves = curves(configs, "cpu")
-    dev, dev_curves = curves(configs, DEVICE)
+    cpu, cpu_curves = trained_curves(configs, "cpu")
+    dev, dev_curves = trained_curves(configs, DEVICE)
     assert dev.diverged_at == cpu.diverged_at and cpu.diverged_at[0] is None and None not in cpu.diverged_at[1:]
     for a, b in zip(dev_curves, cpu_curves):
         assert a == pytest.approx(b, rel=1e-9)
@@ -93,9 +80,9 @@ def test_dropout_masks_on_the_device_are_the_same_batched_or_alone():
     model = [{"Linear": [2, 16]}, "Tanh", {"Dropout": [0.3]}, {"Linear": [16, 2]}]
     configs = [make_config(**{"model": model, "seed": seed, "optimizer.lr": lr, "train.dtype": "float64",
                               "train.batch_size": 24, "train.epochs": 4}) for seed in (0, 1) for lr in (0.1, 0.2)]
-    _, batched = curves(configs, DEVICE)
+    _, batched = trained_curves(configs, DEVICE)
     for cfg, curve in zip(configs, batched):
-        assert curve == pytest.approx(curves([cfg], DEVICE)[1][0], rel=1e-9)
+        assert curve == pytest.approx(trained_curves([cfg], DEVICE)[1][0], rel=1e-9)
     assert batched[0] != batched[2]  # another seed, other masks
 
 

@@ -11,22 +11,14 @@ import torch
 
 from gdlab.data import load_data
 from gdlab.engine.loop import GroupTrainer
-from tests.helpers import make_config, reference_losses
+from tests.helpers import make_config, reference_losses, step_records, trained_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def engine_losses(cfg, configs=None) -> list[list[float]]:
     """Per-model train losses at every step from GroupTrainer (log_every 1)."""
-    configs = configs or [cfg]
-    dtype = torch.float64 if cfg.train.dtype == "float64" else torch.float32
-    trainer = GroupTrainer(configs, [load_data(c, dtype) for c in configs], torch.device("cpu"))
-    curves = [[] for _ in configs]
-    for rec in trainer.run():
-        for k in range(len(configs)):
-            if rec.emit[k]:
-                curves[k].append(rec.train_loss[k])
-    return curves
+    return trained_curves(configs or [cfg])[1]
 
 
 OPTIMIZERS = {
@@ -140,11 +132,6 @@ def test_a_diverging_model_stops_alone_and_keeps_its_rows():
     assert rows[0] == pytest.approx(engine_losses(cfg)[0], rel=1e-6)  # the sane model was undisturbed
 
 
-def _records(trainer: GroupTrainer) -> list[tuple]:
-    return [(r.step, r.emit, r.train_loss, r.grad_norm, r.train_accuracy, r.val_loss, r.val_accuracy, r.extra)
-            for r in trainer.run()]
-
-
 @pytest.mark.parametrize("overlap", [False, True])
 def test_accelerator_path_brings_every_logged_value_to_the_host_unchanged(overlap):
     """Classification with validation, accuracy and sharpness: all six per-model values of a block come
@@ -155,7 +142,7 @@ def test_accelerator_path_brings_every_logged_value_to_the_host_unchanged(overla
     data = load_data(cfg)
     per_step, blocks = (GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=n) for n in (1, 5))
     blocks.overlap_blocks = overlap
-    got, want = _records(blocks), _records(per_step)
+    got, want = step_records(blocks), step_records(per_step)
     assert got == want
     assert any(r[5] is not None for r in got) and any(r[7] for r in got) and got[0][4] is not None
 
@@ -185,7 +172,7 @@ def test_accelerator_path_reading_losses_in_blocks_matches_the_per_step_path(syn
     per_step = GroupTrainer(configs, [data] * 3, torch.device("cpu"))
     blocks = GroupTrainer(configs, [data] * 3, torch.device("cpu"), sync_every=sync_every)
     blocks.overlap_blocks = overlap  # each block read one block late, as on a CUDA device
-    assert _records(blocks) == _records(per_step)
+    assert step_records(blocks) == step_records(per_step)
     assert blocks.diverged_at == per_step.diverged_at and blocks.diverged_at[0] is None
     assert blocks.diverged_at[2] is not None and blocks.diverged_at[1] not in (None, 1)
     assert blocks.steps_done == per_step.steps_done
@@ -202,7 +189,7 @@ def test_blocks_read_one_block_late_stop_soon_after_every_model_diverged():
     per_step = GroupTrainer(configs, [data] * 2, torch.device("cpu"))
     blocks = GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=8)
     blocks.overlap_blocks = True
-    want, got = _records(per_step), _records(blocks)
+    want, got = step_records(per_step), step_records(blocks)
     assert [r for r in got if any(r[1])] == [r for r in want if any(r[1])]
     assert blocks.diverged_at == per_step.diverged_at and None not in blocks.diverged_at
     assert per_step.step < blocks.step <= per_step.step + 16 and blocks.step < 400

@@ -12,16 +12,12 @@ import torch
 from gdlab.data import load_data
 from gdlab.engine import graphs
 from gdlab.engine.loop import GroupTrainer
-from tests.helpers import make_config
+from tests.helpers import make_config, step_records
 
 
 class _Stream:
     def wait_stream(self, other):
         pass
-
-
-def _records(trainer):
-    return [(r.step, r.train_loss, r.grad_norm, r.val_loss, r.lr) for r in trainer.run()]
 
 
 def test_a_capture_that_fails_is_retried_and_every_step_runs_once_eagerly(monkeypatch):
@@ -30,7 +26,7 @@ def test_a_capture_that_fails_is_retried_and_every_step_runs_once_eagerly(monkey
     configs = [cfg, cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": 0.05})})]
     data = load_data(cfg, torch.float64)
     plain = GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=32)
-    want = _records(plain)
+    want = step_records(plain)
 
     captures = []
 
@@ -47,7 +43,7 @@ def test_a_capture_that_fails_is_retried_and_every_step_runs_once_eagerly(monkey
     trainer.graph = graphs.StepGraph(trainer)  # as on a GPU (can_capture is True only there)
     forgotten = []  # labels flattened during a failed capture were never filled in: the eager step remakes them
     monkeypatch.setattr(trainer.loss, "forget_labels", lambda: forgotten.append(trainer.step))
-    got = _records(trainer)
+    got = step_records(trainer)
     assert captures == [4, 36, 68]  # after the warm-up, then every RETRY_AFTER steps, TRIES times
     assert forgotten == captures
     assert got == want  # no step skipped or run twice around the failed captures

@@ -72,3 +72,20 @@ def test_tiny_steps_train_on_one_thread_and_the_setting_is_restored(tmp_path, mo
         assert set(seen) == {1} and torch.get_num_threads() == 2  # restored after the run
     finally:
         torch.set_num_threads(before)
+
+
+def test_train_and_validation_labels_are_each_flattened_once_for_a_group(monkeypatch):
+    """Validation and sharpness between steps used to evict the train labels' flattened copy (one slot),
+    and validation's labels were a new view each time: every evaluated step copied labels twice."""
+    from gdlab.data import load_data
+    from gdlab.engine.loop import GroupTrainer
+
+    cfg = Config.model_validate(TINY | {"train": {"epochs": 12, "eval_every": 1, "sharpness_every": 3, "sharpness_iters": 3}})
+    trainer = GroupTrainer([cfg, cfg], [load_data(cfg)] * 2, torch.device("cpu"))
+    copies = []
+    flatten = torch.Tensor.reshape
+    monkeypatch.setattr(torch.Tensor, "reshape", lambda t, *shape: copies.append(tuple(t.shape)) or flatten(t, *shape))
+    records = list(trainer.run())
+    assert len(records) == 12 and all(r.val_loss is not None for r in records)
+    label_copies = [s for s in copies if len(s) == 2 and s[0] == 2 and s[1] in (trainer.data.n_train, trainer.data.x_val.shape[1])]
+    assert len(label_copies) <= 3  # the step's labels, validation's, the whole train split's: once each

@@ -18,7 +18,7 @@ class StackedLoss:
         as_tensor = lambda v: torch.as_tensor(v, dtype=dtype, device=device)  # noqa: E731
         self.weight = as_tensor(cfg.weight) if getattr(cfg, "weight", None) else None
         self.pos_weight = as_tensor([cfg.pos_weight]) if getattr(cfg, "pos_weight", None) else None
-        self._labels: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._labels: list[tuple[torch.Tensor, torch.Tensor]] = []  # (labels, flattened), most recent last
 
     def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         K, N = out.shape[0], out.shape[1]
@@ -45,18 +45,22 @@ class StackedLoss:
         return per.flatten(1).mean(1)
 
     def cached_labels(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The labels `_flat_labels` holds now (a CUDA graph keeps the ones it captured alive)."""
-        return self._labels
+        """The labels `_flat_labels` used last (a CUDA graph keeps the ones it captured alive)."""
+        return self._labels[-1] if self._labels else None
 
     def forget_labels(self) -> None:
-        self._labels = None
+        self._labels = []
 
     def _flat_labels(self, y: torch.Tensor, K: int, N: int) -> torch.Tensor:
-        # Flattening labels shared by K models copies them; the training loop passes the same batch
-        # tensor every step when rows stay in order, so the copy is made once.
-        if self._labels is None or self._labels[0] is not y:
-            self._labels = (y, y.expand(K, N).reshape(-1))
-        return self._labels[1]
+        # Flattening labels shared by K models copies them. The training loop passes the same batch tensor
+        # every step when rows stay in order, validation its own, sharpness the whole train split: a slot
+        # each, so each is copied once.
+        for entry in self._labels:
+            if entry[0] is y:
+                self._labels = [e for e in self._labels if e is not entry] + [entry]
+                return entry[1]
+        self._labels = self._labels[-2:] + [(y, y.expand(K, N).reshape(-1))]
+        return self._labels[-1][1]
 
     def for_backward(self, out: torch.Tensor, y: torch.Tensor, share: torch.Tensor | None = None):
         """(the scalar to call backward on, the detached per-model losses [K]). Summing the K losses gives

@@ -3,6 +3,7 @@ slices are viewed as each layer's weights, so a step is a handful of batched ker
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -24,10 +25,7 @@ class Slot:
 
     @property
     def numel(self) -> int:
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
+        return math.prod(self.shape)
 
 
 class StackedMLP:

@@ -8,7 +8,6 @@ import io
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 import tempfile

@@ -199,8 +199,6 @@ def test_a_second_ctrl_c_stops_at_once_and_leaves_whole_files(tmp_path):
 
 
 def test_a_full_disk_fails_naming_the_path_and_keeps_earlier_rows(tmp_path, monkeypatch):
-    import errno
-
     from gdlab.csvlog import CsvAppender
 
     real = CsvAppender.flush

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from gdlab.cli.app import command, fail
-from gdlab.errors import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, GdlabError
+from gdlab.errors import EXIT_OK, EXIT_USAGE, GdlabError
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file", show_default=False)]
 # Errors found after the schema (data, shapes, device) start with the config key they are about.
@@ -124,7 +124,7 @@ def train_command(
         check_smoke_files(cfg, result.run_dir)
         shutil.rmtree(result.run_dir, ignore_errors=True)
         if not quiet:
-            sys.stderr.write(f"gdlab: smoke run ok: trained, wrote and read back its files; temp folder removed "
+            sys.stderr.write("gdlab: smoke run ok: trained, wrote and read back its files; temp folder removed "
                              "(give --run-dir to keep one)\n")
         return
     sys.stdout.write(f"{result.run_dir}\n")  # the last line is the run folder, for scripts

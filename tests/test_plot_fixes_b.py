@@ -246,3 +246,18 @@ def test_a_short_run_gets_whole_number_step_ticks(tmp_path):
         fig.canvas.draw()
         ticks = [t for t in fig.axes[-1 if fig is figures[0] else 0].get_xticks()]
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+# ---------------------------------------------------------------- the sharpness panel's scale
+@pytest.mark.parametrize("values, scale", [((14, 22, 30, 35), "linear"), ((0.5, 3, 30, 35), "log")])
+def test_a_sharpness_panel_within_a_decade_is_linear_and_names_its_edge(tmp_path, values, scale):
+    """configs/edge_of_stability.yaml's sharpness climbs 14 -> 35 towards 2/lr = 33.3: on a log axis that
+    showed two ticks and no number for the edge. Within a decade the axis is linear; spanning more, log."""
+    from tests.test_plot import figure_of
+
+    header = "step,epoch,lr,train_loss,grad_norm,sharpness,wall_s"
+    rows = [f"{s},0,0.06,{1 / s},1.0,{values[s - 1]},{s}" for s in range(1, 5)]
+    fig, _ = figure_of(make_run(tmp_path / "run", rows=rows, header=header))
+    panel = next(ax for ax in fig.axes if ax.get_ylabel() == "sharpness")
+    assert panel.get_yscale() == scale
+    assert line(fig, "edge").get_label() == "2 / lr = 33.3"  # one lr all run long: its value

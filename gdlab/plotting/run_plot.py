@@ -29,6 +29,13 @@ def _varies(series: pd.Series) -> bool:
     return len(values) > 1 and not np.allclose(values, values.iloc[0], rtol=1e-12, atol=0)
 
 
+def _decades(values) -> float:
+    """How many decades the finite positive values span."""
+    data = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values])
+    data = data[np.isfinite(data) & (data > 0)]
+    return float(np.log10(data.max() / data.min())) if data.size else 0.0
+
+
 def _edge(ax, frame: pd.DataFrame, optimizer):
     """The sharpness past which this run's optimizer diverges on a quadratic, at each step's lr: 2/lr for GD,
     2(1+β)/lr for momentum and so on (stability.py); none for Adam or an unknown optimizer."""
@@ -36,6 +43,10 @@ def _edge(ax, frame: pd.DataFrame, optimizer):
     if found is None:
         return None
     edge, text = found
+    values = np.asarray(edge, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size and np.all(values == values[0]):  # one lr all run long: say where the edge is
+        text = f"{text} = {values[0]:.3g}"
     line = _curve(ax, pd.DataFrame({"step": frame["step"], "edge": edge}), "edge", color="k", ls="--", lw=1, label=text)
     if line is not None:
         line.set_gid("edge")
@@ -84,7 +95,9 @@ def plot_run(run: RunData, title: str | None = None):
         sharp = axes[row]
         points = _curve(sharp, frame, "sharpness", color="C4", marker="o", ms=3, label="sharpness")
         line = _edge(sharp, frame, (run.config or {}).get("optimizer"))
-        log_if_positive(sharp, [x.get_ydata() for x in (points, line) if x is not None])
+        shown = [x.get_ydata() for x in (points, line) if x is not None]
+        if log_if_positive(sharp, shown) and _decades(shown) < 1:
+            sharp.set_yscale("linear")  # within a decade a log axis shows one or two ticks: read it linearly
         sharp.set_ylabel("sharpness")
         sharp.legend(loc="best", fontsize="small")
         row += 1

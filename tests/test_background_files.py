@@ -113,3 +113,19 @@ def test_a_metrics_file_that_cannot_be_created_is_named_and_the_others_are_close
     with pytest.raises(GdlabError, match="m3.csv: cannot write"):
         metrics.close()
     assert len(opened) == 4 and all(f._fh.closed for f in opened)
+
+
+def test_a_group_stopped_early_while_its_files_are_written_meanwhile_keeps_them_all(tmp_path, monkeypatch):
+    """A graceful stop (Ctrl-C in a sweep) with the first files still on the I/O threads: every variant
+    ends `interrupted` with its header, its rows up to the stop and its summary."""
+    monkeypatch.setattr(runner, "files_in_background", lambda device, n: True)
+    variants = group(tmp_path, "stopped")
+    data = load_data(variants[0].cfg)
+    seen = []
+    summaries = run_group(variants, [data] * 4, torch.device("cpu"), flush_every=7, in_sweep=True,
+                          observers=[lambda rec: seen.append(rec.step)], should_stop=lambda: len(seen) >= 5)
+    assert [s["status"] for s in summaries] == ["interrupted"] * 4 and {s["steps"] for s in summaries} == {5}
+    for v in variants:
+        assert (v.run_dir / "config.yaml").is_file() and (v.run_dir / "overrides.yaml").is_file()
+        assert pd.read_csv(v.run_dir / "metrics.csv").step.tolist() == [1, 2, 3, 4, 5]
+        assert json.loads((v.run_dir / "summary.json").read_text())["status"] == "interrupted"

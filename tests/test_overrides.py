@@ -117,6 +117,18 @@ def test_a_kind_switch_on_a_saved_config_takes_the_new_kinds_defaults_not_the_ol
     assert resolved(same)["optimizer"]["weight_decay"] == 0 and "default" not in same.stderr
 
 
+def test_a_kind_switch_keeps_a_value_written_by_hand_that_equals_the_old_kinds_default(tmp_path):
+    """A hand-written section (not every key of its kind, as a run's config.yaml has) states choices:
+    `weight_decay: 0` under SGD stays 0 under AdamW, and a section written out whole is still reset."""
+    cfg = tmp_path / "hand.yaml"
+    text = write(tmp_path).read_text()
+    assert "weight_decay" not in text
+    cfg.write_text(text.replace("optimizer: {name: SGD, lr: 0.1", "optimizer: {name: SGD, lr: 0.1, weight_decay: 0"))
+    assert "weight_decay: 0" in cfg.read_text()
+    result = train(tmp_path, cfg, "optimizer.name=AdamW")
+    assert resolved(result)["optimizer"]["weight_decay"] == 0 and "default" not in result.stderr
+
+
 def test_a_swept_kind_on_a_saved_config_takes_each_kinds_own_defaults(tmp_path):
     from gdlab.sweep.run import setup_sweep
 

@@ -1,7 +1,9 @@
 """A kind switch on a config whose defaults are written out. A run's config.yaml holds every default of
 its kinds (StepLR's `interval: epoch`, SGD's `weight_decay: 0`); switched by an override to a kind with
 another default for the same key (OneCycleLR steps per `step`, AdamW decays by 0.01), the old kind's
-default would silently stay. Such values give way to the new kind's default, with a note saying so."""
+default would silently stay. Such values give way to the new kind's default, with a note saying so.
+Only in a section that holds every key of its kind, as gdlab writes them: in a section written by hand,
+a value that happens to equal the default was still chosen."""
 
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ def reset_switched_defaults(raw: dict, before: dict, set_keys: Iterable[str]) ->
         old_name, new_name = old.get("name"), new.get("name")
         if old_name == new_name or kind_class(section, old_name) is None or kind_class(section, new_name) is None:
             continue
+        if not set(kind_class(section, old_name).model_fields) <= set(old):
+            continue  # written by hand (not every key of the old kind): its values are choices, not defaults
         for key in [k for k in new if k != "name" and f"{section}.{k}" not in set_keys]:
             was, now = kind_default(section, old_name, key), kind_default(section, new_name, key)
             if was is not _NONE and now is not _NONE and new[key] == was and was != now:

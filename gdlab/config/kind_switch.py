@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from pydantic_core import PydanticUndefined
 
-from gdlab.config.run import UNION_SECTIONS, kind_class
+from gdlab.config.run import kind_class, switched_sections
 from gdlab.yamlio import format_value
 
 _NONE = object()
@@ -35,9 +35,9 @@ def reset_switched_defaults(raw: dict, before: dict, set_keys: Iterable[str]) ->
     note per key, e.g. `scheduler.interval: epoch was StepLR's default; OneCycleLR's (step) applies`."""
     set_keys = set(set_keys)
     notes = []
-    for section in UNION_SECTIONS:
-        new, old = raw.get(section), before.get(section)
-        if f"{section}.name" not in set_keys or not isinstance(new, dict) or not isinstance(old, dict):
+    for section, new in switched_sections(raw, set_keys):
+        old = before.get(section)
+        if not isinstance(old, dict):
             continue
         old_name, new_name = old.get("name"), new.get("name")
         if old_name == new_name or kind_class(section, old_name) is None or kind_class(section, new_name) is None:

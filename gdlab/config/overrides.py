@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, get_args
 
-from gdlab.config.run import UNION_SECTIONS, Config, TrainConfig, kind_class, kind_fields
+from gdlab.config.run import UNION_SECTIONS, Config, TrainConfig, kind_class, kind_fields, switched_sections
 from gdlab.errors import GdlabError
 from gdlab.layers import LAYER_ARGS
 from gdlab.yamlio import parse_scalar
@@ -111,15 +111,13 @@ def drop_foreign_keys(raw: dict, set_keys: Iterable[str]) -> list[str]:
     section's other keys the kind does not take, unless they are set too; the dropped keys, dotted."""
     set_keys = set(set_keys)
     dropped = []
-    for section in UNION_SECTIONS:
-        if f"{section}.name" not in set_keys or not isinstance(raw.get(section), dict):
-            continue
-        allowed = kind_fields(section, raw[section].get("name"))
+    for section, values in switched_sections(raw, set_keys):
+        allowed = kind_fields(section, values.get("name"))
         if allowed is None:
             continue  # an unknown kind: validation names it, with a "did you mean"
-        for key in list(raw[section]):
+        for key in list(values):
             if key not in allowed and f"{section}.{key}" not in set_keys:
-                del raw[section][key]
+                del values[key]
                 dropped.append(f"{section}.{key}")
     return dropped
 

@@ -142,3 +142,11 @@ def kind_fields(section: str, name: Any) -> set[str] | None:
     """The keys the `name` kind of a union section accepts (e.g. optimizer Adam), or None if unknown."""
     cls = kind_class(section, name)
     return None if cls is None else set(cls.model_fields)
+
+
+def switched_sections(raw: dict, set_keys: set[str]):
+    """(section, its dict in `raw`) for each union section whose kind `set_keys` sets: a kind switch
+    (`optimizer.name=Adam` among the dotted keys an override or sweep axis set)."""
+    for section in UNION_SECTIONS:
+        if f"{section}.name" in set_keys and isinstance(raw.get(section), dict):
+            yield section, raw[section]

@@ -46,6 +46,9 @@ def losses(run_dir: Path) -> list[float]:
 # ---------------------------------------------------------------- grid syntax
 def test_grid_functions():
     assert expand_function("logspace(-4, 0, 5)", "t") == [0.0001, 0.001, 0.01, 0.1, 1.0]
+    # between the powers of ten, every digit of 10**e, as numpy.logspace gives (it was rounded to 12 digits)
+    assert expand_function("logspace(-4, 0, 9)", "t") == [10.0 ** (-4 + i / 2) for i in range(9)]
+    assert expand_function("logspace(-4, 0, 9)", "t")[1] == 0.00031622776601683794
     assert expand_function("linspace(0, 1, 3)", "t") == [0.0, 0.5, 1.0]
     assert expand_function("range(0.1, 1.0, 0.1)", "t") == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
     assert expand_function("range(0, 10, 3)", "t") == [0, 3, 6, 9]

@@ -19,7 +19,8 @@ _FORMS = {"range": ((1, 2, 3), "1 to 3 finite numbers (stop | start, stop | star
 
 
 def _clean(x: float) -> float:
-    """12 significant digits: logspace(-4, 0, 5) gives 0.001, not 0.0010000000000000002."""
+    """12 significant digits: linspace(0.1, 0.3, 3) gives 0.2, not 0.20000000000000004, and logspace's
+    exponent -3, not -2.9999999999999996 (so 0.001, not 0.0010000000000000002)."""
     return float(f"{x:.12g}")
 
 
@@ -65,14 +66,15 @@ def _spaced(kind: str, args: str, source: str) -> list[float]:
     n = _check_count(n, kind, source)
     values = []
     for i in range(n):
-        x = a + (b - a) * i / (n - 1) if n > 1 else a
+        x = _clean(a + (b - a) * i / (n - 1) if n > 1 else a)
         try:
+            # the exponent is cleaned, not the power: 10**-3.5 keeps all its digits, as numpy.logspace's
             x = 10**x if kind == "logspace" else x
         except OverflowError:
             x = math.inf
         if not math.isfinite(x):
             raise GdlabError(f"{source}: {kind}({args}) reaches a value that is not a finite number; floats end near ±1.8e308")
-        values.append(_clean(x))
+        values.append(x)
     return values
 
 

@@ -12,9 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from gdlab.config import Config, did_you_mean
-from gdlab.config.kind_switch import reset_switched_defaults
 from gdlab.config.overrides import (  # apply_override and _keyword_form: also the sweep's
-    Applied, apply_override, clear_alternative, dotted as _dotted, drop_foreign_keys, keyword_form as _keyword_form,
+    Applied, apply_override, dotted as _dotted, follow_set_keys, keyword_form as _keyword_form,
     parse_override, responsible, unset,
 )
 from gdlab.errors import GdlabError
@@ -143,10 +142,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         mark(where, key, f"override '{text}'")
         applied.append((key, text))
     raw.setdefault("name", default_name(path))  # after the overrides, so `name=null` means the file's name
-    set_keys = {".".join(map(str, key)) for key, _ in applied}
-    dropped = drop_foreign_keys(raw, set_keys)
-    reset = reset_switched_defaults(raw, before, set_keys)
-    clear_alternative(raw, [key for key, _ in applied])
+    dropped, reset = follow_set_keys(raw, before, [key for key, _ in applied])
     absolutize_paths(raw, path)
     cfg = validate(raw, where, str(path), applied)
     for note in dropped_notes(dropped, raw, applied, path) + reset:

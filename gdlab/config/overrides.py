@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, get_args
 
+from gdlab.config.kind_switch import reset_switched_defaults
 from gdlab.config.run import UNION_SECTIONS, Config, TrainConfig, kind_class, kind_fields, switched_sections
 from gdlab.errors import GdlabError
 from gdlab.layers import LAYER_ARGS
@@ -133,6 +134,18 @@ def clear_alternative(raw: dict, set_paths: Iterable[tuple]) -> None:
         other_given = any(("train", other)[: len(p)] == p for p in set_paths)
         if ("train", mine) in set_paths and train.get(mine) is not None and not other_given:
             train.pop(other, None)
+
+
+def follow_set_keys(raw: dict, before: dict, paths: list[tuple], kept: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+    """`gdlab train`'s rules for the keys overrides (or sweep axes) set at `paths` in `raw` (`before`: the
+    file as read): a kind switch drops the keys the new kind does not take and resets the old kind's
+    written-out defaults (not those set, nor the dotted `kept`), and train.steps replaces train.epochs
+    and back. Returns (the dropped keys, the reset notes)."""
+    set_keys = {".".join(map(str, path)) for path in paths}
+    dropped = drop_foreign_keys(raw, set_keys)
+    reset = reset_switched_defaults(raw, before, set_keys | set(kept))
+    clear_alternative(raw, paths)
+    return dropped, reset
 
 
 def responsible(path: tuple, applied: Applied) -> list[str]:

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gdlab.config import Config
-from gdlab.config.kind_switch import reset_switched_defaults
-from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, parse_override, unset
+from gdlab.config.overrides import follow_set_keys, key_path, parse_override, unset
 from gdlab.config.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
@@ -103,10 +102,10 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
                 where.setdefault(path[:n], f"{source}: variant {i} ({label})")
         # the same rules as `gdlab train` overrides: a kind switch drops keys the kind does not take, and
         # train.steps replaces the base's train.epochs (and the other way round)
-        dropped = drop_foreign_keys(raw, point)
-        # a one-value override is the user's choice too: it stays even where it equals the old kind's default
-        reset = reset_switched_defaults(raw, base_raw, set(point) | {".".join(map(str, p)) for p, _ in fixed})
-        clear_alternative(raw, [paths[k] for k in point])
+        # (a one-value override is the user's choice too: it stays even where it equals the old kind's
+        # default, though a kind the variant switches to may drop it)
+        dropped, reset = follow_set_keys(raw, base_raw, [paths[k] for k in point],
+                                         kept={".".join(map(str, p)) for p, _ in fixed})
         cfg = validate(raw, where, f"{source}: variant {i} ({label})")
         plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped,
                                  [arg for _, arg in fixed], reset))

@@ -11,8 +11,7 @@ from typing import Any, Callable
 
 from gdlab import provenance
 from gdlab.errors import GdlabError
-from gdlab.config.kind_switch import reset_switched_defaults
-from gdlab.config.overrides import clear_alternative, drop_foreign_keys, key_path, unset
+from gdlab.config.overrides import follow_set_keys, key_path, unset
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.csvlog import CsvAppender
 from gdlab.rundir import json_safe, write_atomic
@@ -61,10 +60,7 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
             axes[key] = values
     check_axis_keys(axes, fixed, str(config))
     # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
-    set_keys = {".".join(map(str, path)) for path, _ in fixed}
-    dropped = drop_foreign_keys(raw, set_keys)
-    reset = reset_switched_defaults(raw, before, set_keys)
-    clear_alternative(raw, [path for path, _ in fixed])
+    dropped, reset = follow_set_keys(raw, before, [path for path, _ in fixed])
     absolutize_paths(raw, config)
     for key in [k for k in axes if k == "data.path"]:  # relative to the config file, as a fixed data.path is
         axes[key] = [str((Path(config).parent / v).resolve()) if isinstance(v, str) else v for v in axes[key]]

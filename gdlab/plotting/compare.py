@@ -33,17 +33,19 @@ def _comparable(config: dict | None) -> dict | None:
     return {k: v for k, v in kinds_first.items() if v is not None}
 
 
-def _drawable(run: RunData, metric: str, x: str, warnings: list[str]) -> bool:
-    """Whether a run has finite `metric` values against `x`; if not, a warning says why it is left out."""
+def _drawable(run: RunData, metric: str, x: str, warnings: list[str]) -> np.ndarray | None:
+    """The rows where a run has finite `metric` and `x` values; None (and a warning saying why it is left
+    out) when it has none."""
     frame = run.metrics
     missing = [c for c in (metric, x) if c not in frame]
     if missing:
         warnings.append(f"{Path(run.path) / 'metrics.csv'}: no {' or '.join(missing)} column; left out of the comparison")
-        return False
-    if not (finite(frame[metric]) & finite(frame[x])).any():
+        return None
+    mask = finite(frame[metric]) & finite(frame[x])
+    if not mask.any():
         warnings.append(f"{Path(run.path) / 'metrics.csv'}: no finite {metric} values; left out of the comparison")
-        return False
-    return True
+        return None
+    return mask
 
 
 def _diverged_mark(ax, frame, x: str, step: int, xs, ys, color, i: int):
@@ -80,15 +82,15 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     if runs and not any(metric in run.metrics for run in runs):  # a typo: one line, not a warning per run
         columns = dict.fromkeys(c for run in runs for c in run.metrics.columns if c not in X_AXES)
         raise GdlabError(f"--metric {metric}: no metrics.csv here has that column; they have {', '.join(columns)}")
-    kept = [(i, run) for i, run in enumerate(runs) if _drawable(run, metric, x, warnings)]
+    masks = [_drawable(run, metric, x, warnings) for run in runs]
+    kept = [(i, run, mask) for i, (run, mask) in enumerate(zip(runs, masks)) if mask is not None]
     # labelled by what differs between the curves drawn: not by keys only a run left out differs in
-    labels, hidden = curve_labels([_comparable(run.config) for _, run in kept], [_fallback(run) for _, run in kept])
+    labels, hidden = curve_labels([_comparable(run.config) for _, run, _ in kept], [_fallback(run) for _, run, _ in kept])
     fig = new_figure(AXES_SIZE[0] + 2.0, AXES_SIZE[1] + 1.2)
     ax = fig.subplots()
     drawn = []
-    for (i, run), label, rest in zip(kept, labels, hidden):
+    for (i, run, mask), label, rest in zip(kept, labels, hidden):
         frame = run.metrics
-        mask = finite(frame[metric]) & finite(frame[x])
         xs, ys = frame[x][mask].to_numpy(), frame[metric][mask].to_numpy()
         step = diverged_step(frame, run.summary)
         shown_as = label if step is None else f"{label}; diverged at step {step}"

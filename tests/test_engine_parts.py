@@ -89,3 +89,23 @@ def test_train_and_validation_labels_are_each_flattened_once_for_a_group(monkeyp
     assert len(records) == 12 and all(r.val_loss is not None for r in records)
     label_copies = [s for s in copies if len(s) == 2 and s[0] == 2 and s[1] in (trainer.data.n_train, trainer.data.x_val.shape[1])]
     assert len(label_copies) <= 3  # the step's labels, validation's, the whole train split's: once each
+
+
+def test_weights_first_used_under_no_grad_still_train():
+    """The engine keeps its views of the weights; a first forward under no_grad (an evaluation before
+    any step) must not keep views that carry no gradient, or every later step would have none."""
+    from gdlab.data import load_data
+    from gdlab.engine.stack import StackedMLP
+
+    cfg = Config.model_validate(TINY)
+    data = load_data(cfg)
+    x = data.x_train.unsqueeze(0).expand(2, -1, -1)
+    grads = []
+    for evaluate_first in (False, True):
+        stack = StackedMLP(cfg, [0, 0], torch.device("cpu"), torch.float32)
+        if evaluate_first:
+            with torch.no_grad():
+                stack.forward(x, training=False)
+        stack.forward(x, training=True).square().sum().backward()
+        grads.append(stack.flat.grad)
+    assert grads[1] is not None and torch.equal(grads[0], grads[1])

@@ -53,6 +53,41 @@ def test_a_capture_that_fails_is_retried_and_every_step_runs_once_eagerly(monkey
                                     "when stream is capturing)")
 
 
+def test_the_parameter_views_are_made_again_on_the_capture_stream_before_each_capture(monkeypatch):
+    """Autograd runs a backward node on the stream its forward ran on: views of the weights kept from
+    step 1 (default stream) broke every capture on an H100. They are made again inside the side stream's
+    warm-up step before each try, and training is unchanged by it."""
+    cfg = make_config(**{"train.epochs": 80, "train.dtype": "float64"})
+    configs = [cfg, cfg.model_copy(update={"optimizer": cfg.optimizer.model_copy(update={"lr": 0.05})})]
+    data = load_data(cfg, torch.float64)
+    plain = GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=32)
+    want = step_records(plain)
+    on_side, made = [False], []
+
+    @contextlib.contextmanager
+    def side_stream(s):
+        on_side[0] = True
+        yield
+        on_side[0] = False
+
+    def no_capture(graph, stream=None):
+        raise RuntimeError("operation would make the legacy stream depend on a capturing blocking stream")
+
+    monkeypatch.setattr(torch.cuda, "Stream", lambda device=None: _Stream())
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: _Stream())
+    monkeypatch.setattr(torch.cuda, "stream", side_stream)
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: object())
+    monkeypatch.setattr(torch.cuda, "graph", no_capture)
+    trainer = GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=32)
+    trainer.graph = graphs.StepGraph(trainer)
+    views = trainer.model.views
+    monkeypatch.setattr(trainer.model, "views", lambda flat=None: views(flat) if flat is not None or trainer.model._views
+                        else made.append((trainer.step, on_side[0])) or views(flat))
+    assert step_records(trainer) == want
+    assert made == [(1, False), (3, True), (35, True), (67, True)]
+    assert torch.equal(trainer.model.flat, plain.model.flat)
+
+
 def test_a_failed_captures_reason_names_the_error_that_caused_it():
     """Ending a capture that an op broke raises its own error over the op's: both are kept, cause last."""
     try:

@@ -69,6 +69,12 @@ class StepGraph:
             if self.eager_steps == due - 1:  # lazily made per-stream state (cuBLAS workspaces) exists before capture
                 current = torch.cuda.current_stream(self.tr.device)
                 self.stream.wait_stream(current)
+                # Autograd runs each backward node on the stream its forward ran on, and the leaf's gradient
+                # accumulator on the stream it was made on. The kept parameter views (and through them the
+                # accumulator) were made on the default stream at step 1: captured, their backward made the
+                # legacy stream wait on the capture ("operation would make the legacy stream depend on a
+                # capturing blocking stream", H100, torch 2.11). Made again here, they belong to this stream.
+                self.tr.model.forget_views()
                 with torch.cuda.stream(self.stream):
                     out = self._eager(order, ranges, lr)
                 current.wait_stream(self.stream)

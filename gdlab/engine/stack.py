@@ -70,8 +70,11 @@ class StackedMLP:
         [K, *shape] for K > 1, plain [*shape] for a single model."""
         if flat is None:
             # The views of the leaf are made once: they save no tensors, so every forward can reuse them and
-            # backward still flows into flat.grad; the optimizer's in-place updates show through them.
+            # backward still flows into flat.grad; the optimizer's in-place updates show through them. Views
+            # made under no_grad carry no grad_fn, so they are not the ones kept.
             if self._views is None:
+                if not torch.is_grad_enabled():
+                    return self.views(self.flat)
                 self._views = self.views(self.flat)
             return self._views
         if not self.slots:
@@ -85,6 +88,12 @@ class StackedMLP:
         # a Linear bias is viewed [K, 1, out], the shape baddbmm adds, so no forward re-shapes it
         return {s.name: part.view(K, 1, *s.shape) if _is_linear(s.name, self.layers, "bias") else part.view(K, *s.shape)
                 for s, part in zip(self.slots, parts)}
+
+    def forget_views(self) -> None:
+        """Drop the kept views: the next forward makes them again. On a GPU, their backward nodes and the
+        leaf's gradient accumulator run on the stream they were made on, and a CUDA graph must capture a
+        backward whose nodes were all made on its own stream (see engine/graphs.py)."""
+        self._views = None
 
     def forward(self, x: torch.Tensor, training: bool, flat: torch.Tensor | None = None) -> torch.Tensor:
         """x: [K, N, D] -> outputs [K, N, out]. A group of one also takes x [N, D] and gives [N, out]:

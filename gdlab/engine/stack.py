@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from gdlab.config import Config
-from gdlab.engine import fast_tanh
+from gdlab.engine import layer_ops
 from gdlab.model import build_sequential
 
 
@@ -112,10 +112,10 @@ class StackedMLP:
             if x.dim() == 2:
                 return torch.addmm(b, x, w) if b is not None else x @ w
             return torch.baddbmm(b, x, w) if b is not None else torch.bmm(x, w)
-        if kind in _ELEMENTWISE:
-            return _ELEMENTWISE[kind](x, args)
+        if kind in layer_ops.ELEMENTWISE:
+            return layer_ops.ELEMENTWISE[kind](x, args)
         if kind == "Dropout":
-            return self._dropout(x, args["p"], training)
+            return layer_ops.dropout(x, args["p"], training, self.dropout_generators)
         if kind == "Flatten":
             return x.flatten(x.dim() - 1)
         if kind == "LayerNorm":
@@ -126,37 +126,8 @@ class StackedMLP:
                 y = y * w.unsqueeze(1)
             return y + b.unsqueeze(1) if b is not None else y
         if kind == "BatchNorm1d":
-            return self._batch_norm(i, args, x, w, b, training)
+            return layer_ops.batch_norm(self.buffers, i, args, x, w, b, training)
         raise AssertionError(f"layer {kind} has no stacked implementation")
-
-    def _dropout(self, x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-        """F.dropout as torch computes it on a CPU (a Bernoulli(1-p) mask divided by 1-p, times x), each
-        model's mask drawn from its own generator."""
-        if not training or p == 0:
-            return x
-        if p == 1:
-            return x * 0.0
-        if x.dim() == 2:  # one model, plain 2-D
-            noise = torch.empty_like(x).bernoulli_(1 - p, generator=self.dropout_generators[0])
-        else:
-            noise = torch.stack([torch.empty_like(x[0]).bernoulli_(1 - p, generator=g) for g in self.dropout_generators])
-        return x * noise.div_(1 - p)
-
-    def _batch_norm(self, i, args, x, w, b, training):
-        # [K, N, D] -> [N, K*D]: torch's own batch_norm then treats each model's features as channels,
-        # updating the stacked running statistics in place exactly as nn.BatchNorm1d does.
-        mean, var = self.buffers[f"{i}.running_mean"], self.buffers[f"{i}.running_var"]
-        if training:
-            self.buffers[f"{i}.num_batches_tracked"] += 1
-        if x.dim() == 2:
-            return F.batch_norm(x, mean.view(-1), var.view(-1), w, b, training, args["momentum"], args["eps"])
-        K, N, D = x.shape
-        y = F.batch_norm(
-            x.transpose(0, 1).reshape(N, K * D), mean.view(-1), var.view(-1),
-            w.reshape(-1) if w is not None else None, b.reshape(-1) if b is not None else None,
-            training, args["momentum"], args["eps"],
-        )
-        return y.view(N, K, D).transpose(0, 1)
 
     def save_buffers(self) -> dict[str, torch.Tensor] | None:
         """A copy of the stacked buffers (BatchNorm statistics) a training forward pass will update; None
@@ -197,16 +168,3 @@ def _is_linear(name: str, layers, part: str) -> bool:
 
 def _stored(name: str, p: torch.Tensor, cfg: Config) -> torch.Tensor:
     return p.detach().t() if _is_linear(name, cfg.model, "weight") else p.detach()
-
-
-_ELEMENTWISE = {
-    "ReLU": lambda x, a: F.relu(x),
-    "Tanh": lambda x, a: fast_tanh.tanh(x),  # numpy's kernel on a CPU: see fast_tanh.py
-    "Sigmoid": lambda x, a: torch.sigmoid(x),
-    "SiLU": lambda x, a: F.silu(x),
-    "GELU": lambda x, a: F.gelu(x, approximate=a["approximate"]),
-    "ELU": lambda x, a: F.elu(x, a["alpha"]),
-    "LeakyReLU": lambda x, a: F.leaky_relu(x, a["negative_slope"]),
-    "Softplus": lambda x, a: F.softplus(x, a["beta"], a["threshold"]),
-    "Identity": lambda x, a: x,
-}

@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from gdlab.flatkeys import flatten
+from gdlab.yamlio import format_value  # as sweeps and messages write values: YAML flow style
 
 _UNSET = "unset"
 # `name` usually restates what the other differing keys already say; it is used only when nothing else differs.
@@ -17,17 +18,6 @@ MAX_KEYS = 3  # beyond this a legend entry stops being readable at a glance and 
 MAX_VALUE = 32  # characters of one value in a label (a long path or list keeps its ends)
 # Tie-break between keys that tell the curves apart equally well: what gdlab experiments vary most often.
 _GROUPS = ("optimizer", "scheduler", "loss", "model", "data", "train", "seed")
-
-
-def format_value(value: Any) -> str:
-    """Short, exact text for a config value: 0.001 not 0.0010000, True as true (as YAML wrote it)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if value is None:
-        return "null"
-    return str(value)
 
 
 def differing_keys(flats: list[dict[str, Any]]) -> list[str]:

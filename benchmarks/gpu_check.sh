@@ -28,6 +28,6 @@ echo "== 2. every shipped config, --smoke, on the GPU (four at a time)"
 ls configs/*.yaml | xargs -P 4 -I{} sh -c 'if timeout 90 python3 -m gdlab train {} train.device=cuda --smoke --quiet > /dev/null 2>> "$0/smoke.log"; then echo "smoke ok: {}"; else echo "smoke FAILED: {}"; fi' "$OUT"
 
 echo "== 3. benchmarks on the GPU"
-timeout 200 python3 benchmarks/sweep_speed.py --device cuda --sizes compute --ks 1024 --skip-jobs --seq-sample 8 --steps 300 --repeats 2 2>&1 | tee "$OUT/sweep_1024.txt"
+timeout 200 python3 benchmarks/sweep_speed.py --device cuda --sizes compute --ks 1024 --skip-jobs --seq-sample 8 --steps 300 --repeats 2 --phases 2>&1 | tee "$OUT/sweep_1024.txt"
 timeout 200 python3 benchmarks/sweep_speed.py --device cuda --sizes tiny,moons,compute --ks 8,128 --skip-jobs --seq-sample 4 --steps 300 2>&1 | tee "$OUT/sweep_sizes.txt"
 timeout 120 python3 benchmarks/train_overhead.py --device cuda --steps 1000 --repeats 3 2>&1 | tee "$OUT/train_overhead.txt"

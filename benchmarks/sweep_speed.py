@@ -11,7 +11,7 @@ the K run folders' file work).
 Targets on CPU: c/d <= 1.25 everywhere; a/c >= 8 (K=32) and >= 20 (K=128) at the tiny size; a/c >= 1 always.
 On a GPU: c/d <= 1.25, and a/c >= 100 for K=1024 (compute size).
 
-Usage: python benchmarks/sweep_speed.py [--steps 100] [--sizes tiny,moons,compute] [--ks 8,32,128] [--skip-jobs]
+Usage: python benchmarks/sweep_speed.py [--steps 100] [--sizes tiny,moons,compute] [--ks 8,32,128] [--skip-jobs] [--phases]
        GPU: python benchmarks/sweep_speed.py --device cuda --sizes compute --ks 1024 --skip-jobs --seq-sample 8"""
 
 from __future__ import annotations
@@ -38,6 +38,35 @@ SIZES = {"tiny": (64, 16), "moons": (1000, 32), "compute": (2048, 64)}
 
 
 DEVICE = torch.device("cpu")  # --device; every way runs on it
+PHASES: dict[str, float] = {}  # --phases: seconds (c) spent in each file phase, summed over its repeats
+_INSIDE = [0]  # > 0 while a timed phase runs: its own waits on the I/O threads are not counted again
+
+
+def _timed(name: str, fn):
+    def timed(*args, **kwargs):
+        t0 = time.perf_counter()
+        _INSIDE[0] += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _INSIDE[0] -= 1
+            if _INSIDE[0] == 0 or name != "background waits":
+                PHASES[name] = PHASES.get(name, 0.0) + time.perf_counter() - t0
+    return timed
+
+
+def watch_phases() -> None:
+    """Time the file phases of every (c) run: the run headers and summaries/model.pt (runner), metrics.csv
+    creation and closing (records), and waits on files written in the background (on an accelerator)."""
+    import gdlab.io_pool as io_pool
+    import gdlab.records as records
+    import gdlab.runner as runner
+
+    parallel = runner.in_parallel
+    runner.in_parallel = lambda fn, items: _timed("finish" if fn.__name__ == "finish" else "headers", parallel)(fn, items)
+    records.in_parallel = _timed("metrics files", records.in_parallel)
+    outcomes = io_pool.Background.outcomes
+    io_pool.Background.outcomes = lambda self: _timed("background waits", outcomes)(self) if _INSIDE[0] == 0 else outcomes(self)
 
 
 def config(n: int, hidden: int, steps: int, opt: str, lr: float) -> Config:
@@ -158,11 +187,14 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N: where all five ways run")
     ap.add_argument("--seq-sample", type=int, default=0,
                     help="time (a) on this many variants and scale to K (runs are alike; for K=1024 on a GPU)")
+    ap.add_argument("--phases", action="store_true", help="also print where (c)'s time beyond training went")
     ap.add_argument("--out", default="runs", help="where (b) and (c) write their run folders (a temporary folder "
                     "inside it, removed at the end); default: runs/, where gdlab writes")
     args = ap.parse_args()
     global DEVICE
     DEVICE = torch.device(args.device)
+    if args.phases:
+        watch_phases()
     where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"torch {torch.__version__}, {where}, {args.steps} full-batch steps per variant"
           + (f"; (a) timed on {args.seq_sample} variants and scaled to K" if args.seq_sample else ""))
@@ -178,6 +210,7 @@ def main() -> None:
                     cache: dict = {}
                     gdlab_vectorized(cfgs[:2], Path(tmp) / f"warm{size}{opt}{k}", cache)  # warm-up and data cache
                     sequential(cfgs[:1], data), batched_reference(cfgs[:2], data, hidden)  # warm-up (kernels, CUDA)
+                    PHASES.clear()  # the warm-up's are not (c)'s
                     sample = cfgs[: args.seq_sample] if 0 < args.seq_sample < k else cfgs
                     times: dict[str, list[float]] = {"a": [], "b": [], "c": [], "d": [], "e": []}
                     for r in range(args.repeats):  # interleaved, so machine noise hits all four alike
@@ -188,7 +221,12 @@ def main() -> None:
                         times["d"].append(batched_reference(cfgs, data, hidden))
                         times["e"].append(gdlab_engine_only(cfgs, cache))
                     a, b, c, d, e = (statistics.median(times[x]) for x in "abcde")
+                    phases = {name: t / args.repeats for name, t in PHASES.items()}
+                    PHASES.clear()
                     print(f"{size:8s} {opt:5s} {k:4d} {a:9.3f} {b:10.3f} {c:10.3f} {d:9.3f} {e:10.3f} {a / c:7.1f} {a / e:6.1f} {c / d:6.2f} {e / d:6.2f}", flush=True)
+                    if args.phases:  # per (c) run, averaged over the repeats; the rest is training and its rows
+                        files = ", ".join(f"{name} {t:.3f}" for name, t in phases.items())
+                        print(f"    (c) {statistics.mean(times['c']):.3f} s: {files}; rest {statistics.mean(times['c']) - sum(phases.values()):.3f}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -25,10 +27,17 @@ def test_train_overhead_prints_a_ratio_per_size_and_optimizer():
 
 def test_sweep_speed_prints_all_five_ways(tmp_path):
     rows = run_script("sweep_speed.py", "--steps", "3", "--sizes", "tiny", "--ks", "2", "--opts", "SGD", "--skip-jobs",
-                      "--out", str(tmp_path))
+                      "--out", str(tmp_path), "--phases")
     header = next(r for r in rows if r and r[0] == "size")
     assert header[-4:] == ["a/c", "a/e", "c/d", "e/d"]
     (row,) = [r for r in rows if r and r[0] == "tiny"]
     assert row[:3] == ["tiny", "SGD", "2"] and row[4] == "nan"  # (b) skipped
     assert all(float(v) > 0 for v in row[3:4] + row[5:])
+    # --phases: where (c)'s time went, its parts adding up to (c)'s time
+    (phases,) = [" ".join(r) for r in rows if r and r[0] == "(c)"]
+    total, parts = phases.removeprefix("(c) ").split(" s: ")
+    named = dict(p.rsplit(" ", 1) for p in parts.replace("; ", ", ").split(", "))
+    assert set(named) == {"headers", "metrics files", "finish", "rest"}
+    assert all(float(v) >= 0 for k, v in named.items() if k != "rest")
+    assert sum(map(float, named.values())) == pytest.approx(float(total), abs=0.003)
     assert list(tmp_path.iterdir()) == []  # its run folders went to --out, in a temporary folder since removed

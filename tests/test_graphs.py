@@ -5,6 +5,7 @@ GPU (tests/test_device.py)."""
 from __future__ import annotations
 
 import contextlib
+import gc
 
 import pytest
 import torch
@@ -28,10 +29,11 @@ def test_a_capture_that_fails_is_retried_and_every_step_runs_once_eagerly(monkey
     plain = GroupTrainer(configs, [data] * 2, torch.device("cpu"), sync_every=32)
     want = step_records(plain)
 
-    captures = []
+    captures, collecting = [], []
 
     def no_capture(graph, stream=None):
         captures.append(trainer.step)
+        collecting.append(gc.isenabled())  # a collection mid-capture could free another graph
         raise RuntimeError("operation not permitted when stream is capturing\nmore detail")
 
     monkeypatch.setattr(torch.cuda, "Stream", lambda device=None: _Stream())
@@ -45,6 +47,7 @@ def test_a_capture_that_fails_is_retried_and_every_step_runs_once_eagerly(monkey
     monkeypatch.setattr(trainer.loss, "forget_labels", lambda: forgotten.append(trainer.step))
     got = step_records(trainer)
     assert captures == [4, 36, 68]  # after the warm-up, then every RETRY_AFTER steps, TRIES times
+    assert collecting == [False] * 3 and gc.isenabled()  # paused for each capture, on again after a failed one
     assert forgotten == captures
     assert got == want  # no step skipped or run twice around the failed captures
     assert trainer.optimizer.step_count == plain.optimizer.step_count == 120
@@ -104,7 +107,6 @@ def test_a_failed_captures_reason_names_the_error_that_caused_it():
 def test_a_trainer_and_its_graph_are_freed_without_the_garbage_collector(monkeypatch):
     """No reference cycle: a collection that runs while another trainer records its graph would destroy
     this one's graph mid-capture."""
-    import gc
     import weakref
 
     monkeypatch.setattr(torch.cuda, "Stream", lambda device=None: _Stream())

@@ -96,7 +96,10 @@ class StepGraph:
         self.lr, self.lr_seen = lr.clone(), lr
         count = tr.optimizer.step_count  # (on a GPU the optimizer also counts on the device, which replays advance)
         graph = torch.cuda.CUDAGraph()
-        gc.collect()  # no other graph may be freed while this one records (torch no longer collects here)
+        # No other graph may be freed while this one records, and only the cycle collector could free one
+        # then: it is paused for the capture. (A gc.collect() before it cost 0.19 s in a 1,024-variant sweep.)
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             # The outer stream context is restored even when ending a failed capture raises first.
             with torch.cuda.stream(self.stream), torch.cuda.graph(graph, stream=self.stream):
@@ -108,6 +111,8 @@ class StepGraph:
             return False
         finally:
             tr.optimizer.step_count = count
+            if collecting:
+                gc.enable()
         self.graph, self.has_accuracy = graph, acc is not None
         # The replays read the flattened labels the capture used: keep them alive, whatever the loss caches next.
         self.labels = tr.loss.cached_labels()

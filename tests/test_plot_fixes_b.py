@@ -261,3 +261,23 @@ def test_a_sharpness_panel_within_a_decade_is_linear_and_names_its_edge(tmp_path
     panel = next(ax for ax in fig.axes if ax.get_ylabel() == "sharpness")
     assert panel.get_yscale() == scale
     assert line(fig, "edge").get_label() == "2 / lr = 33.3"  # one lr all run long: its value
+
+
+@pytest.mark.parametrize("values, min_decades, scale", [
+    ([14, 35], 1, "linear"), ([3, 35], 1, "log"), ([14, 35], 0, "log"),
+    ([1e-300, 1e300], 1, "log"),  # 600 decades: their ratio overflows float64, their logs do not
+    ([-1, 35], 0, "linear"),
+])
+def test_log_if_positive_takes_a_least_span_in_decades(values, min_decades, scale):
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from gdlab.plotting.output import log_if_positive
+
+    fig, ax = plt.subplots()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        assert log_if_positive(ax, [values], min_decades=min_decades) is (scale == "log")
+    assert ax.get_yscale() == scale
+    plt.close(fig)

@@ -99,11 +99,14 @@ def finite(values) -> np.ndarray:
     return np.isfinite(np.asarray(values, dtype=float))
 
 
-def log_if_positive(ax, values, axis: str = "y") -> bool:
-    """Use a log scale when every finite value is positive (losses span decades), linear otherwise."""
+def log_if_positive(ax, values, axis: str = "y", min_decades: float = 0.0) -> bool:
+    """Use a log scale when every finite value is positive (losses span decades) and they span at least
+    `min_decades` (within one decade a log axis shows one or two ticks), linear otherwise."""
     data = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values]) if values else np.array([])
     data = data[np.isfinite(data)]
     log = data.size > 0 and bool((data > 0).all())
+    if log and min_decades > 0:  # (a difference of logs: max / min overflows for values near 1e308 and 1e-308)
+        log = float(np.log10(data.max()) - np.log10(data.min())) >= min_decades
     if not (data.size and _margin_overflows(data, log)):
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log" if log else "linear")
         return log

@@ -13,6 +13,19 @@ T = TypeVar("T")
 IO_THREADS = max(8, min(32, 2 * (os.cpu_count() or 1)))
 
 
+def io_threads() -> int:
+    """The pool's size: GDLAB_IO_THREADS where set (a network file system may want more threads; a GPU run
+    whose writers' Python holds the GIL its training loop needs, fewer), else IO_THREADS."""
+    text = os.environ.get("GDLAB_IO_THREADS")
+    if text is None:
+        return IO_THREADS
+    if not (text.strip().isdigit() and 1 <= int(text) <= 256):
+        from gdlab.errors import GdlabError
+
+        raise GdlabError(f"GDLAB_IO_THREADS={text!r}: expected a whole number of threads from 1 to 256")
+    return int(text)
+
+
 class Background:
     """Calls started on the I/O threads: `wait()` lets every one finish, then returns their results in
     item order or raises the first error in item order."""
@@ -53,8 +66,8 @@ def in_background(fn: Callable[[T], Any], items: Iterable[T]) -> Background:
     Items go in chunks, a few per thread: a future per item cost 40 us of the caller's time (1,024 run
     folders, four calls each: 0.16 s)."""
     items = list(items)
-    size = max(1, -(-len(items) // (4 * IO_THREADS)))
-    pool = _io_pool()
+    pool, threads = _io_pool()
+    size = max(1, -(-len(items) // (4 * threads)))
     return Background([pool.submit(_calls, fn, items[i : i + size]) for i in range(0, len(items), size)])
 
 
@@ -67,15 +80,17 @@ def in_parallel(fn: Callable[[T], Any], items: Iterable[T]) -> list:
     return in_background(fn, items).wait()
 
 
-_POOL: tuple[int, Any] | None = None
+_POOL: tuple[int, Any, int] | None = None
 
 
 def _io_pool():
-    """One thread pool per process: starting threads cost ~0.6 ms each on a busy CPU, and a sweep asks
-    for the pool four times per group. Made anew in a forked child, where the parent's threads do not exist."""
+    """The process's thread pool and its size. One per process: starting threads cost ~0.6 ms each on a
+    busy CPU, and a sweep asks for the pool four times per group. Made anew in a forked child, where the
+    parent's threads do not exist."""
     global _POOL
     if _POOL is None or _POOL[0] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = (os.getpid(), ThreadPoolExecutor(IO_THREADS, thread_name_prefix="gdlab-io"))
-    return _POOL[1]
+        threads = io_threads()
+        _POOL = (os.getpid(), ThreadPoolExecutor(threads, thread_name_prefix="gdlab-io"), threads)
+    return _POOL[1], _POOL[2]

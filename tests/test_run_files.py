@@ -4,6 +4,7 @@ model's rows ending at its divergence step, and file work spread over threads wi
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,6 +13,8 @@ from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError
 from gdlab.records import GroupMetrics, metric_columns
 from gdlab.io_pool import in_parallel
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def record(step: int, K: int, emit: list[bool]) -> StepRecord:
@@ -97,3 +100,23 @@ def test_in_parallel_works_in_a_forked_child_of_a_process_that_used_it():
     in_parallel(lambda i: i, range(8))  # the parent's pool exists now
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply_async(_squares_in_child, (6,)).get(timeout=30) == [0, 1, 4, 9, 16, 25]
+
+
+def test_gdlab_io_threads_sets_the_pools_size_and_a_bad_value_stops_a_sweep_before_any_folder(tmp_path, monkeypatch):
+    import time
+
+    from gdlab import io_pool
+    from tests.helpers import invoke, one_error_line
+
+    monkeypatch.setattr(io_pool, "_POOL", None)  # a pool made now, with the setting
+    monkeypatch.setenv("GDLAB_IO_THREADS", "2")
+    names = set()
+    in_parallel(lambda i: names.add(threading.current_thread().name) or time.sleep(0.01), range(40))
+    assert len(names) == 2 and io_pool._io_pool()[1] == 2
+    io_pool._io_pool()[0].shutdown()
+    monkeypatch.setattr(io_pool, "_POOL", None)
+    for bad in ("0", "many", "-3", "1e3"):
+        monkeypatch.setenv("GDLAB_IO_THREADS", bad)
+        result = invoke("sweep", ROOT / "configs" / "quickstart.yaml", "optimizer.lr=0.1,0.2", "--run-dir", tmp_path / "s")
+        one_error_line(result, 2, f"GDLAB_IO_THREADS='{bad}'", "whole number of threads from 1 to 256")
+        assert not (tmp_path / "s").exists()

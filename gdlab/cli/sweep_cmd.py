@@ -42,6 +42,9 @@ def sweep_command(
         raise GdlabError(f"--vectorize: '{vectorize}' is not one of auto, on, off")
     if ray_address is not None and backend != "ray":
         raise GdlabError(f"--ray-address {ray_address}: only used with --backend ray; add --backend ray")
+    from gdlab.io_pool import io_threads
+
+    io_threads()  # a bad GDLAB_IO_THREADS stops the sweep here, not each group as it starts writing
     from gdlab.sweep.plan import group_variants, spread
 
     console = output_console()  # piped: rich would squeeze the ranking tables into 80 columns (`optimi…`)

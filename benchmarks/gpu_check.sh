@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue #3's GPU checks in one call on a lent CUDA machine (about 5 minutes on an H100): the device tests
+# Issue #3's GPU checks in one call on a lent CUDA machine (about 7 minutes on an H100): the device tests
 # (tests/test_device.py: engine, train, sweep, lr-find and resume on the GPU against the CPU), a smoke run
 # of every shipped config on the GPU, then the GPU benchmarks. Logs and tables go to $OUT (default
 # /tmp/gdlab-gpu). Packages the machine lacks can come as wheels: GDLAB_WHEELS=DIR installs DIR/*.whl first.
@@ -29,5 +29,7 @@ ls configs/*.yaml | xargs -P 4 -I{} sh -c 'if timeout 90 python3 -m gdlab train 
 
 echo "== 3. benchmarks on the GPU"
 timeout 200 python3 benchmarks/sweep_speed.py --device cuda --sizes compute --ks 1024 --skip-jobs --seq-sample 8 --steps 300 --repeats 2 --phases 2>&1 | tee "$OUT/sweep_1024.txt"
+# The same SGD row with 4 I/O threads instead of 32: do the writers' Python work and GIL slow the loop feeding the GPU?
+GDLAB_IO_THREADS=4 timeout 120 python3 benchmarks/sweep_speed.py --device cuda --sizes compute --ks 1024 --opts SGD --skip-jobs --seq-sample 8 --steps 300 --phases 2>&1 | tee "$OUT/sweep_1024_io4.txt"
 timeout 200 python3 benchmarks/sweep_speed.py --device cuda --sizes tiny,moons,compute --ks 8,128 --skip-jobs --seq-sample 4 --steps 300 2>&1 | tee "$OUT/sweep_sizes.txt"
 timeout 120 python3 benchmarks/train_overhead.py --device cuda --steps 1000 --repeats 3 2>&1 | tee "$OUT/train_overhead.txt"

@@ -34,7 +34,9 @@ def dropout(x: torch.Tensor, p: float, training: bool, generators: list[torch.Ge
         noise = torch.stack([torch.empty_like(x[0]).bernoulli_(1 - p, generator=g) for g in generators])
     return x * noise.div_(1 - p)
 
+
 def batch_norm(buffers: dict[str, torch.Tensor], i: int, args: dict, x, w, b, training: bool) -> torch.Tensor:
+    """Layer i's BatchNorm1d for K models, updating their stacked running statistics in `buffers`."""
     # [K, N, D] -> [N, K*D]: torch's own batch_norm then treats each model's features as channels,
     # updating the stacked running statistics in place exactly as nn.BatchNorm1d does.
     mean, var = buffers[f"{i}.running_mean"], buffers[f"{i}.running_var"]

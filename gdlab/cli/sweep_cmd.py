@@ -12,6 +12,7 @@ import typer
 
 from gdlab.cli.app import command
 from gdlab.errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, GdlabError
+from gdlab.io_pool import io_threads
 
 
 @command("sweep")
@@ -42,8 +43,6 @@ def sweep_command(
         raise GdlabError(f"--vectorize: '{vectorize}' is not one of auto, on, off")
     if ray_address is not None and backend != "ray":
         raise GdlabError(f"--ray-address {ray_address}: only used with --backend ray; add --backend ray")
-    from gdlab.io_pool import io_threads
-
     io_threads()  # a bad GDLAB_IO_THREADS stops the sweep here, not each group as it starts writing
     from gdlab.sweep.plan import group_variants, spread
 

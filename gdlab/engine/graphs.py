@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import gc
 import os
+import traceback
 import weakref
+from pathlib import Path
 
 import torch
 
@@ -121,10 +123,23 @@ class StepGraph:
 
 def _reason(exc: BaseException) -> str:
     """An exception's first line, after the one that caused it: ending a failed capture raises its own
-    error ("operation failed due to a previous error during capture") over the real one."""
-    parts, seen = [], exc
+    error ("operation failed due to a previous error during capture") over the real one. The real one
+    also names gdlab's line it came through: on the H100 that line (`summed.backward()`) found the cause."""
+    parts, seen, last = [], exc, exc
     while seen is not None and len(parts) < 3:
         first = (str(seen).strip().splitlines() or [""])[0]
         parts.append(f"{type(seen).__name__}: {first}")
-        seen = seen.__cause__ or seen.__context__
-    return " <- ".join(parts)
+        last, seen = seen, seen.__cause__ or seen.__context__
+    return " <- ".join(parts) + _where(last)
+
+
+_PACKAGE = Path(__file__).resolve().parents[1]  # gdlab/
+
+
+def _where(exc: BaseException) -> str:
+    """` (at engine/loop.py:86: summed.backward())`: the innermost line of gdlab the exception came through."""
+    ours = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve().is_relative_to(_PACKAGE)]
+    if not ours:
+        return ""
+    frame = ours[-1]
+    return f" (at {Path(frame.filename).resolve().relative_to(_PACKAGE).as_posix()}:{frame.lineno}: {frame.line})"

@@ -89,7 +89,9 @@ def sweep_command(
             from gdlab.sweep.backends import require_ray
 
             require_ray()
-        _note_dropped(setup)
+        from gdlab.cli.sweep_view import note_plan
+
+        note_plan(setup)
         if dry_run:
             from gdlab.cli.sweep_view import grid_table
 
@@ -124,6 +126,9 @@ def sweep_command(
         for table in ranking_tables(rows, list(setup.axes)):
             console.print(table)
     sys.stdout.write(f"{folder}\n")
+    from gdlab.cli.progress import note_eager_steps
+
+    note_eager_steps(list(summaries.values()))
     statuses = [s.get("status") for s in summaries.values()]
     if stop.signum is not None:
         raise typer.Exit(EXIT_SIGTERM if stop.signum == 15 else EXIT_SIGINT)
@@ -187,14 +192,3 @@ def _resumable(setup, folder: Path, clear: bool = True):
                 shutil.rmtree(run)  # a half-written variant restarts from scratch, never half-merged
             todo.append(p)
     return todo, done
-
-
-def _note_dropped(setup) -> None:
-    for note in setup.notes:
-        sys.stderr.write(f"gdlab: note: {note}\n")
-    for note in dict.fromkeys(n for p in setup.plans for n in p.reset):  # once per kind the axis switches to
-        sys.stderr.write(f"gdlab: note: {note}\n")
-    dropped = sorted({d for p in setup.plans for d in p.dropped})
-    if dropped:
-        it = "them" if len(dropped) > 1 else "it"
-        sys.stderr.write(f"gdlab: note: {', '.join(dropped)} dropped where the swept kind does not take {it}\n")

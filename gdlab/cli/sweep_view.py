@@ -3,6 +3,7 @@ variant, and the ranking (aggregated over seeds when seed is an axis)."""
 
 from __future__ import annotations
 
+import sys
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -135,3 +136,15 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
         lines.add_row(("best single run: " if lines.row_count else "best: ") + label(best, axes)
                       + f"  ({metric} {fmt_number(best.get(metric))})  {best['run_dir']}")
     return [lines] if lines.row_count else []
+
+
+def note_plan(setup) -> None:
+    """The sweep plan's notes on stderr: values a kind switch reset, keys dropped where a swept kind lacks them."""
+    for note in setup.notes:
+        sys.stderr.write(f"gdlab: note: {note}\n")
+    for note in dict.fromkeys(n for p in setup.plans for n in p.reset):  # once per kind the axis switches to
+        sys.stderr.write(f"gdlab: note: {note}\n")
+    dropped = sorted({d for p in setup.plans for d in p.dropped})
+    if dropped:
+        it = "them" if len(dropped) > 1 else "it"
+        sys.stderr.write(f"gdlab: note: {', '.join(dropped)} dropped where the swept kind does not take {it}\n")

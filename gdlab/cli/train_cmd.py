@@ -102,10 +102,11 @@ def train_command(
         if bar:
             bar.stop()
     s = result.summary
-    if not quiet:
-        from gdlab.cli.progress import summary_table
+    from gdlab.cli.progress import note_eager_steps, summary_table
 
+    if not quiet:
         console.print(summary_table(s))
+    note_eager_steps([s])
     if s["status"] == "failed":
         sys.stdout.write(f"{result.run_dir}\n")
         raise fail(f"training failed: {s['error']} (details in {result.run_dir / 'error.log'})", result.exit_code)

@@ -108,15 +108,52 @@ def test_gdlab_io_threads_sets_the_pools_size_and_a_bad_value_stops_a_sweep_befo
     from gdlab import io_pool
     from tests.helpers import invoke, one_error_line
 
-    monkeypatch.setattr(io_pool, "_POOL", None)  # a pool made now, with the setting
-    monkeypatch.setenv("GDLAB_IO_THREADS", "2")
-    names = set()
+    monkeypatch.setattr(io_pool, "_POOLS", {})  # pools made now, with the setting
+    monkeypatch.setenv("GDLAB_IO_THREADS", "3")
+    names, writers = set(), set()
     in_parallel(lambda i: names.add(threading.current_thread().name) or time.sleep(0.01), range(40))
-    assert len(names) == 2 and io_pool._io_pool()[1] == 2
-    io_pool._io_pool()[0].shutdown()
-    monkeypatch.setattr(io_pool, "_POOL", None)
+    assert len(names) == 3 and all(n.startswith("gdlab-io") for n in names)
+    # work that overlaps training has its own BACKGROUND_THREADS writers, whatever the setting
+    started = io_pool.in_background(lambda i: writers.add(threading.current_thread().name) or time.sleep(0.01), range(40))
+    while not started.done():  # not wait(): that would hand the rest to the I/O threads (see below)
+        time.sleep(0.01)
+    assert len(writers) == io_pool.BACKGROUND_THREADS == 2 and all(n.startswith("gdlab-bg") for n in writers)
+    for pool, _ in io_pool._POOLS.values():
+        pool.shutdown()
+    monkeypatch.setattr(io_pool, "_POOLS", {})
     for bad in ("0", "many", "-3", "1e3"):
         monkeypatch.setenv("GDLAB_IO_THREADS", bad)
         result = invoke("sweep", ROOT / "configs" / "quickstart.yaml", "optimizer.lr=0.1,0.2", "--run-dir", tmp_path / "s")
         one_error_line(result, 2, f"GDLAB_IO_THREADS='{bad}'", "whole number of threads from 1 to 256")
         assert not (tmp_path / "s").exists()
+
+
+def test_waiting_on_background_writes_hands_what_is_left_to_every_io_thread(monkeypatch):
+    """Two background writers overlap training; once the group waits for them, nothing else runs, so the
+    chunks they have not started go to all the I/O threads. Results and errors keep item order."""
+    import time
+
+    from gdlab import io_pool
+
+    monkeypatch.setattr(io_pool, "_POOLS", {})
+    monkeypatch.setenv("GDLAB_IO_THREADS", "8")
+    ran = []
+
+    def work(i: int) -> int:
+        ran.append(threading.current_thread().name)
+        time.sleep(0.005)
+        if i in (40, 7):
+            raise GdlabError(f"file {i}: cannot write")
+        return i * i
+
+    started = io_pool.in_background(work, range(128))
+    while not ran:  # the writers have begun, as during training
+        time.sleep(0.001)
+    with pytest.raises(GdlabError, match="file 7"):
+        started.wait()
+    assert [v for ok, v in started.outcomes() if ok] == [i * i for i in range(128) if i not in (40, 7)]
+    assert len(ran) == 128  # each item once
+    assert {n.split("_")[0] for n in ran} == {"gdlab-bg", "gdlab-io"}
+    for pool, _ in io_pool._POOLS.values():
+        pool.shutdown()
+    monkeypatch.setattr(io_pool, "_POOLS", {})

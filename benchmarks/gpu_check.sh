@@ -29,7 +29,7 @@ ls configs/*.yaml | xargs -P 4 -I{} sh -c 'if timeout 90 python3 -m gdlab train 
 
 echo "== 3. benchmarks on the GPU"
 timeout 200 python3 benchmarks/sweep_speed.py --device cuda --sizes compute --ks 1024 --skip-jobs --seq-sample 8 --steps 300 --repeats 2 --phases 2>&1 | tee "$OUT/sweep_1024.txt"
-# The same SGD row with 4 I/O threads instead of one per core (16 there): do the writers' Python work and GIL slow the loop feeding the GPU?
+# The same SGD row with 4 I/O threads instead of one per core (16 there): how the finish phase (model.pt, summary.json) scales.
 GDLAB_IO_THREADS=4 timeout 120 python3 benchmarks/sweep_speed.py --device cuda --sizes compute --ks 1024 --opts SGD --skip-jobs --seq-sample 8 --steps 300 --phases 2>&1 | tee "$OUT/sweep_1024_io4.txt"
 timeout 200 python3 benchmarks/sweep_speed.py --device cuda --sizes tiny,moons,compute --ks 8,128 --skip-jobs --seq-sample 4 --steps 300 2>&1 | tee "$OUT/sweep_sizes.txt"
 timeout 120 python3 benchmarks/train_overhead.py --device cuda --steps 1000 --repeats 3 2>&1 | tee "$OUT/train_overhead.txt"

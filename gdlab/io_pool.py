@@ -1,6 +1,6 @@
 """The threads that write many run folders' files at once. Creating and writing files is system-call
 work done without the GIL (a create cost 0.05-1 ms of kernel CPU on this project's VM), so threads use
-every core; on an accelerator they also write while the device trains."""
+every core; on an accelerator two background writers also write while the device trains."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ IO_THREADS = max(2, min(32, _cores()))
 
 
 def io_threads() -> int:
-    """The pool's size: GDLAB_IO_THREADS where set (a network file system may want more threads; a GPU run
-    whose writers' Python holds the GIL its training loop needs, fewer), else IO_THREADS."""
+    """The I/O pool's size: GDLAB_IO_THREADS where set (a network file system, where each file waits on
+    the server, may want more threads), else IO_THREADS."""
     text = os.environ.get("GDLAB_IO_THREADS")
     if text is None:
         return IO_THREADS

@@ -424,6 +424,27 @@ def test_with_seeds_the_best_is_the_best_mean_over_seeds():
     assert "best single run: optimizer.lr=1, seed=0" in text
 
 
+@pytest.mark.parametrize("n_lrs, shown", [(15, 15), (40, 20)])
+def test_a_long_ranking_shows_its_best_twenty_and_says_where_the_rest_are(n_lrs, shown):
+    """30 rows or fewer are all shown (15 lrs x 2 seeds); a 1,024-variant sweep's terminal ranking is its top."""
+    from rich.console import Console
+
+    from gdlab.cli.sweep_view import ranking_tables
+
+    rows = [{"optimizer.lr": 0.01 * (i + 1), "seed": s, "status": "completed", "final_train_loss": 1 / (i + 1) + s / 1000,
+             "run_dir": f"{2 * i + s:03d}", "diverged_at_step": None, "steps": 10} for i in range(n_lrs) for s in (0, 1)]
+    tables = ranking_tables(rows, ["optimizer.lr", "seed"])
+    assert [t.row_count for t in tables[:2]] == [min(2 * n_lrs, 30 if 2 * n_lrs <= 30 else 20), shown]
+    console = Console(record=True, width=200, file=open(os.devnull, "w"))
+    for t in tables:
+        console.print(t)
+    text = console.export_text()
+    assert (f"the best 20 of {2 * n_lrs}; every variant is in sweep.csv" in text) == (2 * n_lrs > 30)
+    assert (f"the best 20 of {n_lrs}; every variant is in sweep.csv" in text) == (n_lrs > 30)
+    best = f"{0.01 * n_lrs:g}"  # the largest lr has the lowest loss: first in both tables, and named best
+    assert f"best over seeds: optimizer.lr={best}" in text and f"best single run: optimizer.lr={best}, seed=0" in text
+
+
 @pytest.mark.parametrize("axis, values, warned", [
     ("loss", ["MSELoss", "L1Loss"], True), ("loss.label_smoothing", [0.0, 0.2], True),
     ("data.noise", [0.1, 0.3], True), ("optimizer.lr", [0.1, 1.0], False)])

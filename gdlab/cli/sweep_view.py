@@ -80,6 +80,20 @@ def result_line(plan, s: dict) -> str:
     return f"[{style}]{status:>11}[/{style}]  {plan.dir_name}  {detail}"
 
 
+SHOW_ALL_UP_TO, SHOW_TOP = 30, 20  # a 1,024-variant sweep's ranking is read from its top; sweep.csv has all
+
+
+def _shown(n: int) -> int:
+    return n if n <= SHOW_ALL_UP_TO else SHOW_TOP
+
+
+def _cap(table: Table, n: int) -> None:
+    """Say under a table cut to its top rows how many there are, and where the rest are."""
+    if n > SHOW_ALL_UP_TO:
+        cut = f"the best {SHOW_TOP} of {n}; every variant is in sweep.csv"
+        table.caption = f"{table.caption}\n{cut}" if table.caption else cut
+
+
 def ranking_tables(rows: list[dict], axes: list[str]) -> list[Table]:
     metric = score_metric(rows)
     tables = []
@@ -96,7 +110,8 @@ def ranking_tables(rows: list[dict], axes: list[str]) -> list[Table]:
         table.caption = (f"{', '.join(varied)} changes the loss or the data itself: {metric} values across its "
                          "values are not comparable, so compare ranks within each")
     ranked = rank_rows(rows)
-    for i, r in enumerate(ranked, 1):
+    _cap(table, len(ranked))
+    for i, r in enumerate(ranked[:_shown(len(ranked))], 1):
         style = "bold green" if i == 1 and r["status"] == "completed" else STATUS_STYLE.get(r["status"], "")
         table.add_row(str(i), *[format_value(r[a]) for a in axes], r["status"], fmt_number(r.get(metric)),
                       fmt_number(r.get("diverged_at_step")), fmt_number(r.get("steps")), style=style if i == 1 else None)
@@ -109,7 +124,9 @@ def ranking_tables(rows: list[dict], axes: list[str]) -> list[Table]:
         agg.add_column("mean ± std", justify="right")
         agg.add_column("ok/seeds", justify="right")
         agg.add_column("statuses")
-        for a in aggregate_over_seeds(rows, axes):
+        points = aggregate_over_seeds(rows, axes)
+        _cap(agg, len(points))
+        for a in points[: _shown(len(points))]:
             value = "-" if a.mean is None else f"{a.mean:.4g} ± {a.std:.2g}" + ("" if a.metric == metric else f" ({a.metric})")
             agg.add_row(*[format_value(a.point[o]) for o in others], value, f"{a.n_ok}/{a.n}",
                         ", ".join(f"{k} {v}" for k, v in a.statuses.items()))

@@ -138,8 +138,8 @@ _PACKAGE = Path(__file__).resolve().parents[1]  # gdlab/
 
 def _where(exc: BaseException) -> str:
     """` (at engine/loop.py:86: summed.backward())`: the innermost line of gdlab the exception came through."""
-    ours = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve().is_relative_to(_PACKAGE)]
-    if not ours:
-        return ""
-    frame = ours[-1]
-    return f" (at {Path(frame.filename).resolve().relative_to(_PACKAGE).as_posix()}:{frame.lineno}: {frame.line})"
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(_PACKAGE):
+            return f" (at {path.relative_to(_PACKAGE).as_posix()}:{frame.lineno}: {frame.line})"
+    return ""

@@ -50,8 +50,7 @@ def _timed(name: str, fn):
             return fn(*args, **kwargs)
         finally:
             _INSIDE[0] -= 1
-            if _INSIDE[0] == 0 or name != "background waits":
-                PHASES[name] = PHASES.get(name, 0.0) + time.perf_counter() - t0
+            PHASES[name] = PHASES.get(name, 0.0) + time.perf_counter() - t0
     return timed
 
 

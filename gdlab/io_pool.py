@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, TypeVar
 T = TypeVar("T")
 
 
-def _cores() -> int:
+def usable_cores() -> int:
     affinity = getattr(os, "sched_getaffinity", None)  # the cores this process may use, not the machine's
     return len(affinity(0)) if affinity else (os.cpu_count() or 1)
 
@@ -19,7 +19,7 @@ def _cores() -> int:
 # the kernel creating files) with no disk waits to overlap, and more threads than cores only contend: on
 # the 2-core VM a K=128 group's headers and model.pt/summary.json took 0.16-0.21 s on 2 threads, 0.25-0.28 s
 # on 8 (three interleaved runs of sweep_speed.py --phases), and (c) 0.61-0.71 s against 0.72-0.80 s.
-IO_THREADS = max(2, min(32, _cores()))
+IO_THREADS = max(2, min(32, usable_cores()))
 
 
 def io_threads() -> int:

@@ -84,6 +84,21 @@ def test_dry_run_with_jobs_shows_the_groups_the_workers_get(tmp_path):
     assert [j.indices for j in make_jobs(group_variants(plans, "auto"), tmp_path, 2)] == [[p.index for p in g] for g in shown]
 
 
+def test_jobs_split_the_cores_this_process_may_use_not_the_machines(tmp_path, monkeypatch):
+    """In a container pinned to 4 of a host's 64 cores, two workers get 2 torch threads each, not 32."""
+    import os
+
+    from gdlab.sweep.plan import group_variants
+    from gdlab.sweep.run import make_jobs, setup_sweep
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    plans = setup_sweep(write_config(tmp_path), ["optimizer.lr=0.1,0.2", "seed=0,1"]).plans
+    assert {j.threads for j in make_jobs(group_variants(plans, "auto"), tmp_path, 2)} == {2}
+    assert {j.threads for j in make_jobs(group_variants(plans, "auto"), tmp_path, 8)} == {1}
+    assert {j.threads for j in make_jobs(group_variants(plans, "auto"), tmp_path, 1)} == {None}
+
+
 @pytest.mark.parametrize("config, axes", [
     ("configs/moons.yaml", ["optimizer.lr=1e-3,1e-1", "optimizer.name=SGD,Adam", "seed=0,1"]),
     ("configs/lr_sweep.yaml", []),

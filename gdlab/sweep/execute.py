@@ -25,6 +25,14 @@ class Job:
     init_sharpness: bool = False
 
 
+def threads_per_worker(workers: int) -> int:
+    """torch threads for each of `workers` processes sharing this machine: the cores this process may use
+    (its affinity; os.cpu_count() in a container can be the host's 64), split evenly."""
+    from gdlab.io_pool import usable_cores
+
+    return max(1, usable_cores() // workers)
+
+
 def failed_summaries(job: Job, error: str) -> list[dict]:
     return [{"status": "failed", "error": error, **progress_on_disk(d)} for d in job.run_dirs]
 

@@ -15,7 +15,7 @@ from gdlab.config.overrides import follow_set_keys, key_path, unset
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.csvlog import CsvAppender
 from gdlab.rundir import json_safe, write_atomic
-from gdlab.sweep.execute import Job
+from gdlab.sweep.execute import Job, threads_per_worker
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, exact_text, group_variants, plan_variants, spread
 from gdlab.yamlio import dump_yaml, read_yaml_file
@@ -119,7 +119,7 @@ def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict])
 def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int, init_sharpness: bool = False) -> list[Job]:
     """One job per group, the groups spread over the workers (see plan.spread)."""
     groups = spread(groups, jobs)
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    threads = threads_per_worker(jobs) if jobs > 1 else None
     return [
         Job([p.index for p in g], [p.cfg.model_copy(update={"sweep": None}) for p in g],
             [str(folder / p.dir_name) for p in g], [p.recorded_overrides for p in g], threads, init_sharpness)

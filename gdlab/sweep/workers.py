@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_any
 from typing import Any, Callable
 
-from gdlab.sweep.execute import Job, failed_summaries, interrupted_summaries, run_job_safely
+from gdlab.sweep.execute import Job, failed_summaries, interrupted_summaries, run_job_safely, threads_per_worker
 
 OnDone = Callable[[Job, list[dict]], bool]  # returns True to stop scheduling (fail-fast)
 OnEvent = Callable[[Job, dict], None]
@@ -57,7 +57,7 @@ def run_in_workers(jobs_list: list[Job], workers: int, should_stop: Callable[[],
     # spawn, not fork: a forked copy of a process that already ran torch can deadlock in its thread pools
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.RawValue("b", 0)  # read by every running job each step: a plain shared byte, no lock
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = threads_per_worker(workers)
     queue = list(jobs_list)
     pool: list[_Worker] = []
 

@@ -11,11 +11,28 @@ from gdlab.errors import EXIT_FAILED, GdlabError, shorten_middle
 PATH_LIMIT = 100  # characters of a user's path an error shows
 
 
+def _read_umask() -> int:
+    """The process's umask, read without setting it where Linux shows it: os.umask can only read it by
+    setting it, and for that instant a file another I/O thread creates gets mode 0o666 (a third of them
+    did, beside a thread reading it in a loop)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0)  # once, at import: no I/O thread exists yet
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # gdlab never changes it
+
+
 def umask_mode() -> int:
     """The mode a plain new file gets here (0o666 less the umask): temp files start at 0o600."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+    return 0o666 & ~_UMASK
 
 
 def read_user_text(path: Path, what: str, max_bytes: int | None = None) -> str:

@@ -157,3 +157,39 @@ def test_waiting_on_background_writes_hands_what_is_left_to_every_io_thread(monk
     for pool, _ in io_pool._POOLS.values():
         pool.shutdown()
     monkeypatch.setattr(io_pool, "_POOLS", {})
+
+
+def test_reading_the_umask_never_changes_it_under_other_threads(tmp_path):
+    """write_atomic asks for the file mode on the I/O threads while others create metrics.csv and run
+    folders; reading the umask by setting it to 0 made about a third of those files world-writable."""
+    import os
+    import sys
+    import threading
+
+    from gdlab.files import umask_mode
+
+    mask = os.umask(0)
+    os.umask(mask)
+    if mask == 0:
+        pytest.skip("with umask 0 a world-writable file is what is expected")
+    expected, before, stop = 0o666 & ~mask, sys.getswitchinterval(), threading.Event()
+    answers = set()
+
+    def ask():
+        while not stop.is_set():
+            answers.add(umask_mode())
+
+    asker = threading.Thread(target=ask)
+    sys.setswitchinterval(1e-6)  # interleave the two threads as often as possible
+    try:
+        asker.start()
+        modes = set()
+        for i in range(300):
+            path = tmp_path / f"f{i}"
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o666))
+            modes.add(path.stat().st_mode & 0o777)
+    finally:
+        stop.set()
+        asker.join()
+        sys.setswitchinterval(before)
+    assert modes == {expected} and answers == {expected}

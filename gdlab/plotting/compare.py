@@ -9,7 +9,7 @@ import numpy as np
 from gdlab.errors import GdlabError
 from gdlab.plotting.labels import curve_labels, left_out_lines
 from gdlab.plotting.load import RunData, diverged_step
-from gdlab.plotting.output import finite, legend_beside, log_if_positive, new_figure, step_axis, top_edge
+from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_positive, new_figure, step_axis
 
 X_AXES = ("step", "epoch", "wall_s")
 AXES_SIZE = (7.0, 4.3)  # inches of plotting area, whatever the legend needs
@@ -48,20 +48,6 @@ def _drawable(run: RunData, metric: str, x: str, warnings: list[str]) -> np.ndar
     return mask
 
 
-def _diverged_mark(ax, frame, x: str, step: int, xs, ys, color, i: int):
-    """The ✕ at the divergence step, at the height of the curve's last finite value up to that step (or the
-    axes' top edge when it has none): not at the metric's last point, which a sparse val_loss logs steps earlier."""
-    at = frame[x][(frame["step"] <= step) & finite(frame[x])]
-    where = step if x == "step" else (at.iloc[-1] if len(at) else xs[-1])  # the x of that step's row
-    before = ys[xs <= where]
-    style = dict(ls="none", marker="X", ms=9, color=color, gid=f"diverged:{i}", label="_diverged")
-    if len(before):
-        (mark,) = ax.plot([where], [before[-1]], **style)
-    else:
-        (mark,) = ax.plot([where], [1.0], clip_on=False, transform=top_edge(ax), **style)
-    return mark
-
-
 def _y_scale(ax, metric: str, values) -> None:
     """Accuracies on a linear 0–1 axis, as `gdlab plot` draws them: a log axis would stretch the near-zero
     start and squash the approach to 1 that matters. Anything else: log when every value is positive."""
@@ -96,7 +82,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
         shown_as = label if step is None else f"{label}; diverged at step {step}"
         (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", ls=STYLES[len(drawn) // 10 % len(STYLES)],
                           marker="." if mask.sum() <= len(frame) // 2 else None)
-        handle = line if step is None else (line, _diverged_mark(ax, frame, x, step, xs, ys, line.get_color(), i))
+        handle = line if step is None else (line, diverged_mark(ax, frame, x, step, xs, ys, line.get_color(), f"diverged:{i}"))
         drawn.append((ys, label, rest, handle))
     if not drawn:
         raise GdlabError(f"none of the {len(runs)} run(s) has finite '{metric}' values against '{x}' to compare")

@@ -27,7 +27,7 @@ def describe_lines(numbers: list[int], limit: int = 5) -> str:
 def read_rows(path: Path, required: tuple[str, ...], what: str) -> tuple[list[str], list[Row], list[str]]:
     """Return (header, rows, warnings). Drops a torn last line, repeated header rows and rows with the
     wrong number of fields, with a warning each; raises GdlabError for an empty or foreign file."""
-    text = read_text(path, what)
+    text = read_text(path, what).removeprefix("\ufeff")  # a spreadsheet's byte-order mark is not part of 'step'
     if not text.strip():
         raise GdlabError(f"{path}: empty file (expected {what})")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -39,6 +39,8 @@ def read_rows(path: Path, required: tuple[str, ...], what: str) -> tuple[list[st
     except csv.Error as exc:
         raise GdlabError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
 
+    if not records:  # ',,,' lines: CSV, but not one cell says what the file is
+        raise GdlabError(f"{path}: every line is empty cells, no header row (expected {what})")
     header, rows = records[0][1], records[1:]
     missing = [c for c in required if c not in header]
     if missing:

@@ -91,7 +91,14 @@ def load_runs(paths: list[Path], warnings: list[str]) -> list[RunData]:
     """Runs for `compare`: a run folder gives itself, a sweep folder each of its readable variants. An lr-find
     folder is skipped with a warning (a shell glob such as `runs/x/*` picks them up too), unless nothing
     else is left to compare."""
-    found = [resolve(path) for path in paths]  # every path checked before any is read
+    found, seen = [], set()
+    for kind, folder in (resolve(path) for path in paths):  # every path checked before any is read
+        key = folder.resolve()
+        if key in seen:  # `compare runs/x/* runs/x/one`: one curve per folder, not two with the same label
+            warnings.append(f"{folder}: given more than once; drawn once")
+            continue
+        seen.add(key)
+        found.append((kind, folder))
     lrfind = [folder for kind, folder in found if kind == "lr-find"]
     if lrfind and len(lrfind) == len(found):  # its loss is against a growing lr, not steps: no curve to overlay
         raise GdlabError(f"{lrfind[0]}: an lr-find folder has no training curve to compare; compare takes run and "
@@ -99,12 +106,19 @@ def load_runs(paths: list[Path], warnings: list[str]) -> list[RunData]:
     warnings.extend(f"{folder}: an lr-find folder has no training curve to compare; skipped (draw it with gdlab plot)"
                     for folder in lrfind)
     runs: list[RunData] = []
+    unreadable: list[GdlabError] = []
     for kind, folder in found:
-        if kind == "run":
-            runs.append(load_run(folder, warnings))
-        elif kind == "sweep":
-            sweep = load_sweep(folder, warnings)
-            if not sweep.runs:
-                raise GdlabError(f"{folder}: none of the sweep's variant runs could be read")
-            runs.extend(sweep.runs.values())
+        try:
+            if kind == "run":
+                runs.append(load_run(folder, warnings))
+            elif kind == "sweep":
+                sweep = load_sweep(folder, warnings)
+                if not sweep.runs:
+                    raise GdlabError(f"{folder}: none of the sweep's variant runs could be read")
+                runs.extend(sweep.runs.values())
+        except GdlabError as exc:  # a run that has just started (a header, no row) must not sink the others
+            unreadable.append(exc)
+    if unreadable and not runs:
+        raise unreadable[0]
+    warnings.extend(f"{exc.message}; left out of the comparison" for exc in unreadable)
     return runs

@@ -162,6 +162,20 @@ def top_edge(ax):
     return blended_transform_factory(ax.transData, ax.transAxes)
 
 
+def diverged_mark(ax, frame, x: str, step: int, xs, ys, color, gid: str):
+    """The ✕ at the divergence step, at the height of the curve's last finite value up to that step (or the
+    axes' top edge when it has none): not at the metric's last point, which a sparse val_loss logs steps earlier."""
+    at = frame[x][(frame["step"] <= step) & finite(frame[x])]
+    where = step if x == "step" else (at.iloc[-1] if len(at) else xs[-1])  # the x of that step's row
+    before = ys[xs <= where]
+    style = dict(ls="none", marker="X", ms=9, color=color, gid=gid, label="_diverged")
+    if len(before):
+        (mark,) = ax.plot([where], [before[-1]], **style)
+    else:
+        (mark,) = ax.plot([where], [1.0], clip_on=False, transform=top_edge(ax), **style)
+    return mark
+
+
 def note_if_empty(ax, drawn: list, text: str = "no finite values") -> bool:
     """Say so in the middle of an axis with no finite value to show (a run that diverged at step 1): an empty
     axis would otherwise show matplotlib's meaningless default ticks, which read like data."""

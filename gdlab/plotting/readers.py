@@ -35,6 +35,9 @@ def _number(cell: str) -> float:
     return math.nan if cell == "" else float(cell)
 
 
+MAX_STEP = 2**53  # floats count whole numbers exactly up to here; int64 would wrap 1e300 to a negative step
+
+
 def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """Read metrics.csv into a float DataFrame (int `step`), one row per trusted line, plus warnings."""
     header, rows, warnings = read_rows(path, METRICS_REQUIRED, "a gdlab metrics.csv")
@@ -51,7 +54,7 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
             unparsable.append(line)
             continue
         step = numbers[step_at]
-        if not (math.isfinite(step) and step == int(step) and step >= 0):
+        if not (0 <= step <= MAX_STEP and step == int(step)):  # NaN fails the bounds
             bad_step.append(line)
             continue
         # A non-finite value on the last row is how a diverged run ends; elsewhere it is suspicious.
@@ -65,7 +68,7 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
                         f"(line {describe_lines(unparsable)})")
     if bad_step:
         warnings.append(f"{path}: skipped {len(bad_step)} row(s) whose step is not a whole number "
-                        f"(line {describe_lines(bad_step)})")
+                        f"from 0 to 2**53 (line {describe_lines(bad_step)})")
     for name, lines in nonfinite.items():
         warnings.append(f"{path}: column {name} is NaN/inf before the last row (line {describe_lines(lines)}); "
                         "those points are not drawn")

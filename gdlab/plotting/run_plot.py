@@ -81,6 +81,11 @@ def plot_run(run: RunData, title: str | None = None):
                           transform=top_edge(ax), gid="diverged", label=f"diverged at step {step}")
         handles.append(mark)
     # On the twin axis when there is one: it is drawn last, so its lines would cover a legend on `ax`.
+    if legend_ax is not ax:  # "best" avoids only its own axis's lines: show it the loss curves, unseen
+        from matplotlib.lines import Line2D
+
+        for line in losses:
+            legend_ax.add_artist(Line2D(line.get_xdata(), line.get_ydata(), transform=ax.transData, visible=False))
     legend_ax.legend(handles=handles, loc="best", fontsize="small")
 
     row = 1
@@ -106,6 +111,6 @@ def plot_run(run: RunData, title: str | None = None):
 
 def _default_title(run: RunData, step: int | None) -> str:
     summary = run.summary or {}
-    name = summary.get("name") or (run.config or {}).get("name") or run.path.parent.name
+    name = summary.get("name") or (run.config or {}).get("name") or run.path.absolute().parent.name
     status = summary.get("status") or ("diverged" if step is not None else "no summary.json")
     return f"{name} — {run.path.name} ({status})"

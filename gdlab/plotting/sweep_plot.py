@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from gdlab.plotting.load import SweepData
-from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, step_axis
+from gdlab.plotting.load import SweepData, diverged_step
+from gdlab.plotting.output import diverged_mark, finite, log_if_positive, new_figure, note_if_empty, step_axis
 from gdlab.plotting.sensitivity import draw_sensitivity
 from gdlab.plotting.stability import edges_of
 
@@ -53,7 +53,7 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
     from matplotlib.lines import Line2D
 
     styles = {v: STYLES[i % len(STYLES)] for i, v in enumerate(pd.unique(sweep.table[group].astype(str)))} if group else {}
-    drawn = []
+    drawn, marks = [], []
     for position, (index, row) in enumerate(facet.iterrows()):
         run = sweep.runs.get(index)
         if run is None:
@@ -71,6 +71,9 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
                           color=color, ls=styles.get(str(row[group]), "-") if group else "-", gid=f"curve:{index}",
                           label=label)
         drawn.append(line.get_ydata())
+        step = diverged_step(frame, run.summary)
+        if step is not None:  # the ✕ that `plot RUN` and `compare` draw: a rising curve alone does not say it
+            marks.append(diverged_mark(ax, frame, "step", step, line.get_xdata(), line.get_ydata(), color, f"diverged:{index}"))
     log_if_positive(ax, drawn)
     step_axis(ax)
     # nothing finite (every variant diverged at step 1), or no curve read at all (their metrics.csv missing)
@@ -81,6 +84,9 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
     named = dict(zip(labels, handles))  # one entry per category, not per seed
     handles = list(named.values()) + [Line2D([], [], color="k", ls=s) for s in styles.values()]
     labels = list(named) + [f"{group}={v}" for v in styles]
+    if marks:
+        handles.append(Line2D([], [], ls="none", marker="X", color="k"))
+        labels.append("diverged")
     if handles and len(handles) <= 12:
         ax.legend(handles, labels, fontsize="x-small", loc="best")
 

@@ -1,0 +1,129 @@
+"""gdlab plot / compare / runs on files a person or a live run leaves: lines of empty cells, a byte-order
+mark, absurd steps, a run that has only its header, one folder named twice; the run legend off the loss
+curve; the ✕ on a sweep's diverged curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_plot import HEADER, figure_of, line, make_run, make_sweep, sweep_figure
+from tests.test_plot_fixes_b import compare_of
+from tests.test_plot_more import cli, make_lrfind, one_line_error
+
+
+# ---------------------------------------------------------------- files of empty cells
+@pytest.mark.parametrize("name", ["metrics.csv", "sweep.csv", "lr_find.csv"])
+def test_a_file_of_empty_cells_is_one_line_exit_2_not_a_traceback(tmp_path, name):
+    folder = tmp_path / "x"
+    if name == "lr_find.csv":
+        make_lrfind(folder)
+    else:
+        (make_sweep(folder) if name == "sweep.csv" else make_run(folder))
+    (folder / name).write_text(",,,\n,,,\n")
+    one_line_error(cli("plot", folder), str(folder / name), "every line is empty cells")
+
+
+def test_runs_lists_a_run_of_empty_cells_as_unreadable_and_the_others_still(tmp_path):
+    root = tmp_path / "runs"
+    make_run(root / "a" / "2026-11-26_10-00-00")
+    make_run(root / "b" / "2026-11-26_11-00-00", text=",,,\n", summary=False)
+    result = cli("runs", root, "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [row["status"] for row in rows] == ["completed", "unreadable"]
+    assert "every line is empty cells" in result.stderr
+
+
+def test_a_byte_order_mark_before_the_header_is_not_part_of_step(tmp_path):
+    run = make_run(tmp_path / "r")
+    text = (run / "metrics.csv").read_text()
+    (run / "metrics.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())  # as a spreadsheet saves "UTF-8 CSV"
+    result = cli("plot", run)
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+    np.testing.assert_allclose(line(figure_of(run)[0], "train_loss").get_xdata(), range(1, 21))
+
+
+# ---------------------------------------------------------------- steps past what a float counts exactly
+@pytest.mark.parametrize("step", ["1e300", "1e17", "-1"])
+def test_a_step_no_run_could_reach_is_skipped_with_a_warning_not_wrapped(tmp_path, step):
+    """int64 turned 1e300 into -9.2e18: the x axis ran from there to 0 and `runs` showed that step."""
+    run = make_run(tmp_path / "r", rows=["1,0,0.1,1.0,0.5,1,,,0.1", "2,0,0.1,0.5,0.5,1,,,0.2", f"{step},0,0.1,0.2,0.5,1,,,0.3"])
+    result = cli("plot", run)
+    assert result.exit_code == 0, result.stderr
+    assert "skipped 1 row(s) whose step is not a whole number from 0 to 2**53 (line 4)" in result.stderr
+    assert list(line(figure_of(run)[0], "train_loss").get_xdata()) == [1, 2]
+
+
+# ---------------------------------------------------------------- compare: a live run, a folder twice
+def test_compare_leaves_out_a_run_that_has_only_its_header_and_draws_the_rest(tmp_path):
+    calm, live = make_run(tmp_path / "a"), make_run(tmp_path / "b", text=HEADER + "\n")
+    result = cli("compare", calm, live, "-o", tmp_path / "c.png")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "c.png").stat().st_size > 0
+    assert f"{live / 'metrics.csv'}: no data rows to plot" in result.stderr and "left out of the comparison" in result.stderr
+    fig = compare_of([calm, live], "train_loss")
+    assert [ln.get_gid() for ln in fig.axes[0].get_lines()] == ["compare:0"]
+    # with nothing else to draw, the reason is the error, as before
+    one_line_error(cli("compare", live, "-o", tmp_path / "d.png"), "no data rows to plot")
+    assert not (tmp_path / "d.png").exists()
+
+
+def test_compare_draws_a_folder_named_twice_once(tmp_path):
+    a, b = make_run(tmp_path / "a"), make_run(tmp_path / "b", lr=0.01)
+    result = cli("compare", a, b, tmp_path / "b" / ".." / "a", "-o", tmp_path / "c.png")
+    assert result.exit_code == 0 and "given more than once; drawn once" in result.stderr, result.stderr
+    fig = compare_of([a, b, a], "train_loss")
+    assert [ln.get_gid() for ln in fig.axes[0].get_lines()] == ["compare:0", "compare:1"]
+
+
+# ---------------------------------------------------------------- the run legend and the loss curve
+def test_the_run_legend_avoids_the_loss_curve_as_well_as_the_accuracy(tmp_path):
+    """The legend sits on the accuracy axis; "best" looked only at that axis's lines and put it over a rising
+    loss in the lower left."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rows = [f"{s},{s},0.1,{10 ** (s / 8):.6g},{0.6 + 0.3 * np.sin(s / 5) ** 2:.4g},1,,,{s * 0.01}" for s in range(1, 41)]
+    fig, _ = figure_of(make_run(tmp_path / "r", rows=rows))
+    fig.draw_without_rendering()
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    legend = next(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)
+    box = legend.get_window_extent(renderer)
+    for gid in ("train_loss", "train_accuracy"):
+        curve = line(fig, gid)
+        xy = curve.get_transform().transform(np.column_stack([curve.get_xdata(), curve.get_ydata()]))
+        assert not any(box.contains(x, y) for x, y in xy), gid
+    assert [t.get_text() for t in legend.get_texts()] == ["train loss", "train accuracy"]  # the helpers are unseen
+
+
+def test_a_run_named_by_a_bare_relative_path_keeps_its_parent_in_the_title(tmp_path, monkeypatch):
+    make_run(tmp_path / "big", summary=False)
+    (tmp_path / "big" / "config.yaml").unlink()
+    monkeypatch.chdir(tmp_path / "big")
+    from gdlab.plotting.load import load_run
+    from gdlab.plotting.run_plot import plot_run
+
+    title = plot_run(load_run(Path("."), [])).get_suptitle()
+    assert title.startswith(f"{tmp_path.name} — ") and "no summary.json" in title, title
+
+
+# ---------------------------------------------------------------- the sweep plot's ✕
+def test_a_sweep_plot_marks_each_diverged_curve_where_it_diverged(tmp_path):
+    fig, _ = sweep_figure(make_sweep(tmp_path / "sw", lrs=(0.01, 0.1, 1.0, 2.0)))
+    curves = fig.axes[0]
+    for index in (2, 3):  # lr 1 and 2 diverge at step 4; their last finite loss is 1e3, at step 3
+        mark = line(fig, f"diverged:{index}")
+        assert mark.axes is curves and (list(mark.get_xdata()), list(mark.get_ydata())) == ([4], [1e3])
+        assert mark.get_color() == line(fig, f"curve:{index}").get_color()
+    assert not [ln for ln in curves.get_lines() if ln.get_gid() in ("diverged:0", "diverged:1")]
+    assert "diverged" in [t.get_text() for t in curves.get_legend().get_texts()]
+
+
+def test_a_one_variant_sweep_that_diverged_says_so(tmp_path):
+    """With no axis there is no sensitivity panel: the ✕ was the only place left to say it."""
+    sweep = make_sweep(tmp_path / "sw", lrs=(5.0,))
+    fig, _ = sweep_figure(sweep)
+    assert line(fig, "diverged:0").get_xdata()[0] == 4

@@ -1,6 +1,6 @@
 """gdlab plot / compare / runs on files a person or a live run leaves: lines of empty cells, a byte-order
 mark, absurd steps, a run that has only its header, one folder named twice; the run legend off the loss
-curve; the ✕ on a sweep's diverged curves."""
+curve; the ✕ on a sweep's diverged curves; a run just started in `runs`; the lr panel's steps."""
 
 from __future__ import annotations
 
@@ -115,10 +115,10 @@ def test_a_sweep_plot_marks_each_diverged_curve_where_it_diverged(tmp_path):
     fig, _ = sweep_figure(make_sweep(tmp_path / "sw", lrs=(0.01, 0.1, 1.0, 2.0)))
     curves = fig.axes[0]
     for index in (2, 3):  # lr 1 and 2 diverge at step 4; their last finite loss is 1e3, at step 3
-        mark = line(fig, f"diverged:{index}")
+        mark = line(fig, f"curve_diverged:{index}")
         assert mark.axes is curves and (list(mark.get_xdata()), list(mark.get_ydata())) == ([4], [1e3])
         assert mark.get_color() == line(fig, f"curve:{index}").get_color()
-    assert not [ln for ln in curves.get_lines() if ln.get_gid() in ("diverged:0", "diverged:1")]
+    assert not [ln for ln in curves.get_lines() if ln.get_gid() in ("curve_diverged:0", "curve_diverged:1")]
     assert "diverged" in [t.get_text() for t in curves.get_legend().get_texts()]
 
 
@@ -126,4 +126,38 @@ def test_a_one_variant_sweep_that_diverged_says_so(tmp_path):
     """With no axis there is no sensitivity panel: the ✕ was the only place left to say it."""
     sweep = make_sweep(tmp_path / "sw", lrs=(5.0,))
     fig, _ = sweep_figure(sweep)
-    assert line(fig, "diverged:0").get_xdata()[0] == 4
+    assert line(fig, "curve_diverged:0").get_xdata()[0] == 4
+
+
+# ---------------------------------------------------------------- runs: a run just started, a sweep of one
+def test_runs_shows_a_run_with_only_its_header_as_started_not_unreadable(tmp_path):
+    root = tmp_path / "runs"
+    make_run(root / "a" / "2026-11-26_10-00-00", text=HEADER + "\n", summary=False)
+    result = cli("runs", root, "--json")
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+    row = json.loads(result.stdout)[0]
+    assert (row["status"], row["steps"], row["final_train_loss"]) == ("no summary", 0, None)
+
+
+def test_runs_says_1_variant(tmp_path):
+    make_sweep(tmp_path / "runs" / "s" / "sweep-2026-11-26_10-00-00", lrs=(0.1,))
+    result = cli("runs", tmp_path / "runs", "--json")
+    assert json.loads(result.stdout)[0]["status"] == "1 variant: 1 completed", result.stdout
+
+
+# ---------------------------------------------------------------- labels and the lr panel
+def test_the_best_star_of_an_optimizer_axis_names_the_optimizer_not_name(tmp_path):
+    import pandas as pd
+
+    sweep = make_sweep(tmp_path / "sw", lrs=(0.1,), optimizers=("SGD", "Adam"))
+    table = pd.read_csv(sweep / "sweep.csv").drop(columns=["optimizer.lr"])  # optimizer.name is the only axis
+    table.to_csv(sweep / "sweep.csv", index=False)
+    fig, _ = sweep_figure(sweep)
+    texts = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert "best optimizer = SGD" in texts, texts
+
+
+def test_the_lr_panel_draws_a_schedule_as_steps_not_ramps(tmp_path):
+    rows = [f"{s},0,{0.1 if s <= 10 else 0.01},{1 / s},0.5,1,,,{s * 0.01}" for s in range(1, 21)]
+    fig, _ = figure_of(make_run(tmp_path / "r", rows=rows))
+    assert line(fig, "lr").get_drawstyle() == "steps-post"

@@ -35,6 +35,10 @@ def _number(cell: str) -> float:
     return math.nan if cell == "" else float(cell)
 
 
+class NoRowsYet(GdlabError):
+    """metrics.csv holds its header and nothing else: a run that has just started (or died at once)."""
+
+
 MAX_STEP = 2**53  # floats count whole numbers exactly up to here; int64 would wrap 1e300 to a negative step
 
 
@@ -74,7 +78,9 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
                         "those points are not drawn")
     if not values:  # say why: the skipped rows' warnings are the reason
         why = "; ".join(w.removeprefix(f"{path}: ") for w in warnings if w.startswith(f"{path}: skipped"))
-        raise GdlabError(f"{path}: no data rows to plot " + (f"({why})" if why else "(the header is there but no row follows)"))
+        if not why and not rows:
+            raise NoRowsYet(f"{path}: no data rows to plot (the header is there but no row follows)")
+        raise GdlabError(f"{path}: no data rows to plot ({why or 'none could be read'})")
 
     frame = pd.DataFrame(np.array(values, dtype=float), columns=header)
     frame["step"] = frame["step"].astype("int64")

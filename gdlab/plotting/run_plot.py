@@ -100,7 +100,8 @@ def plot_run(run: RunData, title: str | None = None):
         row += 1
     if has_lr_panel:
         lr_ax = axes[row]
-        line = _curve(lr_ax, frame, "lr", color="C5", lw=1)
+        # a schedule drops at a step, not over one
+        line = _curve(lr_ax, frame, "lr", color="C5", lw=1, drawstyle="steps-post")
         log_if_positive(lr_ax, [line.get_ydata()])
         lr_ax.set_ylabel("lr")
 

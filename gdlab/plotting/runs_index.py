@@ -14,7 +14,7 @@ from gdlab.files import file_in_the_way
 from gdlab.plotting.folders import find_folders, folder_time, parse_time, path_error
 from gdlab.plotting.load import load_sweep
 from gdlab.plotting.lrfind_data import lrfind_row
-from gdlab.plotting.readers import finite_number as _number, read_config, read_metrics, read_summary
+from gdlab.plotting.readers import NoRowsYet, finite_number as _number, read_config, read_metrics, read_summary
 
 COLUMNS = ("name", "when", "kind", "status", "final_train_loss", "best_val_loss", "steps", "path")
 
@@ -42,6 +42,8 @@ def _run_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
                       "steps": steps if isinstance(steps, int) and not isinstance(steps, bool) else None}
     try:
         metrics, notes = read_metrics(folder / "metrics.csv")
+    except NoRowsYet:  # just started, or killed before its first row: nothing is wrong with the file
+        return row | {"status": "no summary", "final_train_loss": None, "best_val_loss": None, "steps": 0}
     except GdlabError as exc:
         warnings.append(exc.message)
         return row | {"status": "unreadable", "final_train_loss": None, "best_val_loss": None, "steps": None}
@@ -80,7 +82,7 @@ def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
     # moves whenever something (gdlab plot) writes into it
     row["when"] = parse_time((sweep.config or {}).get("created_at")) or row["when"]
     return row | {"name": (sweep.config or {}).get("name") or folder.parent.name,
-                  "status": f"{len(table)} variants: {status}", "final_train_loss": best("final_train_loss"),
+                  "status": f"{len(table)} variant{'' if len(table) == 1 else 's'}: {status}", "final_train_loss": best("final_train_loss"),
                   "best_val_loss": best("best_val_loss"), "steps": int(steps) if _number(steps) is not None else None,
                   "statuses": dict(counts.most_common())}  # for `runs --json`: the counts without parsing prose
 

@@ -30,6 +30,12 @@ def _split(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return diverged, usable
 
 
+def _short(key: str) -> str:
+    """`optimizer.lr` -> lr, but `optimizer.name` -> optimizer: "best name = Adam" says nothing."""
+    parts = key.split(".")
+    return parts[-2] if parts[-1] == "name" and len(parts) > 1 else parts[-1]
+
+
 def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warnings: list[str],
                      categories: list[str] | None = None) -> None:
     """Draw one facet's sensitivity curves; `x` holds numbers, or codes into `categories` for a text axis.
@@ -71,7 +77,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             plotted.append(stats["mean"].to_numpy())
             best = stats  # val loss, when present, wins
         if best is not None:
-            _star(ax, best, color, f"{prefix}best {x.rsplit('.', 1)[-1]}", name, categories, k)
+            _star(ax, best, color, f"{prefix}best {_short(x)}", name, categories, k)
         _crosses(ax, sub.loc[diverged.loc[sub.index], x], k, color, name, marked)
         _edge_line(ax, sub, x, color, group, name, prefix)
 

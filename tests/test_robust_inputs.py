@@ -200,3 +200,5 @@ def test_runs_takes_the_folder_as_runs_too_as_train_and_sweep_do(tmp_path):
     by_argument = runner.invoke(app, ["runs", str(root), "--json"])
     assert by_option.exit_code == 0 and by_option.stdout == by_argument.stdout and '"kind": "run"' in by_option.stdout
     one_error_line(runner.invoke(app, ["runs", str(tmp_path), "--runs", str(root)]), 2, "give the folder once")
+    # DIR written out as its default is still a second folder, not a silent loser to --runs
+    one_error_line(runner.invoke(app, ["runs", "runs", "--runs", str(root)]), 2, "give the folder once", "got runs and")

@@ -148,16 +148,16 @@ def compare(
 
 @command("runs", help="List the runs, sweeps and lr-find folders under DIR (default: runs), oldest first.")
 def runs(
-    root: Path = typer.Argument(Path("runs"), metavar="[DIR]", help="Folder to search."),
+    root: Optional[Path] = typer.Argument(None, metavar="DIR", help="Folder to search (default: runs)."),
     runs_root: Optional[Path] = typer.Option(None, "--runs", help="the same folder, named as train and sweep name it"),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list, for scripts."),
 ) -> None:
     from gdlab.plotting.runs_index import list_runs
 
-    if runs_root is not None:  # `gdlab train ... --runs X` then `gdlab runs --runs X` works as one would guess
-        if root != Path("runs") and root != runs_root:
-            raise GdlabError(f"runs: give the folder once, as DIR or as --runs (got {root} and {runs_root})")
-        root = runs_root
+    # `gdlab train ... --runs X` then `gdlab runs --runs X` works as one would guess; `runs A --runs B` is a mistake
+    if root is not None and runs_root is not None and root != runs_root:
+        raise GdlabError(f"runs: give the folder once, as DIR or as --runs (got {root} and {runs_root})")
+    root = root or runs_root or Path("runs")
 
     warnings: list[str] = []
     try:

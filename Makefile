@@ -7,7 +7,11 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check 
 
 .PHONY: demo test smoke bench figures clean
 
+# A venv made by an older Python would stay and fail every install after; say which Python to use instead.
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo "gdlab needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>/dev/null || echo "not found")." \
+		"Name another: make $(or $(MAKECMDGOALS),demo) PYTHON=python3.12"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 # gdlab itself (what `make demo` needs)

@@ -1,9 +1,11 @@
-"""Every ```bash block in docs/concepts.md runs as written (outputs redirected to a temp folder)."""
+"""Every ```bash block in docs/concepts.md runs as written (outputs redirected to a temp folder); make names
+the Python it needs."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,3 +28,18 @@ def test_docs_block_runs(tmp_path, block):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     done = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"{block}\n--- stdout\n{done.stdout[-2000:]}\n--- stderr\n{done.stderr[-2000:]}"
+
+
+@pytest.mark.skipif(not shutil.which("make"), reason="no make here")
+@pytest.mark.parametrize("goal", ["demo", "test"])
+def test_make_with_a_python_older_than_3_11_says_which_to_name_and_makes_no_venv(tmp_path, goal):
+    """A venv made by Python 3.10 stays in .venv and fails every install after it, with pip's words."""
+    old = tmp_path / "python3.10"
+    old.write_text('#!/bin/sh\n[ "$1" = "--version" ] && { echo "Python 3.10.12"; exit 0; }\nexit 1\n')
+    old.chmod(0o755)
+    venv = tmp_path / "venv"
+    done = subprocess.run(["make", "-s", "-C", str(ROOT), goal, f"PYTHON={old}", f"VENV={venv}"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and not venv.exists()
+    assert f"gdlab needs Python 3.11 or newer; '{old}' is Python 3.10.12. Name another: make {goal} PYTHON=python3.12" \
+        in done.stdout, done.stdout + done.stderr

@@ -317,3 +317,10 @@ def test_boundary_needs_a_run_not_a_sweep_and_grid_needs_boundary(run_copy, tmp_
     assert_one_line_error(cli("plot", sweep, "--boundary"), "needs a run folder")
     assert_one_line_error(cli("plot", run_copy, "--grid", 50), "--grid applies only with --boundary")
     assert_one_line_error(cli("plot", run_copy, "--boundary", "-o", tmp_path / "x.gif"), "cannot write")
+
+
+def test_a_class_keeps_its_colour_whatever_the_number_of_classes():
+    """Class 0 was Playground orange with two classes and tab10 blue with three."""
+    two, three, twelve = class_colors(2), class_colors(3), class_colors(12)
+    assert three[:2] == two and twelve[:3] == three
+    assert len(set(twelve[:10])) == 10  # no colour repeats before the cycle does

@@ -20,10 +20,11 @@ LIGHTEN = 0.55  # how far region colours are mixed towards white, so the points 
 
 
 def class_colors(n_classes: int) -> list[tuple[float, float, float]]:
-    """One RGB colour per class: Playground orange/blue for two, tab10 (cycled) for more."""
+    """One RGB colour per class: Playground orange and blue for classes 0 and 1, then tab10's others (cycled),
+    so a class keeps its colour whether the data has two classes or three."""
     from matplotlib.colors import to_rgb
 
-    names = PLAYGROUND if n_classes == 2 else TAB10
+    names = PLAYGROUND + TAB10[2:]  # tab10 also starts blue, orange: skipped, or class 2 would repeat one
     return [to_rgb(names[k % len(names)]) for k in range(n_classes)]
 
 

@@ -285,3 +285,21 @@ def test_an_override_with_a_line_break_is_quoted_on_one_line(tmp_path, override,
     """Found by the fuzz test: user text with a line break must not split the one-line error."""
     message = error_of(tmp_path, SMALL, override)
     assert f"override '{shown}'" in message and len(message.splitlines()) == 1
+
+
+@pytest.mark.parametrize("data", ["{name: moons, n_samples: 64, noise: -0.0}", "{name: circles, n_samples: 64, noise: -0.0}",
+                                  "{name: blobs, n_samples: 64, noise: -0.0}", "{name: gaussians, n_samples: 64, noise: -0.0}",
+                                  "{name: moons, n_samples: 64, val_fraction: -0.0}"])
+def test_negative_zero_is_zero_not_a_numpy_traceback(tmp_path, data):
+    """-0.0 passes ge=0, but numpy's samplers refuse a scale with its sign bit set: 'ValueError: scale < 0',
+    exit 1 and a traceback from `train` and `validate`."""
+    from gdlab.data import load_data
+
+    text = SMALL.replace("data: {name: moons, n_samples: 64}", f"data: {data}")
+    cfg = load_text(tmp_path, text)
+    key = "val_fraction" if "val_fraction" in data else "noise"
+    value = cfg.resolved()["data"][key]
+    assert value == 0.0 and str(value) == "0.0"  # what config.yaml records
+    load_data(cfg)  # no ValueError
+    cfg = load_text(tmp_path, SMALL, "optimizer.momentum=-0.0", "optimizer.weight_decay=-0.0")
+    assert [str(cfg.optimizer.momentum), str(cfg.optimizer.weight_decay)] == ["0.0", "0.0"]

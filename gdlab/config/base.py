@@ -6,11 +6,18 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+
+
+def _plus_zero(value: float) -> float:
+    return value + 0.0  # -0.0 passes ge=0 but numpy's samplers refuse its sign bit ("scale < 0"): make it 0.0
+
+
 LR = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Unit = Annotated[float, Field(ge=0, lt=1)]  # a fraction or a beta: [0, 1)
+Unit = Annotated[float, Field(ge=0, lt=1), AfterValidator(_plus_zero)]  # a fraction or a beta: [0, 1)
+NonNegativeFloat = Annotated[float, Field(ge=0), AfterValidator(_plus_zero)]
 
 
 def did_you_mean(word: str, choices) -> str:

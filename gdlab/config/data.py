@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, field_validator
+from pydantic import Field, NonNegativeInt, field_validator
 
-from gdlab.config.base import Strict
+from gdlab.config.base import NonNegativeFloat, Strict, Unit
 
 
 FeatureCount = Annotated[int, Field(ge=1, le=1000)]  # input columns a generator makes
 
 
 class DataBase(Strict):
-    val_fraction: float = Field(0.2, ge=0, lt=1)
+    val_fraction: Unit = 0.2
     standardize: bool = False
     seed: NonNegativeInt | None = Field(None, description="data seed; null = the config's seed")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import ConfigDict, Field, NonNegativeFloat, PositiveInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, PositiveInt, field_validator, model_validator
 
-from gdlab.config.base import LR, Strict, Unit
+from gdlab.config.base import LR, NonNegativeFloat, Strict, Unit
 
 # Which optimizer fields may differ between the K models of one batched group (per-model tensors in the
 # engine; betas is beta1/beta2 there); the rest (name, flags) may not. Here, torch-free, for sweep planning.

@@ -82,6 +82,25 @@ def test_a_swept_null_reads_null_in_sweep_csv_and_plots(tmp_path):
     assert (tmp_path / "s.png").stat().st_size > 0
 
 
+def test_swept_text_that_reads_as_a_number_is_quoted_where_it_is_written_to_be_pasted_back(tmp_path):
+    """name='2024' ran, but overrides.yaml said name=2024 and sweep.csv 2024: pasted back, both read as a
+    number, which `name` refuses."""
+    import yaml
+
+    from gdlab.config.overrides import parse_override
+    from gdlab.loading import load_config
+
+    cfg = write_config(tmp_path, **{"train.epochs": 2})
+    result, out = sweep(tmp_path, cfg, "name='2024',abc,'true'")
+    assert result.exit_code == 0, result.output
+    runs = sorted(p for p in out.iterdir() if p.is_dir())
+    overrides = [yaml.safe_load((run / "overrides.yaml").read_text()) for run in runs]
+    assert [o[-1] for o in overrides] == ["name='2024'", "name=abc", "name='true'"]
+    assert [load_config(cfg, o).name for o in overrides] == ["2024", "abc", "true"]  # each replays as it ran
+    cells = [line.split(",")[0] for line in (out / "sweep.csv").read_text().splitlines()[1:]]
+    assert [parse_override(f"name={cell}")[1] for cell in cells] == ["2024", "abc", "true"]
+
+
 def test_a_point_without_validation_is_scored_by_training_loss_over_seeds():
     rows = [{"data.val_fraction": vf, "seed": seed, "status": "completed", "final_train_loss": 0.1 * (seed + 1) + vf,
              "best_val_loss": (0.5 + seed if vf else None), "run_dir": f"{vf}_{seed}"} for vf in (0.0, 0.25) for seed in (0, 1)]

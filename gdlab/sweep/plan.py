@@ -4,6 +4,7 @@ per-model scalars (lr, momentum, betas, weight decay, seed) train as one batched
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from gdlab.config.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
 from gdlab.sweep.grid import grid, variant_dir_name
-from gdlab.yamlio import format_value
+from gdlab.yamlio import format_value, parse_scalar
 
 # Optimizer keys that may differ inside one batched group (betas is beta1/beta2 in the engine).
 BATCHABLE_OPTIMIZER_KEYS = set(SCALAR_FIELDS) | {"betas"}
@@ -48,10 +49,19 @@ class VariantPlan:
 
 
 def exact_text(value: Any) -> str:
-    """A value as override text that reads back equal: floats in full (repr), null/true/false as YAML."""
+    """A value as override text that reads back equal: floats in full (repr), null/true/false as YAML, and
+    text YAML would read as something else quoted (name='2024', not name=2024, which reads as a number)."""
     if isinstance(value, str):
-        return value
+        return value if _reads_back(value) else "'" + value.replace("'", "''") + "'"
     return json.dumps(value)  # JSON is YAML's flow style: repr floats, null, true, [lists], {maps}
+
+
+@functools.lru_cache(maxsize=4096)  # a 1,024-variant sweep asks about the same few names again and again
+def _reads_back(text: str) -> bool:
+    try:
+        return parse_scalar(text, "") == text
+    except GdlabError:  # not plain YAML at all ('a: b', '[x'): quoted, it is
+        return False
 
 
 def check_axis_keys(axes: dict[str, list[Any]], fixed: list[tuple[tuple, str]], source: str) -> None:

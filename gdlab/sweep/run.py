@@ -96,6 +96,15 @@ def sweep_rows(setup: SweepSetup, folder: Path, summaries: dict[int, dict]) -> l
     return rows
 
 
+def _cell(value: Any, swept: bool) -> Any:
+    """Lists, mappings and booleans as YAML flow text (`[2, 8]`, `{"name": "Adam"}`, `true`), as overrides take
+    them: a cell can be pasted back as KEY=VALUE. Numbers stay repr, exact; a swept null is `null`, and swept
+    text that YAML would read as something else is quoted ('2024')."""
+    if isinstance(value, (list, tuple, dict, bool)) or (swept and (value is None or isinstance(value, str))):
+        return exact_text(value)
+    return value
+
+
 def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict]) -> None:
     tmp = folder / ".sweep.csv.partial"
     tmp.unlink(missing_ok=True)
@@ -103,10 +112,7 @@ def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict])
     try:
         out = CsvAppender(tmp, list(setup.axes) + RESULT_COLUMNS, flush_every=10**9)
         for row in sweep_rows(setup, folder, summaries):
-            # lists, mappings and booleans as YAML flow text (`[2, 8]`, `{"name": "Adam"}`, `true`), as overrides
-            # take them: a cell can be pasted back as KEY=VALUE; numbers stay repr, exact; a swept null is `null`
-            out.write({k: (exact_text(v) if isinstance(v, (list, tuple, dict, bool)) or (v is None and k in setup.axes)
-                           else v) for k, v in row.items()})
+            out.write({k: _cell(v, k in setup.axes) for k, v in row.items()})
         out.close()
     except GdlabError:  # a full disk: the last complete sweep.csv stays, no half-written one beside it
         if out is not None:

@@ -257,3 +257,18 @@ def test_sweep_csv_writes_lists_maps_and_booleans_as_yaml_that_reads_back(tmp_pa
     assert [r["train.shuffle"] for r in rows] == ["true", "true", "false", "false"]
     assert rows[0]["optimizer"] == '{"name": "SGD", "lr": 0.1}'
     assert [parse_scalar(r["optimizer"], "cell") for r in rows[:2]] == [{"name": "SGD", "lr": 0.1}, {"name": "Adam", "lr": 0.01}]
+
+
+def test_a_sweep_section_key_with_a_leading_zero_meets_the_command_lines_spelling(tmp_path):
+    """sweep: {model.01: [...]} stayed 'model.01', so the command line's model.1=GELU neither replaced the axis
+    (as one-value overrides of an axis do) nor was refused: every variant ran without it."""
+    from gdlab.sweep.run import setup_sweep
+
+    cfg = write_config(tmp_path, sweep={"model.01": ["Tanh", "ReLU"], "optimizer.lr": [0.1, 0.2]})
+    plain = setup_sweep(cfg, [])
+    assert list(plain.axes) == ["model.1", "optimizer.lr"]
+    assert [p.cfg.model[1].type for p in plain.plans][::2] == ["Tanh", "ReLU"]
+    fixed = setup_sweep(cfg, ["model.1=GELU"])
+    assert list(fixed.axes) == ["optimizer.lr"] and {p.cfg.model[1].type for p in fixed.plans} == {"GELU"}
+    twice = write_config(tmp_path, sweep={"model.1": ["GELU"], "model.01": ["Tanh", "ReLU"]})
+    assert_usage_error(sweep(tmp_path, twice)[0], tmp_path / "sw", "sweep.model.1", "sweep.model.01", "the same key as", "give it once")

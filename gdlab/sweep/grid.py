@@ -42,6 +42,12 @@ def split_top_level(text: str) -> list[str]:
     return parts
 
 
+def canonical_key(key: str) -> str:
+    """model.00 is model.0: one spelling per path, so an axis and an override of one key meet. Only ASCII
+    digits are an index (int() reads "１" as 1), as in config.overrides.key_part."""
+    return ".".join(str(int(p)) if p.isascii() and p.isdigit() else p for p in key.split("."))
+
+
 def parse_axis_arg(text: str) -> tuple[str, list[Any]]:
     """`optimizer.lr=1e-3,1e-2` -> ("optimizer.lr", [0.001, 0.01]); one value is a fixed override."""
     source = f"sweep axis '{text}'"
@@ -51,8 +57,7 @@ def parse_axis_arg(text: str) -> tuple[str, list[Any]]:
     parts = key.strip().split(".")
     if not all(parts):
         raise GdlabError(f"{source}: the key must be dotted names, e.g. optimizer.lr=0.01,0.1")
-    # model.00 is model.0; only ASCII digits are an index (int() reads "１" as 1), as in config.overrides.key_part
-    key = ".".join(str(int(p)) if p.isascii() and p.isdigit() else p for p in parts)
+    key = canonical_key(key.strip())
     if not raw.strip():  # would read as null: say so rather than fail later on a null lr
         raise GdlabError(f"{source}: no value after '='; give one value (a fixed override) or several separated by commas")
     values = expand_function(raw, source)
@@ -86,9 +91,12 @@ def axes_from_yaml(section: Any, source: str) -> dict[str, list[Any]]:
         return {}
     if not isinstance(section, dict):
         raise GdlabError(f"{source}: sweep: must map dotted keys to lists of values, e.g. {{optimizer.lr: [0.01, 0.1]}}")
-    axes = {}
-    for key, values in _flatten(section, "", source, {}).items():
-        where = f"{source}: sweep.{key}"
+    axes, spelled = {}, {}
+    for given, values in _flatten(section, "", source, {}).items():
+        where, key = f"{source}: sweep.{given}", canonical_key(given)
+        if key in axes:  # model.1 and model.01
+            raise GdlabError(f"{where}: the same key as sweep.{spelled[key]}; give it once")
+        spelled[key] = given
         if isinstance(values, str) and (expanded := expand_function(values, where)) is not None:
             values = expanded
         elif not isinstance(values, list):

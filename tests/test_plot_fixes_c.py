@@ -161,3 +161,12 @@ def test_the_lr_panel_draws_a_schedule_as_steps_not_ramps(tmp_path):
     rows = [f"{s},0,{0.1 if s <= 10 else 0.01},{1 / s},0.5,1,,,{s * 0.01}" for s in range(1, 21)]
     fig, _ = figure_of(make_run(tmp_path / "r", rows=rows))
     assert line(fig, "lr").get_drawstyle() == "steps-post"
+
+
+def test_runs_json_no_suggestion_is_one_of_the_readmes_words_for_a_broken_lr_find_json(tmp_path):
+    """It held the status, 'unreadable lr_find.json', which a script comparing with 'unreadable' misses."""
+    folder = make_lrfind(tmp_path / "runs" / "m" / "lr-find-2026-11-26_10-00-00", result="garbage")
+    result = cli("runs", tmp_path / "runs", "--json")
+    row = json.loads(result.stdout)[0]
+    assert (row["status"], row["no_suggestion"]) == ("unreadable lr_find.json", "unreadable")
+    assert str(folder / "lr_find.json") in result.stderr

@@ -107,7 +107,7 @@ def lrfind_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
     if result is None:  # --json: the keys are always there, null where nothing could be read
         status = "unreadable lr_find.json" if notes else "no lr_find.json"
         return row | {"status": status, "suggested_lr": None, "min_loss_lr": None, "lower_bound": False,
-                      "no_suggestion": status}
+                      "no_suggestion": "unreadable" if notes else "missing"}  # the README's words, not the status
     steps = result.get("steps")
     suggested, why = positive(result.get("suggested_lr")), no_suggestion(result)
     if suggested is None:

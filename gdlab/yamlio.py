@@ -137,7 +137,10 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]
         elif "could not determine a constructor" in str(problem):
             problem = f"tag {problem.split('tag ')[-1].strip()} is not allowed (gdlab reads plain YAML only)"
         elif "\\t" in str(problem) or "'\\t'" in str(exc):
-            problem = "tab characters cannot indent YAML; use spaces"
+            line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
+            before = line[: mark.column].strip() if mark else ""
+            problem = ("tab characters cannot indent YAML; use spaces" if not before else
+                       f"a tab after '{before[-20:]}': the YAML reader takes only spaces between values; use spaces")
         elif "found another document" in str(problem):
             problem = "a config is one YAML document; remove the second '---' and what follows"
         elif exc.context and not own:

@@ -303,3 +303,16 @@ def test_negative_zero_is_zero_not_a_numpy_traceback(tmp_path, data):
     load_data(cfg)  # no ValueError
     cfg = load_text(tmp_path, SMALL, "optimizer.momentum=-0.0", "optimizer.weight_decay=-0.0")
     assert [str(cfg.optimizer.momentum), str(cfg.optimizer.weight_decay)] == ["0.0", "0.0"]
+
+
+@pytest.mark.parametrize("text, where, words", [
+    ("a:\n\tb: 1\n", ":2:1:", "tab characters cannot indent YAML"),
+    ("lr:\t0.1\n", ":1:4:", "a tab after 'lr:'"),
+    ("lr: 0.1\t# c\n", ":1:8:", "a tab after 'lr: 0.1'"),
+    ("x: [1,\t2]\n", ":1:7:", "a tab after 'x: [1,'"),
+])
+def test_a_tab_is_called_indentation_only_where_it_indents(text, where, words):
+    """`lr:<TAB>0.1` indents nothing, but the message said tabs cannot indent."""
+    with pytest.raises(GdlabError) as info:
+        parse_yaml(text, "f.yaml")
+    assert f"f.yaml{where} {words}" in info.value.message and "use spaces" in info.value.message

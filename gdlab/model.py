@@ -52,7 +52,7 @@ def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | 
     if n_parameters(cfg) == 0:  # nothing for gradient descent to move: backward() itself would fail
         raise GdlabError(f"model: no layer has weights to train ({', '.join(layer.type for layer in cfg.model)}); "
                          "add a Linear layer")
-    width, source, last = n_features, f"the data has {n_features} features", None
+    width, source, last = n_features, f"the data has {n_features} feature{'' if n_features == 1 else 's'}", None
     for i, layer in enumerate(cfg.model):
         need = _width_in(layer)
         if need and need[1] != width:
@@ -65,7 +65,8 @@ def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | 
     if width != n_outputs:
         loss = cfg.loss.name
         if loss == "CrossEntropyLoss":
-            why = f"CrossEntropyLoss needs one output unit per class and the data has {n_classes} class{'' if n_classes == 1 else 'es'}"
+            # labels 1, 2, 3 are 4 classes to torch (class 0 has no rows): say where the count comes from
+            why = f"CrossEntropyLoss needs one output unit per class, and the data's labels 0 to {n_classes - 1} make {n_classes} classes"
         elif loss == "BCEWithLogitsLoss":
             why = "BCEWithLogitsLoss needs 1 output unit (the logit of class 1)"
         elif n_classes:
@@ -73,7 +74,7 @@ def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | 
         else:
             why = f"{loss} needs one output per target column ({n_outputs})"
         key = "model" if last is None else f"model[{last}]"  # the Linear that sets the width, when there is one
-        raise GdlabError(f"{key}: the last layer outputs {width} units, but {why}; make the last Linear output {n_outputs}")
+        raise GdlabError(f"{key}: the last layer outputs {width} unit{'' if width == 1 else 's'}, but {why}; make the last Linear output {n_outputs}")
 
 
 def n_parameters(cfg: Config) -> int:

@@ -155,7 +155,7 @@ CASES = [
      ["bad.yaml: model[2]:", "in_features=16", "outputs 8"]),
     ("shape-vs-data", swap("- Linear: [2, 8]", "- Linear: [3, 8]"), [], ["bad.yaml: model[0]:", "in_features=3", "2 features"]),
     ("cross-entropy-one-output", swap("- Linear: [8, 2]", "- Linear: [8, 1]"), [],
-     ["bad.yaml: model[2]:", "outputs 1 units", "2 classes", "output 2"]),
+     ["bad.yaml: model[2]:", "outputs 1 unit,", "labels 0 to 1 make 2 classes", "output 2"]),
     ("override-shape", GOOD, ["model.0.Linear.out_features=4"],
      ["bad.yaml (with override 'model.0.Linear.out_features=4'): model[2]:", "in_features=8", "outputs 4"]),
     ("override-layer-arg-value", GOOD, ["model.2.Linear.out_features=0"],

@@ -129,10 +129,8 @@ def test_gradcheck_refuses_non_finite_or_negative_tolerances(config, option, val
     ("--seed", "99999999999999999999", "from 0 to 2**63-1"),  # was torch's 'Overflow when unpacking long long'
     ("--seed", "-9223372036854775809", "from 0 to 2**63-1"),
     ("--seed", "-1", "from 0 to 2**63-1"),  # the config's seed is refused below 0 too
-    ("--plant-bug", "nan", "finite factor"),
-    ("--plant-bug", "-inf", "finite factor"),
 ])
-def test_gradcheck_refuses_a_seed_torch_cannot_take_and_a_non_finite_bug(config, option, value, words):
+def test_gradcheck_refuses_a_seed_torch_cannot_take(config, option, value, words):
     one_error_line(invoke("gradcheck", config, option, value), 2, f"{option} {value}", words)
 
 

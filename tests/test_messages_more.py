@@ -280,3 +280,20 @@ def test_a_model_with_nothing_to_train_is_one_line_everywhere(tmp_path, command)
     extra = ["--runs", tmp_path / "runs"] if command in ("train", "lr-find") else []
     one_error_line(invoke(command, config, "model=[Tanh]", *extra), "model: no layer has weights to train (Tanh)")
     assert no_run_folder(tmp_path)
+
+
+def test_shape_messages_count_in_words_that_agree_and_say_where_a_class_count_comes_from(tmp_path):
+    """'the data has 1 features', 'outputs 1 units'; and labels 1, 2, 3 were called '4 classes' with no word
+    of why (torch counts class 0, which has no rows)."""
+    from gdlab.errors import GdlabError
+    from gdlab.model import check_shapes
+    from tests.helpers import make_config
+
+    cfg = make_config()  # 2 features, 2 classes, Linear(2, ...) first
+    one = cfg.model_copy(update={"model": [type(cfg.model[0])(type="Linear", args={"in_features": 2, "out_features": 1, "bias": True})]})
+    with pytest.raises(GdlabError) as info:
+        check_shapes(one, 1, 4, 4)
+    assert "the data has 1 feature;" in info.value.message, info.value.message
+    with pytest.raises(GdlabError) as info:
+        check_shapes(one, 2, 4, 4)
+    assert "outputs 1 unit, but" in info.value.message and "labels 0 to 3 make 4 classes" in info.value.message

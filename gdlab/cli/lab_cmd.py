@@ -118,7 +118,7 @@ def gradcheck_command(
     )] = None,
 ) -> None:
     """Compare autograd's gradients with central finite differences in float64; exit 1 if any tensor fails."""
-    check_tolerances(atol, rtol, eps, max_elements, seed, plant_bug)
+    check_tolerances(atol, rtol, eps, max_elements, seed)  # --plant-bug nan shows how a NaN gradient reads
     import torch
     from gdlab.cli.streams import output_console
 

@@ -54,8 +54,7 @@ def config_batch(cfg: Config, rows: int, dtype: torch.dtype) -> tuple[torch.Tens
     return x, (y.to(dtype) if y.is_floating_point() else y)
 
 
-def check_tolerances(atol: float, rtol: float, eps: float, max_elements: int, seed: int | None = None,
-                     plant_bug: float | None = None) -> None:
+def check_tolerances(atol: float, rtol: float, eps: float, max_elements: int, seed: int | None = None) -> None:
     """Refuse gradcheck settings that would make every comparison fail or mean nothing: NaN, infinite or negative,
     or a seed torch's generator cannot take (as the config's seed: 0 to 2**63-1)."""
     import math
@@ -71,8 +70,6 @@ def check_tolerances(atol: float, rtol: float, eps: float, max_elements: int, se
         raise GdlabError(f"--max-elements {max_elements}: must be at least 1")
     if seed is not None and not 0 <= seed <= 2**63 - 1:
         raise GdlabError(f"--seed {seed}: must be a whole number from 0 to 2**63-1, as a config's seed")
-    if plant_bug is not None and not math.isfinite(plant_bug):
-        raise GdlabError(f"--plant-bug {plant_bug:g}: must be a finite factor (1 is no bug)")
 
 
 def check_output(option: str, text: str) -> Path:

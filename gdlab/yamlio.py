@@ -118,8 +118,9 @@ def _key_marks(node, prefix: Path_ = ()) -> dict[Path_, tuple[int, int]]:
     return marks
 
 
-def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]]]:
-    """Parse one YAML document strictly; return the data and the key marks. Errors name `source`."""
+def parse_yaml(text: str, source: str, positions: bool = True) -> tuple[Any, dict[Path_, tuple[int, int]]]:
+    """Parse one YAML document strictly; return the data and the key marks. Errors name `source`, with the
+    line:column where `positions` (a file: not an override's or an axis's one value)."""
     loader = None
     try:
         loader = _StrictLoader(text)  # the reader refuses control characters here already
@@ -129,7 +130,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]
         return loader.construct_document(node), _key_marks(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark and not source.startswith("override") else source
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark and positions else source
         own = getattr(exc, "_gdlab_message", None)
         problem = own or exc.problem or str(exc)
         if "tag:yaml.org,2002:merge" in str(problem):
@@ -149,7 +150,7 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, tuple[int, int]
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        where = source if source.startswith("override") else f"{source}:{line}:{col}"
+        where = f"{source}:{line}:{col}" if positions else source
         raise GdlabError(f"{where}: character #x{exc.character:04x} is not allowed in YAML (control character)") from None
     except yaml.YAMLError as exc:
         raise GdlabError(f"{source}: invalid YAML: {exc}") from None
@@ -166,7 +167,7 @@ def read_yaml_file(path: Path) -> tuple[Any, dict[Path_, tuple[int, int]]]:
 
 def parse_scalar(text: str, source: str) -> Any:
     """Parse an override's value with the same strict rules as a config file."""
-    value, _ = parse_yaml(text, source) if text.strip() else (None, {})
+    value, _ = parse_yaml(text, source, positions=False) if text.strip() else (None, {})
     return value
 
 

@@ -272,3 +272,31 @@ def test_a_sweep_section_key_with_a_leading_zero_meets_the_command_lines_spellin
     assert list(fixed.axes) == ["optimizer.lr"] and {p.cfg.model[1].type for p in fixed.plans} == {"GELU"}
     twice = write_config(tmp_path, sweep={"model.1": ["GELU"], "model.01": ["Tanh", "ReLU"]})
     assert_usage_error(sweep(tmp_path, twice)[0], tmp_path / "sw", "sweep.model.1", "sweep.model.01", "the same key as", "give it once")
+
+
+@pytest.mark.parametrize("axes, parts", [
+    (["optimizer.lr=0.1,0.1"], ["variants 0 (optimizer.lr=0.1) and 1 (optimizer.lr=0.1) are the same config"]),
+    (["optimizer.lr=1,1.0"], ["variants 0 (optimizer.lr=1) and 1 (optimizer.lr=1) are the same config"]),  # lr is a float
+    (["optimizer.name=SGD,Adam,SGD"], ["variants 0 (optimizer.name=SGD) and 2 (optimizer.name=SGD)"]),
+    (["optimizer.lr=0.1,0.2", "seed=3,3"], ["variants 0 (optimizer.lr=0.1, seed=3) and 1 (optimizer.lr=0.1, seed=3)"]),
+])
+def test_an_axis_that_repeats_a_value_is_refused_before_it_trains_a_model_twice(tmp_path, axes, parts):
+    assert_usage_error(sweep(tmp_path, write_config(tmp_path), *axes)[0], tmp_path / "sw", *parts, "give each value once")
+
+
+def test_a_repeat_in_the_sweep_section_is_refused_too(tmp_path):
+    cfg = write_config(tmp_path, sweep={"optimizer.lr": [0.1, 0.2, 0.1]})
+    assert_usage_error(sweep(tmp_path, cfg)[0], tmp_path / "sw", "variants 0 (optimizer.lr=0.1) and 2 (optimizer.lr=0.1)")
+
+
+def test_a_function_among_comma_items_says_it_must_stand_alone(tmp_path):
+    """It read as the text 'logspace(-3,0,3)' and failed as 'Input should be a valid number'."""
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=logspace(-3,0,3),0.5")
+    assert_usage_error(result, out, "logspace(-3,0,3) must be an axis's whole value")
+
+
+@pytest.mark.parametrize("axis", ["optimizer.lr=0x10,0.1", "optimizer.lr=[1,0.1"])
+def test_an_axis_value_error_has_no_line_and_column_of_a_file_it_is_not_in(tmp_path, axis):
+    result, out = sweep(tmp_path, write_config(tmp_path), axis)
+    assert_usage_error(result, out, f"sweep axis '{axis}': ")
+    assert f"'{axis}':1:" not in result.stderr

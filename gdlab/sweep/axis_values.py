@@ -10,7 +10,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 
-_FUNC = re.compile(r"^\s*(logspace|linspace|range)\s*\((.*)\)\s*$")
+FUNCTION_CALL = re.compile(r"^\s*(logspace|linspace|range)\s*\((.*)\)\s*$")
 # The most variants a grid may have; an axis with more values could never fit in one.
 MAX_VARIANTS = 100_000
 _FORMS = {"range": ((1, 2, 3), "1 to 3 finite numbers (stop | start, stop | start, stop, step)"),
@@ -80,7 +80,7 @@ def _spaced(kind: str, args: str, source: str) -> list[float]:
 
 def expand_function(text: str, source: str) -> list[Any] | None:
     """Values of logspace/linspace/range(...), or None when `text` is not such a call."""
-    m = _FUNC.match(text)
+    m = FUNCTION_CALL.match(text)
     if not m:
         return None
     kind, args = m.groups()

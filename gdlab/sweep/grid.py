@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from gdlab.errors import GdlabError
-from gdlab.sweep.axis_values import MAX_VARIANTS, expand_function
+from gdlab.sweep.axis_values import FUNCTION_CALL, MAX_VARIANTS, expand_function
 from gdlab.yamlio import format_value, parse_scalar
 
 
@@ -66,6 +66,9 @@ def parse_axis_arg(text: str) -> tuple[str, list[Any]]:
         for i, item in enumerate(items):
             if not item.strip():
                 raise GdlabError(f"{source}: empty value between commas (item {i + 1}); write null for a null value")
+            if FUNCTION_CALL.match(item) and len(items) > 1:  # else it reads as the text 'logspace(-3,0,3)', an odd lr
+                raise GdlabError(f"{source}: {item.strip()} must be an axis's whole value, not one of its "
+                                 "comma-separated items; give the function alone, or list every value")
         values = [parse_scalar(item, source) for item in items]
     return key, values
 

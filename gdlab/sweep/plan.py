@@ -96,7 +96,7 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
     one-value override in `fixed` is what is wrong, naming that override)."""
     points = grid(axes, source)
     width = max(3, len(str(len(points) - 1)))
-    plans = []
+    plans, seen = [], {}
     paths = {key: key_path(key) for key in axes}  # the same keys at every point
     for i, point in enumerate(points):
         raw = copy.deepcopy(base_raw)
@@ -117,6 +117,10 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
         dropped, reset = follow_set_keys(raw, base_raw, [paths[k] for k in point],
                                          kept={".".join(map(str, p)) for p, _ in fixed})
         cfg = validate(raw, where, f"{source}: variant {i} ({label})")
+        first = seen.setdefault(json.dumps(cfg.resolved(), sort_keys=True), (i, label))
+        if first[0] != i:  # 0.1,0.1 or 1,1.0, or values a kind switch drops (momentum beside Adam)
+            raise GdlabError(f"{source}: variants {first[0]} ({first[1]}) and {i} ({label}) are the same config; "
+                             "the sweep would train it twice: give each value once")
         plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped,
                                  [arg for _, arg in fixed], reset))
     return plans

@@ -71,6 +71,35 @@ def test_every_variant_of_a_failed_group_has_its_error_log(tmp_path, monkeypatch
         assert "simulated failure at step 3" in (out / run_dir / "error.log").read_text()
 
 
+def test_a_group_that_fails_before_training_leaves_a_failed_summary_in_each_folder(tmp_path, monkeypatch):
+    """Its status and error were only in sweep.csv; the README lists failed as a summary.json status, and
+    `gdlab runs` showed those folders as runs with no summary. --resume still reruns them."""
+    import json
+
+    import gdlab.runner
+    from gdlab.errors import GdlabError
+
+    real = gdlab.runner.run_group
+
+    def broken(*args, **kwargs):
+        raise GdlabError("simulated: the group failed before its first step")
+
+    monkeypatch.setattr(gdlab.runner, "run_group", broken)
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.1")
+    assert result.exit_code == 1, result.output
+    table = pd.read_csv(out / "sweep.csv")
+    for run_dir, seed in zip(table.run_dir, [0, 0]):
+        summary = json.loads((out / run_dir / "summary.json").read_text())
+        assert (summary["status"], summary["error"], summary["steps"], summary["seed"]) == \
+            ("failed", "simulated: the group failed before its first step", 0, seed)
+        assert summary["name"] and not (out / run_dir / "model.pt").exists()
+    monkeypatch.setattr(gdlab.runner, "run_group", real)
+    resumed = runner.invoke(app, ["sweep", "--resume", str(out), "-q"])
+    assert resumed.exit_code == 0, resumed.output
+    assert list(pd.read_csv(out / "sweep.csv").status) == ["completed"] * 2
+    assert json.loads((out / table.run_dir[0] / "summary.json").read_text())["status"] == "completed"
+
+
 def test_a_swept_null_reads_null_in_sweep_csv_and_plots(tmp_path):
     cfg = write_config(tmp_path, **{"train.epochs": 3})
     result, out = sweep(tmp_path, cfg, "train.batch_size=null,32", "optimizer.lr=0.01,0.1")

@@ -14,7 +14,7 @@ from gdlab.errors import GdlabError
 from gdlab.config.overrides import follow_set_keys, key_path, unset
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.csvlog import CsvAppender
-from gdlab.rundir import json_safe, write_atomic
+from gdlab.rundir import json_safe, write_atomic, write_json
 from gdlab.sweep.execute import Job, threads_per_worker
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, exact_text, group_variants, plan_variants, spread
@@ -122,6 +122,18 @@ def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict])
     os.replace(tmp, folder / "sweep.csv")
 
 
+def _summary_if_missing(run_dir: Path, plan: VariantPlan, result: dict) -> None:
+    """A variant whose worker died, or whose group failed before it trained, wrote no summary.json: write the
+    status and error sweep.csv gets, so its folder reads as a failed `gdlab train` run's (best effort: the
+    folder may be what broke). --resume reruns it all the same: it has no model.pt."""
+    if result.get("status") not in ("failed", "interrupted") or (run_dir / "summary.json").exists():
+        return
+    try:
+        write_json(run_dir / "summary.json", {"name": plan.cfg.name, "seed": plan.cfg.seed, **result}, durable=False)
+    except GdlabError:
+        pass
+
+
 def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int, init_sharpness: bool = False) -> list[Job]:
     """One job per group, the groups spread over the workers (see plan.spread)."""
     groups = spread(groups, jobs)
@@ -164,6 +176,7 @@ def run_sweep(
     def finished(job: Job, results: list[dict]) -> bool:
         for i, s in zip(job.indices, results):
             summaries[i] = s = json_safe(s)  # as summary.json has it: a resumed sweep reads those back
+            _summary_if_missing(folder / by_index[i].dir_name, by_index[i], s)
             on_result(by_index[i], s)
         write_sweep_csv(folder, setup, summaries)
         return fail_fast and any(s["status"] not in DONE for s in results)

@@ -137,7 +137,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
             raise GdlabError(f"override '{text}': the sweep: section cannot be overridden; to sweep, give the axis "
                              f"itself: gdlab sweep {path} {'.'.join(map(str, key[1:])) or 'optimizer.lr'}=VALUE,VALUE")
         _keyword_form(raw, key)
-        if value is not None or not unset(raw, key):
+        if value is not None or not unset(raw, key, f"override '{text}'"):
             apply_override(raw, key, value, f"override '{text}'")
         mark(where, key, f"override '{text}'")
         applied.append((key, text))

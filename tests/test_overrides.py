@@ -246,3 +246,19 @@ def test_a_section_written_as_a_bare_name_takes_dotted_overrides(tmp_path):
     # and an override that replaces it by a bare name, then sets a key
     cfg = resolved(train(tmp_path, config, "optimizer=SGD", "optimizer.lr=0.2", "data.n_samples=64", "scheduler.step_size=1"))
     assert cfg["optimizer"]["name"] == "SGD" and cfg["optimizer"]["lr"] == 0.2
+
+
+@pytest.mark.parametrize("override, key", [
+    ("optimizer.lr=null", "optimizer.lr"), ("optimizer.lr=", "optimizer.lr"), ("optimizer=null", "optimizer"),
+    ("train=null", "train"), ("model.0.Linear.in_features=null", "model.0.Linear.in_features"),
+])
+def test_null_on_a_key_without_a_default_says_so_not_valid_number_got_none(tmp_path, override, key):
+    """The README: null unsets a key, so its default applies. A key with none read 'Input should be a valid
+    number (got None)', as if null were a value given."""
+    result = train(tmp_path, write(tmp_path), override)
+    check_one_error_line(result, f"override '{override}': {key} has no default, so null cannot unset it; give a value")
+    assert_no_run_folder(tmp_path / "runs")
+    cfg = write(tmp_path, BASE, "axis.yaml")
+    swept = invoke("sweep", cfg, "optimizer.lr=0.1,null", "--run-dir", tmp_path / "sw", "-q")
+    check_one_error_line(swept, "variant 1 (optimizer.lr=null): optimizer.lr has no default, so null cannot unset it")
+    assert not (tmp_path / "sw").exists()

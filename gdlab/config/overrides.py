@@ -77,12 +77,15 @@ def keyword_form(raw: dict, path: tuple) -> None:
             layer[kind] = dict(zip(names, layer[kind]))
 
 
-def unset(raw: dict, path: tuple) -> bool:
+def unset(raw: dict, path: tuple, source: str) -> bool:
     """Remove the key for a null override when null is not one of its values but it has a default (so the
-    default applies: `optimizer.momentum=null`); True if so. Where null is a value (`train.batch_size`) it is set."""
+    default applies: `optimizer.momentum=null`); True if so. Where null is a value (`train.batch_size`) it is set.
+    A key with no default cannot be unset: a GdlabError from `source` says so, not 'valid number (got None)'."""
     field = _field(raw, path)
-    if field is None or field.is_required() or field.annotation is type(None) or type(None) in get_args(field.annotation):
+    if field is None or field.annotation is type(None) or type(None) in get_args(field.annotation):
         return False
+    if field.is_required():
+        raise GdlabError(f"{source}: {'.'.join(map(str, path))} has no default, so null cannot unset it; give a value")
     parent: Any = raw
     for part in path[:-1]:
         parent = parent.get(part) if isinstance(parent, dict) else None

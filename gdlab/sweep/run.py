@@ -52,7 +52,7 @@ def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
         if len(values) == 1:  # one value on the command line is a fixed override of the base
             path = key_path(key)
             _keyword_form(raw, path)
-            if values[0] is not None or not unset(raw, path):
+            if values[0] is not None or not unset(raw, path, f"override '{arg}'"):
                 apply_override(raw, path, values[0], f"override '{arg}'")
             fixed.append((path, arg))
             axes.pop(key, None)

@@ -75,15 +75,16 @@ def show(path: Path | str) -> str:
     return shorten_middle(str(path), PATH_LIMIT)
 
 
-def check_writable(path: Path) -> None:
-    """Refuse, in one line, a folder to be made where its nearest existing ancestor is a file or not writable."""
-    probe = path
+def check_writable(path: Path, given: str | None = None) -> None:
+    """Refuse, in one line, a folder to be made where its nearest existing ancestor is a file or not writable.
+    `given` is what the user typed, e.g. `--runs /dev/null` (default: the path)."""
+    probe, given = path, given or show(path)
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise GdlabError(f"{show(path)}: {show(probe)} is a file, not a folder")
+        raise GdlabError(f"{given}: {show(probe)} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise GdlabError(f"{show(path)}: folder {show(probe)} is not writable")
+        raise GdlabError(f"{given}: folder {show(probe)} is not writable")
 
 
 def path_error(option: str, path: Path | str, exc: OSError, doing: str) -> GdlabError:

@@ -30,26 +30,27 @@ def create_run_dir(name: str, runs_root: Path | str = "runs", explicit: Path | s
     if given == "" or "\0" in str(given):  # Path("") would be ".", the current folder, which nobody asked for
         raise GdlabError(f"{option}: " + ("empty path; give a folder" if given == "" else "the path contains a NUL byte"))
     try:
+        said = f"{option} {show(given)}"  # errors name the option and the path the user typed
         if explicit is not None:
-            return _make_empty(Path(explicit))
-        return _make_stamped(Path(runs_root) / _safe_name(name), prefix)
+            return _make_empty(Path(explicit), said)
+        return _make_stamped(Path(runs_root) / _safe_name(name), prefix, said)
     except OSError as exc:  # the path the user typed is too long, runs through a file, is not ours to read...
         raise path_error(option, given, exc, "cannot create the run folder") from None
 
 
-def _make_empty(path: Path) -> Path:
+def _make_empty(path: Path, said: str) -> Path:
     """`--run-dir`: the exact folder, made unless it exists empty."""
     if path.exists() and not path.is_dir():
         raise GdlabError(f"--run-dir {show(path)}: is a file, not a folder; give a new or empty folder")
     if path.exists() and any(path.iterdir()):
         raise GdlabError(f"--run-dir {show(path)}: already exists and is not empty; gdlab never overwrites a run")
-    check_writable(path)
+    check_writable(path, said)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def _make_stamped(parent: Path, prefix: str) -> Path:
-    check_writable(parent)
+def _make_stamped(parent: Path, prefix: str, said: str) -> Path:
+    check_writable(parent, said)
     parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     for attempt in range(1000):

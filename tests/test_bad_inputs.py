@@ -286,8 +286,10 @@ def test_output_folder_whose_parent_is_a_file(tmp_path, option, child):
     cfg = write_config(tmp_path, GOOD, "good.yaml")
     parent = tmp_path / "parent"
     parent.write_bytes(b"not a folder")
-    check_one_error_line(run_train(cfg, option, parent / child), "parent", "is a file, not a folder")
+    check_one_error_line(run_train(cfg, option, parent / child), f"{option} {parent / child}: {parent} is a file, not a folder")
     assert parent.read_bytes() == b"not a folder"
+    if option == "--runs":  # the run's own folder under it (--runs X/NAME/...) is not what the user typed
+        check_one_error_line(run_train(cfg, option, parent), f"--runs {parent}: {parent} is a file, not a folder")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write to a 0o500 folder")

@@ -262,3 +262,23 @@ def test_null_on_a_key_without_a_default_says_so_not_valid_number_got_none(tmp_p
     swept = invoke("sweep", cfg, "optimizer.lr=0.1,null", "--run-dir", tmp_path / "sw", "-q")
     check_one_error_line(swept, "variant 1 (optimizer.lr=null): optimizer.lr has no default, so null cannot unset it")
     assert not (tmp_path / "sw").exists()
+
+
+@pytest.mark.parametrize("layer, override, expected", [
+    ("{Dropout: 0.2}", "model.1.Dropout.p=0.3", {"Dropout": {"p": 0.3}}),  # was "is a single value"
+    ("{Dropout: null}", "model.1.Dropout.p=0.3", {"Dropout": {"p": 0.3}}),
+    ("{type: Dropout, args: [0.2]}", "model.1.Dropout.p=0.3", {"Dropout": {"p": 0.3}}),  # was "a layer is a name..."
+    ("{type: Dropout, args: {p: 0.2}}", "model.1.Dropout.p=0.3", {"Dropout": {"p": 0.3}}),
+])
+def test_a_layer_argument_can_be_overridden_whatever_form_the_file_wrote_the_layer_in(tmp_path, layer, override, expected):
+    text = BASE.replace("  - Tanh\n", f"  - {layer}\n")
+    assert resolved(train(tmp_path, write(tmp_path, text), override))["model"][1] == expected
+
+
+def test_one_item_of_a_default_tuple_can_be_overridden_the_rest_stays_default(tmp_path):
+    """optimizer.betas.0=0.8 on an Adam that leaves betas to its default read 'Input should be a valid tuple'."""
+    cfg = write(tmp_path, BASE.replace("{name: SGD, lr: 0.1, momentum: 0.9}", "{name: Adam, lr: 0.01}"))
+    assert resolved(train(tmp_path, cfg, "optimizer.betas.0=0.8"))["optimizer"]["betas"] == [0.8, 0.999]
+    assert resolved(train(tmp_path, cfg, "optimizer.betas.1=0.9"))["optimizer"]["betas"] == [0.9, 0.9]
+    both = resolved(train(tmp_path, write(tmp_path, name="sgd.yaml"), "optimizer.name=Adam", "optimizer.betas.1=0.99"))
+    assert both["optimizer"]["betas"] == [0.9, 0.99]

@@ -58,11 +58,16 @@ def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
 
 def keyword_form(raw: dict, path: tuple) -> None:
     """Make `path` settable: `model.0.Linear.out_features=4` on `- Linear: [2, 8]` first names that
-    layer's positional arguments, `model.1.LeakyReLU.negative_slope=0.2` on `- LeakyReLU` makes it a
-    mapping, and `loss.label_smoothing=0.1` on `loss: CrossEntropyLoss` (likewise `data`, `optimizer`,
+    layer's positional arguments (likewise a single value, `Dropout: 0.2`, and `{type: Linear, args: ...}`),
+    `model.1.LeakyReLU.negative_slope=0.2` on `- LeakyReLU` makes it a mapping, and `loss.label_smoothing=0.1` on `loss: CrossEntropyLoss` (likewise `data`, `optimizer`,
     `scheduler` given as a bare name) expands it to `{name: ...}`."""
     if len(path) >= 2 and path[0] in UNION_SECTIONS and isinstance(raw.get(path[0]), str):
         raw[path[0]] = {"name": raw[path[0]]}
+    section = raw.get(path[0]) if path[0] in UNION_SECTIONS else None
+    if len(path) == 3 and isinstance(path[2], int) and isinstance(section, dict) and path[1] not in section:
+        field = getattr(kind_class(path[0], section.get("name")), "model_fields", {}).get(path[1])
+        if field is not None and isinstance(field.default, (tuple, list)):  # betas.0=0.8: the rest stays default
+            section[path[1]] = list(field.default)
     if len(path) < 4 or path[0] != "model" or not isinstance(path[1], int) or not isinstance(path[3], str):
         return
     model = raw.get("model")
@@ -71,10 +76,17 @@ def keyword_form(raw: dict, path: tuple) -> None:
     if layer == kind:
         model[path[1]] = {kind: {}}
         return
-    if isinstance(layer, dict) and list(layer) == [kind] and kind in LAYER_ARGS and isinstance(layer[kind], list):
-        names = list(LAYER_ARGS[kind].model_fields)
-        if len(layer[kind]) <= len(names):
-            layer[kind] = dict(zip(names, layer[kind]))
+    if isinstance(layer, dict) and set(layer) <= {"type", "args"} and layer.get("type") == kind:
+        layer = model[path[1]] = {kind: layer.get("args")}  # {type: Linear, args: [2, 8]} is {Linear: [2, 8]}
+    if not (isinstance(layer, dict) and list(layer) == [kind] and kind in LAYER_ARGS):
+        return
+    names, args = list(LAYER_ARGS[kind].model_fields), layer[kind]
+    if args is None:  # `Dropout: null`: no arguments
+        layer[kind] = {}
+    elif isinstance(args, list) and len(args) <= len(names):
+        layer[kind] = dict(zip(names, args))
+    elif not isinstance(args, (list, dict)) and names:  # `Dropout: 0.2` is its first argument
+        layer[kind] = {names[0]: args}
 
 
 def unset(raw: dict, path: tuple, source: str) -> bool:

@@ -316,3 +316,10 @@ def test_a_tab_is_called_indentation_only_where_it_indents(text, where, words):
     with pytest.raises(GdlabError) as info:
         parse_yaml(text, "f.yaml")
     assert f"f.yaml{where} {words}" in info.value.message and "use spaces" in info.value.message
+
+
+@pytest.mark.parametrize("layer, got", [("{Identity: 3}", "got 3"), ("{Identity: [3]}", "got [3]"), ("{ReLU: 0.5}", "got 0.5")])
+def test_a_layer_without_arguments_given_one_says_it_takes_none(tmp_path, layer, got):
+    """'Identity has no argument '''; allowed: none' named an argument nobody wrote."""
+    message = error_of(tmp_path, SMALL.replace("  - ReLU\n", f"  - {layer}\n"))
+    assert f"takes no arguments, {got}" in message and "''" not in message, message

@@ -182,6 +182,8 @@ def test_train_resume_of_a_folder_that_is_not_there_says_so(tmp_path):
     (["train", "CONFIG", "--bogus"], "gdlab: error: No such option: --bogus"),
     (["plot", ".", "--dpi", "5"], "gdlab: error: Invalid value for '--dpi'"),
     (["nosuchcommand"], "gdlab: error: No such command 'nosuchcommand'."),
+    (["train", "CONFIG", "--expect"], "gdlab: error: Option '--expect' requires an argument."),  # was 'gdlab --help'
+    (["sweep", "CONFIG", "--jobs"], "gdlab: error: Option '--jobs' requires an argument."),
 ])
 def test_usage_errors_are_one_line_exit_2_like_any_bad_input(config, args, message):
     """The console script's own parsing errors (click's, before any gdlab code runs) follow the same rule."""

@@ -25,8 +25,7 @@ def main() -> None:
             print(exc.format_message())
         code = exc.exit_code
     except click.exceptions.UsageError as exc:
-        where = f"gdlab {exc.ctx.info_name}" if exc.ctx and exc.ctx.parent else "gdlab"
-        hint = f" (see '{where} --help')"
+        hint = f" (see '{_help_for(exc.ctx)} --help')"
         sys.stderr.write(f"gdlab: error: {' '.join(exc.format_message().split())}{hint}\n")
         code = exc.exit_code
     except click.exceptions.ClickException as exc:
@@ -43,3 +42,12 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(final_code(code if isinstance(code, int) else 0, out))
+
+
+def _help_for(ctx) -> str:
+    """`gdlab train` for an error in train's options. Click leaves `ctx` unset for an option missing its value
+    (`--expect` last): then the command is the first argument that names one."""
+    if ctx is not None:
+        return f"gdlab {ctx.info_name}" if ctx.parent else "gdlab"
+    names = {info.name for info in app.registered_commands}
+    return next((f"gdlab {arg}" for arg in sys.argv[1:] if arg in names), "gdlab")

@@ -42,6 +42,8 @@ class Layer(BaseModel):
         if given is None:
             given = {}
         elif isinstance(given, list):
+            if given and not names:
+                raise PydanticCustomError("layer", "{kind} takes no arguments, got {value}", {"kind": kind, "value": repr(given)})
             if len(given) > len(names):
                 raise PydanticCustomError(
                     "layer", "{kind} takes at most {n} arguments ({names}), got {m}",
@@ -49,7 +51,9 @@ class Layer(BaseModel):
                 )
             given = dict(zip(names, given))
         elif not isinstance(given, dict):
-            given = {names[0]: given} if names else {"": given}
+            if not names:  # was "Identity has no argument ''"
+                raise PydanticCustomError("layer", "{kind} takes no arguments, got {value}", {"kind": kind, "value": repr(given)})
+            given = {names[0]: given}
         for key in given:
             if key not in names:
                 raise PydanticCustomError(

@@ -213,6 +213,10 @@ def test_schema_command_prints_json_schema_with_every_top_level_key():
     assert result.exit_code == 0, result.output
     schema = json.loads(result.stdout)
     assert schema["type"] == "object" and schema["additionalProperties"] is False
+    import jsonschema  # the draft is named, so editors read prefixItems (2020-12 only) as meant
+
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert jsonschema.validators.validator_for(schema, default=None) is jsonschema.Draft202012Validator
     assert set(schema["properties"]) == set(Config.model_fields)
     assert {"name", "seed", "data", "model", "loss", "optimizer", "scheduler", "train"} <= set(schema["properties"])
     assert set(schema["required"]) == {"data", "model", "loss", "optimizer", "train"}

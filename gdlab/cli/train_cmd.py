@@ -176,4 +176,7 @@ def schema_command() -> None:
     """Print the config's JSON Schema (for editors: yaml-language-server)."""
     from gdlab.config import Config
 
-    sys.stdout.write(json.dumps(Config.model_json_schema(), indent=2) + "\n")
+    # The draft says how to read it: prefixItems (a Linear's [in, out]) exists only from 2020-12 on, and an
+    # editor that assumes draft-07 would let any list through.
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **Config.model_json_schema()}
+    sys.stdout.write(json.dumps(schema, indent=2) + "\n")

@@ -300,3 +300,13 @@ def test_an_axis_value_error_has_no_line_and_column_of_a_file_it_is_not_in(tmp_p
     result, out = sweep(tmp_path, write_config(tmp_path), axis)
     assert_usage_error(result, out, f"sweep axis '{axis}': ")
     assert f"'{axis}':1:" not in result.stderr
+
+
+def test_a_swept_data_path_names_folders_by_its_file_not_its_whole_path():
+    """The absolute path filled the name (000_path=-home-...-data-a.csv), and past 120 characters the file's
+    own name, the one part that differs, was cut off."""
+    from gdlab.sweep.grid import variant_dir_name
+
+    deep = "/" + "/".join(["a-rather-long-folder-name"] * 8) + "/train_2026.csv"
+    assert variant_dir_name(3, 3, {"data.path": deep, "seed": 1}, ["data.path", "seed"]) == "003_path=train_2026.csv_seed=1"
+    assert variant_dir_name(0, 3, {"data.path": "rel/b.csv"}, ["data.path"]) == "000_path=b.csv"

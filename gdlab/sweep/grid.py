@@ -137,8 +137,10 @@ def variant_dir_name(index: int, width: int, point: dict[str, Any], axes: list[s
     shorts = [k.rsplit(".", 1)[-1] for k in axes]
     parts = []
     for key, short in zip(axes, shorts):
-        label = short if shorts.count(short) == 1 else key
-        parts.append(f"{label}={_folder_value(point[key])}")
+        label, value = (short if shorts.count(short) == 1 else key), point[key]
+        if short == "path" and isinstance(value, str):  # data.path: the file's name, not /home/.../data/a.csv
+            value = value.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        parts.append(f"{label}={_folder_value(value)}")
     name = f"{index:0{width}d}" + "".join(f"_{p}" for p in parts)
     name = re.sub(r"[^A-Za-z0-9._=+-]", "-", name)
     return name[:120]

@@ -66,7 +66,8 @@ def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | 
         loss = cfg.loss.name
         if loss == "CrossEntropyLoss":
             # labels 1, 2, 3 are 4 classes to torch (class 0 has no rows): say where the count comes from
-            why = f"CrossEntropyLoss needs one output unit per class, and the data's labels 0 to {n_classes - 1} make {n_classes} classes"
+            why = (f"CrossEntropyLoss needs one output unit per class, and the data's labels 0 to {n_classes - 1} "
+                   f"make {n_classes} classes")
         elif loss == "BCEWithLogitsLoss":
             why = "BCEWithLogitsLoss needs 1 output unit (the logit of class 1)"
         elif n_classes:
@@ -74,7 +75,8 @@ def check_shapes(cfg: Config, n_features: int, n_outputs: int, n_classes: int | 
         else:
             why = f"{loss} needs one output per target column ({n_outputs})"
         key = "model" if last is None else f"model[{last}]"  # the Linear that sets the width, when there is one
-        raise GdlabError(f"{key}: the last layer outputs {width} unit{'' if width == 1 else 's'}, but {why}; make the last Linear output {n_outputs}")
+        units = f"{width} unit{'' if width == 1 else 's'}"
+        raise GdlabError(f"{key}: the last layer outputs {units}, but {why}; make the last Linear output {n_outputs}")
 
 
 def n_parameters(cfg: Config) -> int:

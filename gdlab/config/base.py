@@ -10,7 +10,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic_core import PydanticCustomError
 
 
-
 def _plus_zero(value: float) -> float:
     return value + 0.0  # -0.0 passes ge=0 but numpy's samplers refuse its sign bit ("scale < 0"): make it 0.0
 

@@ -43,7 +43,7 @@ class Layer(BaseModel):
             given = {}
         elif isinstance(given, list):
             if given and not names:
-                raise PydanticCustomError("layer", "{kind} takes no arguments, got {value}", {"kind": kind, "value": repr(given)})
+                raise _takes_none(kind, given)
             if len(given) > len(names):
                 raise PydanticCustomError(
                     "layer", "{kind} takes at most {n} arguments ({names}), got {m}",
@@ -52,7 +52,7 @@ class Layer(BaseModel):
             given = dict(zip(names, given))
         elif not isinstance(given, dict):
             if not names:  # was "Identity has no argument ''"
-                raise PydanticCustomError("layer", "{kind} takes no arguments, got {value}", {"kind": kind, "value": repr(given)})
+                raise _takes_none(kind, given)
             given = {names[0]: given}
         for key in given:
             if key not in names:
@@ -76,3 +76,7 @@ class Layer(BaseModel):
     @model_serializer
     def _dump(self) -> Any:
         return {self.type: self.args} if self.args else self.type
+
+
+def _takes_none(kind: str, given: Any) -> PydanticCustomError:
+    return PydanticCustomError("layer", "{kind} takes no arguments, got {value}", {"kind": kind, "value": repr(given)})

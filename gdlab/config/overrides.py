@@ -57,10 +57,11 @@ def apply_override(data: dict, path: tuple, value: Any, source: str) -> None:
 
 
 def keyword_form(raw: dict, path: tuple) -> None:
-    """Make `path` settable: `model.0.Linear.out_features=4` on `- Linear: [2, 8]` first names that
-    layer's positional arguments (likewise a single value, `Dropout: 0.2`, and `{type: Linear, args: ...}`),
-    `model.1.LeakyReLU.negative_slope=0.2` on `- LeakyReLU` makes it a mapping, and `loss.label_smoothing=0.1` on `loss: CrossEntropyLoss` (likewise `data`, `optimizer`,
-    `scheduler` given as a bare name) expands it to `{name: ...}`."""
+    """Make `path` settable: `model.0.Linear.out_features=4` on `- Linear: [2, 8]` first names that layer's
+    positional arguments (likewise a single value, `Dropout: 0.2`, and `{type: Linear, args: ...}`);
+    `model.1.LeakyReLU.negative_slope=0.2` on `- LeakyReLU` makes it a mapping; `loss.label_smoothing=0.1` on
+    `loss: CrossEntropyLoss` (likewise `data`, `optimizer`, `scheduler` given as a bare name) expands it to
+    `{name: ...}`; `optimizer.betas.0=0.8` where betas is left out starts from its default."""
     if len(path) >= 2 and path[0] in UNION_SECTIONS and isinstance(raw.get(path[0]), str):
         raw[path[0]] = {"name": raw[path[0]]}
     section = raw.get(path[0]) if path[0] in UNION_SECTIONS else None

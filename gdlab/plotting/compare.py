@@ -82,7 +82,9 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
         shown_as = label if step is None else f"{label}; diverged at step {step}"
         (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", ls=STYLES[len(drawn) // 10 % len(STYLES)],
                           marker="." if mask.sum() <= len(frame) // 2 else None)
-        handle = line if step is None else (line, diverged_mark(ax, frame, x, step, xs, ys, line.get_color(), f"diverged:{i}"))
+        handle = line
+        if step is not None:  # the legend entry shows the line with the ✕ over it
+            handle = (line, diverged_mark(ax, frame, x, step, xs, ys, line.get_color(), f"diverged:{i}"))
         drawn.append((ys, label, rest, handle))
     if not drawn:
         raise GdlabError(f"none of the {len(runs)} run(s) has finite '{metric}' values against '{x}' to compare")

@@ -82,7 +82,8 @@ def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
     # moves whenever something (gdlab plot) writes into it
     row["when"] = parse_time((sweep.config or {}).get("created_at")) or row["when"]
     return row | {"name": (sweep.config or {}).get("name") or folder.parent.name,
-                  "status": f"{len(table)} variant{'' if len(table) == 1 else 's'}: {status}", "final_train_loss": best("final_train_loss"),
+                  "status": f"{len(table)} variant{'' if len(table) == 1 else 's'}: {status}",
+                  "final_train_loss": best("final_train_loss"),
                   "best_val_loss": best("best_val_loss"), "steps": int(steps) if _number(steps) is not None else None,
                   "statuses": dict(counts.most_common())}  # for `runs --json`: the counts without parsing prose
 

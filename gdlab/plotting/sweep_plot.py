@@ -73,7 +73,8 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
         drawn.append(line.get_ydata())
         step = diverged_step(frame, run.summary)
         if step is not None:  # the ✕ that `plot RUN` and `compare` draw: a rising curve alone does not say it
-            marks.append(diverged_mark(ax, frame, "step", step, line.get_xdata(), line.get_ydata(), color, f"curve_diverged:{index}"))
+            xs, ys = line.get_xdata(), line.get_ydata()
+            marks.append(diverged_mark(ax, frame, "step", step, xs, ys, color, f"curve_diverged:{index}"))
     log_if_positive(ax, drawn)
     step_axis(ax)
     # nothing finite (every variant diverged at step 1), or no curve read at all (their metrics.csv missing)

@@ -106,7 +106,8 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
         for key, value in point.items():
             path = paths[key]
             _keyword_form(raw, path)
-            if value is not None or not unset(raw, path, f"{source}: variant {i} ({label})"):  # null: the key's default, as for `gdlab train`
+            # null: the key's default, as for `gdlab train`
+            if value is not None or not unset(raw, path, f"{source}: variant {i} ({label})"):
                 apply_override(raw, path, copy.deepcopy(value), f"{source}: variant {i} ({label})")
             for n in range(1, len(path) + 1):
                 where.setdefault(path[:n], f"{source}: variant {i} ({label})")

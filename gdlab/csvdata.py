@@ -30,21 +30,21 @@ def read_csv(data, labels: bool, loss_name: str) -> RawData:
     for name in features:
         _need_column(path, "data.features", name, columns)
         if name == data.target:
-            raise GdlabError(f"{path}: data.features: '{name}' is the target column (data.target); list only inputs")
+            raise GdlabError(f"data.features: '{name}' is the target column (data.target) of {path}; list only inputs")
     if not features and data.features is not None:
         others = [c for c in columns if c != data.target]
-        raise GdlabError(f"{path}: data.features: an empty list; name the input columns ({', '.join(others)}) "
+        raise GdlabError(f"data.features: an empty list; name the input columns ({', '.join(others)}) of {path} "
                          "or leave the key out to use every column but the target")
     if not features:
-        raise GdlabError(f"{path}: no feature columns: the file has only the target column '{data.target}'")
+        raise GdlabError(f"data.target: {path} has no column besides the target '{data.target}' to learn from")
     x = np.column_stack([_numeric_column(path, table, name) for name in features])
     y = _numeric_column(path, table, data.target)
     if not labels:
         return RawData(x, y.reshape(-1, 1), list(features), None)
     classes = _class_labels(path, table, data.target, y, loss_name)
     if np.unique(classes).size < 2:  # the loss is 0 whatever the weights: likely the wrong target column
-        raise GdlabError(f"{path}: column '{data.target}' holds one class only ({int(classes[0])}); {loss_name} "
-                         "needs at least two (is data.target the label column?)")
+        raise GdlabError(f"data.target: column '{data.target}' of {path} holds one class only ({int(classes[0])}); "
+                         f"{loss_name} needs at least two (is data.target the label column?)")
     return RawData(x, classes, list(features), int(classes.max()) + 1)
 
 

@@ -265,7 +265,7 @@ CSV_ERRORS = [
     ("a,yy\n1,2\n", {}, "MSELoss", r"no column 'y' \(did you mean 'yy'\?\)"),
     ("alpha,y\n1,2\n", {"features": ["alpah"]}, "MSELoss", r"features: no column 'alpah' \(did you mean 'alpha'\?\)"),
     ("a,y\n1,2\n", {"features": ["a", "y"]}, "MSELoss", r"'y' is the target column"),
-    ("y\n1\n", {}, "MSELoss", r"no feature columns"),
+    ("y\n1\n", {}, "MSELoss", r"data\.target: .* has no column besides the target .y. to learn from"),
     ("a,b,y\n1,2,3\n", {"features": []}, "MSELoss", r"data\.features: an empty list; name the input columns \(a, b\)"),
     ("a,y\n1,2\n3,4\nfoo,6\n", {}, "MSELoss", r"column 'a', line 4: non-numeric value 'foo'"),
     ("a,y\n1,2\n3,x1\n", {}, "MSELoss", r"column 'y', line 3: non-numeric value 'x1'"),
@@ -331,7 +331,7 @@ def test_csv_class_labels_up_to_the_limit_and_a_plain_three_class_file_work(tmp_
 def test_csv_with_a_single_class_is_refused(tmp_path, labels):
     """Cross-entropy over one class is 0 whatever the weights: a wrong target column, said as such."""
     rows = "".join(f"{i},{label}\n" for i, label in enumerate(labels.split(",")))
-    with pytest.raises(GdlabError, match=r"column 'y' holds one class only .* needs at least two"):
+    with pytest.raises(GdlabError, match=r"data\.target: column 'y' of .* holds one class only .* needs at least two"):
         load_data(csv_cfg(write(tmp_path, "a,y\n" + rows), loss="CrossEntropyLoss"))
 
 

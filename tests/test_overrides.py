@@ -282,3 +282,15 @@ def test_one_item_of_a_default_tuple_can_be_overridden_the_rest_stays_default(tm
     assert resolved(train(tmp_path, cfg, "optimizer.betas.1=0.9"))["optimizer"]["betas"] == [0.9, 0.9]
     both = resolved(train(tmp_path, write(tmp_path, name="sgd.yaml"), "optimizer.name=Adam", "optimizer.betas.1=0.99"))
     assert both["optimizer"]["betas"] == [0.9, 0.99]
+
+
+def test_a_csv_key_error_names_the_config_and_the_override_that_set_the_key(tmp_path):
+    """'data.features: y is the target column' began with the CSV's path, so `train` named neither the
+    config nor the override that set data.features, which the README promises."""
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    cfg = write(tmp_path, BASE.replace("{name: moons, n_samples: 64, noise: 0.2, val_fraction: 0.25}",
+                                       "{name: csv, path: d.csv, target: y, val_fraction: 0.25}"))
+    result = train(tmp_path, cfg, "data.features=[a, y]")
+    check_one_error_line(result, f"{cfg} (with override 'data.features=[a, y]'): data.features: 'y' is the target column",
+                         str(tmp_path / "d.csv"))
+    assert_no_run_folder(tmp_path / "runs")

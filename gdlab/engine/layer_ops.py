@@ -35,18 +35,24 @@ def dropout(x: torch.Tensor, p: float, training: bool, generators: list[torch.Ge
     return x * noise.div_(1 - p)
 
 
-def batch_norm(buffers: dict[str, torch.Tensor], i: int, args: dict, x, w, b, training: bool) -> torch.Tensor:
-    """Layer i's BatchNorm1d for K models, updating their stacked running statistics in `buffers`."""
+def batch_norm(buffers: dict[str, torch.Tensor], i: int, args: dict, x, w, b, training: bool,
+               batch_stats: bool = False) -> torch.Tensor:
+    """Layer i's BatchNorm1d for K models, updating their stacked running statistics in `buffers` when
+    `training`. `batch_stats` (not training): normalize by the batch's statistics, as training does, and
+    leave the running ones alone: the loss whose Hessian the sharpness is, measured without side effects."""
     # [K, N, D] -> [N, K*D]: torch's own batch_norm then treats each model's features as channels,
     # updating the stacked running statistics in place exactly as nn.BatchNorm1d does.
-    mean, var = buffers[f"{i}.running_mean"], buffers[f"{i}.running_var"]
+    mean_flat, var_flat = buffers[f"{i}.running_mean"].view(-1), buffers[f"{i}.running_var"].view(-1)
     if training:
         buffers[f"{i}.num_batches_tracked"] += 1
+    elif batch_stats:  # no running statistics given: F.batch_norm uses the batch's and updates nothing
+        mean_flat = var_flat = None
+        training = True
     if x.dim() == 2:
-        return F.batch_norm(x, mean.view(-1), var.view(-1), w, b, training, args["momentum"], args["eps"])
+        return F.batch_norm(x, mean_flat, var_flat, w, b, training, args["momentum"], args["eps"])
     K, N, D = x.shape
     y = F.batch_norm(
-        x.transpose(0, 1).reshape(N, K * D), mean.view(-1), var.view(-1),
+        x.transpose(0, 1).reshape(N, K * D), mean_flat, var_flat,
         w.reshape(-1) if w is not None else None, b.reshape(-1) if b is not None else None,
         training, args["momentum"], args["eps"],
     )

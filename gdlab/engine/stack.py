@@ -95,17 +95,19 @@ class StackedMLP:
         backward whose nodes were all made on its own stream (see engine/graphs.py)."""
         self._views = None
 
-    def forward(self, x: torch.Tensor, training: bool, flat: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, training: bool, flat: torch.Tensor | None = None,
+                batch_stats: bool = False) -> torch.Tensor:
         """x: [K, N, D] -> outputs [K, N, out]. A group of one also takes x [N, D] and gives [N, out]:
-        the training loop's path, with no model axis added and removed on the autograd graph."""
+        the training loop's path, with no model axis added and removed on the autograd graph.
+        `batch_stats` (not training): BatchNorm as training computes it, no dropout, no buffer updated."""
         params = self.views(flat)
         single = x.dim() == 3 and x.shape[0] == 1  # one model in stacked form: plain 2-D kernels inside
         h = x[0] if single else x
         for i, layer in enumerate(self.layers):
-            h = self._apply(i, layer.type, layer.args, h, params, training)
+            h = self._apply(i, layer.type, layer.args, h, params, training, batch_stats)
         return h.unsqueeze(0) if single else h
 
-    def _apply(self, i, kind, args, x, params, training):
+    def _apply(self, i, kind, args, x, params, training, batch_stats=False):
         weight, bias = self._names[i]
         w, b = params.get(weight), params.get(bias)
         if kind == "Linear":  # w is stored [in, out]: x @ w needs no transpose
@@ -126,7 +128,7 @@ class StackedMLP:
                 y = y * w.unsqueeze(1)
             return y + b.unsqueeze(1) if b is not None else y
         if kind == "BatchNorm1d":
-            return layer_ops.batch_norm(self.buffers, i, args, x, w, b, training)
+            return layer_ops.batch_norm(self.buffers, i, args, x, w, b, training, batch_stats)
         raise AssertionError(f"layer {kind} has no stacked implementation")
 
     def save_buffers(self) -> dict[str, torch.Tensor] | None:

@@ -109,8 +109,17 @@ def test_graph_groups_by_layer_on_request(config):
     assert "[2] Linear(3, 1)" in result.output and "[1] ReLU" in result.output and "AccumulateGrad" not in result.output
 
 
+def test_graph_by_layer_names_a_layernorm_by_its_shape(config):
+    """'[1] LayerNorm((3) -> ...': the label was cut at the first comma of '(3,), eps=1e-05'."""
+    result = invoke("graph", config, "model=[{Linear: [2, 3]}, {LayerNorm: [3]}, ReLU, {Linear: [3, 1]}]", "--group", "layers")
+    assert result.exit_code == 0, result.output
+    assert "[1] LayerNorm(3) ->" in result.output, result.output
+
+
 def test_png_without_graphviz_is_one_line_and_exit_1(config, tmp_path, monkeypatch):
     monkeypatch.setattr(lab_cmd.shutil, "which", lambda name: None)
+    missing = invoke("graph", tmp_path / "nope.yaml", "--png", tmp_path / "g.png")
+    assert missing.exit_code == 2 and "no such file" in missing.stderr  # bad input first: it was exit 1, no dot
     result = invoke("graph", config, "--png", tmp_path / "g.png")
     assert result.exit_code == 1
     assert "apt-get install graphviz" in result.output and "brew install graphviz" in result.output

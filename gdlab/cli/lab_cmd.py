@@ -59,15 +59,15 @@ def graph_command(
     # fail before the work, not after printing the whole graph
     dot_file = check_output("--dot", dot) if dot is not None else None
     png_file = check_output("--png", png) if png is not None else None
-    if png_file and not shutil.which("dot"):
-        raise GdlabError(NO_DOT, EXIT_FAILED)
     from gdlab.cli.streams import output_console
 
     from gdlab.lab.graph import COLLAPSE_ABOVE, to_dot, trace
     from gdlab.lab.show import layer_tree, node_tree
     from gdlab.model import first_batchnorm
 
-    cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch)
+    cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch)  # bad input is exit 2 before a missing tool
+    if png_file and not shutil.which("dot"):
+        raise GdlabError(NO_DOT, EXIT_FAILED)
     norm = first_batchnorm(cfg)
     if norm is not None and x.shape[0] < 2:  # in training mode BatchNorm cannot normalize a single row
         raise GdlabError(f"--batch {batch}: the batch has {x.shape[0]} row, and BatchNorm1d (model[{norm}]) needs at "

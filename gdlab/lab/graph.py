@@ -113,6 +113,8 @@ def _describe(module: nn.Module) -> str:
     """`Linear(2, 16)`, `Dropout(p=0.5)`, `ReLU`: the class and its first argument, short enough for one line."""
     if isinstance(module, nn.Linear):
         return f"Linear({module.in_features}, {module.out_features})"
+    if isinstance(module, nn.LayerNorm):  # its extra_repr starts with a tuple, "(8,), eps=...": a comma inside
+        return f"LayerNorm({', '.join(map(str, module.normalized_shape))})"
     first = module.extra_repr().split(",")[0]
     return f"{type(module).__name__}({first})" if first else type(module).__name__
 

@@ -271,6 +271,15 @@ def test_a_smoke_run_whose_model_does_not_read_back_fails_and_keeps_its_folder(t
     assert len(list((tmp_path / "tmp").iterdir())) == 1  # kept, to look at
 
 
+def test_smoke_with_a_bar_is_refused_before_any_temp_folder(tmp_path, monkeypatch):
+    """A bar judged on 5 steps says nothing, and a missed one left its temp folder behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    result = invoke("train", write(tmp_path, TINY), "--smoke", "--expect", "final_train_loss<1e-9")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "--smoke with --expect" in result.stderr and not list((tmp_path / "tmp").iterdir())
+
+
 def test_smoke_with_bad_config_leaves_no_temp_folder(tmp_path):
     before = set(Path(tempfile.gettempdir()).glob("gdlab-smoke-bad-*"))
     result = invoke("train", write(tmp_path, TINY.replace("name: tiny", "name: bad").replace("[8, 2]", "[9, 2]")), "--smoke")

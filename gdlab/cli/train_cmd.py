@@ -60,6 +60,9 @@ def train_command(
     from gdlab.loading import load_config
 
     expectations = parse_expectations(expect or [])
+    if smoke and expectations:  # a bar judged on 5 steps says nothing, and a missed one kept the temp folder
+        raise GdlabError("--smoke with --expect: a smoke run trains a handful of steps, too few for a bar on the "
+                         "trained model; check the bars on a full run, and the files with --smoke")
     if resume is not None:
         if config is not None or overrides or smoke or run_dir is not None:
             raise GdlabError("--resume takes the run folder only: its config.yaml and checkpoint say how to go on")

@@ -50,12 +50,14 @@ def parse_expectations(texts: list[str]) -> list[Expectation]:
         if not m:
             raise GdlabError(f"--expect '{text}': write NAME OP NUMBER, e.g. 'final_val_loss<0.3' (OP: < <= > >= == !=)")
         name, op, raw = m.groups()
+        if raw[0] in "<>=!":  # 'loss<<1': not a bound of '<1'
+            raise GdlabError(f"--expect '{text}': '{op}{raw[0]}' is not an operator; OP is one of < <= > >= == !=")
         try:
             bound = float(raw)
         except ValueError:
             raise GdlabError(f"--expect '{text}': '{raw}' is not a number") from None
-        if math.isnan(bound):
-            raise GdlabError(f"--expect '{text}': the bound is NaN, which no value can meet; give a number")
+        if math.isnan(bound) or (op == "<" and bound == -math.inf) or (op == ">" and bound == math.inf):
+            raise GdlabError(f"--expect '{text}': no value can meet {op} {raw}; give a finite bound")
         out.append(Expectation(name, op, bound, text.strip()))
     return out
 

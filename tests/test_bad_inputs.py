@@ -314,10 +314,14 @@ def test_unwritable_parent(tmp_path):
         ("val_loss<abc", ["--expect 'val_loss<abc'", "'abc' is not a number"]),
         ("final_val_los<0.3", ["--expect 'final_val_los<0.3'", "unknown name 'final_val_los'", "did you mean 'final_val_loss'", "allowed:"]),
         ("sharpness<10", ["--expect 'sharpness<10'", "records no sharpness", "train.sharpness_every"]),
-        ("val_loss<nan", ["--expect 'val_loss<nan'", "NaN"]),
+        ("val_loss<nan", ["--expect 'val_loss<nan'", "no value can meet < nan"]),
         ("__import__('os')<1", ["--expect", "NAME OP NUMBER"]),
+        ("val_loss<<1", ["--expect 'val_loss<<1'", "'<<' is not an operator"]),  # was "'<1' is not a number"
+        ("wall_s<-inf", ["--expect 'wall_s<-inf'", "no value can meet < -inf"]),
+        ("steps>inf", ["--expect 'steps>inf'", "no value can meet > inf"]),
     ],
-    ids=["no-op", "no-number", "bad-op", "not-a-number", "unknown-name", "column-not-recorded", "nan-bound", "code"],
+    ids=["no-op", "no-number", "bad-op", "not-a-number", "unknown-name", "column-not-recorded", "nan-bound", "code",
+         "double-op", "below-minus-inf", "above-inf"],
 )
 def test_bad_expect_fails_before_training(tmp_path, expect, expected):
     cfg = write_config(tmp_path, GOOD, "good.yaml")

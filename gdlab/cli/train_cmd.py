@@ -114,10 +114,9 @@ def train_command(
         sys.stdout.write(f"{result.run_dir}\n")
         raise fail(f"training failed: {s['error']} (details in {result.run_dir / 'error.log'})", result.exit_code)
     if s["status"] == "diverged":
-        sys.stderr.write(
-            f"gdlab: diverged at step {s['diverged_at_step']} (loss non-finite or above train.diverge_factor x max(first loss, 1)); "
-            "rows so far are kept\n"
-        )
+        factor = cfg.train.diverge_factor  # null: only a non-finite loss counts
+        why = "loss non-finite" + (f" or above train.diverge_factor ({factor:g}) x max(first loss, 1)" if factor else "")
+        sys.stderr.write(f"gdlab: diverged at step {s['diverged_at_step']} ({why}); rows so far are kept\n")
     if s["status"] == "interrupted":  # its checkpoint is written: say how to go on
         sys.stderr.write(f"gdlab: interrupted after step {s['steps']}; continue with: gdlab train --resume {result.run_dir}\n")
     for msg in result.failures:

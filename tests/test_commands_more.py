@@ -167,12 +167,12 @@ def test_expect_resumed_from_step_needs_a_resume(tmp_path):
 
 # ---------------------------------------------------------------- 6. gradcheck's header
 @pytest.mark.parametrize("middle, said, unsaid", [
-    ([], ["The model is in eval mode. "], ["Dropout", "BatchNorm"]),
-    ([{"Dropout": 0.5}], ["eval mode: Dropout is off, so"], ["BatchNorm"]),
-    ([{"BatchNorm1d": 8}], ["eval mode: BatchNorm uses its running statistics"], ["Dropout"]),
-    ([{"Dropout": 0.5}, {"BatchNorm1d": 8}], ["Dropout is off and BatchNorm uses its running statistics"], []),
+    ([], ["with eps=1e-06. "], ["Dropout", "BatchNorm", "eval mode"]),
+    ([{"Dropout": 0.5}], ["Dropout is off (eval mode), so"], ["BatchNorm"]),
+    ([{"BatchNorm1d": 8}], ["BatchNorm normalizes by the batch, as in training"], ["Dropout", "eval mode"]),
+    ([{"Dropout": 0.5}, {"BatchNorm1d": 8}], ["Dropout is off (eval mode) and BatchNorm normalizes by the batch"], []),
 ])
-def test_gradcheck_explains_eval_mode_only_for_the_layers_the_model_has(tmp_path, middle, said, unsaid):
+def test_gradcheck_explains_its_modes_only_for_the_layers_the_model_has(tmp_path, middle, said, unsaid):
     config = write_config(tmp_path, model=[{"Linear": [2, 8]}, *middle, "Tanh", {"Linear": [8, 2]}])
     result = invoke("gradcheck", config)
     assert result.exit_code == 0, result.output

@@ -41,6 +41,16 @@ def _setup(config: Path, overrides: list[str], rows: int, float64: bool = False)
     return cfg, config_model(cfg, dtype), config_loss(cfg, dtype), x, y
 
 
+def _batchnorm_rows(cfg, x, batch: int) -> None:
+    """BatchNorm normalizing by the batch, as training does, cannot normalize a single row."""
+    from gdlab.model import first_batchnorm
+
+    norm = first_batchnorm(cfg)
+    if norm is not None and x.shape[0] < 2:
+        raise GdlabError(f"--batch {batch}: the batch has {x.shape[0]} row, and BatchNorm1d (model[{norm}]) needs at "
+                         "least 2 in training mode; use --batch 2 or more")
+
+
 @command("graph")
 def graph_command(
     config: ConfigArg,
@@ -63,15 +73,11 @@ def graph_command(
 
     from gdlab.lab.graph import COLLAPSE_ABOVE, to_dot, trace
     from gdlab.lab.show import layer_tree, node_tree
-    from gdlab.model import first_batchnorm
 
     cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch)  # bad input is exit 2 before a missing tool
     if png_file and not shutil.which("dot"):
         raise GdlabError(NO_DOT, EXIT_FAILED)
-    norm = first_batchnorm(cfg)
-    if norm is not None and x.shape[0] < 2:  # in training mode BatchNorm cannot normalize a single row
-        raise GdlabError(f"--batch {batch}: the batch has {x.shape[0]} row, and BatchNorm1d (model[{norm}]) needs at "
-                         "least 2 in training mode; use --batch 2 or more")
+    _batchnorm_rows(cfg, x, batch)
     model.train()  # the graph a training step builds (Dropout and BatchNorm included)
     try:
         graph = trace(model, loss_fn, x, y)
@@ -126,6 +132,7 @@ def gradcheck_command(
     from gdlab.lab.show import closed_form_table, gradcheck_header, gradcheck_table
 
     cfg, model, loss_fn, x, y = _setup(config, overrides or [], batch, float64=True)
+    _batchnorm_rows(cfg, x, batch)  # it normalizes by the batch, as in training
     header = gradcheck_header(cfg, model, x.shape[0], eps)  # before --plant-bug adds its layer
     if plant_bug is not None:
         model = plant_wrong_gradient(model, factor=plant_bug)

@@ -29,8 +29,13 @@ def gradcheck_model(
     max_elements: int = 64, eps: float = 1e-6, generator: torch.Generator | None = None,
 ) -> list[Row]:
     """Compare d loss / d parameter from autograd with (L(w+eps) - L(w-eps)) / 2eps, for every parameter tensor.
-    Works on float64 copies in eval mode: Dropout would draw a new mask per loss and make the check meaningless."""
+    Works on float64 copies in eval mode (Dropout would draw a new mask per loss and make the check meaningless),
+    but with BatchNorm normalizing by the batch, as in training: the backward through the batch's mean and
+    variance is the one training runs (its running statistics, updated in the copy, never reach the loss)."""
     model = copy.deepcopy(model).double().eval()
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.train()
     loss_fn = copy.deepcopy(loss_fn).double() if isinstance(loss_fn, nn.Module) else loss_fn
     x, y = (t.double() if t.is_floating_point() else t for t in (x, y))
     loss_fn(model(x), y).backward()

@@ -53,17 +53,18 @@ def layer_tree(graph) -> Tree:
 
 
 def gradcheck_header(cfg, model, rows: int, eps: float) -> str:
-    """What was checked; eval mode is explained only for the layers it changes that the model has."""
+    """What was checked; the modes are explained only for the layers the model has that they change."""
     kinds = {type(m).__name__ for m in model.modules()}
     changed = [text for present, text in (
-        (any("Dropout" in k for k in kinds), "Dropout is off"),
-        (any(k.startswith("BatchNorm") for k in kinds), "BatchNorm uses its running statistics"),
+        (any("Dropout" in k for k in kinds), "Dropout is off (eval mode)"),
+        (any(k.startswith("BatchNorm") for k in kinds),
+         "BatchNorm normalizes by the batch, as in training (a bias just before it then has no effect: gradient 0)"),
     ) if present]
     text = (f"{cfg.name}: {cfg.loss.name} on the first {rows} training rows, float64, central differences "
-            f"with eps={eps:g}. The model is in eval mode")
+            f"with eps={eps:g}.")
     if not changed:
-        return text + "."
-    return text + f": {' and '.join(changed)}, so the loss is one fixed function of the weights."
+        return text
+    return text + f" {' and '.join(changed)}, so the loss is one fixed function of the weights."
 
 
 def gradcheck_table(rows, atol: float, rtol: float) -> Table:

@@ -12,6 +12,7 @@ from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
 from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
 from gdlab.files import path_error, show
+from gdlab.folder_lock import FolderTaken, run_folder_lock
 from gdlab.rundir import create_run_dir, discard_unstarted
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
 from gdlab.signals import graceful_stop
@@ -68,14 +69,24 @@ def train(
     check_applicable(expect, cfg)
     data = prepare_data(cfg)
     device = resolve_device(cfg.train.device)
-    folder = create_run_dir(cfg.name, runs_root, run_dir)
-    variant = Variant(cfg, folder, list(overrides))
-    if on_start:
-        on_start(folder, _total_steps(cfg, data))
+    # The handlers go in before the folder exists: a signal in between killed gdlab and left an empty folder.
     with graceful_stop() as stop:
+        folder = create_run_dir(cfg.name, runs_root, run_dir)
         try:
-            summary = run_group([variant], [data], device, observers, should_stop=stop,
-                                measure_init_sharpness=wants_init_sharpness(expect))[0]
+            with run_folder_lock(folder, f"--run-dir {show(folder)}: another gdlab process took this folder "
+                                         "just now; gdlab never shares a run folder"):
+                if run_dir is not None and any(folder.iterdir()):  # another made it between our check and mkdir
+                    raise FolderTaken(f"--run-dir {show(folder)}: another gdlab process wrote here just now; "
+                                      "gdlab never overwrites a run")
+                if stop():  # asked to stop before anything was written
+                    raise GdlabError("interrupted before training began; no run folder is left",
+                                     EXIT_SIGTERM if stop.signum == signal.SIGTERM else EXIT_SIGINT)
+                if on_start:
+                    on_start(folder, _total_steps(cfg, data))
+                summary = run_group([Variant(cfg, folder, list(overrides))], [data], device, observers, should_stop=stop,
+                                    measure_init_sharpness=wants_init_sharpness(expect))[0]
+        except FolderTaken:  # never remove what the other process is writing
+            raise
         except GdlabError:
             discard_unstarted(folder)  # e.g. a full disk while writing config.yaml: no half-made folder stays
             raise
@@ -120,13 +131,20 @@ def resume(
     expect: list[Expectation] = (),
     on_start: Callable[[Path, int], None] | None = None,
 ) -> TrainResult:
-    """Continue an interrupted or crashed run from its last checkpoint, in its own folder."""
+    """Continue an interrupted or crashed run from its last checkpoint, in its own folder, which no other
+    process may be training meanwhile."""
+    folder = resume_folder(run_dir)
+    with run_folder_lock(folder, f"--resume {show(folder)}: this run is training now in another gdlab process; "
+                                 "let it finish or stop it (Ctrl-C), then --resume"):
+        return _resume_locked(resume_folder(folder), observers, expect, on_start)  # checked again, now alone
+
+
+def _resume_locked(folder: Path, observers, expect, on_start) -> TrainResult:
     import yaml
 
     from gdlab.checkpoint import check_config_unchanged, load_checkpoint
     from gdlab.loading import load_config
 
-    folder = resume_folder(run_dir)
     cfg = load_config(folder / "config.yaml")
     check_applicable(expect, cfg, resuming=True)
     state = load_checkpoint(folder)

@@ -385,3 +385,55 @@ def test_one_signal_delivered_twice_is_one_stop_and_a_later_second_stops_at_once
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- one process per run folder
+def test_resume_of_a_run_another_process_is_training_is_refused_and_touches_nothing(tmp_path):
+    """It went ahead: its rewritten metrics.csv replaced the file the first process went on appending to,
+    which then finished 'completed' with 7,697 of its rows gone."""
+    from gdlab.folder_lock import run_folder_lock
+
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["train", str(config(tmp_path, epochs=2)), "--run-dir", str(run), "-q"]).exit_code == 0
+    (run / "summary.json").unlink()  # as if it were still training
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    with run_folder_lock(run, "held by the test"):  # what a training `gdlab train` holds
+        result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "this run is training now in another gdlab process" in result.stderr
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    assert runner.invoke(app, ["train", "--resume", str(run), "-q"]).exit_code == 0  # once it is free
+
+
+def test_two_trains_given_one_new_run_dir_do_not_share_it(tmp_path, monkeypatch):
+    """--run-dir checked 'new or empty', then mkdir(exist_ok=True): two processes could both pass the check."""
+    import gdlab.train as train_mod
+
+    run, real = tmp_path / "run", train_mod.create_run_dir
+
+    def raced(*args, **kwargs):  # the other process's first file lands between our check and our lock
+        folder = real(*args, **kwargs)
+        (folder / "config.yaml").write_text("theirs")
+        return folder
+
+    monkeypatch.setattr(train_mod, "create_run_dir", raced)
+    result = runner.invoke(app, ["train", str(config(tmp_path, epochs=1)), "--run-dir", str(run), "-q"])
+    assert result.exit_code == 2 and "another gdlab process wrote here just now" in result.stderr, result.stderr
+    assert [p.name for p in run.iterdir()] == ["config.yaml"] and (run / "config.yaml").read_text() == "theirs"
+
+
+def test_a_signal_as_the_folder_is_made_leaves_no_folder_and_the_signals_exit_code(tmp_path, monkeypatch):
+    """Before, the handlers went in after the folder was made: SIGTERM there killed gdlab and left it empty."""
+    import gdlab.train as train_mod
+
+    real = train_mod.create_run_dir
+
+    def signalled(*args, **kwargs):
+        folder = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return folder
+
+    monkeypatch.setattr(train_mod, "create_run_dir", signalled)
+    result = runner.invoke(app, ["train", str(config(tmp_path, epochs=1)), "--runs", str(tmp_path / "runs"), "-q"])
+    assert result.exit_code == 143 and "interrupted before training began" in result.stderr, result.stderr
+    assert not any((tmp_path / "runs").rglob("*.yaml")) and not any(p.is_dir() for p in (tmp_path / "runs").glob("*/*"))

@@ -78,7 +78,7 @@ class FullDisk:
 
 
 def fill_the_disk(monkeypatch) -> None:
-    import gdlab.sweep.lock as lock
+    import gdlab.folder_lock as lock
 
     monkeypatch.setattr(lock, "open", lambda *a, **k: FullDisk(open(*a, **k)), raising=False)
 

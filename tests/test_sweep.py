@@ -611,7 +611,7 @@ def test_resume_keeps_what_the_sweep_recorded_and_how_it_grouped(tmp_path):
 
 
 def test_resume_is_refused_while_the_sweep_runs(tmp_path):
-    from gdlab.sweep.lock import sweep_lock
+    from gdlab.folder_lock import sweep_lock
 
     cfg = write_config(tmp_path)
     _, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1")

@@ -64,7 +64,7 @@ def sweep_command(
         vectorize = vectorize or stored.get("vectorize") or "auto"
         max_group = max_group if max_group is not None else stored.get("max_group")
         if not dry_run:
-            from gdlab.sweep.lock import sweep_lock
+            from gdlab.folder_lock import sweep_lock
 
             session.enter_context(sweep_lock(folder))  # before half-written variants are cleared
         check_unchanged(setup, folder)
@@ -105,7 +105,7 @@ def sweep_command(
         if resume is None:
             from gdlab.rundir import create_run_dir, discard_unstarted
 
-            from gdlab.sweep.lock import LOCK_NAME, sweep_lock
+            from gdlab.folder_lock import LOCK_NAME, sweep_lock
 
             folder = create_run_dir(setup.plans[0].cfg.name, runs_root, run_dir, prefix="sweep-")
             try:

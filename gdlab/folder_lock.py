@@ -1,5 +1,6 @@
-"""One process at a time in a sweep folder: a sweep holds an advisory lock on `.sweep.lock` while it
-runs, so a `--resume` started meanwhile is refused instead of deleting the folders being written."""
+"""One process at a time in a run or sweep folder. A sweep holds an advisory lock on `.sweep.lock` while
+it runs, and a training run one on its folder itself, so a `--resume` started meanwhile is refused instead
+of deleting the folders, or rewriting the metrics.csv, being written."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from gdlab.errors import GdlabError
 from gdlab.files import cannot_write
 
 LOCK_NAME = ".sweep.lock"
+
+
+class FolderTaken(GdlabError):
+    """Another process holds the folder: nothing of it may be removed or written."""
 
 
 @contextmanager
@@ -51,3 +56,26 @@ def _record_holder(fh, path: Path) -> None:
         fh.write(f"{os.getpid()}\n".encode())
     except OSError as exc:  # a full disk: [Errno 28] with no file name, a traceback if let through
         raise cannot_write(path, exc, "the sweep lock") from None
+
+
+@contextmanager
+def run_folder_lock(folder: Path, refusal: str) -> Iterator[None]:
+    """Hold a lock on the run folder itself (a directory can be flocked: no file is added to the run) inside;
+    refuse with `refusal` at once if another process holds it. It ends with the process, as the sweep's."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): run unguarded
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        raise cannot_write(folder, exc, "the run folder's lock") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderTaken(refusal) from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -43,7 +43,8 @@ def _load(path: Path) -> dict:
 
 
 def load_checkpoint(run_dir: Path) -> dict:
-    """The newest readable checkpoint; falls back to the previous one with a warning."""
+    """The newest readable checkpoint; falls back to the previous one with a warning, and then removes the
+    unreadable one: the next save would rotate it over the only good checkpoint (`save_checkpoint`)."""
     current, previous = run_dir / CURRENT, run_dir / PREVIOUS
     if not current.exists() and not previous.exists():
         raise GdlabError(f"{run_dir}: no {CURRENT} to resume from (set train.checkpoint_every, or start a new run)")
@@ -57,7 +58,9 @@ def load_checkpoint(run_dir: Path) -> dict:
             errors.append(f"{path.name}: {load_problem(exc, path)}")
             continue
         if errors:
-            sys.stderr.write(f"gdlab: warning: {errors[0]}; resuming from {path.name} (step {state['step']})\n")
+            current.unlink(missing_ok=True)
+            sys.stderr.write(f"gdlab: warning: {errors[0]}; resuming from {path.name} (step {state['step']}); "
+                             f"the unreadable {CURRENT} is removed\n")
         return state
     raise GdlabError(f"{run_dir}: no loadable checkpoint ({'; '.join(errors)})")
 

@@ -128,6 +128,21 @@ def test_corrupt_checkpoint_falls_back_to_the_previous_one(reference, tmp_path):
     assert_same_run(ref, run)
 
 
+def test_a_crash_after_falling_back_still_finds_the_good_checkpoint(reference, tmp_path):
+    """Falling back from a corrupt checkpoint.pt, the next save rotated that corrupt file over the good
+    checkpoint.prev.pt: a crash during the write then left no loadable checkpoint at all."""
+    cfg, ref = reference
+    run = tmp_path / "run"
+    kill_at_15 = {"GDLAB_TEST_KILL_DURING_CHECKPOINT": "15"}
+    gdlab("train", str(cfg), "--run-dir", str(run), "-q", env=kill_at_15).communicate(timeout=120)
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    _, stderr = gdlab("train", "--resume", str(run), "-q", env=kill_at_15).communicate(timeout=120)  # killed again
+    assert "resuming from checkpoint.prev.pt" in stderr and "the unreadable checkpoint.pt is removed" in stderr
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert_same_run(ref, run)
+
+
 class Payload:
     def __reduce__(self):
         return (os.system, ("touch pwned",))

@@ -154,3 +154,46 @@ def test_ray_fail_fast_reports_the_running_group_interrupted_with_its_files(tmp_
     rows = pd.read_csv(Path(jobs[0].run_dirs[0]) / "metrics.csv")
     assert rows["step"].iloc[-1] == done[9100]["steps"]  # its files came back from the task
     assert done.get(9102, {"status": "interrupted"})["status"] == "interrupted"  # queued: unreported (skipped), unless it ran
+
+
+def test_a_signal_after_every_variant_finished_is_not_an_interrupted_exit(tmp_path, monkeypatch):
+    """The exit code came from 'a signal arrived', not from the variants: a finished sweep exited 143."""
+    import json
+    import os
+    import signal
+
+    import gdlab.sweep.run as sweep_run
+    from tests.test_sweep import sweep, write_config
+
+    real = sweep_run.run_sweep
+
+    def then_signalled(*args, **kwargs):
+        summaries = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # lands after the last variant, before the sweep exits
+        return summaries
+
+    monkeypatch.setattr(sweep_run, "run_sweep", then_signalled)
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.1")
+    assert result.exit_code == 0, result.output
+    assert {json.loads(p.read_text())["status"] for p in out.glob("*/summary.json")} == {"completed"}
+
+
+def test_a_signal_as_the_sweep_folder_is_made_leaves_no_folder(tmp_path, monkeypatch):
+    """Before, the handlers went in later: SIGTERM there killed gdlab and left a folder with only its lock."""
+    import os
+    import signal
+
+    import gdlab.rundir
+    from tests.test_sweep import sweep, write_config
+
+    real = gdlab.rundir.create_run_dir
+
+    def signalled(*args, **kwargs):
+        folder = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return folder
+
+    monkeypatch.setattr(gdlab.rundir, "create_run_dir", signalled)
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.1")
+    assert result.exit_code == 143 and "interrupted before the sweep began" in result.stderr, result.output
+    assert not out.exists()

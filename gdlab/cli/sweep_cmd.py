@@ -98,6 +98,11 @@ def sweep_command(
             console.print(grid_table(setup, groups))
             return
     with session:
+        from gdlab.signals import graceful_stop
+
+        # before the folder exists: a signal between its mkdir and the handlers killed gdlab, leaving a folder
+        # with only its lock that --resume could not read (no sweep.yaml) and a rerun refused as not empty
+        stop = session.enter_context(graceful_stop())
         if backend == "ray":  # connected before a folder exists: an unreachable cluster leaves nothing behind
             from gdlab.sweep.backends import ray_session
 
@@ -110,13 +115,16 @@ def sweep_command(
             folder = create_run_dir(setup.plans[0].cfg.name, runs_root, run_dir, prefix="sweep-")
             try:
                 session.enter_context(sweep_lock(folder))
+                if stop():  # asked to stop before anything was written
+                    raise GdlabError("interrupted before the sweep began; no sweep folder is left",
+                                     EXIT_SIGTERM if stop.signum == 15 else EXIT_SIGINT)
                 sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend,
                                                            "sharpness": sharpness, "max_group": max_group})
             except GdlabError:  # a full disk: a sweep that never started leaves no folder holding only its lock
                 discard_unstarted(folder, (LOCK_NAME,))
                 raise
             todo, done = setup.plans, {}
-        summaries, stop = _run(console, setup, folder, todo, done, quiet, dict(
+        summaries = _run(console, setup, folder, todo, done, quiet, stop, dict(
             vectorize=vectorize, jobs=jobs, backend=backend, ray_address=ray_address, fail_fast=fail_fast,
             init_sharpness=sharpness, max_group=max_group))
     rows = sweep_run.sweep_rows(setup, folder, summaries)
@@ -130,7 +138,7 @@ def sweep_command(
 
     note_eager_steps(list(summaries.values()))
     statuses = [s.get("status") for s in summaries.values()]
-    if stop.signum is not None:
+    if stop.signum is not None and any(s in ("interrupted", "skipped") for s in statuses):  # not when all finished
         raise typer.Exit(EXIT_SIGTERM if stop.signum == 15 else EXIT_SIGINT)
     bad = sum(s not in sweep_run.DONE for s in statuses)
     if bad:
@@ -138,11 +146,11 @@ def sweep_command(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _run(console, setup, folder: Path, todo, done, quiet: bool, options: dict):
-    """Train with the overall bar, a line per finished variant (a diverged one as soon as it diverges)."""
+def _run(console, setup, folder: Path, todo, done, quiet: bool, stop, options: dict):
+    """Train with the overall bar, a line per finished variant (a diverged one as soon as it diverges);
+    `stop` (signals.StopFlag) turns true on the first Ctrl-C or SIGTERM."""
     from gdlab.cli.streams import live_display
     from gdlab.cli.sweep_view import SweepProgress, result_line
-    from gdlab.signals import graceful_stop
     from gdlab.sweep import run as sweep_run
 
     progress = SweepProgress(console, len(setup.plans), len(done)) if not quiet and live_display(console) else None
@@ -163,16 +171,14 @@ def _run(console, setup, folder: Path, todo, done, quiet: bool, options: dict):
         if not quiet and not (plan.index in told and summary.get("status") == "diverged"):
             console.print(result_line(plan, summary), highlight=False)
 
-    with graceful_stop() as stop:
+    if progress:
+        progress.start()
+    try:
+        return sweep_run.run_sweep(setup, folder, todo, done, should_stop=stop, on_result=on_result,
+                                   on_event=on_event, **options)
+    finally:
         if progress:
-            progress.start()
-        try:
-            summaries = sweep_run.run_sweep(setup, folder, todo, done, should_stop=stop, on_result=on_result,
-                                            on_event=on_event, **options)
-        finally:
-            if progress:
-                progress.stop()
-    return summaries, stop
+            progress.stop()
 
 
 def _resumable(setup, folder: Path, clear: bool = True):

@@ -197,3 +197,37 @@ def test_a_signal_as_the_sweep_folder_is_made_leaves_no_folder(tmp_path, monkeyp
     result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.1")
     assert result.exit_code == 143 and "interrupted before the sweep began" in result.stderr, result.output
     assert not out.exists()
+
+
+def test_workers_whose_sweep_was_killed_stop_quietly_without_making_up_a_failure(tmp_path):
+    """After kill -9 of the sweep, its orphaned workers trained on, then wrote 'failed: BrokenPipeError' (their
+    progress had nowhere to go) into a variant's summary.json and a worker traceback to the terminal."""
+    cfg = json.loads(json.dumps(TINY))
+    cfg["train"] = {"epochs": None, "steps": 2_000_000, "device": "cpu"}
+    (tmp_path / "base.yaml").write_text(json.dumps(cfg))
+    out = tmp_path / "sw"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gdlab", "sweep", str(tmp_path / "base.yaml"), "optimizer.lr=0.01,0.02",
+         "--vectorize", "off", "--jobs", "2", "--run-dir", str(out), "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/metrics.csv"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)  # both workers are training
+    proc.kill()
+    _, stderr = proc.communicate(timeout=60)
+    deadline = time.monotonic() + 60  # the orphans notice at their next step and end
+    while len(list(out.glob("*/summary.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    try:
+        summaries = [json.loads(p.read_text()) for p in out.glob("*/summary.json")]
+        assert [s["status"] for s in summaries] == ["interrupted", "interrupted"], summaries
+        assert not list(out.glob("*/error.log"))
+        rows = [len(pd.read_csv(p)) for p in out.glob("*/metrics.csv")]
+        time.sleep(1.0)
+        assert [len(pd.read_csv(p)) for p in out.glob("*/metrics.csv")] == rows  # they stopped training
+    finally:  # whatever happened, no orphan goes on training 2,000,000 steps beside the suite
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

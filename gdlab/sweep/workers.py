@@ -32,6 +32,15 @@ def _worker_main(conn, stop, threads: int, run: Callable = run_job_safely) -> No
 
     torch.set_num_threads(threads)
     cache: dict = {}
+    parent = os.getppid()
+    gone: list[bool] = []  # the parent died (kill -9): stop at the next step, quietly
+
+    def send(message) -> None:
+        try:
+            conn.send(message)
+        except OSError:  # BrokenPipeError: nobody reads; a failure recorded for it would be made up
+            gone.append(True)
+
     while True:
         try:
             job = conn.recv()
@@ -39,9 +48,11 @@ def _worker_main(conn, stop, threads: int, run: Callable = run_job_safely) -> No
             return
         if job is None:
             return
-        should_stop = lambda: bool(asked) or bool(stop.value)  # noqa: E731
-        results = run(job, should_stop, cache, on_event=lambda e: conn.send(("event", e)))
-        conn.send(("done", results))
+        should_stop = lambda: bool(asked) or bool(stop.value) or bool(gone) or os.getppid() != parent  # noqa: E731
+        results = run(job, should_stop, cache, on_event=lambda e: send(("event", e)))
+        send(("done", results))
+        if gone or os.getppid() != parent:
+            return
 
 
 @dataclass

@@ -45,13 +45,27 @@ def _make_empty(path: Path, said: str) -> Path:
     if path.exists() and any(path.iterdir()):
         raise GdlabError(f"--run-dir {show(path)}: already exists and is not empty; gdlab never overwrites a run")
     check_writable(path, said)
-    path.mkdir(parents=True, exist_ok=True)
+    _make_with_parents(path)
     return path
+
+
+def _make_with_parents(path: Path) -> None:
+    """mkdir -p, undone when it fails: a name too long at the end left the parents it had made."""
+    made = [p for p in [path, *path.parents] if not p.exists()]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        for p in made:  # deepest first; only the empty folders this call made
+            try:
+                p.rmdir()
+            except OSError:
+                pass
+        raise
 
 
 def _make_stamped(parent: Path, prefix: str, said: str) -> Path:
     check_writable(parent, said)
-    parent.mkdir(parents=True, exist_ok=True)
+    _make_with_parents(parent)
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     for attempt in range(1000):
         path = parent / (f"{prefix}{stamp}" + (f"_{attempt + 1}" if attempt else ""))

@@ -376,3 +376,13 @@ def test_csv_missing_target_column(tmp_path):
     line = check_one_error_line(run_train(cfg, "--runs", tmp_path / "runs"), "points.csv", "data.target", "lable", "label")
     assert "did you mean 'label'" in line
     assert_no_run_folder(tmp_path / "runs")
+
+
+@pytest.mark.parametrize("command, option", [("train", "--run-dir"), ("train", "--runs"), ("sweep", "--runs")])
+def test_a_name_too_long_at_the_end_of_a_path_leaves_none_of_the_folders_before_it(tmp_path, command, option):
+    """mkdir -p made newa/ and newa/newb/ before the 300-character name was refused: exit 2, two folders left."""
+    cfg = write_config(tmp_path, GOOD, "good.yaml")
+    target = tmp_path / "newa" / "newb" / ("c" * 300)
+    args = [command, str(cfg)] + (["optimizer.lr=0.1,0.2"] if command == "sweep" else []) + [option, str(target), "-q"]
+    check_one_error_line(CliRunner().invoke(app, args), option, "cannot create the run folder")
+    assert not (tmp_path / "newa").exists()

@@ -400,3 +400,14 @@ def test_edge_of_stability_config_measures_sharpness():
 def test_lab_commands_import_no_torch():
     code = "import sys, gdlab.cli.lab_cmd; assert 'torch' not in sys.modules, 'torch imported'"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode == 0
+
+
+def test_gradcheck_takes_data_beyond_float32s_range_as_it_runs_in_float64(tmp_path):
+    """The data was loaded in the config's float32 first and refused ('rescale it, or set train.dtype: float64')."""
+    (tmp_path / "big.csv").write_text("a,y\n1e39,1\n2,2\n3,1\n4,5\n")
+    cfg = tmp_path / "big.yaml"
+    cfg.write_text("data: {name: csv, path: big.csv, target: y, val_fraction: 0}\nmodel: [{Linear: [1, 1]}]\n"
+                   "loss: MSELoss\noptimizer: {name: GD, lr: 0.1}\ntrain: {steps: 2}\n")
+    result = invoke("gradcheck", cfg)
+    assert result.exit_code in (0, 1) and "0.weight" in result.stdout, result.stderr
+    assert invoke("train", cfg, "--smoke").exit_code == 2  # training in float32 still refuses it

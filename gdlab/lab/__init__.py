@@ -49,6 +49,10 @@ def config_batch(cfg: Config, rows: int, dtype: torch.dtype) -> tuple[torch.Tens
 
     if rows < 1:
         raise GdlabError(f"--batch must be at least 1 (got {rows})")
+    import torch
+
+    if dtype == torch.float64:  # loaded in float64 from the start: gradcheck takes data beyond float32's range
+        cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"dtype": "float64"})})
     data = prepare_data(cfg, training=False)  # train.batch_size is not used here: its last batch is no concern
     x, y = data.x_train[:rows].to(dtype), data.y_train[:rows]
     return x, (y.to(dtype) if y.is_floating_point() else y)

@@ -158,6 +158,8 @@ def _resume_locked(folder: Path, observers, expect, on_start) -> TrainResult:
         overrides = yaml.safe_load((folder / "overrides.yaml").read_text()) or []
     except (OSError, yaml.YAMLError):
         overrides = []
+    for stale in [*folder.glob(".*.tmp"), *folder.glob(".*.partial")]:  # a killed write's temp files: ours alone now
+        stale.unlink(missing_ok=True)
     if on_start:
         on_start(folder, _total_steps(cfg, data))
     with graceful_stop() as stop:

@@ -138,9 +138,11 @@ def test_a_crash_after_falling_back_still_finds_the_good_checkpoint(reference, t
     (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
     _, stderr = gdlab("train", "--resume", str(run), "-q", env=kill_at_15).communicate(timeout=120)  # killed again
     assert "resuming from checkpoint.prev.pt" in stderr and "the unreadable checkpoint.pt is removed" in stderr
+    (run / ".summary.json.x1y2z3.tmp").write_text("{")  # what write_atomic leaves when killed mid-write
     result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
     assert result.exit_code == 0, result.stderr
     assert_same_run(ref, run)
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")]  # the killed writes' temp files are gone
 
 
 class Payload:

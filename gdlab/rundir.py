@@ -40,13 +40,27 @@ def create_run_dir(name: str, runs_root: Path | str = "runs", explicit: Path | s
 
 def _make_empty(path: Path, said: str) -> Path:
     """`--run-dir`: the exact folder, made unless it exists empty."""
+    _check_run_dir(path, said)
+    _make_with_parents(path)
+    return path
+
+
+def _check_run_dir(path: Path, said: str) -> None:
     if path.exists() and not path.is_dir():
         raise GdlabError(f"--run-dir {show(path)}: is a file, not a folder; give a new or empty folder")
     if path.exists() and any(path.iterdir()):
         raise GdlabError(f"--run-dir {show(path)}: already exists and is not empty; gdlab never overwrites a run")
     check_writable(path, said)
-    _make_with_parents(path)
-    return path
+
+
+def check_run_dir(explicit: Path | str) -> None:
+    """What `create_run_dir(explicit=...)` would refuse, without making anything (a sweep's --dry-run)."""
+    if explicit == "" or "\0" in str(explicit):
+        raise GdlabError("--run-dir: " + ("empty path; give a folder" if explicit == "" else "the path contains a NUL byte"))
+    try:
+        _check_run_dir(Path(explicit), f"--run-dir {show(explicit)}")
+    except OSError as exc:
+        raise path_error("--run-dir", explicit, exc, "cannot create the run folder") from None
 
 
 def _make_with_parents(path: Path) -> None:

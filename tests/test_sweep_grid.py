@@ -310,3 +310,16 @@ def test_a_swept_data_path_names_folders_by_its_file_not_its_whole_path():
     deep = "/" + "/".join(["a-rather-long-folder-name"] * 8) + "/train_2026.csv"
     assert variant_dir_name(3, 3, {"data.path": deep, "seed": 1}, ["data.path", "seed"]) == "003_path=train_2026.csv_seed=1"
     assert variant_dir_name(0, 3, {"data.path": "rel/b.csv"}, ["data.path"]) == "000_path=b.csv"
+
+
+def test_a_dry_run_refuses_the_run_dir_the_real_run_would_refuse(tmp_path):
+    """`--dry-run --run-dir X` said all was well for a non-empty X, which the run itself then refused."""
+    cfg = write_config(tmp_path)
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "x").write_text("theirs")
+    result = runner.invoke(app, ["sweep", str(cfg), "optimizer.lr=0.1,0.2", "--run-dir", str(taken), "--dry-run"])
+    assert result.exit_code == 2 and "already exists and is not empty" in result.stderr, result.output
+    fresh = tmp_path / "fresh"
+    assert runner.invoke(app, ["sweep", str(cfg), "optimizer.lr=0.1,0.2", "--run-dir", str(fresh), "--dry-run"]).exit_code == 0
+    assert not fresh.exists()  # a dry run makes nothing

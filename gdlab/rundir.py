@@ -46,6 +46,9 @@ def _make_empty(path: Path, said: str) -> Path:
 
 
 def _check_run_dir(path: Path, said: str) -> None:
+    if path.is_symlink() and not path.exists():  # mkdir would say only "File exists"
+        raise GdlabError(f"--run-dir {show(path)}: a link to {show(os.readlink(path))}, which does not exist; "
+                         "give a new or empty folder")
     if path.exists() and not path.is_dir():
         raise GdlabError(f"--run-dir {show(path)}: is a file, not a folder; give a new or empty folder")
     if path.exists() and any(path.iterdir()):

@@ -386,3 +386,27 @@ def test_a_name_too_long_at_the_end_of_a_path_leaves_none_of_the_folders_before_
     args = [command, str(cfg)] + (["optimizer.lr=0.1,0.2"] if command == "sweep" else []) + [option, str(target), "-q"]
     check_one_error_line(CliRunner().invoke(app, args), option, "cannot create the run folder")
     assert not (tmp_path / "newa").exists()
+
+
+def test_a_run_dir_that_is_a_dangling_link_says_so(tmp_path):
+    """mkdir's own word for it was 'cannot create the run folder (File exists)'."""
+    cfg = write_config(tmp_path, GOOD, "good.yaml")
+    link = tmp_path / "dl"
+    link.symlink_to(tmp_path / "nowhere" / "zz")
+    check_one_error_line(run_train(cfg, "--run-dir", link, "-q"), f"--run-dir {link}: a link to", "which does not exist")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_the_resume_hint_is_a_command_that_pastes_whatever_the_folder_is_called(tmp_path, monkeypatch):
+    import shlex
+
+    import gdlab.train
+    from gdlab.train import TrainResult
+
+    folder = tmp_path / "sp ace"
+    monkeypatch.setattr(gdlab.train, "train", lambda cfg, **kw: TrainResult(
+        folder, {"status": "interrupted", "steps": 3, "name": "x"}, 130, []))
+    result = run_train(write_config(tmp_path, GOOD, "good.yaml"), "-q")
+    assert result.exit_code == 130
+    hint = result.stderr.split("continue with: ")[1].strip()
+    assert shlex.split(hint) == ["gdlab", "train", "--resume", str(folder)], hint

@@ -118,7 +118,10 @@ def train_command(
         why = "loss non-finite" + (f" or above train.diverge_factor ({factor:g}) x max(first loss, 1)" if factor else "")
         sys.stderr.write(f"gdlab: diverged at step {s['diverged_at_step']} ({why}); rows so far are kept\n")
     if s["status"] == "interrupted":  # its checkpoint is written: say how to go on
-        sys.stderr.write(f"gdlab: interrupted after step {s['steps']}; continue with: gdlab train --resume {result.run_dir}\n")
+        import shlex  # a command to paste: 'runs/sp ace' quoted
+
+        sys.stderr.write(f"gdlab: interrupted after step {s['steps']}; continue with: "
+                         f"gdlab train --resume {shlex.quote(str(result.run_dir))}\n")
     for msg in result.failures:
         sys.stderr.write(f"gdlab: expectation failed: {msg}\n")
     if made_tmp and result.exit_code == EXIT_OK:  # a passing smoke run leaves nothing behind in /tmp

@@ -234,7 +234,11 @@ def test_fail_fast_skips_the_rest(tmp_path, monkeypatch):
     cfg = write_config(tmp_path)
     result, out = sweep(tmp_path, cfg, "optimizer.lr=1,0.1", "--vectorize", "off", "--fail-fast")
     assert result.exit_code == 1
-    assert list(pd.read_csv(out / "sweep.csv").status) == ["failed", "skipped"]
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table.status) == ["failed", "skipped"]
+    assert (out / table.run_dir[0]).is_dir() and not (out / table.run_dir[1]).exists()  # no empty folder for it
+    resumed = runner.invoke(app, ["sweep", "--resume", str(out), "-q"])  # which --resume makes again
+    assert (out / table.run_dir[1] / "summary.json").is_file(), resumed.output
 
 
 def test_a_device_this_machine_lacks_is_refused_before_anything_runs(tmp_path):

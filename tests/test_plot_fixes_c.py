@@ -170,3 +170,17 @@ def test_runs_json_no_suggestion_is_one_of_the_readmes_words_for_a_broken_lr_fin
     row = json.loads(result.stdout)[0]
     assert (row["status"], row["no_suggestion"]) == ("unreadable lr_find.json", "unreadable")
     assert str(folder / "lr_find.json") in result.stderr
+
+
+def test_runs_gives_a_sweeps_best_over_its_finished_variants_only(tmp_path):
+    """An interrupted variant's partial loss (or a diverged one's) is not a result of the sweep."""
+    import pandas as pd
+
+    sweep = make_sweep(tmp_path / "runs" / "s" / "sweep-2026-11-26_10-00-00", lrs=(0.01, 0.1, 1.0))
+    table = pd.read_csv(sweep / "sweep.csv")
+    table.loc[0, ["status", "final_train_loss", "best_val_loss"]] = ["interrupted", 1e-9, 1e-9]  # stopped early
+    table.to_csv(sweep / "sweep.csv", index=False)
+    row = json.loads(cli("runs", tmp_path / "runs", "--json").stdout)[0]
+    done = table[table.status == "completed"]
+    assert row["final_train_loss"] == pytest.approx(done.final_train_loss.min())
+    assert row["best_val_loss"] == pytest.approx(done.best_val_loss.min())

@@ -72,9 +72,10 @@ def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
     status = ", ".join(f"{n} {s}" for s, n in counts.most_common())
 
     def best(column: str) -> float | None:
+        """The best over finished variants: an interrupted one's partial loss is not a result of the sweep."""
         if column not in table or table[column].dtype == object:
             return None
-        values = [v for v in table[column] if _number(v) is not None]
+        values = [v for v, s in zip(table[column], statuses) if s == "completed" and _number(v) is not None]
         return min(values) if values else None
 
     steps = table["steps"].sum() if "steps" in table and table["steps"].dtype != object else None

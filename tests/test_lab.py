@@ -411,3 +411,9 @@ def test_gradcheck_takes_data_beyond_float32s_range_as_it_runs_in_float64(tmp_pa
     result = invoke("gradcheck", cfg)
     assert result.exit_code in (0, 1) and "0.weight" in result.stdout, result.stderr
     assert invoke("train", cfg, "--smoke").exit_code == 2  # training in float32 still refuses it
+
+
+def test_a_planted_factor_is_printed_in_full_not_rounded_to_no_bug(config):
+    """'--plant-bug 1.0000001' printed 'multiplied by 1', which reads as no bug at all."""
+    result = invoke("gradcheck", config, "--plant-bug", "1.0000001")
+    assert "--plant-bug 1.0000001: " in result.stdout and "multiplied by 1.0000001;" in result.stdout, result.stdout

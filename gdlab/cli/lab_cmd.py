@@ -141,8 +141,8 @@ def gradcheck_command(
     console = output_console(highlight=False)
     console.print(header)
     if plant_bug is not None:  # a FAIL below is then the point, not a surprise
-        console.print(f"--plant-bug {plant_bug:g}: the gradient flowing back into the first layer with parameters "
-                      f"is multiplied by {plant_bug:g}; finite differences do not see that layer")
+        console.print(f"--plant-bug {plant_bug!r}: the gradient flowing back into the first layer with parameters "
+                      f"is multiplied by {plant_bug!r}; finite differences do not see that layer")
     console.print(gradcheck_table(rows, atol, rtol))
     closed = closed_form_check(model, loss_fn, x, y)
     if closed:

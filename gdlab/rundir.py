@@ -27,8 +27,7 @@ def create_run_dir(name: str, runs_root: Path | str = "runs", explicit: Path | s
     """Make the folder a run writes to: `explicit` if given (must be new or empty), else
     `runs_root/name/<prefix><timestamp>`, with a suffix when two runs start in the same second."""
     option, given = ("--run-dir", explicit) if explicit is not None else ("--runs", runs_root)
-    if given == "" or "\0" in str(given):  # Path("") would be ".", the current folder, which nobody asked for
-        raise GdlabError(f"{option}: " + ("empty path; give a folder" if given == "" else "the path contains a NUL byte"))
+    _check_typed(option, given)
     try:
         said = f"{option} {show(given)}"  # errors name the option and the path the user typed
         if explicit is not None:
@@ -56,10 +55,14 @@ def _check_run_dir(path: Path, said: str) -> None:
     check_writable(path, said)
 
 
+def _check_typed(option: str, given: Path | str) -> None:
+    if given == "" or "\0" in str(given):  # Path("") would be ".", the current folder, which nobody asked for
+        raise GdlabError(f"{option}: " + ("empty path; give a folder" if given == "" else "the path contains a NUL byte"))
+
+
 def check_run_dir(explicit: Path | str) -> None:
     """What `create_run_dir(explicit=...)` would refuse, without making anything (a sweep's --dry-run)."""
-    if explicit == "" or "\0" in str(explicit):
-        raise GdlabError("--run-dir: " + ("empty path; give a folder" if explicit == "" else "the path contains a NUL byte"))
+    _check_typed("--run-dir", explicit)
     try:
         _check_run_dir(Path(explicit), f"--run-dir {show(explicit)}")
     except OSError as exc:

@@ -86,24 +86,31 @@ def test_fail_fast_stops_the_running_jobs_and_starts_no_more(tmp_path):
     assert 2 not in done  # never started: the sweep records it as skipped
 
 
+def long_parallel_sweep(tmp_path: Path, lrs: str, *extra: str) -> tuple[subprocess.Popen, Path]:
+    """A `--jobs 2` sweep of 2,000,000-step variants in its own process group (like a terminal's job),
+    returned once both workers are training."""
+    cfg = json.loads(json.dumps(TINY))
+    cfg["train"] = {"epochs": None, "steps": 2_000_000, "device": "cpu"}
+    (tmp_path / "base.yaml").write_text(json.dumps(cfg))
+    out = tmp_path / "sw"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gdlab", "sweep", str(tmp_path / "base.yaml"), f"optimizer.lr={lrs}",
+         "--vectorize", "off", "--jobs", "2", "--run-dir", str(out), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/metrics.csv"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)  # both workers are training
+    return proc, out
+
+
 @pytest.mark.parametrize("signals, code, gap", [
     ([signal.SIGINT], 130, 0), ([signal.SIGTERM], 143, 0),
     ([signal.SIGINT, signal.SIGINT], 130, 0.3),  # a second Ctrl-C: stop at once
     ([signal.SIGINT, signal.SIGINT], 130, 0.0),  # `timeout -s INT`: the command, then its group, at once: one stop
 ])
 def test_ctrl_c_or_sigterm_to_the_process_group_ends_a_parallel_sweep_cleanly(tmp_path, signals, code, gap):
-    cfg = json.loads(json.dumps(TINY))
-    cfg["train"] = {"epochs": None, "steps": 2_000_000, "device": "cpu"}
-    (tmp_path / "base.yaml").write_text(json.dumps(cfg))
-    out = tmp_path / "sw"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gdlab", "sweep", str(tmp_path / "base.yaml"), "optimizer.lr=0.01,0.02,0.03,0.04",
-         "--vectorize", "off", "--jobs", "2", "--run-dir", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)  # its own group, like a terminal's job
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("*/metrics.csv"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(0.5)  # both workers are training
+    proc, out = long_parallel_sweep(tmp_path, "0.01,0.02,0.03,0.04")
     for i, signum in enumerate(signals):  # a second Ctrl-C, while the first one's stop is under way
         time.sleep(gap * i)
         (os.kill if i == 0 and gap == 0 and len(signals) > 1 else os.killpg)(proc.pid, signum)
@@ -202,18 +209,7 @@ def test_a_signal_as_the_sweep_folder_is_made_leaves_no_folder(tmp_path, monkeyp
 def test_workers_whose_sweep_was_killed_stop_quietly_without_making_up_a_failure(tmp_path):
     """After kill -9 of the sweep, its orphaned workers trained on, then wrote 'failed: BrokenPipeError' (their
     progress had nowhere to go) into a variant's summary.json and a worker traceback to the terminal."""
-    cfg = json.loads(json.dumps(TINY))
-    cfg["train"] = {"epochs": None, "steps": 2_000_000, "device": "cpu"}
-    (tmp_path / "base.yaml").write_text(json.dumps(cfg))
-    out = tmp_path / "sw"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gdlab", "sweep", str(tmp_path / "base.yaml"), "optimizer.lr=0.01,0.02",
-         "--vectorize", "off", "--jobs", "2", "--run-dir", str(out), "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("*/metrics.csv"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(0.5)  # both workers are training
+    proc, out = long_parallel_sweep(tmp_path, "0.01,0.02", "-q")
     proc.kill()
     _, stderr = proc.communicate(timeout=60)
     deadline = time.monotonic() + 60  # the orphans notice at their next step and end

@@ -323,3 +323,12 @@ def test_a_dry_run_refuses_the_run_dir_the_real_run_would_refuse(tmp_path):
     fresh = tmp_path / "fresh"
     assert runner.invoke(app, ["sweep", str(cfg), "optimizer.lr=0.1,0.2", "--run-dir", str(fresh), "--dry-run"]).exit_code == 0
     assert not fresh.exists()  # a dry run makes nothing
+
+
+@pytest.mark.parametrize("extra, noted", [(["--max-group", "1"], True), (["--jobs", "2"], True), ([], False)])
+def test_vectorize_on_says_so_when_nothing_is_batched(tmp_path, extra, noted):
+    """--vectorize on with --max-group 1 (or --jobs splitting the one group) ran every model alone, silently."""
+    result = runner.invoke(app, ["sweep", str(write_config(tmp_path)), "optimizer.lr=0.1,0.2", "--vectorize", "on",
+                                 "--dry-run", *extra])
+    assert result.exit_code == 0, result.output
+    assert ("--vectorize on, but every group holds one model" in result.stderr) == noted, result.stderr

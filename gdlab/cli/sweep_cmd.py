@@ -91,7 +91,7 @@ def sweep_command(
             require_ray()
         from gdlab.cli.sweep_view import note_plan
 
-        note_plan(setup)
+        note_plan(setup, groups if vectorize == "on" else None)
         if dry_run:
             from gdlab.cli.sweep_view import grid_table
 

@@ -155,8 +155,12 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
     return [lines] if lines.row_count else []
 
 
-def note_plan(setup) -> None:
-    """The sweep plan's notes on stderr: values a kind switch reset, keys dropped where a swept kind lacks them."""
+def note_plan(setup, forced_groups: list | None = None) -> None:
+    """The sweep plan's notes on stderr: values a kind switch reset, keys dropped where a swept kind lacks them,
+    and (`forced_groups`: the groups of a `--vectorize on` sweep) a batching asked for that nothing does."""
+    if forced_groups and len(setup.plans) > 1 and all(len(g) == 1 for g in forced_groups):
+        sys.stderr.write("gdlab: note: --vectorize on, but every group holds one model (--max-group, or --jobs "
+                         "splitting the groups): nothing is batched\n")
     for note in setup.notes:
         sys.stderr.write(f"gdlab: note: {note}\n")
     for note in dict.fromkeys(n for p in setup.plans for n in p.reset):  # once per kind the axis switches to

@@ -58,6 +58,9 @@ def _check_run_dir(path: Path, said: str) -> None:
 def _check_typed(option: str, given: Path | str) -> None:
     if given == "" or "\0" in str(given):  # Path("") would be ".", the current folder, which nobody asked for
         raise GdlabError(f"{option}: " + ("empty path; give a folder" if given == "" else "the path contains a NUL byte"))
+    if "\n" in str(given) or "\r" in str(given):  # scripts read the run folder as the output's last line
+        raise GdlabError(f"{option} {show(str(given))!r}: the path contains a line break; the run folder is printed "
+                         "as the last line of output, so give a path without one")
 
 
 def check_run_dir(explicit: Path | str) -> None:

@@ -410,3 +410,11 @@ def test_the_resume_hint_is_a_command_that_pastes_whatever_the_folder_is_called(
     assert result.exit_code == 130
     hint = result.stderr.split("continue with: ")[1].strip()
     assert shlex.split(hint) == ["gdlab", "train", "--resume", str(folder)], hint
+
+
+@pytest.mark.parametrize("option", ["--run-dir", "--runs"])
+def test_a_run_path_with_a_line_break_is_refused_as_the_last_line_could_not_name_it(tmp_path, option):
+    """'the last line is the run folder' (for scripts) cannot hold for a folder named 'a<newline>b'."""
+    cfg = write_config(tmp_path, GOOD, "good.yaml")
+    check_one_error_line(run_train(cfg, option, tmp_path / "a\nb", "-q"), option, "the path contains a line break")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("a")]

@@ -20,6 +20,13 @@ class StopFlag:
     def __call__(self) -> bool:
         return self.signum is not None
 
+    @property
+    def exit_code(self) -> int:
+        """The exit code of a run this signal stopped: 143 for SIGTERM, else 130 (Ctrl-C), as a shell's."""
+        from gdlab.errors import EXIT_SIGINT, EXIT_SIGTERM
+
+        return EXIT_SIGTERM if self.signum == signal.SIGTERM else EXIT_SIGINT
+
 
 @contextmanager
 def graceful_stop():

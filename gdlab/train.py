@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 from gdlab.config import Config
 from gdlab.engine.step_record import StepRecord
-from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
+from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK
 from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
 from gdlab.files import path_error, show
 from gdlab.folder_lock import FolderTaken, run_folder_lock
 from gdlab.rundir import create_run_dir, discard_unstarted
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
-from gdlab.signals import graceful_stop
+from gdlab.signals import StopFlag, graceful_stop
 
 SMOKE_STEPS = 5
 
@@ -79,8 +78,7 @@ def train(
                     raise FolderTaken(f"--run-dir {show(folder)}: another gdlab process wrote here just now; "
                                       "gdlab never overwrites a run")
                 if stop():  # asked to stop before anything was written
-                    raise GdlabError("interrupted before training began; no run folder is left",
-                                     EXIT_SIGTERM if stop.signum == signal.SIGTERM else EXIT_SIGINT)
+                    raise GdlabError("interrupted before training began; no run folder is left", stop.exit_code)
                 if on_start:
                     on_start(folder, _total_steps(cfg, data))
                 summary = run_group([Variant(cfg, folder, list(overrides))], [data], device, observers, should_stop=stop,
@@ -91,7 +89,7 @@ def train(
             discard_unstarted(folder)  # e.g. a full disk while writing config.yaml: no half-made folder stays
             raise
     failures = check_all(expect, summary, folder)
-    return TrainResult(folder, summary, _exit_code(summary, stop.signum, failures), failures)
+    return TrainResult(folder, summary, _exit_code(summary, stop, failures), failures)
 
 
 def resume_folder(run_dir: Path | str) -> Path:
@@ -166,7 +164,7 @@ def _resume_locked(folder: Path, observers, expect, on_start) -> TrainResult:
         summary = run_group([Variant(cfg, folder, overrides)], [data], device, observers, should_stop=stop, resume=state,
                             measure_init_sharpness=wants_init_sharpness(expect))[0]
     failures = check_all(expect, summary, folder)
-    return TrainResult(folder, summary, _exit_code(summary, stop.signum, failures), failures)
+    return TrainResult(folder, summary, _exit_code(summary, stop, failures), failures)
 
 
 def _total_steps(cfg: Config, data) -> int:
@@ -175,10 +173,10 @@ def _total_steps(cfg: Config, data) -> int:
     return BatchPlan.from_config(cfg.train, data.x_train.shape[0]).total_steps
 
 
-def _exit_code(summary: dict, signum: int | None, failures: list[str]) -> int:
+def _exit_code(summary: dict, stop: StopFlag, failures: list[str]) -> int:
     status = summary["status"]
     if status == "interrupted":
-        return EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT
+        return stop.exit_code
     if status == "failed":
         return EXIT_FAILED
     if status == "diverged":

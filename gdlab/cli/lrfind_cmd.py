@@ -62,6 +62,4 @@ def lr_find_command(
         )
     sys.stdout.write(f"{result.run_dir}\n")
     if stop.signum is not None:
-        from gdlab.errors import EXIT_SIGINT, EXIT_SIGTERM
-
-        raise typer.Exit(EXIT_SIGTERM if stop.signum == 15 else EXIT_SIGINT)
+        raise typer.Exit(stop.exit_code)

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from gdlab.cli.app import command
-from gdlab.errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, GdlabError
+from gdlab.errors import EXIT_FAILED, GdlabError
 from gdlab.io_pool import io_threads
 
 
@@ -121,8 +121,7 @@ def sweep_command(
             try:
                 session.enter_context(sweep_lock(folder))
                 if stop():  # asked to stop before anything was written
-                    raise GdlabError("interrupted before the sweep began; no sweep folder is left",
-                                     EXIT_SIGTERM if stop.signum == 15 else EXIT_SIGINT)
+                    raise GdlabError("interrupted before the sweep began; no sweep folder is left", stop.exit_code)
                 sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend,
                                                            "sharpness": sharpness, "max_group": max_group})
             except GdlabError:  # a full disk: a sweep that never started leaves no folder holding only its lock
@@ -144,7 +143,7 @@ def sweep_command(
     note_eager_steps(list(summaries.values()))
     statuses = [s.get("status") for s in summaries.values()]
     if stop.signum is not None and any(s in ("interrupted", "skipped") for s in statuses):  # not when all finished
-        raise typer.Exit(EXIT_SIGTERM if stop.signum == 15 else EXIT_SIGINT)
+        raise typer.Exit(stop.exit_code)
     bad = sum(s not in sweep_run.DONE for s in statuses)
     if bad:
         sys.stderr.write(f"gdlab: {bad} of {len(statuses)} variants did not finish (see status and error in {folder / 'sweep.csv'})\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from gdlab.errors import GdlabError
-from gdlab.files import cannot_write
+from gdlab.files import cannot_write, show
 
 LOCK_NAME = ".sweep.lock"
 
@@ -19,10 +19,18 @@ class FolderTaken(GdlabError):
     """Another process holds the folder: nothing of it may be removed or written."""
 
 
+def _check_fresh(folder: Path, own: str | None) -> None:
+    """A folder just made for this run holds nothing yet but its lock: else another process, given the same
+    new --run-dir, made it between our 'new or empty' check and our mkdir, and wrote into it first."""
+    if any(p.name != own for p in folder.iterdir()):
+        raise FolderTaken(f"--run-dir {show(folder)}: another gdlab process wrote here just now; "
+                          "gdlab never overwrites a run")
+
+
 @contextmanager
-def sweep_lock(folder: Path) -> Iterator[None]:
-    """Hold the folder's lock inside; refuse at once if another process holds it. The lock ends with
-    the process, so a killed sweep leaves nothing to clean up."""
+def sweep_lock(folder: Path, fresh: bool = False) -> Iterator[None]:
+    """Hold the folder's lock inside; refuse at once if another process holds it (or, `fresh`, wrote there
+    first). The lock ends with the process, so a killed sweep leaves nothing to clean up."""
     try:
         import fcntl
     except ImportError:  # no flock (Windows): run unguarded
@@ -39,9 +47,11 @@ def sweep_lock(folder: Path) -> Iterator[None]:
         except BlockingIOError:
             fh.seek(0)
             holder = fh.read().decode("utf-8", "replace").strip() or "?"
-            raise GdlabError(f"{folder}: this sweep is running now (process {holder}); let it finish or stop it "
-                             "(Ctrl-C), then --resume") from None
+            raise FolderTaken(f"{folder}: this sweep is running now (process {holder}); let it finish or stop it "
+                              "(Ctrl-C), then --resume") from None
         try:
+            if fresh:
+                _check_fresh(folder, LOCK_NAME)
             _record_holder(fh, path)
             yield
         finally:
@@ -59,9 +69,10 @@ def _record_holder(fh, path: Path) -> None:
 
 
 @contextmanager
-def run_folder_lock(folder: Path, refusal: str) -> Iterator[None]:
+def run_folder_lock(folder: Path, refusal: str, fresh: bool = False) -> Iterator[None]:
     """Hold a lock on the run folder itself (a directory can be flocked: no file is added to the run) inside;
-    refuse with `refusal` at once if another process holds it. It ends with the process, as the sweep's."""
+    refuse with `refusal` at once if another process holds it (or, `fresh`, wrote there first). It ends
+    with the process, as the sweep's."""
     try:
         import fcntl
     except ImportError:  # no flock (Windows): run unguarded
@@ -76,6 +87,8 @@ def run_folder_lock(folder: Path, refusal: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise FolderTaken(refusal) from None
+        if fresh:
+            _check_fresh(folder, None)
         yield
     finally:
         os.close(fd)  # closing releases the lock

@@ -73,10 +73,7 @@ def train(
         folder = create_run_dir(cfg.name, runs_root, run_dir)
         try:
             with run_folder_lock(folder, f"--run-dir {show(folder)}: another gdlab process took this folder "
-                                         "just now; gdlab never shares a run folder"):
-                if run_dir is not None and any(folder.iterdir()):  # another made it between our check and mkdir
-                    raise FolderTaken(f"--run-dir {show(folder)}: another gdlab process wrote here just now; "
-                                      "gdlab never overwrites a run")
+                                         "just now; gdlab never shares a run folder", fresh=run_dir is not None):
                 if stop():  # asked to stop before anything was written
                     raise GdlabError("interrupted before training began; no run folder is left", stop.exit_code)
                 if on_start:

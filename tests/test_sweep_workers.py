@@ -227,3 +227,22 @@ def test_workers_whose_sweep_was_killed_stop_quietly_without_making_up_a_failure
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_two_sweeps_given_one_new_run_dir_do_not_share_it(tmp_path, monkeypatch):
+    """As for train: the other sweep's first file lands between our 'new or empty' check and our lock; we
+    must refuse, and leave its folder alone (a refused lock used to discard the folder as never started)."""
+    import gdlab.rundir
+    from tests.test_sweep import sweep, write_config
+
+    real = gdlab.rundir.create_run_dir
+
+    def raced(*args, **kwargs):
+        folder = real(*args, **kwargs)
+        (folder / "sweep.yaml").write_text("theirs")
+        return folder
+
+    monkeypatch.setattr(gdlab.rundir, "create_run_dir", raced)
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.1")
+    assert result.exit_code == 2 and "another gdlab process wrote here just now" in result.stderr, result.output
+    assert (out / "sweep.yaml").read_text() == "theirs"

@@ -115,15 +115,17 @@ def sweep_command(
         if resume is None:
             from gdlab.rundir import create_run_dir, discard_unstarted
 
-            from gdlab.folder_lock import LOCK_NAME, sweep_lock
+            from gdlab.folder_lock import LOCK_NAME, FolderTaken, sweep_lock
 
             folder = create_run_dir(setup.plans[0].cfg.name, runs_root, run_dir, prefix="sweep-")
             try:
-                session.enter_context(sweep_lock(folder))
+                session.enter_context(sweep_lock(folder, fresh=run_dir is not None))
                 if stop():  # asked to stop before anything was written
                     raise GdlabError("interrupted before the sweep began; no sweep folder is left", stop.exit_code)
                 sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend,
                                                            "sharpness": sharpness, "max_group": max_group})
+            except FolderTaken:  # another sweep's folder: nothing of it is ours to remove
+                raise
             except GdlabError:  # a full disk: a sweep that never started leaves no folder holding only its lock
                 discard_unstarted(folder, (LOCK_NAME,))
                 raise

@@ -138,7 +138,8 @@ def parse_yaml(text: str, source: str, positions: bool = True) -> tuple[Any, dic
         elif "could not determine a constructor" in str(problem):
             problem = f"tag {problem.split('tag ')[-1].strip()} is not allowed (gdlab reads plain YAML only)"
         elif "\\t" in str(problem) or "'\\t'" in str(exc):
-            line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
+            lines = text.splitlines()
+            line = lines[mark.line] if mark and mark.line < len(lines) else ""
             before = line[: mark.column].strip() if mark else ""
             problem = ("tab characters cannot indent YAML; use spaces" if not before else
                        f"a tab after '{before[-20:]}': the YAML reader takes only spaces between values; use spaces")

@@ -187,10 +187,11 @@ def run_sweep(
     except KeyboardInterrupt:  # a second Ctrl-C: the backend stopped at once; what it left is recorded below
         pass
     for p in todo:  # anything a stop or a fail-fast left unrun is recorded as such, its empty folder gone
-        summaries.setdefault(p.index, {"status": "interrupted" if should_stop() else "skipped", "steps": 0})
-        try:
-            (folder / p.dir_name).rmdir()  # only if empty: --resume makes it again
-        except OSError:
-            pass
+        if p.index not in summaries:
+            summaries[p.index] = {"status": "interrupted" if should_stop() else "skipped", "steps": 0}
+            try:
+                (folder / p.dir_name).rmdir()  # only if empty: --resume makes it again
+            except OSError:
+                pass
     write_sweep_csv(folder, setup, summaries)
     return summaries

@@ -15,7 +15,7 @@ from gdlab.lrsuggest import MIN_STEPS, RULE, Smoother, still_falling, suggest
 from gdlab.csvlog import CsvAppender
 from gdlab.rundir import create_run_dir, write_json
 from gdlab.runner import prepare_data, resolve_device
-from gdlab.yamlio import dump_yaml
+from gdlab.yamldump import dump_yaml
 
 @dataclass
 class LRFindResult:

@@ -13,7 +13,7 @@ import torch
 
 from gdlab.config import Config
 from gdlab.rundir import write_atomic
-from gdlab.yamlio import dump_yaml
+from gdlab.yamldump import dump_config, dump_yaml
 
 if TYPE_CHECKING:
     from gdlab.engine.loop import GroupTrainer
@@ -31,7 +31,7 @@ class Variant:
 def write_run_header(v: Variant) -> None:
     """A run's first files: its resolved config and the overrides that made it."""
     # Not fsynced: a run without summary.json is unfinished whatever else is there, and is redone on resume.
-    write_atomic(v.run_dir / "config.yaml", dump_yaml(v.cfg.resolved()), durable=False)
+    write_atomic(v.run_dir / "config.yaml", dump_config(v.cfg.resolved()), durable=False)
     write_atomic(v.run_dir / "overrides.yaml", dump_yaml(list(v.overrides)), durable=False)
 
 

@@ -16,7 +16,7 @@ MAX_CONFIG_BYTES = 1 << 20  # a config is a page of text; anything near this is 
 
 # YAML 1.1 (PyYAML) reads `1e-3` as a string because its float pattern wants a dot; YAML 1.2 does not.
 # At least one digit: a bare `.`, `+` or `-.` stays a string instead of crashing float().
-_FLOAT_RE = re.compile(
+FLOAT_RE = re.compile(
     r"^[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
 )
 _PLAIN_INT_RE = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
@@ -94,7 +94,7 @@ def _check_underscores(node) -> None:
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 _StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
-_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789."))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", FLOAT_RE, list("-+0123456789."))
 
 
 def _located(message: str, mark) -> yaml.MarkedYAMLError:
@@ -170,35 +170,3 @@ def parse_scalar(text: str, source: str) -> Any:
     """Parse an override's value with the same strict rules as a config file."""
     value, _ = parse_yaml(text, source, positions=False) if text.strip() else (None, {})
     return value
-
-
-# libyaml's emitter when PyYAML has it: dumping a config is ~10x faster, which a 1000-variant sweep notices.
-_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _StrictDumper(_BaseDumper):
-    """Quotes every string `_StrictLoader` would read as something else (`'1e3'`), so a dump loads back equal."""
-
-
-_StrictDumper.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_RE, list("-+0123456789."))
-
-
-def dump_yaml(data: Any) -> str:
-    """Dump plain data with keys in the given order, block style; `parse_yaml` reads it back equal."""
-    return yaml.dump(data, Dumper=_StrictDumper, sort_keys=False, default_flow_style=None, allow_unicode=True)
-
-
-def format_value(value: Any) -> str:
-    """A config value (a swept one, a kind's default) as labels, tables and messages write it, in YAML's
-    flow style: `null`, `true`, `0.01`, `[0.9, 0.99]`, `{LeakyReLU: [0.1]}` (str() gives None, True, 'quotes')."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
-    return str(value)

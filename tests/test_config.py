@@ -15,7 +15,8 @@ from gdlab.config import LOSS_NAMES, Config, did_you_mean
 from gdlab.errors import GdlabError
 from gdlab.layers import LAYER_ARGS
 from gdlab.loading import load_config
-from gdlab.yamlio import dump_yaml, parse_scalar, parse_yaml
+from gdlab.yamldump import dump_yaml
+from gdlab.yamlio import parse_scalar, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MOONS = ROOT / "configs" / "moons.yaml"

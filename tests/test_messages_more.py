@@ -177,7 +177,7 @@ def test_an_empty_output_path_on_the_command_line_is_refused(tmp_path, monkeypat
 # ---------------------------------------------------------------- 9. null in sweep labels
 def test_sweep_labels_and_folders_write_null(tmp_path):
     from gdlab.sweep.grid import variant_dir_name
-    from gdlab.yamlio import format_value
+    from gdlab.yamldump import format_value
 
     assert format_value(None) == "null" and format_value([0.9, None]) == "[0.9, null]"
     assert format_value(True) == "true" and format_value({"LeakyReLU": [0.1]}) == "{LeakyReLU: [0.1]}"  # YAML, not Python

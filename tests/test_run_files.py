@@ -193,3 +193,28 @@ def test_reading_the_umask_never_changes_it_under_other_threads(tmp_path):
         asker.join()
         sys.setswitchinterval(before)
     assert modes == {expected} and answers == {expected}
+
+
+@pytest.mark.parametrize("overrides", [[], ["optimizer.name=Adam", "optimizer.betas=[0.8,0.9]"],
+                                       ["scheduler.name=StepLR", "scheduler.step_size=3", "name='2024'"]])
+def test_config_yaml_dumped_by_cached_sections_is_the_whole_dump_and_loads_back(overrides):
+    from gdlab.config import Config
+    from gdlab.loading import load_config
+    from gdlab.yamldump import dump_config, dump_yaml
+    from gdlab.yamlio import parse_yaml
+
+    for path in sorted(Path("configs").glob("*.yaml")):
+        resolved = load_config(path, overrides if "sweep" not in path.name else []).resolved()
+        for _ in range(2):  # the second time from the cache
+            text = dump_config(resolved)
+            assert text == dump_yaml(resolved), path
+            assert Config.model_validate(parse_yaml(text, "x")[0]).resolved() == resolved
+
+
+def test_cached_section_dumps_tell_values_that_compare_equal_apart():
+    from gdlab.yamldump import dump_config
+
+    base = {"name": "x", "model": [{"Linear": [2, 3]}]}
+    texts = [dump_config({**base, "seed": v}) for v in (1, 1.0, True, "1")]
+    assert texts == ["name: x\nmodel:\n- Linear: [2, 3]\nseed: %s\n" % s for s in ("1", "1.0", "true", "'1'")]
+    assert dump_config({"name": "x", "seed": 0}) == "name: x\nseed: 0\n"  # block at the top, as a config is

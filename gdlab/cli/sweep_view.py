@@ -10,7 +10,7 @@ from rich.table import Table
 
 from gdlab.cli.progress import fmt_number
 from gdlab.sweep.rank import aggregate_over_seeds, best_over_seeds, rank_rows, score_metric
-from gdlab.yamlio import format_value
+from gdlab.yamldump import format_value
 
 STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim"}
 

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 from pydantic_core import PydanticUndefined
 
 from gdlab.config.run import kind_class, switched_sections
-from gdlab.yamlio import format_value
+from gdlab.yamldump import format_value
 
 _NONE = object()
 

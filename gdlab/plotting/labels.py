@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 from gdlab.flatkeys import flatten
-from gdlab.yamlio import format_value  # as sweeps and messages write values: YAML flow style
+from gdlab.yamldump import format_value  # as sweeps and messages write values: YAML flow style
 
 _UNSET = "unset"
 # `name` usually restates what the other differing keys already say; it is used only when nothing else differs.

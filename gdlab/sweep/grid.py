@@ -10,7 +10,8 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.sweep.axis_values import FUNCTION_CALL, MAX_VARIANTS, expand_function
-from gdlab.yamlio import format_value, parse_scalar
+from gdlab.yamldump import format_value
+from gdlab.yamlio import parse_scalar
 
 
 def split_top_level(text: str) -> list[str]:

@@ -15,7 +15,8 @@ from gdlab.config.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
 from gdlab.sweep.grid import grid, variant_dir_name
-from gdlab.yamlio import format_value, parse_scalar
+from gdlab.yamldump import format_value
+from gdlab.yamlio import parse_scalar
 
 # Optimizer keys that may differ inside one batched group (betas is beta1/beta2 in the engine).
 BATCHABLE_OPTIMIZER_KEYS = set(SCALAR_FIELDS) | {"betas"}

@@ -18,7 +18,8 @@ from gdlab.rundir import json_safe, write_atomic, write_json
 from gdlab.sweep.execute import Job, threads_per_worker
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, exact_text, group_variants, plan_variants, spread
-from gdlab.yamlio import dump_yaml, read_yaml_file
+from gdlab.yamldump import dump_yaml
+from gdlab.yamlio import read_yaml_file
 
 DONE = ("completed", "diverged")  # diverged is a result, not a failure
 RESULT_COLUMNS = ["status", "final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir",

@@ -1,6 +1,7 @@
 """One process at a time in a run or sweep folder. A sweep holds an advisory lock on `.sweep.lock` while
 it runs, and a training run one on its folder itself, so a `--resume` started meanwhile is refused instead
-of deleting the folders, or rewriting the metrics.csv, being written."""
+of deleting the folders, or rewriting the metrics.csv, being written; `gdlab runs` reads the locks to tell
+those training now from dead ones."""
 
 from __future__ import annotations
 
@@ -92,3 +93,31 @@ def run_folder_lock(folder: Path, refusal: str, fresh: bool = False) -> Iterator
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def locked_now(paths: list[Path]) -> set[Path] | None:
+    """Which of `paths` (run folders, sweep lock files) some process holds a flock on now, read from Linux's
+    /proc/locks: a probe that takes no lock itself, so it cannot make a run starting meanwhile fail. None
+    where the kernel does not say (no /proc/locks)."""
+    try:
+        text = Path("/proc/locks").read_text()
+    except OSError:
+        return None
+    held = set()
+    for line in text.splitlines():  # "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1837084 0 EOF"; "->" lines wait
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK":
+            try:
+                major, minor, inode = fields[5].split(":")
+                held.add((int(major, 16), int(minor, 16), int(inode)))
+            except ValueError:
+                continue
+    found = set()
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino) in held:
+            found.add(path)
+    return found

@@ -455,7 +455,8 @@ def test_runs_lists_runs_and_sweeps_sorted_by_time(tmp_path):
         ("run", "2026-11-25T09:00:00"), ("run", "2026-11-26T10:00:00"), ("sweep", "2026-11-27T10:00:00")]
     assert rows[0] == {"name": "moons-sgd", "when": "2026-11-25T09:00:00", "kind": "run", "status": "no summary",
                        "final_train_loss": pytest.approx(1 / 40), "best_val_loss": pytest.approx(0.06),
-                       "steps": 20, "path": str(bare)}
+                       "steps": 20, "path": str(bare),
+                       "running": False if Path("/proc/locks").exists() else None}  # no process holds its lock
     assert rows[2]["status"] == "4 variants: 3 completed, 1 diverged" and rows[2]["steps"] == 64
 
     table = cli("runs", root)

@@ -291,7 +291,8 @@ def test_lr_find_folders_are_listed_by_runs_and_refused_by_compare(tmp_path):
         ("lr-find", "suggested lr 0.5 (lower bound)")]
     assert rows[0] == {"name": "moons-lrf", "when": "2026-11-25T10:00:00", "kind": "lr-find", "status": "no lr_find.json",
                        "final_train_loss": None, "best_val_loss": None, "steps": None, "suggested_lr": None,
-                       "min_loss_lr": None, "lower_bound": False, "no_suggestion": "missing", "path": str(killed)}
+                       "min_loss_lr": None, "lower_bound": False, "no_suggestion": "missing", "path": str(killed),
+                       "running": None}
     assert rows[2]["steps"] == 21
     table = cli("runs", root)
     assert table.exit_code == 0 and "lr-find" in table.stdout and "suggested lr 0.01" in table.stdout

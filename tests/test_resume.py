@@ -454,3 +454,31 @@ def test_a_signal_as_the_folder_is_made_leaves_no_folder_and_the_signals_exit_co
     result = runner.invoke(app, ["train", str(config(tmp_path, epochs=1)), "--runs", str(tmp_path / "runs"), "-q"])
     assert result.exit_code == 143 and "interrupted before training began" in result.stderr, result.stderr
     assert not any((tmp_path / "runs").rglob("*.yaml")) and not any(p.is_dir() for p in (tmp_path / "runs").glob("*/*"))
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="the probe reads Linux's /proc/locks")
+def test_runs_tells_a_run_or_sweep_training_now_from_a_killed_one(tmp_path):
+    """Both read 'no summary' (and 'pending' variants) before: `runs` could not tell a live run from a dead one."""
+    from gdlab.folder_lock import sweep_lock
+
+    run = tmp_path / "runs" / "run"
+    proc = train_until_first_checkpoint(config(tmp_path, epochs=100_000), run)
+    try:
+        rows = json.loads(runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"]).stdout)
+        assert [(r["status"], r["running"]) for r in rows] == [("running", True)]
+    finally:
+        proc.kill()
+        proc.wait()
+    rows = json.loads(runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"]).stdout)
+    assert [(r["status"], r["running"]) for r in rows] == [("no summary", False)]
+
+    sweep = tmp_path / "runs" / "sweep"
+    cfg = config(tmp_path, epochs=1)
+    assert runner.invoke(app, ["sweep", str(cfg), "optimizer.lr=0.01,0.02", "--run-dir", str(sweep), "-q"]).exit_code == 0
+    with sweep_lock(sweep):  # what a sweep holds while it runs
+        listed = runner.invoke(app, ["runs", str(tmp_path / "runs")])
+        row = json.loads(runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"]).stdout)[1]
+    assert (row["status"], row["running"]) == ("running, 2 variants: 2 completed", True)
+    assert "running, 2 variants" in listed.stdout
+    row = json.loads(runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"]).stdout)[1]
+    assert (row["status"], row["running"]) == ("2 variants: 2 completed", False)

@@ -11,6 +11,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError, shorten
 from gdlab.files import file_in_the_way
+from gdlab.folder_lock import LOCK_NAME, locked_now
 from gdlab.plotting.folders import find_folders, folder_time, parse_time, path_error
 from gdlab.plotting.load import load_sweep
 from gdlab.plotting.lrfind_data import lrfind_row
@@ -99,9 +100,16 @@ def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
         raise GdlabError(f"{root}: no such directory" + (file_in_the_way(root) or " (train something first, or give the runs folder)"))
     if not is_dir:
         raise GdlabError(f"{root}: not a directory; give the folder that holds run, sweep or lr-find folders")
-    rows = []
-    for kind, folder in find_folders(root, warnings):
+    rows, found = [], find_folders(root, warnings)
+    # A run's folder, or a sweep's lock file, that a process holds a lock on is training now, not dead
+    lock_of = {folder: folder / LOCK_NAME if kind == "sweep" else folder for kind, folder in found if kind != "lr-find"}
+    held = locked_now(list(lock_of.values()))
+    for kind, folder in found:
         row = {"run": _run_row, "sweep": _sweep_row, "lr-find": lrfind_row}[kind](folder, warnings)
+        # --json: true or false where the kernel says (Linux), null where it cannot be told (or an lr-find)
+        row["running"] = None if held is None or folder not in lock_of else lock_of[folder] in held
+        if row["running"]:
+            row["status"] = "running" if kind == "run" else f"running, {row['status']}"
         if not isinstance(row["name"], str):  # a hand-edited file's `name: 5` or `[x]`: the folder names it
             row["name"] = folder.parent.name
         extra = {key: value for key, value in row.items() if key not in COLUMNS}  # `runs --json` fields

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -54,7 +53,7 @@ def sweep_command(
         if run_dir is not None:
             raise GdlabError(f"--run-dir {run_dir}: a resumed sweep stays in its own folder ({resume}); drop --run-dir")
         folder = resume
-        from gdlab.sweep.resume import check_unchanged, load_setup
+        from gdlab.sweep.resume import check_unchanged, load_setup, split_done
 
         setup = load_setup(folder)
         # what the sweep recorded (--sharpness) and how it grouped variants carry over, so a resumed sweep
@@ -68,7 +67,7 @@ def sweep_command(
 
             session.enter_context(sweep_lock(folder))  # before half-written variants are cleared
         check_unchanged(setup, folder)
-        todo, done = _resumable(setup, folder, clear=not dry_run)
+        todo, done = split_done(setup, folder, clear=not dry_run)
         if dry_run:
             from gdlab.cli.sweep_view import grid_table
 
@@ -186,21 +185,3 @@ def _run(console, setup, folder: Path, todo, done, quiet: bool, stop, options: d
         if progress:
             progress.stop()
 
-
-def _resumable(setup, folder: Path, clear: bool = True):
-    """(variants to rerun, summaries of those done); `clear` removes the half-written folders of the former."""
-    from gdlab.sweep.resume import variant_status
-    from gdlab.sweep.run import DONE
-
-    todo, done = [], {}
-    for p in setup.plans:
-        run = folder / p.dir_name
-        if variant_status(run) in DONE:
-            import json
-
-            done[p.index] = json.loads((run / "summary.json").read_text())
-        else:
-            if clear and run.exists():
-                shutil.rmtree(run)  # a half-written variant restarts from scratch, never half-merged
-            todo.append(p)
-    return todo, done

@@ -3,12 +3,14 @@ sweep (a sweep.yaml edited since it ran would mix two sweeps in one table)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from gdlab.config.overrides import parse_override
 from gdlab.errors import GdlabError
 from gdlab.sweep.execute import progress_on_disk
-from gdlab.sweep.plan import plan_variants
+from gdlab.sweep.plan import VariantPlan, plan_variants
 from gdlab.sweep.run import DONE, SweepSetup
 from gdlab.yamlio import read_yaml_file
 
@@ -82,3 +84,18 @@ def check_unchanged(setup: SweepSetup, folder: Path) -> None:
             raise GdlabError(f"--resume {folder}: sweep.yaml now plans variant {run.name} differently from how it ran "
                              f"({describe_changes(saved, now, changed)}); resuming would rank runs of different "
                              "settings together: start a new sweep")
+
+
+def split_done(setup: SweepSetup, folder: Path, clear: bool = True) -> tuple[list[VariantPlan], dict[int, dict]]:
+    """(variants to rerun, summaries of those done by index); `clear` removes the former's half-written
+    folders, so a rerun variant restarts from scratch and is never half-merged."""
+    todo, done = [], {}
+    for p in setup.plans:
+        run = folder / p.dir_name
+        if variant_status(run) in DONE:
+            done[p.index] = json.loads((run / "summary.json").read_text())
+        else:
+            if clear and run.exists():
+                shutil.rmtree(run)
+            todo.append(p)
+    return todo, done

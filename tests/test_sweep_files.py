@@ -5,6 +5,7 @@ sweep.csv and the over-seeds table say what ran (a swept null, a point without a
 from __future__ import annotations
 
 import os
+import statistics
 from pathlib import Path
 
 import pandas as pd
@@ -254,3 +255,30 @@ def test_a_batched_variants_weight_files_hold_its_own_weights_not_the_whole_stac
             assert torch.allclose(t, alone[key], rtol=1e-5, atol=1e-7), (name, key)
         size, own = (dirs[-2] / name).stat().st_size, (dirs[-1] / name).stat().st_size
         assert size <= own + 64, (name, size, own)  # names and zip headers aside, the same bytes
+
+
+def test_the_over_seeds_table_lists_settings_every_seed_finished_first_and_shows_no_spread_for_one_seed():
+    """lr 16 (1 of 3 seeds finished, mean 1.9) topped the table above lr 4 (3 of 3, mean 6.5) while the
+    best line under it named lr 4; and one seed's spread read '± 0', as if perfectly reproducible."""
+    from rich.console import Console
+
+    from gdlab.cli.sweep_view import ranking_tables
+    from gdlab.sweep.rank import aggregate_over_seeds
+
+    def row(lr, seed, status, loss):
+        return {"optimizer.lr": lr, "seed": seed, "status": status, "final_train_loss": loss, "best_val_loss": None,
+                "diverged_at_step": 5 if status == "diverged" else None, "steps": 10, "run_dir": f"{lr}_{seed}"}
+
+    rows = [row(4, s, "completed", v) for s, v in enumerate([1.0, 3.0, 15.4])]
+    rows += [row(16, 0, "completed", 1.904), row(16, 1, "diverged", None), row(16, 2, "diverged", None)]
+    points = aggregate_over_seeds(rows, ["optimizer.lr", "seed"])
+    assert [(p.point["optimizer.lr"], p.n_ok) for p in points] == [(4, 3), (16, 1)]
+    assert points[0].std == pytest.approx(statistics.stdev([1.0, 3.0, 15.4])) and points[1].std is None
+    console = Console(width=200, record=True)
+    for table in ranking_tables(rows, ["optimizer.lr", "seed"]):
+        console.print(table)
+    text = console.export_text()
+    assert "1.904 ± " not in text and "1.904" in text
+    assert "best over seeds: optimizer.lr=4" in text
+    lines = [line for line in text.splitlines() if "/3 " in line and "│" in line]  # the over-seeds rows
+    assert [line.split("│")[1].strip() for line in lines] == ["4", "16"]

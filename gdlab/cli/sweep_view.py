@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gdlab.cli.progress import fmt_number
-from gdlab.sweep.rank import aggregate_over_seeds, best_over_seeds, rank_rows, score_metric
+from gdlab.sweep.rank import Aggregate, aggregate_over_seeds, best_over_seeds, rank_rows, score_metric
 from gdlab.yamldump import format_value
 
 STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim"}
@@ -127,12 +127,16 @@ def ranking_tables(rows: list[dict], axes: list[str]) -> list[Table]:
         points = aggregate_over_seeds(rows, axes)
         _cap(agg, len(points))
         for a in points[: _shown(len(points))]:
-            value = "-" if a.mean is None else f"{a.mean:.4g} ± {a.std:.2g}" + ("" if a.metric == metric else f" ({a.metric})")
+            value = "-" if a.mean is None else _mean_std(a) + ("" if a.metric == metric else f" ({a.metric})")
             agg.add_row(*[format_value(a.point[o]) for o in others], value, f"{a.n_ok}/{a.n}",
                         ", ".join(f"{k} {v}" for k, v in a.statuses.items()))
         tables.append(agg)
     tables += _best_lines(rows, ranked, axes, metric)
     return tables
+
+
+def _mean_std(a: Aggregate) -> str:
+    return f"{a.mean:.4g}" + (f" ± {a.std:.2g}" if a.std is not None else "")  # one seed: no "± 0"
 
 
 def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: str) -> list[Table]:
@@ -146,7 +150,7 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
         a = best_over_seeds((a, a.mean, a.n_ok, a.n) for a in aggs)  # every seed finished beats a partial mean
         if a is not None:
             others = [x for x in axes if x != "seed"]
-            lines.add_row(f"best over seeds: {label(a.point, others)}  ({a.metric} {a.mean:.4g} ± {a.std:.2g}, "
+            lines.add_row(f"best over seeds: {label(a.point, others)}  ({a.metric} {_mean_std(a)}, "
                           f"{a.n_ok}/{a.n} seeds)")
     best = next((r for r in ranked if r["status"] == "completed"), None)
     if best:

@@ -64,7 +64,8 @@ def best_over_seeds(points: Iterable[tuple[Any, float | None, int, int]]) -> Any
 
 
 def aggregate_over_seeds(rows: list[dict], axes: list[str]) -> list[Aggregate]:
-    """Mean ± std of the score over seeds for each point of the other axes, best first."""
+    """Mean ± std of the score over seeds for each point of the other axes (std None from one seed), best
+    first: settings every seed finished before those some seeds did not."""
     metric = score_metric(rows)
     others = [a for a in axes if a != "seed"]
     groups: dict[tuple, list[dict]] = {}
@@ -83,8 +84,10 @@ def aggregate_over_seeds(rows: list[dict], axes: list[str]) -> list[Aggregate]:
         out.append(Aggregate(
             {a: members[0][a] for a in others},
             statistics.fmean(scores) if scores else None,
-            statistics.stdev(scores) if len(scores) > 1 else (0.0 if scores else None),
+            statistics.stdev(scores) if len(scores) > 1 else None,  # one seed has no spread to show, not 0
             len(scores), len(members), statuses, used,
         ))
-    # the sweep's own score first: a training loss is no validation loss to rank against
-    return sorted(out, key=lambda a: (a.mean is None, a.metric != metric, a.mean if a.mean is not None else 0.0))
+    # the sweep's own score first: a training loss is no validation loss to rank against; then the settings
+    # every seed finished, as best_over_seeds picks (a mean over the one seed that survived is luck)
+    return sorted(out, key=lambda a: (a.mean is None, a.metric != metric, a.n_ok < a.n,
+                                      a.mean if a.mean is not None else 0.0))

@@ -147,8 +147,11 @@ def run_group(
         status = statuses[k] if statuses else trainer.status(k)
         steps = steps_done[k]
         wall = metrics.wall_s or (time.perf_counter() - t0)
+        values = metrics.summary_values(k)
+        if status in ("completed", "interrupted"):  # a diverged model's last row says how it ended
+            values["final_train_loss"], values["final_train_accuracy"] = trainer.epoch_means.final(k)
         summary = {
-            "status": status, "name": v.cfg.name, **metrics.summary_values(k),
+            "status": status, "name": v.cfg.name, **values,
             "diverged_at_step": trainer.diverged_at[k], "steps": steps,
             "epochs": round(steps / trainer.plan.steps_per_epoch, 6), "wall_s": round(wall, 6),
             "steps_per_s": round(steps / wall, 3) if wall > 0 else None,

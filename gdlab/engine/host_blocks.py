@@ -80,8 +80,9 @@ class HostBlocks:
         tr = self.tr
         n_val = tr.data.x_val.shape[1] if tr.data.has_val else 1
         for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall in steps:
-            losses = host(loss)
+            losses, counts = host(loss), host(acc) if acc is not None else None
             tr.divergence.note(step, losses)
+            tr.epoch_means.add(step, losses, counts, n_rows)
             # a measured sharpness or validation value is always written, whatever train.log_every says
             logged = step % tr.log_every == 0 or vl is not None or sharp is not None or step == tr.plan.total_steps
             emit, only_live = tr.divergence.rows(step, logged)
@@ -95,7 +96,7 @@ class HostBlocks:
                 train_loss=losses,
                 grad_norm=host(gn),
                 # accuracies divide exact counts on the host, so they print as 0.86, not 0.8600000143
-                train_accuracy=[c / n_rows for c in host(acc)] if acc is not None else None,
+                train_accuracy=[c / n_rows for c in counts] if counts is not None else None,
                 val_loss=only_live(host(vl)) if vl is not None else None,
                 val_accuracy=[None if x is None else x / n_val for x in only_live(host(va))] if va is not None else None,
                 extra={"sharpness": only_live(host(sharp))} if sharp is not None else {},

@@ -12,6 +12,7 @@ from gdlab.config import Config
 from gdlab.data import Dataset
 from gdlab.engine.batches import BatchPlan, DataOrder
 from gdlab.engine.divergence import Divergence
+from gdlab.engine.epoch_means import EpochMeans
 from gdlab.engine.graphs import StepGraph, can_capture
 from gdlab.engine.losses import StackedLoss
 from gdlab.engine.optim import StackedOptimizer
@@ -42,6 +43,7 @@ class GroupTrainer:
         intervals = self.plan.total_steps if (cfg.scheduler and cfg.scheduler.interval == "step") else self.plan.total_epochs
         self.schedule = LRSchedule(cfg.scheduler, [c.optimizer.lr for c in configs], intervals)
         self.eval_every = cfg.train.eval_every or self.plan.steps_per_epoch
+        self.epoch_means = EpochMeans(self.K, self.plan.steps_per_epoch)  # the summary's final training loss
         self.epoch_decimals = max(6, len(str(self.plan.steps_per_epoch)) + 1)  # so each step's epoch differs
         self.log_every = cfg.train.log_every
         self.log_segments = [[1, self.log_every]]  # [first step, log_every]: a resume may change it

@@ -31,6 +31,7 @@ def trainer_state(tr: GroupTrainer) -> dict:
         "order": tr.order.state(),
         "loss_limit": tr.divergence.limit,
         "sharpness_s": tr.sharpness_s,
+        "epoch_means": tr.epoch_means.state(),
         "dropout_rng": [g.get_state() for g in tr.model.dropout_generators],
         "rng": {
             "torch": torch.get_rng_state(),
@@ -62,6 +63,8 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
     limit = state["loss_limit"]
     tr.divergence.limit = None if limit is None else limit.to(tr.model.flat.device)
     tr.sharpness_s = state["sharpness_s"]
+    if "epoch_means" in state:  # absent before it existed: the resumed epoch's mean then covers its remaining steps
+        tr.epoch_means.load_state(state["epoch_means"])
     tr.recorded_step = tr.step
     every = (state.get("config") or {}).get("train", {}).get("log_every") or tr.log_every
     tr.log_segments = [list(seg) for seg in state.get("log_segments") or [[1, every]]]

@@ -184,3 +184,25 @@ def test_runs_gives_a_sweeps_best_over_its_finished_variants_only(tmp_path):
     done = table[table.status == "completed"]
     assert row["final_train_loss"] == pytest.approx(done.final_train_loss.min())
     assert row["best_val_loss"] == pytest.approx(done.best_val_loss.min())
+
+
+@pytest.mark.parametrize("lrs, labels", [
+    ((0.03, 0.04, 0.06), ["0.03", "0.04", "0.06"]),
+    ((0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5), ["0.02", "0.05", "0.2", "0.5"]),  # every 2nd of seven
+    ((0.001, 0.01, 0.1, 1.0), None),  # three decades: matplotlib's decade ticks, as before
+])
+def test_the_sensitivity_axis_of_a_narrow_lr_range_is_ticked_at_the_swept_values(tmp_path, lrs, labels):
+    """Spanning a decade or two, matplotlib labelled minor ticks and they ran together: 3×10⁻²4×10⁻²6×10⁻²."""
+    from matplotlib.ticker import NullFormatter
+
+    from tests.test_plot import make_sweep, sweep_figure
+
+    fig, _ = sweep_figure(make_sweep(tmp_path / "s", lrs=lrs, diverge_above=10))
+    low = fig.axes[1]
+    fig.canvas.draw()
+    shown = [t.get_text() for t in low.get_xticklabels() if t.get_text() and low.get_xlim()[0] <= t.get_position()[0] <= low.get_xlim()[1]]
+    if labels is None:
+        assert not isinstance(low.xaxis.get_minor_formatter(), NullFormatter) and len(shown) >= 3
+        assert all("10" in text for text in shown)  # decades: 10⁻³ … 10⁰
+    else:
+        assert shown == labels and isinstance(low.xaxis.get_minor_formatter(), NullFormatter)

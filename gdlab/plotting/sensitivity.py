@@ -150,3 +150,22 @@ def _edge_line(ax, sub: pd.DataFrame, x: str, color: str, group, name, prefix: s
     formula = sub.loc[edges.index, "stability_formula"].iloc[0]
     ax.axvline(float(edges.mean()), color=color if group else "k", ls="-.", lw=1,
                gid="stability_edge" + (f":{name}" if group else ""), label=f"{prefix}{formula} = {float(edges.mean()):.3g}")
+
+
+MAX_VALUE_TICKS = 5  # labels that fit under a 4.8-inch panel: `0.0316` is six characters
+
+
+def label_swept_values(ax, values) -> None:
+    """On a log x axis whose values span under two decades, tick the swept values themselves (`0.03`,
+    `0.3`; every n-th when there are many): matplotlib labels minor ticks there, and they collide
+    (`3×10⁻²4×10⁻²6×10⁻²`). Wider spans keep its decade ticks."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    data = np.asarray(values, dtype=float)
+    shown = np.unique(data[np.isfinite(data) & (data > 0)])
+    if shown.size == 0 or np.log10(shown[-1]) - np.log10(shown[0]) >= 2:
+        return
+    every = -(-shown.size // MAX_VALUE_TICKS)
+    ax.xaxis.set_major_locator(FixedLocator(shown[::every]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())

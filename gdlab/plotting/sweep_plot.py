@@ -10,7 +10,7 @@ import pandas as pd
 
 from gdlab.plotting.load import SweepData, diverged_step
 from gdlab.plotting.output import diverged_mark, finite, log_if_positive, new_figure, note_if_empty, step_axis
-from gdlab.plotting.sensitivity import draw_sensitivity
+from gdlab.plotting.sensitivity import draw_sensitivity, label_swept_values
 from gdlab.plotting.stability import edges_of
 
 LR, SEED, OPTIMIZER = "optimizer.lr", "seed", "optimizer.name"
@@ -128,7 +128,8 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
         if ticks is not None:
             low.set_xticks(range(len(ticks)), ticks)
         else:
-            log_if_positive(low, [table[x].to_numpy(dtype=float)], axis="x")
+            if log_if_positive(low, [table[x].to_numpy(dtype=float)], axis="x"):
+                label_swept_values(low, table[x].to_numpy(dtype=float))
     if norm is not None:
         from matplotlib.cm import ScalarMappable
 

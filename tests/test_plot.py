@@ -511,4 +511,10 @@ def test_two_optimizers_diverging_at_one_lr_show_two_marks(tmp_path):
     fig, _ = sweep_figure(sweep)
     sgd, adam = line(fig, "diverged:SGD"), line(fig, "diverged:Adam")
     assert list(sgd.get_xdata()) == list(adam.get_xdata()) == [1.0]
-    assert sgd.get_ydata()[0] != adam.get_ydata()[0]
+    at = [mark.get_transform().transform((1.0, 1.0)) for mark in (sgd, adam)]
+    top = sgd.axes.transAxes.transform((0, 1))[1]
+    assert at[1][0] - at[0][0] == pytest.approx(6 / 72 * fig.dpi)  # side by side, 6 points apart
+    assert at[0][1] == at[1][1] == pytest.approx(top)  # both on the top edge: neither reads as a loss value
+    fig.canvas.draw()
+    low, high = sgd.axes.get_xlim()
+    assert low < 1.0 < high  # inside the axis: the diverged lr was drawn past its end, among the legend entries

@@ -57,7 +57,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                         "are in the upper panel")
     groups = table.groupby(table[group].astype(str), sort=False) if group else [(None, table)]
     plotted: list[np.ndarray] = []
-    marked = {"diverged": False, "partial": False}  # legend entries drawn once, not once per group
+    marked = {"diverged": False, "partial": False, "crossed": 0}  # legend entries drawn once, not once per group
     for k, (name, sub) in enumerate(groups):
         color = f"C{k % 10}"
         prefix = f"{name}: " if group else ""
@@ -78,7 +78,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             best = stats  # val loss, when present, wins
         if best is not None:
             _star(ax, best, color, f"{prefix}best {_short(x)}", name, categories, k)
-        _crosses(ax, sub.loc[diverged.loc[sub.index], x], k, color, name, marked)
+        _crosses(ax, sub.loc[diverged.loc[sub.index], x], color, name, marked)
         _edge_line(ax, sub, x, color, group, name, prefix)
 
     log_if_positive(ax, plotted)
@@ -130,16 +130,25 @@ def _star(ax, stats: pd.DataFrame, color: str, label: str, name, categories, k: 
             label=f"{label} = {_name(x, categories)}", gid=f"best:{name}")
 
 
-def _crosses(ax, values: pd.Series, k: int, color: str, name, marked: dict) -> None:
-    """A ✕ per diverged x, pinned to the top edge in axes units (a diverged loss has no value to place it at),
-    each group a little lower than the one before, so two optimizers diverging at one lr show two marks."""
+def _crosses(ax, values: pd.Series, color: str, name, marked: dict) -> None:
+    """A ✕ per diverged x, pinned to the top edge in axes units (a diverged loss has no value to place it at).
+    Each group that has some sits 6 points right of the one before, on the edge still: lower down, the
+    fourth optimizer's ✕ read as a point at a loss."""
+    from matplotlib.transforms import ScaledTranslation
+
     bad = np.unique(values.to_numpy(dtype=float))
     bad = bad[np.isfinite(bad)]
     if not bad.size:
         return
-    ax.plot(bad, np.full_like(bad, 1.0 - 0.04 * k), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
-            transform=top_edge(ax), gid=f"diverged:{name}", label=None if marked["diverged"] else "diverged")
-    marked["diverged"] = True
+    # the x range must reach them: a mark in axes units along y does not widen the data limits, so the
+    # diverged lrs past the last finished one were drawn beyond the axis, among the legend entries
+    ax.update_datalim(np.column_stack([bad, np.ones_like(bad)]), updatey=False)
+    where = top_edge(ax)
+    if marked["crossed"]:
+        where = where + ScaledTranslation(6 / 72 * marked["crossed"], 0, ax.figure.dpi_scale_trans)
+    ax.plot(bad, np.ones_like(bad), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
+            transform=where, gid=f"diverged:{name}", label=None if marked["diverged"] else "diverged")
+    marked["diverged"], marked["crossed"] = True, marked["crossed"] + 1
 
 
 def _edge_line(ax, sub: pd.DataFrame, x: str, color: str, group, name, prefix: str) -> None:

@@ -206,3 +206,15 @@ def test_the_sensitivity_axis_of_a_narrow_lr_range_is_ticked_at_the_swept_values
         assert all("10" in text for text in shown)  # decades: 10⁻³ … 10⁰
     else:
         assert shown == labels and isinstance(low.xaxis.get_minor_formatter(), NullFormatter)
+
+
+def test_compare_says_which_curves_were_cut_short_by_a_stop_or_an_error(tmp_path):
+    """A diverged curve's entry said so; an interrupted or failed one's ended as quietly as a finished one's."""
+    from tests.test_plot import make_run
+    from tests.test_plot_more import compare_figure, legend_texts
+
+    done = make_run(tmp_path / "a", lr=0.1)
+    stopped = make_run(tmp_path / "b", lr=0.2, steps=12, status="interrupted")
+    broken = make_run(tmp_path / "c", lr=0.3, steps=7, status="failed")
+    texts = legend_texts(compare_figure([done, stopped, broken])[0])
+    assert [t.split("; ")[1:] for t in texts] == [[], ["interrupted at step 12"], ["failed at step 7"]], texts

@@ -127,7 +127,7 @@ def compare(
     metric: str = typer.Option("train_loss", "--metric", help="A metrics.csv column, e.g. val_loss, grad_norm."),
     x: XAxis = typer.Option(XAxis.step, "--x", help="The x axis."),
     dpi: int = _DPI,
-    title: Optional[str] = _TITLE,
+    title: Optional[str] = typer.Option(None, "--title", help="Figure title (default: the metric and how many runs)."),
 ) -> None:
     from gdlab.plotting.compare import plot_compare
     from gdlab.plotting.load import load_runs

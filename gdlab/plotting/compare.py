@@ -80,6 +80,9 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
         xs, ys = frame[x][mask].to_numpy(), frame[metric][mask].to_numpy()
         step = diverged_step(frame, run.summary)
         shown_as = label if step is None else f"{label}; diverged at step {step}"
+        status = (run.summary or {}).get("status")
+        if step is None and status in ("interrupted", "failed") and len(frame):  # a curve that ends early says so
+            shown_as = f"{label}; {status} at step {frame['step'].iloc[-1]}"
         (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", ls=STYLES[len(drawn) // 10 % len(STYLES)],
                           marker="." if mask.sum() <= len(frame) // 2 else None)
         handle = line

@@ -87,9 +87,12 @@ def test_switching_the_optimizer_drops_the_files_keys_it_does_not_take_with_a_no
     ]
 
 
-def test_switching_to_a_kind_that_takes_the_key_keeps_it_silently(tmp_path):
+def test_switching_to_a_kind_that_takes_the_key_keeps_it_and_says_so(tmp_path):
+    """Kept silently before: 'SGD vs RMSprop' quietly compared SGD with a momentum RMSprop."""
     result = train(tmp_path, write(tmp_path), "optimizer.name=RMSprop")
-    assert resolved(result)["optimizer"]["momentum"] == 0.9 and result.stderr == ""
+    assert resolved(result)["optimizer"]["momentum"] == 0.9
+    assert result.stderr == "gdlab: note: optimizer.momentum: 0.9 carries over from SGD to RMSprop, whose default is 0\n"
+    assert train(tmp_path, write(tmp_path), "optimizer.name=RMSprop", "optimizer.momentum=0.9").stderr == ""  # chosen here
 
 
 def test_switching_the_dataset_drops_generator_keys(tmp_path):
@@ -126,7 +129,8 @@ def test_a_kind_switch_keeps_a_value_written_by_hand_that_equals_the_old_kinds_d
     cfg.write_text(text.replace("optimizer: {name: SGD, lr: 0.1", "optimizer: {name: SGD, lr: 0.1, weight_decay: 0"))
     assert "weight_decay: 0" in cfg.read_text()
     result = train(tmp_path, cfg, "optimizer.name=AdamW")
-    assert resolved(result)["optimizer"]["weight_decay"] == 0 and "default" not in result.stderr
+    assert resolved(result)["optimizer"]["weight_decay"] == 0 and "was SGD's default" not in result.stderr
+    assert "optimizer.weight_decay: 0 carries over from SGD to AdamW, whose default is 0.01" in result.stderr
 
 
 def test_a_swept_kind_on_a_saved_config_takes_each_kinds_own_defaults(tmp_path):

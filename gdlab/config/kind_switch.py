@@ -32,7 +32,8 @@ def kind_default(section: str, name: Any, key: str) -> Any:
 def reset_switched_defaults(raw: dict, before: dict, set_keys: Iterable[str]) -> list[str]:
     """Where `<section>.name` in `set_keys` switched `before`'s kind to another, drop the section's keys
     (not themselves in `set_keys`) that hold the old kind's default where the new kind's differs; one
-    note per key, e.g. `scheduler.interval: epoch was StepLR's default; OneCycleLR's (step) applies`."""
+    note per key, e.g. `scheduler.interval: epoch was StepLR's default; OneCycleLR's (step) applies`.
+    A chosen value the new kind takes stays, with a note too (`optimizer.momentum: 0.9 carries over ...`)."""
     set_keys = set(set_keys)
     notes = []
     for section, new in switched_sections(raw, set_keys):
@@ -42,12 +43,17 @@ def reset_switched_defaults(raw: dict, before: dict, set_keys: Iterable[str]) ->
         old_name, new_name = old.get("name"), new.get("name")
         if old_name == new_name or kind_class(section, old_name) is None or kind_class(section, new_name) is None:
             continue
-        if not set(kind_class(section, old_name).model_fields) <= set(old):
-            continue  # written by hand (not every key of the old kind): its values are choices, not defaults
-        for key in [k for k in new if k != "name" and f"{section}.{k}" not in set_keys]:
+        # written by hand (not every key of the old kind): its values are choices, not defaults to reset
+        written_out = set(kind_class(section, old_name).model_fields) <= set(old)
+        for key in [k for k in new if k not in ("name", "lr") and f"{section}.{k}" not in set_keys]:
             was, now = kind_default(section, old_name, key), kind_default(section, new_name, key)
-            if was is not _NONE and now is not _NONE and new[key] == was and was != now:
+            if now is _NONE:
+                continue
+            if written_out and was is not _NONE and new[key] == was and was != now:
                 del new[key]
                 notes.append(f"{section}.{key}: {format_value(was)} was {old_name}'s default; {new_name}'s "
                              f"({format_value(now)}) applies (set {section}.{key}={format_value(was)} to keep it)")
+            elif new[key] != now:  # SGD's momentum 0.9 makes RMSprop a momentum RMSprop: a choice, said aloud
+                notes.append(f"{section}.{key}: {format_value(new[key])} carries over from {old_name} to {new_name}, "
+                             f"whose default is {format_value(now)}")
     return notes

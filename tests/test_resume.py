@@ -475,10 +475,15 @@ def test_runs_tells_a_run_or_sweep_training_now_from_a_killed_one(tmp_path):
     sweep = tmp_path / "runs" / "sweep"
     cfg = config(tmp_path, epochs=1)
     assert runner.invoke(app, ["sweep", str(cfg), "optimizer.lr=0.01,0.02", "--run-dir", str(sweep), "-q"]).exit_code == 0
+
+    def sweep_row() -> dict:  # by kind: the killed run and the sweep can list in either order within a second
+        rows = json.loads(runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"]).stdout)
+        return next(r for r in rows if r["kind"] == "sweep")
+
     with sweep_lock(sweep):  # what a sweep holds while it runs
         listed = runner.invoke(app, ["runs", str(tmp_path / "runs")])
-        row = json.loads(runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"]).stdout)[1]
+        row = sweep_row()
     assert (row["status"], row["running"]) == ("running, 2 variants: 2 completed", True)
     assert "running, 2 variants" in listed.stdout
-    row = json.loads(runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"]).stdout)[1]
+    row = sweep_row()
     assert (row["status"], row["running"]) == ("2 variants: 2 completed", False)

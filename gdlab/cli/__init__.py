@@ -18,9 +18,13 @@ def main() -> None:
     out, _ = install()  # a closed, full or abandoned stdout never stops a run or changes its exit code
     # typer >= 0.20 vendors click as typer._click; older versions use click itself
     click = getattr(typer.core, "_click", None) or typer.core.click
+    # click >= 8.2 raises this for a plain `gdlab`; older click prints the help and exits 0 (see below)
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:  # plain `gdlab`: the help (already drawn by rich), exit 2 as before
+        if len(sys.argv) == 1 and not no_args:  # plain `gdlab` on click < 8.2: the help, and exit 2 all the same
+            code = 2
+    except no_args as exc:  # plain `gdlab`: the help (already drawn by rich), exit 2 as before
         if exc.format_message().strip():
             print(exc.format_message())
         code = exc.exit_code

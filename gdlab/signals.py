@@ -43,7 +43,10 @@ def graceful_stop():
             return
         flag.signum, flag.at = signum, time.monotonic()
 
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    # A signal the process was started with ignored stays ignored: a shell starts a script's background jobs
+    # with SIGINT ignored, so the Ctrl-C meant for the script does not reach them (as a plain Python keeps it)
+    taken = [s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not signal.SIG_IGN]
+    old = {s: signal.signal(s, handler) for s in taken}
     try:
         yield flag
     finally:

@@ -117,6 +117,24 @@ def test_signals_stop_cleanly_with_a_loadable_checkpoint(tmp_path, sig, code):
     assert state["step"] == summary["steps"] == len(pd.read_csv(run / "metrics.csv"))
 
 
+def test_a_sigint_the_run_was_started_ignoring_stays_ignored(tmp_path):
+    """A shell starts a script's background jobs with SIGINT ignored; gdlab honoured a Ctrl-C all the same,
+    or not, depending on whether it came before or after the handler went in."""
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "gdlab", "train", str(config(tmp_path, epochs=2000)), "--run-dir",
+                             str(run), "-q"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    deadline = time.time() + 60
+    while time.time() < deadline and not (run / "checkpoint.pt").exists():
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(1.0)
+    still = proc.poll() is None
+    proc.send_signal(signal.SIGTERM)  # what it does not ignore stops it as ever
+    proc.communicate(timeout=60)
+    assert still and proc.returncode == 143
+
+
 def test_corrupt_checkpoint_falls_back_to_the_previous_one(reference, tmp_path):
     cfg, ref = reference
     run = tmp_path / "run"

@@ -50,7 +50,7 @@ def train_command(
     run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
     runs_root: Annotated[str, typer.Option("--runs", help="parent folder of run folders")] = "runs",  # str: typer makes '' a Path('.')
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the run folder")] = False,
-    smoke: Annotated[bool, typer.Option("--smoke", help="a handful of steps in a temp folder, files read back, folder removed (CI)")] = False,
+    smoke: Annotated[bool, typer.Option("--smoke", help="a handful of steps in a temp folder, files read back; the folder is removed if it passes, kept to look into if not (CI)")] = False,
     expect: Annotated[Optional[list[str]], typer.Option("--expect", help="a bar to meet, e.g. 'final_val_loss<0.3'; exit 1 if missed")] = None,
 ) -> None:
     """Train a config; write a run folder with metrics.csv, summary.json and model.pt."""

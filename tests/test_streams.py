@@ -132,3 +132,19 @@ def test_forced_colour_keeps_piped_tables_whole(monkeypatch, tmp_path):
     monkeypatch.setenv("COLUMNS", "14")
     result = invoke("train", write_config(tmp_path), "train.epochs=2", "--runs", tmp_path / "r")
     assert result.exit_code == 0 and "final_train_loss" in result.output and "…" not in result.output
+
+
+def test_piped_tables_have_no_trailing_spaces_and_the_dry_run_title_is_one_line(tmp_path):
+    """rich padded each row to the table's width (`steps   50     `), and wrapped the dry run's title to it."""
+    import yaml
+
+    from tests.helpers import TINY
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    trained = invoke("train", cfg, "--runs", tmp_path / "runs")
+    planned = invoke("sweep", cfg, "optimizer.lr=0.1,0.2", "--dry-run")
+    assert trained.exit_code == planned.exit_code == 0
+    for out in (trained.stdout, planned.stdout):
+        assert [line for line in out.splitlines() if line != line.rstrip()] == []
+    assert planned.stdout.splitlines()[0] == "2 variants in 1 batched group(s) — nothing run (--dry-run)"

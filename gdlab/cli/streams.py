@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
 from typing import Any, TextIO
+
+
+_TRAILING = re.compile(r"[ \t]+\n")
 
 
 class SafeStream:
@@ -113,7 +117,22 @@ def output_console(fit=None, **options):
     if sys.stdout.isatty():
         return console
     natural = Console(width=1_000_000).measure(fit).maximum if fit is not None else 0
-    return Console(**options, width=max(console.width, 200, natural))
+    return Console(**options, width=max(console.width, 200, natural), file=_NoTrailingSpaces(sys.stdout))
+
+
+class _NoTrailingSpaces:
+    """A piped console's stream without the spaces rich pads each table row with to the table's width:
+    a script splitting `steps   50   ` on whitespace, or diffing logs, should not have to strip them."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(_TRAILING.sub("\n", text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, encoding, isatty ... as the stream has them
+        return getattr(self.stream, name)
 
 
 def live_display(console) -> bool:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import sys
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from gdlab.cli.progress import fmt_number
 from gdlab.sweep.rank import Aggregate, aggregate_over_seeds, best_over_seeds, rank_rows, score_metric
@@ -15,11 +17,13 @@ from gdlab.yamldump import format_value
 STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim"}
 
 
-def grid_table(setup, groups, title: str | None = None) -> Table:
+def grid_table(setup, groups, title: str | None = None) -> Group:
     """The variants of `groups` (all of the sweep, or what a resume would rerun) and their batched groups."""
     group_of = {p.index: g for g, members in enumerate(groups) for p in members}
     n = sum(map(len, groups))
-    table = Table(title=title or f"{n} variants in {len(groups)} batched group(s) — nothing run (--dry-run)")
+    # the title above the table, not its Table title: rich wraps that to the table's width, even piped
+    heading = Text(title or f"{n} variants in {len(groups)} batched group(s) — nothing run (--dry-run)")
+    table = Table()
     table.add_column("#", justify="right")
     for axis in setup.axes:
         table.add_column(axis)
@@ -29,7 +33,7 @@ def grid_table(setup, groups, title: str | None = None) -> Table:
         if p.index not in group_of:
             continue
         table.add_row(str(p.index), *[format_value(p.point[a]) for a in setup.axes], str(group_of[p.index]), p.dir_name)
-    return table
+    return Group(heading, table)
 
 
 class SweepProgress:

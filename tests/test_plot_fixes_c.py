@@ -218,3 +218,22 @@ def test_compare_says_which_curves_were_cut_short_by_a_stop_or_an_error(tmp_path
     broken = make_run(tmp_path / "c", lr=0.3, steps=7, status="failed")
     texts = legend_texts(compare_figure([done, stopped, broken])[0])
     assert [t.split("; ")[1:] for t in texts] == [[], ["interrupted at step 12"], ["failed at step 7"]], texts
+
+
+@pytest.mark.parametrize("length", [30, 75, 200])
+def test_a_long_name_in_a_figure_title_stays_inside_the_figure(tmp_path, length):
+    """A 30-character sweep name ran off both edges of sweep.png ('oons-adam-… (2 variant'); ~75 did on loss.png."""
+    import yaml
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from tests.test_plot import BASE_CONFIG, figure_of, make_run, make_sweep, sweep_figure
+
+    name = ("moons-adam-lr-study-tanh-16x16 " * 8)[:length]
+    sweep = make_sweep(tmp_path / "sweep-x", lrs=(0.01, 0.1))
+    (sweep / "sweep.yaml").write_text(yaml.safe_dump({**BASE_CONFIG, "name": name, "axes": {"optimizer.lr": [0.01, 0.1]}}))
+    run = make_run(tmp_path / "run", config={**BASE_CONFIG, "name": name})
+    for fig in (sweep_figure(sweep)[0], figure_of(run)[0]):
+        FigureCanvasAgg(fig).draw()
+        box = fig._suptitle.get_window_extent()
+        assert name.split()[0] in fig._suptitle.get_text()
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1, (box, fig.bbox)

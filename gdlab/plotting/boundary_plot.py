@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import new_figure
 
 PLAYGROUND = ("#f59322", "#0877bd")  # class 0 orange, class 1 blue, as in TensorFlow Playground
@@ -145,7 +146,7 @@ def plot_boundary(boundary, title: str | None = None):
     ax.set_title(f"decision regions · {_scores(boundary.final)}", fontsize="medium")
     _colorbar(fig, mappable, boundary, ax, boundary.final.p1 is not None)
     _legend(fig, boundary)
-    fig.suptitle(title or _title(boundary))
+    figure_title(fig, title or _title(boundary))
     return fig
 
 
@@ -178,5 +179,5 @@ def plot_snapshots(boundary, title: str | None = None):
         ax.tick_params(labelsize="x-small")
     _colorbar(fig, mappable, boundary, list(grid.flat), shots[-1].p1 is not None, shrink=0.7)
     _legend(fig, boundary)
-    fig.suptitle(title or f"{_title(boundary)}: decision regions during training")
+    figure_title(fig, title or f"{_title(boundary)}: decision regions during training")
     return fig

@@ -1,6 +1,6 @@
 """Curve labels for `compare`: flatten each config to dotted keys and name a curve by only the keys
 whose values differ between the curves, e.g. `optimizer.lr=0.1, seed=1`; when many differ, by the few
-that tell the curves apart best, with the rest listed separately."""
+that tell the curves apart best, with the rest listed separately. Also figure titles that fit the figure."""
 
 from __future__ import annotations
 
@@ -102,3 +102,19 @@ def left_out_lines(labels: list[str], hidden: list[str]) -> list[str]:
             groups.setdefault(rest, []).append(re.sub(r" \+\d+ more\b", "", label, count=1))
     return [f"  {members[0]}" + (f" (and {len(members) - 1} more with the same values left out)" if len(members) > 1 else "")
             + f"; also {rest}" for rest, members in groups.items()]
+
+
+# DejaVu Sans (matplotlib's default) averages ~0.55 em per character; 0.6 leaves a margin for capitals.
+EM_PER_CHAR = 0.6
+
+
+def figure_title(fig, text: str) -> None:
+    """The figure's title, in a smaller font where a long run or sweep name would run off both edges
+    (a 30-character name did on sweep.png), and wrapped at spaces if even 7 points cannot fit it."""
+    title = fig.suptitle(text)
+    room = 0.95 * fig.get_figwidth() * 72  # points
+    size = title.get_fontsize()
+    longest = max(map(len, text.splitlines() or [""]))
+    if longest * EM_PER_CHAR * size > room:
+        title.set_fontsize(max(7.0, room / (longest * EM_PER_CHAR)))
+        title.set_wrap(longest * EM_PER_CHAR * 7.0 > room)

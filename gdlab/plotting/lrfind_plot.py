@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gdlab.errors import GdlabError
 from gdlab.plotting.lrfind_data import LRFindData, no_suggestion
+from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import finite, log_if_positive, new_figure
 
 # (lr_find.json key, legend text, colour, line style); a key that is missing or null is not drawn.
@@ -66,5 +67,5 @@ def plot_lr_find(data: LRFindData, title: str | None = None):
     if note:
         ax.set_title(note, fontsize="small")
     name = (data.config or {}).get("name") or data.path.parent.name
-    fig.suptitle(title or f"{name} — {data.path.name}: learning-rate range test")
+    figure_title(fig, title or f"{name} — {data.path.name}: learning-rate range test")
     return fig

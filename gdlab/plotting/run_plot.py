@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.plotting.load import RunData, diverged_step
+from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, step_axis, top_edge
 from gdlab.plotting.stability import sharpness_edge
 
@@ -106,7 +107,7 @@ def plot_run(run: RunData, title: str | None = None):
         lr_ax.set_ylabel("lr")
 
     step_axis(axes[-1])  # the panels share it
-    fig.suptitle(title or _default_title(run, step))
+    figure_title(fig, title or _default_title(run, step))
     return fig
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.plotting.load import SweepData, diverged_step
+from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import diverged_mark, finite, log_if_positive, new_figure, note_if_empty, step_axis
 from gdlab.plotting.sensitivity import draw_sensitivity, label_swept_values
 from gdlab.plotting.stability import edges_of
@@ -136,5 +137,5 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
         fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(grid[0]), label=x)
     name = (sweep.config or {}).get("name") or sweep.path.parent.name
     count = len(sweep.table)
-    fig.suptitle(title or f"{name} — {sweep.path.name} ({count} variant{'' if count == 1 else 's'})")
+    figure_title(fig, title or f"{name} — {sweep.path.name} ({count} variant{'' if count == 1 else 's'})")
     return fig

@@ -237,3 +237,22 @@ def test_a_long_name_in_a_figure_title_stays_inside_the_figure(tmp_path, length)
         box = fig._suptitle.get_window_extent()
         assert name.split()[0] in fig._suptitle.get_text()
         assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1, (box, fig.bbox)
+
+
+def test_a_sweep_of_seeds_alone_plots_them_as_replicas_not_as_a_scale(tmp_path):
+    """Seeds got a colour bar (0.00, 0.25 … 2.00), a line joining them and a star: 'best seed = 2'."""
+    import pandas as pd
+    import yaml
+
+    from tests.test_plot import BASE_CONFIG, make_sweep, sweep_figure
+
+    sweep = make_sweep(tmp_path / "sweep-x", lrs=(0.01,), seeds=(0, 1, 2))
+    table = pd.read_csv(sweep / "sweep.csv")
+    table.drop(columns="optimizer.lr").to_csv(sweep / "sweep.csv", index=False)  # seed is the only axis
+    (sweep / "sweep.yaml").write_text(yaml.safe_dump({**BASE_CONFIG, "axes": {"seed": [0, 1, 2]}}))
+    fig, warnings = sweep_figure(sweep)
+    assert warnings == [] and len(fig.axes) == 2  # curves and the per-seed panel; no colour bar
+    low = fig.axes[1]
+    assert [t.get_text() for t in low.get_xticklabels()] == ["0", "1", "2"]
+    assert not [ln for ln in low.get_lines() if str(ln.get_gid()).startswith("best:")]
+    assert all(ln.get_linestyle() == "None" for ln in low.get_lines() if str(ln.get_gid()).startswith("sensitivity:"))

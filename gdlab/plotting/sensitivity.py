@@ -76,7 +76,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                        prefix + text, f"{name}:{column}", marked)
             plotted.append(stats["mean"].to_numpy())
             best = stats  # val loss, when present, wins
-        if best is not None:
+        if best is not None and x != "seed":  # a best seed is luck, not a setting to pick
             _star(ax, best, color, f"{prefix}best {_short(x)}", name, categories, k)
         _crosses(ax, sub.loc[diverged.loc[sub.index], x], color, name, marked)
         _edge_line(ax, sub, x, color, group, name, prefix)

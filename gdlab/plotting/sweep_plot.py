@@ -103,10 +103,11 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
         table, base.get("base") if isinstance(base.get("base"), dict) else base,
         {i: run.config for i, run in sweep.runs.items()})
     ticks = None
-    if x is not None and table[x].dtype == object:
-        # A text axis (e.g. optimizer.name alone) becomes positions 0..n-1 with the names as tick labels.
-        ticks = list(pd.unique(table[x].astype(str)))
-        table[x] = table[x].astype(str).map({v: float(i) for i, v in enumerate(ticks)})
+    if x is not None and (table[x].dtype == object or x == SEED):
+        # A text axis (e.g. optimizer.name alone) becomes positions 0..n-1 with the names as tick labels; so
+        # do seeds swept alone: replicas, not a setting on a scale (no colour bar, no line joining them)
+        ticks = list(pd.unique(table[x].map(_fmt)))
+        table[x] = table[x].map(_fmt).map({v: float(i) for i, v in enumerate(ticks)})
     facets = list(table.groupby([table[k].map(_fmt) for k in facet_keys], sort=False)) if facet_keys else [((), table)]
     if len(facets) > MAX_FACETS:
         warnings.append(f"{sweep.path}: {len(facets)} facets ({', '.join(facet_keys)}); drawing the first {MAX_FACETS}")

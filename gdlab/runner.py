@@ -139,8 +139,9 @@ def run_group(
     if checkpointing and statuses is None:  # not after a hard stop mid-step: keep the last good one
         save_checkpoint(variants[0].run_dir, trainer_state(trainer))
     summaries = []
-    graph = {"cuda_graph": trainer.graph.status} if trainer.graph is not None else {}  # how a GPU ran the steps
-    common = {"device": str(device), **graph, "started_at": started, "finished_at": provenance.now_iso(),
+    # how a GPU ran the steps; null where no graph could apply (a CPU), as the README says of such keys
+    common = {"device": str(device), "cuda_graph": trainer.graph.status if trainer.graph is not None else None,
+              "started_at": started, "finished_at": provenance.now_iso(),
               "versions": provenance.versions(), "git_sha": provenance.git_sha()}
     steps_done = trainer.steps_done  # a list built per call: once, not once per variant
     for k, v in enumerate(variants):

@@ -71,7 +71,6 @@ def test_lr_find_errors_name_the_file_and_the_override(batchnorm, tmp_path, over
     ("{tmp}", "a folder, not a file; name a file in it, e.g. {tmp}/graph."),
     ("", "'': the file name is empty"),
     ("{tmp}/cfg.yaml/g.out", "{tmp}/cfg.yaml is a file, not a folder"),
-    ("{tmp}/no/such/g.out", "folder {tmp}/no/such does not exist"),
     ("{tmp}/" + "a" * 300 + ".out", "cannot write it (File name too long)"),
 ])
 def test_a_graph_output_that_cannot_be_written_is_refused_before_any_work(batchnorm, tmp_path, option, name, words):
@@ -80,6 +79,13 @@ def test_a_graph_output_that_cannot_be_written_is_refused_before_any_work(batchn
     one_line(result, 2, f"{option} ", words.format(tmp=tmp))
     assert result.stdout == ""  # the graph is not printed first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cfg.yaml"]
+
+
+def test_graph_makes_the_folders_its_output_needs_as_plot_does(batchnorm, tmp_path):
+    """`graph --dot no/such/g.dot` was refused while `plot -o no/such/a.png` made the folders."""
+    result = invoke("graph", batchnorm, "--dot", tmp_path / "no" / "such" / "g.dot")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "no" / "such" / "g.dot").read_text().startswith("digraph")
 
 
 def test_checking_an_output_leaves_an_existing_file_alone_and_adds_none(batchnorm, tmp_path):

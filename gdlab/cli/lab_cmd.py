@@ -92,11 +92,16 @@ def graph_command(
     text = to_dot(graph) if dot_file or png_file else ""
     if dot_file:
         try:
+            dot_file.parent.mkdir(parents=True, exist_ok=True)
             dot_file.write_text(text)
         except OSError as exc:  # checked writable above, so only a change since (a full disk, a removed folder)
             raise GdlabError(f"cannot write {dot_file}: {exc.strerror or exc}", EXIT_FAILED) from None
         console.print(f"wrote {dot_file} (values and grads after backward())")
     if png_file:
+        try:
+            png_file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GdlabError(f"cannot write {png_file}: {exc.strerror or exc}", EXIT_FAILED) from None
         done = subprocess.run(["dot", "-Tpng", "-o", str(png_file)], input=text, text=True, capture_output=True)
         if done.returncode != 0:
             why = (done.stderr or "").strip().splitlines()

@@ -78,7 +78,8 @@ def check_tolerances(atol: float, rtol: float, eps: float, max_elements: int, se
 
 def check_output(option: str, text: str) -> Path:
     """The file `option` names, refused in one line unless it can be written: an empty name, a folder, a
-    parent that is missing or a file, or a name the OS refuses (too long, no permission)."""
+    file where a parent folder should be, or a name the OS refuses (too long, no permission). Missing
+    folders above it are made when it is written."""
     import os
     from pathlib import Path
 
@@ -97,8 +98,8 @@ def check_output(option: str, text: str) -> Path:
             above = above.parent
         if not above.is_dir():
             raise GdlabError(f"{option} {show(path)}: {show(above)} is a file, not a folder")
-        if above != path.parent:
-            raise GdlabError(f"{option} {show(path)}: folder {show(path.parent)} does not exist")
+        if above != path.parent:  # made when the file is written, as `plot -o` and `compare -o` make theirs
+            return path
         # Open it as the write will (creating, then removing, a file that was not there): the OS's own answer
         # covers what no check above can, such as too long a name, a read-only disk or no permission.
         existed = path.exists()

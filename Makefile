@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# constraints.txt pins torch to the CPU build on this project's machines; see README for GPUs.
-PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+# constraints.txt pins torch to the CPU build on this project's machines. With a CUDA torch of your own
+# already in .venv, `make test CONSTRAINTS=` installs without the pin, so pip keeps your build (see README).
+CONSTRAINTS ?= constraints.txt
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 
 .PHONY: demo test smoke bench figures clean
 

@@ -30,6 +30,7 @@ def sweep_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the sweep folder")] = False,
     max_group: Annotated[Optional[int], typer.Option("--max-group", min=0, help="models per batched group (default: cache-sized on a CPU, all on a GPU; 0: no cap)")] = None,
     sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/sharpness is GD's predicted stability edge)")] = False,
+    rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="best_val_loss | final_val_loss | final_train_loss | final_val_accuracy (higher is better) [default: best_val_loss when there is a validation split, else final_train_loss; with --resume: as the sweep ran]", show_default=False)] = None,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
     from gdlab.cli.streams import output_console
@@ -40,6 +41,10 @@ def sweep_command(
         raise GdlabError(f"--backend: '{backend}' is not one of local, ray")
     if vectorize not in (None, "auto", "on", "off"):
         raise GdlabError(f"--vectorize: '{vectorize}' is not one of auto, on, off")
+    from gdlab.sweep.rank import RANKABLE
+
+    if rank_by is not None and rank_by not in RANKABLE:
+        raise GdlabError(f"--rank-by: '{rank_by}' is not one of {', '.join(RANKABLE)}")
     if ray_address is not None and backend != "ray":
         raise GdlabError(f"--ray-address {ray_address}: only used with --backend ray; add --backend ray")
     io_threads()  # a bad GDLAB_IO_THREADS stops the sweep here, not each group as it starts writing
@@ -62,6 +67,7 @@ def sweep_command(
         sharpness = sharpness or bool(stored.get("sharpness"))
         vectorize = vectorize or stored.get("vectorize") or "auto"
         max_group = max_group if max_group is not None else stored.get("max_group")
+        rank_by = rank_by or (stored.get("rank_by") if stored.get("rank_by") in RANKABLE else None)
         if not dry_run:
             from gdlab.folder_lock import sweep_lock
 
@@ -122,7 +128,8 @@ def sweep_command(
                 if stop():  # asked to stop before anything was written
                     raise GdlabError("interrupted before the sweep began; no sweep folder is left", stop.exit_code)
                 sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend,
-                                                           "sharpness": sharpness, "max_group": max_group})
+                                                           "sharpness": sharpness, "max_group": max_group,
+                                                           "rank_by": rank_by})
             except FolderTaken:  # another sweep's folder: nothing of it is ours to remove
                 raise
             except GdlabError:  # a full disk: a sweep that never started leaves no folder holding only its lock
@@ -136,7 +143,7 @@ def sweep_command(
     if not quiet:
         from gdlab.cli.sweep_view import ranking_tables
 
-        for table in ranking_tables(rows, list(setup.axes)):
+        for table in ranking_tables(rows, list(setup.axes), rank_by):
             console.print(table)
     sys.stdout.write(f"{folder}\n")
     from gdlab.cli.progress import note_eager_steps

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.plotting.output import finite, log_if_positive, note_if_empty, top_edge
-from gdlab.sweep.rank import best_over_seeds
+from gdlab.sweep.rank import best_over_seeds, higher_is_better
 
 LR = "optimizer.lr"
 INSIDE = 5  # legend entries that fit inside the panel; more go beside it
@@ -37,8 +37,9 @@ def _short(key: str) -> str:
 
 
 def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warnings: list[str],
-                     categories: list[str] | None = None) -> None:
+                     categories: list[str] | None = None, rank_by: str | None = None) -> None:
     """Draw one facet's sensitivity curves; `x` holds numbers, or codes into `categories` for a text axis.
+    The star marks the best setting by `rank_by` (the sweep's --rank-by) when given, else by the loss drawn.
 
     Lines have gids `sensitivity:<group>:<column>`, `partial:<group>:<column>`, `diverged:<group>`, `best:<group>`
     and `stability_edge` (`stability_edge:<group>` with groups); k/n texts `seeds:<group>:<column>`.
@@ -62,7 +63,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
         color = f"C{k % 10}"
         prefix = f"{name}: " if group else ""
         ran = sub.groupby(x).size()  # how many variants (seeds) each setting ran, whatever became of them
-        best = None
+        best, drawn = None, {}
         for column, style, text in LOSSES:
             if column not in sub:
                 continue
@@ -75,9 +76,11 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             _mean_line(ax, stats, color, "none" if categories else style, "o" if style == "-" else "s",
                        prefix + text, f"{name}:{column}", marked)
             plotted.append(stats["mean"].to_numpy())
-            best = stats  # val loss, when present, wins
+            best = drawn[column] = stats  # val loss, when present, wins
         if best is not None and x != "seed":  # a best seed is luck, not a setting to pick
-            _star(ax, best, color, f"{prefix}best {_short(x)}", name, categories, k)
+            pick = _stats(sub[usable.loc[sub.index]], x, rank_by, ran) if rank_by else best
+            _star(ax, drawn.get(rank_by, best), pick, higher_is_better(rank_by or ""), color,
+                  f"{prefix}best {_short(x)}", name, categories, k)
         _crosses(ax, sub.loc[diverged.loc[sub.index], x], color, name, marked)
         _edge_line(ax, sub, x, color, group, name, prefix)
 
@@ -121,10 +124,26 @@ def band_low(mean: np.ndarray, spread: np.ndarray, lowest: np.ndarray) -> np.nda
     return np.where((low <= 0) | (low < lowest / FAR), lowest, low)
 
 
-def _star(ax, stats: pd.DataFrame, color: str, label: str, name, categories, k: int = 0) -> None:
-    """The best setting by `gdlab sweep`'s rule over seeds (sweep/rank.py: every seed finished first). Each
-    group's star is smaller and drawn above the one before, so two groups' stars on one point both show."""
-    key = best_over_seeds(zip(stats.index, stats["mean"], stats["count"], stats["ran"]))
+def _stats(rows: pd.DataFrame, x: str, column: str, ran: pd.Series) -> pd.DataFrame | None:
+    """Mean, count and seeds run of `column` per x, over the rows where it is finite (None: no such column)."""
+    if column not in rows:
+        return None
+    rows = rows[finite(pd.to_numeric(rows[column], errors="coerce"))]
+    stats = rows.groupby(x)[column].agg(["mean", "count"]).sort_index()
+    stats["ran"] = ran.reindex(stats.index).to_numpy()
+    return stats
+
+
+def _star(ax, stats: pd.DataFrame, pick: pd.DataFrame | None, higher: bool, color: str, label: str, name, categories,
+          k: int = 0) -> None:
+    """The best setting by `gdlab sweep`'s rule over seeds (sweep/rank.py: every seed finished first), chosen
+    from `pick` and drawn on the `stats` line. Each group's star is smaller and drawn above the one before,
+    so two groups' stars on one point both show."""
+    if pick is None or pick.empty:
+        return
+    key = best_over_seeds(zip(pick.index, pick["mean"], pick["count"], pick["ran"]), higher)
+    if key is None or key not in stats.index:  # ranked by a value the drawn line lacks there: no point to mark
+        return
     x, y = float(key), float(stats.loc[key, "mean"])
     ax.plot([x], [y], ls="none", marker="*", ms=max(7, 16 - 3 * k), color=color, mec="k", zorder=5 + k / 100,
             label=f"{label} = {_name(x, categories)}", gid=f"best:{name}")

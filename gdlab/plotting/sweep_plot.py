@@ -13,6 +13,7 @@ from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import diverged_mark, finite, log_if_positive, new_figure, note_if_empty, step_axis
 from gdlab.plotting.sensitivity import draw_sensitivity, label_swept_values
 from gdlab.plotting.stability import edges_of
+from gdlab.sweep.rank import RANKABLE
 
 LR, SEED, OPTIMIZER = "optimizer.lr", "seed", "optimizer.name"
 MAX_FACETS = 6
@@ -102,6 +103,8 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
     table["stability_edge"], table["stability_formula"] = edges_of(
         table, base.get("base") if isinstance(base.get("base"), dict) else base,
         {i: run.config for i, run in sweep.runs.items()})
+    options = base.get("options") if isinstance(base.get("options"), dict) else {}
+    rank_by = options.get("rank_by") if options.get("rank_by") in RANKABLE else None  # the star follows --rank-by
     ticks = None
     if x is not None and (table[x].dtype == object or x == SEED):
         # A text axis (e.g. optimizer.name alone) becomes positions 0..n-1 with the names as tick labels; so
@@ -125,7 +128,7 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
         if x is None:
             continue
         low = grid[1, column]
-        draw_sensitivity(low, facet, x, group, warnings, ticks)
+        draw_sensitivity(low, facet, x, group, warnings, ticks, rank_by)
         low.set_xlabel(x)
         if ticks is not None:
             low.set_xticks(range(len(ticks)), ticks)

@@ -8,9 +8,24 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 
-def score_metric(rows: list[dict]) -> str:
-    """Rank by validation loss when the sweep has one, else by the final training loss."""
+# What `gdlab sweep --rank-by` takes: sweep.csv's result columns that score a variant.
+RANKABLE = ("best_val_loss", "final_val_loss", "final_train_loss", "final_val_accuracy")
+
+
+def score_metric(rows: list[dict], rank_by: str | None = None) -> str:
+    """`rank_by` when given; else validation loss when the sweep has one, else the final training loss."""
+    if rank_by is not None:
+        return rank_by
     return "best_val_loss" if any(r.get("best_val_loss") is not None for r in rows) else "final_train_loss"
+
+
+def higher_is_better(metric: str) -> bool:
+    return "accuracy" in metric
+
+
+def _signed(value: float, metric: str) -> float:
+    """The value to sort ascending by: an accuracy's negative, so the highest comes first."""
+    return -value if higher_is_better(metric) else value
 
 
 def _score(row: dict, metric: str) -> float | None:
@@ -22,16 +37,16 @@ def _score(row: dict, metric: str) -> float | None:
 _UNRANKED = {"interrupted": 0, "failed": 1, "skipped": 2, "pending": 3}
 
 
-def rank_rows(rows: list[dict]) -> list[dict]:
-    """Completed variants by score (lower is better; those without the score, e.g. no validation split,
-    next by train loss), then diverged (latest divergence first), then the rest by status (interrupted,
-    failed, skipped, pending), the furthest trained first."""
-    metric = score_metric(rows)
+def rank_rows(rows: list[dict], rank_by: str | None = None) -> list[dict]:
+    """Completed variants by score (lower is better, higher for an accuracy; those without the score, e.g.
+    no validation split, next by train loss), then diverged (latest divergence first), then the rest by
+    status (interrupted, failed, skipped, pending), the furthest trained first."""
+    metric = score_metric(rows, rank_by)
 
     def key(r):
         s = _score(r, metric)
         if s is not None:
-            return (0, s)
+            return (0, _signed(s, metric))
         if r.get("status") == "completed":  # no value of the metric (no val split in this variant): by train loss
             train = _score(r, "final_train_loss")
             return (1, train if train is not None else math.inf)
@@ -54,19 +69,19 @@ class Aggregate:
     metric: str  # the sweep's score, or final_train_loss for a point with no validation split
 
 
-def best_over_seeds(points: Iterable[tuple[Any, float | None, int, int]]) -> Any | None:
-    """The key of the best (key, mean, seeds scored, seeds run): the lowest mean among points where every
-    seed finished, or among all when none did, since one lucky seed is not a better setting. The ranking
-    and the sweep plot's star both ask this."""
+def best_over_seeds(points: Iterable[tuple[Any, float | None, int, int]], higher: bool = False) -> Any | None:
+    """The key of the best (key, mean, seeds scored, seeds run): the lowest mean (`higher`: the highest)
+    among points where every seed finished, or among all when none did, since one lucky seed is not a
+    better setting. The ranking and the sweep plot's star both ask this."""
     scored = [p for p in points if p[1] is not None]
     pool = [p for p in scored if p[2] == p[3]] or scored
-    return min(pool, key=lambda p: p[1])[0] if pool else None
+    return (max if higher else min)(pool, key=lambda p: p[1])[0] if pool else None
 
 
-def aggregate_over_seeds(rows: list[dict], axes: list[str]) -> list[Aggregate]:
+def aggregate_over_seeds(rows: list[dict], axes: list[str], rank_by: str | None = None) -> list[Aggregate]:
     """Mean ± std of the score over seeds for each point of the other axes (std None from one seed), best
     first: settings every seed finished before those some seeds did not."""
-    metric = score_metric(rows)
+    metric = score_metric(rows, rank_by)
     others = [a for a in axes if a != "seed"]
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
@@ -75,7 +90,8 @@ def aggregate_over_seeds(rows: list[dict], axes: list[str]) -> list[Aggregate]:
     for members in groups.values():
         used = metric
         scores = [s for r in members if (s := _score(r, metric)) is not None]
-        if not scores and any(r.get("best_val_loss") is None and r.get("status") == "completed" for r in members):
+        if not scores and rank_by is None and any(r.get("best_val_loss") is None and r.get("status") == "completed"
+                                                  for r in members):
             used = "final_train_loss"  # no validation split at this point (a val_fraction axis): as rank_rows does
             scores = [s for r in members if (s := _score(r, used)) is not None]
         statuses: dict[str, int] = {}
@@ -90,4 +106,4 @@ def aggregate_over_seeds(rows: list[dict], axes: list[str]) -> list[Aggregate]:
     # the sweep's own score first: a training loss is no validation loss to rank against; then the settings
     # every seed finished, as best_over_seeds picks (a mean over the one seed that survived is luck)
     return sorted(out, key=lambda a: (a.mean is None, a.metric != metric, a.n_ok < a.n,
-                                      a.mean if a.mean is not None else 0.0))
+                                      _signed(a.mean, a.metric) if a.mean is not None else 0.0))

@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from gdlab.cli import app
@@ -296,3 +297,28 @@ def test_a_narrow_range_over_many_steps_takes_linear_time():
 
     small, large = best_time(50_000, 5), best_time(200_000, 3)
     assert large < 9 * max(small, 1e-3), (small, large)
+
+
+@pytest.mark.parametrize("args, factors", [((), (1 / 3, 1, 3)),
+                                           (("--min-lr", "1e-3", "--max-lr", "1e-1", "--steps", "60"), (1, 3, 10))])
+def test_the_suggestion_comes_with_commands_that_run_as_printed(tmp_path, args, factors):
+    """'Confirm with gdlab sweep around it' left the user to write that sweep; the next commands are printed,
+    around the suggestion (above it when it is only a lower bound), with lr-find's own overrides."""
+    import shlex
+
+    cfg = tmp_path / "my config.yaml"  # a space: the printed command must quote it
+    cfg.write_text(QUICKSTART.read_text())
+    out = tmp_path / "lrf"
+    result = runner.invoke(app, ["lr-find", str(cfg), "train.log_every=2", "--run-dir", str(out), *args])
+    assert result.exit_code == 0, result.output
+    lr = json.loads((out / "lr_find.json").read_text())["suggested_lr"]
+    lines = {line.split(":", 1)[0].strip(): line.split(":", 1)[1] for line in result.stdout.splitlines()
+             if line.startswith(("next:", "  or:"))}
+    sweep, train = shlex.split(lines["next"]), shlex.split(lines["or"])
+    assert sweep[:4] == ["gdlab", "sweep", str(cfg), "train.log_every=2"]
+    assert sweep[4] == "optimizer.lr=" + ",".join(f"{lr * f:.3g}" for f in factors)
+    assert train[:4] == ["gdlab", "train", str(cfg), "train.log_every=2"] and train[4] == f"optimizer.lr={lr:.3g}"
+    ran = runner.invoke(app, [*train[1:], "train.epochs=2", "--runs", str(tmp_path / "runs"), "-q"])
+    assert ran.exit_code == 0, ran.output
+    saved = yaml.safe_load((Path(ran.stdout.strip().splitlines()[-1]) / "config.yaml").read_text())
+    assert saved["optimizer"]["lr"] == float(f"{lr:.3g}") and saved["train"]["log_every"] == 2

@@ -60,6 +60,20 @@ def lr_find_command(
             f"decade, before its minimum at {result.min_loss_lr:.3g}; the other common rule, minimum/10, gives "
             f"{result.min_loss_lr / 10:.3g}).\nThis is a heuristic: confirm with gdlab sweep around it.\n"
         )
+        sys.stdout.write(_next_steps(config, overrides or [], result.suggested_lr, result.loss_still_falling))
     sys.stdout.write(f"{result.run_dir}\n")
     if stop.signum is not None:
         raise typer.Exit(stop.exit_code)
+
+
+def _next_steps(config: Path, overrides: list[str], lr: float, lower_bound: bool) -> str:
+    """The commands that confirm the suggestion, ready to paste: a sweep around it (above it, when it is
+    only a lower bound) and a run with it, with lr-find's own overrides."""
+    import shlex
+
+    kept = [o for o in overrides if not o.replace(" ", "").startswith("optimizer.lr=")]
+    factors = (1, 3, 10) if lower_bound else (1 / 3, 1, 3)
+    around = ",".join(f"{lr * f:.3g}" for f in factors)
+    base = " ".join(shlex.quote(str(part)) for part in [config, *kept])
+    return (f"next: gdlab sweep {base} optimizer.lr={around}\n"
+            f"  or: gdlab train {base} optimizer.lr={lr:.3g}\n")

@@ -256,3 +256,43 @@ def test_a_sweep_of_seeds_alone_plots_them_as_replicas_not_as_a_scale(tmp_path):
     assert [t.get_text() for t in low.get_xticklabels()] == ["0", "1", "2"]
     assert not [ln for ln in low.get_lines() if str(ln.get_gid()).startswith("best:")]
     assert all(ln.get_linestyle() == "None" for ln in low.get_lines() if str(ln.get_gid()).startswith("sensitivity:"))
+
+
+def test_smooth_draws_the_debiased_moving_average_over_the_faint_raw_curve(tmp_path):
+    """Mini-batch losses are one batch's each: a curve too noisy to read without TensorBoard's slider."""
+    import numpy as np
+    import pandas as pd
+
+    from gdlab.plotting.smooth import ema
+    from tests.test_plot import figure_of, make_run
+    from tests.test_plot_more import cli
+
+    rng = np.random.default_rng(0)
+    losses = np.exp(-np.arange(1, 201) / 60) * rng.uniform(0.2, 1.8, 200)
+    rows = [f"{s},{s / 10},0.1,{v:.6g},0.5,1.0,,,{s * 0.01}" for s, v in zip(range(1, 201), losses)]
+    run = make_run(tmp_path / "run", rows=rows)
+    expected, s = [], 0.0  # TensorBoard's smoothing, written out: debiased by 1 - 0.9^t
+    for t, v in enumerate(pd.read_csv(run / "metrics.csv")["train_loss"], 1):
+        s = 0.9 * s + 0.1 * v
+        expected.append(s / (1 - 0.9 ** t))
+    from gdlab.plotting.load import load_run
+    from gdlab.plotting.run_plot import plot_run
+
+    fig = plot_run(load_run(run, []), smooth=0.9)
+    lines = {ln.get_gid(): ln for ln in fig.axes[0].get_lines()}
+    np.testing.assert_allclose(lines["train_loss"].get_ydata(), expected, rtol=1e-12)
+    assert lines["train_loss:raw"].get_alpha() == 0.3 and lines["train_loss:raw"].get_label() == "_raw"
+    assert list(ema([3.0, 5.0], 0.0)) == [3.0, 5.0]  # 0: the curve as logged
+    assert figure_of(run)[0].axes[0].get_lines()[0].get_gid() == "train_loss"  # no --smooth: no raw copy
+    assert cli("plot", run, "--smooth", "0.9", "-o", tmp_path / "a.png").exit_code == 0
+    assert cli("compare", run, "--smooth", "0.9", "-o", tmp_path / "c.png").exit_code == 0
+    bad = cli("plot", run, "--smooth", "1")
+    assert bad.exit_code == 2 and "--smooth" in bad.stderr
+    sweep = cli("plot", make_sweep_here(tmp_path), "--smooth", "0.5")
+    assert sweep.exit_code == 2 and "--smooth applies to a run's loss curve" in sweep.stderr
+
+
+def make_sweep_here(tmp_path):
+    from tests.test_plot import make_sweep
+
+    return make_sweep(tmp_path / "sweep-s")

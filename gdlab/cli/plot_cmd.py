@@ -22,6 +22,8 @@ class XAxis(str, Enum):
 _OUTPUT_HELP = "Image file to write: .png, .svg or .pdf (written atomically)."
 _DPI = typer.Option(150, "--dpi", min=20, max=600, help="Resolution; the image is size-in-inches x DPI pixels.")
 _TITLE = typer.Option(None, "--title", help="Figure title (default: name, folder and status).")
+_SMOOTH = typer.Option(0.0, "--smooth", min=0.0, max=0.999, help="Moving-average weight for noisy curves, as "
+                       "TensorBoard's slider: 0 off, 0.9 strong; the raw curve stays, faint.")
 
 
 def _warn(warnings: list[str]) -> None:
@@ -58,6 +60,7 @@ def plot(
     ),
     grid: Optional[int] = typer.Option(None, "--grid", min=20, max=1000,
                                        help="With --boundary: grid points per side (default 200)."),
+    smooth: float = _SMOOTH,
 ) -> None:
     from gdlab.plotting.folders import resolve
     from gdlab.plotting.load import load_run, load_sweep
@@ -68,6 +71,8 @@ def plot(
     if grid is not None and not boundary:
         raise GdlabError("--grid applies only with --boundary")
     kind, folder = resolve(path)
+    if smooth and (boundary or kind != "run"):  # a sweep's and an lr-find's curves are drawn as they are
+        raise GdlabError(f"--smooth applies to a run's loss curve (and to compare), not to {'--boundary' if boundary else f'a {kind} folder'}")
     if boundary:
         _boundary(kind, folder, output, dpi, title, grid)
         return
@@ -77,7 +82,7 @@ def plot(
         if kind == "run":
             from gdlab.plotting.run_plot import plot_run
 
-            fig = plot_run(load_run(folder, warnings), title)
+            fig = plot_run(load_run(folder, warnings), title, smooth)
         elif kind == "lr-find":
             from gdlab.plotting.lrfind_data import load_lr_find
             from gdlab.plotting.lrfind_plot import plot_lr_find
@@ -128,6 +133,7 @@ def compare(
     x: XAxis = typer.Option(XAxis.step, "--x", help="The x axis."),
     dpi: int = _DPI,
     title: Optional[str] = typer.Option(None, "--title", help="Figure title (default: the metric and how many runs)."),
+    smooth: float = _SMOOTH,
 ) -> None:
     from gdlab.plotting.compare import plot_compare
     from gdlab.plotting.load import load_runs
@@ -137,7 +143,7 @@ def compare(
     warnings: list[str] = []
     details: list[str] = []
     try:
-        fig = plot_compare(load_runs(list(paths), warnings), metric, x.value, warnings, title, details)
+        fig = plot_compare(load_runs(list(paths), warnings), metric, x.value, warnings, title, details, smooth)
     finally:
         _warn(warnings)
     if details:  # the legend names a few keys per curve; the terminal gets all of them

@@ -10,6 +10,7 @@ from gdlab.errors import GdlabError
 from gdlab.plotting.labels import curve_labels, left_out_lines
 from gdlab.plotting.load import RunData, diverged_step
 from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_positive, new_figure, step_axis
+from gdlab.plotting.smooth import smooth_line
 
 X_AXES = ("step", "epoch", "wall_s")
 AXES_SIZE = (7.0, 4.3)  # inches of plotting area, whatever the legend needs
@@ -60,7 +61,7 @@ def _y_scale(ax, metric: str, values) -> None:
 
 
 def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], title: str | None = None,
-                 details: list[str] | None = None):
+                 details: list[str] | None = None, smooth: float = 0.0):
     """Draw `metric` against `x` for every run; line gids are `compare:<i>` in input order, labels as in the legend.
     When labels leave differing config keys out, `details` receives lines that list them, for the terminal."""
     if x not in X_AXES:
@@ -85,7 +86,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
             shown_as = f"{label}; {status} at step {frame['step'].iloc[-1]}"
         (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", ls=STYLES[len(drawn) // 10 % len(STYLES)],
                           marker="." if mask.sum() <= len(frame) // 2 else None)
-        handle = line
+        line = handle = smooth_line(ax, line, smooth)
         if step is not None:  # the legend entry shows the line with the ✕ over it
             handle = (line, diverged_mark(ax, frame, x, step, xs, ys, line.get_color(), f"diverged:{i}"))
         drawn.append((ys, label, rest, handle))

@@ -9,6 +9,7 @@ import pandas as pd
 from gdlab.plotting.load import RunData, diverged_step
 from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, step_axis, top_edge
+from gdlab.plotting.smooth import smooth_line
 from gdlab.plotting.stability import sharpness_edge
 
 
@@ -47,8 +48,10 @@ def _edge(ax, frame: pd.DataFrame, optimizer):
     return line
 
 
-def plot_run(run: RunData, title: str | None = None):
-    """Draw one run; lines carry gids (train_loss, val_loss, diverged, lr, sharpness, edge) for tests."""
+def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
+    """Draw one run; lines carry gids (train_loss, val_loss, diverged, lr, sharpness, edge) for tests.
+    `smooth` > 0 draws the moving average of the train loss and accuracy over their raw curves (gids
+    train_loss:raw, train_accuracy:raw)."""
     frame = run.metrics
     has_sharpness = "sharpness" in frame and bool(finite(frame["sharpness"]).any())
     has_lr_panel = "lr" in frame and bool(_varies(frame["lr"]))
@@ -57,8 +60,9 @@ def plot_run(run: RunData, title: str | None = None):
     axes = fig.subplots(len(heights), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
     ax = axes[0]
 
+    train = _curve(ax, frame, "train_loss", color="C0", label="train loss")
     losses = [line for line in (
-        _curve(ax, frame, "train_loss", color="C0", label="train loss"),
+        smooth_line(ax, train, smooth) if train is not None else None,  # a mini-batch loss is noisy; val is not
         _curve(ax, frame, "val_loss", color="C1", label="val loss"),
     ) if line is not None]
     log_if_positive(ax, [line.get_ydata() for line in losses])
@@ -71,6 +75,8 @@ def plot_run(run: RunData, title: str | None = None):
         twin = legend_ax = ax.twinx()
         for column, color in (("train_accuracy", "C2"), ("val_accuracy", "C3")):
             line = _curve(twin, frame, column, color=color, ls="--", lw=1, label=column.replace("_", " "))
+            if line is not None and column == "train_accuracy":  # per batch too, as noisy as its loss
+                line = smooth_line(twin, line, smooth)
             handles += [line] if line is not None else []
         twin.set_ylabel("accuracy")
         twin.set_ylim(0, 1.02)

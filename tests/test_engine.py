@@ -403,3 +403,62 @@ def test_a_diverged_single_run_on_the_accelerator_path_freezes_its_batchnorm_sta
     (at_a, a), (at_b, b) = finals
     assert at_a == at_b and at_a[0] is not None
     assert all(torch.equal(a[k], b[k]) for k in a), {k: (a[k].flatten()[:2], b[k].flatten()[:2]) for k in a}
+
+
+@pytest.mark.parametrize("sched, main", [
+    ({"name": "CosineAnnealingLR", "warmup": 6, "warmup_start_factor": 0.2, "interval": "step"},
+     lambda opt, n: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n - 6)),
+    ({"name": "StepLR", "step_size": 2, "gamma": 0.5, "warmup": 3},
+     lambda opt, n: torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)),
+    ({"name": "LinearLR", "start_factor": 0.5, "total_iters": 4, "interval": "step"},
+     None),
+])
+def test_warmup_and_linear_lr_follow_a_torch_loop(sched, main):
+    """Warmup then the schedule, as torch's recipe chains them: LinearLR, then SequentialLR."""
+    cfg = make_config(**{"scheduler": sched, "train.epochs": 6, "train.batch_size": 24, "train.dtype": "float64"})
+    trainer = GroupTrainer([cfg], [load_data(cfg, torch.float64)], torch.device("cpu"))
+    got = [rec.lr[0] for rec in trainer.run()]
+    per_step = sched.get("interval") == "step"
+    n = len(got) if per_step else cfg.train.epochs
+    opt = torch.optim.SGD([torch.zeros(1)], lr=0.1)
+    lin = torch.optim.lr_scheduler.LinearLR
+    if main is None:
+        ref_sched = lin(opt, start_factor=0.5, total_iters=4)
+    else:
+        ramp = lin(opt, start_factor=sched.get("warmup_start_factor", 0.1), end_factor=1.0, total_iters=sched["warmup"])
+        ref_sched = torch.optim.lr_scheduler.SequentialLR(opt, [ramp, main(opt, n)], milestones=[sched["warmup"]])
+    ref = []
+    steps_per_epoch = len(got) // cfg.train.epochs
+    for step in range(1, len(got) + 1):
+        ref.append(opt.param_groups[0]["lr"])
+        if per_step or step % steps_per_epoch == 0:
+            ref_sched.step()
+    assert got == pytest.approx(ref, rel=1e-12)
+    assert got[0] == pytest.approx(0.1 * (sched.get("warmup_start_factor", 0.1) if main else 0.5))
+
+
+def test_one_cycle_refuses_a_warmup_of_its_own():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="OneCycleLR warms up by itself"):
+        make_config(**{"scheduler": {"name": "OneCycleLR", "warmup": 5}})
+
+
+def test_a_run_resumed_inside_its_warmup_goes_on_with_the_same_lrs_and_weights():
+    import io
+
+    from gdlab.engine.state import restore_trainer, trainer_state
+
+    cfg = make_config(**{"scheduler": {"name": "CosineAnnealingLR", "warmup": 6, "interval": "step"},
+                         "train.epochs": 4, "train.batch_size": 24})
+    data, cpu = load_data(cfg), torch.device("cpu")
+    whole = GroupTrainer([cfg], [data], cpu)
+    want = [rec.lr[0] for rec in whole.run()]
+    first = GroupTrainer([cfg], [data], cpu)
+    got = [rec.lr[0] for rec in first.run(should_stop=lambda: first.step >= 3)]
+    buf = io.BytesIO()
+    torch.save(trainer_state(first), buf)  # as a checkpoint holds it
+    resumed = GroupTrainer([cfg], [data], cpu)
+    restore_trainer(resumed, torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
+    got += [rec.lr[0] for rec in resumed.run()]
+    assert got == want and torch.equal(resumed.model.flat, whole.model.flat)

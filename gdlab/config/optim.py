@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 
 from gdlab.config.base import LR, NonNegativeFloat, Strict, Unit
 
@@ -77,6 +77,9 @@ OptimizerConfig = Annotated[Union[GD, SGD, Adam, AdamW, RMSprop], Field(discrimi
 
 class SchedulerBase(Strict):
     interval: Literal["step", "epoch"] = Field("epoch", description="advance the schedule every optimizer step or every epoch")
+    warmup: NonNegativeInt = Field(0, description="intervals of linear warmup from warmup_start_factor x lr to lr "
+                                                  "before the schedule starts (torch's LinearLR, then SequentialLR)")
+    warmup_start_factor: float = Field(0.1, gt=0, le=1, description="the first warmup interval's share of the lr")
 
 
 class StepLR(SchedulerBase):
@@ -96,6 +99,15 @@ class ExponentialLR(SchedulerBase):
     gamma: float = Field(gt=0, allow_inf_nan=False)
 
 
+class LinearLR(SchedulerBase):
+    """lr × a factor moving linearly from start_factor to end_factor over total_iters intervals (torch's defaults)."""
+
+    name: Literal["LinearLR"]
+    start_factor: float = Field(1 / 3, gt=0, le=1)
+    end_factor: float = Field(1.0, ge=0, le=1)
+    total_iters: PositiveInt = 5
+
+
 class OneCycleLR(SchedulerBase):
     """The peak lr is the optimizer's lr, so an lr sweep sweeps the peak."""
 
@@ -107,5 +119,12 @@ class OneCycleLR(SchedulerBase):
     final_div_factor: float = Field(1e4, gt=0, allow_inf_nan=False)
     three_phase: bool = False
 
+    @field_validator("warmup")
+    @classmethod
+    def _no_warmup(cls, value: int) -> int:
+        if value:
+            raise ValueError("OneCycleLR warms up by itself (pct_start of the run); leave warmup at 0")
+        return value
 
-SchedulerConfig = Annotated[Union[StepLR, CosineAnnealingLR, ExponentialLR, OneCycleLR], Field(discriminator="name")]
+
+SchedulerConfig = Annotated[Union[StepLR, CosineAnnealingLR, ExponentialLR, LinearLR, OneCycleLR], Field(discriminator="name")]

@@ -21,13 +21,18 @@ class LRSchedule:
         if cfg is None:
             return
         self._opt = torch.optim.SGD([{"params": [torch.zeros(1)], "lr": lr} for lr in base_lrs], lr=base_lrs[0])
-        args = cfg.model_dump(exclude={"name", "interval"})
+        args = cfg.model_dump(exclude={"name", "interval", "warmup", "warmup_start_factor"})
         cls = getattr(torch.optim.lr_scheduler, cfg.name)  # cfg.name is a validated Literal, not user text
-        if cfg.name == "CosineAnnealingLR" and args["T_max"] is None:
-            args["T_max"] = total_intervals
+        if cfg.name == "CosineAnnealingLR" and args["T_max"] is None:  # the whole run after any warmup
+            args["T_max"] = max(1, total_intervals - cfg.warmup)
         if cfg.name == "OneCycleLR":
             args.update(max_lr=list(base_lrs), total_steps=total_intervals, cycle_momentum=False)
-        self._sched = cls(self._opt, **args)
+        if cfg.warmup:  # torch's own warmup recipe: LinearLR up to the lr, then the schedule, chained
+            sched = torch.optim.lr_scheduler
+            ramp = sched.LinearLR(self._opt, start_factor=cfg.warmup_start_factor, end_factor=1.0, total_iters=cfg.warmup)
+            self._sched = sched.SequentialLR(self._opt, [ramp, cls(self._opt, **args)], milestones=[cfg.warmup])
+        else:
+            self._sched = cls(self._opt, **args)
         self._lrs = [g["lr"] for g in self._opt.param_groups]
 
     def lrs(self) -> list[float]:

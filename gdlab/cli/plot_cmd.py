@@ -72,7 +72,8 @@ def plot(
         raise GdlabError("--grid applies only with --boundary")
     kind, folder = resolve(path)
     if smooth and (boundary or kind != "run"):  # a sweep's and an lr-find's curves are drawn as they are
-        raise GdlabError(f"--smooth applies to a run's loss curve (and to compare), not to {'--boundary' if boundary else f'a {kind} folder'}")
+        what = "--boundary" if boundary else f"a {kind} folder"
+        raise GdlabError(f"--smooth applies to a run's loss curve (and to compare), not to {what}")
     if boundary:
         _boundary(kind, folder, output, dpi, title, grid)
         return

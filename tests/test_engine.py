@@ -462,3 +462,43 @@ def test_a_run_resumed_inside_its_warmup_goes_on_with_the_same_lrs_and_weights()
     restore_trainer(resumed, torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
     got += [rec.lr[0] for rec in resumed.run()]
     assert got == want and torch.equal(resumed.model.flat, whole.model.flat)
+
+
+def test_reduce_lr_on_plateau_follows_torch_fed_the_same_val_losses_and_resumes():
+    """Keras's ReduceLROnPlateau, per model: each model's lr falls when its own val_loss stalls."""
+    import io
+
+    from gdlab.engine.state import restore_trainer, trainer_state
+
+    sched = {"name": "ReduceLROnPlateau", "factor": 0.5, "patience": 2, "threshold": 0.01}
+    cfgs = [make_config(**{"scheduler": sched, "optimizer.lr": lr, "train.epochs": 40}) for lr in (0.5, 2.0)]
+    data, cpu = load_data(cfgs[0]), torch.device("cpu")
+    whole = GroupTrainer(cfgs, [data] * 2, cpu)
+    records = list(whole.run())
+    for k, cfg in enumerate(cfgs):
+        opt = torch.optim.SGD([torch.zeros(1)], lr=cfg.optimizer.lr)
+        ref_sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, threshold=0.01)
+        for rec in records:
+            assert rec.lr[k] == opt.param_groups[0]["lr"]
+            ref_sched.step(rec.val_loss[k])
+    assert {rec.lr[0] for rec in records} != {0.5}  # it did reduce, so the comparison meant something
+    first = GroupTrainer(cfgs, [data] * 2, cpu)
+    lrs = [rec.lr for rec in first.run(should_stop=lambda: first.step >= 17)]
+    buf = io.BytesIO()
+    torch.save(trainer_state(first), buf)
+    resumed = GroupTrainer(cfgs, [data] * 2, cpu)
+    restore_trainer(resumed, torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
+    lrs += [rec.lr for rec in resumed.run()]
+    assert lrs == [rec.lr for rec in records] and torch.equal(resumed.model.flat, whole.model.flat)
+
+
+def test_reduce_lr_on_plateau_without_validation_rows_is_refused_before_any_folder(tmp_path):
+    import yaml
+
+    from tests.helpers import TINY, invoke, one_error_line
+
+    raw = {**TINY, "data": {**TINY["data"], "val_fraction": 0}, "scheduler": {"name": "ReduceLROnPlateau"}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    result = invoke("train", tmp_path / "c.yaml", "--runs", tmp_path / "runs")
+    one_error_line(result, 2, "ReduceLROnPlateau watches val_loss", "set data.val_fraction")
+    assert not (tmp_path / "runs").exists()

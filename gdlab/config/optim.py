@@ -108,6 +108,27 @@ class LinearLR(SchedulerBase):
     total_iters: PositiveInt = 5
 
 
+class ReduceLROnPlateau(SchedulerBase):
+    """Each model's lr times `factor` once its val_loss has not improved for `patience` evaluations (torch's
+    defaults; Keras's callback of that name). It watches every evaluation, so `interval` does not apply."""
+
+    name: Literal["ReduceLROnPlateau"]
+    factor: float = Field(0.1, gt=0, lt=1)
+    patience: NonNegativeInt = 10
+    threshold: NonNegativeFloat = Field(1e-4, allow_inf_nan=False)
+    threshold_mode: Literal["rel", "abs"] = "rel"
+    cooldown: NonNegativeInt = 0
+    min_lr: NonNegativeFloat = Field(0.0, allow_inf_nan=False)
+    eps: NonNegativeFloat = Field(1e-8, allow_inf_nan=False)
+
+    @field_validator("warmup")
+    @classmethod
+    def _no_warmup(cls, value: int) -> int:
+        if value:  # torch's SequentialLR cannot chain a plateau schedule
+            raise ValueError("ReduceLROnPlateau takes no warmup (torch cannot chain it after one); leave warmup at 0")
+        return value
+
+
 class OneCycleLR(SchedulerBase):
     """The peak lr is the optimizer's lr, so an lr sweep sweeps the peak."""
 
@@ -127,4 +148,5 @@ class OneCycleLR(SchedulerBase):
         return value
 
 
-SchedulerConfig = Annotated[Union[StepLR, CosineAnnealingLR, ExponentialLR, LinearLR, OneCycleLR], Field(discriminator="name")]
+SchedulerConfig = Annotated[Union[StepLR, CosineAnnealingLR, ExponentialLR, LinearLR, ReduceLROnPlateau, OneCycleLR],
+                            Field(discriminator="name")]

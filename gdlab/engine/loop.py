@@ -149,10 +149,10 @@ class GroupTrainer:
                 vl, va = self.evaluate() if evaluated else (None, None)
                 self.elapsed = time.perf_counter() - t0
                 blocks.add((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, sharp, self.elapsed))
-                if self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0:
-                    if self.schedule.advance():
-                        lrs = self.schedule.lrs()
-                        lr = lr_column(lrs, self.dtype, self.device)
+                boundary = self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0
+                if self.schedule.advance(boundary, vl):  # a plateau schedule watches each evaluation
+                    lrs = self.schedule.lrs()
+                    lr = lr_column(lrs, self.dtype, self.device)
                 must_see = bool(self.host_every) and any(self.step % n == 0 for n in self.host_every)
                 if len(blocks.pending) >= self.sync_every or must_see:
                     yield from blocks.records(now=must_see)

@@ -18,10 +18,15 @@ class LRSchedule:
         self._lrs = list(base_lrs)
         self.interval = cfg.interval if cfg else "epoch"
         self._sched = None
+        self.plateaus: list | None = None  # ReduceLROnPlateau: one per model, each watching its own val_loss
         if cfg is None:
             return
-        self._opt = torch.optim.SGD([{"params": [torch.zeros(1)], "lr": lr} for lr in base_lrs], lr=base_lrs[0])
         args = cfg.model_dump(exclude={"name", "interval", "warmup", "warmup_start_factor"})
+        if cfg.name == "ReduceLROnPlateau":
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
+            self.plateaus = [plateau(torch.optim.SGD([torch.zeros(1)], lr=lr), **args) for lr in base_lrs]
+            return
+        self._opt = torch.optim.SGD([{"params": [torch.zeros(1)], "lr": lr} for lr in base_lrs], lr=base_lrs[0])
         cls = getattr(torch.optim.lr_scheduler, cfg.name)  # cfg.name is a validated Literal, not user text
         if cfg.name == "CosineAnnealingLR" and args["T_max"] is None:  # the whole run after any warmup
             args["T_max"] = max(1, total_intervals - cfg.warmup)
@@ -38,9 +43,12 @@ class LRSchedule:
     def lrs(self) -> list[float]:
         return self._lrs
 
-    def advance(self) -> bool:
-        """Move the schedule on one interval; True when any lr changed."""
-        if self._sched is None:
+    def advance(self, boundary: bool = True, val_loss: torch.Tensor | None = None) -> bool:
+        """Move the schedule on one interval (`boundary`: one ended), or a plateau schedule on an evaluation
+        (`val_loss`, one per model); True when any lr changed."""
+        if self.plateaus is not None:
+            return val_loss is not None and self._observe(val_loss.tolist())
+        if self._sched is None or not boundary:
             return False
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the stand-in optimizer never steps; torch would warn about that
@@ -53,10 +61,26 @@ class LRSchedule:
         self._lrs = new
         return changed
 
-    def state_dict(self) -> dict | None:
+    def _observe(self, losses: list[float]) -> bool:
+        for plateau, loss in zip(self.plateaus, losses):
+            plateau.step(loss)  # a diverged model's inf or nan is no improvement: harmless, it trains no more
+        new = [p.optimizer.param_groups[0]["lr"] for p in self.plateaus]
+        changed = new != self._lrs
+        self._lrs = new
+        return changed
+
+    def state_dict(self) -> dict | list | None:
+        if self.plateaus is not None:  # with each model's lr, which a plateau keeps in its optimizer
+            return [{**p.state_dict(), "lr": p.optimizer.param_groups[0]["lr"]} for p in self.plateaus]
         return self._sched.state_dict() if self._sched else None
 
-    def load_state_dict(self, state: dict | None) -> None:
+    def load_state_dict(self, state: dict | list | None) -> None:
+        if self.plateaus is not None and state:
+            for plateau, saved in zip(self.plateaus, state):
+                plateau.load_state_dict({k: v for k, v in saved.items() if k != "lr"})
+                plateau.optimizer.param_groups[0]["lr"] = saved["lr"]
+            self._lrs = [p.optimizer.param_groups[0]["lr"] for p in self.plateaus]
+            return
         if self._sched and state:
             self._sched.load_state_dict(state)
             for group, lr in zip(self._opt.param_groups, self._sched.get_last_lr()):

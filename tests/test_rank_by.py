@@ -3,6 +3,8 @@ so --resume (which can re-rank a finished sweep) and the plot's star follow it."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import yaml
@@ -60,4 +62,13 @@ def test_an_unknown_rank_by_is_one_line_before_any_folder(tmp_path):
     result = invoke("sweep", cfg, "optimizer.lr=0.1,0.2", "--rank-by", "val_acc", "--runs", tmp_path / "runs")
     one_error_line(result, 2, "--rank-by: 'val_acc' is not one of best_val_loss, final_val_loss, final_train_loss, "
                               "final_val_accuracy")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_ranking_a_regression_sweep_by_accuracy_is_refused_before_it_runs(tmp_path):
+    """It ran, then ranked every variant by a column that was empty for all of them."""
+    cfg = tmp_path / "sine.yaml"
+    cfg.write_text((Path(__file__).resolve().parents[1] / "configs" / "sine.yaml").read_text())
+    result = invoke("sweep", cfg, "optimizer.lr=0.01,0.1", "--rank-by", "final_val_accuracy", "--runs", tmp_path / "runs")
+    one_error_line(result, 2, "--rank-by final_val_accuracy: this sweep has regression variants")
     assert not (tmp_path / "runs").exists()

@@ -41,7 +41,7 @@ def sweep_command(
         raise GdlabError(f"--backend: '{backend}' is not one of local, ray")
     if vectorize not in (None, "auto", "on", "off"):
         raise GdlabError(f"--vectorize: '{vectorize}' is not one of auto, on, off")
-    from gdlab.sweep.rank import RANKABLE
+    from gdlab.sweep.rank import RANKABLE, check_rank_by
 
     if rank_by is not None and rank_by not in RANKABLE:
         raise GdlabError(f"--rank-by: '{rank_by}' is not one of {', '.join(RANKABLE)}")
@@ -68,6 +68,7 @@ def sweep_command(
         vectorize = vectorize or stored.get("vectorize") or "auto"
         max_group = max_group if max_group is not None else stored.get("max_group")
         rank_by = rank_by or (stored.get("rank_by") if stored.get("rank_by") in RANKABLE else None)
+        check_rank_by(rank_by, (p.cfg.task for p in setup.plans))
         if not dry_run:
             from gdlab.folder_lock import sweep_lock
 
@@ -85,6 +86,7 @@ def sweep_command(
         if config is None:
             raise GdlabError("sweep: give a config file (or --resume SWEEP_DIR)")
         setup = sweep_run.setup_sweep(config, axes or [])
+        check_rank_by(rank_by, (p.cfg.task for p in setup.plans))
         vectorize = vectorize or "auto"
         groups = spread(group_variants(setup.plans, vectorize, max_group), jobs)
         from gdlab.sweep.preflight import preflight

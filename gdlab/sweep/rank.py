@@ -19,6 +19,15 @@ def score_metric(rows: list[dict], rank_by: str | None = None) -> str:
     return "best_val_loss" if any(r.get("best_val_loss") is not None for r in rows) else "final_train_loss"
 
 
+def check_rank_by(rank_by: str | None, tasks: Iterable[str]) -> None:
+    """An accuracy to rank by exists only where every variant classifies; else one line, before anything runs."""
+    if rank_by is not None and higher_is_better(rank_by) and set(tasks) != {"classification"}:
+        from gdlab.errors import GdlabError
+
+        raise GdlabError(f"--rank-by {rank_by}: this sweep has regression variants (an MSE-like loss), which have "
+                         "no accuracy; rank by best_val_loss, final_val_loss or final_train_loss")
+
+
 def higher_is_better(metric: str) -> bool:
     return "accuracy" in metric
 

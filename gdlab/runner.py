@@ -45,12 +45,12 @@ def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = No
     check of the batch plan's smallest batch."""
     data = loaded or load_data(cfg, torch.float64 if cfg.train.dtype == "float64" else torch.float32)
     check_shapes(cfg, data.n_features, data.n_outputs, data.n_classes)
-    if cfg.scheduler is not None and cfg.scheduler.name == "ReduceLROnPlateau" and data.x_val is None:
-        raise GdlabError("scheduler.name: ReduceLROnPlateau watches val_loss, and this data has no validation "
-                         "rows; set data.val_fraction (e.g. 0.2)")
     check_model_fits(cfg, data.x_train.shape[0])
     if training:
         check_batch_rows(cfg, data.x_train.shape[0])  # BatchNorm cannot train on a batch of one row
+        if cfg.scheduler is not None and cfg.scheduler.name == "ReduceLROnPlateau" and data.x_val is None:
+            raise GdlabError("scheduler.name: ReduceLROnPlateau watches val_loss, and this data has no validation "
+                             "rows; set data.val_fraction (e.g. 0.2)")
     return data
 
 

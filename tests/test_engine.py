@@ -502,3 +502,15 @@ def test_reduce_lr_on_plateau_without_validation_rows_is_refused_before_any_fold
     result = invoke("train", tmp_path / "c.yaml", "--runs", tmp_path / "runs")
     one_error_line(result, 2, "ReduceLROnPlateau watches val_loss", "set data.val_fraction")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_plateau_schedule_without_validation_rows_is_no_concern_of_gradcheck_or_the_graph(tmp_path):
+    """They never train: refusing them for a schedule they do not run was wrong."""
+    import yaml
+
+    from tests.helpers import TINY, invoke
+
+    raw = {**TINY, "data": {**TINY["data"], "val_fraction": 0}, "scheduler": {"name": "ReduceLROnPlateau"}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    assert invoke("gradcheck", tmp_path / "c.yaml").exit_code == 0
+    assert invoke("graph", tmp_path / "c.yaml").exit_code == 0

@@ -52,9 +52,16 @@ def test_sweep_rank_by_is_kept_for_resume_which_can_rerank_and_the_plots_star_fo
     from gdlab.plotting.load import load_sweep
     from gdlab.plotting.sweep_plot import plot_sweep
 
-    fig = plot_sweep(load_sweep(out, []), [])
-    star = next(ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "best:None")
-    assert list(star.get_xdata()) == [pytest.approx(best_acc["optimizer.lr"])]
+    def star_at() -> float:
+        fig = plot_sweep(load_sweep(out, []), [])
+        return next(ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "best:None").get_xdata()[0]
+
+    (out / "sweep.yaml").write_text((out / "sweep.yaml").read_text().replace("rank_by: final_train_loss",
+                                                                              "rank_by: final_val_accuracy"))
+    assert star_at() == pytest.approx(best_acc["optimizer.lr"])  # the star follows the sweep's --rank-by
+    rerank = invoke("sweep", "--resume", out, "--rank-by", "final_train_loss")
+    assert rerank.exit_code == 0 and star_at() == pytest.approx(best_loss["optimizer.lr"])  # and a re-rank sticks
+    assert "ranking by final_train_loss" in invoke("sweep", "--resume", out).stdout
 
 
 def test_an_unknown_rank_by_is_one_line_before_any_folder(tmp_path):

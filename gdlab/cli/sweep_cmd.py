@@ -58,7 +58,7 @@ def sweep_command(
         if run_dir is not None:
             raise GdlabError(f"--run-dir {run_dir}: a resumed sweep stays in its own folder ({resume}); drop --run-dir")
         folder = resume
-        from gdlab.sweep.resume import check_unchanged, load_setup, split_done
+        from gdlab.sweep.resume import check_unchanged, load_setup, split_done, store_option
 
         setup = load_setup(folder)
         # what the sweep recorded (--sharpness) and how it grouped variants carry over, so a resumed sweep
@@ -67,12 +67,14 @@ def sweep_command(
         sharpness = sharpness or bool(stored.get("sharpness"))
         vectorize = vectorize or stored.get("vectorize") or "auto"
         max_group = max_group if max_group is not None else stored.get("max_group")
-        rank_by = rank_by or (stored.get("rank_by") if stored.get("rank_by") in RANKABLE else None)
+        given_rank, rank_by = rank_by, rank_by or (stored.get("rank_by") if stored.get("rank_by") in RANKABLE else None)
         check_rank_by(rank_by, (p.cfg.task for p in setup.plans))
         if not dry_run:
             from gdlab.folder_lock import sweep_lock
 
             session.enter_context(sweep_lock(folder))  # before half-written variants are cleared
+            if given_rank is not None and given_rank != stored.get("rank_by"):  # a re-rank sticks: the plot follows
+                store_option(folder, "rank_by", given_rank)
         check_unchanged(setup, folder)
         todo, done = split_done(setup, folder, clear=not dry_run)
         if dry_run:

@@ -99,3 +99,16 @@ def split_done(setup: SweepSetup, folder: Path, clear: bool = True) -> tuple[lis
                 shutil.rmtree(run)
             todo.append(p)
     return todo, done
+
+
+def store_option(folder: Path, key: str, value) -> None:
+    """Record an option chosen on resume (`--rank-by`) in sweep.yaml, the rest as it was: the plot's star and
+    the next resume follow it."""
+    from gdlab.rundir import write_atomic
+    from gdlab.yamldump import dump_yaml
+
+    doc, _ = read_yaml_file(folder / "sweep.yaml")
+    if isinstance(doc, dict):
+        options = doc.get("options") if isinstance(doc.get("options"), dict) else {}
+        doc["options"] = {**options, key: value}
+        write_atomic(folder / "sweep.yaml", dump_yaml(doc))

@@ -413,6 +413,7 @@ def test_a_diverged_single_run_on_the_accelerator_path_freezes_its_batchnorm_sta
     ({"name": "LinearLR", "start_factor": 0.5, "total_iters": 4, "interval": "step"},
      None),
 ])
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")  # the reference's stand-in never steps
 def test_warmup_and_linear_lr_follow_a_torch_loop(sched, main):
     """Warmup then the schedule, as torch's recipe chains them: LinearLR, then SequentialLR."""
     cfg = make_config(**{"scheduler": sched, "train.epochs": 6, "train.batch_size": 24, "train.dtype": "float64"})

@@ -15,7 +15,7 @@ _EXPR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*
 # Every number gdlab.runner writes to summary.json. init_sharpness is measured only when a bar names it;
 # resumed_from_step exists only in a resumed run.
 SUMMARY_KEYS = ["final_train_loss", "final_val_loss", "best_val_loss", "final_train_accuracy", "final_val_accuracy", "steps",
-                "epochs", "wall_s", "steps_per_s", "diverged_at_step", "seed", "n_params", "sharpness_s",
+                "epochs", "wall_s", "steps_per_s", "diverged_at_step", "stopped_early_at_step", "seed", "n_params", "sharpness_s",
                 "resumed_from_step", "init_sharpness"]
 
 

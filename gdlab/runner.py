@@ -48,9 +48,11 @@ def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = No
     check_model_fits(cfg, data.x_train.shape[0])
     if training:
         check_batch_rows(cfg, data.x_train.shape[0])  # BatchNorm cannot train on a batch of one row
-        if cfg.scheduler is not None and cfg.scheduler.name == "ReduceLROnPlateau" and data.x_val is None:
-            raise GdlabError("scheduler.name: ReduceLROnPlateau watches val_loss, and this data has no validation "
-                             "rows; set data.val_fraction (e.g. 0.2)")
+        plateau = cfg.scheduler is not None and cfg.scheduler.name == "ReduceLROnPlateau"
+        if data.x_val is None and (plateau or cfg.train.early_stop_patience):
+            key = "scheduler.name: ReduceLROnPlateau" if plateau else "train.early_stop_patience: early stopping"
+            raise GdlabError(f"{key} watches val_loss, and this data has no validation rows; set "
+                             "data.val_fraction (e.g. 0.2)")
     return data
 
 
@@ -125,7 +127,8 @@ def run_group(
                         at = trainer.diverged_at
                         progress(rec.step, trainer.plan.total_steps, [k for k, s in enumerate(at) if s == rec.step] if rec.step in at else [])
         except KeyboardInterrupt:  # a model that diverged already keeps that result (a Ray worker's Ctrl-C lands here)
-            statuses = ["diverged" if at is not None else "interrupted" for at in trainer.diverged_at]
+            statuses = ["diverged" if at is not None else "completed" if early is not None else "interrupted"
+                        for at, early in zip(trainer.diverged_at, trainer.divergence.stopped)]
         except GdlabError:
             raise
         except Exception as exc:  # recorded in every summary (status failed, error) and error.log; the caller reports it
@@ -156,7 +159,8 @@ def run_group(
             values["final_train_loss"], values["final_train_accuracy"] = trainer.epoch_means.final(k)
         summary = {
             "status": status, "name": v.cfg.name, **values,
-            "diverged_at_step": trainer.diverged_at[k], "steps": steps,
+            "diverged_at_step": trainer.diverged_at[k], "stopped_early_at_step": trainer.divergence.stopped[k],
+            "steps": steps,
             "epochs": round(steps / trainer.plan.steps_per_epoch, 6), "wall_s": round(wall, 6),
             "steps_per_s": round(steps / wall, 3) if wall > 0 else None,
             "seed": v.cfg.seed, "init_hash": hashes[k], "task": v.cfg.task,

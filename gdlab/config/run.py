@@ -35,6 +35,10 @@ class TrainConfig(Strict):
         1e4, gt=1, allow_inf_nan=False,
         description="a loss above diverge_factor * max(first loss, 1) counts as diverged; null = only non-finite",
     )
+    early_stop_patience: PositiveInt | None = Field(
+        None, description="stop a model once its val_loss has not improved by more than early_stop_min_delta for "
+                          "this many evaluations (Keras's EarlyStopping); null = train to the end")
+    early_stop_min_delta: float = Field(0.0, ge=0, allow_inf_nan=False, description="the improvement that counts")
 
     # In the JSON Schema too: exactly one of epochs and steps is given and not null.
     model_config = ConfigDict(json_schema_extra={"oneOf": [

@@ -21,6 +21,8 @@ class Divergence:
         self._limit_host: list[float] | None = None
         self.alive = torch.ones(K, dtype=torch.bool, device=device)
         self.at: list[int | None] = [None] * K  # the host's view: None while a model trains
+        self.stopped: list[int | None] = [None] * K  # the step a model stopped early at (train.early_stop_patience)
+        self.n_stopped = 0
         self._noted = 0  # the last step whose losses were checked
 
     def first_loss(self, losses: torch.Tensor) -> None:
@@ -48,21 +50,38 @@ class Divergence:
         if all(map(math.isfinite, losses)) and (limit is None or all(map(operator.le, losses, limit))):
             return
         for k, v in enumerate(losses):
-            if self.at[k] is None and (not math.isfinite(v) or (limit is not None and v > limit[k])):
+            if self.at[k] is None and self.stopped[k] is None and (not math.isfinite(v) or (limit is not None and v > limit[k])):
                 self.at[k] = step
                 self.alive[k] = False
 
+    def stop(self, k: int, step: int) -> None:
+        """Model k stopped early after `step`: its weights stay as they are, as a diverged model's do."""
+        if self.at[k] is None and self.stopped[k] is None:
+            self.stopped[k] = step
+            self.alive[k] = False
+            self.n_stopped += 1
+
+    def alive_host(self, k: int) -> bool:
+        """Whether model k trains on, as the host knows it (no device sync)."""
+        return self.at[k] is None and self.stopped[k] is None
+
+    def ended(self) -> list[int | None]:
+        """The step each model ended at, by divergence or an early stop; None while it trains."""
+        return self.at if not self.n_stopped else [d if d is not None else s for d, s in zip(self.at, self.stopped)]
+
     def any_alive(self) -> bool:
-        return None in self.at
+        return None in self.at if not self.n_stopped else None in self.ended()
 
     def all_alive(self) -> bool:
-        return self.at.count(None) == self.K
+        return self.at.count(None) == self.K and not self.n_stopped
 
     def rows(self, step: int, logged: bool) -> tuple[list[bool], Callable[[list], list]]:
-        """Which models write a row at `step` (a diverged model writes rows up to and including the step
-        it diverged at), and a filter that blanks diverged models' values."""
+        """Which models write a row at `step` (a diverged or stopped model writes rows up to and including
+        the step it ended at), and a filter that blanks ended models' values."""
         if self.all_alive():  # the common case, kept cheap
             return [logged] * self.K, lambda values: values
-        live = [d is None for d in self.at]
-        emit = [d == step or (d is None and logged) for d in self.at]
+        ended = self.ended()
+        # a stopped model's last row (the evaluation that stopped it) keeps its values; a diverged one's does not
+        live = [d is None and (s is None or s >= step) for d, s in zip(self.at, self.stopped)]
+        emit = [d == step or (d is None and logged) for d in ended]
         return emit, lambda values: [x if live[k] else None for k, x in enumerate(values)]

@@ -15,9 +15,16 @@ class EpochMeans:
         self.last_accuracy: list[float] | None = None
         self.counts = False  # whether the task counts correct predictions (classification)
         self.full_batch: tuple[list[float] | None, int] | None = None  # full batch: the last step's counts, rows
+        self.frozen: dict[int, tuple] = {}  # models that stopped early: their values when they stopped
 
-    def add(self, step: int, losses: list[float], correct: list[float] | None, rows: int) -> None:
-        """One step's per-model losses (each a mean over the step's `rows` rows) and correct counts."""
+    def add(self, step: int, losses: list[float], correct: list[float] | None, rows: int,
+            stopped: list[int | None] | None = None) -> None:
+        """One step's per-model losses (each a mean over the step's `rows` rows) and correct counts.
+        `stopped`: the step each model stopped early at, whose means stay as they were then."""
+        if stopped is not None:
+            for k, at in enumerate(stopped):
+                if at is not None and at < step and k not in self.frozen:
+                    self.frozen[k] = self.final(k)
         if self.steps_per_epoch == 1:  # full batch: the epoch is the step, no sums needed (nor, each step, divisions)
             self.last_loss, self.full_batch = list(losses), (None if correct is None else list(correct), rows)
             return
@@ -33,6 +40,8 @@ class EpochMeans:
 
     def final(self, k: int) -> tuple[float | None, float | None]:
         """Model k's (loss, accuracy) over its last complete epoch; before one completed, over the steps so far."""
+        if k in self.frozen:
+            return self.frozen[k]
         if self.full_batch is not None:
             correct, rows = self.full_batch
             return self.last_loss[k], correct[k] / rows if correct is not None else None
@@ -46,9 +55,10 @@ class EpochMeans:
         """For a checkpoint: a resumed run's epoch goes on summing where it stopped."""
         return {"loss_sum": list(self.loss_sum), "correct_sum": list(self.correct_sum), "rows": self.rows,
                 "last_loss": self.last_loss, "last_accuracy": self.last_accuracy, "counts": self.counts,
-                "full_batch": self.full_batch}
+                "full_batch": self.full_batch, "frozen": {k: list(v) for k, v in self.frozen.items()}}
 
     def load_state(self, state: dict) -> None:
         self.loss_sum, self.correct_sum = list(state["loss_sum"]), list(state["correct_sum"])
         self.rows, self.last_loss, self.last_accuracy = state["rows"], state["last_loss"], state["last_accuracy"]
         self.counts, self.full_batch = state["counts"], state["full_batch"]
+        self.frozen = {k: tuple(v) for k, v in state.get("frozen", {}).items()}

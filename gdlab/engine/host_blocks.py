@@ -82,7 +82,7 @@ class HostBlocks:
         for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall in steps:
             losses, counts = host(loss), host(acc) if acc is not None else None
             tr.divergence.note(step, losses)
-            tr.epoch_means.add(step, losses, counts, n_rows)
+            tr.epoch_means.add(step, losses, counts, n_rows, tr.divergence.stopped if tr.divergence.n_stopped else None)
             # a measured sharpness or validation value is always written, whatever train.log_every says
             logged = step % tr.log_every == 0 or vl is not None or sharp is not None or step == tr.plan.total_steps
             emit, only_live = tr.divergence.rows(step, logged)

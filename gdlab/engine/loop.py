@@ -12,6 +12,7 @@ from gdlab.config import Config
 from gdlab.data import Dataset
 from gdlab.engine.batches import BatchPlan, DataOrder
 from gdlab.engine.divergence import Divergence
+from gdlab.engine.early_stop import EarlyStop
 from gdlab.engine.epoch_means import EpochMeans
 from gdlab.engine.graphs import StepGraph, can_capture
 from gdlab.engine.losses import StackedLoss
@@ -53,6 +54,8 @@ class GroupTrainer:
         self.host_every = [n for n in (cfg.train.checkpoint_every if checkpoints else None, cfg.train.snapshot_every) if n]
         self.grad_clip = cfg.train.grad_clip
         self.divergence = Divergence(self.K, cfg.train.diverge_factor, device)
+        patience = cfg.train.early_stop_patience
+        self.early = EarlyStop(self.K, patience, cfg.train.early_stop_min_delta) if patience else None
         # On an accelerator, host syncs are batched: losses stay on device and are read in blocks,
         # on a CUDA device each one block late, so the host's work on them overlaps the device's.
         self.sync_every = sync_every or (1 if device.type == "cpu" else 32)
@@ -147,6 +150,8 @@ class GroupTrainer:
                     self._update(lr, must_mask=self.sync_every > 1 or not self.divergence.all_alive())
                 evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
                 vl, va = self.evaluate() if evaluated else (None, None)
+                if self.early is not None and vl is not None:  # before the records: a stopped model's last row is this one
+                    self.early.observe(self.step, vl, self.divergence)
                 self.elapsed = time.perf_counter() - t0
                 blocks.add((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, sharp, self.elapsed))
                 boundary = self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0
@@ -172,7 +177,7 @@ class GroupTrainer:
     @property
     def steps_done(self) -> list[int]:
         """Steps each model has trained and recorded: to its divergence step, else to the last record."""
-        return [self.recorded_step if d is None else d for d in self.divergence.at]
+        return [self.recorded_step if d is None else d for d in self.divergence.ended()]
 
     @property
     def diverged_at(self) -> list[int | None]:
@@ -182,4 +187,6 @@ class GroupTrainer:
     def status(self, k: int) -> str:
         if self.diverged_at[k] is not None:
             return "diverged"
+        if self.divergence.stopped[k] is not None:  # stopped early: done by its own rule, whatever the others did
+            return "completed"
         return "interrupted" if self.interrupted else "completed"

@@ -32,6 +32,7 @@ def trainer_state(tr: GroupTrainer) -> dict:
         "loss_limit": tr.divergence.limit,
         "sharpness_s": tr.sharpness_s,
         "epoch_means": tr.epoch_means.state(),
+        "early_stop": tr.early.state() if tr.early is not None else None,
         "dropout_rng": [g.get_state() for g in tr.model.dropout_generators],
         "rng": {
             "torch": torch.get_rng_state(),
@@ -65,6 +66,8 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
     tr.sharpness_s = state["sharpness_s"]
     if "epoch_means" in state:  # absent before it existed: the resumed epoch's mean then covers its remaining steps
         tr.epoch_means.load_state(state["epoch_means"])
+    if tr.early is not None and state.get("early_stop"):  # patience counted since the last improvement goes on
+        tr.early.load_state(state["early_stop"])
     tr.recorded_step = tr.step
     every = (state.get("config") or {}).get("train", {}).get("log_every") or tr.log_every
     tr.log_segments = [list(seg) for seg in state.get("log_segments") or [[1, every]]]

@@ -1,0 +1,83 @@
+"""train.early_stop_patience (Keras's EarlyStopping), per model: a run stops at the evaluation where its
+val_loss has not improved for that many evaluations, with the rows, weights and summary of a run told to
+stop there; in a batched group each variant stops on its own, as it would alone."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from tests.helpers import TINY, invoke, one_error_line
+
+
+def config(tmp_path, name="c.yaml", **train) -> str:
+    raw = json.loads(json.dumps(TINY))
+    raw["optimizer"]["lr"] = 1.0
+    raw["train"] = {**raw["train"], "epochs": 60, "batch_size": 24, **train}
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def train(tmp_path, cfg, folder, *overrides):
+    result = invoke("train", cfg, *overrides, "--run-dir", tmp_path / folder, "-q")
+    assert result.exit_code == 0, result.output
+    run = tmp_path / folder
+    return pd.read_csv(run / "metrics.csv"), json.loads((run / "summary.json").read_text()), run
+
+
+def expected_stop(val: pd.Series, patience: int, min_delta: float = 0.0) -> int | None:
+    best, waited = math.inf, 0
+    for step, v in val.dropna().items():
+        if v < best - min_delta:
+            best, waited = v, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                return step
+    return None
+
+
+def test_a_run_stops_where_its_val_loss_stalled_as_one_told_to_stop_there(tmp_path):
+    full, _, _ = train(tmp_path, config(tmp_path), "full")
+    at = expected_stop(full.set_index("step")["val_loss"], patience=3, min_delta=1e-3)
+    assert at is not None and at < full.step.iloc[-1]  # it does stall within the run
+    cfg = config(tmp_path, "es.yaml", early_stop_patience=3, early_stop_min_delta=1e-3)
+    rows, summary, run = train(tmp_path, cfg, "early")
+    assert summary["status"] == "completed" and summary["stopped_early_at_step"] == at == summary["steps"]
+    pd.testing.assert_frame_equal(rows.drop(columns="wall_s"), full[full.step <= at].drop(columns="wall_s"))
+    cut, cut_summary, cut_run = train(tmp_path, config(tmp_path), "cut", f"train.epochs=null", f"train.steps={at}")
+    weights, told = (torch.load(r / "model.pt", weights_only=True) for r in (run, cut_run))
+    assert all(torch.equal(weights[k], told[k]) for k in weights)
+    assert summary["final_train_loss"] == cut_summary["final_train_loss"]  # the last epoch it completed
+    assert invoke("train", cfg, "--run-dir", tmp_path / "x", "-q", "--expect", f"stopped_early_at_step=={at}").exit_code == 0
+
+
+def test_batched_variants_each_stop_as_they_would_alone(tmp_path):
+    cfg = config(tmp_path, early_stop_patience=2, early_stop_min_delta=1e-3)
+    swept = invoke("sweep", cfg, "optimizer.lr=0.3,1.0,3.0", "--run-dir", tmp_path / "sw", "-q")
+    assert swept.exit_code == 0, swept.output
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    stops = []
+    for lr, folder in zip(table["optimizer.lr"], table["run_dir"]):
+        _, alone, _ = train(tmp_path, cfg, f"alone{lr}", f"optimizer.lr={lr}")
+        grouped = json.loads((tmp_path / "sw" / folder / "summary.json").read_text())
+        for key in ("status", "stopped_early_at_step", "steps", "diverged_at_step"):
+            assert grouped[key] == alone[key], (lr, key)
+        assert grouped["final_train_loss"] == pytest.approx(alone["final_train_loss"], rel=1e-5)
+        assert grouped["best_val_loss"] == pytest.approx(alone["best_val_loss"], rel=1e-5)
+        stops.append(grouped["stopped_early_at_step"])
+    assert len(set(stops)) > 1 and None not in stops[:2]  # they stopped, at different steps
+
+
+def test_early_stopping_without_validation_rows_is_refused_before_any_folder(tmp_path):
+    raw = {**TINY, "data": {**TINY["data"], "val_fraction": 0}, "train": {**TINY["train"], "early_stop_patience": 3}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    result = invoke("train", tmp_path / "c.yaml", "--runs", tmp_path / "runs")
+    one_error_line(result, 2, "train.early_stop_patience: early stopping watches val_loss", "set data.val_fraction")
+    assert not (tmp_path / "runs").exists()

@@ -81,3 +81,28 @@ def test_early_stopping_without_validation_rows_is_refused_before_any_folder(tmp
     result = invoke("train", tmp_path / "c.yaml", "--runs", tmp_path / "runs")
     one_error_line(result, 2, "train.early_stop_patience: early stopping watches val_loss", "set data.val_fraction")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_resumed_before_its_patience_ran_out_stops_at_the_same_step():
+    import io
+
+    from gdlab.data import load_data
+    from gdlab.engine.loop import GroupTrainer
+    from gdlab.engine.state import restore_trainer, trainer_state
+    from tests.helpers import make_config
+
+    cfg = make_config(**{"optimizer.lr": 1.0, "train.epochs": 60, "train.batch_size": 24,
+                         "train.early_stop_patience": 3, "train.early_stop_min_delta": 1e-3})
+    data, cpu = load_data(cfg), torch.device("cpu")
+    whole = GroupTrainer([cfg], [data], cpu)
+    list(whole.run())
+    at = whole.divergence.stopped[0]
+    assert at is not None and at > 12
+    first = GroupTrainer([cfg], [data], cpu)
+    list(first.run(should_stop=lambda: first.step >= at - 4))  # a waited evaluation or two already counted
+    buf = io.BytesIO()
+    torch.save(trainer_state(first), buf)
+    resumed = GroupTrainer([cfg], [data], cpu)
+    restore_trainer(resumed, torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
+    list(resumed.run())
+    assert resumed.divergence.stopped[0] == at and torch.equal(resumed.model.flat, whole.model.flat)

@@ -72,6 +72,7 @@ def test_batched_variants_each_stop_as_they_would_alone(tmp_path):
         assert grouped["final_train_loss"] == pytest.approx(alone["final_train_loss"], rel=1e-5)
         assert grouped["best_val_loss"] == pytest.approx(alone["best_val_loss"], rel=1e-5)
         stops.append(grouped["stopped_early_at_step"])
+    assert [None if math.isnan(x) else int(x) for x in table["stopped_early_at_step"]] == stops  # in sweep.csv too
     assert len(set(stops)) > 1 and None not in stops[:2]  # they stopped, at different steps
 
 

@@ -60,8 +60,9 @@ def test_a_run_stops_where_its_val_loss_stalled_as_one_told_to_stop_there(tmp_pa
 
 def test_batched_variants_each_stop_as_they_would_alone(tmp_path):
     cfg = config(tmp_path, early_stop_patience=2, early_stop_min_delta=1e-3)
-    swept = invoke("sweep", cfg, "optimizer.lr=0.3,1.0,3.0", "--run-dir", tmp_path / "sw", "-q")
+    swept = invoke("sweep", cfg, "optimizer.lr=0.3,1.0,3.0", "--run-dir", tmp_path / "sw")
     assert swept.exit_code == 0, swept.output
+    assert swept.stdout.count("stopped early at step") >= 2  # the line per finished variant says so
     table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
     stops = []
     for lr, folder in zip(table["optimizer.lr"], table["run_dir"]):

@@ -77,6 +77,8 @@ def result_line(plan, s: dict) -> str:
     detail = f"loss {fmt_number(s.get('final_train_loss'))}"
     if s.get("best_val_loss") is not None:
         detail += f"  best val {fmt_number(s.get('best_val_loss'))}"
+    if s.get("stopped_early_at_step") is not None:
+        detail += f"  stopped early at step {s['stopped_early_at_step']}"
     if status == "diverged":
         detail = f"at step {s.get('diverged_at_step')}"
     if status == "failed":

@@ -108,3 +108,40 @@ def test_a_run_resumed_before_its_patience_ran_out_stops_at_the_same_step():
     restore_trainer(resumed, torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
     list(resumed.run())
     assert resumed.divergence.stopped[0] == at and torch.equal(resumed.model.flat, whole.model.flat)
+
+
+def test_a_model_stopped_ahead_of_the_records_still_writes_the_rows_before_its_stop():
+    """On a GPU the loop runs up to two blocks ahead of the records the host reads: a model stopped at step
+    40 lost the rows of steps 9-39 that the host had not read yet."""
+    from gdlab.engine.divergence import Divergence
+
+    models = Divergence(3, None, torch.device("cpu"))
+    models.stop(1, 40)  # decided in the loop at step 40, before the host reads the rows of steps 9..40
+    models.note(9, [0.5, 0.5, 0.5])
+    assert models.rows(9, logged=True)[0] == [True, True, True]
+    assert models.rows(10, logged=False)[0] == [False, False, False]
+    emit, values = models.rows(40, logged=False)
+    assert emit == [False, True, False] and values([1, 2, 3]) == [1, 2, 3]  # its last row, values kept
+    emit, values = models.rows(41, logged=True)
+    assert emit == [True, False, True] and values([1, 2, 3]) == [1, None, 3]
+    models.note(42, [0.5, math.inf, math.nan])  # a stopped model's frozen loss is no divergence of its own
+    assert models.at == [None, None, 42] and models.ended() == [None, 40, 42]
+
+
+def test_stops_read_in_blocks_one_block_late_give_the_rows_of_the_step_by_step_loop():
+    """What an accelerator does (records read in blocks, a block late), on the CPU: the same rows and stops."""
+    from gdlab.data import load_data
+    from gdlab.engine.loop import GroupTrainer
+    from tests.helpers import make_config, step_records
+
+    configs = [make_config(**{"optimizer.lr": lr, "train.epochs": 40, "train.batch_size": 24,
+                              "train.early_stop_patience": 2, "train.early_stop_min_delta": 1e-3}) for lr in (0.3, 1.0, 3.0)]
+    data, cpu = load_data(configs[0]), torch.device("cpu")
+    per_step = GroupTrainer(configs, [data] * 3, cpu)
+    blocks = GroupTrainer(configs, [data] * 3, cpu, sync_every=8)
+    blocks.overlap_blocks = True
+    want, got = step_records(per_step), step_records(blocks)
+    assert [r for r in got if any(r[1])] == [r for r in want if any(r[1])]
+    assert blocks.divergence.stopped == per_step.divergence.stopped and None not in per_step.divergence.stopped[:2]
+    assert blocks.steps_done == per_step.steps_done
+    assert [blocks.epoch_means.final(k) for k in range(3)] == [per_step.epoch_means.final(k) for k in range(3)]

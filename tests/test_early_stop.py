@@ -145,3 +145,19 @@ def test_stops_read_in_blocks_one_block_late_give_the_rows_of_the_step_by_step_l
     assert blocks.divergence.stopped == per_step.divergence.stopped and None not in per_step.divergence.stopped[:2]
     assert blocks.steps_done == per_step.steps_done
     assert [blocks.epoch_means.final(k) for k in range(3)] == [per_step.epoch_means.final(k) for k in range(3)]
+
+
+def test_plots_say_where_a_run_stopped_early(tmp_path):
+    from gdlab.plotting.compare import plot_compare
+    from gdlab.plotting.load import load_run, load_runs
+    from gdlab.plotting.run_plot import plot_run
+
+    cfg = config(tmp_path, "es.yaml", early_stop_patience=3, early_stop_min_delta=1e-3)
+    _, summary, run = train(tmp_path, cfg, "early")
+    _, _, full = train(tmp_path, config(tmp_path), "full")
+    at = summary["stopped_early_at_step"]
+    line = next(ln for ln in plot_run(load_run(run, [])).axes[0].get_lines() if ln.get_gid() == "stopped_early")
+    assert list(line.get_xdata()) == [at, at] and line.get_label() == f"stopped early at step {at}"
+    labels = [ln.get_label() for ln in plot_compare(load_runs([run, full], []), "val_loss", "step", []).axes[0].get_lines()
+              if str(ln.get_gid()).startswith("compare:")]
+    assert labels[0].endswith(f"; stopped early at step {at}") and "stopped" not in labels[1]

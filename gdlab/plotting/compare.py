@@ -84,6 +84,9 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
         status = (run.summary or {}).get("status")
         if step is None and status in ("interrupted", "failed") and len(frame):  # a curve that ends early says so
             shown_as = f"{label}; {status} at step {frame['step'].iloc[-1]}"
+        stopped = (run.summary or {}).get("stopped_early_at_step")
+        if step is None and isinstance(stopped, int) and not isinstance(stopped, bool):
+            shown_as = f"{label}; stopped early at step {stopped}"
         (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", ls=STYLES[len(drawn) // 10 % len(STYLES)],
                           marker="." if mask.sum() <= len(frame) // 2 else None)
         line = handle = smooth_line(ax, line, smooth)

@@ -81,6 +81,10 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
         twin.set_ylabel("accuracy")
         twin.set_ylim(0, 1.02)
 
+    stopped = (run.summary or {}).get("stopped_early_at_step")
+    if isinstance(stopped, int) and not isinstance(stopped, bool):  # train.early_stop_patience ran out there
+        handles.append(ax.axvline(stopped, color="0.4", ls="--", lw=1, gid="stopped_early",
+                                  label=f"stopped early at step {stopped}"))
     step = diverged_step(frame, run.summary)
     if step is not None:
         ax.axvline(step, color="red", ls=":", lw=1, gid="diverged_line")

@@ -134,7 +134,7 @@ def test_a_kind_switch_keeps_a_value_written_by_hand_that_equals_the_old_kinds_d
 
 
 def test_a_swept_kind_on_a_saved_config_takes_each_kinds_own_defaults(tmp_path):
-    from gdlab.sweep.run import setup_sweep
+    from gdlab.sweep.setup import setup_sweep
 
     first = train(tmp_path, write(tmp_path), "optimizer.momentum=0")
     saved = Path(first.stdout.splitlines()[-1]) / "config.yaml"

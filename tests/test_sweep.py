@@ -74,7 +74,8 @@ def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path):
 def test_dry_run_with_jobs_shows_the_groups_the_workers_get(tmp_path):
     """--jobs 2 splits a lone group in two so both workers train; the dry run said 1 group."""
     from gdlab.sweep.plan import group_variants, spread
-    from gdlab.sweep.run import make_jobs, setup_sweep
+    from gdlab.sweep.run import make_jobs
+    from gdlab.sweep.setup import setup_sweep
 
     cfg = write_config(tmp_path)
     result, _ = sweep(tmp_path, cfg, "optimizer.lr=logspace(-2,0,3)", "seed=0,1", "--dry-run", "--jobs", "2")
@@ -89,7 +90,8 @@ def test_jobs_split_the_cores_this_process_may_use_not_the_machines(tmp_path, mo
     import os
 
     from gdlab.sweep.plan import group_variants
-    from gdlab.sweep.run import make_jobs, setup_sweep
+    from gdlab.sweep.run import make_jobs
+    from gdlab.sweep.setup import setup_sweep
 
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
@@ -109,7 +111,8 @@ def test_jobs_carry_the_configs_a_worker_would_validate_from_their_resolved_form
     variants): they must be what validating each variant's resolved config gives."""
     from gdlab.config import Config
     from gdlab.sweep.plan import group_variants
-    from gdlab.sweep.run import make_jobs, setup_sweep
+    from gdlab.sweep.run import make_jobs
+    from gdlab.sweep.setup import setup_sweep
 
     plans = setup_sweep(Path(config), axes).plans
     jobs = make_jobs(group_variants(plans, "auto"), tmp_path, 1)

@@ -262,7 +262,7 @@ def test_sweep_csv_writes_lists_maps_and_booleans_as_yaml_that_reads_back(tmp_pa
 def test_a_sweep_section_key_with_a_leading_zero_meets_the_command_lines_spelling(tmp_path):
     """sweep: {model.01: [...]} stayed 'model.01', so the command line's model.1=GELU neither replaced the axis
     (as one-value overrides of an axis do) nor was refused: every variant ran without it."""
-    from gdlab.sweep.run import setup_sweep
+    from gdlab.sweep.setup import setup_sweep
 
     cfg = write_config(tmp_path, sweep={"model.01": ["Tanh", "ReLU"], "optimizer.lr": [0.1, 0.2]})
     plain = setup_sweep(cfg, [])

@@ -90,9 +90,11 @@ def plot(
 
             fig = plot_lr_find(load_lr_find(folder, warnings), title)
         else:
+            from gdlab.plotting.search_plot import is_search, plot_search
             from gdlab.plotting.sweep_plot import plot_sweep
 
-            fig = plot_sweep(load_sweep(folder, warnings), warnings, title)
+            sweep = load_sweep(folder, warnings)
+            fig = (plot_search if is_search(sweep) else plot_sweep)(sweep, warnings, title)
     finally:
         _warn(warnings)  # what was dropped matters most when the plot then fails
     _save(fig, target, dpi)

@@ -17,7 +17,7 @@ from gdlab.io_pool import io_threads
 @command("sweep")
 def sweep_command(
     config: Annotated[Optional[Path], typer.Argument(help="base YAML config (omit with --resume)", show_default=False)] = None,
-    axes: Annotated[Optional[list[str]], typer.Argument(help="axes: key=a,b,c | key=logspace(a,b,n) | linspace | range; one value = fixed override", show_default=False)] = None,
+    axes: Annotated[Optional[list[str]], typer.Argument(help="axes: key=a,b,c | key=logspace(a,b,n) | linspace | range | loguniform(a,b) | uniform | randint | choice (drawn, with --samples); one value = fixed override", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the grid and its batched groups; run nothing")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="parallel local worker processes")] = 1,
     backend: Annotated[str, typer.Option("--backend", help="local | ray")] = "local",
@@ -30,6 +30,8 @@ def sweep_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the sweep folder")] = False,
     max_group: Annotated[Optional[int], typer.Option("--max-group", min=0, help="models per batched group (default: cache-sized on a CPU, all on a GPU; 0: no cap)")] = None,
     sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/sharpness is GD's predicted stability edge)")] = False,
+    samples: Annotated[Optional[int], typer.Option("--samples", min=1, help="random search: draws of the distribution axes (drawn jointly, crossed with the list axes)", show_default=False)] = None,
+    sample_seed: Annotated[Optional[int], typer.Option("--sample-seed", min=0, help="seed of the draws [default: 0, or the sweep: section's sample_seed]", show_default=False)] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="best_val_loss | final_val_loss | final_train_loss | final_val_accuracy (higher is better) [default: best_val_loss when there is a validation split, else final_train_loss; with --resume: as the sweep ran]", show_default=False)] = None,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
@@ -53,41 +55,24 @@ def sweep_command(
     console = output_console()  # piped: rich would squeeze the ranking tables into 80 columns (`optimi…`)
     session = ExitStack()  # what the run holds: the sweep folder's lock, a Ray connection
     if resume is not None:
-        if config is not None or axes:
-            raise GdlabError("--resume takes the sweep folder only; its sweep.yaml holds the config and axes")
+        if config is not None or axes or samples is not None or sample_seed is not None:
+            raise GdlabError("--resume takes the sweep folder only; its sweep.yaml holds the config, axes and draws")
         if run_dir is not None:
             raise GdlabError(f"--run-dir {run_dir}: a resumed sweep stays in its own folder ({resume}); drop --run-dir")
+        from gdlab.cli.sweep_resume import resume_plan
+
         folder = resume
-        from gdlab.sweep.resume import check_unchanged, load_setup, split_done, store_option
-
-        setup = load_setup(folder)
-        # what the sweep recorded (--sharpness) and how it grouped variants carry over, so a resumed sweep
-        # gives what an uninterrupted one would; --jobs and --backend are this run's choice
-        stored = sweep_run.stored_options(folder)
-        sharpness = sharpness or bool(stored.get("sharpness"))
-        vectorize = vectorize or stored.get("vectorize") or "auto"
-        max_group = max_group if max_group is not None else stored.get("max_group")
-        given_rank, rank_by = rank_by, rank_by or (stored.get("rank_by") if stored.get("rank_by") in RANKABLE else None)
-        check_rank_by(rank_by, (p.cfg.task for p in setup.plans))
-        if not dry_run:
-            from gdlab.folder_lock import sweep_lock
-
-            session.enter_context(sweep_lock(folder))  # before half-written variants are cleared
-            if given_rank is not None and given_rank != stored.get("rank_by"):  # a re-rank sticks: the plot follows
-                store_option(folder, "rank_by", given_rank)
-        check_unchanged(setup, folder)
-        todo, done = split_done(setup, folder, clear=not dry_run)
-        if dry_run:
-            from gdlab.cli.sweep_view import grid_table
-
-            groups = spread(group_variants(todo, vectorize, max_group), jobs) if todo else []
-            console.print(grid_table(setup, groups, f"--resume would rerun {len(todo)} of {len(setup.plans)} variants "
-                                                    f"in {len(groups)} batched group(s) — nothing run (--dry-run)"))
+        planned = resume_plan(console, session, folder, dry_run, jobs, dict(sharpness=sharpness, vectorize=vectorize,
+                                                                             max_group=max_group, rank_by=rank_by))
+        if planned is None:  # a dry run, printed
             return
+        setup, todo, done, (sharpness, vectorize, max_group, rank_by) = planned
     else:
         if config is None:
             raise GdlabError("sweep: give a config file (or --resume SWEEP_DIR)")
-        setup = sweep_run.setup_sweep(config, axes or [])
+        from gdlab.sweep.setup import setup_sweep
+
+        setup = setup_sweep(config, axes or [], samples, sample_seed)
         check_rank_by(rank_by, (p.cfg.task for p in setup.plans))
         vectorize = vectorize or "auto"
         groups = spread(group_variants(setup.plans, vectorize, max_group), jobs)

@@ -23,6 +23,10 @@ def grid_table(setup, groups, title: str | None = None) -> Group:
     n = sum(map(len, groups))
     # the title above the table, not its Table title: rich wraps that to the table's width, even piped
     heading = Text(title or f"{n} variants in {len(groups)} batched group(s) — nothing run (--dry-run)")
+    if setup.sampling:  # where the values came from, and how to draw the same ones again
+        draws = ", ".join(f"{k} ~ {text}" for k, text in setup.sampling["draws"].items())
+        heading.append(f"\nrandom search: {setup.sampling['samples']} joint draws of {draws} (--sample-seed "
+                       f"{setup.sampling['seed']}), values rounded to 4 significant digits")
     table = Table()
     table.add_column("#", justify="right")
     for axis in setup.axes:

@@ -158,7 +158,7 @@ def validate_command(
                 resolve_device(cfg.train.device)
             if cfg.sweep:  # every variant of its `sweep:` section, as gdlab sweep would check them
                 from gdlab.sweep.preflight import preflight
-                from gdlab.sweep.run import setup_sweep
+                from gdlab.sweep.setup import setup_sweep
 
                 setup = setup_sweep(path, [])
                 if not no_data:

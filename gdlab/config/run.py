@@ -87,7 +87,7 @@ class Config(Strict):
     scheduler: SchedulerConfig | None = Field(None, json_schema_extra=_shorthand_schema("scheduler"))
     train: TrainConfig
     sweep: dict[str, Any] | None = Field(
-        None, description="gdlab sweep axes: {dotted.key: [values] | 'logspace(a,b,n)'}; gdlab train ignores it"
+        None, description="gdlab sweep axes: {dotted.key: [values] | 'logspace(a,b,n)' | 'loguniform(a,b)' ...}, and samples: N for random search; gdlab train ignores it"
     )
 
     @field_validator("data", "loss", "optimizer", "scheduler", mode="before")

@@ -1,5 +1,6 @@
-"""Sweep axes: `key=a,b,c`, `key=logspace(a,b,n)`, `linspace(a,b,n)`, `range([start,]stop[,step])`, or a
-`sweep:` section in the YAML; the grid is their cartesian product. The functions live in axis_values."""
+"""Sweep axes: `key=a,b,c`, `key=logspace(a,b,n)`, `linspace(a,b,n)`, `range([start,]stop[,step])`, a
+distribution to draw from (sampling.py), or a `sweep:` section in the YAML; the grid is their cartesian
+product, the drawn axes counting as one axis of joint draws. The functions live in axis_values."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.sweep.axis_values import FUNCTION_CALL, MAX_VARIANTS, expand_function
+from gdlab.sweep.sampling import DISTRIBUTION, Distribution, parse_distribution
 from gdlab.yamldump import format_value
 from gdlab.yamlio import parse_scalar
 
@@ -49,8 +51,9 @@ def canonical_key(key: str) -> str:
     return ".".join(str(int(p)) if p.isascii() and p.isdigit() else p for p in key.split("."))
 
 
-def parse_axis_arg(text: str) -> tuple[str, list[Any]]:
-    """`optimizer.lr=1e-3,1e-2` -> ("optimizer.lr", [0.001, 0.01]); one value is a fixed override."""
+def parse_axis_arg(text: str) -> tuple[str, list[Any] | Distribution]:
+    """`optimizer.lr=1e-3,1e-2` -> ("optimizer.lr", [0.001, 0.01]); one value is a fixed override; a
+    distribution (`loguniform(1e-4,1)`) is returned as such, to be drawn."""
     source = f"sweep axis '{text}'"
     if "=" not in text:
         raise GdlabError(f"{source}: expected KEY=VALUES, e.g. optimizer.lr=0.01,0.1")
@@ -61,13 +64,13 @@ def parse_axis_arg(text: str) -> tuple[str, list[Any]]:
     key = canonical_key(key.strip())
     if not raw.strip():  # would read as null: say so rather than fail later on a null lr
         raise GdlabError(f"{source}: no value after '='; give one value (a fixed override) or several separated by commas")
-    values = expand_function(raw, source)
+    values = parse_distribution(raw, source) or expand_function(raw, source)
     if values is None:
         items = split_top_level(raw)
         for i, item in enumerate(items):
             if not item.strip():
                 raise GdlabError(f"{source}: empty value between commas (item {i + 1}); write null for a null value")
-            if FUNCTION_CALL.match(item) and len(items) > 1:  # else it reads as the text 'logspace(-3,0,3)', an odd lr
+            if (FUNCTION_CALL.match(item) or DISTRIBUTION.match(item)) and len(items) > 1:  # else it reads as the text 'logspace(-3,0,3)', an odd lr
                 raise GdlabError(f"{source}: {item.strip()} must be an axis's whole value, not one of its "
                                  "comma-separated items; give the function alone, or list every value")
         values = [parse_scalar(item, source) for item in items]
@@ -89,8 +92,9 @@ def _flatten(section: dict, prefix: str, source: str, out: dict[str, Any]) -> di
     return out
 
 
-def axes_from_yaml(section: Any, source: str) -> dict[str, list[Any]]:
-    """A config's `sweep:` mapping: {dotted.key: [values] | "logspace(...)" | value}, keys nested or dotted."""
+def axes_from_yaml(section: Any, source: str) -> dict[str, list[Any] | Distribution]:
+    """A config's `sweep:` mapping: {dotted.key: [values] | "logspace(...)" | "loguniform(...)" | value}, keys
+    nested or dotted (`samples` and `sample_seed`, random search's settings, are taken out before)."""
     if section is None:
         return {}
     if not isinstance(section, dict):
@@ -101,7 +105,9 @@ def axes_from_yaml(section: Any, source: str) -> dict[str, list[Any]]:
         if key in axes:  # model.1 and model.01
             raise GdlabError(f"{where}: the same key as sweep.{spelled[key]}; give it once")
         spelled[key] = given
-        if isinstance(values, str) and (expanded := expand_function(values, where)) is not None:
+        if isinstance(values, str) and (drawn := parse_distribution(values, where)) is not None:
+            values = drawn
+        elif isinstance(values, str) and (expanded := expand_function(values, where)) is not None:
             values = expanded
         elif not isinstance(values, list):
             values = [values]
@@ -111,17 +117,25 @@ def axes_from_yaml(section: Any, source: str) -> dict[str, list[Any]]:
     return axes
 
 
-def grid(axes: dict[str, list[Any]], source: str | None = None) -> list[dict[str, Any]]:
-    """The cartesian product of the axes, first axis slowest, as {key: value} per variant; `source` (the
-    config file) names where a grid over the size limit comes from."""
-    sizes = {key: len(values) for key, values in axes.items()}
+def grid(axes: dict[str, list[Any]], source: str | None = None, joint: list[str] = ()) -> list[dict[str, Any]]:
+    """The cartesian product of the axes, first axis slowest, as {key: value} per variant; the `joint` axes
+    (random search's draws) vary together, as one axis at the first one's place. `source` (the config
+    file) names where a grid over the size limit comes from."""
+    order = list(axes)
+    slots = [[k] for k in order if k not in joint] + ([[k for k in order if k in joint]] if joint else [])
+    slots.sort(key=lambda keys: order.index(keys[0]))
+    sizes = {" & ".join(keys): len(axes[keys[0]]) for keys in slots}
     total = math.prod(sizes.values())  # counted from the sizes: nothing is built for a grid that is refused
     if total > MAX_VARIANTS:
         shape = " x ".join(f"{key}: {n}" for key, n in sizes.items())
         where = f"{source}: sweep" if source else "sweep"
         raise GdlabError(f"{where}: the grid has {total} variants ({shape}); the limit is {MAX_VARIANTS}")
-    keys = list(axes)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
+    columns = [list(zip(*(axes[k] for k in keys))) for keys in slots]
+    points = []
+    for combo in itertools.product(*columns):
+        values = {k: v for keys, vs in zip(slots, combo) for k, v in zip(keys, vs)}
+        points.append({k: values[k] for k in order})
+    return points
 
 
 def _folder_value(value: Any) -> str:

@@ -92,10 +92,10 @@ def check_axis_keys(axes: dict[str, list[Any]], fixed: list[tuple[tuple, str]], 
 
 
 def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
-                  fixed: list[tuple[tuple, str]] = ()) -> list[VariantPlan]:
-    """Every grid point validated; the first invalid one is an error naming the variant (or, when a
-    one-value override in `fixed` is what is wrong, naming that override)."""
-    points = grid(axes, source)
+                  fixed: list[tuple[tuple, str]] = (), joint: list[str] = ()) -> list[VariantPlan]:
+    """Every grid point validated (`joint`: the drawn axes, zipped); the first invalid one is an error naming
+    the variant (or, when a one-value override in `fixed` is what is wrong, naming that override)."""
+    points = grid(axes, source, joint)
     width = max(3, len(str(len(points) - 1)))
     plans, seen = [], {}
     paths = {key: key_path(key) for key in axes}  # the same keys at every point

@@ -11,7 +11,8 @@ from gdlab.config.overrides import parse_override
 from gdlab.errors import GdlabError
 from gdlab.sweep.execute import progress_on_disk
 from gdlab.sweep.plan import VariantPlan, plan_variants
-from gdlab.sweep.run import DONE, SweepSetup
+from gdlab.sweep.run import DONE
+from gdlab.sweep.setup import SweepSetup
 from gdlab.yamlio import read_yaml_file
 
 
@@ -53,8 +54,10 @@ def load_setup(sweep_dir: Path) -> SweepSetup:
         raise GdlabError(f"{path}: not a gdlab sweep file (needs base and axes)")
     texts = [t for t in data.get("fixed_overrides") or [] if isinstance(t, str)]
     fixed = [(parse_override(t)[0], t) for t in texts]  # for the rerun variants' overrides.yaml
+    sampling = data.get("sampling") if isinstance(data.get("sampling"), dict) else None  # drawn once, kept
+    joint = [k for k in data["axes"] if k in (sampling or {}).get("draws", {})]
     return SweepSetup(data.get("config", str(path)), data["base"], data["axes"],
-                      plan_variants(data["base"], data["axes"], str(path), fixed), [], texts)
+                      plan_variants(data["base"], data["axes"], str(path), fixed, joint), [], texts, sampling)
 
 
 def check_unchanged(setup: SweepSetup, folder: Path) -> None:

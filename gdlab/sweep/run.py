@@ -3,74 +3,23 @@ atomically after every group, so a killed sweep leaves a consistent table). Fail
 
 from __future__ import annotations
 
-import copy
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from gdlab import provenance
 from gdlab.errors import GdlabError
-from gdlab.config.overrides import follow_set_keys, key_path, unset
-from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.csvlog import CsvAppender
 from gdlab.rundir import json_safe, write_atomic, write_json
 from gdlab.sweep.execute import Job, threads_per_worker
-from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
-from gdlab.sweep.plan import VariantPlan, check_axis_keys, exact_text, group_variants, plan_variants, spread
+from gdlab.sweep.plan import VariantPlan, exact_text, group_variants, spread
+from gdlab.sweep.setup import SweepSetup
 from gdlab.yamldump import dump_yaml
 from gdlab.yamlio import read_yaml_file
 
 DONE = ("completed", "diverged")  # diverged is a result, not a failure
 RESULT_COLUMNS = ["status", "final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir",
                   "final_val_loss", "final_val_accuracy", "init_hash", "init_sharpness", "error", "stopped_early_at_step"]
-
-
-@dataclass
-class SweepSetup:
-    source: str
-    base: dict  # the raw base config, fixed overrides applied
-    axes: dict[str, list[Any]]
-    plans: list[VariantPlan]
-    notes: list[str] = field(default_factory=list)  # what fixed overrides dropped from the file
-    fixed: list[str] = field(default_factory=list)  # the one-value overrides, as typed (already in base)
-
-
-def setup_sweep(config: Path, args: list[str]) -> SweepSetup:
-    """Read the base config, collect axes (YAML `sweep:` then command line), validate every variant."""
-    raw, _ = load_raw(config)
-    before, raw = raw, copy.deepcopy(raw)
-    raw.setdefault("name", default_name(config))
-    axes = axes_from_yaml(raw.pop("sweep", None), str(config))
-    given: dict[str, str] = {}  # command-line key -> its argument: a key given twice is a mistake, not "last wins"
-    fixed: list[tuple[tuple, str]] = []  # (key path, argument) of one-value overrides
-    for arg in args:
-        key, values = parse_axis_arg(arg)
-        if key in given:
-            raise GdlabError(f"sweep axis '{arg}': {key} is already given by '{given[key]}'; "
-                             "give each key once (put all its values in one list: key=a,b,c)")
-        given[key] = arg
-        if len(values) == 1:  # one value on the command line is a fixed override of the base
-            path = key_path(key)
-            _keyword_form(raw, path)
-            if values[0] is not None or not unset(raw, path, f"override '{arg}'"):
-                apply_override(raw, path, values[0], f"override '{arg}'")
-            fixed.append((path, arg))
-            axes.pop(key, None)
-        else:
-            axes[key] = values
-    check_axis_keys(axes, fixed, str(config))
-    # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
-    dropped, reset = follow_set_keys(raw, before, [path for path, _ in fixed])
-    absolutize_paths(raw, config)
-    for key in [k for k in axes if k == "data.path"]:  # relative to the config file, as a fixed data.path is
-        axes[key] = [str((Path(config).parent / v).resolve()) if isinstance(v, str) else v for v in axes[key]]
-    notes = dropped_notes(dropped, raw, fixed, config) + reset
-    plans = plan_variants(raw, axes, str(config), fixed)
-    if any(p.cfg.train.checkpoint_every for p in plans):  # every grouping must give the same files
-        notes.append("train.checkpoint_every is not used by a sweep: no variant writes checkpoint.pt, and "
-                     "gdlab sweep --resume reruns an unfinished variant from its start")
-    return SweepSetup(str(config), raw, axes, plans, notes, [a for _, a in fixed])
 
 
 def stored_options(folder: Path) -> dict:
@@ -82,7 +31,7 @@ def stored_options(folder: Path) -> dict:
 
 def write_sweep_yaml(folder: Path, setup: SweepSetup, options: dict) -> None:
     doc = {"name": setup.plans[0].cfg.name, "config": setup.source, "created_at": provenance.now_iso(), "options": options, "axes": setup.axes,
-           "fixed_overrides": setup.fixed, "base": setup.base}
+           "sampling": setup.sampling, "fixed_overrides": setup.fixed, "base": setup.base}
     write_atomic(folder / "sweep.yaml", dump_yaml(doc))
 
 

@@ -1,0 +1,43 @@
+"""`gdlab sweep --resume`: the sweep rebuilt from its folder, the options it ran with carried over, and what
+is left to run (or, with --dry-run, printed)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+
+def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: int, given: dict):
+    """(setup, todo, done, (sharpness, vectorize, max_group, rank_by)), or None after printing a dry run.
+    `given` holds this command line's sharpness, vectorize, max_group and rank_by."""
+    from gdlab.sweep import run as sweep_run
+    from gdlab.sweep.plan import group_variants, spread
+    from gdlab.sweep.rank import RANKABLE, check_rank_by
+    from gdlab.sweep.resume import check_unchanged, load_setup, split_done, store_option
+
+    setup = load_setup(folder)
+    # what the sweep recorded (--sharpness) and how it grouped variants carry over, so a resumed sweep
+    # gives what an uninterrupted one would; --jobs and --backend are this run's choice
+    stored = sweep_run.stored_options(folder)
+    sharpness = given["sharpness"] or bool(stored.get("sharpness"))
+    vectorize = given["vectorize"] or stored.get("vectorize") or "auto"
+    max_group = given["max_group"] if given["max_group"] is not None else stored.get("max_group")
+    given_rank = given["rank_by"]
+    rank_by = given_rank or (stored.get("rank_by") if stored.get("rank_by") in RANKABLE else None)
+    check_rank_by(rank_by, (p.cfg.task for p in setup.plans))
+    if not dry_run:
+        from gdlab.folder_lock import sweep_lock
+
+        session.enter_context(sweep_lock(folder))  # before half-written variants are cleared
+        if given_rank is not None and given_rank != stored.get("rank_by"):  # a re-rank sticks: the plot follows
+            store_option(folder, "rank_by", given_rank)
+    check_unchanged(setup, folder)
+    todo, done = split_done(setup, folder, clear=not dry_run)
+    if dry_run:
+        from gdlab.cli.sweep_view import grid_table
+
+        groups = spread(group_variants(todo, vectorize, max_group), jobs) if todo else []
+        console.print(grid_table(setup, groups, f"--resume would rerun {len(todo)} of {len(setup.plans)} variants "
+                                                f"in {len(groups)} batched group(s) — nothing run (--dry-run)"))
+        return None
+    return setup, todo, done, (sharpness, vectorize, max_group, rank_by)

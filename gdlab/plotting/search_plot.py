@@ -1,0 +1,116 @@
+"""A random search's figure: every variant's loss curve above one slice panel per drawn axis (Optuna's
+slice plot): each draw's score, mean ± std over seeds, against that axis's value. Draws are not joined,
+since neighbours on one axis differ in the others."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from gdlab.plotting.labels import figure_title
+from gdlab.plotting.output import log_if_positive, new_figure, note_if_empty, top_edge
+from gdlab.plotting.sweep_plot import _colours, _curves
+from gdlab.sweep.rank import RANKABLE, aggregate_over_seeds, score_metric
+
+SEED = "seed"
+
+
+def _rows(table: pd.DataFrame) -> list[dict]:
+    """sweep.csv's rows as the ranking reads them: an empty cell is None, not NaN."""
+    return table.astype(object).where(table.notna(), None).to_dict("records")
+
+
+def _slice(ax, aggs: list, key: str, text: str, group: str | None, metric: str) -> None:
+    """One drawn axis: a point per draw (hollow where some seeds did not finish), ✕ on the top edge for a
+    draw with no finite score that diverged, the best draw starred (by the ranking's rule)."""
+    categorical = text.startswith("choice")
+    names = list(dict.fromkeys(str(a.point[key]) for a in aggs)) if categorical else []
+    position = (lambda v: float(names.index(str(v)))) if categorical else float
+    colours = {g: f"C{i % 10}" for i, g in enumerate(dict.fromkeys(str(a.point[group]) for a in aggs))} if group else {}
+    drawn = []
+    for a in aggs:
+        colour = colours.get(str(a.point[group]), "C0") if group else "C0"
+        x = position(a.point[key])
+        if a.mean is None:
+            if a.statuses.get("diverged"):
+                ax.plot([x], [1.0], ls="none", marker="x", ms=8, mew=2, color=colour, clip_on=False,
+                        transform=top_edge(ax), gid=f"diverged:{key}")
+            continue
+        drawn.append(a.mean)
+        ax.errorbar([x], [a.mean], yerr=[[0.0], [0.0]] if a.std is None else [[min(a.std, a.mean * 0.999)], [a.std]],
+                    ls="none", marker="o", ms=5, color=colour, mfc=colour if a.n_ok == a.n else "white",
+                    elinewidth=0.8, gid=f"draw:{key}")
+    best = next((a for a in aggs if a.mean is not None), None)  # aggregate_over_seeds puts the best first
+    if best is not None:
+        ax.plot([position(best.point[key])], [best.mean], ls="none", marker="*", ms=15, color="gold", mec="k",
+                zorder=5, gid=f"best:{key}", label=f"best draw: {best.mean:.4g}")
+        ax.legend(fontsize="x-small", loc="best")
+    if categorical:
+        ax.set_xticks(range(len(names)), names)
+    else:
+        _searched_range(ax, text)
+    log_if_positive(ax, [drawn])
+    note_if_empty(ax, [drawn], "no finished draw yet" if not any(a.statuses.get("diverged") for a in aggs)
+                  else "no finite score")
+    ax.set_xlabel(f"{key} ~ {text}")
+    ax.set_ylabel(metric + (" (mean ± std over seeds)" if any(a.n > 1 for a in aggs) else ""))
+
+
+def _searched_range(ax, text: str) -> None:
+    """The x axis spans the range searched, so the reader sees where in it the draws fell (and where none did)."""
+    from gdlab.errors import GdlabError
+    from gdlab.sweep.sampling import parse_distribution
+
+    try:
+        dist = parse_distribution(text, "sweep.yaml")
+    except GdlabError:  # a hand-edited sweep.yaml: the draws' own range
+        dist = None
+    if dist is None:
+        return
+    low, high = dist.args
+    if dist.kind == "loguniform":
+        ax.set_xscale("log")
+        ax.set_xlim(low / 1.2, high * 1.2)
+    else:
+        ax.set_xlim(low - 0.03 * (high - low), high + 0.03 * (high - low))
+
+
+def plot_search(sweep, warnings: list[str], title: str | None = None):
+    """Draw a random search: curves coloured by the first numeric drawn axis, then a slice panel per drawn axis."""
+    config = sweep.config or {}
+    draws = config["sampling"]["draws"]
+    drawn = [a for a in sweep.axes if a in draws]
+    others = [a for a in sweep.axes if a not in drawn and a != SEED]
+    options = config.get("options") if isinstance(config.get("options"), dict) else {}
+    rank_by = options.get("rank_by") if options.get("rank_by") in RANKABLE else None
+    rows = _rows(sweep.table)
+    metric = score_metric(rows, rank_by)
+    aggs = aggregate_over_seeds(rows, sweep.axes, rank_by)
+    group = others[0] if others else None  # a list axis crossed with the draws (e.g. optimizer.name)
+    if len(others) > 1:
+        warnings.append(f"{sweep.path}: colours follow {group} only; {', '.join(others[1:])} also vary")
+    numeric = [a for a in drawn if not str(draws[a]).startswith("choice")]
+    colour_by = numeric[0] if numeric else None
+    norm, cmap = _colours(sweep.table[colour_by]) if colour_by else (None, None)
+    fig = new_figure(max(8.0, 4.2 * len(drawn) + 1.4), 8.0)
+    grid = fig.add_gridspec(2, len(drawn))
+    top = fig.add_subplot(grid[0, :])
+    _curves(top, sweep, sweep.table, colour_by, group if group != colour_by else None, norm, cmap, None)
+    top.set_title("loss curves", fontsize="medium")
+    if norm is not None:
+        from matplotlib.cm import ScalarMappable
+
+        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=top, label=colour_by)
+    for i, key in enumerate(drawn):
+        _slice(fig.add_subplot(grid[1, i]), aggs, key, str(draws[key]), group, metric)
+    name = config.get("name") or sweep.path.parent.name
+    samples = config["sampling"].get("samples")
+    figure_title(fig, title or f"{name} — {sweep.path.name} (random search, {samples} draws, {len(sweep.table)} variants)")
+    return fig
+
+
+def is_search(sweep) -> bool:
+    """Whether sweep.yaml records drawn axes (a random search) that sweep.csv still has."""
+    sampling = (sweep.config or {}).get("sampling")
+    draws = sampling.get("draws") if isinstance(sampling, dict) else None
+    return isinstance(draws, dict) and any(a in draws for a in sweep.axes)
+

@@ -1,0 +1,134 @@
+"""Random search: an axis written as a distribution (`loguniform(a,b)`, `uniform(a,b)`, `randint(a,b)`,
+`choice(a,b,...)`) is drawn `samples` times, every such axis jointly (one draw is one point with a value for
+each), as Bergstra and Bengio's random search does; list axes stay a grid crossed with the draws."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gdlab.errors import GdlabError
+
+DISTRIBUTION = re.compile(r"^\s*(loguniform|uniform|randint|choice)\s*\((.*)\)\s*$")
+DIGITS = 4  # drawn floats keep 4 significant digits: tables and folder names stay readable, the spread is kept
+_TRIES = 100  # redraws of a point that repeats an earlier one before the space counts as exhausted
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One axis's distribution, as written (`text`), with its parsed arguments."""
+
+    kind: str
+    args: tuple
+    text: str
+
+    def draw(self, rng: random.Random) -> Any:
+        if self.kind == "choice":
+            return self.args[rng.randrange(len(self.args))]
+        low, high = self.args
+        if self.kind == "randint":  # both ends included, as Python's random.randint and Optuna's suggest_int
+            return rng.randint(low, high)
+        if self.kind == "loguniform":  # uniform in the exponent: each decade gets as many draws
+            value = 10 ** rng.uniform(math.log10(low), math.log10(high))
+        else:
+            value = rng.uniform(low, high)
+        return min(max(float(f"{value:.{DIGITS}g}"), low), high)  # rounding never leaves [low, high]
+
+    def size(self) -> int | None:
+        """How many distinct values it can give (None: as good as unbounded)."""
+        if self.kind == "choice":
+            return len(self.args)
+        if self.kind == "randint":
+            return self.args[1] - self.args[0] + 1
+        return None
+
+
+def parse_distribution(text: str, source: str) -> Distribution | None:
+    """The distribution `text` writes, or None when it is not one."""
+    m = DISTRIBUTION.match(text) if isinstance(text, str) else None
+    if not m:
+        return None
+    kind, raw = m.groups()
+    if kind == "choice":
+        from gdlab.sweep.grid import split_top_level
+        from gdlab.yamlio import parse_scalar
+
+        items = [parse_scalar(item, source) for item in split_top_level(raw)] if raw.strip() else []
+        if len(items) < 2 or len(set(map(repr, items))) < len(items):
+            raise GdlabError(f"{source}: choice expects 2 or more different values, e.g. choice(SGD,Adam); got ({raw})")
+        return Distribution(kind, tuple(items), text.strip())
+    try:
+        low, high = (float(p) for p in raw.split(","))
+    except ValueError:
+        raise GdlabError(f"{source}: {kind} expects 2 numbers (low, high), e.g. {kind}(1e-4,1); got ({raw})") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise GdlabError(f"{source}: {kind} needs finite low < high; got ({raw})")
+    if kind == "loguniform" and low <= 0:
+        raise GdlabError(f"{source}: loguniform needs low > 0 (it draws the exponent); got ({raw})")
+    if kind == "randint":
+        if not (low.is_integer() and high.is_integer()):
+            raise GdlabError(f"{source}: randint expects whole numbers (both included); got ({raw})")
+        low, high = int(low), int(high)
+    return Distribution(kind, (low, high), text.strip())
+
+
+def draw_points(dists: dict[str, Distribution], samples: int, seed: int, source: str) -> dict[str, list]:
+    """`samples` distinct joint draws, as one list of values per key (same length, zipped by position)."""
+    space = math.prod(d.size() or 10**12 for d in dists.values())
+    if samples > space:
+        raise GdlabError(f"{source}: --samples {samples}, but the drawn axes have only {space} distinct points; "
+                         "list them as a grid instead (key=a,b,c)")
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    points: list[tuple] = []
+    while len(points) < samples:
+        for _ in range(_TRIES):
+            point = tuple(d.draw(rng) for d in dists.values())
+            if repr(point) not in seen:  # the same config twice would train twice: draw again
+                break
+        else:
+            raise GdlabError(f"{source}: could not draw {samples} distinct points (the ranges are too narrow for "
+                             f"{DIGITS} significant digits); ask for fewer --samples or widen the ranges")
+        seen.add(repr(point))
+        points.append(point)
+    return {key: [p[i] for p in points] for i, key in enumerate(dists)}
+
+
+def _whole(value: Any, lowest: int, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+        raise GdlabError(f"{where}: expected a whole number >= {lowest}, got {value!r}")
+    return value
+
+
+def search_settings(section: Any, source: str, samples: int | None, seed: int | None) -> tuple[int | None, int, str]:
+    """(samples, seed, where samples came from): the command line's, else the `sweep:` section's `samples` and
+    `sample_seed` (taken out of it: they are settings, not axes); the draws' seed defaults to 0."""
+    where = "--samples"
+    if isinstance(section, dict):
+        given, given_seed = section.pop("samples", None), section.pop("sample_seed", None)
+        if samples is None and given is not None:
+            samples, where = _whole(given, 1, f"{source}: sweep.samples"), f"{source}: sweep.samples"
+        if seed is None and given_seed is not None:
+            seed = _whole(given_seed, 0, f"{source}: sweep.sample_seed")
+    return samples, 0 if seed is None else seed, where
+
+
+def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str], source: str) -> dict | None:
+    """Replace each distribution in `axes` by its drawn values (in place); what sweep.yaml records of the
+    draws, or None when nothing is drawn."""
+    samples, seed, where = settings
+    dists = {key: value for key, value in axes.items() if isinstance(value, Distribution)}
+    if not dists:
+        if samples is not None:
+            raise GdlabError(f"{where} {samples}: no axis is drawn at random; give one as a distribution, e.g. "
+                             "optimizer.lr=loguniform(1e-4,1) (also uniform, randint, choice)")
+        return None
+    if samples is None:
+        key, dist = next(iter(dists.items()))
+        raise GdlabError(f"{source}: {key}={dist.text} is drawn at random: say how many draws with --samples N "
+                         "(or samples: N in the sweep: section)")
+    axes.update(draw_points(dists, samples, seed, source))
+    return {"samples": samples, "seed": seed, "draws": {key: dist.text for key, dist in dists.items()}}

@@ -1,0 +1,74 @@
+"""A sweep's plan from its config file and command line: the base config with its one-value overrides, the
+axes (a `sweep:` section, then the command line; distributions drawn), and every variant validated."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gdlab.config.overrides import follow_set_keys, key_path, unset
+from gdlab.errors import GdlabError
+from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
+from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
+from gdlab.sweep.plan import VariantPlan, check_axis_keys, plan_variants
+from gdlab.sweep.sampling import draw_axes, search_settings
+
+
+@dataclass
+class SweepSetup:
+    source: str
+    base: dict  # the raw base config, fixed overrides applied
+    axes: dict[str, list[Any]]
+    plans: list[VariantPlan]
+    notes: list[str] = field(default_factory=list)  # what fixed overrides dropped from the file
+    fixed: list[str] = field(default_factory=list)  # the one-value overrides, as typed (already in base)
+    sampling: dict | None = None  # random search: {samples, seed, draws: {key: distribution text}}; None for a grid
+
+    @property
+    def joint(self) -> list[str]:
+        """The drawn axes, which vary together (one joint draw per point), in axis order."""
+        return [k for k in self.axes if k in (self.sampling or {}).get("draws", {})]
+
+
+def setup_sweep(config: Path, args: list[str], samples: int | None = None, sample_seed: int | None = None) -> SweepSetup:
+    """Read the base config, collect axes (YAML `sweep:` then command line), draw the random ones
+    (`samples` draws, seeded by `sample_seed`; either overrides the `sweep:` section's), validate every variant."""
+    raw, _ = load_raw(config)
+    before, raw = raw, copy.deepcopy(raw)
+    raw.setdefault("name", default_name(config))
+    section = raw.pop("sweep", None)
+    search = search_settings(section, str(config), samples, sample_seed)
+    axes = axes_from_yaml(section, str(config))
+    given: dict[str, str] = {}  # command-line key -> its argument: a key given twice is a mistake, not "last wins"
+    fixed: list[tuple[tuple, str]] = []  # (key path, argument) of one-value overrides
+    for arg in args:
+        key, values = parse_axis_arg(arg)
+        if key in given:
+            raise GdlabError(f"sweep axis '{arg}': {key} is already given by '{given[key]}'; "
+                             "give each key once (put all its values in one list: key=a,b,c)")
+        given[key] = arg
+        if isinstance(values, list) and len(values) == 1:  # one value on the command line is a fixed override
+            path = key_path(key)
+            _keyword_form(raw, path)
+            if values[0] is not None or not unset(raw, path, f"override '{arg}'"):
+                apply_override(raw, path, values[0], f"override '{arg}'")
+            fixed.append((path, arg))
+            axes.pop(key, None)
+        else:
+            axes[key] = values
+    sampling = draw_axes(axes, search, str(config))
+    check_axis_keys(axes, fixed, str(config))
+    # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
+    dropped, reset = follow_set_keys(raw, before, [path for path, _ in fixed])
+    absolutize_paths(raw, config)
+    for key in [k for k in axes if k == "data.path"]:  # relative to the config file, as a fixed data.path is
+        axes[key] = [str((Path(config).parent / v).resolve()) if isinstance(v, str) else v for v in axes[key]]
+    notes = dropped_notes(dropped, raw, fixed, config) + reset
+    joint = [k for k in axes if sampling and k in sampling["draws"]]
+    plans = plan_variants(raw, axes, str(config), fixed, joint)
+    if any(p.cfg.train.checkpoint_every for p in plans):  # every grouping must give the same files
+        notes.append("train.checkpoint_every is not used by a sweep: no variant writes checkpoint.pt, and "
+                     "gdlab sweep --resume reruns an unfinished variant from its start")
+    return SweepSetup(str(config), raw, axes, plans, notes, [a for _, a in fixed], sampling)

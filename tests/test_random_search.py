@@ -1,0 +1,144 @@
+"""Random search: distributions drawn jointly `--samples` times, crossed with list axes, seeded, recorded
+in sweep.yaml for --resume, and drawn as slice plots."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from gdlab.errors import GdlabError
+from gdlab.sweep.grid import grid
+from gdlab.sweep.sampling import draw_points, parse_distribution
+from tests.helpers import invoke, one_error_line
+from tests.test_sweep import write_config
+
+LR, MOM = "optimizer.lr", "optimizer.momentum"
+
+
+def dist(text):
+    return parse_distribution(text, "test")
+
+
+def test_loguniform_gives_each_decade_its_share_and_the_others_their_ranges():
+    draws = draw_points({"a": dist("loguniform(1e-4, 1e-1)"), "b": dist("uniform(-1, 3)"), "c": dist("randint(2, 5)"),
+                         "d": dist("choice(SGD, Adam, 0.5)")}, 3000, seed=7, source="t")
+    a = pd.Series(draws["a"])
+    assert a.between(1e-4, 1e-1).all()
+    decades = pd.cut(a.map(math.log10), [-4, -3, -2, -1], include_lowest=True).value_counts()
+    assert (decades - 1000).abs().max() < 4 * math.sqrt(3000 * (1 / 3) * (2 / 3))  # binomial, 4 sigma
+    b = pd.Series(draws["b"])
+    assert b.between(-1, 3).all() and abs(b.mean() - 1.0) < 4 * (4 / math.sqrt(12)) / math.sqrt(3000)
+    assert sorted(set(draws["c"])) == [2, 3, 4, 5] and all(isinstance(v, int) for v in draws["c"])
+    assert set(draws["d"]) == {"SGD", "Adam", 0.5}
+    assert all(float(f"{v:.4g}") == v for v in draws["a"] + draws["b"])  # 4 significant digits
+    points = list(zip(*draws.values()))
+    assert len(set(points)) == 3000  # no point twice
+
+
+def test_draws_are_seeded_joint_and_crossed_with_list_axes_draw_slowest():
+    d = {LR: dist("loguniform(1e-3,1)"), MOM: dist("uniform(0,0.9)")}
+    first, again, other = (draw_points(d, 5, s, "t") for s in (0, 0, 1))
+    assert first == again and first != other
+    axes = {LR: first[LR], "seed": [0, 1], MOM: first[MOM]}
+    points = grid(axes, joint=[LR, MOM])
+    assert len(points) == 10
+    for i, p in enumerate(points):  # one draw, then its seeds; the drawn keys stay together
+        assert (p[LR], p[MOM], p["seed"]) == (first[LR][i // 2], first[MOM][i // 2], i % 2)
+
+
+@pytest.mark.parametrize("text, part", [
+    ("loguniform(0,1)", "loguniform needs low > 0"), ("uniform(1,1)", "finite low < high"),
+    ("randint(1.5,3)", "whole numbers"), ("choice(SGD)", "2 or more different values"),
+    ("uniform(1)", "2 numbers (low, high)"),
+])
+def test_a_bad_distribution_is_one_line(text, part):
+    with pytest.raises(GdlabError, match=part.replace("(", r"\(").replace(")", r"\)")):
+        dist(text)
+
+
+def test_a_space_smaller_than_the_samples_is_refused():
+    with pytest.raises(GdlabError, match="only 6 distinct points"):
+        draw_points({"a": dist("randint(1,3)"), "b": dist("choice(x,y)")}, 7, 0, "t")
+    assert len(set(zip(*draw_points({"a": dist("randint(1,3)"), "b": dist("choice(x,y)")}, 6, 0, "t").values()))) == 6
+
+
+@pytest.mark.parametrize("args, parts", [
+    (["optimizer.lr=loguniform(1e-3,1)"], ["optimizer.lr=loguniform(1e-3,1) is drawn at random", "--samples N"]),
+    (["optimizer.lr=0.1,0.2", "--samples", "3"], ["--samples 3: no axis is drawn at random"]),
+    (["optimizer.lr=loguniform(1e-3,1),0.5", "--samples", "3"], ["must be an axis's whole value"]),
+    (["optimizer.lr=loguniform(-1,1)", "--samples", "3"], ["loguniform needs low > 0"]),
+    (["optimizer.lr=uniform(-1,1)", "--samples", "4"], ["variant 2 (optimizer.lr=-0.1589)", "greater than 0"]),  # a draw fails validation
+])
+def test_random_search_input_errors_exit_2_before_any_folder(tmp_path, args, parts):
+    cfg = write_config(tmp_path)
+    one_error_line(invoke("sweep", cfg, *args, "--run-dir", tmp_path / "sw"), 2, *parts)
+    assert not (tmp_path / "sw").exists()
+
+
+def test_yaml_samples_are_settings_not_axes_and_the_command_line_wins(tmp_path):
+    cfg = write_config(tmp_path, sweep={"samples": 3, "sample_seed": 5, "optimizer": {"lr": "loguniform(1e-3,1)"}})
+    shown = invoke("sweep", cfg, "--dry-run")
+    assert shown.exit_code == 0, shown.output
+    assert "3 variants" in shown.stdout and "random search: 3 joint draws of optimizer.lr ~ loguniform(1e-3,1) (--sample-seed 5)" in shown.stdout
+    more = invoke("sweep", cfg, "--dry-run", "--samples", "4", "--sample-seed", "5")
+    assert "4 variants" in more.stdout
+    lrs = draw_points({LR: dist("loguniform(1e-3,1)")}, 4, 5, "t")[LR]
+    assert all(f"{v:g}" in more.stdout for v in lrs)
+    assert invoke("validate", cfg).exit_code == 0
+    bad = write_config(tmp_path, sweep={"samples": 0, LR: "loguniform(1e-3,1)"})
+    one_error_line(invoke("sweep", bad, "--dry-run"), 2, "sweep.samples: expected a whole number >= 1, got 0")
+
+
+def test_a_search_runs_batched_resumes_the_same_points_and_plots_slices(tmp_path):
+    cfg = write_config(tmp_path, **{"train.epochs": 6, "optimizer.momentum": 0.5, "train.diverge_factor": 3})
+    out = tmp_path / "sw"
+    ran = invoke("sweep", cfg, "optimizer.lr=loguniform(1e-2,1e4)", "optimizer.momentum=uniform(0,0.9)", "seed=0,1",
+                 "--samples", "4", "--sample-seed", "3", "--run-dir", out)
+    assert ran.exit_code == 0, ran.output
+    doc = yaml.safe_load((out / "sweep.yaml").read_text())
+    draws = draw_points({LR: dist("loguniform(1e-2,1e4)"), MOM: dist("uniform(0,0.9)")}, 4, 3, "t")
+    assert doc["axes"][LR] == draws[LR] and doc["axes"][MOM] == draws[MOM]
+    assert doc["sampling"] == {"samples": 4, "seed": 3, "draws": {LR: "loguniform(1e-2,1e4)", MOM: "uniform(0,0.9)"}}
+    table = pd.read_csv(out / "sweep.csv")
+    assert table[LR].tolist() == [v for v in draws[LR] for _ in (0, 1)] and table.seed.tolist() == [0, 1] * 4
+    before = table.copy()
+
+    victim = out / table.run_dir[5]  # lost: --resume reruns exactly that point, not a new draw
+    shutil.rmtree(victim)
+    again = invoke("sweep", "--resume", out)
+    assert again.exit_code == 0, again.output
+    after = pd.read_csv(out / "sweep.csv")
+    cols = [LR, MOM, "seed", "status", "final_train_loss", "best_val_loss", "run_dir"]
+    pd.testing.assert_frame_equal(after[cols], before[cols])
+
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.search_plot import is_search, plot_search
+
+    sweep = load_sweep(out, [])
+    assert is_search(sweep)
+    fig = plot_search(sweep, [])
+    slices = {ax.get_xlabel(): ax for ax in fig.axes if "~" in ax.get_xlabel()}
+    lr_ax = slices["optimizer.lr ~ loguniform(1e-2,1e4)"]
+    lo, hi = lr_ax.get_xlim()
+    assert lr_ax.get_xscale() == "log" and lo < 1e-2 and hi > 1e4  # the range searched, not just the draws
+    done = before[before.status == "completed"]
+    means = done.groupby([LR, MOM]).best_val_loss.mean()
+    points = [ln for ln in lr_ax.get_lines() if ln.get_gid() == f"draw:{LR}"]
+    assert sorted(ln.get_xdata()[0] for ln in points) == sorted(means.index.get_level_values(0))
+    assert sorted(ln.get_ydata()[0] for ln in points) == pytest.approx(sorted(means))
+    full = before.groupby([LR, MOM]).status.apply(lambda s: (s == "completed").all())
+    best = means[full[means.index]].idxmin() if full[means.index].any() else means.idxmin()
+    star = next(ln for ln in lr_ax.get_lines() if ln.get_gid() == f"best:{LR}")
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == pytest.approx((best[0], means[best]))
+    crossed = [ln for ln in lr_ax.get_lines() if ln.get_gid() == f"diverged:{LR}"]
+    diverged = before.groupby(LR).status.apply(lambda s: (s == "diverged").all())
+    assert len(crossed) == int(diverged.sum()) == 1  # lr 56.8 diverges on both seeds
+    assert invoke("plot", out, "-o", tmp_path / "s.png").exit_code == 0 and (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_resume_takes_no_new_draws(tmp_path):
+    one_error_line(invoke("sweep", "--resume", tmp_path, "--samples", "3"), 2, "--resume takes the sweep folder only")

@@ -142,3 +142,19 @@ def test_a_search_runs_batched_resumes_the_same_points_and_plots_slices(tmp_path
 
 def test_resume_takes_no_new_draws(tmp_path):
     one_error_line(invoke("sweep", "--resume", tmp_path, "--samples", "3"), 2, "--resume takes the sweep folder only")
+
+
+def test_drawn_seeds_are_replicas_in_the_plot(tmp_path):
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.search_plot import is_search, plot_search
+
+    cfg = write_config(tmp_path, **{"train.epochs": 2})
+    both, alone = tmp_path / "both", tmp_path / "alone"
+    assert invoke("sweep", cfg, "seed=randint(0,10000)", "optimizer.lr=loguniform(1e-2,1)", "--samples", "3",
+                  "--run-dir", both, "-q").exit_code == 0
+    assert invoke("sweep", cfg, "seed=randint(0,10000)", "--samples", "3", "--run-dir", alone, "-q").exit_code == 0
+    sweep = load_sweep(both, [])
+    labels = [ax.get_xlabel() for ax in plot_search(sweep, []).axes]
+    assert "optimizer.lr ~ loguniform(1e-2,1)" in labels and not any(x.startswith("seed") for x in labels)
+    assert not is_search(load_sweep(alone, []))  # seeds alone: the sweep figure's replicas
+    assert invoke("plot", alone, "-o", tmp_path / "a.png").exit_code == 0

@@ -78,7 +78,7 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
     """Draw a random search: curves coloured by the first numeric drawn axis, then a slice panel per drawn axis."""
     config = sweep.config or {}
     draws = config["sampling"]["draws"]
-    drawn = [a for a in sweep.axes if a in draws]
+    drawn = [a for a in sweep.axes if a in draws and a != SEED]  # drawn seeds are replicas, averaged over
     others = [a for a in sweep.axes if a not in drawn and a != SEED]
     options = config.get("options") if isinstance(config.get("options"), dict) else {}
     rank_by = options.get("rank_by") if options.get("rank_by") in RANKABLE else None
@@ -109,8 +109,9 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
 
 
 def is_search(sweep) -> bool:
-    """Whether sweep.yaml records drawn axes (a random search) that sweep.csv still has."""
+    """Whether sweep.yaml records drawn axes (a random search) that sweep.csv still has; seeds drawn alone
+    are replicas, which the sweep figure draws as such."""
     sampling = (sweep.config or {}).get("sampling")
     draws = sampling.get("draws") if isinstance(sampling, dict) else None
-    return isinstance(draws, dict) and any(a in draws for a in sweep.axes)
+    return isinstance(draws, dict) and any(a in draws and a != SEED for a in sweep.axes)
 

@@ -69,6 +69,8 @@ def format_validation_error(
     elif err["type"] == "union_tag_not_found":
         path = path + ("name",)
         msg = "missing 'name' that says which kind this is"
+    elif err["type"] == "cycle":  # a check across sections (config/run.py): the key that asked for it
+        path = ("scheduler", "cycle_momentum")
     elif err["type"] == "string_pattern_mismatch" and path in PATTERN_HINTS:
         msg = f"allowed: {PATTERN_HINTS[path]}"
     elif err["type"] == "string_type" and isinstance(err.get("input"), (int, float, bool)):
@@ -83,7 +85,7 @@ def format_validation_error(
         loc += with_overrides(cited)
     shown = "." if not path else _dotted(path)
     got = ""
-    if err["type"] not in ("unknown_key", "missing", "union_tag_invalid", "union_tag_not_found", "layer", "kind"):
+    if err["type"] not in ("unknown_key", "missing", "union_tag_invalid", "union_tag_not_found", "layer", "kind", "cycle"):
         value = err.get("input")
         if not isinstance(value, (dict, list)):
             got = f" (got {str(value).lower() if isinstance(value, bool) else repr(value)})"

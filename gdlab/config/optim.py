@@ -139,6 +139,10 @@ class OneCycleLR(SchedulerBase):
     div_factor: float = Field(25.0, gt=0, allow_inf_nan=False)
     final_div_factor: float = Field(1e4, gt=0, allow_inf_nan=False)
     three_phase: bool = False
+    # torch's default is true; gdlab's is false, so a config's momentum is what it says unless asked
+    cycle_momentum: bool = False
+    base_momentum: float = Field(0.85, ge=0, lt=1)
+    max_momentum: float = Field(0.95, ge=0, lt=1)
 
     @field_validator("warmup")
     @classmethod

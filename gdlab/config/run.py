@@ -117,6 +117,14 @@ class Config(Strict):
             )
         return v
 
+    @model_validator(mode="after")
+    def _momentum_to_cycle(self):
+        """OneCycleLR's cycle_momentum drives SGD's and RMSprop's momentum or Adam's beta1; GD has neither."""
+        if getattr(self.scheduler, "cycle_momentum", False) and self.optimizer.name == "GD":
+            raise PydanticCustomError("cycle", "GD has no momentum to cycle; use SGD or "
+                                      "RMSprop (momentum), Adam or AdamW (beta1), or set cycle_momentum: false")
+        return self
+
     @property
     def task(self) -> str:
         """`classification` when the loss compares logits with labels, else `regression`."""

@@ -42,7 +42,8 @@ class GroupTrainer:
         self.loss = StackedLoss(cfg.loss, device, self.dtype)
         self.optimizer = StackedOptimizer([c.optimizer for c in configs], self.model.flat)
         intervals = self.plan.total_steps if (cfg.scheduler and cfg.scheduler.interval == "step") else self.plan.total_epochs
-        self.schedule = LRSchedule(cfg.scheduler, [c.optimizer.lr for c in configs], intervals)
+        self.schedule = LRSchedule(cfg.scheduler, [c.optimizer.lr for c in configs], intervals, cfg.optimizer.name)
+        self.optimizer.set_momentum(self.schedule.momenta)  # OneCycleLR's cycle_momentum, else nothing
         self.eval_every = cfg.train.eval_every or self.plan.steps_per_epoch
         self.epoch_means = EpochMeans(self.K, self.plan.steps_per_epoch)  # the summary's final training loss
         self.epoch_decimals = max(6, len(str(self.plan.steps_per_epoch)) + 1)  # so each step's epoch differs
@@ -158,6 +159,7 @@ class GroupTrainer:
                 if self.schedule.advance(boundary, vl):  # a plateau schedule watches each evaluation
                     lrs = self.schedule.lrs()
                     lr = lr_column(lrs, self.dtype, self.device)
+                    self.optimizer.set_momentum(self.schedule.momenta)
                 must_see = bool(self.host_every) and any(self.step % n == 0 for n in self.host_every)
                 if len(blocks.pending) >= self.sync_every or must_see:
                     yield from blocks.records(now=must_see)

@@ -42,6 +42,15 @@ class StackedOptimizer:
         the count it had at capture, so a count that changes (Adam's bias corrections) must be device data."""
         self.step_tensor = torch.tensor(float(self.step_count), dtype=like.dtype, device=like.device)
 
+    def set_momentum(self, values: list[float] | None) -> None:
+        """Take each model's momentum (Adam's beta1) from a schedule that cycles it; in place, so a CUDA
+        graph's captured column sees it."""
+        if values is None:
+            return
+        key = "beta1" if self.name in ("Adam", "AdamW") else "momentum"
+        self.h[key].copy_(torch.tensor(values, dtype=self.h[key].dtype).view(-1, 1))
+        self.uses[key] = True  # a cycle starting at momentum 0.95 uses it, whatever the config said
+
     @torch.no_grad()
     def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor) -> None:
         self.step_count += 1

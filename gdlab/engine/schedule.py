@@ -11,11 +11,14 @@ from gdlab.config import SchedulerConfig
 
 
 class LRSchedule:
-    """`lrs()` gives the current per-model lr list; `advance()` moves one interval (step or epoch)."""
+    """`lrs()` gives the current per-model lr list; `advance()` moves one interval (step or epoch).
+    `momenta` is each model's momentum (or Adam's beta1) where OneCycleLR cycles it, else None."""
 
-    def __init__(self, cfg: SchedulerConfig | None, base_lrs: list[float], total_intervals: int):
+    def __init__(self, cfg: SchedulerConfig | None, base_lrs: list[float], total_intervals: int,
+                 optimizer: str = "SGD"):
         self.cfg = cfg
         self._lrs = list(base_lrs)
+        self.momenta: list[float] | None = None
         self.interval = cfg.interval if cfg else "epoch"
         self._sched = None
         self.plateaus: list | None = None  # ReduceLROnPlateau: one per model, each watching its own val_loss
@@ -26,12 +29,16 @@ class LRSchedule:
             plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
             self.plateaus = [plateau(torch.optim.SGD([torch.zeros(1)], lr=lr), **args) for lr in base_lrs]
             return
-        self._opt = torch.optim.SGD([{"params": [torch.zeros(1)], "lr": lr} for lr in base_lrs], lr=base_lrs[0])
+        groups = [{"params": [torch.zeros(1)], "lr": lr} for lr in base_lrs]
+        self.beta1 = optimizer in ("Adam", "AdamW")  # torch's OneCycleLR cycles betas[0] where there are betas
+        self.cycling = getattr(cfg, "cycle_momentum", False)
+        stand_in = torch.optim.Adam if self.cycling and self.beta1 else torch.optim.SGD
+        self._opt = stand_in(groups, lr=base_lrs[0])
         cls = getattr(torch.optim.lr_scheduler, cfg.name)  # cfg.name is a validated Literal, not user text
         if cfg.name == "CosineAnnealingLR" and args["T_max"] is None:  # the whole run after any warmup
             args["T_max"] = max(1, total_intervals - cfg.warmup)
         if cfg.name == "OneCycleLR":
-            args.update(max_lr=list(base_lrs), total_steps=total_intervals, cycle_momentum=False)
+            args.update(max_lr=list(base_lrs), total_steps=total_intervals)
         if cfg.warmup:  # torch's own warmup recipe: LinearLR up to the lr, then the schedule, chained
             sched = torch.optim.lr_scheduler
             ramp = sched.LinearLR(self._opt, start_factor=cfg.warmup_start_factor, end_factor=1.0, total_iters=cfg.warmup)
@@ -39,6 +46,11 @@ class LRSchedule:
         else:
             self._sched = cls(self._opt, **args)
         self._lrs = [g["lr"] for g in self._opt.param_groups]
+        self._read_momenta()
+
+    def _read_momenta(self) -> None:
+        if self._sched is not None and self.cycling:
+            self.momenta = [g["betas"][0] if self.beta1 else g["momentum"] for g in self._opt.param_groups]
 
     def lrs(self) -> list[float]:
         return self._lrs
@@ -59,6 +71,7 @@ class LRSchedule:
         new = [g["lr"] for g in self._opt.param_groups]
         changed = new != self._lrs
         self._lrs = new
+        self._read_momenta()  # lr and momentum move together in a cycle: both change, or neither does
         return changed
 
     def _observe(self, losses: list[float]) -> bool:
@@ -86,6 +99,14 @@ class LRSchedule:
             for group, lr in zip(self._opt.param_groups, self._sched.get_last_lr()):
                 group["lr"] = lr
             self._lrs = [g["lr"] for g in self._opt.param_groups]
+            if self.cycling:  # torch sets a cycle's momentum while it computes the lr: at the restored step again
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        self._sched.get_lr()
+                    except ValueError:  # restored at its last step: no step is left to need a momentum
+                        pass
+                self._read_momenta()
 
 
 def lr_column(lrs: list[float], dtype: torch.dtype, device: torch.device) -> torch.Tensor:

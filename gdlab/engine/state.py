@@ -57,6 +57,7 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
         tr.optimizer.count_on_device(tr.model.flat)
     tr.optimizer.state = {k: v.to(tr.model.flat.device) for k, v in state["optimizer"]["state"].items()}
     tr.schedule.load_state_dict(state["schedule"])
+    tr.optimizer.set_momentum(tr.schedule.momenta)  # a cycled momentum at the restored step
     tr.order.load_state(state["order"])
     tr.step, tr.epoch_pos, tr.epoch_order = state["step"], state["epoch_pos"], state["epoch_order"]
     tr.elapsed_before = tr.elapsed = state["elapsed"]

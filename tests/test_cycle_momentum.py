@@ -1,0 +1,93 @@
+"""OneCycleLR's `cycle_momentum`: SGD's and RMSprop's momentum, or Adam's beta1, cycled as torch does it,
+per model in a batched group, and restored at the step a checkpoint was taken."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from gdlab.data import load_data
+from gdlab.engine.loop import GroupTrainer
+from gdlab.engine.state import restore_trainer, trainer_state
+from gdlab.model import build_sequential
+from tests.helpers import invoke, make_config, one_error_line, trained_curves
+
+STEPS = 40
+
+
+def cycled(name: str, lr: float, **optimizer):
+    return make_config(**{"optimizer": {"name": name, "lr": lr, **optimizer}, "train.dtype": "float64",
+                          "train.epochs": None, "train.steps": STEPS, "data.val_fraction": 0,
+                          "scheduler": {"name": "OneCycleLR", "cycle_momentum": True, "base_momentum": 0.8,
+                                        "max_momentum": 0.95}})
+
+
+def torch_losses(cfg) -> tuple[list[float], list[float]]:
+    """Full-batch losses of a plain torch loop with torch's OneCycleLR, and the momentum it set at each step."""
+    data = load_data(cfg, torch.float64)
+    torch.manual_seed(cfg.seed)
+    net = build_sequential(cfg).to(torch.float64)
+    o = cfg.optimizer.model_dump()
+    name = o.pop("name")
+    if "betas" in o:
+        o["betas"] = tuple(o["betas"])
+    opt = getattr(torch.optim, name)(net.parameters(), **o)
+    s = cfg.scheduler
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.optimizer.lr, total_steps=STEPS, cycle_momentum=True,
+                                                base_momentum=s.base_momentum, max_momentum=s.max_momentum)
+    losses, momenta = [], []
+    for _ in range(STEPS):
+        group = opt.param_groups[0]
+        momenta.append(group["betas"][0] if "betas" in group else group["momentum"])
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(net(data.x_train), data.y_train)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    return losses, momenta
+
+
+@pytest.mark.parametrize("name, extra", [("SGD", {"momentum": 0.9}), ("SGD", {"momentum": 0.0, "nesterov": False}),
+                                         ("RMSprop", {}), ("Adam", {}), ("AdamW", {"weight_decay": 0.01})])
+def test_a_cycled_momentum_follows_torch_in_a_batched_group(name, extra):
+    lrs = [0.05, 0.3] if name.startswith("SGD") else [0.005, 0.03]
+    configs = [cycled(name, lr, **extra) for lr in lrs]
+    _, curves = trained_curves(configs)
+    for cfg, curve in zip(configs, curves):
+        expected, momenta = torch_losses(cfg)
+        assert max(momenta) == pytest.approx(0.95) and min(momenta) == pytest.approx(0.8, abs=2e-3)  # it cycled
+        assert curve == pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+def test_without_cycling_the_momentum_is_the_configs():
+    cfg = cycled("SGD", 0.1, momentum=0.9).model_copy(deep=True)
+    cfg.scheduler.cycle_momentum = False
+    trainer = GroupTrainer([cfg], [load_data(cfg, torch.float64)], torch.device("cpu"))
+    list(trainer.run())
+    assert trainer.optimizer.h["momentum"].item() == 0.9 and trainer.schedule.momenta is None
+
+
+def test_a_resumed_cycle_continues_with_the_momentum_of_its_step():
+    cfg = cycled("Adam", 0.02)
+    data = [load_data(cfg, torch.float64)]
+    whole = [r.train_loss[0] for r in GroupTrainer([cfg], data, torch.device("cpu")).run()]
+    first = GroupTrainer([cfg], data, torch.device("cpu"))
+    head = [r.train_loss[0] for r in first.run(should_stop=lambda: first.step >= 13)]
+    state = trainer_state(first)
+    second = GroupTrainer([cfg], data, torch.device("cpu"))
+    restore_trainer(second, state)
+    assert second.optimizer.h["beta1"].item() == first.optimizer.h["beta1"].item() != 0.95
+    tail = [r.train_loss[0] for r in second.run()]
+    assert head + tail == whole
+
+
+def test_gd_cannot_cycle_a_momentum(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("name: c\ndata: {name: moons, n_samples: 64}\nmodel: [{Linear: [2, 4]}, Tanh, {Linear: [4, 2]}]\n"
+                    "loss: CrossEntropyLoss\noptimizer: {name: GD, lr: 0.1}\n"
+                    "scheduler: {name: OneCycleLR, cycle_momentum: true}\ntrain: {steps: 5, device: cpu}\n")
+    one_error_line(invoke("train", path, "--run-dir", tmp_path / "r"), 2, "c.yaml:6:", "scheduler.cycle_momentum: GD has no "
+                   "momentum to cycle")
+    assert not (tmp_path / "r").exists()

@@ -158,3 +158,21 @@ def test_drawn_seeds_are_replicas_in_the_plot(tmp_path):
     assert "optimizer.lr ~ loguniform(1e-2,1)" in labels and not any(x.startswith("seed") for x in labels)
     assert not is_search(load_sweep(alone, []))  # seeds alone: the sweep figure's replicas
     assert invoke("plot", alone, "-o", tmp_path / "a.png").exit_code == 0
+
+
+def test_a_drawn_choice_keeps_its_written_order_and_colours_the_points(tmp_path):
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.search_plot import plot_search
+
+    cfg = write_config(tmp_path, **{"train.epochs": 2})
+    out = tmp_path / "sw"
+    assert invoke("sweep", cfg, "optimizer.lr=loguniform(1e-2,1)", "optimizer.name=choice(SGD,Adam,RMSprop)",
+                  "--samples", "6", "--run-dir", out, "-q").exit_code == 0
+    table = pd.read_csv(out / "sweep.csv")
+    fig = plot_search(load_sweep(out, []), [])
+    name_ax = next(ax for ax in fig.axes if ax.get_xlabel().startswith("optimizer.name"))
+    assert [t.get_text() for t in name_ax.get_xticklabels()] == ["SGD", "Adam", "RMSprop"]
+    assert name_ax.get_xlim() == (-0.5, 2.5)
+    lr_ax = next(ax for ax in fig.axes if ax.get_xlabel().startswith("optimizer.lr"))
+    named = sorted(t.get_text() for t in lr_ax.get_legend().get_texts() if t.get_text().startswith("optimizer.name="))
+    assert named == sorted(f"optimizer.name={n}" for n in table["optimizer.name"].unique())

@@ -23,12 +23,14 @@ def _slice(ax, aggs: list, key: str, text: str, group: str | None, metric: str) 
     """One drawn axis: a point per draw (hollow where some seeds did not finish), ✕ on the top edge for a
     draw with no finite score that diverged, the best draw starred (by the ranking's rule)."""
     categorical = text.startswith("choice")
-    names = list(dict.fromkeys(str(a.point[key]) for a in aggs)) if categorical else []
+    # a choice's values in the order written, then any the table has beyond them (a hand-edited sweep.yaml)
+    names = list(dict.fromkeys([str(v) for v in _choices(text)] + [str(a.point[key]) for a in aggs])) if categorical else []
     position = (lambda v: float(names.index(str(v)))) if categorical else float
     colours = {g: f"C{i % 10}" for i, g in enumerate(dict.fromkeys(str(a.point[group]) for a in aggs))} if group else {}
-    drawn = []
+    drawn, named = [], set()
     for a in aggs:
         colour = colours.get(str(a.point[group]), "C0") if group else "C0"
+        label = f"{group}={a.point[group]}" if group and str(a.point[group]) not in named else None
         x = position(a.point[key])
         if a.mean is None:
             if a.statuses.get("diverged"):
@@ -38,7 +40,8 @@ def _slice(ax, aggs: list, key: str, text: str, group: str | None, metric: str) 
         drawn.append(a.mean)
         ax.errorbar([x], [a.mean], yerr=[[0.0], [0.0]] if a.std is None else [[min(a.std, a.mean * 0.999)], [a.std]],
                     ls="none", marker="o", ms=5, color=colour, mfc=colour if a.n_ok == a.n else "white",
-                    elinewidth=0.8, gid=f"draw:{key}")
+                    elinewidth=0.8, gid=f"draw:{key}", label=label)
+        named.add(str(a.point[group]) if group else "")
     best = next((a for a in aggs if a.mean is not None), None)  # aggregate_over_seeds puts the best first
     if best is not None:
         ax.plot([position(best.point[key])], [best.mean], ls="none", marker="*", ms=15, color="gold", mec="k",
@@ -46,6 +49,7 @@ def _slice(ax, aggs: list, key: str, text: str, group: str | None, metric: str) 
         ax.legend(fontsize="x-small", loc="best")
     if categorical:
         ax.set_xticks(range(len(names)), names)
+        ax.set_xlim(-0.5, len(names) - 0.5)
     else:
         _searched_range(ax, text)
     log_if_positive(ax, [drawn])
@@ -55,15 +59,24 @@ def _slice(ax, aggs: list, key: str, text: str, group: str | None, metric: str) 
     ax.set_ylabel(metric + (" (mean ± std over seeds)" if any(a.n > 1 for a in aggs) else ""))
 
 
-def _searched_range(ax, text: str) -> None:
-    """The x axis spans the range searched, so the reader sees where in it the draws fell (and where none did)."""
+def _distribution(text: str):
     from gdlab.errors import GdlabError
     from gdlab.sweep.sampling import parse_distribution
 
     try:
-        dist = parse_distribution(text, "sweep.yaml")
-    except GdlabError:  # a hand-edited sweep.yaml: the draws' own range
-        dist = None
+        return parse_distribution(text, "sweep.yaml")
+    except GdlabError:  # a hand-edited sweep.yaml: the draws speak for themselves
+        return None
+
+
+def _choices(text: str) -> tuple:
+    dist = _distribution(text)
+    return dist.args if dist is not None and dist.kind == "choice" else ()
+
+
+def _searched_range(ax, text: str) -> None:
+    """The x axis spans the range searched, so the reader sees where in it the draws fell (and where none did)."""
+    dist = _distribution(text)
     if dist is None:
         return
     low, high = dist.args
@@ -85,10 +98,12 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
     rows = _rows(sweep.table)
     metric = score_metric(rows, rank_by)
     aggs = aggregate_over_seeds(rows, sweep.axes, rank_by)
-    group = others[0] if others else None  # a list axis crossed with the draws (e.g. optimizer.name)
+    numeric = [a for a in drawn if not str(draws[a]).startswith("choice")]
+    # points are coloured by a list axis crossed with the draws (optimizer.name=SGD,Adam), else a drawn choice
+    categories = others + [a for a in drawn if a not in numeric]
+    group = categories[0] if categories else None
     if len(others) > 1:
         warnings.append(f"{sweep.path}: colours follow {group} only; {', '.join(others[1:])} also vary")
-    numeric = [a for a in drawn if not str(draws[a]).startswith("choice")]
     colour_by = numeric[0] if numeric else None
     norm, cmap = _colours(sweep.table[colour_by]) if colour_by else (None, None)
     fig = new_figure(max(8.0, 4.2 * len(drawn) + 1.4), 8.0)

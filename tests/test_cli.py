@@ -390,3 +390,12 @@ def test_a_ctrl_c_before_training_starts_says_so_and_exits_130(tmp_path, monkeyp
     result = invoke("train", write(tmp_path, TINY), "--run-dir", tmp_path / "r")
     assert result.exit_code == 130 and result.stderr == "gdlab: interrupted\n"
     assert not (tmp_path / "r").exists()
+
+
+def test_help_shows_the_defaults_written_for_options_without_one():
+    """Rich read `[default: ...]` inside a help text as markup and dropped it: --vectorize and --rank-by
+    showed no default at all."""
+    shown = " ".join(invoke("sweep", "--help").stdout.replace("│", " ").split())
+    assert "[default: (auto; with --resume: as the sweep ran)]" in shown
+    assert "else final_train_loss; with --resume: as the sweep ran)]" in shown
+    assert "[default: (0, or the sweep: section's sample_seed)]" in shown

@@ -26,13 +26,13 @@ def sweep_command(
     run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact sweep folder (new or empty)")] = None,
     runs_root: Annotated[str, typer.Option("--runs", help="parent folder of run folders")] = "runs",  # str: typer makes '' a Path('.')
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed variant")] = False,
-    vectorize: Annotated[Optional[str], typer.Option("--vectorize", help="auto | on | off: batch variants into one computation [default: auto; with --resume: as the sweep ran]", show_default=False)] = None,
+    vectorize: Annotated[Optional[str], typer.Option("--vectorize", help="auto | on | off: batch variants into one computation", show_default="auto; with --resume: as the sweep ran")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the sweep folder")] = False,
     max_group: Annotated[Optional[int], typer.Option("--max-group", min=0, help="models per batched group (default: cache-sized on a CPU, all on a GPU; 0: no cap)")] = None,
     sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/sharpness is GD's predicted stability edge)")] = False,
     samples: Annotated[Optional[int], typer.Option("--samples", min=1, help="random search: draws of the distribution axes (drawn jointly, crossed with the list axes)", show_default=False)] = None,
-    sample_seed: Annotated[Optional[int], typer.Option("--sample-seed", min=0, help="seed of the draws [default: 0, or the sweep: section's sample_seed]", show_default=False)] = None,
-    rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="best_val_loss | final_val_loss | final_train_loss | final_val_accuracy (higher is better) [default: best_val_loss when there is a validation split, else final_train_loss; with --resume: as the sweep ran]", show_default=False)] = None,
+    sample_seed: Annotated[Optional[int], typer.Option("--sample-seed", min=0, help="seed of the draws", show_default="0, or the sweep: section's sample_seed")] = None,
+    rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="best_val_loss | final_val_loss | final_train_loss | final_val_accuracy (higher is better)", show_default="best_val_loss when there is a validation split, else final_train_loss; with --resume: as the sweep ran")] = None,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
     from gdlab.cli.streams import output_console

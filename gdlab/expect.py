@@ -13,10 +13,10 @@ from gdlab.errors import GdlabError
 _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt}
 _EXPR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$")
 # Every number gdlab.runner writes to summary.json. init_sharpness is measured only when a bar names it;
-# resumed_from_step exists only in a resumed run.
+# resumed_from_step exists only in a resumed run, restored_best_from_step only with train.restore_best_weights.
 SUMMARY_KEYS = ["final_train_loss", "final_val_loss", "best_val_loss", "final_train_accuracy", "final_val_accuracy", "steps",
                 "epochs", "wall_s", "steps_per_s", "diverged_at_step", "stopped_early_at_step", "seed", "n_params", "sharpness_s",
-                "resumed_from_step", "init_sharpness"]
+                "resumed_from_step", "init_sharpness", "restored_best_from_step"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,8 @@ def parse_expectations(texts: list[str]) -> list[Expectation]:
 
 def check_applicable(expectations: list[Expectation], cfg, resuming: bool = False) -> None:
     """Refuse, before training, a bar the run could never report: accuracy without a classification loss,
-    a validation value with `data.val_fraction: 0`, resumed_from_step outside a resume, or a name neither
-    summary.json nor metrics.csv has."""
+    a validation value with `data.val_fraction: 0`, resumed_from_step outside a resume, restored_best_from_step
+    without train.restore_best_weights, or a name neither summary.json nor metrics.csv has."""
     from gdlab.records import metric_columns
 
     columns = metric_columns(cfg.task, cfg.data.val_fraction > 0, cfg.train.sharpness_every is not None)
@@ -81,6 +81,9 @@ def check_applicable(expectations: list[Expectation], cfg, resuming: bool = Fals
             raise GdlabError(f"--expect '{e.text}': the run records no sharpness; set train.sharpness_every")
         if e.name == "resumed_from_step" and not resuming:
             raise GdlabError(f"--expect '{e.text}': only a resumed run (gdlab train --resume) reports resumed_from_step")
+        if e.name == "restored_best_from_step" and not cfg.train.restore_best_weights:
+            raise GdlabError(f"--expect '{e.text}': only a run with train.restore_best_weights: true reports "
+                             "restored_best_from_step")
         if e.name not in SUMMARY_KEYS and e.name not in columns:
             from gdlab.config import did_you_mean
 

@@ -49,8 +49,11 @@ def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = No
     if training:
         check_batch_rows(cfg, data.x_train.shape[0])  # BatchNorm cannot train on a batch of one row
         plateau = cfg.scheduler is not None and cfg.scheduler.name == "ReduceLROnPlateau"
-        if data.x_val is None and (plateau or cfg.train.early_stop_patience):
-            key = "scheduler.name: ReduceLROnPlateau" if plateau else "train.early_stop_patience: early stopping"
+        watchers = [("scheduler.name: ReduceLROnPlateau", plateau),
+                    ("train.early_stop_patience: early stopping", cfg.train.early_stop_patience),
+                    ("train.restore_best_weights: restoring the best weights", cfg.train.restore_best_weights)]
+        key = next((key for key, on in watchers if on), None)
+        if data.x_val is None and key:
             raise GdlabError(f"{key} watches val_loss, and this data has no validation rows; set "
                              "data.val_fraction (e.g. 0.2)")
     return data
@@ -150,6 +153,7 @@ def run_group(
               "started_at": started, "finished_at": provenance.now_iso(),
               "versions": provenance.versions(), "git_sha": provenance.git_sha()}
     steps_done = trainer.steps_done  # a list built per call: once, not once per variant
+    best_steps = trainer.best.steps() if trainer.best is not None else None
     for k, v in enumerate(variants):
         status = statuses[k] if statuses else trainer.status(k)
         steps = steps_done[k]
@@ -168,9 +172,11 @@ def run_group(
             "error": error,
             "resumed_from_step": resume["step"] if resume is not None else None,
             "init_sharpness": init_sharp[k] if init_sharp else None,
+            "restored_best_from_step": best_steps[k] if best_steps else None,
         }
         summaries.append(summary)
-    states = trainer.model.state_dicts()
+    # train.restore_best_weights: model.pt gets each model's best weights; the checkpoint above kept the last
+    states = trainer.best.state_dicts(trainer.model) if trainer.best is not None else trainer.model.state_dicts()
 
     def finish(k: int) -> None:  # summary.json last: it is what marks the run finished
         save_model(variants[k].run_dir / "model.pt", states[k])

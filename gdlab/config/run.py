@@ -39,6 +39,9 @@ class TrainConfig(Strict):
         None, description="stop a model once its val_loss has not improved by more than early_stop_min_delta for "
                           "this many evaluations (Keras's EarlyStopping); null = train to the end")
     early_stop_min_delta: float = Field(0.0, ge=0, allow_inf_nan=False, description="the improvement that counts")
+    restore_best_weights: bool = Field(
+        False, description="model.pt holds each model's weights from its evaluation with the lowest val_loss "
+                           "(Keras's restore_best_weights), not the last ones")
 
     # In the JSON Schema too: exactly one of epochs and steps is given and not null.
     model_config = ConfigDict(json_schema_extra={"oneOf": [

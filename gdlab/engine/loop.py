@@ -11,6 +11,7 @@ import torch
 from gdlab.config import Config
 from gdlab.data import Dataset
 from gdlab.engine.batches import BatchPlan, DataOrder
+from gdlab.engine.best_weights import BestWeights
 from gdlab.engine.divergence import Divergence
 from gdlab.engine.early_stop import EarlyStop
 from gdlab.engine.epoch_means import EpochMeans
@@ -61,6 +62,7 @@ class GroupTrainer:
         # on a CUDA device each one block late, so the host's work on them overlaps the device's.
         self.sync_every = sync_every or (1 if device.type == "cpu" else 32)
         self.overlap_blocks = device.type == "cuda" and self.sync_every > 1
+        self.best = BestWeights(self.model, device.type == "cpu") if cfg.train.restore_best_weights else None
         self.recorded_step = self.step = 0  # recorded_step: the step of the last record yielded
         self.interrupted = False
         # Where the loop is inside the current epoch (what a checkpoint must restore), and elapsed time.
@@ -151,6 +153,8 @@ class GroupTrainer:
                     self._update(lr, must_mask=self.sync_every > 1 or not self.divergence.all_alive())
                 evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
                 vl, va = self.evaluate() if evaluated else (None, None)
+                if self.best is not None and vl is not None:  # before early stopping ends a model at this evaluation
+                    self.best.observe(self.step, vl, self.divergence.alive, self.model)
                 if self.early is not None and vl is not None:  # before the records: a stopped model's last row is this one
                     self.early.observe(self.step, vl, self.divergence)
                 self.elapsed = time.perf_counter() - t0

@@ -142,11 +142,13 @@ class StackedMLP:
             now = self.buffers[name]
             now.copy_(torch.where(alive.view(-1, *[1] * (now.dim() - 1)), now, before))
 
-    def state_dicts(self, models: list[int] | None = None) -> list[dict[str, torch.Tensor]]:
-        """The weights of `models` (default: all) under nn.Sequential's names, each loadable into
-        `build_sequential(cfg)`; the stack reaches the host in one copy, not one per model and layer."""
-        flat = self.flat.detach().cpu()
-        buffers = {n: b.cpu() for n, b in self.buffers.items()}
+    def state_dicts(self, models: list[int] | None = None, flat: torch.Tensor | None = None,
+                    buffers: dict[str, torch.Tensor] | None = None) -> list[dict[str, torch.Tensor]]:
+        """The weights of `models` (default: all; from `flat` and `buffers` when given, else the stack's own)
+        under nn.Sequential's names, each loadable into `build_sequential(cfg)`; the stack reaches the host
+        in one copy, not one per model and layer."""
+        flat = (self.flat if flat is None else flat).detach().cpu()
+        buffers = {n: b.cpu() for n, b in (self.buffers if buffers is None else buffers).items()}
         states = []
         for k in range(self.K) if models is None else models:
             state = {}

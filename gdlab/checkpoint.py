@@ -67,9 +67,10 @@ def load_checkpoint(run_dir: Path) -> dict:
 
 # What the weights so far depend on (and the divergence limit, fixed from the first loss and kept in the
 # checkpoint): an edit to any of these between checkpoint and resume would splice two different runs.
-# Logging keys, the device and (without a scheduler) the run's length may change.
+# Logging keys, the device and (without a scheduler) the run's length may change. restore_best_weights
+# decides which weights model.pt gets, and turned on at a resume it would miss the evaluations before.
 TRAJECTORY_KEYS = ("seed", "data", "model", "loss", "optimizer", "scheduler", "train.batch_size", "train.accumulate",
-                   "train.shuffle", "train.dtype", "train.grad_clip", "train.diverge_factor")
+                   "train.shuffle", "train.dtype", "train.grad_clip", "train.diverge_factor", "train.restore_best_weights")
 
 
 def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: int) -> None:
@@ -82,6 +83,7 @@ def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: i
     for flat in (before, after):  # data.seed: null means the run's seed; writing that seed out changes nothing
         if flat.get("data.seed") is None:
             flat["data.seed"] = flat.get("seed")
+        flat.setdefault("train.restore_best_weights", False)  # a checkpoint from before the key: its default
     changed = [k for k in dict.fromkeys([*before, *after]) if any(k == p or k.startswith(p + ".") for p in keys)
                and repr(before.get(k, "unset")) != repr(after.get(k, "unset"))]
     if changed:

@@ -1,10 +1,14 @@
 """train.restore_best_weights (Keras's restore_best_weights), per model: model.pt holds the weights of the
 evaluation with the lowest val_loss, equal to those of a run told to stop there; batched variants keep
-their own."""
+their own, and a resumed run ends with the model.pt of an uninterrupted one."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -77,11 +81,44 @@ def test_batched_variants_each_keep_their_own_best_weights(tmp_path):
     assert len(set(steps)) == 3  # each model's best came at its own step, so the copy was per model
 
 
+def test_a_resumed_run_ends_with_the_best_weights_from_before_its_checkpoint(tmp_path):
+    cfg = config(tmp_path, restore_best_weights=True, checkpoint_every=30)
+    _, whole, whole_run = train(tmp_path, cfg, "whole")
+    assert whole["restored_best_from_step"] < 150  # the best lies before the checkpoint resumed from
+    run = tmp_path / "run"
+    # killed while writing the checkpoint at the end (step 180): the resume goes on from the one at step 150
+    done = subprocess.run([sys.executable, "-m", "gdlab", "train", cfg, "--run-dir", str(run), "-q"],
+                          env={**os.environ, "GDLAB_TEST_KILL_DURING_CHECKPOINT": "180"},
+                          capture_output=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL and not (run / "model.pt").exists()
+    result = invoke("train", "--resume", run, "-q")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["resumed_from_step"] == 150
+    assert summary["restored_best_from_step"] == whole["restored_best_from_step"]
+    assert same_weights(weights(run), weights(whole_run))
+
+
 def test_restoring_the_best_weights_without_validation_rows_is_refused_before_any_folder(tmp_path):
     cfg = config(tmp_path, restore_best_weights=True)
     result = invoke("train", cfg, "data.val_fraction=0", "--runs", tmp_path / "runs")
     one_error_line(result, 2, "train.restore_best_weights", "watches val_loss", "set data.val_fraction")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_resume_refuses_a_config_that_turned_restoring_on_or_off():
+    """Turned on at a resume it would miss the evaluations before the checkpoint; a checkpoint from before
+    the key existed reads as its default, off."""
+    from gdlab.checkpoint import check_config_unchanged
+    from gdlab.errors import GdlabError
+    from tests.helpers import make_config
+
+    off, on = make_config().resolved(), make_config(**{"train.restore_best_weights": True}).resolved()
+    older = json.loads(json.dumps(off))
+    del older["train"]["restore_best_weights"]
+    check_config_unchanged("run", older, off, 5)
+    with pytest.raises(GdlabError, match="train.restore_best_weights"):
+        check_config_unchanged("run", off, on, 5)
 
 
 def test_the_accelerator_path_keeps_the_same_best_weights_as_the_cpu_path():

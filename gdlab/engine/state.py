@@ -33,6 +33,7 @@ def trainer_state(tr: GroupTrainer) -> dict:
         "sharpness_s": tr.sharpness_s,
         "epoch_means": tr.epoch_means.state(),
         "early_stop": tr.early.state() if tr.early is not None else None,
+        "best_weights": tr.best.state() if tr.best is not None else None,  # model.pt's weights at the end
         "dropout_rng": [g.get_state() for g in tr.model.dropout_generators],
         "rng": {
             "torch": torch.get_rng_state(),
@@ -69,6 +70,8 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
         tr.epoch_means.load_state(state["epoch_means"])
     if tr.early is not None and state.get("early_stop"):  # patience counted since the last improvement goes on
         tr.early.load_state(state["early_stop"])
+    if tr.best is not None and state.get("best_weights"):  # the best so far may lie before the checkpoint
+        tr.best.load_state(state["best_weights"])
     tr.recorded_step = tr.step
     every = (state.get("config") or {}).get("train", {}).get("log_every") or tr.log_every
     tr.log_segments = [list(seg) for seg in state.get("log_segments") or [[1, every]]]

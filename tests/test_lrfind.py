@@ -8,6 +8,7 @@ import math
 import random
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -299,26 +300,71 @@ def test_a_narrow_range_over_many_steps_takes_linear_time():
     assert large < 9 * max(small, 1e-3), (small, large)
 
 
+def next_commands(stdout: str) -> dict[str, list[str]]:
+    """The printed `next:` and `or:` commands, split as a shell would."""
+    import shlex
+
+    return {line.split(":", 1)[0].strip(): shlex.split(line.split(":", 1)[1]) for line in stdout.splitlines()
+            if line.startswith(("next:", "  or:"))}
+
+
+def run_printed(tmp_path, command: list[str], where: str) -> Path:
+    """Run a printed command as pasted (two epochs, to be quick); its run or sweep folder."""
+    assert command[0] == "gdlab"
+    ran = runner.invoke(app, [*command[1:], "train.epochs=2", "--runs", str(tmp_path / where), "-q"])
+    assert ran.exit_code == 0, (command, ran.output)
+    return Path(ran.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize("args, factors", [((), (1 / 3, 1, 3)),
                                            (("--min-lr", "1e-3", "--max-lr", "1e-1", "--steps", "60"), (1, 3, 10))])
 def test_the_suggestion_comes_with_commands_that_run_as_printed(tmp_path, args, factors):
     """'Confirm with gdlab sweep around it' left the user to write that sweep; the next commands are printed,
     around the suggestion (above it when it is only a lower bound), with lr-find's own overrides."""
-    import shlex
-
     cfg = tmp_path / "my config.yaml"  # a space: the printed command must quote it
     cfg.write_text(QUICKSTART.read_text())
     out = tmp_path / "lrf"
     result = runner.invoke(app, ["lr-find", str(cfg), "train.log_every=2", "--run-dir", str(out), *args])
     assert result.exit_code == 0, result.output
     lr = json.loads((out / "lr_find.json").read_text())["suggested_lr"]
-    lines = {line.split(":", 1)[0].strip(): line.split(":", 1)[1] for line in result.stdout.splitlines()
-             if line.startswith(("next:", "  or:"))}
-    sweep, train = shlex.split(lines["next"]), shlex.split(lines["or"])
+    commands = next_commands(result.stdout)
+    sweep, train = commands["next"], commands["or"]
     assert sweep[:4] == ["gdlab", "sweep", str(cfg), "train.log_every=2"]
     assert sweep[4] == "optimizer.lr=" + ",".join(f"{lr * f:.3g}" for f in factors)
     assert train[:4] == ["gdlab", "train", str(cfg), "train.log_every=2"] and train[4] == f"optimizer.lr={lr:.3g}"
-    ran = runner.invoke(app, [*train[1:], "train.epochs=2", "--runs", str(tmp_path / "runs"), "-q"])
-    assert ran.exit_code == 0, ran.output
-    saved = yaml.safe_load((Path(ran.stdout.strip().splitlines()[-1]) / "config.yaml").read_text())
+    saved = yaml.safe_load((run_printed(tmp_path, train, "runs") / "config.yaml").read_text())
     assert saved["optimizer"]["lr"] == float(f"{lr:.3g}") and saved["train"]["log_every"] == 2
+    swept = pd.read_csv(run_printed(tmp_path, sweep, "swept") / "sweep.csv")
+    assert list(swept["optimizer.lr"]) == [float(f"{lr * f:.3g}") for f in factors]
+
+
+def test_an_override_that_suits_only_the_range_test_is_left_out_of_the_commands_with_a_note(tmp_path):
+    """With ReduceLROnPlateau, lr-find takes data.val_fraction=0 (its own schedule replaces the plateau one, and
+    the test reads no validation rows), but the printed gdlab train and sweep with it were refused, exit 2."""
+    out = tmp_path / "lrf"
+    result = runner.invoke(app, ["lr-find", str(QUICKSTART), "scheduler.name=ReduceLROnPlateau", "data.val_fraction=0",
+                                 "--run-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    assert ("note: the commands below leave out data.val_fraction=0: the range test needs no validation rows, but "
+            "gdlab train refuses to run without them here (scheduler.name: ReduceLROnPlateau watches val_loss") in result.stdout
+    commands = next_commands(result.stdout)
+    for name, command in commands.items():
+        assert command[2:4] == [str(QUICKSTART), "scheduler.name=ReduceLROnPlateau"] and "data.val_fraction=0" not in command
+        saved = yaml.safe_load((run_printed(tmp_path, command, name) / ("sweep.yaml" if name == "next" else "config.yaml")).read_text())
+        assert "ReduceLROnPlateau" in json.dumps(saved)
+    assert set(commands) == {"next", "or"}
+
+
+def test_no_commands_are_printed_for_a_config_gdlab_train_refuses(tmp_path):
+    """A config whose own split has no validation rows for its plateau schedule: lr-find still runs and
+    suggests, but no command it could print would run, so it prints none and says why."""
+    raw = yaml.safe_load(QUICKSTART.read_text())
+    raw["data"]["val_fraction"], raw["scheduler"] = 0, {"name": "ReduceLROnPlateau"}
+    cfg = tmp_path / "plateau.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["lr-find", str(cfg), "--run-dir", str(tmp_path / "lrf")])
+    assert result.exit_code == 0, result.output
+    assert "suggested lr:" in result.stdout and not next_commands(result.stdout)
+    assert ("no next commands: gdlab train would refuse this config (scheduler.name: ReduceLROnPlateau watches "
+            "val_loss") in result.stdout
+    assert runner.invoke(app, ["train", str(cfg), "--runs", str(tmp_path / "runs")]).exit_code == 2  # as it says

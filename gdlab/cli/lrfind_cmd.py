@@ -68,12 +68,46 @@ def lr_find_command(
 
 def _next_steps(config: Path, overrides: list[str], lr: float, lower_bound: bool) -> str:
     """The commands that confirm the suggestion, ready to paste: a sweep around it (above it, when it is
-    only a lower bound) and a run with it, with lr-find's own overrides."""
+    only a lower bound) and a run with it, with lr-find's own overrides, each checked as those commands
+    check it, so that none is printed that would be refused."""
     import shlex
+
+    from gdlab.config.overrides import parse_override
 
     kept = [o for o in overrides if not o.replace(" ", "").startswith("optimizer.lr=")]
     factors = (1, 3, 10) if lower_bound else (1 / 3, 1, 3)
-    around = ",".join(f"{lr * f:.3g}" for f in factors)
+    around, one = [f"{lr * f:.3g}" for f in factors], f"{lr:.3g}"
+    note, refusal = "", _refusal(config, kept, around, one)
+    if refusal is not None:
+        # The range test reads no validation rows, so data.val_fraction=0 suits it; what watches val_loss in
+        # the full run (ReduceLROnPlateau, early stopping) needs them: the commands keep the config's split.
+        split = [o for o in kept if parse_override(o)[0] == ("data", "val_fraction")]
+        if not split or _refusal(config, [o for o in kept if o not in split], around, one) is not None:
+            return f"no next commands: gdlab train would refuse this config ({refusal})\n"
+        kept = [o for o in kept if o not in split]
+        note = (f"note: the commands below leave out {', '.join(split)}: the range test needs no validation rows, "
+                f"but gdlab train refuses to run without them here ({refusal})\n")
     base = " ".join(shlex.quote(str(part)) for part in [config, *kept])
-    return (f"next: gdlab sweep {base} optimizer.lr={around}\n"
-            f"  or: gdlab train {base} optimizer.lr={lr:.3g}\n")
+    return (f"{note}next: gdlab sweep {base} optimizer.lr={','.join(around)}\n"
+            f"  or: gdlab train {base} optimizer.lr={one}\n")
+
+
+def _refusal(config: Path, overrides: list[str], around: list[str], one: str) -> str | None:
+    """Why `gdlab sweep`/`gdlab train` would refuse these commands before training (None: they would not)."""
+    import contextlib
+    import io
+
+    from gdlab.loading import load_config
+    from gdlab.runner import prepare_data, resolve_device
+    from gdlab.sweep.preflight import preflight
+    from gdlab.sweep.run import setup_sweep
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # its notes were printed when lr-find read the config
+            cfg = load_config(config, [*overrides, f"optimizer.lr={one}"])
+            prepare_data(cfg)
+            resolve_device(cfg.train.device)
+            preflight(setup_sweep(config, [*overrides, f"optimizer.lr={','.join(around)}"]))
+    except GdlabError as exc:
+        return exc.message
+    return None

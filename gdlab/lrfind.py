@@ -53,8 +53,11 @@ def check_range(min_lr: float, max_lr: float, steps: int, stop_factor: float = 4
 
 
 def range_test_config(cfg: Config, min_lr: float, gamma: float, steps: int) -> Config:
+    """`cfg` as the range test runs it: `steps` steps, the lr growing from `min_lr` by `gamma` each, and none of
+    what watches a run's validation rows (it evaluates once, at its end, and saves no model.pt)."""
     train = cfg.train.model_copy(update={"epochs": None, "steps": steps, "diverge_factor": None, "eval_every": steps,
-                                         "checkpoint_every": None, "sharpness_every": None, "snapshot_every": None})
+                                         "checkpoint_every": None, "sharpness_every": None, "snapshot_every": None,
+                                         "early_stop_patience": None, "restore_best_weights": False})
     return cfg.model_copy(update={
         "optimizer": cfg.optimizer.model_copy(update={"lr": min_lr}),
         "scheduler": ExponentialLR(name="ExponentialLR", gamma=gamma, interval="step"),

@@ -368,3 +368,19 @@ def test_no_commands_are_printed_for_a_config_gdlab_train_refuses(tmp_path):
     assert ("no next commands: gdlab train would refuse this config (scheduler.name: ReduceLROnPlateau watches "
             "val_loss") in result.stdout
     assert runner.invoke(app, ["train", str(cfg), "--runs", str(tmp_path / "runs")]).exit_code == 2  # as it says
+
+
+def test_lr_find_ignores_early_stopping_and_best_weights_and_its_commands_keep_them(tmp_path):
+    """The range test evaluates once, at its end, so early stopping never acts in it and it saves no model.pt;
+    with data.val_fraction=0 it refused them anyway. It now runs without them, and the commands keep them."""
+    out = tmp_path / "lrf"
+    result = runner.invoke(app, ["lr-find", str(QUICKSTART), "train.early_stop_patience=3", "train.restore_best_weights=true",
+                                 "data.val_fraction=0", "--run-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    ran = yaml.safe_load((out / "config.yaml").read_text())["train"]
+    assert ran["early_stop_patience"] is None and ran["restore_best_weights"] is False
+    assert "leave out data.val_fraction=0" in result.stdout and "train.early_stop_patience: early stopping" in result.stdout
+    for name, command in next_commands(result.stdout).items():
+        assert command[3:5] == ["train.early_stop_patience=3", "train.restore_best_weights=true"]
+        assert "data.val_fraction=0" not in command
+        run_printed(tmp_path, command, name)

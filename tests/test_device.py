@@ -185,6 +185,23 @@ def test_gdlab_sweep_on_the_device_ranks_and_records_what_the_cpu_sweep_does(tmp
         assert list(dev[column].fillna(-1)) == pytest.approx(list(cpu[column].fillna(-1)), rel=1e-9), column
 
 
+def test_best_weights_kept_on_the_device_are_the_cpus(tmp_path):
+    """train.restore_best_weights on an accelerator copies masked rows on the device, with no host sync."""
+    for folder, device in FOLDERS:
+        result = invoke("sweep", *_moons(f"train.device={device}", "train.restore_best_weights=true"),
+                        "optimizer.lr=0.01,0.3,1", "--run-dir", tmp_path / folder)
+        assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "cpu" / "sweep.csv")
+    steps = []
+    for run in table.run_dir:
+        cpu, dev = (json.loads((tmp_path / d / run / "summary.json").read_text()) for d in ("cpu", "dev"))
+        assert dev["restored_best_from_step"] == cpu["restored_best_from_step"], run
+        a, b = (torch.load(tmp_path / d / run / "model.pt", weights_only=True) for d in ("cpu", "dev"))
+        assert all(torch.allclose(a[k], b[k], rtol=1e-9, atol=1e-12) for k in a), run
+        steps.append(cpu["restored_best_from_step"])
+    assert len(set(steps)) > 1  # the models' best came at different steps
+
+
 def test_lr_find_on_the_device_walks_the_cpus_curve(tmp_path):
     for folder, device in FOLDERS:
         result = invoke("lr-find", *_moons(f"train.device={device}"), "--run-dir", tmp_path / folder)

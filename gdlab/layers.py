@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field
+
+from gdlab.ints import PositiveInt
 
 FiniteFloat = Field(allow_inf_nan=False)
 

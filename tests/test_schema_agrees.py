@@ -79,6 +79,21 @@ REPORTED = [
     layer("LayerNorm-nested-list", {"LayerNorm": [[4]]}, False),
     layer("Linear-bare-needs-args", "Linear", False),  # the schema used to allow the bare name
     layer("Linear-null-needs-args", {"Linear": None}, False),
+    # JSON Schema's integer is any number with no fractional part (1.0 == 1 in JSON), so validate takes 1.0 as 1
+    # (it used to refuse it, which no schema can say); 2.5 is refused by both
+    layer("int-as-float", {"Linear": [2.0, 3]}, True),
+    layer("int-as-float-keyword", {"Linear": {"in_features": 2.0, "out_features": 3}}, True),
+    layer("int-as-float-scalar", {"LayerNorm": 4.0}, True),
+    layer("fraction-as-int", {"Linear": [2.5, 3]}, False),
+    case("seed-integral-float", True, seed=1.0),
+    case("data-seed-integral-float", True, data={"name": "moons", "seed": 3.0}),
+    case("data-n_samples-integral-float", True, data={"name": "moons", "n_samples": 64.0}),
+    case("data-n_samples-fraction", False, data={"name": "moons", "n_samples": 64.5}),
+    case("train-steps-1e4", True, train={"steps": 1e4}),
+    case("train-epochs-fraction", False, train={"epochs": 2.5}),
+    case("train-epochs-inf", False, train={"epochs": float("inf")}),
+    case("scheduler-step_size-integral-float", True, scheduler={"name": "StepLR", "step_size": 2.0}),
+    case("seed-integral-float-too-big", False, seed=2.0**63),
 ]
 
 # ---------------------------------------------------------------- every layer, every form
@@ -279,8 +294,6 @@ SCHEMA_CANNOT_SAY: dict[str, tuple[bool, bool, str]] = {
     "sweep-bad-axis": (False, True, "sweep axes are checked by building the sweep's variants; the schema types "
                                     "`sweep` as any mapping"),
     "sweep-bad-variant": (False, True, "each sweep variant is validated as a whole config"),
-    "layer:int-as-float": (False, True, "JSON has one number type: 2.0 is an integer to JSON Schema, a float to YAML "
-                                  "and gdlab's strict ints"),
     "lr-inf": (False, True, "JSON has no inf or NaN; `.inf` passes a bare `exclusiveMinimum`"),
     "lr-nan": (False, True, "NaN fails every comparison, so no bound refuses it"),
     "layer:eps-inf": (False, True, "as lr-inf, on a layer argument"),
@@ -294,7 +307,6 @@ SCHEMA_CANNOT_SAY: dict[str, tuple[bool, bool, str]] = {
 CANNOT_SAY_CASES = [
     case("sweep-bad-axis", sweep={"optimizer.lrr": [0.1, 0.2]}),
     case("sweep-bad-variant", sweep={"optimizer.lr": [0.1, -1]}),
-    layer("int-as-float", {"Linear": [2.0, 3]}),
     case("lr-inf", optimizer={"name": "SGD", "lr": float("inf")}),
     case("lr-nan", optimizer={"name": "SGD", "lr": float("nan")}),
     layer("eps-inf", {"BatchNorm1d": {"num_features": 4, "eps": float("inf")}}),

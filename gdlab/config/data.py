@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, NonNegativeInt, field_validator
+from pydantic import Field, field_validator
 
 from gdlab.config.base import NonNegativeFloat, Strict, Unit
+from gdlab.ints import INTEGRAL, NonNegativeInt
 
 
-FeatureCount = Annotated[int, Field(ge=1, le=1000)]  # input columns a generator makes
+FeatureCount = Annotated[int, Field(ge=1, le=1000), INTEGRAL]  # input columns a generator makes
 
 
 class DataBase(Strict):
@@ -19,7 +20,7 @@ class DataBase(Strict):
 
 
 class GeneratedData(DataBase):
-    n_samples: Annotated[int, Field(ge=4, le=10_000_000)] = 1000
+    n_samples: Annotated[int, Field(ge=4, le=10_000_000), INTEGRAL] = 1000
     noise: NonNegativeFloat = Field(0.1, allow_inf_nan=False)
 
 
@@ -38,13 +39,13 @@ class Xor(GeneratedData):
 
 class Spiral(GeneratedData):
     name: Literal["spiral"]
-    n_classes: Annotated[int, Field(ge=2, le=10)] = 2
+    n_classes: Annotated[int, Field(ge=2, le=10), INTEGRAL] = 2
 
 
 class Blobs(GeneratedData):
     name: Literal["blobs"]
     n_features: FeatureCount = 2
-    centers: Annotated[int, Field(ge=2, le=100)] = 3
+    centers: Annotated[int, Field(ge=2, le=100), INTEGRAL] = 3
     noise: NonNegativeFloat = Field(1.0, allow_inf_nan=False, description="cluster standard deviation")
 
 
@@ -65,7 +66,7 @@ class LinearData(GeneratedData):
 
 class Friedman(GeneratedData):
     name: Literal["friedman"]
-    n_features: Annotated[int, Field(ge=5, le=1000)] = 5
+    n_features: Annotated[int, Field(ge=5, le=1000), INTEGRAL] = 5
     noise: NonNegativeFloat = Field(1.0, allow_inf_nan=False)
 
 

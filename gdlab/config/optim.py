@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gdlab.config.base import LR, NonNegativeFloat, Strict, Unit
+from gdlab.ints import NonNegativeInt, PositiveInt
 
 # Which optimizer fields may differ between the K models of one batched group (per-model tensors in the
 # engine; betas is beta1/beta2 there); the rest (name, flags) may not. Here, torch-free, for sweep planning.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from gdlab.config.base import Strict, did_you_mean
@@ -12,6 +12,7 @@ from gdlab.config.data import DataConfig
 from gdlab.config.layer import Layer
 from gdlab.config.loss import CLASSIFICATION_LOSSES, LossConfig
 from gdlab.config.optim import OptimizerConfig, SchedulerConfig
+from gdlab.ints import INTEGRAL, NonNegativeInt, PositiveInt
 
 
 class TrainConfig(Strict):
@@ -29,7 +30,7 @@ class TrainConfig(Strict):
     sharpness_every: PositiveInt | None = Field(
         None, description="steps between sharpness measurements (top Hessian eigenvalue of the full training loss)"
     )
-    sharpness_iters: Annotated[int, Field(ge=1, le=1000)] = Field(50, description="power-iteration budget per pass (a negative or unsettled first pass gets a second, shifted one)")
+    sharpness_iters: Annotated[int, Field(ge=1, le=1000), INTEGRAL] = Field(50, description="power-iteration budget per pass (a negative or unsettled first pass gets a second, shifted one)")
     snapshot_every: PositiveInt | None = Field(None, description="steps between weight snapshots (for boundary movies)")
     diverge_factor: float | None = Field(
         1e4, gt=1, allow_inf_nan=False,

@@ -13,6 +13,7 @@ from gdlab.files import file_in_the_way
 
 RUN_FILES = ("metrics.csv", "summary.json")
 SWEEP_FILE = "sweep.csv"
+SWEEP_YAML = "sweep.yaml"  # written first: a sweep stopped or still starting may have no sweep.csv yet
 LRFIND_FILES = ("lr_find.csv", "lr_find.json")
 KINDS = "a run folder (metrics.csv), a sweep folder (sweep.csv) or an lr-find folder (lr_find.csv)"
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})[_T ](\d{2})[-:](\d{2})[-:](\d{2})")
@@ -77,6 +78,9 @@ def _resolve(path: Path) -> tuple[str, Path]:
     if not path.is_dir():
         raise GdlabError(f"{path}: not a folder; give {KINDS}")
     kind = kind_of(path)
+    if kind is None and (path / SWEEP_YAML).is_file():
+        raise GdlabError(f"{path}: a sweep folder with no {SWEEP_FILE} (still starting, or stopped before it wrote one); "
+                         "give its variant folders, or finish it with gdlab sweep --resume")
     if kind is None:
         inside = find_folders(path)
         hint = f"; it holds {len(inside)} such folder(s), e.g. {inside[0][1]}" if inside else ""
@@ -96,7 +100,8 @@ def find_folders(root: Path, warnings: list[str] | None = None) -> list[tuple[st
     for here, dirs, _ in os.walk(root, onerror=skip):
         folder = Path(here)
         try:
-            kind = kind_of(folder)
+            # a sweep.yaml alone still makes a sweep: its variant folders are not runs of their own
+            kind = kind_of(folder) or ("sweep" if (folder / SWEEP_YAML).is_file() else None)
         except OSError as exc:
             skip(exc)
             dirs.clear()

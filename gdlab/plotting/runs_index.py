@@ -12,7 +12,7 @@ from typing import Any
 from gdlab.errors import GdlabError, shorten
 from gdlab.files import file_in_the_way
 from gdlab.folder_lock import LOCK_NAME, locked_now
-from gdlab.plotting.folders import find_folders, folder_time, parse_time, path_error
+from gdlab.plotting.folders import SWEEP_FILE, SWEEP_YAML, find_folders, folder_time, kind_of, parse_time, path_error
 from gdlab.plotting.load import load_sweep
 from gdlab.plotting.lrfind_data import lrfind_row
 from gdlab.plotting.readers import NoRowsYet, finite_number as _number, read_config, read_metrics, read_summary
@@ -56,8 +56,10 @@ def _run_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
                   "best_val_loss": _number(best), "steps": int(metrics["step"].iloc[-1])}
 
 
-def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
+def _sweep_row(folder: Path, warnings: list[str], running: bool | None) -> dict[str, Any]:
     row = {"when": folder_time(folder), "kind": "sweep"}
+    if not (folder / SWEEP_FILE).is_file():
+        return row | _unwritten_sweep_row(folder, warnings, running)
     try:
         sweep = load_sweep(folder, warnings, curves=False)
     except GdlabError as exc:
@@ -90,6 +92,39 @@ def _sweep_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
                   "statuses": dict(counts.most_common())}  # for `runs --json`: the counts without parsing prose
 
 
+def _unwritten_sweep_row(folder: Path, warnings: list[str], running: bool | None) -> dict[str, Any]:
+    """A sweep with sweep.yaml and no sweep.csv (stopped before writing it, or still starting), from its variant
+    folders: a variant without a summary is pending while the sweep runs, else interrupted."""
+    config, notes = read_config(folder / SWEEP_YAML)
+    warnings.extend(notes)
+    config = config if isinstance(config, dict) else {}
+    axes = config.get("axes")
+    planned = math.prod(len(v) for v in axes.values()) if isinstance(axes, dict) and all(
+        isinstance(v, list) for v in axes.values()) else 0
+    try:
+        variants = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+    except OSError as exc:
+        warnings.append(f"{folder}: cannot look inside ({exc.strerror or exc}); its variants are not counted")
+        variants = []
+    unfinished = "interrupted" if running is False else "pending"
+    rows = [_run_row(d, warnings) if kind_of(d) == "run" else {"status": "no summary", "steps": 0} for d in variants]
+    statuses = [unfinished if r["status"] == "no summary" else r["status"] for r in rows]
+    statuses += [unfinished] * (planned - len(statuses))
+    counts = Counter(statuses)
+
+    def best(column: str) -> float | None:
+        values = [r[column] for r, s in zip(rows, statuses) if s == "completed" and r.get(column) is not None]
+        return min(values) if values else None
+
+    steps = [r["steps"] for r in rows]
+    return {"name": config.get("name") or folder.parent.name,
+            "when": parse_time(config.get("created_at")) or folder_time(folder),
+            "status": f"{len(statuses)} variant{'' if len(statuses) == 1 else 's'}: "
+                      + ", ".join(f"{n} {s}" for s, n in counts.most_common()) + f" (no {SWEEP_FILE})",
+            "final_train_loss": best("final_train_loss"), "best_val_loss": best("best_val_loss"),
+            "steps": None if None in steps else sum(steps), "statuses": dict(counts.most_common())}
+
+
 def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
     """Rows (dicts with COLUMNS) for every run, sweep and lr-find folder under root, oldest first."""
     try:
@@ -105,9 +140,13 @@ def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
     lock_of = {folder: folder / LOCK_NAME if kind == "sweep" else folder for kind, folder in found if kind != "lr-find"}
     held = locked_now(list(lock_of.values()))
     for kind, folder in found:
-        row = {"run": _run_row, "sweep": _sweep_row, "lr-find": lrfind_row}[kind](folder, warnings)
         # --json: true or false where the kernel says (Linux), null where it cannot be told (or an lr-find)
-        row["running"] = None if held is None or folder not in lock_of else lock_of[folder] in held
+        running = None if held is None or folder not in lock_of else lock_of[folder] in held
+        if kind == "sweep":
+            row = _sweep_row(folder, warnings, running)
+        else:
+            row = {"run": _run_row, "lr-find": lrfind_row}[kind](folder, warnings)
+        row["running"] = running
         if row["running"]:
             row["status"] = "running" if kind == "run" else f"running, {row['status']}"
         if not isinstance(row["name"], str):  # a hand-edited file's `name: 5` or `[x]`: the folder names it

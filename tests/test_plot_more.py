@@ -156,8 +156,8 @@ def test_compare_of_a_big_sweep_and_a_run_fits_its_legend_and_names_curves_by_lr
     fig, details = compare_figure([sweep, run])
     labels = legend_texts(fig)
     assert len(labels) == 19 and len(set(labels)) == 19
-    assert labels[0].startswith("moons-sgd: optimizer.lr=0.0001, seed=0 +")
-    assert labels[-1].startswith("sine-gd: optimizer.lr=0.1, seed=0 +")
+    assert labels[0].startswith("moons-sgd: optimizer.lr=0.0001, seed=0, ")
+    assert labels[-1].startswith("sine-gd: optimizer.lr=0.1, seed=0, ")
     width, height, inside = geometry(fig)
     assert width >= 6.0 and height >= 3.5 and inside
     # Ten colours: the eleventh curve on is told apart by its dashes.
@@ -175,13 +175,14 @@ def test_compare_of_many_curves_uses_columns_and_keeps_the_axes(tmp_path):
     assert fig.legends[0].get_window_extent().height <= fig.bbox.height
 
 
-def test_pick_keys_prefers_what_tells_curves_apart_and_skips_a_value_most_curves_share():
+def test_pick_keys_prefers_what_tells_curves_apart_then_fills_its_slots():
     from gdlab.plotting.labels import pick_keys
 
     flats = [{"optimizer.lr": lr, "seed": s, "loss.name": "CE", "data.name": "moons"} for lr in (1, 2, 3) for s in (0, 1)]
     flats.append({"optimizer.lr": 0.5, "seed": 0, "loss.name": "MSE", "data.name": "sine"})
     keys = ["data.name", "seed", "loss.name", "optimizer.lr"]
-    assert pick_keys(keys, flats) == ["optimizer.lr", "seed"]
+    # a value most curves share still differs: a free slot names it rather than hide it
+    assert pick_keys(keys, flats) == ["optimizer.lr", "seed", "loss.name"]
     assert pick_keys(keys, flats[:2] + flats[-1:], limit=1) == ["optimizer.lr"]
 
 
@@ -191,12 +192,12 @@ def test_sgd_against_adam_is_labelled_by_the_optimizer_not_by_keys_one_of_them_l
     sgd = {"name": "m", "optimizer": {"name": "SGD", "lr": 0.1, "momentum": 0.0, "nesterov": False}}
     adam = {"name": "m", "optimizer": {"name": "Adam", "lr": 0.1, "betas": [0.9, 0.999], "eps": 1e-8, "amsgrad": False}}
     labels, hidden = curve_labels([sgd, adam], ["a", "b"])
-    assert labels == ["optimizer.name=SGD +6 more", "optimizer.name=Adam +6 more"]
-    assert "optimizer.momentum=0" in hidden[0] and "optimizer.betas.0=0.9" in hidden[1]  # still listed below
+    # SGD's momentum and Adam's betas follow from the kind: no `+6 more` of them, no `unset`
+    assert (labels, hidden) == (["optimizer.name=SGD", "optimizer.name=Adam"], ["", ""])
     slow = {**adam, "optimizer": {**adam["optimizer"], "lr": 0.01}}
     labels, _ = curve_labels([sgd, adam, slow], ["a", "b", "c"])
-    assert labels == ["optimizer.name=SGD, optimizer.lr=0.1 +6 more", "optimizer.name=Adam, optimizer.lr=0.1 +6 more",
-                      "optimizer.name=Adam, optimizer.lr=0.01 +6 more"]
+    assert labels == ["optimizer.name=SGD, optimizer.lr=0.1", "optimizer.name=Adam, optimizer.lr=0.1",
+                      "optimizer.name=Adam, optimizer.lr=0.01"]
 
 
 # ---------------------------------------------------------------- lr-find folders

@@ -5,7 +5,6 @@ that tell the curves apart best, with the rest listed separately. Also figure ti
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import Any
 
 from gdlab.flatkeys import flatten
@@ -14,6 +13,7 @@ from gdlab.yamldump import format_value  # as sweeps and messages write values: 
 _UNSET = "unset"
 # `name` usually restates what the other differing keys already say; it is used only when nothing else differs.
 _WEAK_KEYS = ("name",)
+LR = "optimizer.lr"
 MAX_KEYS = 3  # beyond this a legend entry stops being readable at a glance and crowds out the axes
 MAX_VALUE = 32  # characters of one value in a label (a long path or list keeps its ends)
 # Tie-break between keys that tell the curves apart equally well: what gdlab experiments vary most often.
@@ -21,13 +21,27 @@ _GROUPS = ("optimizer", "scheduler", "loss", "model", "data", "train", "seed")
 
 
 def differing_keys(flats: list[dict[str, Any]]) -> list[str]:
-    """Keys (in first-seen order) whose value is not the same in every config; a missing key counts as a value."""
+    """Keys (in first-seen order) whose value is not the same in every config; a missing key counts as a value,
+    except where only a section's kind decides whether it is there (Adam's betas beside SGD): the kind says it."""
     keys: dict[str, None] = {}
     for flat in flats:
         keys.update(dict.fromkeys(flat))
-    differ = [k for k in keys if len({repr(f.get(k, _UNSET)) for f in flats}) > 1]
+    differ = [k for k in keys if len({repr(f.get(k, _UNSET)) for f in flats}) > 1
+              and not (by_kind(k, flats) and len({repr(f[k]) for f in flats if k in f}) == 1)]
     strong = [k for k in differ if k not in _WEAK_KEYS]
     return strong or differ
+
+
+def by_kind(key: str, flats: list[dict[str, Any]]) -> bool:
+    """Whether some configs lack `key` because their section is another kind (SGD's momentum beside Adam):
+    the section's name differs, and each kind either always has the key or never does."""
+    section, _, rest = key.partition(".")
+    if not rest or rest == "name":
+        return False
+    kind = f"{section}.name"
+    having = {repr(f.get(kind, _UNSET)) for f in flats if key in f}
+    lacking = {repr(f.get(kind, _UNSET)) for f in flats if key not in f}
+    return bool(having and lacking) and not having & lacking
 
 
 def _pair(flat: dict[str, Any], key: str, limit: int | None = None) -> str:
@@ -49,18 +63,17 @@ def pick_keys(keys: list[str], flats: list[dict[str, Any]], given: tuple[str, ..
         top = key.split(".", 1)[0]
         return any(key not in f for f in flats), _GROUPS.index(top) if top in _GROUPS else len(_GROUPS), keys.index(key)
 
-    chosen: list[str] = []
+    # The learning rate is what gdlab compares most: where it differs, a label never leaves it out.
+    chosen: list[str] = [LR] if LR in keys and limit > 0 else []
     while len(chosen) < min(limit, len(keys)):
         best = min((k for k in keys if k not in chosen), key=lambda k: (-distinct([*given, *chosen, k]), order(k)))
         if distinct([*given, *chosen, best]) == distinct([*given, *chosen]):
             break  # every curve is told apart already
         chosen.append(best)
-    # A key whose value most curves share would repeat that value down the legend: noise, not information.
-    # So is a key some configs lack (SGD's momentum beside Adam): its `unset` restates a difference already shown.
+    # The slots left name more of what differs, keys every config sets first: hiding a difference (an lr that
+    # two of three curves share) misleads more than a value repeated down the legend.
     for key in sorted((k for k in keys if k not in chosen), key=order):
-        common = Counter(repr(f.get(key, _UNSET)) for f in flats).most_common(1)[0][1]
-        partial = chosen and any(key not in f for f in flats)
-        if len(chosen) < limit and (2 * common <= len(flats) or not chosen) and not partial:
+        if len(chosen) < limit:
             chosen.append(key)
     return chosen
 
@@ -78,13 +91,16 @@ def curve_labels(configs: list[dict[str, Any] | None], fallbacks: list[str]) -> 
     shown = pick_keys(keys, known, ("name",) if named else ()) if short else keys
     labels, hidden = [], []
     for flat, fallback in zip(flats, fallbacks):
-        parts = [_pair(flat, k, MAX_VALUE if short else None) for k in shown] if flat else []
+        # a key this curve's kind does not take is left out of its label, not written `unset`
+        parts = [_pair(flat, k, MAX_VALUE if short else None) for k in shown
+                 if k in flat or not by_kind(k, known)] if flat else []
         label = ", ".join(parts) or fallback
         if short and flat:
             label = (f"{format_value(flat.get('name', fallback))}: " if named else "") + label
             label += f" +{len(keys) - len(shown)} more"
         labels.append(label)
-        rest = [_pair(flat, k) for k in keys if k not in shown or _pair(flat, k) not in parts]
+        rest = [_pair(flat, k) for k in keys if (k not in shown or _pair(flat, k) not in parts)
+                and (k in flat or not by_kind(k, known))]
         hidden.append(", ".join(rest) if short and flat else "no config.yaml" if short else "")
     seen = [labels.count(label) for label in labels]
     labels = [f"{label} ({fallback})" if count > 1 and label != fallback else label

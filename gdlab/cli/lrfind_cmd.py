@@ -100,7 +100,7 @@ def _refusal(config: Path, overrides: list[str], around: list[str], one: str) ->
     from gdlab.loading import load_config
     from gdlab.runner import prepare_data, resolve_device
     from gdlab.sweep.preflight import preflight
-    from gdlab.sweep.run import setup_sweep
+    from gdlab.sweep.setup import setup_sweep
 
     try:
         with contextlib.redirect_stderr(io.StringIO()):  # its notes were printed when lr-find read the config

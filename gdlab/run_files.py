@@ -44,8 +44,10 @@ def save_model(path: Path, state: dict) -> None:
 
 
 def save_snapshots(trainer: GroupTrainer, variants: list[Variant], step: int) -> None:
-    """Each still-training model's weights after `step` (0: the initial weights), as snapshots/step_<N>.pt."""
-    alive = [k for k in range(len(variants)) if trainer.diverged_at[k] is None]
+    """Each still-training model's weights after `step` (0: the initial weights), as snapshots/step_<N>.pt.
+    A model stopped early has its last snapshot at its stop step, as it has alone, where its run ends there."""
+    stopped = trainer.divergence.stopped
+    alive = [k for k in range(len(variants)) if trainer.diverged_at[k] is None and (stopped[k] is None or stopped[k] >= step)]
     for k, state in zip(alive, trainer.model.state_dicts(alive)):
         folder = variants[k].run_dir / "snapshots"
         folder.mkdir(exist_ok=True)

@@ -161,3 +161,17 @@ def test_plots_say_where_a_run_stopped_early(tmp_path):
     labels = [ln.get_label() for ln in plot_compare(load_runs([run, full], []), "val_loss", "step", []).axes[0].get_lines()
               if str(ln.get_gid()).startswith("compare:")]
     assert labels[0].endswith(f"; stopped early at step {at}") and "stopped" not in labels[1]
+
+
+def test_a_batched_variant_stopped_early_keeps_the_snapshots_it_has_alone(tmp_path):
+    """A variant that stopped early in a sweep group went on getting a snapshot every snapshot_every steps of the
+    group, of weights frozen at its stop: snapshots past the step its run ends at alone."""
+    cfg = config(tmp_path, early_stop_patience=2, early_stop_min_delta=1e-3, snapshot_every=5)
+    swept = invoke("sweep", cfg, "optimizer.lr=1.0,0.3", "--run-dir", tmp_path / "sw", "-q")
+    assert swept.exit_code == 0, swept.output
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    assert table["steps"].nunique() == 2  # one stopped before the other: the group trained on past its stop
+    for lr, folder in zip(table["optimizer.lr"], table["run_dir"]):
+        _, _, alone = train(tmp_path, cfg, f"alone{lr}", f"optimizer.lr={lr}")
+        grouped = sorted(p.name for p in (tmp_path / "sw" / folder / "snapshots").iterdir())
+        assert grouped == sorted(p.name for p in (alone / "snapshots").iterdir()), lr

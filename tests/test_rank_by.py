@@ -79,3 +79,21 @@ def test_ranking_a_regression_sweep_by_accuracy_is_refused_before_it_runs(tmp_pa
     result = invoke("sweep", cfg, "optimizer.lr=0.01,0.1", "--rank-by", "final_val_accuracy", "--runs", tmp_path / "runs")
     one_error_line(result, 2, "--rank-by final_val_accuracy: this sweep has regression variants")
     assert not (tmp_path / "runs").exists()
+
+
+def test_ranking_by_a_validation_score_without_validation_rows_is_refused_before_it_runs(tmp_path):
+    """It ran, then ranked every variant by a column that was empty for all of them ('-'), named a best
+    '(final_val_loss -)' and gave no best over seeds; --resume took the same --rank-by, and stored it."""
+    cfg = write_config(tmp_path, **{"data.val_fraction": 0, "train.epochs": 2})
+    for metric in ("best_val_loss", "final_val_loss", "final_val_accuracy"):
+        result = invoke("sweep", cfg, "optimizer.lr=0.1,0.2", "--rank-by", metric, "--runs", tmp_path / "runs")
+        one_error_line(result, 2, f"--rank-by {metric}: no variant of this sweep has validation rows",
+                       "rank by final_train_loss")
+    assert not (tmp_path / "runs").exists()
+    ran = invoke("sweep", cfg, "optimizer.lr=0.1,0.2", "--run-dir", tmp_path / "sw")
+    assert ran.exit_code == 0 and "ranking by final_train_loss" in ran.stdout
+    one_error_line(invoke("sweep", "--resume", tmp_path / "sw", "--rank-by", "final_val_loss"), 2,
+                   "--rank-by final_val_loss: no variant of this sweep has validation rows")
+    assert "rank_by: null" in (tmp_path / "sw" / "sweep.yaml").read_text()
+    mixed = invoke("sweep", cfg, "data.val_fraction=0,0.25", "--rank-by", "final_val_loss", "--run-dir", tmp_path / "mix")
+    assert mixed.exit_code == 0, mixed.output  # a val_fraction axis: those with validation rows rank first

@@ -73,7 +73,7 @@ def sweep_command(
         from gdlab.sweep.setup import setup_sweep
 
         setup = setup_sweep(config, axes or [], samples, sample_seed)
-        check_rank_by(rank_by, (p.cfg.task for p in setup.plans))
+        check_rank_by(rank_by, (p.cfg for p in setup.plans))
         vectorize = vectorize or "auto"
         groups = spread(group_variants(setup.plans, vectorize, max_group), jobs)
         from gdlab.sweep.preflight import preflight

@@ -24,7 +24,7 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     max_group = given["max_group"] if given["max_group"] is not None else stored.get("max_group")
     given_rank = given["rank_by"]
     rank_by = given_rank or (stored.get("rank_by") if stored.get("rank_by") in RANKABLE else None)
-    check_rank_by(rank_by, (p.cfg.task for p in setup.plans))
+    check_rank_by(rank_by, (p.cfg for p in setup.plans))
     if not dry_run:
         from gdlab.folder_lock import sweep_lock
 

@@ -19,13 +19,20 @@ def score_metric(rows: list[dict], rank_by: str | None = None) -> str:
     return "best_val_loss" if any(r.get("best_val_loss") is not None for r in rows) else "final_train_loss"
 
 
-def check_rank_by(rank_by: str | None, tasks: Iterable[str]) -> None:
-    """An accuracy to rank by exists only where every variant classifies; else one line, before anything runs."""
-    if rank_by is not None and higher_is_better(rank_by) and set(tasks) != {"classification"}:
-        from gdlab.errors import GdlabError
+def check_rank_by(rank_by: str | None, configs: Iterable) -> None:
+    """A score to rank by exists only where the variants have it: an accuracy where every variant classifies, a
+    validation score where some variant holds validation rows; else one line, before anything runs."""
+    if rank_by is None:
+        return
+    from gdlab.errors import GdlabError
 
+    configs = list(configs)
+    if higher_is_better(rank_by) and {c.task for c in configs} != {"classification"}:
         raise GdlabError(f"--rank-by {rank_by}: this sweep has regression variants (an MSE-like loss), which have "
                          "no accuracy; rank by best_val_loss, final_val_loss or final_train_loss")
+    if "_val_" in rank_by and all(c.data.val_fraction == 0 for c in configs):
+        raise GdlabError(f"--rank-by {rank_by}: no variant of this sweep has validation rows (data.val_fraction: 0); "
+                         "rank by final_train_loss, or set data.val_fraction (e.g. 0.2)")
 
 
 def higher_is_better(metric: str) -> bool:

@@ -505,3 +505,22 @@ def test_runs_tells_a_run_or_sweep_training_now_from_a_killed_one(tmp_path):
     assert "running, 2 variants" in listed.stdout
     row = sweep_row()
     assert (row["status"], row["running"]) == ("2 variants: 2 completed", False)
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="the probe reads Linux's /proc/locks")
+def test_runs_shows_a_resumed_run_training_now_where_it_is_not_where_it_was_interrupted(tmp_path):
+    """A --resume keeps the summary.json its interruption wrote until it ends: `runs` read its steps and losses
+    from there, so a run training on read `running` with the steps it had when it was stopped."""
+    from gdlab.folder_lock import run_folder_lock
+
+    run = tmp_path / "runs" / "run"
+    assert runner.invoke(app, ["train", str(config(tmp_path, epochs=4)), "--run-dir", str(run), "-q"]).exit_code == 0
+    metrics = pd.read_csv(run / "metrics.csv")
+    summary = json.loads((run / "summary.json").read_text())  # as the run stopped at step 10 left it
+    (run / "summary.json").write_text(json.dumps({**summary, "status": "interrupted", "steps": 10, "best_val_loss": 9.0}))
+    with run_folder_lock(run, "taken"):  # what `gdlab train --resume` holds while it trains on
+        (row,) = json.loads(runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"]).stdout)
+    assert (row["status"], row["running"], row["steps"]) == ("running", True, int(metrics["step"].iloc[-1]))
+    assert row["best_val_loss"] == pytest.approx(metrics["val_loss"].min())
+    (row,) = json.loads(runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"]).stdout)
+    assert (row["status"], row["running"], row["steps"], row["best_val_loss"]) == ("interrupted", False, 10, 9.0)

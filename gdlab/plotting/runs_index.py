@@ -26,13 +26,15 @@ def _status(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _run_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
+def _run_row(folder: Path, warnings: list[str], live: bool = False) -> dict[str, Any]:
+    """`live`: a process trains the run now, so its numbers come from metrics.csv: a resumed run's summary.json
+    is the one its interruption wrote, and its steps stay there while the run goes on."""
     summary, notes = read_summary(folder / "summary.json")
     config, more = read_config(folder / "config.yaml")
     warnings.extend(notes + more)
     row = {"name": (summary or {}).get("name") or (config or {}).get("name") or folder.parent.name,
            "when": parse_time((summary or {}).get("started_at")) or folder_time(folder), "kind": "run"}
-    if summary is not None:
+    if summary is not None and not live:
         steps, status = summary.get("steps"), _status(summary.get("status"))
         if status is None:
             got = f"status {shorten(repr(summary['status']))} is not a word" if "status" in summary else "no status"
@@ -51,7 +53,7 @@ def _run_row(folder: Path, warnings: list[str]) -> dict[str, Any]:
     warnings.extend(notes)
     val = metrics["val_loss"] if "val_loss" in metrics else None
     best = val[val.map(math.isfinite)].min() if val is not None else None
-    # No summary.json: the run is still going or was killed before it could write one.
+    # No summary.json (or one from before a --resume): the run is still going or was killed before it could write one.
     return row | {"status": "no summary", "final_train_loss": _number(metrics["train_loss"].iloc[-1]),
                   "best_val_loss": _number(best), "steps": int(metrics["step"].iloc[-1])}
 
@@ -145,7 +147,7 @@ def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
         if kind == "sweep":
             row = _sweep_row(folder, warnings, running)
         else:
-            row = {"run": _run_row, "lr-find": lrfind_row}[kind](folder, warnings)
+            row = _run_row(folder, warnings, bool(running)) if kind == "run" else lrfind_row(folder, warnings)
         row["running"] = running
         if row["running"]:
             row["status"] = "running" if kind == "run" else f"running, {row['status']}"

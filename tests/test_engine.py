@@ -493,6 +493,31 @@ def test_reduce_lr_on_plateau_follows_torch_fed_the_same_val_losses_and_resumes(
     assert lrs == [rec.lr for rec in records] and torch.equal(resumed.model.flat, whole.model.flat)
 
 
+def test_a_plateau_schedule_cuts_the_lr_after_more_than_patience_stalled_evaluations_as_the_docs_say():
+    """torch's rule, which gdlab runs: with patience 1 the lr falls at the second evaluation without improvement.
+    The README and the schema said it fell once val_loss had stalled for `patience` evaluations (Keras's count,
+    and early_stop_patience's), one evaluation too soon."""
+    from pathlib import Path
+
+    from gdlab.config.optim import ReduceLROnPlateau
+
+    cfg = make_config(**{"scheduler": {"name": "ReduceLROnPlateau", "factor": 0.5, "patience": 1, "threshold": 0.0},
+                         "optimizer.lr": 1.0, "train.epochs": 40, "train.batch_size": 24})
+    records = list(GroupTrainer([cfg], [load_data(cfg)], torch.device("cpu")).run())
+    best, stalled, cut = float("inf"), 0, False
+    for rec, after in zip(records, records[1:]):
+        if rec.val_loss is None:
+            continue
+        best, stalled = (rec.val_loss[0], 0) if rec.val_loss[0] < best else (best, stalled + 1)
+        if after.lr[0] != rec.lr[0]:  # the first cut, right after this evaluation
+            cut = True
+            break
+    assert cut and stalled == 2
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert "once its own val_loss has stalled for more than `patience` evaluations" in readme
+    assert "for more than `patience` evaluations" in " ".join(ReduceLROnPlateau.__doc__.split())
+
+
 def test_reduce_lr_on_plateau_without_validation_rows_is_refused_before_any_folder(tmp_path):
     import yaml
 

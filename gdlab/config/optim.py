@@ -110,8 +110,9 @@ class LinearLR(SchedulerBase):
 
 
 class ReduceLROnPlateau(SchedulerBase):
-    """Each model's lr times `factor` once its val_loss has not improved for `patience` evaluations (torch's
-    defaults; Keras's callback of that name). It watches every evaluation, so `interval` does not apply."""
+    """Each model's lr times `factor` once its val_loss has not improved for more than `patience` evaluations
+    (torch's rule and defaults; Keras's callback of that name cuts one evaluation sooner). It watches every
+    evaluation, so `interval` does not apply."""
 
     name: Literal["ReduceLROnPlateau"]
     factor: float = Field(0.1, gt=0, lt=1)

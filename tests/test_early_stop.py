@@ -175,3 +175,25 @@ def test_a_batched_variant_stopped_early_keeps_the_snapshots_it_has_alone(tmp_pa
         _, _, alone = train(tmp_path, cfg, f"alone{lr}", f"optimizer.lr={lr}")
         grouped = sorted(p.name for p in (tmp_path / "sw" / folder / "snapshots").iterdir())
         assert grouped == sorted(p.name for p in (alone / "snapshots").iterdir()), lr
+
+
+def test_a_model_that_diverged_ahead_of_the_records_is_diverged_not_stopped_early():
+    """On an accelerator the host reads a step's losses up to two blocks late, while the loop decides early stops
+    at once: a model that diverged (frozen on the device, its val_loss never improving again) ran out of patience
+    before the host knew, and ended `completed`, stopped early, with no diverged_at_step."""
+    from gdlab.data import load_data
+    from gdlab.engine.loop import GroupTrainer
+    from tests.helpers import make_config, step_records
+
+    sine = {"data": {"name": "sine", "n_samples": 64, "noise": 0.1, "val_fraction": 0.25}, "loss": "MSELoss",
+            "model": [{"Linear": [1, 8]}, "Tanh", {"Linear": [8, 1]}], "train.epochs": 60, "train.early_stop_patience": 3}
+    configs = [make_config(**{**sine, "optimizer.lr": lr}) for lr in (0.1, 5.0)]
+    data, cpu = load_data(configs[0]), torch.device("cpu")
+    per_step = GroupTrainer(configs, [data] * 2, cpu)
+    blocks = GroupTrainer(configs, [data] * 2, cpu, sync_every=8)
+    blocks.overlap_blocks = True
+    want, got = step_records(per_step), step_records(blocks)
+    assert per_step.diverged_at[1] is not None and per_step.divergence.stopped[1] is None  # it does diverge
+    assert blocks.diverged_at == per_step.diverged_at and blocks.divergence.stopped == per_step.divergence.stopped
+    assert [blocks.status(k) for k in range(2)] == [per_step.status(k) for k in range(2)] == ["completed", "diverged"]
+    assert [r for r in got if any(r[1])] == [r for r in want if any(r[1])]

@@ -20,8 +20,11 @@ class EarlyStop:
         self.waited = [0] * K
 
     def observe(self, step: int, val_loss: torch.Tensor, models: Divergence) -> None:
+        # The device's mask, not the host's view: on an accelerator the host learns of a divergence up to two
+        # blocks late, and a diverged model's frozen val_loss, never improving, would run its patience out first.
+        alive = models.alive.tolist()
         for k, v in enumerate(val_loss.tolist()):
-            if not models.alive_host(k):
+            if not alive[k] or not models.alive_host(k):
                 continue
             if v < self.best[k] - self.min_delta:  # NaN is no improvement
                 self.best[k], self.waited[k] = v, 0

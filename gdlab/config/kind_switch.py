@@ -17,6 +17,10 @@ from gdlab.yamldump import format_value
 _NONE = object()
 
 
+# Where the new kind refuses the old default (a plateau schedule steps at evaluations), keeping it is no option.
+_NOT_KEPT = {("ReduceLROnPlateau", "interval")}
+
+
 def kind_default(section: str, name: Any, key: str) -> Any:
     """The default of `key` for the `name` kind of a union section (a list for a tuple), or _NONE."""
     cls = kind_class(section, name)
@@ -51,8 +55,9 @@ def reset_switched_defaults(raw: dict, before: dict, set_keys: Iterable[str]) ->
                 continue
             if written_out and was is not _NONE and new[key] == was and was != now:
                 del new[key]
+                keep = "" if (new_name, key) in _NOT_KEPT else f" (set {section}.{key}={format_value(was)} to keep it)"
                 notes.append(f"{section}.{key}: {format_value(was)} was {old_name}'s default; {new_name}'s "
-                             f"({format_value(now)}) applies (set {section}.{key}={format_value(was)} to keep it)")
+                             f"({format_value(now)}) applies{keep}")
             elif new[key] != now:  # SGD's momentum 0.9 makes RMSprop a momentum RMSprop: a choice, said aloud
                 notes.append(f"{section}.{key}: {format_value(new[key])} carries over from {old_name} to {new_name}, "
                              f"whose default is {format_value(now)}")

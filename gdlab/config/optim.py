@@ -82,6 +82,15 @@ class SchedulerBase(Strict):
                                                   "before the schedule starts (torch's LinearLR, then SequentialLR)")
     warmup_start_factor: float = Field(0.1, gt=0, le=1, description="the first warmup interval's share of the lr")
 
+    @model_validator(mode="after")
+    def _no_unused_settings(self):
+        """A setting that would change nothing is refused (config.yaml writes every default out, so only a
+        value other than the default counts as set): it is a typo or a misunderstanding, not a choice."""
+        if not self.warmup and self.warmup_start_factor != 0.1:
+            raise ValueError(f"warmup_start_factor {self.warmup_start_factor} does nothing without warmup: N; "
+                             "set warmup or drop warmup_start_factor")
+        return self
+
 
 class StepLR(SchedulerBase):
     name: Literal["StepLR"]
@@ -123,6 +132,14 @@ class ReduceLROnPlateau(SchedulerBase):
     min_lr: NonNegativeFloat = Field(0.0, allow_inf_nan=False)
     eps: NonNegativeFloat = Field(1e-8, allow_inf_nan=False)
 
+    @field_validator("interval")
+    @classmethod
+    def _evaluations(cls, value: str) -> str:
+        if value == "step":
+            raise ValueError("ReduceLROnPlateau steps at each evaluation (train.eval_every), not per step or "
+                             "epoch; leave interval out")
+        return value
+
     @field_validator("warmup")
     @classmethod
     def _no_warmup(cls, value: int) -> int:
@@ -145,6 +162,12 @@ class OneCycleLR(SchedulerBase):
     cycle_momentum: bool = False
     base_momentum: float = Field(0.85, ge=0, lt=1)
     max_momentum: float = Field(0.95, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _momenta_need_the_cycle(self):
+        if not self.cycle_momentum and (self.base_momentum, self.max_momentum) != (0.85, 0.95):
+            raise ValueError("base_momentum and max_momentum do nothing without cycle_momentum: true")
+        return self
 
     @field_validator("warmup")
     @classmethod

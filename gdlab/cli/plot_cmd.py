@@ -1,7 +1,6 @@
-"""`gdlab plot`, `gdlab compare` and `gdlab runs`: figures and listings made from a run's files alone.
+"""`gdlab plot` and `gdlab compare`: figures made from a run's files alone.
 Imports no torch ever, and pandas/matplotlib only once a command runs, so `gdlab --help` stays fast."""
 
-import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -137,6 +136,7 @@ def compare(
     dpi: int = _DPI,
     title: Optional[str] = typer.Option(None, "--title", help="Figure title (default: the metric and how many runs)."),
     smooth: float = _SMOOTH,
+    color_by: Optional[str] = typer.Option(None, "--color-by", help="Colour each curve by this config key, e.g. optimizer.lr (a colour bar for numbers)."),
 ) -> None:
     from gdlab.plotting.compare import plot_compare
     from gdlab.plotting.load import load_runs
@@ -146,55 +146,10 @@ def compare(
     warnings: list[str] = []
     details: list[str] = []
     try:
-        fig = plot_compare(load_runs(list(paths), warnings), metric, x.value, warnings, title, details, smooth)
+        fig = plot_compare(load_runs(list(paths), warnings), metric, x.value, warnings, title, details, smooth, color_by)
     finally:
         _warn(warnings)
     if details:  # the legend names a few keys per curve; the terminal gets all of them
         typer.echo("config keys that differ but that the legend leaves out:")
         typer.echo("\n".join(details))
     _save(fig, output, dpi)
-
-
-@command("runs", help="List the runs, sweeps and lr-find folders under DIR (default: runs), oldest first.")
-def runs(
-    root: Optional[Path] = typer.Argument(None, metavar="DIR", help="Folder to search (default: runs)."),
-    runs_root: Optional[Path] = typer.Option(None, "--runs", help="the same folder, named as train and sweep name it"),
-    as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list, for scripts."),
-) -> None:
-    from gdlab.plotting.runs_index import list_runs
-
-    # `gdlab train ... --runs X` then `gdlab runs --runs X` works as one would guess; `runs A --runs B` is a mistake
-    if root is not None and runs_root is not None and root != runs_root:
-        raise GdlabError(f"runs: give the folder once, as DIR or as --runs (got {root} and {runs_root})")
-    root = root or runs_root or Path("runs")
-
-    warnings: list[str] = []
-    try:
-        rows = list_runs(root, warnings)
-    finally:
-        _warn(warnings)
-    if as_json:
-        typer.echo(json.dumps([row | {"when": row["when"].isoformat(timespec="seconds")} for row in rows], indent=2))
-        return
-    if not rows:
-        typer.echo(f"no runs, sweeps or lr-find folders under {root}")
-        return
-    _table(rows)
-
-
-def _table(rows: list[dict]) -> None:
-    from gdlab.cli.streams import output_console
-    from rich.table import Table
-    from rich.text import Text
-
-    def cell(value) -> Text:  # Text, not str: a '[' in a name or path is not rich markup
-        return Text("—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value))
-
-    table = Table(box=None, header_style="bold")
-    for name in ("name", "when", "kind", "status", "final train loss", "best val loss", "steps", "path"):
-        table.add_column(name, justify="right" if name in ("final train loss", "best val loss", "steps") else "left")
-    for row in rows:
-        table.add_row(cell(row["name"]), row["when"].strftime("%Y-%m-%d %H:%M"), row["kind"], cell(row["status"]),
-                      cell(row["final_train_loss"]), cell(row["best_val_loss"]), cell(row["steps"]), cell(row["path"]))
-    # piped: every run on one line with its whole path last, so grep and `awk '{print $NF}'` get a usable path
-    output_console(fit=table).print(table)

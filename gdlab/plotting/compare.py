@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from gdlab.errors import GdlabError
+from gdlab.plotting.colour_by import colour_runs
 from gdlab.plotting.labels import curve_labels, left_out_lines
 from gdlab.plotting.load import RunData, diverged_step
 from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_positive, new_figure, step_axis
@@ -61,9 +62,10 @@ def _y_scale(ax, metric: str, values) -> None:
 
 
 def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], title: str | None = None,
-                 details: list[str] | None = None, smooth: float = 0.0):
+                 details: list[str] | None = None, smooth: float = 0.0, color_by: str | None = None):
     """Draw `metric` against `x` for every run; line gids are `compare:<i>` in input order, labels as in the legend.
-    When labels leave differing config keys out, `details` receives lines that list them, for the terminal."""
+    When labels leave differing config keys out, `details` receives lines that list them, for the terminal.
+    `color_by` (a dotted config key) colours each curve by its run's value of it."""
     if x not in X_AXES:
         raise GdlabError(f"--x {x}: choose one of {', '.join(X_AXES)}")
     if runs and not any(metric in run.metrics for run in runs):  # a typo: one line, not a warning per run
@@ -73,10 +75,12 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     kept = [(i, run, mask) for i, (run, mask) in enumerate(zip(runs, masks)) if mask is not None]
     # labelled by what differs between the curves drawn: not by keys only a run left out differs in
     labels, hidden = curve_labels([_comparable(run.config) for _, run, _ in kept], [_fallback(run) for _, run, _ in kept])
+    colouring = colour_runs([run.config for _, run, _ in kept], color_by, [_fallback(r) for _, r, _ in kept],
+                            warnings) if color_by and kept else None
     fig = new_figure(AXES_SIZE[0] + 2.0, AXES_SIZE[1] + 1.2)
     ax = fig.subplots()
     drawn = []
-    for (i, run, mask), label, rest in zip(kept, labels, hidden):
+    for n, ((i, run, mask), label, rest) in enumerate(zip(kept, labels, hidden)):
         frame = run.metrics
         xs, ys = frame[x][mask].to_numpy(), frame[metric][mask].to_numpy()
         step = diverged_step(frame, run.summary)
@@ -87,7 +91,9 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
         stopped = (run.summary or {}).get("stopped_early_at_step")
         if step is None and isinstance(stopped, int) and not isinstance(stopped, bool):
             shown_as = f"{label}; stopped early at step {stopped}"
-        (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", ls=STYLES[len(drawn) // 10 % len(STYLES)],
+        # coloured by a value, curves share colours by meaning; else the cycle's ten colours, then dashes
+        style = {"color": colouring.colours[n]} if colouring else {"ls": STYLES[len(drawn) // 10 % len(STYLES)]}
+        (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", **style,
                           marker="." if mask.sum() <= len(frame) // 2 else None)
         line = handle = smooth_line(ax, line, smooth)
         if step is not None:  # the legend entry shows the line with the ✕ over it
@@ -104,6 +110,10 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
         ax.set_xlabel(x)
     ax.set_ylabel(metric)
     ax.grid(True, alpha=0.3)
+    if colouring is not None and colouring.norm is not None:
+        from matplotlib.cm import ScalarMappable
+
+        fig.colorbar(ScalarMappable(norm=colouring.norm, cmap=colouring.cmap), ax=ax, label=color_by)
     # A diverged curve's entry shows its line with the ✕ over it: one entry per curve, however many diverged.
     handles = [handle for *_, handle in drawn]
     shown = [(h[0] if isinstance(h, tuple) else h).get_label() for h in handles]

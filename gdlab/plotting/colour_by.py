@@ -1,0 +1,58 @@
+"""`compare --color-by KEY`: each curve coloured by one config value, as W&B colours runs by a
+hyperparameter: a colour bar for numbers (log when they span decades), one colour per value otherwise."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from gdlab.errors import GdlabError
+from gdlab.flatkeys import flatten
+
+MISSING = "0.6"  # the grey of a curve whose config lacks the key (or could not be read)
+
+
+@dataclass
+class Colouring:
+    colours: list[Any]  # one matplotlib colour per run
+    norm: Any = None  # a number axis's norm and colormap, for the colour bar
+    cmap: Any = None
+    categories: dict[str, Any] | None = None  # a text axis: value -> colour, for the legend
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def colour_runs(configs: list[dict | None], key: str, names: list[str], warnings: list[str]) -> Colouring:
+    """The colours of runs whose configs are `configs` (None: unreadable), by the dotted `key`."""
+    from matplotlib import colormaps
+    from matplotlib.colors import LogNorm, Normalize
+
+    values = [flatten(c).get(key, _Unset) if c else _Unset for c in configs]
+    found = [v for v in values if v is not _Unset]
+    if not found:
+        import difflib
+
+        keys = sorted({k for c in configs if c for k in flatten(c)})
+        near = difflib.get_close_matches(key, keys, n=3, cutoff=0.6) or [k for k in keys if k.startswith("optimizer.")]
+        raise GdlabError(f"--color-by {key}: no run's config.yaml has that key; "
+                         f"{'did you mean' if difflib.get_close_matches(key, keys, n=1, cutoff=0.6) else 'e.g.'} {', '.join(near)}")
+    lacking = [name for name, v in zip(names, values) if v is _Unset]
+    if lacking:
+        warnings.append(f"--color-by {key}: {len(lacking)} run(s) have no such key and are grey ({', '.join(lacking[:3])})")
+    if all(_number(v) for v in found):
+        low, high = min(found), max(found)
+        if low > 0 and high / low >= 10:  # learning rates span decades: a log scale spreads them
+            norm = LogNorm(low, high)
+        else:
+            norm = Normalize(low - 1, high + 1) if low == high else Normalize(low, high)
+        cmap = colormaps["viridis"]
+        return Colouring([MISSING if v is _Unset else cmap(norm(v)) for v in values], norm, cmap)
+    order = {str(v): f"C{i % 10}" for i, v in enumerate(dict.fromkeys(str(v) for v in found))}
+    return Colouring([MISSING if v is _Unset else order[str(v)] for v in values], categories=order)
+
+
+class _Unset:
+    """A key a config lacks (distinct from a value of null)."""

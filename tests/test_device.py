@@ -243,3 +243,25 @@ def test_a_run_interrupted_on_the_device_resumes_to_the_uninterrupted_run(tmp_pa
     pd.testing.assert_frame_equal(a, b, rtol=1e-6)
     wa, wb = (torch.load(tmp_path / d / "model.pt", weights_only=True) for d in ("whole", "cut"))
     assert all(torch.allclose(wa[k], wb[k], rtol=1e-6, atol=1e-7) for k in wa)
+
+
+@pytest.mark.parametrize("extra", [
+    ("scheduler={name: OneCycleLR, cycle_momentum: true}", "optimizer.momentum=0.9"),
+    ("scheduler={name: ReduceLROnPlateau, patience: 1, factor: 0.5}",),
+    ("train.early_stop_patience=2",),
+])
+def test_schedules_that_move_momentum_or_watch_val_loss_on_the_device_are_the_cpus(tmp_path, extra):
+    """A cycled momentum is copied into the captured graph's column in place; a plateau schedule and early
+    stopping read each model's val_loss: on the device, lrs, losses and stop steps are the CPU's."""
+    for folder, device in FOLDERS:
+        result = invoke("sweep", *_moons(f"train.device={device}", *extra), "optimizer.lr=0.05,0.5,3",
+                        "--run-dir", tmp_path / folder)
+        assert result.exit_code == 0, result.output
+    cpu, dev = (pd.read_csv(tmp_path / d / "sweep.csv") for d in ("cpu", "dev"))
+    assert list(dev.status) == list(cpu.status)
+    assert list(dev.stopped_early_at_step.fillna(0)) == list(cpu.stopped_early_at_step.fillna(0))
+    for run in cpu.run_dir:
+        a, b = (pd.read_csv(tmp_path / d / run / "metrics.csv") for d in ("cpu", "dev"))
+        assert list(b.step) == list(a.step), run
+        for column in ("lr", "train_loss", "val_loss"):
+            assert list(b[column].fillna(-1)) == pytest.approx(list(a[column].fillna(-1)), rel=1e-9), (run, column)

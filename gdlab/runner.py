@@ -48,14 +48,7 @@ def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = No
     check_model_fits(cfg, data.x_train.shape[0])
     if training:
         check_batch_rows(cfg, data.x_train.shape[0])  # BatchNorm cannot train on a batch of one row
-        plateau = cfg.scheduler is not None and cfg.scheduler.name == "ReduceLROnPlateau"
-        watchers = [("scheduler.name: ReduceLROnPlateau", plateau),
-                    ("train.early_stop_patience: early stopping", cfg.train.early_stop_patience),
-                    ("train.restore_best_weights: restoring the best weights", cfg.train.restore_best_weights)]
-        key = next((key for key, on in watchers if on), None)
-        if data.x_val is None and key:
-            raise GdlabError(f"{key} watches val_loss, and this data has no validation rows; set "
-                             "data.val_fraction (e.g. 0.2)")
+        cfg.check_val_watchers(data.x_val is not None)
     return data
 
 

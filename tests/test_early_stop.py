@@ -197,3 +197,15 @@ def test_a_model_that_diverged_ahead_of_the_records_is_diverged_not_stopped_earl
     assert blocks.diverged_at == per_step.diverged_at and blocks.divergence.stopped == per_step.divergence.stopped
     assert [blocks.status(k) for k in range(2)] == [per_step.status(k) for k in range(2)] == ["completed", "diverged"]
     assert [r for r in got if any(r[1])] == [r for r in want if any(r[1])]
+
+
+def test_validate_without_data_refuses_what_train_refuses_for_a_split_of_zero(tmp_path):
+    """`validate --no-data` said ok to early stopping with val_fraction 0, which `gdlab train` refuses."""
+    path = tmp_path / "c.yaml"
+    path.write_text("name: c\ndata: {name: moons, n_samples: 64, val_fraction: 0}\nmodel: [{Linear: [2, 4]}, Tanh, "
+                    "{Linear: [4, 2]}]\nloss: CrossEntropyLoss\noptimizer: {name: SGD, lr: 0.1}\n"
+                    "train: {steps: 5, device: cpu, early_stop_patience: 2}\n")
+    for args in (["validate", path, "--no-data"], ["validate", path], ["train", path, "--run-dir", tmp_path / "r"]):
+        one_error_line(invoke(*args), 2, "train.early_stop_patience: early stopping watches val_loss")
+    path.write_text(path.read_text().replace("val_fraction: 0", "val_fraction: 0.25"))
+    assert invoke("validate", path, "--no-data").exit_code == 0

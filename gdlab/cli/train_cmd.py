@@ -156,6 +156,8 @@ def validate_command(
 
                 prepare_data(cfg)
                 resolve_device(cfg.train.device)
+            else:  # no data read, but a split of 0 is known to leave no validation rows
+                cfg.check_val_watchers(cfg.data.val_fraction > 0)
             if cfg.sweep:  # every variant of its `sweep:` section, as gdlab sweep would check them
                 from gdlab.sweep.preflight import preflight
                 from gdlab.sweep.setup import setup_sweep

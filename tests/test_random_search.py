@@ -176,3 +176,29 @@ def test_a_drawn_choice_keeps_its_written_order_and_colours_the_points(tmp_path)
     lr_ax = next(ax for ax in fig.axes if ax.get_xlabel().startswith("optimizer.lr"))
     named = sorted(t.get_text() for t in lr_ax.get_legend().get_texts() if t.get_text().startswith("optimizer.name="))
     assert named == sorted(f"optimizer.name={n}" for n in table["optimizer.name"].unique())
+
+
+def test_any_sweep_plots_as_slices_a_null_as_a_category(tmp_path):
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.search_plot import plot_search
+
+    cfg = write_config(tmp_path, **{"train.epochs": 2})
+    out = tmp_path / "sw"
+    assert invoke("sweep", cfg, "optimizer.lr=0.01,0.1,1", "optimizer.name=SGD,Adam", "train.batch_size=null,24",
+                  "--run-dir", out, "-q").exit_code == 0
+    fig = plot_search(load_sweep(out, []), [])
+    panels = {ax.get_xlabel(): ax for ax in fig.axes if ax.get_xlabel() and ax.get_xlabel() != "step"}
+    assert set(panels) == {LR, "optimizer.name", "train.batch_size"}
+    assert panels[LR].get_xscale() == "log"
+    assert [t.get_text() for t in panels["optimizer.name"].get_xticklabels()] == ["SGD", "Adam"]
+    marks = lambda ax, key: [ln for ln in ax.get_lines() if ln.get_gid() in (f"draw:{key}", f"diverged:{key}")]  # noqa: E731
+    assert len(marks(panels[LR], LR)) == 12  # every grid point
+    batch = panels["train.batch_size"]  # sweep.csv writes a swept null as `null`: the full batch, a category
+    assert [t.get_text() for t in batch.get_xticklabels()] == ["null", "24"] and len(marks(batch, "train.batch_size")) == 12
+    assert "(slices, 12 variants)" in fig._suptitle.get_text()
+    assert invoke("plot", out, "--slices", "-o", tmp_path / "s.png").exit_code == 0
+    one_error_line(invoke("plot", out / table_dir(out), "--slices"), 2, "--slices draws a sweep folder, not a run folder")
+
+
+def table_dir(out):
+    return pd.read_csv(out / "sweep.csv").run_dir[0]

@@ -60,6 +60,8 @@ def plot(
     grid: Optional[int] = typer.Option(None, "--grid", min=20, max=1000,
                                        help="With --boundary: grid points per side (default 200)."),
     smooth: float = _SMOOTH,
+    slices: bool = typer.Option(False, "--slices", help="A sweep as slice panels, one per swept axis (a random "
+                                "search's default): each setting's score against that axis's value."),
 ) -> None:
     from gdlab.plotting.folders import resolve
     from gdlab.plotting.load import load_run, load_sweep
@@ -73,6 +75,8 @@ def plot(
     if smooth and (boundary or kind != "run"):  # a sweep's and an lr-find's curves are drawn as they are
         what = "--boundary" if boundary else f"a {kind} folder"
         raise GdlabError(f"--smooth applies to a run's loss curve (and to compare), not to {what}")
+    if slices and (boundary or kind != "sweep"):
+        raise GdlabError(f"--slices draws a sweep folder, not {'--boundary' if boundary else f'a {kind} folder'}")
     if boundary:
         _boundary(kind, folder, output, dpi, title, grid)
         return
@@ -93,7 +97,7 @@ def plot(
             from gdlab.plotting.sweep_plot import plot_sweep
 
             sweep = load_sweep(folder, warnings)
-            fig = (plot_search if is_search(sweep) else plot_sweep)(sweep, warnings, title)
+            fig = (plot_search if slices or is_search(sweep) else plot_sweep)(sweep, warnings, title)
     finally:
         _warn(warnings)  # what was dropped matters most when the plot then fails
     _save(fig, target, dpi)

@@ -19,19 +19,24 @@ def _rows(table: pd.DataFrame) -> list[dict]:
     return table.astype(object).where(table.notna(), None).to_dict("records")
 
 
-def _slice(ax, aggs: list, key: str, text: str, group: str | None, metric: str) -> None:
-    """One drawn axis: a point per draw (hollow where some seeds did not finish), ✕ on the top edge for a
-    draw with no finite score that diverged, the best draw starred (by the ranking's rule)."""
-    categorical = text.startswith("choice")
-    # a choice's values in the order written, then any the table has beyond them (a hand-edited sweep.yaml)
-    names = list(dict.fromkeys([str(v) for v in _choices(text)] + [str(a.point[key]) for a in aggs])) if categorical else []
+def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group: str | None, metric: str,
+           label: str) -> None:
+    """One drawn (or swept) axis: a point per setting (hollow where some seeds did not finish), ✕ on the top
+    edge for one with no finite score that diverged, the best starred (by the ranking's rule). `choices`: a
+    text axis's values in order (None: a number axis); `text`: the distribution searched (""  for a grid)."""
+    categorical = choices is not None
+    # the values in the order written, then any the table has beyond them (a hand-edited sweep.yaml)
+    names = list(dict.fromkeys(list(choices or []) + [str(a.point[key]) for a in aggs])) if categorical else []
     position = (lambda v: float(names.index(str(v)))) if categorical else float
     colours = {g: f"C{i % 10}" for i, g in enumerate(dict.fromkeys(str(a.point[group]) for a in aggs))} if group else {}
-    drawn, named = [], set()
+    drawn, named, xs = [], set(), []
     for a in aggs:
+        if a.point[key] is None:  # a grid's null (a full batch): no place on this axis; the curves show it
+            continue
         colour = colours.get(str(a.point[group]), "C0") if group else "C0"
-        label = f"{group}={a.point[group]}" if group and str(a.point[group]) not in named else None
+        entry = f"{group}={a.point[group]}" if group and str(a.point[group]) not in named else None
         x = position(a.point[key])
+        xs.append(x)
         if a.mean is None:
             if a.statuses.get("diverged"):
                 ax.plot([x], [1.0], ls="none", marker="x", ms=8, mew=2, color=colour, clip_on=False,
@@ -40,22 +45,24 @@ def _slice(ax, aggs: list, key: str, text: str, group: str | None, metric: str) 
         drawn.append(a.mean)
         ax.errorbar([x], [a.mean], yerr=[[0.0], [0.0]] if a.std is None else [[min(a.std, a.mean * 0.999)], [a.std]],
                     ls="none", marker="o", ms=5, color=colour, mfc=colour if a.n_ok == a.n else "white",
-                    elinewidth=0.8, gid=f"draw:{key}", label=label)
+                    elinewidth=0.8, gid=f"draw:{key}", label=entry)
         named.add(str(a.point[group]) if group else "")
     best = next((a for a in aggs if a.mean is not None), None)  # aggregate_over_seeds puts the best first
-    if best is not None:
+    if best is not None and best.point[key] is not None:
         ax.plot([position(best.point[key])], [best.mean], ls="none", marker="*", ms=15, color="gold", mec="k",
-                zorder=5, gid=f"best:{key}", label=f"best draw: {best.mean:.4g}")
+                zorder=5, gid=f"best:{key}", label=f"best: {best.mean:.4g}")
         ax.legend(fontsize="x-small", loc="best")
     if categorical:
         ax.set_xticks(range(len(names)), names)
         ax.set_xlim(-0.5, len(names) - 0.5)
-    else:
+    elif text:
         _searched_range(ax, text)
+    elif xs and min(xs) > 0 and max(xs) >= 10 * min(xs):
+        ax.set_xscale("log")  # a grid's values spanning decades (learning rates)
     log_if_positive(ax, [drawn])
     note_if_empty(ax, [drawn], "no finished draw yet" if not any(a.statuses.get("diverged") for a in aggs)
                   else "no finite score")
-    ax.set_xlabel(f"{key} ~ {text}")
+    ax.set_xlabel(label)
     ax.set_ylabel(metric + (" (mean ± std over seeds)" if any(a.n > 1 for a in aggs) else ""))
 
 
@@ -87,10 +94,22 @@ def _searched_range(ax, text: str) -> None:
         ax.set_xlim(low - 0.03 * (high - low), high + 0.03 * (high - low))
 
 
+def _panels(sweep, draws: dict | None) -> dict[str, tuple[str, list[str] | None]]:
+    """Each slice panel's (distribution text, text values in order or None): a random search's drawn axes, or
+    (draws None) every axis of a grid, a text column's values in grid order (`null` among them)."""
+    if draws is not None:
+        return {k: (str(t), [str(v) for v in _choices(str(t))] if str(t).startswith("choice") else None)
+                for k, t in draws.items()}
+    columns = {key: sweep.table[key] for key in sweep.axes}
+    return {k: ("", [str(v) for v in pd.unique(c)] if c.dtype == object else None) for k, c in columns.items()}
+
+
 def plot_search(sweep, warnings: list[str], title: str | None = None):
-    """Draw a random search: curves coloured by the first numeric drawn axis, then a slice panel per drawn axis."""
+    """Draw a random search (or, with --slices, any sweep): curves coloured by the first numeric axis, then a
+    slice panel per drawn (or swept) axis."""
     config = sweep.config or {}
-    draws = config["sampling"]["draws"]
+    searched = is_search(sweep)
+    draws = _panels(sweep, config["sampling"]["draws"] if searched else None)
     drawn = [a for a in sweep.axes if a in draws and a != SEED]  # drawn seeds are replicas, averaged over
     others = [a for a in sweep.axes if a not in drawn and a != SEED]
     options = config.get("options") if isinstance(config.get("options"), dict) else {}
@@ -98,7 +117,7 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
     rows = _rows(sweep.table)
     metric = score_metric(rows, rank_by)
     aggs = aggregate_over_seeds(rows, sweep.axes, rank_by)
-    numeric = [a for a in drawn if not str(draws[a]).startswith("choice")]
+    numeric = [a for a in drawn if draws[a][1] is None]
     # points are coloured by a list axis crossed with the draws (optimizer.name=SGD,Adam), else a drawn choice
     categories = others + [a for a in drawn if a not in numeric]
     group = categories[0] if categories else None
@@ -116,10 +135,11 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
 
         fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=top, label=colour_by)
     for i, key in enumerate(drawn):
-        _slice(fig.add_subplot(grid[1, i]), aggs, key, str(draws[key]), group, metric)
+        text, choices = draws[key]
+        _slice(fig.add_subplot(grid[1, i]), aggs, key, text, choices, group, metric, f"{key} ~ {text}" if searched else key)
     name = config.get("name") or sweep.path.parent.name
-    samples = config["sampling"].get("samples")
-    figure_title(fig, title or f"{name} — {sweep.path.name} (random search, {samples} draws, {len(sweep.table)} variants)")
+    kind = f"random search, {config['sampling'].get('samples')} draws" if searched else "slices"
+    figure_title(fig, title or f"{name} — {sweep.path.name} ({kind}, {len(sweep.table)} variants)")
     return fig
 
 

@@ -79,6 +79,7 @@ def test_batched_variants_each_keep_their_own_best_weights(tmp_path):
         assert all(torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-6) for k in a), lr
         steps.append(grouped["restored_best_from_step"])
     assert len(set(steps)) == 3  # each model's best came at its own step, so the copy was per model
+    assert table["restored_best_from_step"].tolist() == steps  # sweep.csv has it too, as it has stopped_early_at_step
 
 
 def test_a_resumed_run_ends_with_the_best_weights_from_before_its_checkpoint(tmp_path):

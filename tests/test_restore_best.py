@@ -16,6 +16,7 @@ import torch
 import yaml
 
 from tests.helpers import TINY, invoke, one_error_line
+from tests.test_early_stop import train
 
 HIDDEN = [{"Linear": [2, 32]}, "Tanh", {"Linear": [32, 2]}]
 BATCHNORM = [{"Linear": [2, 32]}, {"BatchNorm1d": [32]}, "Tanh", {"Linear": [32, 2]}]
@@ -31,13 +32,6 @@ def config(tmp_path, name="c.yaml", model=HIDDEN, **train) -> str:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(raw))
     return str(path)
-
-
-def train(tmp_path, cfg, folder, *overrides):
-    result = invoke("train", cfg, *overrides, "--run-dir", tmp_path / folder, "-q")
-    assert result.exit_code == 0, result.output
-    run = tmp_path / folder
-    return pd.read_csv(run / "metrics.csv"), json.loads((run / "summary.json").read_text()), run
 
 
 def weights(run):

@@ -98,6 +98,8 @@ def draw_points(dists: dict[str, Distribution], samples: int, seed: int, source:
 
 
 def _whole(value: Any, lowest: int, where: str) -> int:
+    if isinstance(value, float) and value.is_integer():  # 1e3 or 4.0, as every integer key of a config takes it
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
         raise GdlabError(f"{where}: expected a whole number >= {lowest}, got {value!r}")
     return value

@@ -30,7 +30,7 @@ def colour_runs(configs: list[dict | None], key: str, names: list[str], warnings
     from matplotlib import colormaps
     from matplotlib.colors import LogNorm, Normalize
 
-    values = [flatten(c).get(key, _Unset) if c else _Unset for c in configs]
+    values = [_lookup(c, key) if c else _Unset for c in configs]
     found = [v for v in values if v is not _Unset]
     if not found:
         import difflib
@@ -52,6 +52,22 @@ def colour_runs(configs: list[dict | None], key: str, names: list[str], warnings
         return Colouring([MISSING if v is _Unset else cmap(norm(v)) for v in values], norm, cmap)
     order = {str(v): f"C{i % 10}" for i, v in enumerate(dict.fromkeys(str(v) for v in found))}
     return Colouring([MISSING if v is _Unset else order[str(v)] for v in values], categories=order)
+
+
+def _lookup(config: dict, key: str) -> Any:
+    """The value at dotted `key`: a leaf, or a list such as optimizer.betas (a sweep axis, a sweep.csv column)."""
+    flat = flatten(config)
+    if key in flat:
+        return flat[key]
+    node: Any = config
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _Unset
+    return node if isinstance(node, list) else _Unset  # a whole section is not one value
 
 
 class _Unset:

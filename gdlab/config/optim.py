@@ -87,6 +87,9 @@ class SchedulerBase(Strict):
         """A setting that would change nothing is refused (config.yaml writes every default out, so only a
         value other than the default counts as set): it is a typo or a misunderstanding, not a choice."""
         if not self.warmup and self.warmup_start_factor != 0.1:
+            if self.name in ("OneCycleLR", "ReduceLROnPlateau"):  # these refuse a warmup: only dropping it helps
+                raise ValueError(f"warmup_start_factor {self.warmup_start_factor} does nothing: {self.name} takes "
+                                 "no warmup; drop warmup_start_factor")
             raise ValueError(f"warmup_start_factor {self.warmup_start_factor} does nothing without warmup: N; "
                              "set warmup or drop warmup_start_factor")
         return self

@@ -16,6 +16,11 @@ _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 class _StrictDumper(_BaseDumper):
     """Quotes every string `_StrictLoader` would read as something else (`'1e3'`), so a dump loads back equal."""
 
+    def ignore_aliases(self, data: Any) -> bool:
+        # gdlab's reader refuses anchors and aliases, and a value used twice (a random search's drawn
+        # choice of lists, one object per draw that picked it) would otherwise be written as one
+        return True
+
 
 _StrictDumper.add_implicit_resolver("tag:yaml.org,2002:float", FLOAT_RE, list("-+0123456789."))
 

@@ -13,7 +13,7 @@ from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, plan_variants
-from gdlab.sweep.sampling import draw_axes, search_settings
+from gdlab.sweep.sampling import Distribution, draw_axes, search_settings
 
 
 @dataclass
@@ -41,6 +41,7 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     section = raw.pop("sweep", None)
     search = search_settings(section, str(config), samples, sample_seed)
     axes = axes_from_yaml(section, str(config))
+    yaml_drawn = any(isinstance(v, Distribution) for v in axes.values())
     given: dict[str, str] = {}  # command-line key -> its argument: a key given twice is a mistake, not "last wins"
     fixed: list[tuple[tuple, str]] = []  # (key path, argument) of one-value overrides
     for arg in args:
@@ -58,6 +59,8 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
             axes.pop(key, None)
         else:
             axes[key] = values
+    if search[2] != "--samples" and yaml_drawn and not any(isinstance(v, Distribution) for v in axes.values()):
+        search = (None, *search[1:])  # the command line replaced every drawn axis: the section's samples draw nothing
     sampling = draw_axes(axes, search, str(config))
     check_axis_keys(axes, fixed, str(config))
     # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs

@@ -20,3 +20,10 @@ def test_samples_with_no_distribution_anywhere_is_still_refused(tmp_path):
     cfg = write_config(tmp_path, sweep={"optimizer.lr": "loguniform(1e-3,1)"})
     one_error_line(invoke("sweep", cfg, "optimizer.lr=0.01,0.1", "--samples", "3", "--dry-run"), 2,
                    "--samples 3: no axis is drawn at random")
+
+
+def test_a_sample_seed_for_a_grid_is_refused_as_samples_is(tmp_path):
+    cfg = write_config(tmp_path)
+    one_error_line(invoke("sweep", cfg, "optimizer.lr=0.01,0.1", "--sample-seed", "3", "--run-dir", tmp_path / "sw"), 2,
+                   "--sample-seed 3: no axis is drawn at random")
+    assert not (tmp_path / "sw").exists()

@@ -62,6 +62,9 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     if search[2] != "--samples" and yaml_drawn and not any(isinstance(v, Distribution) for v in axes.values()):
         search = (None, *search[1:])  # the command line replaced every drawn axis: the section's samples draw nothing
     sampling = draw_axes(axes, search, str(config))
+    if sampling is None and sample_seed is not None:  # as --samples with nothing to draw: a flag that does nothing
+        raise GdlabError(f"--sample-seed {sample_seed}: no axis is drawn at random; give one as a distribution, "
+                         "e.g. optimizer.lr=loguniform(1e-4,1), or drop --sample-seed")
     check_axis_keys(axes, fixed, str(config))
     # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
     dropped, reset = follow_set_keys(raw, before, [path for path, _ in fixed])

@@ -57,7 +57,7 @@ def parse_distribution(text: str, source: str) -> Distribution | None:
         from gdlab.yamlio import parse_scalar
 
         items = [parse_scalar(item, source) for item in split_top_level(raw)] if raw.strip() else []
-        if len(items) < 2 or len(set(map(repr, items))) < len(items):
+        if len(items) < 2 or len(set(map(_same_value, items))) < len(items):
             raise GdlabError(f"{source}: choice expects 2 or more different values, e.g. choice(SGD,Adam); got ({raw})")
         return Distribution(kind, tuple(items), text.strip())
     try:
@@ -73,6 +73,13 @@ def parse_distribution(text: str, source: str) -> Distribution | None:
             raise GdlabError(f"{source}: randint expects whole numbers (both included); got ({raw})")
         low, high = int(low), int(high)
     return Distribution(kind, (low, high), text.strip())
+
+
+def _same_value(item: Any) -> str:
+    """What a choice's value is as a config value: 16 and 16.0 are one (an integer key takes both alike)."""
+    if isinstance(item, (int, float)) and not isinstance(item, bool):
+        return repr(float(item))
+    return repr(item)
 
 
 def draw_points(dists: dict[str, Distribution], samples: int, seed: int, source: str) -> dict[str, list]:

@@ -25,3 +25,11 @@ def test_a_list_valued_key_colours_by_each_list(tmp_path):
     assert colours[0] == colours[2] != colours[1]
     one_error_line(invoke("compare", *runs, "--color-by", "optimizer", "-o", tmp_path / "d.png"), 2,
                    "--color-by optimizer: no run's config.yaml has that key")
+
+
+def test_an_empty_key_is_refused_not_ignored(tmp_path):
+    cfg = write_config(tmp_path, **{"train.epochs": 2})
+    assert invoke("train", cfg, "--run-dir", tmp_path / "r", "-q").exit_code == 0
+    one_error_line(invoke("compare", tmp_path / "r", "--color-by", "", "-o", tmp_path / "c.png"), 2,
+                   "--color-by: expected a dotted config key, e.g. optimizer.lr; got ''")
+    assert not (tmp_path / "c.png").exists()

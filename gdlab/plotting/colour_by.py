@@ -30,6 +30,8 @@ def colour_runs(configs: list[dict | None], key: str, names: list[str], warnings
     from matplotlib import colormaps
     from matplotlib.colors import LogNorm, Normalize
 
+    if not key.strip():  # an empty key (an unset shell variable) is a mistake, not "no colouring"
+        raise GdlabError(f"--color-by: expected a dotted config key, e.g. optimizer.lr; got {key!r}")
     values = [_lookup(c, key) if c else _Unset for c in configs]
     found = [v for v in values if v is not _Unset]
     if not found:

@@ -76,7 +76,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     # labelled by what differs between the curves drawn: not by keys only a run left out differs in
     labels, hidden = curve_labels([_comparable(run.config) for _, run, _ in kept], [_fallback(run) for _, run, _ in kept])
     colouring = colour_runs([run.config for _, run, _ in kept], color_by, [_fallback(r) for _, r, _ in kept],
-                            warnings) if color_by and kept else None
+                            warnings) if color_by is not None and kept else None
     fig = new_figure(AXES_SIZE[0] + 2.0, AXES_SIZE[1] + 1.2)
     ax = fig.subplots()
     drawn = []

@@ -91,3 +91,14 @@ def test_gd_cannot_cycle_a_momentum(tmp_path):
     one_error_line(invoke("train", path, "--run-dir", tmp_path / "r"), 2, "c.yaml:6:", "scheduler.cycle_momentum: GD has no "
                    "momentum to cycle")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_momentum_axis_that_the_cycle_replaces_is_refused(tmp_path):
+    """Both variants would train alike (the cycle sets the momentum), so the sweep would compare nothing."""
+    one_error_line(invoke("sweep", "configs/moons.yaml", "scheduler={name: OneCycleLR, cycle_momentum: true}",
+                          "optimizer.momentum=0.5,0.9", "--run-dir", tmp_path / "s"), 2,
+                   "the axis optimizer.momentum does nothing here", "sweep scheduler.max_momentum instead")
+    assert not (tmp_path / "s").exists()
+    ran = invoke("sweep", "configs/moons.yaml", "scheduler={name: OneCycleLR, cycle_momentum: true}",
+                 "scheduler.max_momentum=0.9,0.95", "--dry-run")
+    assert ran.exit_code == 0, ran.output

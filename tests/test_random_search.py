@@ -202,3 +202,18 @@ def test_any_sweep_plots_as_slices_a_null_as_a_category(tmp_path):
 
 def table_dir(out):
     return pd.read_csv(out / "sweep.csv").run_dir[0]
+
+
+def test_only_drawn_floats_are_said_to_be_rounded_and_an_accuracy_slice_is_linear(tmp_path):
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.search_plot import plot_search
+
+    cfg = write_config(tmp_path, **{"train.epochs": 2})
+    discrete = invoke("sweep", cfg, "optimizer.name=choice(SGD,Adam)", "train.batch_size=randint(8,40)", "--samples", "3", "--dry-run")
+    drawn = invoke("sweep", cfg, "optimizer.lr=uniform(0.01,0.5)", "--samples", "3", "--dry-run")
+    assert "rounded" not in discrete.stdout and "values rounded to 4 significant digits" in drawn.stdout
+    out = tmp_path / "sw"
+    assert invoke("sweep", cfg, "optimizer.lr=loguniform(1e-2,1)", "--samples", "3", "--rank-by", "final_val_accuracy",
+                  "--run-dir", out, "-q").exit_code == 0
+    panel = next(ax for ax in plot_search(load_sweep(out, []), []).axes if ax.get_xlabel().startswith(LR))
+    assert panel.get_ylabel() == "final_val_accuracy" and panel.get_yscale() == "linear"

@@ -25,8 +25,9 @@ def grid_table(setup, groups, title: str | None = None) -> Group:
     heading = Text(title or f"{n} variants in {len(groups)} batched group(s) — nothing run (--dry-run)")
     if setup.sampling:  # where the values came from, and how to draw the same ones again
         draws = ", ".join(f"{k} ~ {text}" for k, text in setup.sampling["draws"].items())
+        rounded = any(str(t).startswith(("loguniform", "uniform")) for t in setup.sampling["draws"].values())
         heading.append(f"\nrandom search: {setup.sampling['samples']} joint draws of {draws} (--sample-seed "
-                       f"{setup.sampling['seed']}), values rounded to 4 significant digits")
+                       f"{setup.sampling['seed']})" + (", values rounded to 4 significant digits" if rounded else ""))
     table = Table()
     table.add_column("#", justify="right")
     for axis in setup.axes:

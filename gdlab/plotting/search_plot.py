@@ -59,7 +59,8 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
         _searched_range(ax, text)
     elif xs and min(xs) > 0 and max(xs) >= 10 * min(xs):
         ax.set_xscale("log")  # a grid's values spanning decades (learning rates)
-    log_if_positive(ax, [drawn])
+    if "accuracy" not in metric:  # an accuracy reads on a linear 0-1 axis, as gdlab plot draws it
+        log_if_positive(ax, [drawn])
     note_if_empty(ax, [drawn], "no finished draw yet" if not any(a.statuses.get("diverged") for a in aggs)
                   else "no finite score")
     ax.set_xlabel(label)

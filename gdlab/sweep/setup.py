@@ -74,6 +74,10 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     notes = dropped_notes(dropped, raw, fixed, config) + reset
     joint = [k for k in axes if sampling and k in sampling["draws"]]
     plans = plan_variants(raw, axes, str(config), fixed, joint)
+    cycled = all(getattr(p.cfg.scheduler, "cycle_momentum", False) for p in plans)
+    if cycled and "optimizer.momentum" in axes:  # every variant would train alike: the cycle sets the momentum
+        raise GdlabError(f"{config}: the axis optimizer.momentum does nothing here: scheduler.cycle_momentum "
+                         "replaces the momentum in every variant; sweep scheduler.max_momentum instead")
     if any(p.cfg.train.checkpoint_every for p in plans):  # every grouping must give the same files
         notes.append("train.checkpoint_every is not used by a sweep: no variant writes checkpoint.pt, and "
                      "gdlab sweep --resume reruns an unfinished variant from its start")

@@ -102,7 +102,7 @@ def test_a_search_runs_batched_resumes_the_same_points_and_plots_slices(tmp_path
     doc = yaml.safe_load((out / "sweep.yaml").read_text())
     draws = draw_points({LR: dist("loguniform(1e-2,1e4)"), MOM: dist("uniform(0,0.9)")}, 4, 3, "t")
     assert doc["axes"][LR] == draws[LR] and doc["axes"][MOM] == draws[MOM]
-    assert doc["sampling"] == {"samples": 4, "seed": 3, "draws": {LR: "loguniform(1e-2,1e4)", MOM: "uniform(0,0.9)"}}
+    assert doc["sampling"] == {"samples": 4, "seed": 3, "sampler": "random", "draws": {LR: "loguniform(1e-2,1e4)", MOM: "uniform(0,0.9)"}}
     table = pd.read_csv(out / "sweep.csv")
     assert table[LR].tolist() == [v for v in draws[LR] for _ in (0, 1)] and table.seed.tolist() == [0, 1] * 4
     before = table.copy()
@@ -217,3 +217,34 @@ def test_only_drawn_floats_are_said_to_be_rounded_and_an_accuracy_slice_is_linea
                   "--run-dir", out, "-q").exit_code == 0
     panel = next(ax for ax in plot_search(load_sweep(out, []), []).axes if ax.get_xlabel().startswith(LR))
     assert panel.get_ylabel() == "final_val_accuracy" and panel.get_yscale() == "linear"
+
+
+def test_sobol_draws_fill_every_stratum_that_independent_draws_may_miss():
+    """A scrambled Sobol sequence's first 2^m points put one point in each of 2^m equal slices of each axis,
+    and in each cell of a 4 x 4 grid over two axes: the even coverage a few random draws lack."""
+    d = {LR: dist("loguniform(1e-4,1)"), MOM: dist("uniform(0,0.8)")}
+    drawn = draw_points(d, 16, 5, "t", sampler="sobol")
+    lr_bins = sorted(int((math.log10(v) + 4) / 4 * 16) for v in drawn[LR])
+    mom_bins = sorted(int(v / 0.8 * 16) for v in drawn[MOM])
+    assert lr_bins == list(range(16)) and mom_bins == list(range(16))
+    cells = {(int((math.log10(a) + 4) / 4 * 4), int(b / 0.8 * 4)) for a, b in zip(drawn[LR], drawn[MOM])}
+    assert len(cells) == 16
+    assert draw_points(d, 16, 5, "t", sampler="sobol") == drawn and draw_points(d, 16, 6, "t", sampler="sobol") != drawn
+    discrete = draw_points({"o": dist("choice(SGD,Adam,RMSprop)"), "b": dist("randint(1,2)")}, 6, 0, "t", sampler="sobol")
+    assert len(set(zip(*discrete.values()))) == 6  # every point of the 3 x 2 space, each once
+
+
+def test_the_sampler_is_recorded_and_refused_where_nothing_is_drawn(tmp_path):
+    cfg = write_config(tmp_path, sweep={"sampler": "sobol", "samples": 4, LR: "loguniform(1e-2,1)"}, **{"train.epochs": 2})
+    out = tmp_path / "sw"
+    ran = invoke("sweep", cfg, "--run-dir", out, "-q")
+    assert ran.exit_code == 0, ran.output
+    doc = yaml.safe_load((out / "sweep.yaml").read_text())
+    assert doc["sampling"]["sampler"] == "sobol"
+    assert doc["axes"][LR] == draw_points({LR: dist("loguniform(1e-2,1)")}, 4, 0, "t", sampler="sobol")[LR]
+    plain = write_config(tmp_path, **{"train.epochs": 2})
+    one_error_line(invoke("sweep", plain, "optimizer.lr=0.1,0.2", "--sampler", "sobol", "--dry-run"), 2,
+                   "--sampler sobol: no axis is drawn at random")
+    one_error_line(invoke("sweep", plain, "optimizer.lr=uniform(0.1,0.2)", "--samples", "2", "--sampler", "halton",
+                          "--dry-run"), 2, "--sampler: 'halton' is not one of random, sobol")
+    one_error_line(invoke("sweep", "--resume", out, "--sampler", "sobol"), 2, "--resume takes the sweep folder only")

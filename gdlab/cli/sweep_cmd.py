@@ -32,6 +32,7 @@ def sweep_command(
     sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/sharpness is GD's predicted stability edge)")] = False,
     samples: Annotated[Optional[int], typer.Option("--samples", min=1, help="random search: draws of the distribution axes (drawn jointly, crossed with the list axes)", show_default=False)] = None,
     sample_seed: Annotated[Optional[int], typer.Option("--sample-seed", min=0, help="seed of the draws", show_default="0, or the sweep: section's sample_seed")] = None,
+    sampler: Annotated[Optional[str], typer.Option("--sampler", help="random | sobol: independent draws, or a scrambled Sobol sequence (more even coverage for few samples)", show_default="random, or the sweep: section's sampler")] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="best_val_loss | final_val_loss | final_train_loss | final_val_accuracy (higher is better)", show_default="best_val_loss when there is a validation split, else final_train_loss; with --resume: as the sweep ran")] = None,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
@@ -55,7 +56,7 @@ def sweep_command(
     console = output_console()  # piped: rich would squeeze the ranking tables into 80 columns (`optimi…`)
     session = ExitStack()  # what the run holds: the sweep folder's lock, a Ray connection
     if resume is not None:
-        if config is not None or axes or samples is not None or sample_seed is not None:
+        if config is not None or axes or samples is not None or sample_seed is not None or sampler is not None:
             raise GdlabError("--resume takes the sweep folder only; its sweep.yaml holds the config, axes and draws")
         if run_dir is not None:
             raise GdlabError(f"--run-dir {run_dir}: a resumed sweep stays in its own folder ({resume}); drop --run-dir")
@@ -72,7 +73,9 @@ def sweep_command(
             raise GdlabError("sweep: give a config file (or --resume SWEEP_DIR)")
         from gdlab.sweep.setup import setup_sweep
 
-        setup = setup_sweep(config, axes or [], samples, sample_seed)
+        if sampler not in (None, "random", "sobol"):
+            raise GdlabError(f"--sampler: '{sampler}' is not one of random, sobol")
+        setup = setup_sweep(config, axes or [], samples, sample_seed, sampler)
         check_rank_by(rank_by, (p.cfg for p in setup.plans))
         vectorize = vectorize or "auto"
         groups = spread(group_variants(setup.plans, vectorize, max_group), jobs)

@@ -26,7 +26,8 @@ def grid_table(setup, groups, title: str | None = None) -> Group:
     if setup.sampling:  # where the values came from, and how to draw the same ones again
         draws = ", ".join(f"{k} ~ {text}" for k, text in setup.sampling["draws"].items())
         rounded = any(str(t).startswith(("loguniform", "uniform")) for t in setup.sampling["draws"].values())
-        heading.append(f"\nrandom search: {setup.sampling['samples']} joint draws of {draws} (--sample-seed "
+        kind = "quasi-random (Sobol)" if setup.sampling.get("sampler") == "sobol" else "random"
+        heading.append(f"\n{kind} search: {setup.sampling['samples']} joint draws of {draws} (--sample-seed "
                        f"{setup.sampling['seed']})" + (", values rounded to 4 significant digits" if rounded else ""))
     table = Table()
     table.add_column("#", justify="right")

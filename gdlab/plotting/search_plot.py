@@ -139,7 +139,8 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
         text, choices = draws[key]
         _slice(fig.add_subplot(grid[1, i]), aggs, key, text, choices, group, metric, f"{key} ~ {text}" if searched else key)
     name = config.get("name") or sweep.path.parent.name
-    kind = f"random search, {config['sampling'].get('samples')} draws" if searched else "slices"
+    sampler = "Sobol" if searched and config["sampling"].get("sampler") == "sobol" else "random"
+    kind = f"{sampler} search, {config['sampling'].get('samples')} draws" if searched else "slices"
     figure_title(fig, title or f"{name} — {sweep.path.name} ({kind}, {len(sweep.table)} variants)")
     return fig
 

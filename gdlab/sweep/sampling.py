@@ -1,6 +1,8 @@
 """Random search: an axis written as a distribution (`loguniform(a,b)`, `uniform(a,b)`, `randint(a,b)`,
 `choice(a,b,...)`) is drawn `samples` times, every such axis jointly (one draw is one point with a value for
-each), as Bergstra and Bengio's random search does; list axes stay a grid crossed with the draws."""
+each), as Bergstra and Bengio's random search does; list axes stay a grid crossed with the draws. The
+`sobol` sampler takes the points of a scrambled Sobol sequence instead (torch's SobolEngine), which covers
+the space more evenly than independent draws when there are few of them, as Optuna's QMCSampler does."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 from gdlab.errors import GdlabError
 
 DISTRIBUTION = re.compile(r"^\s*(loguniform|uniform|randint|choice)\s*\((.*)\)\s*$")
+SAMPLERS = ("random", "sobol")
 DIGITS = 4  # drawn floats keep 4 significant digits: tables and folder names stay readable, the spread is kept
 _TRIES = 100  # redraws of a point that repeats an earlier one before the space counts as exhausted
 
@@ -36,6 +39,19 @@ class Distribution:
         else:
             value = rng.uniform(low, high)
         return min(max(float(f"{value:.{DIGITS}g}"), low), high)  # rounding never leaves [low, high]
+
+    def from_unit(self, u: float) -> Any:
+        """The value at quantile `u` in [0, 1): how a quasi-random point in the unit cube becomes a draw."""
+        if self.kind in ("choice", "randint"):
+            n = self.size()
+            index = min(int(u * n), n - 1)
+            return self.args[index] if self.kind == "choice" else self.args[0] + index
+        low, high = self.args
+        if self.kind == "loguniform":
+            value = 10 ** (math.log10(low) + u * (math.log10(high) - math.log10(low)))
+        else:
+            value = low + u * (high - low)
+        return min(max(float(f"{value:.{DIGITS}g}"), low), high)
 
     def size(self) -> int | None:
         """How many distinct values it can give (None: as good as unbounded)."""
@@ -82,18 +98,35 @@ def _same_value(item: Any) -> str:
     return repr(item)
 
 
-def draw_points(dists: dict[str, Distribution], samples: int, seed: int, source: str) -> dict[str, list]:
+def _points(dists: dict[str, Distribution], seed: int, sampler: str):
+    """An endless stream of joint draws: independent ones, or a scrambled Sobol sequence's points."""
+    if sampler == "sobol":
+        from torch.quasirandom import SobolEngine
+
+        import torch
+
+        engine = SobolEngine(len(dists), scramble=True, seed=seed)
+        while True:
+            for unit in engine.draw(64, dtype=torch.float64).tolist():
+                yield tuple(d.from_unit(u) for d, u in zip(dists.values(), unit))
+    rng = random.Random(seed)
+    while True:
+        yield tuple(d.draw(rng) for d in dists.values())
+
+
+def draw_points(dists: dict[str, Distribution], samples: int, seed: int, source: str,
+                sampler: str = "random") -> dict[str, list]:
     """`samples` distinct joint draws, as one list of values per key (same length, zipped by position)."""
     space = math.prod(d.size() or 10**12 for d in dists.values())
     if samples > space:
         raise GdlabError(f"{source}: --samples {samples}, but the drawn axes have only {space} distinct points; "
                          "list them as a grid instead (key=a,b,c)")
-    rng = random.Random(seed)
+    stream = _points(dists, seed, sampler)
     seen: set[str] = set()
     points: list[tuple] = []
     while len(points) < samples:
         for _ in range(_TRIES):
-            point = tuple(d.draw(rng) for d in dists.values())
+            point = next(stream)
             if repr(point) not in seen:  # the same config twice would train twice: draw again
                 break
         else:
@@ -112,23 +145,30 @@ def _whole(value: Any, lowest: int, where: str) -> int:
     return value
 
 
-def search_settings(section: Any, source: str, samples: int | None, seed: int | None) -> tuple[int | None, int, str]:
-    """(samples, seed, where samples came from): the command line's, else the `sweep:` section's `samples` and
-    `sample_seed` (taken out of it: they are settings, not axes); the draws' seed defaults to 0."""
+def search_settings(section: Any, source: str, samples: int | None, seed: int | None,
+                    sampler: str | None = None) -> tuple[int | None, int, str, str]:
+    """(samples, seed, where samples came from, sampler): the command line's, else the `sweep:` section's
+    `samples`, `sample_seed` and `sampler` (taken out of it: they are settings, not axes); the draws' seed
+    defaults to 0, the sampler to random."""
     where = "--samples"
     if isinstance(section, dict):
+        given_sampler = section.pop("sampler", None)
+        if sampler is None and given_sampler is not None:
+            if given_sampler not in SAMPLERS:
+                raise GdlabError(f"{source}: sweep.sampler: {given_sampler!r} is not one of {', '.join(SAMPLERS)}")
+            sampler = given_sampler
         given, given_seed = section.pop("samples", None), section.pop("sample_seed", None)
         if samples is None and given is not None:
             samples, where = _whole(given, 1, f"{source}: sweep.samples"), f"{source}: sweep.samples"
         if seed is None and given_seed is not None:
             seed = _whole(given_seed, 0, f"{source}: sweep.sample_seed")
-    return samples, 0 if seed is None else seed, where
+    return samples, 0 if seed is None else seed, where, sampler or "random"
 
 
-def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str], source: str) -> dict | None:
+def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str, str], source: str) -> dict | None:
     """Replace each distribution in `axes` by its drawn values (in place); what sweep.yaml records of the
     draws, or None when nothing is drawn."""
-    samples, seed, where = settings
+    samples, seed, where, sampler = settings
     dists = {key: value for key, value in axes.items() if isinstance(value, Distribution)}
     if not dists:
         if samples is not None:
@@ -139,5 +179,5 @@ def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str], sourc
         key, dist = next(iter(dists.items()))
         raise GdlabError(f"{source}: {key}={dist.text} is drawn at random: say how many draws with --samples N "
                          "(or samples: N in the sweep: section)")
-    axes.update(draw_points(dists, samples, seed, source))
-    return {"samples": samples, "seed": seed, "draws": {key: dist.text for key, dist in dists.items()}}
+    axes.update(draw_points(dists, samples, seed, source, sampler))
+    return {"samples": samples, "seed": seed, "sampler": sampler, "draws": {key: dist.text for key, dist in dists.items()}}

@@ -32,14 +32,15 @@ class SweepSetup:
         return [k for k in self.axes if k in (self.sampling or {}).get("draws", {})]
 
 
-def setup_sweep(config: Path, args: list[str], samples: int | None = None, sample_seed: int | None = None) -> SweepSetup:
+def setup_sweep(config: Path, args: list[str], samples: int | None = None, sample_seed: int | None = None,
+                sampler: str | None = None) -> SweepSetup:
     """Read the base config, collect axes (YAML `sweep:` then command line), draw the random ones
     (`samples` draws, seeded by `sample_seed`; either overrides the `sweep:` section's), validate every variant."""
     raw, _ = load_raw(config)
     before, raw = raw, copy.deepcopy(raw)
     raw.setdefault("name", default_name(config))
     section = raw.pop("sweep", None)
-    search = search_settings(section, str(config), samples, sample_seed)
+    search = search_settings(section, str(config), samples, sample_seed, sampler)
     axes = axes_from_yaml(section, str(config))
     yaml_drawn = any(isinstance(v, Distribution) for v in axes.values())
     given: dict[str, str] = {}  # command-line key -> its argument: a key given twice is a mistake, not "last wins"
@@ -62,9 +63,10 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     if search[2] != "--samples" and yaml_drawn and not any(isinstance(v, Distribution) for v in axes.values()):
         search = (None, *search[1:])  # the command line replaced every drawn axis: the section's samples draw nothing
     sampling = draw_axes(axes, search, str(config))
-    if sampling is None and sample_seed is not None:  # as --samples with nothing to draw: a flag that does nothing
-        raise GdlabError(f"--sample-seed {sample_seed}: no axis is drawn at random; give one as a distribution, "
-                         "e.g. optimizer.lr=loguniform(1e-4,1), or drop --sample-seed")
+    given = [f"--sample-seed {sample_seed}"] * (sample_seed is not None) + [f"--sampler {sampler}"] * (sampler is not None)
+    if sampling is None and given:  # as --samples with nothing to draw: a flag that does nothing
+        raise GdlabError(f"{given[0]}: no axis is drawn at random; give one as a distribution, "
+                         f"e.g. optimizer.lr=loguniform(1e-4,1), or drop {given[0].split()[0]}")
     check_axis_keys(axes, fixed, str(config))
     # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
     dropped, reset = follow_set_keys(raw, before, [path for path, _ in fixed])

@@ -101,9 +101,8 @@ def _same_value(item: Any) -> str:
 def _points(dists: dict[str, Distribution], seed: int, sampler: str):
     """An endless stream of joint draws: independent ones, or a scrambled Sobol sequence's points."""
     if sampler == "sobol":
-        from torch.quasirandom import SobolEngine
-
         import torch
+        from torch.quasirandom import SobolEngine
 
         engine = SobolEngine(len(dists), scramble=True, seed=seed)
         while True:

@@ -47,8 +47,11 @@ class StackedOptimizer:
         graph's captured column sees it."""
         if values is None:
             return
+        from gdlab.engine.schedule import lr_column
+
         key = "beta1" if self.name in ("Adam", "AdamW") else "momentum"
-        self.h[key].copy_(torch.tensor(values, dtype=self.h[key].dtype).view(-1, 1))
+        column = self.h[key]  # a pinned, non-blocking copy on a GPU, as the lr's: no sync per step
+        column.copy_(lr_column(values, column.dtype, column.device))
         self.uses[key] = True  # a cycle starting at momentum 0.95 uses it, whatever the config said
 
     @torch.no_grad()

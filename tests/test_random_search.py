@@ -248,3 +248,12 @@ def test_the_sampler_is_recorded_and_refused_where_nothing_is_drawn(tmp_path):
     one_error_line(invoke("sweep", plain, "optimizer.lr=uniform(0.1,0.2)", "--samples", "2", "--sampler", "halton",
                           "--dry-run"), 2, "--sampler: 'halton' is not one of random, sobol")
     one_error_line(invoke("sweep", "--resume", out, "--sampler", "sobol"), 2, "--resume takes the sweep folder only")
+
+
+def test_slices_of_a_sweep_with_nothing_but_seeds_is_one_line(tmp_path):
+    cfg = write_config(tmp_path, **{"train.epochs": 1})
+    for name, axes in (("seeds", ["seed=0,1"]), ("one", [])):
+        assert invoke("sweep", cfg, *axes, "--run-dir", tmp_path / name, "-q").exit_code == 0
+        one_error_line(invoke("plot", tmp_path / name, "--slices", "-o", tmp_path / f"{name}.png"), 2,
+                       "no swept axis besides seed to slice along; drop --slices")
+        assert not (tmp_path / f"{name}.png").exists()

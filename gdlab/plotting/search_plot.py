@@ -112,6 +112,10 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
     searched = is_search(sweep)
     draws = _panels(sweep, config["sampling"]["draws"] if searched else None)
     drawn = [a for a in sweep.axes if a in draws and a != SEED]  # drawn seeds are replicas, averaged over
+    if not drawn:  # only --slices gets here without one: a search always has a drawn axis besides seeds
+        from gdlab.errors import GdlabError
+
+        raise GdlabError(f"--slices {sweep.path}: no swept axis besides seed to slice along; drop --slices")
     others = [a for a in sweep.axes if a not in drawn and a != SEED]
     options = config.get("options") if isinstance(config.get("options"), dict) else {}
     rank_by = options.get("rank_by") if options.get("rank_by") in RANKABLE else None

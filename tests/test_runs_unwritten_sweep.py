@@ -56,3 +56,18 @@ def test_runs_lists_a_running_sweep_without_sweep_csv_as_running_with_pending_va
 def test_plot_of_a_sweep_without_sweep_csv_says_so_in_one_line(tmp_path):
     sweep = unwritten_sweep(tmp_path / "runs")
     one_line_error(cli("plot", sweep), str(sweep), "no sweep.csv")
+
+
+@needs_proc_locks
+def test_a_stopped_random_search_counts_its_joint_draws_once(tmp_path):
+    """Drawn axes vary together: 3 draws of lr and momentum are 3 variants, not the 3 x 3 of a grid."""
+    import yaml
+
+    sweep = unwritten_sweep(tmp_path / "runs")
+    doc = yaml.safe_load((sweep / "sweep.yaml").read_text())
+    doc["axes"]["optimizer.momentum"] = [0.5, 0.6, 0.7]
+    doc["sampling"] = {"samples": 3, "seed": 0, "draws": {"optimizer.lr": "loguniform(1e-3,1)",
+                                                         "optimizer.momentum": "uniform(0,0.9)"}}
+    (sweep / "sweep.yaml").write_text(yaml.safe_dump(doc))
+    [row] = json.loads(cli("runs", tmp_path / "runs", "--json").stdout)
+    assert row["status"] == "3 variants: 2 interrupted, 1 completed (no sweep.csv)"

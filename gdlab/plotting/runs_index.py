@@ -16,6 +16,7 @@ from gdlab.plotting.folders import SWEEP_FILE, SWEEP_YAML, find_folders, folder_
 from gdlab.plotting.load import load_sweep
 from gdlab.plotting.lrfind_data import lrfind_row
 from gdlab.plotting.readers import NoRowsYet, finite_number as _number, read_config, read_metrics, read_summary
+from gdlab.sweep.grid import grid_size, joint_axes
 
 COLUMNS = ("name", "when", "kind", "status", "final_train_loss", "best_val_loss", "steps", "path")
 
@@ -100,9 +101,10 @@ def _unwritten_sweep_row(folder: Path, warnings: list[str], running: bool | None
     config, notes = read_config(folder / SWEEP_YAML)
     warnings.extend(notes)
     config = config if isinstance(config, dict) else {}
-    axes = config.get("axes")
-    planned = math.prod(len(v) for v in axes.values()) if isinstance(axes, dict) and all(
-        isinstance(v, list) for v in axes.values()) else 0
+    axes, sampling = config.get("axes"), config.get("sampling")
+    # a random search's drawn axes count once, together, as the sweep plans them
+    planned = grid_size(axes, joint_axes(axes, sampling if isinstance(sampling, dict) else None)) if isinstance(
+        axes, dict) and all(isinstance(v, list) for v in axes.values()) else 0
     try:
         variants = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     except OSError as exc:

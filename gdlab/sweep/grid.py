@@ -117,15 +117,32 @@ def axes_from_yaml(section: Any, source: str) -> dict[str, list[Any] | Distribut
     return axes
 
 
+def joint_axes(axes: dict[str, Any], sampling: dict | None) -> list[str]:
+    """The drawn axes, which vary together (one joint draw per point), in axis order (none for a grid);
+    `sampling` is what sweep.yaml records of the draws."""
+    return [k for k in axes if k in (sampling or {}).get("draws", {})]
+
+
+def _slots(axes: dict[str, list[Any]], joint: list[str]) -> list[list[str]]:
+    """The grid's independent axes in order: each key alone, the joint ones together at the first one's place."""
+    order = list(axes)
+    slots = [[k] for k in order if k not in joint] + ([[k for k in order if k in joint]] if joint else [])
+    return sorted(slots, key=lambda keys: order.index(keys[0]))
+
+
+def grid_size(axes: dict[str, list[Any]], joint: list[str] = ()) -> int:
+    """How many variants `grid` makes, counted without building them."""
+    return math.prod(len(axes[keys[0]]) for keys in _slots(axes, joint))
+
+
 def grid(axes: dict[str, list[Any]], source: str | None = None, joint: list[str] = ()) -> list[dict[str, Any]]:
     """The cartesian product of the axes, first axis slowest, as {key: value} per variant; the `joint` axes
     (random search's draws) vary together, as one axis at the first one's place. `source` (the config
     file) names where a grid over the size limit comes from."""
     order = list(axes)
-    slots = [[k] for k in order if k not in joint] + ([[k for k in order if k in joint]] if joint else [])
-    slots.sort(key=lambda keys: order.index(keys[0]))
+    slots = _slots(axes, joint)
     sizes = {" & ".join(keys): len(axes[keys[0]]) for keys in slots}
-    total = math.prod(sizes.values())  # counted from the sizes: nothing is built for a grid that is refused
+    total = grid_size(axes, joint)  # counted from the sizes: nothing is built for a grid that is refused
     if total > MAX_VARIANTS:
         shape = " x ".join(f"{key}: {n}" for key, n in sizes.items())
         where = f"{source}: sweep" if source else "sweep"

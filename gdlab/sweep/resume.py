@@ -12,6 +12,7 @@ from gdlab.errors import GdlabError
 from gdlab.sweep.execute import progress_on_disk
 from gdlab.sweep.plan import VariantPlan, plan_variants
 from gdlab.sweep.run import DONE
+from gdlab.sweep.grid import joint_axes
 from gdlab.sweep.setup import SweepSetup
 from gdlab.yamlio import read_yaml_file
 
@@ -55,7 +56,7 @@ def load_setup(sweep_dir: Path) -> SweepSetup:
     texts = [t for t in data.get("fixed_overrides") or [] if isinstance(t, str)]
     fixed = [(parse_override(t)[0], t) for t in texts]  # for the rerun variants' overrides.yaml
     sampling = data.get("sampling") if isinstance(data.get("sampling"), dict) else None  # drawn once, kept
-    joint = [k for k in data["axes"] if k in (sampling or {}).get("draws", {})]
+    joint = joint_axes(data["axes"], sampling)
     return SweepSetup(data.get("config", str(path)), data["base"], data["axes"],
                       plan_variants(data["base"], data["axes"], str(path), fixed, joint), [], texts, sampling)
 

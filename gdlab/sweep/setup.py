@@ -11,7 +11,7 @@ from typing import Any
 from gdlab.config.overrides import follow_set_keys, key_path, unset
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
-from gdlab.sweep.grid import axes_from_yaml, parse_axis_arg
+from gdlab.sweep.grid import axes_from_yaml, joint_axes, parse_axis_arg
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, plan_variants
 from gdlab.sweep.sampling import Distribution, draw_axes, search_settings
 
@@ -25,11 +25,6 @@ class SweepSetup:
     notes: list[str] = field(default_factory=list)  # what fixed overrides dropped from the file
     fixed: list[str] = field(default_factory=list)  # the one-value overrides, as typed (already in base)
     sampling: dict | None = None  # random search: {samples, seed, draws: {key: distribution text}}; None for a grid
-
-    @property
-    def joint(self) -> list[str]:
-        """The drawn axes, which vary together (one joint draw per point), in axis order."""
-        return [k for k in self.axes if k in (self.sampling or {}).get("draws", {})]
 
 
 def setup_sweep(config: Path, args: list[str], samples: int | None = None, sample_seed: int | None = None,
@@ -63,10 +58,10 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     if search[2] != "--samples" and yaml_drawn and not any(isinstance(v, Distribution) for v in axes.values()):
         search = (None, *search[1:])  # the command line replaced every drawn axis: the section's samples draw nothing
     sampling = draw_axes(axes, search, str(config))
-    given = [f"--sample-seed {sample_seed}"] * (sample_seed is not None) + [f"--sampler {sampler}"] * (sampler is not None)
-    if sampling is None and given:  # as --samples with nothing to draw: a flag that does nothing
-        raise GdlabError(f"{given[0]}: no axis is drawn at random; give one as a distribution, "
-                         f"e.g. optimizer.lr=loguniform(1e-4,1), or drop {given[0].split()[0]}")
+    flags = [f"--sample-seed {sample_seed}"] * (sample_seed is not None) + [f"--sampler {sampler}"] * (sampler is not None)
+    if sampling is None and flags:  # as --samples with nothing to draw: a flag that does nothing
+        raise GdlabError(f"{flags[0]}: no axis is drawn at random; give one as a distribution, "
+                         f"e.g. optimizer.lr=loguniform(1e-4,1), or drop {flags[0].split()[0]}")
     check_axis_keys(axes, fixed, str(config))
     # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
     dropped, reset = follow_set_keys(raw, before, [path for path, _ in fixed])
@@ -74,8 +69,7 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     for key in [k for k in axes if k == "data.path"]:  # relative to the config file, as a fixed data.path is
         axes[key] = [str((Path(config).parent / v).resolve()) if isinstance(v, str) else v for v in axes[key]]
     notes = dropped_notes(dropped, raw, fixed, config) + reset
-    joint = [k for k in axes if sampling and k in sampling["draws"]]
-    plans = plan_variants(raw, axes, str(config), fixed, joint)
+    plans = plan_variants(raw, axes, str(config), fixed, joint_axes(axes, sampling))
     cycled = all(getattr(p.cfg.scheduler, "cycle_momentum", False) for p in plans)
     if cycled and "optimizer.momentum" in axes:  # every variant would train alike: the cycle sets the momentum
         raise GdlabError(f"{config}: the axis optimizer.momentum does nothing here: scheduler.cycle_momentum "

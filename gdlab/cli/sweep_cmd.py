@@ -73,8 +73,6 @@ def sweep_command(
             raise GdlabError("sweep: give a config file (or --resume SWEEP_DIR)")
         from gdlab.sweep.setup import setup_sweep
 
-        if sampler not in (None, "random", "sobol"):
-            raise GdlabError(f"--sampler: '{sampler}' is not one of random, sobol")
         setup = setup_sweep(config, axes or [], samples, sample_seed, sampler)
         check_rank_by(rank_by, (p.cfg for p in setup.plans))
         vectorize = vectorize or "auto"

@@ -49,7 +49,7 @@ class StackedOptimizer:
             return
         from gdlab.engine.schedule import lr_column
 
-        key = "beta1" if self.name in ("Adam", "AdamW") else "momentum"
+        key = "beta1" if "beta1" in self.h else "momentum"  # Adam's and AdamW's betas; SGD's, RMSprop's momentum
         column = self.h[key]  # a pinned, non-blocking copy on a GPU, as the lr's: no sync per step
         column.copy_(lr_column(values, column.dtype, column.device))
         self.uses[key] = True  # a cycle starting at momentum 0.95 uses it, whatever the config said

@@ -19,6 +19,7 @@ class LRSchedule:
         self.cfg = cfg
         self._lrs = list(base_lrs)
         self.momenta: list[float] | None = None
+        self.cycling = getattr(cfg, "cycle_momentum", False)  # OneCycleLR's: the momentum follows the lr
         self.interval = cfg.interval if cfg else "epoch"
         self._sched = None
         self.plateaus: list | None = None  # ReduceLROnPlateau: one per model, each watching its own val_loss
@@ -31,7 +32,6 @@ class LRSchedule:
             return
         groups = [{"params": [torch.zeros(1)], "lr": lr} for lr in base_lrs]
         self.beta1 = optimizer in ("Adam", "AdamW")  # torch's OneCycleLR cycles betas[0] where there are betas
-        self.cycling = getattr(cfg, "cycle_momentum", False)
         stand_in = torch.optim.Adam if self.cycling and self.beta1 else torch.optim.SGD
         self._opt = stand_in(groups, lr=base_lrs[0])
         cls = getattr(torch.optim.lr_scheduler, cfg.name)  # cfg.name is a validated Literal, not user text

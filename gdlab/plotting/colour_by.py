@@ -3,12 +3,12 @@ hyperparameter: a colour bar for numbers (log when they span decades), one colou
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.flatkeys import flatten
+from gdlab.plotting.readers import finite_number
 
 MISSING = "0.6"  # the grey of a curve whose config lacks the key (or could not be read)
 
@@ -16,13 +16,8 @@ MISSING = "0.6"  # the grey of a curve whose config lacks the key (or could not 
 @dataclass
 class Colouring:
     colours: list[Any]  # one matplotlib colour per run
-    norm: Any = None  # a number axis's norm and colormap, for the colour bar
+    norm: Any = None  # a number axis's norm and colormap, for the colour bar (None for text values)
     cmap: Any = None
-    categories: dict[str, Any] | None = None  # a text axis: value -> colour, for the legend
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def colour_runs(configs: list[dict | None], key: str, names: list[str], warnings: list[str]) -> Colouring:
@@ -44,7 +39,7 @@ def colour_runs(configs: list[dict | None], key: str, names: list[str], warnings
     lacking = [name for name, v in zip(names, values) if v is _Unset]
     if lacking:
         warnings.append(f"--color-by {key}: {len(lacking)} run(s) have no such key and are grey ({', '.join(lacking[:3])})")
-    if all(_number(v) for v in found):
+    if all(finite_number(v) is not None for v in found):
         low, high = min(found), max(found)
         if low > 0 and high / low >= 10:  # learning rates span decades: a log scale spreads them
             norm = LogNorm(low, high)
@@ -53,7 +48,7 @@ def colour_runs(configs: list[dict | None], key: str, names: list[str], warnings
         cmap = colormaps["viridis"]
         return Colouring([MISSING if v is _Unset else cmap(norm(v)) for v in values], norm, cmap)
     order = {str(v): f"C{i % 10}" for i, v in enumerate(dict.fromkeys(str(v) for v in found))}
-    return Colouring([MISSING if v is _Unset else order[str(v)] for v in values], categories=order)
+    return Colouring([MISSING if v is _Unset else order[str(v)] for v in values])
 
 
 def _lookup(config: dict, key: str) -> Any:

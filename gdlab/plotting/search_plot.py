@@ -8,10 +8,8 @@ import pandas as pd
 
 from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import log_if_positive, new_figure, note_if_empty, top_edge
-from gdlab.plotting.sweep_plot import _colours, _curves
-from gdlab.sweep.rank import RANKABLE, aggregate_over_seeds, score_metric
-
-SEED = "seed"
+from gdlab.plotting.sweep_plot import SEED, _colours, _curves, stored_rank_by
+from gdlab.sweep.rank import aggregate_over_seeds, score_metric
 
 
 def _rows(table: pd.DataFrame) -> list[dict]:
@@ -117,8 +115,7 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
 
         raise GdlabError(f"--slices {sweep.path}: no swept axis besides seed to slice along; drop --slices")
     others = [a for a in sweep.axes if a not in drawn and a != SEED]
-    options = config.get("options") if isinstance(config.get("options"), dict) else {}
-    rank_by = options.get("rank_by") if options.get("rank_by") in RANKABLE else None
+    rank_by = stored_rank_by(config)
     rows = _rows(sweep.table)
     metric = score_metric(rows, rank_by)
     aggs = aggregate_over_seeds(rows, sweep.axes, rank_by)

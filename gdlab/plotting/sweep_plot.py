@@ -20,6 +20,12 @@ MAX_FACETS = 6
 STYLES = ("-", "--", ":", "-.")
 
 
+def stored_rank_by(sweep_yaml: dict) -> str | None:
+    """The --rank-by a sweep.yaml recorded (None: the default score, or a hand edit that is no score)."""
+    options = sweep_yaml.get("options") if isinstance(sweep_yaml.get("options"), dict) else {}
+    return options.get("rank_by") if options.get("rank_by") in RANKABLE else None
+
+
 def roles(table: pd.DataFrame, axes: list[str]) -> tuple[str | None, str | None, list[str]]:
     """(x, group, facets): x is lr when swept, else the first numeric then any non-seed axis, else seed;
     group is optimizer.name; seeds are averaged over; every other axis gets its own facet."""
@@ -103,8 +109,7 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
     table["stability_edge"], table["stability_formula"] = edges_of(
         table, base.get("base") if isinstance(base.get("base"), dict) else base,
         {i: run.config for i, run in sweep.runs.items()})
-    options = base.get("options") if isinstance(base.get("options"), dict) else {}
-    rank_by = options.get("rank_by") if options.get("rank_by") in RANKABLE else None  # the star follows --rank-by
+    rank_by = stored_rank_by(base)  # the star follows --rank-by
     ticks = None
     if x is not None and (table[x].dtype == object or x == SEED):
         # A text axis (e.g. optimizer.name alone) becomes positions 0..n-1 with the names as tick labels; so

@@ -150,6 +150,8 @@ def search_settings(section: Any, source: str, samples: int | None, seed: int | 
     `samples`, `sample_seed` and `sampler` (taken out of it: they are settings, not axes); the draws' seed
     defaults to 0, the sampler to random."""
     where = "--samples"
+    if sampler is not None and sampler not in SAMPLERS:
+        raise GdlabError(f"--sampler: '{sampler}' is not one of {', '.join(SAMPLERS)}")
     if isinstance(section, dict):
         given_sampler = section.pop("sampler", None)
         if sampler is None and given_sampler is not None:

@@ -234,6 +234,54 @@ def test_sobol_draws_fill_every_stratum_that_independent_draws_may_miss():
     assert len(set(zip(*discrete.values()))) == 6  # every point of the 3 x 2 space, each once
 
 
+def _slices(values, low, high, n, log=False):
+    """Which of n equal slices of [low, high] (in log10 when `log`) each value falls in, sorted."""
+    f = math.log10 if log else float
+    return sorted(int((f(v) - f(low)) / (f(high) - f(low)) * n) for v in values)
+
+
+def test_a_latin_hypercube_puts_one_point_in_every_slice_of_every_axis_for_any_count():
+    """Sobol's balance needs a power of 2 points; a Latin hypercube of 10 has one in each tenth of each axis,
+    which 10 independent draws give with probability 10!/10^10 per axis."""
+    d = {LR: dist("loguniform(1e-4,1)"), MOM: dist("uniform(0,0.8)")}
+    for n in (5, 10, 12):
+        drawn = draw_points(d, n, 7, "t", sampler="lhs")
+        assert _slices(drawn[LR], 1e-4, 1, n, log=True) == list(range(n))
+        assert _slices(drawn[MOM], 0, 0.8, n) == list(range(n))
+    ten = draw_points(d, 10, 7, "t", sampler="lhs")
+    assert draw_points(d, 10, 7, "t", sampler="lhs") == ten and draw_points(d, 10, 8, "t", sampler="lhs") != ten
+    random_draws = draw_points(d, 10, 7, "t", sampler="random")
+    assert _slices(random_draws[LR], 1e-4, 1, 10, log=True) != list(range(10))  # what the hypercube adds
+    discrete = draw_points({"o": dist("choice(SGD,Adam,RMSprop)"), "b": dist("randint(1,2)")}, 6, 0, "t", sampler="lhs")
+    assert len(set(zip(*discrete.values()))) == 6  # a repeated point is replaced from a further design
+
+
+def test_a_halton_sequence_is_balanced_in_its_first_axis_base_2_and_second_base_3():
+    """Scrambled Halton points: the first axis (base 2) has one of 16 points in each sixteenth, the second
+    (base 3) one of 9 in each ninth; seeded like every sampler."""
+    d = {LR: dist("loguniform(1e-4,1)"), MOM: dist("uniform(0,0.8)")}
+    sixteen, nine = draw_points(d, 16, 3, "t", sampler="halton"), draw_points(d, 9, 3, "t", sampler="halton")
+    assert _slices(sixteen[LR], 1e-4, 1, 16, log=True) == list(range(16))
+    assert _slices(nine[MOM], 0, 0.8, 9) == list(range(9))
+    assert draw_points(d, 16, 3, "t", sampler="halton") == sixteen and draw_points(d, 16, 4, "t", sampler="halton") != sixteen
+    assert sixteen != draw_points(d, 16, 3, "t", sampler="sobol")
+
+
+def test_every_sampler_is_named_in_the_dry_run_and_recorded(tmp_path):
+    plain = write_config(tmp_path, **{"train.epochs": 2})
+    for sampler, label in (("lhs", "Latin hypercube search: 5 joint draws"), ("halton", "quasi-random (Halton) search"),
+                           ("sobol", "quasi-random (Sobol) search"), ("random", "random search: 5 joint draws")):
+        shown = invoke("sweep", plain, "optimizer.lr=loguniform(1e-2,1)", "--samples", "5", "--sampler", sampler,
+                       "--dry-run")
+        assert shown.exit_code == 0 and label in " ".join(shown.output.split()), shown.output
+    out = tmp_path / "lhs"
+    assert invoke("sweep", plain, "optimizer.lr=loguniform(1e-2,1)", "--samples", "3", "--sampler", "lhs",
+                  "--run-dir", out, "-q").exit_code == 0
+    doc = yaml.safe_load((out / "sweep.yaml").read_text())
+    assert doc["sampling"]["sampler"] == "lhs"
+    assert doc["axes"][LR] == draw_points({LR: dist("loguniform(1e-2,1)")}, 3, 0, "t", sampler="lhs")[LR]
+
+
 def test_the_sampler_is_recorded_and_refused_where_nothing_is_drawn(tmp_path):
     cfg = write_config(tmp_path, sweep={"sampler": "sobol", "samples": 4, LR: "loguniform(1e-2,1)"}, **{"train.epochs": 2})
     out = tmp_path / "sw"
@@ -245,8 +293,8 @@ def test_the_sampler_is_recorded_and_refused_where_nothing_is_drawn(tmp_path):
     plain = write_config(tmp_path, **{"train.epochs": 2})
     one_error_line(invoke("sweep", plain, "optimizer.lr=0.1,0.2", "--sampler", "sobol", "--dry-run"), 2,
                    "--sampler sobol: no axis is drawn at random")
-    one_error_line(invoke("sweep", plain, "optimizer.lr=uniform(0.1,0.2)", "--samples", "2", "--sampler", "halton",
-                          "--dry-run"), 2, "--sampler: 'halton' is not one of random, sobol")
+    one_error_line(invoke("sweep", plain, "optimizer.lr=uniform(0.1,0.2)", "--samples", "2", "--sampler", "latin",
+                          "--dry-run"), 2, "--sampler: 'latin' is not one of random, sobol, halton, lhs")
     one_error_line(invoke("sweep", "--resume", out, "--sampler", "sobol"), 2, "--resume takes the sweep folder only")
 
 

@@ -32,7 +32,7 @@ def sweep_command(
     sharpness: Annotated[bool, typer.Option("--sharpness", help="record each variant's initial sharpness (2/sharpness is GD's predicted stability edge)")] = False,
     samples: Annotated[Optional[int], typer.Option("--samples", min=1, help="random search: draws of the distribution axes (drawn jointly, crossed with the list axes)", show_default=False)] = None,
     sample_seed: Annotated[Optional[int], typer.Option("--sample-seed", min=0, help="seed of the draws", show_default="0, or the sweep: section's sample_seed")] = None,
-    sampler: Annotated[Optional[str], typer.Option("--sampler", help="random | sobol: independent draws, or a scrambled Sobol sequence (more even coverage for few samples)", show_default="random, or the sweep: section's sampler")] = None,
+    sampler: Annotated[Optional[str], typer.Option("--sampler", help="random | sobol | halton | lhs: independent draws, or a scrambled Sobol or Halton sequence or a Latin hypercube (more even coverage for few samples)", show_default="random, or the sweep: section's sampler")] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="best_val_loss | final_val_loss | final_train_loss | final_val_accuracy (higher is better)", show_default="best_val_loss when there is a validation split, else final_train_loss; with --resume: as the sweep ran")] = None,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from gdlab.cli.progress import fmt_number
 from gdlab.sweep.rank import Aggregate, aggregate_over_seeds, best_over_seeds, higher_is_better, rank_rows, score_metric
+from gdlab.sweep.sampling import SAMPLER_LABELS
 from gdlab.yamldump import format_value
 
 STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim"}
@@ -26,7 +27,7 @@ def grid_table(setup, groups, title: str | None = None) -> Group:
     if setup.sampling:  # where the values came from, and how to draw the same ones again
         draws = ", ".join(f"{k} ~ {text}" for k, text in setup.sampling["draws"].items())
         rounded = any(str(t).startswith(("loguniform", "uniform")) for t in setup.sampling["draws"].values())
-        kind = "quasi-random (Sobol)" if setup.sampling.get("sampler") == "sobol" else "random"
+        kind = SAMPLER_LABELS.get(setup.sampling.get("sampler") or "random", "random")
         heading.append(f"\n{kind} search: {setup.sampling['samples']} joint draws of {draws} (--sample-seed "
                        f"{setup.sampling['seed']})" + (", values rounded to 4 significant digits" if rounded else ""))
     table = Table()

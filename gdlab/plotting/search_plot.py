@@ -10,6 +10,7 @@ from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import log_if_positive, new_figure, note_if_empty, top_edge
 from gdlab.plotting.sweep_plot import SEED, _colours, _curves, stored_rank_by
 from gdlab.sweep.rank import aggregate_over_seeds, score_metric
+from gdlab.sweep.sampling import SAMPLER_LABELS
 
 
 def _rows(table: pd.DataFrame) -> list[dict]:
@@ -140,7 +141,7 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
         text, choices = draws[key]
         _slice(fig.add_subplot(grid[1, i]), aggs, key, text, choices, group, metric, f"{key} ~ {text}" if searched else key)
     name = config.get("name") or sweep.path.parent.name
-    sampler = "Sobol" if searched and config["sampling"].get("sampler") == "sobol" else "random"
+    sampler = SAMPLER_LABELS.get(config["sampling"].get("sampler") or "random", "random") if searched else ""
     kind = f"{sampler} search, {config['sampling'].get('samples')} draws" if searched else "slices"
     figure_title(fig, title or f"{name} — {sweep.path.name} ({kind}, {len(sweep.table)} variants)")
     return fig

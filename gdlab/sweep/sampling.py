@@ -1,8 +1,9 @@
 """Random search: an axis written as a distribution (`loguniform(a,b)`, `uniform(a,b)`, `randint(a,b)`,
 `choice(a,b,...)`) is drawn `samples` times, every such axis jointly (one draw is one point with a value for
 each), as Bergstra and Bengio's random search does; list axes stay a grid crossed with the draws. The
-`sobol` sampler takes the points of a scrambled Sobol sequence instead (torch's SobolEngine), which covers
-the space more evenly than independent draws when there are few of them, as Optuna's QMCSampler does."""
+`sobol` sampler takes the points of a scrambled Sobol sequence instead (torch's SobolEngine), `halton` a
+scrambled Halton sequence's, and `lhs` a Latin hypercube's (both scipy.stats.qmc): each covers the space more
+evenly than independent draws when there are few of them, as Optuna's QMCSampler does."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from typing import Any
 from gdlab.errors import GdlabError
 
 DISTRIBUTION = re.compile(r"^\s*(loguniform|uniform|randint|choice)\s*\((.*)\)\s*$")
-SAMPLERS = ("random", "sobol")
+# How each sampler is named in tables and plot titles; its keys are what --sampler takes.
+SAMPLER_LABELS = {"random": "random", "sobol": "quasi-random (Sobol)", "halton": "quasi-random (Halton)",
+                  "lhs": "Latin hypercube"}
+SAMPLERS = tuple(SAMPLER_LABELS)
 DIGITS = 4  # drawn floats keep 4 significant digits: tables and folder names stay readable, the spread is kept
 _TRIES = 100  # redraws of a point that repeats an earlier one before the space counts as exhausted
 
@@ -98,16 +102,34 @@ def _same_value(item: Any) -> str:
     return repr(item)
 
 
-def _points(dists: dict[str, Distribution], seed: int, sampler: str):
-    """An endless stream of joint draws: independent ones, or a scrambled Sobol sequence's points."""
+def _unit_points(d: int, samples: int, seed: int, sampler: str):
+    """An endless stream of points in the unit cube [0, 1)^d, in blocks, from a quasi-random sampler."""
     if sampler == "sobol":
         import torch
         from torch.quasirandom import SobolEngine
 
-        engine = SobolEngine(len(dists), scramble=True, seed=seed)
+        engine = SobolEngine(d, scramble=True, seed=seed)
         while True:
-            for unit in engine.draw(64, dtype=torch.float64).tolist():
-                yield tuple(d.from_unit(u) for d, u in zip(dists.values(), unit))
+            yield from engine.draw(64, dtype=torch.float64).tolist()
+    from scipy.stats import qmc  # scikit-learn's own dependency; imported only by the samplers that need it
+
+    if sampler == "halton":
+        halton = qmc.Halton(d, scramble=True, rng=seed)
+        while True:
+            yield from halton.random(64).tolist()
+    # A Latin hypercube is one design of `samples` points: each axis cut into `samples` equal slices gets one
+    # point in each. A point redrawn because it repeated an earlier one comes from a further design.
+    lhs = qmc.LatinHypercube(d, scramble=True, rng=seed)
+    while True:
+        yield from lhs.random(samples).tolist()
+
+
+def _points(dists: dict[str, Distribution], samples: int, seed: int, sampler: str):
+    """An endless stream of joint draws: independent ones, or a quasi-random sampler's points mapped
+    through each axis's quantile."""
+    if sampler != "random":
+        for unit in _unit_points(len(dists), samples, seed, sampler):
+            yield tuple(d.from_unit(u) for d, u in zip(dists.values(), unit))
     rng = random.Random(seed)
     while True:
         yield tuple(d.draw(rng) for d in dists.values())
@@ -120,7 +142,7 @@ def draw_points(dists: dict[str, Distribution], samples: int, seed: int, source:
     if samples > space:
         raise GdlabError(f"{source}: --samples {samples}, but the drawn axes have only {space} distinct points; "
                          "list them as a grid instead (key=a,b,c)")
-    stream = _points(dists, seed, sampler)
+    stream = _points(dists, samples, seed, sampler)
     seen: set[str] = set()
     points: list[tuple] = []
     while len(points) < samples:

@@ -33,6 +33,18 @@ class EarlyStop:
                 if self.waited[k] >= self.patience:
                     models.stop(k, step)
 
+    def may_stop(self, models: Divergence) -> bool:
+        """Whether the next evaluation stops a model if it does not improve: one still training that has waited all but one."""
+        return any(w + 1 >= self.patience and models.alive_host(k) for k, w in enumerate(self.waited))
+
+    @staticmethod
+    def stopped_only(step: int, values: torch.Tensor, models: Divergence) -> list | None:
+        """Per-model values measured ahead of an evaluation (see may_stop), kept for the models it stopped at `step`
+        (None for the others, as a run that goes on has no value there); None when it stopped none."""
+        if step not in models.stopped:
+            return None
+        return [v if s == step else None for v, s in zip(values.tolist(), models.stopped)]
+
     def state(self) -> dict:
         return {"best": list(self.best), "waited": list(self.waited)}
 

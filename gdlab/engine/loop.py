@@ -23,6 +23,7 @@ from gdlab.engine.stack import StackedMLP
 from gdlab.engine.host_blocks import HostBlocks
 from gdlab.engine.step_record import StepRecord
 from gdlab.engine.tensors import GroupData
+from gdlab.lab.sharpness import group_sharpness
 
 
 class GroupTrainer:
@@ -139,9 +140,12 @@ class GroupTrainer:
                     break
                 self.step += 1
                 self.epoch_pos += 1
-                # at the weights this step's loss is taken at: steps 1, 1+N, ... and the last, so a run ends with its current value
+                evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
+                # at the weights this step's loss is taken at: steps 1, 1+N, ... and the last, so a run ends with its current
+                # value; an early stop ends a run too, decided only after the update, so ahead of an evaluation that may stop one
                 due = self.sharpness_every and ((self.step - 1) % self.sharpness_every == 0 or self.step == self.plan.total_steps)
-                sharp = self._sharpness() if due else None
+                ahead = bool(self.sharpness_every and not due and evaluated and self.early and self.early.may_stop(self.divergence))
+                sharp = self._sharpness() if due or ahead else None
                 host_loss = None
                 if self.graph is not None:  # train step and update, replayed
                     loss, acc, gn, n_rows = self.graph.step(order, ranges, lr)
@@ -151,12 +155,12 @@ class GroupTrainer:
                         host_loss = loss.tolist()
                         self.divergence.note(self.step, host_loss)
                     self._update(lr, must_mask=self.sync_every > 1 or not self.divergence.all_alive())
-                evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
                 vl, va = self.evaluate() if evaluated else (None, None)
                 if self.best is not None and vl is not None:  # before early stopping ends a model at this evaluation
                     self.best.observe(self.step, vl, self.divergence.alive, self.model)
                 if self.early is not None and vl is not None:  # before the records: a stopped model's last row is this one
                     self.early.observe(self.step, vl, self.divergence)
+                    sharp = self.early.stopped_only(self.step, sharp, self.divergence) if ahead else sharp
                 self.elapsed = time.perf_counter() - t0
                 blocks.add((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, sharp, self.elapsed))
                 boundary = self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0
@@ -172,8 +176,6 @@ class GroupTrainer:
 
     def _sharpness(self) -> torch.Tensor:
         """Each model's top Hessian eigenvalue at the current weights (see lab/sharpness.py)."""
-        from gdlab.lab.sharpness import group_sharpness
-
         t0 = time.perf_counter()
         value = group_sharpness(self)
         self.sharpness_s += time.perf_counter() - t0

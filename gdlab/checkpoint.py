@@ -80,6 +80,10 @@ def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: i
         return
     keys = TRAJECTORY_KEYS + (("train.steps", "train.epochs") if saved.get("scheduler") or now.get("scheduler") else ())
     before, after = flatten(saved), flatten(now)
+    # A plateau schedule's patience (and early stopping's) counts evaluations, kept in the checkpoint: a new
+    # train.eval_every would count on at another cadence, a schedule that neither the old run nor the new one follows.
+    counting = [rule for rule in (_plateau(before) or _plateau(after), _early(before) or _early(after)) if rule]
+    keys += ("train.eval_every",) if counting else ()
     for flat in (before, after):  # data.seed: null means the run's seed; writing that seed out changes nothing
         if flat.get("data.seed") is None:
             flat["data.seed"] = flat.get("seed")
@@ -87,9 +91,18 @@ def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: i
     changed = [k for k in dict.fromkeys([*before, *after]) if any(k == p or k.startswith(p + ".") for p in keys)
                and repr(before.get(k, "unset")) != repr(after.get(k, "unset"))]
     if changed:
+        why = f", whose evaluations {' and '.join(counting)} counts" if "train.eval_every" in changed else ""
         raise GdlabError(f"--resume {run_dir}: config.yaml changed since the checkpoint at step {step} "
-                         f"({describe_changes(before, after, changed)}); "
+                         f"({describe_changes(before, after, changed)}{why}); "
                          "resuming would splice two different runs: start a new one with gdlab train")
+
+
+def _plateau(flat: dict) -> str | None:
+    return "scheduler.name: ReduceLROnPlateau" if flat.get("scheduler.name") == "ReduceLROnPlateau" else None
+
+
+def _early(flat: dict) -> str | None:
+    return "train.early_stop_patience" if flat.get("train.early_stop_patience") else None
 
 
 def repair_metrics(path: Path, last_step: int, log_segments: list[list[int]] | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import struct
 import subprocess
@@ -96,7 +97,8 @@ def make_sweep(folder: Path, lrs=(0.001, 0.01, 0.1, 1.0), seeds=(0,), optimizers
                 lines.append(",".join(values + cells + [name] + [str(v[i]) for v in (extra_columns or {}).values()]))
                 i += 1
     (folder / "sweep.csv").write_text("\n".join(lines) + "\n")
-    (folder / "sweep.yaml").write_text(yaml.safe_dump({**BASE_CONFIG, "axes": {"optimizer.lr": list(lrs)}}))
+    (folder / "sweep.yaml").write_text(yaml.safe_dump({**BASE_CONFIG, "axes": {"optimizer.lr": list(lrs)},
+                                                         "base": copy.deepcopy(BASE_CONFIG)}))  # no YAML aliases
     return folder
 
 

@@ -62,6 +62,20 @@ def kind_of(folder: Path) -> str | None:
     return None
 
 
+def is_sweep_yaml(path: Path) -> bool:
+    """Whether `path` is a sweep.yaml as gdlab sweep writes it: a mapping with the base config and the axes (what
+    --resume rebuilds the sweep from). Another tool's sweep.yaml (a W&B sweep config, say) or a broken one is not."""
+    from gdlab.yamlio import read_yaml_file  # yaml only, and only where a folder has a sweep.yaml
+
+    if not path.is_file():
+        return False
+    try:
+        data, _ = read_yaml_file(path)
+    except GdlabError:  # not YAML, not UTF-8, too large: not one gdlab wrote
+        return False
+    return isinstance(data, dict) and isinstance(data.get("base"), dict) and isinstance(data.get("axes"), dict)
+
+
 def resolve(path: Path) -> tuple[str, Path]:
     """Turn a command's folder argument into (kind, folder); naming one of its files works too."""
     try:
@@ -78,7 +92,7 @@ def _resolve(path: Path) -> tuple[str, Path]:
     if not path.is_dir():
         raise GdlabError(f"{path}: not a folder; give {KINDS}")
     kind = kind_of(path)
-    if kind is None and (path / SWEEP_YAML).is_file():
+    if kind is None and is_sweep_yaml(path / SWEEP_YAML):
         raise GdlabError(f"{path}: a sweep folder with no {SWEEP_FILE} (still starting, or stopped before it wrote one); "
                          "give its variant folders, or finish it with gdlab sweep --resume")
     if kind is None:
@@ -100,8 +114,8 @@ def find_folders(root: Path, warnings: list[str] | None = None) -> list[tuple[st
     for here, dirs, _ in os.walk(root, onerror=skip):
         folder = Path(here)
         try:
-            # a sweep.yaml alone still makes a sweep: its variant folders are not runs of their own
-            kind = kind_of(folder) or ("sweep" if (folder / SWEEP_YAML).is_file() else None)
+            # gdlab's sweep.yaml alone still makes a sweep: its variant folders are not runs of their own
+            kind = kind_of(folder) or ("sweep" if is_sweep_yaml(folder / SWEEP_YAML) else None)
         except OSError as exc:
             skip(exc)
             dirs.clear()

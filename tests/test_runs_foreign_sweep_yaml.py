@@ -1,0 +1,45 @@
+"""A folder is a gdlab sweep by what its sweep.yaml holds (the base config and the axes, as gdlab sweep writes it
+and --resume rebuilds the sweep from), not by the file's name: another tool's sweep.yaml (a W&B sweep config in a
+project folder, say) hid every run under it behind one empty "sweep" row. Hand-made folders; no training."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.test_plot import make_run, make_sweep
+from tests.test_plot_more import cli, one_line_error
+
+WANDB = {"program": "train.py", "method": "grid", "metric": {"name": "val_loss", "goal": "minimize"},
+         "parameters": {"lr": {"values": [0.01, 0.1]}}}
+
+
+@pytest.mark.parametrize("text", [yaml.safe_dump(WANDB).encode(), b"- a list\n- of things\n", b"axes: [unclosed\n", b"",
+                                  b"base: not a config\naxes: {optimizer.lr: [0.1]}\n", b"\xff\xfe binary"])
+def test_runs_lists_the_runs_under_another_tools_sweep_yaml(tmp_path, text):
+    root = tmp_path / "project"
+    run = make_run(root / "runs" / "moons" / "2026-11-26_10-00-00")
+    (root / "sweep.yaml").write_bytes(text)
+    result = cli("runs", root, "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(r["kind"], r["path"]) for r in rows] == [("run", str(run))]  # was one "sweep" row for the project
+    assert rows[0]["final_train_loss"] == pytest.approx(json.loads((run / "summary.json").read_text())["final_train_loss"])
+
+
+def test_a_gdlab_sweep_without_sweep_csv_is_still_one_sweep(tmp_path):
+    sweep = make_sweep(tmp_path / "runs" / "sweep-2026-11-26_10-00-00", lrs=(0.01, 0.1))
+    (sweep / "sweep.csv").unlink()
+    rows = json.loads(cli("runs", tmp_path / "runs", "--json").stdout)
+    assert [(r["kind"], r["path"]) for r in rows] == [("sweep", str(sweep))]
+    assert rows[0]["status"].startswith("2 variants: ")
+
+
+def test_plot_of_a_folder_with_another_tools_sweep_yaml_says_what_it_is_not(tmp_path):
+    folder = tmp_path / "project"
+    make_run(folder / "r1")
+    (folder / "sweep.yaml").write_text(yaml.safe_dump(WANDB))
+    # not "a sweep folder with no sweep.csv ... finish it with gdlab sweep --resume", which it never was
+    one_line_error(cli("plot", folder), f"{folder}: not a run folder", "it holds 1 such folder(s)")

@@ -191,7 +191,7 @@ def test_ctrl_c_ends_lr_find_with_130_and_its_folder(tmp_path):
     import time
 
     out = tmp_path / "lf"
-    proc = subprocess.Popen([sys.executable, "-m", "gdlab", "lr-find", str(QUICKSTART), "--steps", "1000000",
+    proc = subprocess.Popen([sys.executable, "-m", "gdlab", "lr-find", str(QUICKSTART), "--steps", "100000",
                              "--min-lr", "1e-9", "--max-lr", "1e-8", "--run-dir", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

@@ -20,7 +20,7 @@ def lr_find_command(
     # No typer min=: gdlab.lrfind.check_range refuses bad values in one line that says what is allowed.
     min_lr: Annotated[float, typer.Option("--min-lr", help="first learning rate")] = 1e-6,
     max_lr: Annotated[float, typer.Option("--max-lr", help="last learning rate")] = 10.0,
-    steps: Annotated[int, typer.Option("--steps", help="steps of the range test (at least 5)")] = 100,
+    steps: Annotated[int, typer.Option("--steps", help="steps of the range test (5 to 100000)")] = 100,
     stop_factor: Annotated[float, typer.Option("--stop-factor", help="stop once the smoothed loss exceeds this x its best (>= 1)")] = 4.0,
     run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
     runs_root: Annotated[str, typer.Option("--runs", help="parent folder of run folders")] = "runs",  # str: typer makes '' a Path('.')

@@ -13,23 +13,27 @@ def shape(dims) -> str:
 
 
 def node_tree(graph) -> Tree:
-    """Every grad_fn node, each under the node whose backward visits it; a shared one is expanded once."""
+    """Every grad_fn node, each under the node whose backward visits it, depth first in the order of graph.nodes
+    (and of --dot's n0, n1 ...); a shared node is expanded where it first appears, and said to be below that."""
     def label(n) -> str:
         if n.param:
             return f"[bold]{n.name}[/] [cyan]{escape(n.param)}[/] {shape(n.shape)} requires_grad={n.requires_grad}"
         return f"[bold]{n.name}[/]  {shape(n.shape)}"
 
-    root, shown = Tree(label(graph.nodes[0])), {0}
-    stack = [(root, graph.nodes[0])]
+    root, under = Tree(label(graph.nodes[0])), {0: None}  # node -> the node it is expanded under
+    stack = [(root, c, 0) for c in reversed(graph.nodes[0].children)]
+    # A child's whole subtree before its next sibling. The walk added a node's children at once and expanded the last
+    # one first, so a shared node was expanded at its last appearance, below the line that said "expanded elsewhere".
     while stack:
-        branch, node = stack.pop()
-        for c in node.children:
-            child = graph.nodes[c]
-            if c in shown:  # a result used twice: expanded once, referred to after
-                branch.add(label(child) + "  [dim](shared, expanded elsewhere)[/]")
-                continue
-            shown.add(c)
-            stack.append((branch.add(label(child)), child))
+        branch, c, parent = stack.pop()
+        node = graph.nodes[c]
+        if c in under:  # a result used twice (the log-softmax label smoothing reads twice): referred to after
+            first = graph.nodes[under[c]].name if under[c] is not None else "the loss"
+            branch.add(label(node) + f"  [dim](shared: expanded above, under {first})[/]")
+            continue
+        under[c] = parent
+        sub = branch.add(label(node))
+        stack.extend((sub, g, c) for g in reversed(node.children))
     return root
 
 

@@ -37,8 +37,8 @@ def _short(key: str) -> str:
 
 
 def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warnings: list[str],
-                     categories: list[str] | None = None, rank_by: str | None = None) -> None:
-    """Draw one facet's sensitivity curves; `x` holds numbers, or codes into `categories` for a text axis.
+                     categories: list[str] | None = None, rank_by: str | None = None) -> list[np.ndarray]:
+    """Draw one facet's sensitivity curves (returned: the means drawn); `x` holds numbers, or codes into `categories`.
     The star marks the best setting by `rank_by` (the sweep's --rank-by) when given, else by the loss drawn.
 
     Lines have gids `sensitivity:<group>:<column>`, `partial:<group>:<column>`, `diverged:<group>`, `best:<group>`
@@ -93,6 +93,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="x-small")
     elif entries:
         ax.legend(loc="best", fontsize="x-small")
+    return plotted
 
 
 def _mean_line(ax, stats: pd.DataFrame, color: str, style: str, marker: str, label: str, gid: str,

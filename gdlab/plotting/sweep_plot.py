@@ -56,8 +56,9 @@ def _colours(values: pd.Series):
 
 
 def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str | None, norm, cmap,
-            ticks: list[str] | None) -> None:
-    """Draw each variant's train loss against step; gid `curve:<row>` ties a line to its sweep.csv row."""
+            ticks: list[str] | None) -> list:
+    """Draw each variant's train loss against step; gid `curve:<row>` ties a line to its sweep.csv row. Returns
+    the values drawn."""
     from matplotlib.lines import Line2D
 
     styles = {v: STYLES[i % len(STYLES)] for i, v in enumerate(pd.unique(sweep.table[group].astype(str)))} if group else {}
@@ -98,6 +99,7 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
         labels.append("diverged")
     if handles and len(handles) <= 12:
         ax.legend(handles, labels, fontsize="x-small", loc="best")
+    return drawn
 
 
 def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
@@ -124,22 +126,28 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
     norm, cmap = _colours(table[x]) if x and ticks is None else (None, None)
     rows = 1 if x is None else 2  # with no axis (a sweep of one) there is nothing to plot the loss against
     fig = new_figure(4.8 * len(facets) + 1.4, 4.4 * rows - 0.8 * (rows - 1))
-    grid = fig.subplots(rows, len(facets), squeeze=False)
+    # Each row plots one quantity in every facet (train loss above, final losses below): one y axis, so that
+    # facets compare by eye, with the scale and limits taken from all of them (each panel chose its own).
+    grid = fig.subplots(rows, len(facets), squeeze=False, sharey="row")
+    drawn: list[list] = [[] for _ in range(rows)]
     for column, (key, facet) in enumerate(facets):
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{k}={v}" for k, v in zip(facet_keys, key))
-        _curves(grid[0, column], sweep, facet, x, group, norm, cmap, ticks)
+        drawn[0] += _curves(grid[0, column], sweep, facet, x, group, norm, cmap, ticks)
         grid[0, column].set_title(label or "loss curves", fontsize="medium")
         if x is None:
             continue
         low = grid[1, column]
-        draw_sensitivity(low, facet, x, group, warnings, ticks, rank_by)
+        drawn[1] += draw_sensitivity(low, facet, x, group, warnings, ticks, rank_by)
         low.set_xlabel(x)
         if ticks is not None:
             low.set_xticks(range(len(ticks)), ticks)
         else:
             if log_if_positive(low, [table[x].to_numpy(dtype=float)], axis="x"):
                 label_swept_values(low, table[x].to_numpy(dtype=float))
+    for row, values in zip(grid, drawn):  # a panel with nothing finite (all diverged) cleared the row's ticks
+        if len(row) > 1 and any(finite(v).any() for v in values):
+            log_if_positive(row[0], values)  # the scale's own ticks again, and limits over every panel
     if norm is not None:
         from matplotlib.cm import ScalarMappable
 

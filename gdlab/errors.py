@@ -18,7 +18,9 @@ MESSAGE_LIMIT = 600  # characters of a whole message: one line a terminal shows 
 _LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
 # A quoted value: an opening quote with no letter or digit before it and a closing one with none after, so
 # the apostrophe in "Graphviz's" is never taken for a quote and prose between two values is never cut.
-_QUOTED = re.compile(r"(?<!\w)(['\"])((?:(?!\1).){%d,}?)\1(?!\w)" % (QUOTED_LIMIT + 2))
+# Short values are matched too (and left as they are): skipping them let the closing quote of 'name=..',
+# which follows no letter, open a "value" that ran over the prose up to the next quote.
+_QUOTED = re.compile(r"(?<!\w)(['\"])((?:(?!\1).)*?)\1(?!\w)")
 _LONG_WORD = re.compile(r"\S{%d,}" % (WORD_LIMIT + 1))
 
 

@@ -81,6 +81,20 @@ def test_short_quoted_values_and_apostrophes_are_left_alone():
     assert GdlabError(text).message == text
 
 
+def test_a_quoted_value_ending_in_a_dot_does_not_open_a_quote_over_the_prose_after_it():
+    # the closing quote of 'name=..' follows a dot, not a letter: it once paired with the next quote, 70
+    # characters on, and the message lost what is allowed ("(starting with a…'..')")
+    text = ("tiny.yaml (with override 'name=..'): name: allowed: letters, digits and . _ - (starting with a letter "
+            "or digit), at most 100 characters (got '..')")
+    assert GdlabError(text).message == text
+
+
+def test_an_override_of_a_bad_name_says_what_is_allowed(tmp_path, config):
+    one_error_line(invoke("sweep", config, "optimizer.lr=0.1,0.2", "name=..", "--runs", tmp_path / "runs"), 2,
+                   "'name=..'", "starting with a letter or digit), at most 100 characters (got '..')")
+    assert not (tmp_path / "runs").exists()
+
+
 # ---------------------------------------------------------------- checkpoints and --resume
 class Payload:
     def __reduce__(self):

@@ -14,6 +14,7 @@ from gdlab.sweep.plan import VariantPlan, plan_variants
 from gdlab.sweep.run import DONE
 from gdlab.sweep.grid import joint_axes
 from gdlab.sweep.setup import SweepSetup
+from gdlab.sweep.sweep_file import check_sweep_file
 from gdlab.yamlio import read_yaml_file
 
 
@@ -51,11 +52,10 @@ def load_setup(sweep_dir: Path) -> SweepSetup:
     except OSError as exc:  # too long a path, a link loop, a folder we may not enter
         raise path_error("--resume", sweep_dir, exc, "cannot read the sweep folder") from None
     data, _ = read_yaml_file(path)
-    if not isinstance(data, dict) or not {"base", "axes"} <= set(data):
-        raise GdlabError(f"{path}: not a gdlab sweep file (needs base and axes)")
-    texts = [t for t in data.get("fixed_overrides") or [] if isinstance(t, str)]
+    check_sweep_file(data, str(path))
+    texts = data.get("fixed_overrides") or []
     fixed = [(parse_override(t)[0], t) for t in texts]  # for the rerun variants' overrides.yaml
-    sampling = data.get("sampling") if isinstance(data.get("sampling"), dict) else None  # drawn once, kept
+    sampling = data.get("sampling")  # drawn once, kept
     joint = joint_axes(data["axes"], sampling)
     return SweepSetup(data.get("config", str(path)), data["base"], data["axes"],
                       plan_variants(data["base"], data["axes"], str(path), fixed, joint), [], texts, sampling)

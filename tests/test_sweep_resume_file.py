@@ -61,3 +61,16 @@ def test_a_sweep_yaml_as_gdlab_wrote_it_still_resumes(finished, tmp_path):
     result = invoke("sweep", "--resume", out, "-q")
     assert result.exit_code == 0, result.output
     assert (out / "000_lr=0.01" / "summary.json").is_file()
+
+
+def test_a_refused_resume_does_not_keep_its_rank_by(finished, tmp_path):
+    # --rank-by on a resume is stored in sweep.yaml; a resume refused (here: an axis edited since the sweep
+    # ran) must leave the file as it was, not rank the sweep differently from then on
+    import shutil
+
+    out = tmp_path / "sw"
+    shutil.copytree(finished, out)
+    text = (out / "sweep.yaml").read_text().replace("0.1]", "0.2]")
+    (out / "sweep.yaml").write_text(text)
+    one_error_line(invoke("sweep", "--resume", out, "--rank-by", "final_train_loss"), 2, "start a new")
+    assert (out / "sweep.yaml").read_text() == text

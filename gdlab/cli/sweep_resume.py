@@ -29,9 +29,10 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
         from gdlab.folder_lock import sweep_lock
 
         session.enter_context(sweep_lock(folder))  # before half-written variants are cleared
-        if given_rank is not None and given_rank != stored.get("rank_by"):  # a re-rank sticks: the plot follows
-            store_option(folder, "rank_by", given_rank)
     check_unchanged(setup, folder)
+    # a re-rank sticks (the plot follows), once the resume is sure to go ahead: a refused one changes nothing
+    if not dry_run and given_rank is not None and given_rank != stored.get("rank_by"):
+        store_option(folder, "rank_by", given_rank)
     todo, done = split_done(setup, folder, clear=not dry_run)
     if dry_run:
         from gdlab.cli.sweep_view import grid_table

@@ -66,6 +66,12 @@ def _is_step(value: Any, last: int) -> bool:
     return number and value == int(value) and 1 <= value <= last
 
 
+def _never_started(row: pd.Series) -> bool:
+    """A sweep.csv row of a variant the sweep never reached: pending or skipped, or interrupted with 0 steps."""
+    status, steps = row.get("status"), pd.to_numeric(row.get("steps"), errors="coerce")
+    return status in ("pending", "skipped") or (status == "interrupted" and steps == 0)
+
+
 def load_sweep(folder: Path, warnings: list[str], *, curves: bool = True) -> SweepData:
     """Read sweep.csv and, with `curves`, every variant run; an unreadable variant is a warning, not an error."""
     table, axes, notes = read_sweep(folder / "sweep.csv")
@@ -75,15 +81,24 @@ def load_sweep(folder: Path, warnings: list[str], *, curves: bool = True) -> Swe
     sweep = SweepData(folder, table, axes, config=config)
     if not curves:
         return sweep
+    unstarted = 0
     for index, run_dir in table["run_dir"].items():
         if not isinstance(run_dir, str) or not run_dir:
             warnings.append(f"{folder / 'sweep.csv'}: row {index + 1} has no run_dir; its curve is left out")
             continue
         variant = folder / run_dir
+        if _never_started(table.loc[index]) and not (variant.is_dir() and any(variant.iterdir())):
+            # no files by design: a sweep removes the empty folder of a variant it never reached (a kill -9
+            # leaves it), so there is nothing missing to warn about
+            unstarted += 1
+            continue
         try:
             sweep.runs[index] = load_run(variant, warnings)
         except GdlabError as exc:
             warnings.append(f"{exc.message}; that variant's curve is left out")
+    if unstarted:
+        warnings.append(f"{folder}: {unstarted} variant{'s' * (unstarted > 1)} never started (pending, skipped or "
+                        "interrupted at step 0): no curve to draw")
     return sweep
 
 

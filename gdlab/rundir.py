@@ -63,13 +63,18 @@ def _check_typed(option: str, given: Path | str) -> None:
                          "as the last line of output, so give a path without one")
 
 
-def check_run_dir(explicit: Path | str) -> None:
-    """What `create_run_dir(explicit=...)` would refuse, without making anything (a sweep's --dry-run)."""
-    _check_typed("--run-dir", explicit)
+def check_run_dir(explicit: Path | str | None, runs_root: Path | str = "runs", name: str = "") -> None:
+    """What `create_run_dir` would refuse, without making anything (a sweep's --dry-run): `explicit` (--run-dir)
+    when given, else the folder `runs_root/name` the stamped one would go in (--runs)."""
+    option, given = ("--run-dir", explicit) if explicit is not None else ("--runs", runs_root)
+    _check_typed(option, given)
     try:
-        _check_run_dir(Path(explicit), f"--run-dir {show(explicit)}")
+        if explicit is not None:
+            _check_run_dir(Path(explicit), f"--run-dir {show(explicit)}")
+        else:
+            check_writable(Path(runs_root) / _safe_name(name), f"--runs {show(runs_root)}")
     except OSError as exc:
-        raise path_error("--run-dir", explicit, exc, "cannot create the run folder") from None
+        raise path_error(option, given, exc, "cannot create the run folder") from None
 
 
 def _make_with_parents(path: Path) -> None:

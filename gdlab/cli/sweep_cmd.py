@@ -90,10 +90,9 @@ def sweep_command(
         if dry_run:
             from gdlab.cli.sweep_view import grid_table
 
-            if run_dir is not None:  # what the real run would refuse, refused now
-                from gdlab.rundir import check_run_dir
+            from gdlab.rundir import check_run_dir
 
-                check_run_dir(run_dir)
+            check_run_dir(run_dir, runs_root, setup.plans[0].cfg.name)  # what the real run would refuse, refused now
 
             console.print(grid_table(setup, groups))
             return

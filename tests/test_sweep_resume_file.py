@@ -22,7 +22,9 @@ def finished(tmp_path_factory):
 
 
 def snapshot(folder):
-    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file's bytes but the lock's (a process id, rewritten by whoever takes the lock)."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".sweep.lock"}
 
 
 @pytest.mark.parametrize("edit, key", [
@@ -74,3 +76,31 @@ def test_a_refused_resume_does_not_keep_its_rank_by(finished, tmp_path):
     (out / "sweep.yaml").write_text(text)
     one_error_line(invoke("sweep", "--resume", out, "--rank-by", "final_train_loss"), 2, "start a new")
     assert (out / "sweep.yaml").read_text() == text
+
+
+def test_sharpness_asked_for_on_resume_of_a_sweep_that_ran_without_it_is_refused(finished, tmp_path):
+    # only the rerun variants would get init_sharpness: a column half empty, and the plot's stability edge
+    # taken from whichever variants happened to be rerun
+    import shutil
+
+    out = tmp_path / "sw"
+    shutil.copytree(finished, out)
+    before = snapshot(out)
+    for extra in ([], ["--dry-run"]):
+        one_error_line(invoke("sweep", "--resume", out, "--sharpness", *extra), 2, "--sharpness",
+                       "ran without it", "start a new sweep with --sharpness")
+    assert snapshot(out) == before
+
+
+def test_sharpness_on_resume_of_a_sweep_with_nothing_finished_is_kept(finished, tmp_path):
+    import shutil
+
+    out = tmp_path / "sw"
+    shutil.copytree(finished, out)
+    (out / "001_lr=0.1" / "summary.json").unlink()  # now no variant is finished
+    result = invoke("sweep", "--resume", out, "--sharpness", "-q")
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    assert pd.read_csv(out / "sweep.csv")["init_sharpness"].notna().all()
+    assert yaml.safe_load((out / "sweep.yaml").read_text())["options"]["sharpness"] is True  # a next resume keeps it

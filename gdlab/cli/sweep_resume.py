@@ -13,7 +13,9 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     from gdlab.sweep import run as sweep_run
     from gdlab.sweep.plan import group_variants, spread
     from gdlab.sweep.rank import RANKABLE, check_rank_by
-    from gdlab.sweep.resume import check_unchanged, load_setup, split_done, store_option
+    from gdlab.errors import GdlabError
+    from gdlab.sweep.resume import check_unchanged, load_setup, split_done, store_option, variant_status
+    from gdlab.sweep.run import DONE
 
     setup = load_setup(folder)
     # what the sweep recorded (--sharpness) and how it grouped variants carry over, so a resumed sweep
@@ -30,6 +32,14 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
 
         session.enter_context(sweep_lock(folder))  # before half-written variants are cleared
     check_unchanged(setup, folder)
+    if given["sharpness"] and not stored.get("sharpness"):
+        # only the rerun variants would measure it: a half-empty init_sharpness column, and a stability edge in
+        # the plot taken from whichever variants happened to be rerun
+        if any(variant_status(folder / p.dir_name) in DONE for p in setup.plans):
+            raise GdlabError(f"--sharpness: the sweep in {folder} ran without it, and its finished variants have no "
+                             "init_sharpness; start a new sweep with --sharpness")
+        if not dry_run:
+            store_option(folder, "sharpness", True)  # nothing finished yet: from now on the sweep measures it
     # a re-rank sticks (the plot follows), once the resume is sure to go ahead: a refused one changes nothing
     if not dry_run and given_rank is not None and given_rank != stored.get("rank_by"):
         store_option(folder, "rank_by", given_rank)

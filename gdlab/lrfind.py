@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Callable
 
 from gdlab.config import Config, ExponentialLR
-from gdlab.errors import GdlabError
+from gdlab.errors import EXIT_SIGINT, GdlabError
 from gdlab.lrsuggest import MIN_STEPS, RULE, Smoother, still_falling, suggest
 from gdlab.csvlog import CsvAppender
-from gdlab.rundir import create_run_dir, write_json
+from gdlab.rundir import create_run_dir, discard_unstarted, write_json
 from gdlab.runner import prepare_data, resolve_device
 from gdlab.yamldump import dump_yaml
 
@@ -130,6 +130,10 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
                 stop = not math.isfinite(s) or s > stop_factor * best
     finally:
         csv.close()
+    if not lrs and should_stop():  # a Ctrl-C before the first step: as for gdlab train, no folder is left
+        discard_unstarted(folder, ("config.yaml", "lr_find.csv"))
+        raise GdlabError("interrupted before the range test began; no lr-find folder is left",
+                         getattr(should_stop, "exit_code", EXIT_SIGINT))  # a StopFlag knows its signal
     suggested, at_min = suggest(lrs, smoothed)
     interrupted = len(lrs) < steps and not stop
     stopped = len(lrs) < steps and not interrupted

@@ -384,3 +384,31 @@ def test_lr_find_ignores_early_stopping_and_best_weights_and_its_commands_keep_t
         assert command[3:5] == ["train.early_stop_patience=3", "train.restore_best_weights=true"]
         assert "data.val_fraction=0" not in command
         run_printed(tmp_path, command, name)
+
+
+@pytest.mark.parametrize("where", ["--run-dir", "--runs"])
+def test_lr_find_stopped_before_its_first_step_leaves_no_folder(tmp_path, monkeypatch, where):
+    # a Ctrl-C or SIGTERM that lands before the first step (while the data loads) once left a folder with a
+    # header-only lr_find.csv and the message "the loss never fell steadily"; as for gdlab train, a test that
+    # never started leaves nothing, and exits as the signal says
+    import contextlib
+    import signal
+
+    from gdlab.signals import StopFlag
+    from tests.helpers import one_error_line
+
+    @contextlib.contextmanager
+    def stopped_already():
+        flag = StopFlag()
+        flag.signum = signal.SIGTERM
+        yield flag
+
+    monkeypatch.setattr("gdlab.signals.graceful_stop", stopped_already)
+    cfg, out = tmp_path / "tiny.yaml", tmp_path / "out"
+    cfg.write_text(json.dumps(TINY))
+    result = runner.invoke(app, ["lr-find", str(cfg), where, str(out)])
+    one_error_line(result, 143, "interrupted before the range test began; no lr-find folder is left")
+    if where == "--run-dir":
+        assert not out.exists()
+    else:
+        assert not list(out.rglob("lr-find-*"))

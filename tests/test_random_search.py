@@ -197,6 +197,12 @@ def test_any_sweep_plots_as_slices_a_null_as_a_category(tmp_path):
     assert [t.get_text() for t in batch.get_xticklabels()] == ["null", "24"] and len(marks(batch, "train.batch_size")) == 12
     assert "(slices, 12 variants)" in fig._suptitle.get_text()
     assert invoke("plot", out, "--slices", "-o", tmp_path / "s.png").exit_code == 0
+    # by default the slices go to slices.png: the grid's sweep.png (its curves) is not overwritten
+    assert invoke("plot", out).exit_code == 0
+    curves = (out / "sweep.png").read_bytes()
+    drawn = invoke("plot", out, "--slices")
+    assert drawn.exit_code == 0 and "slices.png" in drawn.output, drawn.output
+    assert (out / "slices.png").stat().st_size > 0 and (out / "sweep.png").read_bytes() == curves
     one_error_line(invoke("plot", out / table_dir(out), "--slices"), 2, "--slices draws a sweep folder, not a run folder")
 
 

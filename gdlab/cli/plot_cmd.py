@@ -61,7 +61,7 @@ def plot(
                                        help="With --boundary: grid points per side (default 200)."),
     smooth: float = _SMOOTH,
     slices: bool = typer.Option(False, "--slices", help="A sweep as slice panels, one per swept axis (a random "
-                                "search's default): each setting's score against that axis's value."),
+                                "search's default): each setting's score against that axis's value; slices.png."),
 ) -> None:
     from gdlab.plotting.folders import resolve
     from gdlab.plotting.load import load_run, load_sweep
@@ -80,7 +80,9 @@ def plot(
     if boundary:
         _boundary(kind, folder, output, dpi, title, grid)
         return
-    target = check_output(output or folder / {"run": "loss.png", "sweep": "sweep.png", "lr-find": "lr_find.png"}[kind])
+    # --slices gets its own file: a grid's sweep.png (its curves) stays beside it, not overwritten
+    default = "slices.png" if slices else {"run": "loss.png", "sweep": "sweep.png", "lr-find": "lr_find.png"}[kind]
+    target = check_output(output or folder / default)
     warnings: list[str] = []
     try:
         if kind == "run":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from contextlib import closing
 from typing import Callable, Iterable
 
 import torch
@@ -109,8 +110,10 @@ def run_group(
         error, statuses = None, None
         threads = intra_op_threads(threads_for(variants[0].cfg, len(variants), device))
         try:
-            with threads:  # one thread for small steps (see engine/threads.py), restored after
-                for rec in trainer.run(should_stop):
+            # closed however the loop ends, so a compacted stack holds all K models again before the
+            # summaries and model.pt read it (engine/compact.py)
+            with threads, closing(trainer.run(should_stop)) as records:  # one thread for small steps (engine/threads.py)
+                for rec in records:
                     metrics.consume(rec)
                     if train_cfg.snapshot_every and rec.step % train_cfg.snapshot_every == 0:
                         save_snapshots(trainer, variants, rec.step)

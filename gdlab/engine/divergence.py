@@ -22,8 +22,11 @@ class Divergence:
         self.alive = torch.ones(K, dtype=torch.bool, device=device)
         self.at: list[int | None] = [None] * K  # the host's view: None while a model trains
         self.stopped: list[int | None] = [None] * K  # the step a model stopped early at (train.early_stop_patience)
-        self.n_stopped = 0
+        self.n_stopped = self.n_diverged = 0
         self._noted = 0  # the last step whose losses were checked
+        # Once the stack is compacted (compact.py): the original index of each of its rows. `alive` and
+        # `limit` then hold those rows only; the host's lists and the losses `note` reads keep all K.
+        self.stack_rows: list[int] | None = None
 
     def first_loss(self, losses: torch.Tensor) -> None:
         """Fix each model's loss limit from its first loss (once)."""
@@ -42,23 +45,46 @@ class Divergence:
         if step <= self._noted:
             return
         self._noted = step
-        if self.limit is not None and self._limit_host is None:
-            self._limit_host = self.limit.tolist()
-        limit = self._limit_host
+        limit = self.limits()
+        watched = self.stack_rows  # compacted: only the stack's models can diverge; the others read NaN
+        values = losses if watched is None else [losses[k] for k in watched]
+        bounds = limit if limit is None or watched is None else [limit[k] for k in watched]
         # The common case in C loops (a 1000-model sweep would spend ~150 us a step in the loop below):
         # every loss finite and within its limit (NaN fails both tests), so no model can have diverged.
-        if all(map(math.isfinite, losses)) and (limit is None or all(map(operator.le, losses, limit))):
+        if all(map(math.isfinite, values)) and (bounds is None or all(map(operator.le, values, bounds))):
             return
-        for k, v in enumerate(losses):
+        for k in range(self.K) if watched is None else watched:
+            v = losses[k]
             if self.at[k] is None and self.stopped[k] is None and (not math.isfinite(v) or (limit is not None and v > limit[k])):
                 self.at[k] = step
-                self.alive[k] = False
+                self.n_diverged += 1
+                self.alive[self._row(k)] = False
+
+    def limits(self) -> list[float] | None:
+        """Each model's loss limit, as the host reads it once (None: no diverge_factor, or no step yet)."""
+        if self.limit is not None and self._limit_host is None:
+            self._limit_host = self.limit.tolist()
+        return self._limit_host
+
+    def _row(self, k: int) -> int:
+        """Model k's row in `alive` (k itself unless the stack was compacted; an ending model is in it)."""
+        return k if self.stack_rows is None else self.stack_rows.index(k)
+
+    def alive_list(self) -> list[bool]:
+        """The device's mask over all K models, on the host (a model no longer in the stack: False)."""
+        alive = self.alive.tolist()
+        if self.stack_rows is None:
+            return alive
+        whole = [False] * self.K
+        for k, a in zip(self.stack_rows, alive):
+            whole[k] = a
+        return whole
 
     def stop(self, k: int, step: int) -> None:
         """Model k stopped early after `step`: its weights stay as they are, as a diverged model's do."""
         if self.at[k] is None and self.stopped[k] is None:
             self.stopped[k] = step
-            self.alive[k] = False
+            self.alive[self._row(k)] = False
             self.n_stopped += 1
 
     def alive_host(self, k: int) -> bool:

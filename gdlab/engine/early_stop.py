@@ -22,7 +22,7 @@ class EarlyStop:
     def observe(self, step: int, val_loss: torch.Tensor, models: Divergence) -> None:
         # The device's mask, not the host's view: on an accelerator the host learns of a divergence up to two
         # blocks late, and a diverged model's frozen val_loss, never improving, would run its patience out first.
-        alive = models.alive.tolist()
+        alive = models.alive_list()
         for k, v in enumerate(val_loss.tolist()):
             if not alive[k] or not models.alive_host(k):
                 continue

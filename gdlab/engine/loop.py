@@ -12,6 +12,7 @@ from gdlab.config import Config
 from gdlab.data import Dataset
 from gdlab.engine.batches import BatchPlan, DataOrder
 from gdlab.engine.best_weights import BestWeights
+from gdlab.engine.compact import Compaction
 from gdlab.engine.divergence import Divergence
 from gdlab.engine.early_stop import EarlyStop
 from gdlab.engine.epoch_means import EpochMeans
@@ -71,6 +72,7 @@ class GroupTrainer:
         self.epoch_pos = 0
         self.elapsed_before = self.elapsed = 0.0
         self.graph = StepGraph(self) if can_capture(self) else None  # a CUDA graph replays each step
+        self.compaction = Compaction(self)  # cuts the stack down to the models still training (compact.py)
 
     # ------------------------------------------------------------------ one step
     def _train_step(self, order: torch.Tensor | None, ranges: list[tuple[int, int]], lr: torch.Tensor):
@@ -124,10 +126,17 @@ class GroupTrainer:
     # ------------------------------------------------------------------ the loop
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepRecord]:
         """Train to the end (or divergence of every model, or `should_stop()`), yielding step records."""
+        try:  # however the run ends (or is closed), the stack holds all K models again afterwards
+            yield from self._run(should_stop)
+        finally:
+            self.compaction.restore(self)
+
+    def _run(self, should_stop: Callable[[], bool]) -> Iterator[StepRecord]:
         t0 = time.perf_counter() - self.elapsed_before  # a resumed run's clock goes on where it stopped
         lrs = self.schedule.lrs()
-        lr = lr_column(lrs, self.dtype, self.device)
+        lr = self._lr_column(lrs)
         blocks = HostBlocks(self, self.overlap_blocks)  # not kept on self: a cycle would outlive the run (graphs.py)
+        wide = self.compaction.expand  # a value per stack row as one per original model (NaN: removed)
         while self.step < self.plan.total_steps and self.divergence.any_alive() and not should_stop():
             epoch_steps = self.plan.steps_of_epoch()
             if self.epoch_pos >= len(epoch_steps) or (self.epoch_pos == 0 and self.epoch_order is None):
@@ -138,6 +147,10 @@ class GroupTrainer:
             for ranges in epoch_steps[self.epoch_pos :]:
                 if self.step >= self.plan.total_steps or not self.divergence.any_alive() or should_stop():
                     break
+                if self.compaction.due(self):  # here, not mid-step: the last step's records are all out
+                    self.compaction.apply(self)
+                    order = None if self.epoch_order is None else self.epoch_order.to(self.device)
+                    lr = self._lr_column(lrs)
                 self.step += 1
                 self.epoch_pos += 1
                 evaluated = self.data.has_val and (self.step % self.eval_every == 0 or self.step == self.plan.total_steps)
@@ -152,27 +165,33 @@ class GroupTrainer:
                 else:
                     loss, acc, gn, n_rows = self._train_step(order, ranges, lr)
                     if self.sync_every == 1:  # CPU: syncing is free, so learn about divergence before the update
-                        host_loss = loss.tolist()
+                        host_loss = wide(loss.tolist())
                         self.divergence.note(self.step, host_loss)
                     self._update(lr, must_mask=self.sync_every > 1 or not self.divergence.all_alive())
                 vl, va = self.evaluate() if evaluated else (None, None)
                 if self.best is not None and vl is not None:  # before early stopping ends a model at this evaluation
                     self.best.observe(self.step, vl, self.divergence.alive, self.model)
+                vl, va = wide(vl), wide(va)
                 if self.early is not None and vl is not None:  # before the records: a stopped model's last row is this one
                     self.early.observe(self.step, vl, self.divergence)
                     sharp = self.early.stopped_only(self.step, sharp, self.divergence) if ahead else sharp
                 self.elapsed = time.perf_counter() - t0
-                blocks.add((self.step, lrs, host_loss if host_loss is not None else loss, acc, n_rows, gn, vl, va, sharp, self.elapsed))
+                blocks.add((self.step, lrs, host_loss if host_loss is not None else wide(loss), wide(acc), n_rows, wide(gn),
+                            vl, va, wide(sharp), self.elapsed))
                 boundary = self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0
                 if self.schedule.advance(boundary, vl):  # a plateau schedule watches each evaluation
                     lrs = self.schedule.lrs()
-                    lr = lr_column(lrs, self.dtype, self.device)
-                    self.optimizer.set_momentum(self.schedule.momenta)
+                    lr = self._lr_column(lrs)
+                    self.optimizer.set_momentum(self.compaction.pick(self.schedule.momenta))
                 must_see = bool(self.host_every) and any(self.step % n == 0 for n in self.host_every)
                 if len(blocks.pending) >= self.sync_every or must_see:
                     yield from blocks.records(now=must_see)
         yield from blocks.records(now=True)
         self.interrupted = self.step < self.plan.total_steps and self.divergence.any_alive()
+
+    def _lr_column(self, lrs: list[float]) -> torch.Tensor:
+        """The lrs of the stack's models (all K, or those left after compaction) as a [K, 1] column."""
+        return lr_column(self.compaction.pick(lrs), self.dtype, self.device)
 
     def _sharpness(self) -> torch.Tensor:
         """Each model's top Hessian eigenvalue at the current weights (see lab/sharpness.py)."""

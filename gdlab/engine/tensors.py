@@ -30,6 +30,12 @@ class GroupData:
         self._rows = torch.arange(self.K, device=device).unsqueeze(1)
         self._fixed: dict[tuple, torch.Tensor] = {}
 
+    def resized(self, K: int) -> None:
+        """The group now holds K models (engine/compact.py cut or restored the per-model tensors)."""
+        self.K = K
+        self._rows = torch.arange(K, device=self._rows.device).unsqueeze(1)
+        self._fixed = {}
+
     def _expand(self, t: torch.Tensor) -> torch.Tensor:
         return t.expand(self.K, *t.shape[1:]) if t.shape[0] == 1 else t
 

@@ -1,0 +1,144 @@
+"""Compaction (engine/compact.py): a group whose models diverge or stop early goes on computing only the
+models still training, with every record, summary value and model.pt of every model exactly as the same
+group gives computed in full."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+import gdlab.engine.compact as compact
+from gdlab.data import load_data
+from gdlab.engine.loop import GroupTrainer
+from tests.helpers import TINY, invoke, make_config
+
+# ReLU, not Tanh: activations without a ceiling, so large lrs diverge within a few steps
+RELU = [{"Linear": [2, 16]}, "ReLU", {"Linear": [16, 16]}, "ReLU", {"Linear": [16, 2]}]
+NORMED = [{"Linear": [2, 16]}, {"BatchNorm1d": [16]}, "ReLU", {"Dropout": [0.2]}, {"Linear": [16, 16]}, "ReLU",
+          {"Linear": [16, 2]}]
+SGD = {"name": "SGD", "lr": 0.1, "momentum": 0.9}
+ADAM = {"name": "Adam", "lr": 0.01}
+# 9 models: the 5 large lrs diverge within the first steps, some of the others stop early later. They
+# alternate, so a survivor's row in the cut stack is not its index; seed 0 (one of 3 data orders) is the
+# diverging models' alone, so its stream is dropped and the others' renumbered.
+LRS = {"SGD": [1000, 0.02, 300, 0.05, 100, 0.1, 30, 0.3, 10], "Adam": [300, 0.003, 100, 0.01, 30, 0.03, 10, 0.1, 3]}
+SEEDS = (0, 1, 0, 2, 0, 1, 0, 2, 0)
+BASE = {"model": RELU, "train.batch_size": 24, "train.epochs": 30, "train.dtype": "float64",
+        "train.early_stop_patience": 3, "train.early_stop_min_delta": 1e-3}
+
+
+def group(opt: dict, **changes) -> list:
+    return [make_config(**{**BASE, "optimizer": opt, **changes}, **{"optimizer.lr": lr, "seed": seed})
+            for lr, seed in zip(LRS[opt["name"]], SEEDS)]
+
+
+def rows(trainer, shared_data: bool = True) -> list[list[tuple]]:
+    """Each model's rows as metrics.csv gets them (repr: exact, NaN included), trained to the end."""
+    out: list[list[tuple]] = [[] for _ in range(trainer.K)]
+    for rec in trainer.run():
+        for k in range(trainer.K):
+            if rec.emit[k]:
+                values = [rec.lr, rec.train_loss, rec.grad_norm, rec.train_accuracy, rec.val_loss, rec.val_accuracy,
+                          *rec.extra.values()]
+                out[k].append((rec.step, rec.epoch, *(repr(v[k]) if v is not None else "" for v in values)))
+    return out
+
+
+def results(trainer) -> list[tuple]:
+    """What the summaries and model.pt read of each model once the run is over."""
+    best = trainer.best.state_dicts(trainer.model) if trainer.best is not None else None
+    return [(trainer.status(k), trainer.diverged_at[k], trainer.divergence.stopped[k], trainer.steps_done[k],
+             # the summary's final training loss (a diverged model's is its last row's instead)
+             repr(trainer.epoch_means.final(k)) if trainer.status(k) != "diverged" else None,
+             trainer.best.steps()[k] if best else None,
+             {n: t.numpy().tobytes() for n, t in trainer.model.state_dicts([k])[0].items()},
+             {n: t.numpy().tobytes() for n, t in best[k].items()} if best else None)
+            for k in range(trainer.K)]
+
+
+def train_twice(monkeypatch, configs, per_model_data: bool = False, sync_every: int | None = None):
+    """The group trained in full and compacted: (rows, results, trainer) of each."""
+    dtype = torch.float64 if configs[0].train.dtype == "float64" else torch.float32
+    out = []
+    for enabled in (False, True):
+        monkeypatch.setattr(compact, "ENABLED", enabled)
+        data = [load_data(c, dtype) for c in configs] if per_model_data else [load_data(configs[0], dtype)] * len(configs)
+        trainer = GroupTrainer(configs, data, torch.device("cpu"), sync_every=sync_every)
+        out.append((rows(trainer), results(trainer), trainer))
+    return out
+
+
+def assert_same(full, compacted, stopped_early: bool = True, diverged: int = 4):
+    """Equal rows and results, and the comparison meant something: the group did compact, models diverged
+    and (`stopped_early`) one stopped early while the others trained on."""
+    (rows_a, res_a, a), (rows_b, res_b, b) = full, compacted
+    assert a.compaction.history == [] and b.compaction.history, b.compaction.history
+    assert sum(d is not None for d in a.diverged_at) >= diverged, a.diverged_at
+    if stopped_early:
+        assert any(s is not None and s < a.plan.total_steps for s in a.divergence.stopped), a.divergence.stopped
+    for k in range(a.K):
+        assert rows_a[k] == rows_b[k], f"model {k}"
+        assert res_a[k] == res_b[k], f"model {k}"
+    assert b.model.flat.shape == a.model.flat.shape  # whole again for whatever reads it after the run
+
+
+@pytest.mark.parametrize("opt", [SGD, ADAM], ids=["sgd-momentum", "adam"])
+def test_a_compacted_group_gives_every_model_the_rows_and_weights_of_the_full_group(monkeypatch, opt):
+    full, compacted = train_twice(monkeypatch, group(opt, **{"train.restore_best_weights": True, "train.sharpness_every": 7}))
+    assert_same(full, compacted)
+    assert len(compacted[2].compaction.history) >= 2  # a second cut, after models stopped early in a cut stack
+
+
+def test_float32_is_bit_for_bit_too(monkeypatch):
+    """The batched kernels compute each model's rows on their own: fewer models change no model's bits."""
+    assert_same(*train_twice(monkeypatch, group(ADAM, **{"train.dtype": "float32"})))
+
+
+def test_each_model_its_own_data_and_the_accelerator_path_of_reading_losses_in_blocks(monkeypatch):
+    """Per-model datasets (seed-made data) are cut with the rest; with losses read in blocks the host learns
+    of a divergence late, and a model it has not heard of yet stays in the stack, masked."""
+    assert_same(*train_twice(monkeypatch, group(SGD), per_model_data=True, sync_every=8))
+
+
+def test_per_model_plateau_schedules_and_a_cycled_momentum_follow_each_model(monkeypatch):
+    plateau = {"name": "ReduceLROnPlateau", "factor": 0.5, "patience": 1, "threshold": 0.01}
+    full, compacted = train_twice(monkeypatch, group(SGD, **{"scheduler": plateau, "train.eval_every": 2}))
+    assert_same(full, compacted)
+    assert any(len({r[2] for r in model}) > 1 for model in full[0])  # some live model's lr did fall
+    cycle = {"name": "OneCycleLR", "cycle_momentum": True}  # it starts at max_lr / 25: fewer diverge, later
+    assert_same(*train_twice(monkeypatch, group(SGD, **{"scheduler": cycle})), diverged=2)
+
+
+def test_dropout_and_batchnorm_keep_each_models_masks_and_statistics(monkeypatch):
+    assert_same(*train_twice(monkeypatch, group(SGD, model=NORMED, **{"train.restore_best_weights": True})))
+
+
+def test_the_last_survivor_keeps_an_ended_model_beside_it(monkeypatch):
+    """A stack of one runs other kernels: the cut keeps two rows, the second an ended model's, frozen."""
+    configs = group(SGD, **{"train.early_stop_patience": None})
+    configs = configs[::2] + [configs[1]]  # five that diverge, one stable lr
+    full, compacted = train_twice(monkeypatch, configs)
+    assert_same(full, compacted, stopped_early=False)
+    assert compacted[2].compaction.history[-1][1] == compact.MIN_ROWS
+
+
+def test_the_comparison_catches_a_cut_that_leaves_optimizer_moments_with_the_wrong_models(monkeypatch):
+    """The tests above can fail: a compaction that hands the survivors each other's momentum buffers
+    (rolled by one row) no longer matches the full group."""
+    places = compact._places
+
+    def broken(tr):
+        found = places(tr)
+        if "moment momentum_buffer" in found and tr.compaction.index is None:
+            buf = tr.optimizer.state["momentum_buffer"]
+            tr.optimizer.state["momentum_buffer"] = buf.roll(1, dims=0)
+        return found
+
+    monkeypatch.setattr(compact, "_places", broken)
+    full, compacted = train_twice(monkeypatch, group(SGD))
+    with pytest.raises(AssertionError):
+        assert_same(full, compacted)

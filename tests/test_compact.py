@@ -142,3 +142,61 @@ def test_the_comparison_catches_a_cut_that_leaves_optimizer_moments_with_the_wro
     full, compacted = train_twice(monkeypatch, group(SGD))
     with pytest.raises(AssertionError):
         assert_same(full, compacted)
+
+
+def sweep_config(tmp_path) -> str:
+    raw = json.loads(json.dumps(TINY))
+    raw["model"] = RELU
+    raw["optimizer"] = {**SGD}
+    raw["train"] = {**raw["train"], "epochs": 30, "batch_size": 24, "dtype": "float64", "early_stop_patience": 3,
+                    "early_stop_min_delta": 1e-3, "restore_best_weights": True, "snapshot_every": 20}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def run_files(folder) -> dict:
+    """Every file of a run folder, as what must not differ: metrics.csv without its clock, summary.json
+    without its times, model.pt and snapshots as tensors' bytes."""
+    out = {"metrics": pd.read_csv(folder / "metrics.csv").drop(columns="wall_s").to_csv()}
+    summary = json.loads((folder / "summary.json").read_text())
+    out["summary"] = {k: v for k, v in summary.items() if k not in ("wall_s", "steps_per_s", "started_at", "finished_at")}
+    for pt in [folder / "model.pt", *sorted(folder.glob("snapshots/*.pt"))]:  # (a lone run's checkpoint aside)
+        out[str(pt.relative_to(folder))] = {n: t.numpy().tobytes() for n, t in torch.load(pt, weights_only=True).items()}
+    return out
+
+
+def test_a_compacted_sweep_writes_the_files_of_a_full_one_and_survivors_match_gdlab_train(tmp_path, monkeypatch):
+    cfg = sweep_config(tmp_path)
+    cuts = []
+    apply = compact.Compaction.apply
+    monkeypatch.setattr(compact.Compaction, "apply", lambda self, tr: (cuts.append(tr.step), apply(self, tr)))
+    lrs = ",".join(map(str, LRS["SGD"]))
+    tables = {}
+    for enabled in (False, True):
+        monkeypatch.setattr(compact, "ENABLED", enabled)
+        swept = invoke("sweep", cfg, f"optimizer.lr={lrs}", "--vectorize", "on", "--run-dir", tmp_path / str(enabled))
+        assert swept.exit_code == 0, swept.output
+        tables[enabled] = pd.read_csv(tmp_path / str(enabled) / "sweep.csv")
+    assert cuts  # it did compact, with compaction on only
+    full, cut = tables[False], tables[True]
+    assert (full.status == "diverged").sum() >= 4 and (full.stopped_early_at_step > cuts[0]).any()  # in a cut stack
+    pd.testing.assert_frame_equal(full.drop(columns=["run_dir", "wall_s", "steps_per_s"], errors="ignore"),
+                                  cut.drop(columns=["run_dir", "wall_s", "steps_per_s"], errors="ignore"))
+    for a, b in zip(full.run_dir, cut.run_dir):
+        assert run_files(tmp_path / "False" / a) == run_files(tmp_path / "True" / b), a
+    assert len(list((tmp_path / "True").rglob("snapshots/step_0000060.pt"))) >= 2  # after the cut, too
+    # each survivor (one stopped early in the cut stack, one trained to the end) as a run of its own
+    ends = set()
+    for lr in (0.3, 0.05):
+        row = cut[cut["optimizer.lr"] == lr].iloc[0]
+        ends.add(pd.isna(row.stopped_early_at_step))
+        alone = invoke("train", cfg, f"optimizer.lr={lr}", "--run-dir", tmp_path / f"alone{lr}", "-q")
+        assert alone.exit_code == 0, alone.output
+        grouped, single = run_files(tmp_path / "True" / row.run_dir), run_files(tmp_path / f"alone{lr}")
+        for key in ("status", "stopped_early_at_step", "steps", "restored_best_from_step"):
+            assert grouped["summary"][key] == single["summary"][key], (lr, key)
+        # alone, a model runs torch's 2-D kernels and fused loss mean: equal to rounding, not bit for bit
+        for key in ("final_train_loss", "final_val_loss", "best_val_loss"):
+            assert grouped["summary"][key] == pytest.approx(single["summary"][key], rel=1e-9), (lr, key)
+    assert ends == {True, False}

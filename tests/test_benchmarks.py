@@ -41,3 +41,10 @@ def test_sweep_speed_prints_all_five_ways(tmp_path):
     assert all(float(v) >= 0 for k, v in named.items() if k != "rest")
     assert sum(map(float, named.values())) == pytest.approx(float(total), abs=0.003)
     assert list(tmp_path.iterdir()) == []  # its run folders went to --out, in a temporary folder since removed
+
+
+def test_compact_speed_prints_a_ratio_and_cuts_each_group():
+    rows = run_script("compact_speed.py", "--steps", "12", "--sizes", "tiny", "--ks", "8", "--opts", "SGD", "--repeats", "1")
+    (row,) = [r for r in rows if r and r[0] == "tiny"]
+    assert row[:6] == ["tiny", "SGD", "8", "1", "4", "4"]  # one group, half its models diverged, cut to the rest
+    assert all(float(v) > 0 for v in row[6:9])

@@ -44,6 +44,11 @@ class Compaction:
         live = max(self.K - d.n_diverged - d.n_stopped, MIN_ROWS)
         return 2 * live <= len(self.rows) and tr.plan.total_steps - tr.step >= MIN_STEPS_LEFT
 
+    def all_live(self, d) -> bool:
+        """Whether every row of the stack still trains, as the host knows: then the update needs no mask,
+        also after a cut that left only live models (Divergence.all_alive counts all K)."""
+        return self.K - d.n_diverged - d.n_stopped == len(self.rows)
+
     def apply(self, tr) -> None:
         """Keep only the rows of models the host knows still train (on an accelerator, one it has not yet
         heard has diverged stays, masked, as it would without compaction)."""

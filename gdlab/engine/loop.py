@@ -158,7 +158,7 @@ class GroupTrainer:
                 # value; an early stop ends a run too, decided only after the update, so ahead of an evaluation that may stop one
                 due = self.sharpness_every and ((self.step - 1) % self.sharpness_every == 0 or self.step == self.plan.total_steps)
                 ahead = bool(self.sharpness_every and not due and evaluated and self.early and self.early.may_stop(self.divergence))
-                sharp = self._sharpness() if due or ahead else None
+                sharp = wide(self._sharpness()) if due or ahead else None  # over all K, as stopped_only reads it
                 host_loss = None
                 if self.graph is not None:  # train step and update, replayed
                     loss, acc, gn, n_rows = self.graph.step(order, ranges, lr)
@@ -167,7 +167,7 @@ class GroupTrainer:
                     if self.sync_every == 1:  # CPU: syncing is free, so learn about divergence before the update
                         host_loss = wide(loss.tolist())
                         self.divergence.note(self.step, host_loss)
-                    self._update(lr, must_mask=self.sync_every > 1 or not self.divergence.all_alive())
+                    self._update(lr, must_mask=self.sync_every > 1 or not self.compaction.all_live(self.divergence))
                 vl, va = self.evaluate() if evaluated else (None, None)
                 if self.best is not None and vl is not None:  # before early stopping ends a model at this evaluation
                     self.best.observe(self.step, vl, self.divergence.alive, self.model)
@@ -177,7 +177,7 @@ class GroupTrainer:
                     sharp = self.early.stopped_only(self.step, sharp, self.divergence) if ahead else sharp
                 self.elapsed = time.perf_counter() - t0
                 blocks.add((self.step, lrs, host_loss if host_loss is not None else wide(loss), wide(acc), n_rows, wide(gn),
-                            vl, va, wide(sharp), self.elapsed))
+                            vl, va, sharp, self.elapsed))
                 boundary = self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0
                 if self.schedule.advance(boundary, vl):  # a plateau schedule watches each evaluation
                     lrs = self.schedule.lrs()

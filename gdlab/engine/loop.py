@@ -17,6 +17,7 @@ from gdlab.engine.divergence import Divergence
 from gdlab.engine.early_stop import EarlyStop
 from gdlab.engine.epoch_means import EpochMeans
 from gdlab.engine.graphs import StepGraph, can_capture
+from gdlab.engine.group_step import GroupStep
 from gdlab.engine.losses import StackedLoss
 from gdlab.engine.optim import StackedOptimizer
 from gdlab.engine.schedule import LRSchedule, lr_column
@@ -27,7 +28,7 @@ from gdlab.engine.tensors import GroupData
 from gdlab.lab.sharpness import group_sharpness
 
 
-class GroupTrainer:
+class GroupTrainer(GroupStep):
     """Trains K models that share architecture, data shapes and batch schedule as one computation."""
 
     def __init__(self, configs: list[Config], datasets: list[Dataset], device: torch.device, sync_every: int | None = None,
@@ -73,55 +74,6 @@ class GroupTrainer:
         self.elapsed_before = self.elapsed = 0.0
         self.graph = StepGraph(self) if can_capture(self) else None  # a CUDA graph replays each step
         self.compaction = Compaction(self)  # cuts the stack down to the models still training (compact.py)
-
-    # ------------------------------------------------------------------ one step
-    def _train_step(self, order: torch.Tensor | None, ranges: list[tuple[int, int]], lr: torch.Tensor):
-        flat = self.model.flat
-        flat.grad = None  # zero_grad: backward() accumulates into leaves
-        total = ranges[-1][1] - ranges[0][0]  # micro-batches tile one contiguous stretch of the order
-        loss_sum = correct = None
-        one = self.K == 1  # `gdlab train`: plain 2-D tensors, no model axis on the graph
-        weighted = self.loss.weight_shares([self.data.train_targets(order, a, b, self.seed_index, one)
-                                            for a, b in ranges]) if self.loss.weight is not None else None
-        # A diverged model's BatchNorm statistics stay as they were: in a group, or alone on an accelerator,
-        # where the host learns of the divergence only at the next flush
-        saved = self.model.save_buffers() if self.K > 1 or self.sync_every > 1 else None
-        for i, (a, b) in enumerate(ranges):
-            x, y = self.data.train_batch(order, a, b, self.seed_index, one)
-            out = self.model.forward(x, training=True)
-            share = weighted[i] if weighted else None  # class weights: shares of the step's total weight
-            summed, losses = self.loss.for_backward_one(out, y, share) if one else self.loss.for_backward(out, y, share)
-            share = (b - a) / total  # micro-batches weighted by size: k of them equal one large batch
-            if share != 1 and not weighted:
-                summed, losses = summed * share, losses * share
-            summed.backward()
-            loss_sum = losses if loss_sum is None else loss_sum + losses
-            c = self.loss.correct(out.detach(), y)
-            if c is not None:
-                correct = c if correct is None else correct + c
-        self.model.restore_buffers(saved, self.divergence.alive)
-        grad = flat.grad
-        grad_norm = torch.linalg.vector_norm(grad, dim=1)
-        if self.grad_clip is not None:  # the same coefficient as torch.nn.utils.clip_grad_norm_
-            grad.mul_(torch.clamp(self.grad_clip / (grad_norm + 1e-6), max=1.0).unsqueeze(1))
-        self.divergence.first_loss(loss_sum)
-        if self.sync_every > 1:  # on CPU the host checks each loss anyway (see run)
-            self.divergence.mask_on_device(loss_sum)
-        return loss_sum, correct, grad_norm, total
-
-    def _update(self, lr: torch.Tensor, must_mask: bool) -> None:
-        # flat.data and flat.grad do not require grad, so nothing here is recorded (optimizer.step is no_grad)
-        flat = self.model.flat
-        before = flat.detach().clone() if must_mask else None
-        self.optimizer.step(flat.data, flat.grad, lr)
-        if must_mask:  # a diverged model keeps the weights it diverged with; the others go on
-            flat.data.copy_(torch.where(self.divergence.alive.unsqueeze(1), flat.data, before))
-
-    @torch.no_grad()
-    def evaluate(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x, y = self.data.val_all()
-        out = self.model.forward(x, training=False)
-        return self.loss(out, y), self.loss.correct(out, y)
 
     # ------------------------------------------------------------------ the loop
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepRecord]:

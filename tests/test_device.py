@@ -265,3 +265,22 @@ def test_schedules_that_move_momentum_or_watch_val_loss_on_the_device_are_the_cp
         assert list(b.step) == list(a.step), run
         for column in ("lr", "train_loss", "val_loss"):
             assert list(b[column].fillna(-1)) == pytest.approx(list(a[column].fillna(-1)), rel=1e-9), (run, column)
+
+
+def test_a_compacted_group_on_the_device_matches_the_full_group(monkeypatch):
+    """Compaction (engine/compact.py) on the device: mini-batch steps run eagerly there and compact, a full
+    batch is captured as a CUDA graph and does not; either way every model's rows and weights equal the
+    uncompacted group's. On a CPU (GDLAB_TEST_DEVICE=cpu) the losses are still read in blocks."""
+    import gdlab.engine.compact as compact
+    from tests.test_compact import group, results, rows
+
+    configs = group({"name": "SGD", "lr": 0.1, "momentum": 0.9})
+    data = [load_data(configs[0], torch.float64)] * len(configs)
+    out = []
+    for enabled in (False, True):
+        monkeypatch.setattr(compact, "ENABLED", enabled)
+        trainer = GroupTrainer(configs, data, torch.device(DEVICE), sync_every=None if DEVICE != "cpu" else 8)
+        out.append((rows(trainer), results(trainer), trainer))
+    (rows_a, res_a, _), (rows_b, res_b, b) = out
+    assert b.graph is not None or b.compaction.history, "mini-batches on the device should have compacted"
+    assert rows_a == rows_b and res_a == res_b

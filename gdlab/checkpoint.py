@@ -89,12 +89,32 @@ def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: i
             flat["data.seed"] = flat.get("seed")
         flat.setdefault("train.restore_best_weights", False)  # a checkpoint from before the key: its default
     changed = [k for k in dict.fromkeys([*before, *after]) if any(k == p or k.startswith(p + ".") for p in keys)
-               and repr(before.get(k, "unset")) != repr(after.get(k, "unset"))]
+               and repr(before.get(k, "unset")) != repr(after.get(k, "unset"))] + _early_stop_edits(before, after)
     if changed:
         why = f", whose evaluations {' and '.join(counting)} counts" if "train.eval_every" in changed else ""
+        why += EARLY_STOP_WHY if any(k.startswith("train.early_stop_") for k in changed) else ""
         raise GdlabError(f"--resume {run_dir}: config.yaml changed since the checkpoint at step {step} "
                          f"({describe_changes(before, after, changed)}{why}); "
                          "resuming would splice two different runs: start a new one with gdlab train")
+
+
+EARLY_STOP_WHY = ("; a fresh run of the new value could have stopped early before the checkpoint: "
+                  "only a larger train.early_stop_patience, or null, resumes")
+
+
+def _early_stop_edits(before: dict, after: dict) -> list[str]:
+    """The early-stopping keys whose edit would make the resumed run differ from a fresh run of the new config."""
+    # The checkpoint keeps the best val_loss and the evaluations waited since it; neither depends on the patience,
+    # and a run that got to its checkpoint never stopped. So with a larger patience, or none, the fresh run would
+    # have reached the checkpoint in that same state and goes on as the resumed one does. A smaller patience (or one
+    # turned on) might have stopped the fresh run before, and the checkpoint keeps no longest wait to rule it out.
+    # min_delta decides which evaluations improved, so any edit re-counts the past, unless nothing counts now.
+    was, now = before.get("train.early_stop_patience"), after.get("train.early_stop_patience")
+    if not now:
+        return []
+    edits = ["train.early_stop_patience"] if not was or now < was else []
+    key = "train.early_stop_min_delta"
+    return edits + ([key] if was and repr(before.get(key, 0.0)) != repr(after.get(key, 0.0)) else [])
 
 
 def _plateau(flat: dict) -> str | None:

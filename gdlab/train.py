@@ -11,6 +11,7 @@ from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK
 from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
 from gdlab.files import path_error, show
+from gdlab.folder_kinds import is_sweep_folder
 from gdlab.folder_lock import FolderTaken, run_folder_lock
 from gdlab.rundir import create_run_dir, discard_unstarted
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
@@ -99,12 +100,14 @@ def resume_folder(run_dir: Path | str) -> Path:
             raise GdlabError(f"--resume {show(folder)}: no such run folder")
         if not folder.is_dir():
             raise GdlabError(f"--resume {show(folder)}: a file, not a run folder")
-        if (folder / "sweep.yaml").is_file():
+        # gdlab's sweep.yaml by its content, as runs and plot know it: a W&B sweep.yaml in a project folder
+        # makes neither that folder nor the runs made in it a sweep
+        if is_sweep_folder(folder):
             raise GdlabError(f"--resume {show(folder)}: this is a sweep folder: use gdlab sweep --resume {show(folder)}")
         if (folder / "lr_find.csv").is_file():  # its config.yaml is the range test's, with no checkpoint to go on from
             raise GdlabError(f"--resume {show(folder)}: this is an lr-find folder, which cannot be resumed; "
                              "run gdlab lr-find again")
-        if (folder.parent / "sweep.yaml").is_file():  # a sweep's variants write no checkpoints (see run_group)
+        if is_sweep_folder(folder.parent):  # a sweep's variants write no checkpoints (see run_group)
             raise GdlabError(f"--resume {show(folder)}: a variant of the sweep {show(folder.parent)}, which keeps no "
                              f"checkpoint; gdlab sweep --resume {show(folder.parent)} reruns what did not finish")
         if not (folder / "config.yaml").is_file():

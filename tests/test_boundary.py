@@ -314,6 +314,7 @@ def test_boundary_needs_a_run_not_a_sweep_and_grid_needs_boundary(run_copy, tmp_
     sweep = tmp_path / "sweep"
     sweep.mkdir()
     (sweep / "sweep.csv").write_text("optimizer.lr,status,final_train_loss,run_dir\n0.1,completed,0.5,a\n")
+    (sweep / "sweep.yaml").write_text("base: {}\naxes: {optimizer.lr: [0.1]}\n")  # gdlab's, which makes it a sweep
     assert_one_line_error(cli("plot", sweep, "--boundary"), "needs a run folder")
     assert_one_line_error(cli("plot", run_copy, "--grid", 50), "--grid applies only with --boundary")
     assert_one_line_error(cli("plot", run_copy, "--boundary", "-o", tmp_path / "x.gif"), "cannot write")

@@ -345,7 +345,8 @@ def test_runs_orders_unstamped_sweep_folders_by_when_they_were_made_not_by_mtime
     root = tmp_path / "ord"
     for name, created in (("first", "2026-11-27T10:00:00"), ("second", "2026-11-27T11:00:00")):
         make_sweep(root / name)
-        (root / name / "sweep.yaml").write_text(yaml.safe_dump({"name": name, "created_at": created}))
+        doc = yaml.safe_load((root / name / "sweep.yaml").read_text())  # gdlab's: base and axes kept
+        (root / name / "sweep.yaml").write_text(yaml.safe_dump({**doc, "name": name, "created_at": created}))
     os.utime(root / "first", (2_000_000_000, 2_000_000_000))  # as if gdlab plot had just written into it
     result = cli("runs", root, "--json")
     assert result.exit_code == 0, result.output

@@ -1,4 +1,5 @@
-"""What a folder is (a run, a sweep, an lr-find or neither), when it was made, and where the runs under a root are."""
+"""A command's folder argument resolved to its kind (gdlab/folder_kinds.py), one line for a path it cannot read,
+and when a folder was made."""
 
 from __future__ import annotations
 
@@ -10,12 +11,8 @@ from pathlib import Path
 
 from gdlab.errors import EXIT_FAILED, EXIT_USAGE, GdlabError
 from gdlab.files import file_in_the_way
+from gdlab.folder_kinds import KINDS, LRFIND_FILES, RUN_FILES, SWEEP_FILE, SWEEP_YAML, find_folders, is_sweep_folder, kind_of
 
-RUN_FILES = ("metrics.csv", "summary.json")
-SWEEP_FILE = "sweep.csv"
-SWEEP_YAML = "sweep.yaml"  # written first: a sweep stopped or still starting may have no sweep.csv yet
-LRFIND_FILES = ("lr_find.csv", "lr_find.json")
-KINDS = "a run folder (metrics.csv), a sweep folder (sweep.csv) or an lr-find folder (lr_find.csv)"
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})[_T ](\d{2})[-:](\d{2})[-:](\d{2})")
 
 
@@ -50,32 +47,6 @@ def path_error(path: Path, exc: OSError, doing: str) -> GdlabError:
     return GdlabError(f"{path}: cannot {doing} ({reason})", exit_code=code)
 
 
-def kind_of(folder: Path) -> str | None:
-    """'sweep' if the folder has sweep.csv, 'run' if metrics.csv or summary.json, 'lr-find' if lr_find.csv
-    or lr_find.json, else None (a probe's OSError propagates)."""
-    if (folder / SWEEP_FILE).is_file():
-        return "sweep"
-    if any((folder / name).is_file() for name in RUN_FILES):
-        return "run"
-    if any((folder / name).is_file() for name in LRFIND_FILES):
-        return "lr-find"
-    return None
-
-
-def is_sweep_yaml(path: Path) -> bool:
-    """Whether `path` is a sweep.yaml as gdlab sweep writes it: a mapping with the base config and the axes (what
-    --resume rebuilds the sweep from). Another tool's sweep.yaml (a W&B sweep config, say) or a broken one is not."""
-    from gdlab.yamlio import read_yaml_file  # yaml only, and only where a folder has a sweep.yaml
-
-    if not path.is_file():
-        return False
-    try:
-        data, _ = read_yaml_file(path)
-    except GdlabError:  # not YAML, not UTF-8, too large: not one gdlab wrote
-        return False
-    return isinstance(data, dict) and isinstance(data.get("base"), dict) and isinstance(data.get("axes"), dict)
-
-
 def resolve(path: Path) -> tuple[str, Path]:
     """Turn a command's folder argument into (kind, folder); naming one of its files works too."""
     try:
@@ -85,14 +56,14 @@ def resolve(path: Path) -> tuple[str, Path]:
 
 
 def _resolve(path: Path) -> tuple[str, Path]:
-    if path.is_file() and path.name in (*RUN_FILES, SWEEP_FILE, *LRFIND_FILES, "config.yaml", "sweep.yaml"):
+    if path.is_file() and path.name in (*RUN_FILES, SWEEP_FILE, *LRFIND_FILES, "config.yaml", SWEEP_YAML):
         path = path.parent
     if not path.exists():
         raise GdlabError(f"{path}: no such folder{file_in_the_way(path)}; give {KINDS}")
     if not path.is_dir():
         raise GdlabError(f"{path}: not a folder; give {KINDS}")
     kind = kind_of(path)
-    if kind is None and is_sweep_yaml(path / SWEEP_YAML):
+    if kind is None and is_sweep_folder(path):
         raise GdlabError(f"{path}: a sweep folder with no {SWEEP_FILE} (still starting, or stopped before it wrote one); "
                          "give its variant folders, or finish it with gdlab sweep --resume")
     if kind is None:
@@ -100,32 +71,6 @@ def _resolve(path: Path) -> tuple[str, Path]:
         hint = f"; it holds {len(inside)} such folder(s), e.g. {inside[0][1]}" if inside else ""
         raise GdlabError(f"{path}: not {KINDS}{hint}")
     return kind, path
-
-
-def find_folders(root: Path, warnings: list[str] | None = None) -> list[tuple[str, Path]]:
-    """Every run, sweep and lr-find folder under root, as (kind, path); a sweep's variant runs are not listed.
-    A folder that cannot be read is skipped, with a warning when `warnings` is given."""
-    found: list[tuple[str, Path]] = []
-
-    def skip(exc: OSError) -> None:
-        if warnings is not None:
-            warnings.append(f"{exc.filename}: cannot look inside ({exc.strerror or exc}); skipped")
-
-    for here, dirs, _ in os.walk(root, onerror=skip):
-        folder = Path(here)
-        try:
-            # gdlab's sweep.yaml alone still makes a sweep: its variant folders are not runs of their own
-            kind = kind_of(folder) or ("sweep" if is_sweep_yaml(folder / SWEEP_YAML) else None)
-        except OSError as exc:
-            skip(exc)
-            dirs.clear()
-            continue
-        if kind is not None:
-            found.append((kind, folder))
-            dirs.clear()  # a run has no runs inside; a sweep's variants belong to the sweep row
-            continue
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-    return found
 
 
 def folder_time(folder: Path) -> datetime:

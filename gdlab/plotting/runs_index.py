@@ -12,7 +12,8 @@ from typing import Any
 from gdlab.errors import GdlabError, shorten
 from gdlab.files import file_in_the_way
 from gdlab.folder_lock import LOCK_NAME, locked_now
-from gdlab.plotting.folders import SWEEP_FILE, SWEEP_YAML, find_folders, folder_time, kind_of, parse_time, path_error
+from gdlab.folder_kinds import SWEEP_FILE, SWEEP_YAML, find_folders, kind_of
+from gdlab.plotting.folders import folder_time, parse_time, path_error
 from gdlab.plotting.load import load_sweep
 from gdlab.plotting.lrfind_data import lrfind_row
 from gdlab.plotting.readers import NoRowsYet, finite_number as _number, read_config, read_metrics, read_summary

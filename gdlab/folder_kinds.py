@@ -1,0 +1,70 @@
+"""What a folder is, by the files gdlab writes there (a run, a sweep, an lr-find, or none of them), and where such
+folders are under a root. `gdlab train --resume`, `runs` and `plot` all ask here, so they never disagree."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gdlab.errors import GdlabError
+
+RUN_FILES = ("metrics.csv", "summary.json")
+SWEEP_FILE = "sweep.csv"
+SWEEP_YAML = "sweep.yaml"  # written first: a sweep stopped or still starting may have no sweep.csv yet
+LRFIND_FILES = ("lr_find.csv", "lr_find.json")
+KINDS = "a run folder (metrics.csv), a sweep folder (sweep.csv) or an lr-find folder (lr_find.csv)"
+
+
+def is_sweep_folder(folder: Path) -> bool:
+    """Whether `folder` holds a sweep.yaml as gdlab sweep writes it: a mapping with the base config and the axes,
+    what --resume rebuilds the sweep from. Another tool's sweep.yaml (a W&B sweep config, say) or a broken one is not."""
+    from gdlab.yamlio import read_yaml_file  # yaml only, and only where a folder has a sweep.yaml
+
+    path = folder / SWEEP_YAML
+    if not path.is_file():
+        return False
+    try:
+        data, _ = read_yaml_file(path)
+    except GdlabError:  # not YAML, not UTF-8, too large: not one gdlab wrote
+        return False
+    return isinstance(data, dict) and isinstance(data.get("base"), dict) and isinstance(data.get("axes"), dict)
+
+
+def kind_of(folder: Path) -> str | None:
+    """'sweep' if the folder has sweep.csv beside gdlab's sweep.yaml, 'run' if metrics.csv or summary.json,
+    'lr-find' if lr_find.csv or lr_find.json, else None (a probe's OSError propagates)."""
+    # A sweep.csv alone is a name any tool may write (a results table exported beside a project's runs):
+    # only gdlab's sweep.yaml, written before anything else, makes the folder a sweep.
+    if (folder / SWEEP_FILE).is_file() and is_sweep_folder(folder):
+        return "sweep"
+    if any((folder / name).is_file() for name in RUN_FILES):
+        return "run"
+    if any((folder / name).is_file() for name in LRFIND_FILES):
+        return "lr-find"
+    return None
+
+
+def find_folders(root: Path, warnings: list[str] | None = None) -> list[tuple[str, Path]]:
+    """Every run, sweep and lr-find folder under root, as (kind, path); a sweep's variant runs are not listed.
+    A folder that cannot be read is skipped, with a warning when `warnings` is given."""
+    found: list[tuple[str, Path]] = []
+
+    def skip(exc: OSError) -> None:
+        if warnings is not None:
+            warnings.append(f"{exc.filename}: cannot look inside ({exc.strerror or exc}); skipped")
+
+    for here, dirs, _ in os.walk(root, onerror=skip):
+        folder = Path(here)
+        try:
+            # gdlab's sweep.yaml alone still makes a sweep: its variant folders are not runs of their own
+            kind = kind_of(folder) or ("sweep" if is_sweep_folder(folder) else None)
+        except OSError as exc:
+            skip(exc)
+            dirs.clear()
+            continue
+        if kind is not None:
+            found.append((kind, folder))
+            dirs.clear()  # a run has no runs inside; a sweep's variants belong to the sweep row
+            continue
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    return found

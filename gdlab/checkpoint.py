@@ -82,7 +82,9 @@ def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: i
     before, after = flatten(saved), flatten(now)
     # A plateau schedule's patience (and early stopping's) counts evaluations, kept in the checkpoint: a new
     # train.eval_every would count on at another cadence, a schedule that neither the old run nor the new one follows.
-    counting = [rule for rule in (_plateau(before) or _plateau(after), _early(before) or _early(after)) if rule]
+    # Best weights are picked among the evaluations: with a new cadence model.pt would be the best of both.
+    counting = [rule for rule in (_plateau(before) or _plateau(after), _early(before) or _early(after),
+                                  _best(before) or _best(after)) if rule]
     keys += ("train.eval_every",) if counting else ()
     for flat in (before, after):  # data.seed: null means the run's seed; writing that seed out changes nothing
         if flat.get("data.seed") is None:
@@ -119,6 +121,10 @@ def _early_stop_edits(before: dict, after: dict) -> list[str]:
 
 def _plateau(flat: dict) -> str | None:
     return "scheduler.name: ReduceLROnPlateau" if flat.get("scheduler.name") == "ReduceLROnPlateau" else None
+
+
+def _best(flat: dict) -> str | None:
+    return "train.restore_best_weights" if flat.get("train.restore_best_weights") else None
 
 
 def _early(flat: dict) -> str | None:

@@ -57,11 +57,14 @@ def test_a_new_eval_every_without_anything_counting_evaluations_resumes_to_the_s
     ({"train.eval_every": 6}, {"train.early_stop_patience": 3}, True),  # turned on at the resume: counts from now on
     ({"scheduler": {"name": "StepLR", "step_size": 3}}, {"scheduler": {"name": "StepLR", "step_size": 3},
                                                           "train.eval_every": 6}, False),
+    # best weights are picked among the evaluations: a new cadence would pick among both runs' evaluations
+    ({"train.restore_best_weights": True}, {"train.restore_best_weights": True, "train.eval_every": 6}, True),
 ])
 def test_eval_every_is_refused_only_where_evaluations_are_counted(saved, now, refused):
     before, after = make_config(**saved).resolved(), make_config(**now).resolved()
     if not refused:
         check_config_unchanged(".", before, after, 5)
         return
-    with pytest.raises(GdlabError, match=r"train\.eval_every: .* whose evaluations train\.early_stop_patience counts"):
+    counted = "train.restore_best_weights" if "train.restore_best_weights" in saved else "train.early_stop_patience"
+    with pytest.raises(GdlabError, match=rf"train\.eval_every: .* whose evaluations {counted.replace('.', '[.]')} counts"):
         check_config_unchanged(".", before, after, 5)

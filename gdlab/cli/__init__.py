@@ -7,6 +7,17 @@ from gdlab.cli.app import app
 from gdlab.cli import lab_cmd, lrfind_cmd, plot_cmd, runs_cmd, sweep_cmd, train_cmd  # noqa: F401  (each module registers its commands)
 
 
+_SIGINT_SEEN = [False]
+
+
+def _ctrl_c(signum, frame):
+    """Python's own Ctrl-C (KeyboardInterrupt), remembered: one that lands inside an import can be swallowed
+    there and surface later as another error (a RecursionError inside numpy, 1.2 s into a sweep), which is
+    then the Ctrl-C's doing and reads as one."""
+    _SIGINT_SEEN[0] = True
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Run the app; a usage error (unknown option, bad option value) is one line and exit 2, like every
     other bad input, instead of click's multi-line box."""
@@ -16,6 +27,8 @@ def main() -> None:
     from gdlab.cli.streams import final_code, install
 
     out, _ = install()  # a closed, full or abandoned stdout never stops a run or changes its exit code
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where the shell started us ignoring it
+        signal.signal(signal.SIGINT, _ctrl_c)
     # typer >= 0.20 vendors click as typer._click; older versions use click itself
     click = getattr(typer.core, "_click", None) or typer.core.click
     # click >= 8.2 raises this for a plain `gdlab`; older click prints the help and exits 0 (see below)
@@ -39,6 +52,11 @@ def main() -> None:
         sys.stderr.write("gdlab: aborted\n")
         code = 1
     except KeyboardInterrupt:  # a Ctrl-C outside a training loop's graceful stop (e.g. while it writes its last files)
+        sys.stderr.write("gdlab: interrupted\n")
+        code = 130
+    except Exception:
+        if not _SIGINT_SEEN[0]:  # a real bug: its traceback is what a report needs
+            raise
         sys.stderr.write("gdlab: interrupted\n")
         code = 130
     # The exit code is decided and every file is written: a late Ctrl-C or SIGTERM (a second one, just after

@@ -144,6 +144,32 @@ def test_the_comparison_catches_a_cut_that_leaves_optimizer_moments_with_the_wro
         assert_same(full, compacted)
 
 
+def test_a_ctrl_c_in_the_middle_of_a_cut_leaves_the_stack_as_it_was(monkeypatch):
+    """A second Ctrl-C (or an error: out of memory) while the state is being cut: the runner still writes
+    every model's summary and model.pt, so the group must hold its K models as the full group stopped there."""
+    configs = group(SGD)
+    data = [load_data(configs[0], torch.float64)] * len(configs)
+    cut, calls = compact._set, []
+
+    def interrupted(*args):  # the third tensor's turn: flat and alive are cut, the others not yet
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        cut(*args)
+
+    monkeypatch.setattr(compact, "_set", interrupted)
+    trainer = GroupTrainer(configs, data, torch.device("cpu"))
+    with pytest.raises(KeyboardInterrupt):
+        for _ in trainer.run():
+            pass
+    monkeypatch.setattr(compact, "ENABLED", False)
+    full = GroupTrainer(configs, data, torch.device("cpu"))
+    for _ in full.run(lambda: full.step >= trainer.step):
+        pass
+    assert trainer.compaction.history == [] and len(calls) >= 3  # it did start a cut
+    assert [r[1:] for r in results(trainer)] == [r[1:] for r in results(full)]  # (status: the runner's, on a Ctrl-C)
+
+
 def sweep_config(tmp_path) -> str:
     raw = json.loads(json.dumps(TINY))
     raw["model"] = RELU

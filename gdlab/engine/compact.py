@@ -61,41 +61,53 @@ class Compaction:
             self.whole = (tr.model.dropout_generators, tr.order.generators, tr.order.index)
         places = _places(tr)
         at = lambda rows: torch.tensor(rows, device=tr.device)  # noqa: E731
-        self.removed.append((at([self.rows[r] for r in drop]), {n: _get(*p)[at(drop)] for n, p in places.items()}))
-        for name, place in places.items():
-            _set(*place, _get(*place)[at(keep)])
-        if tr.model.dropout_generators:
-            tr.model.dropout_generators = [tr.model.dropout_generators[r] for r in keep]
+        # Every copy is made before anything changes: one that fails (out of memory) leaves the stack whole
+        before = {name: _get(*place) for name, place in places.items()}
+        cut = {name: t[at(keep)] for name, t in before.items()}
+        self.removed.append((at([self.rows[r] for r in drop]), {name: t[at(drop)] for name, t in before.items()}))
         # the data order streams of seeds no kept model follows are dropped; the others draw on as before
         streams = tr.order.index[keep]
         used = sorted(set(streams.tolist()))
-        tr.order.generators = [tr.order.generators[s] for s in used]
-        tr.order.index = torch.tensor([used.index(s) for s in streams.tolist()])
-        tr.seed_index = tr.order.index.to(tr.device)
-        if tr.epoch_order is not None:
-            tr.epoch_order = tr.epoch_order[used]
-        self.rows = [self.rows[r] for r in keep]
-        self.index = at(self.rows)
+        order = ([tr.order.generators[s] for s in used], torch.tensor([used.index(s) for s in streams.tolist()]),
+                 None if tr.epoch_order is None else tr.epoch_order[used])
+        generators = [tr.model.dropout_generators[r] for r in keep] if tr.model.dropout_generators else []
+        was = (self.rows, tr.model.dropout_generators, (tr.order.generators, tr.order.index, tr.epoch_order))
+        try:
+            self._install(tr, places, cut, [self.rows[r] for r in keep], generators, order)
+        except BaseException:  # a second Ctrl-C mid-way: the stack as it was, whole or cut, for restore() to read
+            self._install(tr, places, before, *was)
+            self.removed.pop()
+            raise
         self.history.append((tr.step, len(keep)))
-        self._resized(tr, self.rows)
 
     def restore(self, tr) -> None:
         """Put the removed models back: the stack holds all K again, each row its original model. The data
         order stays cut: only a checkpoint reads it, and a group of several models never writes one."""
         if self.index is None:
             return
-        for name, place in _places(tr).items():
+        places = _places(tr)
+        wholes = {}
+        for name, place in places.items():
             now = _get(*place)
-            whole = now.new_zeros((self.K, *now.shape[1:]))
+            whole = wholes[name] = now.new_zeros((self.K, *now.shape[1:]))
             whole[self.index] = now
             for index, saved in self.removed:
                 if name in saved:  # (absent only if made after that cut: zeros, as nothing reads it)
                     whole[index] = saved[name]
-            _set(*place, whole)
-        tr.model.dropout_generators, tr.order.generators, tr.order.index = self.whole
+        generators, streams, index = self.whole
+        self._install(tr, places, wholes, list(range(self.K)), generators, (streams, index, tr.epoch_order))
+        self.removed = []
+
+    def _install(self, tr, places: dict, values: dict, rows: list[int], generators: list, order: tuple) -> None:
+        """Make `values` the per-model tensors, holding the original models `rows`, and what follows from them."""
+        for name, place in places.items():
+            _set(*place, values[name])
+        tr.model.dropout_generators = generators
+        tr.order.generators, tr.order.index, tr.epoch_order = order
         tr.seed_index = tr.order.index.to(tr.device)
-        self.rows, self.index, self.removed = list(range(self.K)), None, []
-        self._resized(tr, None)
+        whole = len(rows) == self.K
+        self.rows, self.index = rows, None if whole else torch.tensor(rows, device=tr.device)
+        self._resized(tr, None if whole else rows)
 
     def _resized(self, tr, rows: list[int] | None) -> None:
         """What is derived from the stack's model count, made again."""

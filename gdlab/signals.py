@@ -10,6 +10,15 @@ from contextlib import contextmanager
 # One action can deliver SIGINT twice within microseconds: `timeout -s INT` signals the command, then
 # its whole process group, the command included. A second Ctrl-C sooner than this is the same one.
 SAME_SIGNAL_S = 0.25
+# Whether a Ctrl-C was raised as KeyboardInterrupt: one that lands inside an import can be swallowed there and
+# surface later as another error (a RecursionError inside numpy), which gdlab's main then reports as the Ctrl-C.
+RAISED = [False]
+
+
+def interrupt() -> None:
+    """Raise a Ctrl-C's KeyboardInterrupt, remembered in RAISED."""
+    RAISED[0] = True
+    raise KeyboardInterrupt
 
 
 class StopFlag:
@@ -39,7 +48,7 @@ def graceful_stop():
     def handler(signum, frame):
         if flag.signum is not None:
             if signum == signal.SIGINT and time.monotonic() - flag.at > SAME_SIGNAL_S:
-                raise KeyboardInterrupt  # second Ctrl-C: stop now; files are written atomically anyway
+                interrupt()  # second Ctrl-C: stop now; files are written atomically anyway
             return
         flag.signum, flag.at = signum, time.monotonic()
 

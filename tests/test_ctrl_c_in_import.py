@@ -37,6 +37,38 @@ def test_an_error_after_a_swallowed_ctrl_c_is_the_interruption():
     assert done.stderr == "gdlab: interrupted\n"
 
 
+SECOND = """
+import os, signal, sys
+import gdlab.cli as cli
+import gdlab.signals as signals
+
+signals.SAME_SIGNAL_S = 0.0  # the two Ctrl-Cs below come within microseconds
+
+def app(standalone_mode):
+    with signals.graceful_stop() as stop:
+        os.kill(os.getpid(), signal.SIGINT)  # the first asks the loop to stop after its step
+        signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        assert stop()
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # the second stops at once, inside an import that swallows it
+            signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        except KeyboardInterrupt:
+            pass
+        raise RecursionError("maximum recursion depth exceeded")
+
+cli.app = app
+sys.argv = ["gdlab", "sweep"]
+cli.main()
+"""
+
+
+def test_a_swallowed_second_ctrl_c_during_a_graceful_stop_is_the_interruption_too():
+    """While a run trains, the graceful stop's handler raises the second Ctrl-C's KeyboardInterrupt, not main's."""
+    done = subprocess.run([sys.executable, "-c", SECOND], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "gdlab: interrupted\n"
+
+
 def test_the_same_error_without_a_ctrl_c_keeps_its_traceback():
     done = run(interrupt=False)
     assert done.returncode == 1

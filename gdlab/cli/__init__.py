@@ -5,17 +5,14 @@ import sys
 
 from gdlab.cli.app import app
 from gdlab.cli import lab_cmd, lrfind_cmd, plot_cmd, runs_cmd, sweep_cmd, train_cmd  # noqa: F401  (each module registers its commands)
-
-
-_SIGINT_SEEN = [False]
+from gdlab.signals import RAISED, interrupt
 
 
 def _ctrl_c(signum, frame):
     """Python's own Ctrl-C (KeyboardInterrupt), remembered: one that lands inside an import can be swallowed
     there and surface later as another error (a RecursionError inside numpy, 1.2 s into a sweep), which is
-    then the Ctrl-C's doing and reads as one."""
-    _SIGINT_SEEN[0] = True
-    raise KeyboardInterrupt
+    then the Ctrl-C's doing and reads as one. A graceful stop's second Ctrl-C is remembered too (signals.py)."""
+    interrupt()
 
 
 def main() -> None:
@@ -55,7 +52,7 @@ def main() -> None:
         sys.stderr.write("gdlab: interrupted\n")
         code = 130
     except Exception:
-        if not _SIGINT_SEEN[0]:  # a real bug: its traceback is what a report needs
+        if not RAISED[0]:  # a real bug: its traceback is what a report needs
             raise
         sys.stderr.write("gdlab: interrupted\n")
         code = 130

@@ -99,7 +99,8 @@ class GroupTrainer(GroupStep):
             for ranges in epoch_steps[self.epoch_pos :]:
                 if self.step >= self.plan.total_steps or not self.divergence.any_alive() or should_stop():
                     break
-                if self.compaction.due(self):  # here, not mid-step: the last step's records are all out
+                # between steps; records still pending (read in blocks on an accelerator) were widened to all K already
+                if self.compaction.due(self):
                     self.compaction.apply(self)
                     order = None if self.epoch_order is None else self.epoch_order.to(self.device)
                     lr = self._lr_column(lrs)

@@ -51,7 +51,7 @@ def test_a_run_stops_where_its_val_loss_stalled_as_one_told_to_stop_there(tmp_pa
     rows, summary, run = train(tmp_path, cfg, "early")
     assert summary["status"] == "completed" and summary["stopped_early_at_step"] == at == summary["steps"]
     pd.testing.assert_frame_equal(rows.drop(columns="wall_s"), full[full.step <= at].drop(columns="wall_s"))
-    cut, cut_summary, cut_run = train(tmp_path, config(tmp_path), "cut", f"train.epochs=null", f"train.steps={at}")
+    cut, cut_summary, cut_run = train(tmp_path, config(tmp_path), "cut", "train.epochs=null", f"train.steps={at}")
     weights, told = (torch.load(r / "model.pt", weights_only=True) for r in (run, cut_run))
     assert all(torch.equal(weights[k], told[k]) for k in weights)
     assert summary["final_train_loss"] == cut_summary["final_train_loss"]  # the last epoch it completed
@@ -128,13 +128,15 @@ def test_a_model_stopped_ahead_of_the_records_still_writes_the_rows_before_its_s
     assert models.at == [None, None, 42] and models.ended() == [None, 40, 42]
 
 
-def test_stops_read_in_blocks_one_block_late_give_the_rows_of_the_step_by_step_loop():
-    """What an accelerator does (records read in blocks, a block late), on the CPU: the same rows and stops."""
+@pytest.mark.parametrize("sharpness_every", [None, 7])
+def test_stops_read_in_blocks_one_block_late_give_the_rows_of_the_step_by_step_loop(sharpness_every):
+    """What an accelerator does (records read in blocks, a block late), on the CPU: the same rows and stops,
+    and with sharpness the same value at each stop step (measured ahead of the evaluation that stopped it)."""
     from gdlab.data import load_data
     from gdlab.engine.loop import GroupTrainer
     from tests.helpers import make_config, step_records
 
-    configs = [make_config(**{"optimizer.lr": lr, "train.epochs": 40, "train.batch_size": 24,
+    configs = [make_config(**{"optimizer.lr": lr, "train.epochs": 40, "train.batch_size": 24, "train.sharpness_every": sharpness_every,
                               "train.early_stop_patience": 2, "train.early_stop_min_delta": 1e-3}) for lr in (0.3, 1.0, 3.0)]
     data, cpu = load_data(configs[0]), torch.device("cpu")
     per_step = GroupTrainer(configs, [data] * 3, cpu)
@@ -144,6 +146,10 @@ def test_stops_read_in_blocks_one_block_late_give_the_rows_of_the_step_by_step_l
     assert [r for r in got if any(r[1])] == [r for r in want if any(r[1])]
     assert blocks.divergence.stopped == per_step.divergence.stopped and None not in per_step.divergence.stopped[:2]
     assert blocks.steps_done == per_step.steps_done
+    if sharpness_every:
+        sharp = {r[0]: r[-1]["sharpness"] for r in want if "sharpness" in r[-1]}
+        stops = [(k, s) for k, s in enumerate(per_step.divergence.stopped) if s is not None]
+        assert len(stops) >= 2 and all(sharp[s][k] is not None for k, s in stops)
     assert [blocks.epoch_means.final(k) for k in range(3)] == [per_step.epoch_means.final(k) for k in range(3)]
 
 

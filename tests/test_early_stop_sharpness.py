@@ -42,24 +42,3 @@ def test_batched_variants_stopped_early_each_have_their_sharpness_at_their_stop(
         assert rows.sharpness.dropna().tolist() == pytest.approx(cut.sharpness.dropna().tolist(), rel=1e-9), lr
         stopped += pd.notna(at)
     assert stopped >= 2
-
-
-def test_records_read_in_blocks_carry_the_same_stop_sharpness():
-    """What an accelerator does (records read in blocks, a block late), on the CPU: the same sharpness rows."""
-    import torch
-
-    from gdlab.data import load_data
-    from gdlab.engine.loop import GroupTrainer
-    from tests.helpers import make_config, step_records
-
-    configs = [make_config(**{"optimizer.lr": lr, "train.epochs": 40, "train.batch_size": 24, "train.sharpness_every": 7,
-                              "train.early_stop_patience": 2, "train.early_stop_min_delta": 1e-3}) for lr in (0.3, 1.0, 3.0)]
-    data, cpu = load_data(configs[0]), torch.device("cpu")
-    per_step = GroupTrainer(configs, [data] * 3, cpu)
-    blocks = GroupTrainer(configs, [data] * 3, cpu, sync_every=8)
-    blocks.overlap_blocks = True
-    want, got = step_records(per_step), step_records(blocks)
-    assert [r for r in got if any(r[1])] == [r for r in want if any(r[1])]
-    sharp = {r[0]: r[-1]["sharpness"] for r in want if "sharpness" in r[-1]}
-    stops = [(k, s) for k, s in enumerate(per_step.divergence.stopped) if s is not None]
-    assert len(stops) >= 2 and all(sharp[s][k] is not None for k, s in stops)

@@ -83,7 +83,9 @@ def check_config_unchanged(run_dir: Path, saved: dict | None, now: dict, step: i
     # A plateau schedule's patience (and early stopping's) counts evaluations, kept in the checkpoint: a new
     # train.eval_every would count on at another cadence, a schedule that neither the old run nor the new one follows.
     # Best weights are picked among the evaluations: with a new cadence model.pt would be the best of both.
-    counting = [rule for rule in (_plateau(before) or _plateau(after), _early(before) or _early(after),
+    # Early stopping matters only if the resumed run has it: one that drops it trains on as a fresh run without
+    # it would (the old run never stopped before its checkpoint). The other two cannot change at a resume.
+    counting = [rule for rule in (_plateau(before) or _plateau(after), _early(after),
                                   _best(before) or _best(after)) if rule]
     keys += ("train.eval_every",) if counting else ()
     for flat in (before, after):  # data.seed: null means the run's seed; writing that seed out changes nothing

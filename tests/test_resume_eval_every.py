@@ -57,6 +57,8 @@ def test_a_new_eval_every_without_anything_counting_evaluations_resumes_to_the_s
     ({"train.eval_every": 6}, {"train.early_stop_patience": 3}, True),  # turned on at the resume: counts from now on
     ({"scheduler": {"name": "StepLR", "step_size": 3}}, {"scheduler": {"name": "StepLR", "step_size": 3},
                                                           "train.eval_every": 6}, False),
+    # early stopping turned off at the resume: its evaluations count for nothing from here on
+    ({"train.early_stop_patience": 3}, {"train.early_stop_patience": None, "train.eval_every": 6}, False),
     # best weights are picked among the evaluations: a new cadence would pick among both runs' evaluations
     ({"train.restore_best_weights": True}, {"train.restore_best_weights": True, "train.eval_every": 6}, True),
 ])

@@ -48,7 +48,7 @@ def save_snapshots(trainer: GroupTrainer, variants: list[Variant], step: int) ->
     A model stopped early has its last snapshot at its stop step, as it has alone, where its run ends there."""
     stopped = trainer.divergence.stopped
     alive = [k for k in range(len(variants)) if trainer.diverged_at[k] is None and (stopped[k] is None or stopped[k] >= step)]
-    rows = [trainer.compaction.row(k) for k in alive]  # each one's row in a compacted stack (engine/compact.py)
+    rows = [trainer.divergence.row(k) for k in alive]  # each one's row in a compacted stack (engine/compact.py)
     for k, state in zip(alive, trainer.model.state_dicts(rows)):
         folder = variants[k].run_dir / "snapshots"
         folder.mkdir(exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from gdlab.engine.divergence import spread
 from gdlab.engine.stack import StackedMLP
 
 ENABLED = True  # tests turn it off to compare a compacted group with the same group computed in full
@@ -126,15 +127,8 @@ class Compaction:
         if self.index is None or values is None:
             return values
         if isinstance(values, list):
-            whole = [float("nan")] * self.K
-            for k, v in zip(self.rows, values):
-                whole[k] = v
-            return whole
+            return spread(values, self.rows, self.K, float("nan"))
         return values.new_full((self.K,), float("nan")).index_copy_(0, self.index, values)
-
-    def row(self, k: int) -> int:
-        """The stack row of original model k (which must still be in the stack)."""
-        return k if self.index is None else self.rows.index(k)
 
 
 def _places(tr) -> dict[str, tuple[object, str]]:

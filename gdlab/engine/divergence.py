@@ -58,7 +58,7 @@ class Divergence:
             if self.at[k] is None and self.stopped[k] is None and (not math.isfinite(v) or (limit is not None and v > limit[k])):
                 self.at[k] = step
                 self.n_diverged += 1
-                self.alive[self._row(k)] = False
+                self.alive[self.row(k)] = False
 
     def limits(self) -> list[float] | None:
         """Each model's loss limit, as the host reads it once (None: no diverge_factor, or no step yet)."""
@@ -66,25 +66,19 @@ class Divergence:
             self._limit_host = self.limit.tolist()
         return self._limit_host
 
-    def _row(self, k: int) -> int:
-        """Model k's row in `alive` (k itself unless the stack was compacted; an ending model is in it)."""
+    def row(self, k: int) -> int:
+        """Model k's row in the stack and in `alive` (k itself unless the stack was compacted; k must be in it)."""
         return k if self.stack_rows is None else self.stack_rows.index(k)
 
     def alive_list(self) -> list[bool]:
         """The device's mask over all K models, on the host (a model no longer in the stack: False)."""
-        alive = self.alive.tolist()
-        if self.stack_rows is None:
-            return alive
-        whole = [False] * self.K
-        for k, a in zip(self.stack_rows, alive):
-            whole[k] = a
-        return whole
+        return spread(self.alive.tolist(), self.stack_rows, self.K, False)
 
     def stop(self, k: int, step: int) -> None:
         """Model k stopped early after `step`: its weights stay as they are, as a diverged model's do."""
         if self.at[k] is None and self.stopped[k] is None:
             self.stopped[k] = step
-            self.alive[self._row(k)] = False
+            self.alive[self.row(k)] = False
             self.n_stopped += 1
 
     def alive_host(self, k: int) -> bool:
@@ -112,3 +106,14 @@ class Divergence:
         live = [d is None and (s is None or s >= step) for d, s in zip(self.at, self.stopped)]
         emit = [d == step or (live[k] and (logged or s == step)) for k, (d, s) in enumerate(zip(self.at, self.stopped))]
         return emit, lambda values: [x if live[k] else None for k, x in enumerate(values)]
+
+
+def spread(values: list, rows: list[int] | None, K: int, fill) -> list:
+    """Values of a compacted stack's rows (`rows`: each one's original model) as a list over all K models,
+    `fill` for the models no longer in it; `values` as they are while the stack is whole (rows None)."""
+    if rows is None:
+        return values
+    whole = [fill] * K
+    for k, v in zip(rows, values):
+        whole[k] = v
+    return whole

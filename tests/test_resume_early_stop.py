@@ -71,3 +71,22 @@ def test_early_stop_edits_are_refused_only_where_a_fresh_run_could_differ(saved,
     with pytest.raises(GdlabError, match="could have stopped early before the checkpoint") as info:
         check_config_unchanged(".", before, after, 5)
     assert all(key in info.value.message for key in refused)
+
+
+@pytest.mark.parametrize("patience, stops_at", [(3, 20), (4, 29)])
+def test_a_run_killed_after_its_early_stop_resumes_as_stopped(tmp_path, patience, stops_at):
+    """Stopped at step 20 (a checkpoint step, and the end's checkpoint) and killed before summary.json was written:
+    the resume ends at step 20 as the run did. A patience raised at the resume trains on to the fresh run of it."""
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    for folder, value in ((ref, patience), (run, 3)):
+        assert invoke("train", config(tmp_path), *EARLY, f"train.early_stop_patience={value}",
+                      "--run-dir", folder, "-q").exit_code == 0
+    assert json.loads((run / "summary.json").read_text())["stopped_early_at_step"] == 20
+    (run / "summary.json").unlink()  # what a kill between the checkpoint and the run's last files leaves
+    (run / "model.pt").unlink()
+    edit_train(run, early_stop_patience=patience)
+    result = invoke("train", "--resume", run, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert_same_run(ref, run)
+    summaries = [json.loads((r / "summary.json").read_text()) for r in (ref, run)]
+    assert [(s["status"], s["steps"], s["stopped_early_at_step"]) for s in summaries] == [("completed", stops_at, stops_at)] * 2

@@ -70,6 +70,12 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
         tr.epoch_means.load_state(state["epoch_means"])
     if tr.early is not None and state.get("early_stop"):  # patience counted since the last improvement goes on
         tr.early.load_state(state["early_stop"])
+        # A model stops at the evaluation where its wait reaches the patience, and a run of one ends there, so a
+        # checkpoint out of patience was taken at that step (killed before summary.json): it stays stopped there.
+        # A larger patience at the resume (check_config_unchanged allows it) trains on, as a fresh run of it would.
+        for k, waited in enumerate(tr.early.waited):
+            if waited >= tr.early.patience:
+                tr.divergence.stop(k, state["step"])
     if tr.best is not None and state.get("best_weights"):  # the best so far may lie before the checkpoint
         tr.best.load_state(state["best_weights"])
     tr.recorded_step = tr.step

@@ -483,18 +483,21 @@ def test_a_loss_axis_says_its_scores_are_not_comparable(axis, values, warned):
     assert ("changes the loss or the data itself" in console.export_text()) == warned
 
 
-def test_ranking_orders_completed_by_score_then_diverged_then_the_unfinished_by_status():
+def test_ranking_orders_completed_then_interrupted_by_score_then_diverged_then_the_rest_by_status():
     from gdlab.sweep.rank import rank_rows
 
     def row(name, status, loss=None, at=None, steps=0):
         return {"name": name, "status": status, "final_train_loss": loss, "diverged_at_step": at, "steps": steps}
 
-    rows = [row("skip", "skipped"), row("fail", "failed", steps=3), row("int-early", "interrupted", 0.2, steps=5),
+    # an interrupted run's score is a partial result, ranked by it above every diverged one; without one, by steps
+    rows = [row("skip", "skipped"), row("fail", "failed", steps=3), row("int-worse", "interrupted", 0.1, steps=8),
             row("ok-worse", "completed", 0.5, steps=10), row("div-early", "diverged", at=2, steps=2),
-            row("int-late", "interrupted", 0.1, steps=8), row("ok-best", "completed", 0.4, steps=10),
-            row("div-late", "diverged", at=7, steps=7), row("pending", "pending")]
+            row("int-best", "interrupted", 0.05, steps=5), row("ok-best", "completed", 0.4, steps=10),
+            row("int-none", "interrupted", steps=0), row("int-no-score", "interrupted", steps=3),
+            row("div-late", "diverged", 0.01, at=7, steps=7), row("pending", "pending")]
     assert [r["name"] for r in rank_rows(rows)] == [
-        "ok-best", "ok-worse", "div-late", "div-early", "int-late", "int-early", "fail", "skip", "pending"]
+        "ok-best", "ok-worse", "int-best", "int-worse", "int-no-score", "int-none", "div-late", "div-early",
+        "fail", "skip", "pending"]
     # ranked by best_val_loss: a completed variant without a val split still ranks above the diverged ones
     mixed = [{**row("div", "diverged", at=3), "best_val_loss": None}, {**row("no-val", "completed", 0.3), "best_val_loss": None},
              {**row("val", "completed", 0.9), "best_val_loss": 0.5}]

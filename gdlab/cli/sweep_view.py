@@ -167,10 +167,14 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
             others = [x for x in axes if x != "seed"]
             lines.add_row(f"best over seeds: {label(a.point, others)}  ({a.metric} {_mean_std(a)}, "
                           f"{a.n_ok}/{a.n} seeds)")
+    # never a diverged variant; with none completed, the best interrupted one, named as the partial result it is
     best = next((r for r in ranked if r["status"] == "completed"), None)
-    if best:
-        lines.add_row(("best single run: " if lines.row_count else "best: ") + label(best, axes)
-                      + f"  ({metric} {fmt_number(best.get(metric))})  {best['run_dir']}")
+    partial = None if best else next((r for r in ranked if r["status"] == "interrupted" and r.get("steps")), None)
+    if best or partial:
+        r = best or partial
+        what = "best single run" if lines.row_count else "best"
+        what += "" if best else f" so far (interrupted at step {r['steps']}, a partial run)"
+        lines.add_row(f"{what}: {label(r, axes)}  ({metric} {fmt_number(r.get(metric))})  {r['run_dir']}")
     return [lines] if lines.row_count else []
 
 

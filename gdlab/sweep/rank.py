@@ -44,34 +44,44 @@ def _signed(value: float, metric: str) -> float:
     return -value if higher_is_better(metric) else value
 
 
-def _score(row: dict, metric: str) -> float | None:
+def _score(row: dict, metric: str, status: str = "completed") -> float | None:
+    """The row's finite value of `metric` if it ended with `status` (an interrupted one's is a partial result)."""
     v = row.get(metric)
-    return v if isinstance(v, (int, float)) and math.isfinite(v) and row.get("status") == "completed" else None
+    return v if isinstance(v, (int, float)) and math.isfinite(v) and row.get("status") == status else None
 
 
-# After the ranked ones: what ran part-way, then what broke, then what never ran.
-_UNRANKED = {"interrupted": 0, "failed": 1, "skipped": 2, "pending": 3}
+# The order of the statuses in a ranking: a run cut short by Ctrl-C is a partial result, worth more than a
+# diverged one, whose best value before it blew up names no setting to use; then what broke, what never ran.
+STATUS_ORDER = ("completed", "interrupted", "diverged", "failed", "skipped", "pending")
 
 
 def rank_rows(rows: list[dict], rank_by: str | None = None) -> list[dict]:
     """Completed variants by score (lower is better, higher for an accuracy; those without the score, e.g.
-    no validation split, next by train loss), then diverged (latest divergence first), then the rest by
-    status (interrupted, failed, skipped, pending), the furthest trained first."""
+    no validation split, next by train loss), then interrupted ones by the same score (those without it by
+    steps trained), then diverged (latest divergence first), then failed, skipped, pending (furthest first)."""
     metric = score_metric(rows, rank_by)
 
     def key(r):
-        s = _score(r, metric)
-        if s is not None:
-            return (0, _signed(s, metric))
-        if r.get("status") == "completed":  # no value of the metric (no val split in this variant): by train loss
-            train = _score(r, "final_train_loss")
-            return (1, train if train is not None else math.inf)
-        if r.get("status") == "diverged":
+        status, steps = r.get("status"), r.get("steps")
+        trained = -steps if isinstance(steps, int) else 0
+        if status == "completed":
+            s = _score(r, metric)
+            if s is not None:
+                return (0, _signed(s, metric))
+            train = _score(r, "final_train_loss")  # no value of the metric (no val split in this variant)
+            return (0, math.inf, train if train is not None else math.inf)
+        if status == "interrupted":
+            s = _score(r, metric, "interrupted")
+            return (1, _signed(s, metric)) if s is not None else (1, math.inf, trained)
+        if status == "diverged":
             return (2, -(r.get("diverged_at_step") or 0))
-        steps = r.get("steps")
-        return (3, _UNRANKED.get(r.get("status"), len(_UNRANKED)), -steps if isinstance(steps, int) else 0)
+        return (3, _status_rank(status), trained)
 
     return sorted(rows, key=key)
+
+
+def _status_rank(status: str | None) -> int:
+    return STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER)
 
 
 @dataclass
@@ -121,5 +131,8 @@ def aggregate_over_seeds(rows: list[dict], axes: list[str], rank_by: str | None 
         ))
     # the sweep's own score first: a training loss is no validation loss to rank against; then the settings
     # every seed finished, as best_over_seeds picks (a mean over the one seed that survived is luck)
+    # and a setting no seed of which finished by its seeds' best status, as rank_rows orders runs: one cut short
+    # by Ctrl-C before one that diverged
     return sorted(out, key=lambda a: (a.mean is None, a.metric != metric, a.n_ok < a.n,
-                                      _signed(a.mean, a.metric) if a.mean is not None else 0.0))
+                                      _signed(a.mean, a.metric) if a.mean is not None else 0.0,
+                                      min(map(_status_rank, a.statuses))))

@@ -257,8 +257,8 @@ def test_sweep_plot_sensitivity_matches_sweep_csv(tmp_path):
 
     curves = [ln for ln in fig.axes[0].get_lines() if str(ln.get_gid()).startswith("curve:")]
     assert len(curves) == len(table)
-    colorbar = fig.axes[-1]
-    assert colorbar.get_yscale() == "log" or colorbar.get_xscale() == "log"
+    (colorbar,) = [a for a in fig.axes[0].child_axes if a.get_label() == "<colorbar>"]  # beside the curves' panel
+    assert colorbar.get_yscale() == "log"
     # The colour of each curve follows its lr: the smallest and largest lr are the colormap's ends.
     from matplotlib import colormaps
 

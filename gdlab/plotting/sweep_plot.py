@@ -102,6 +102,20 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
     return drawn
 
 
+# The colour bar's gap and width, in fractions of the panel's width (a facet is always 4.8 inches wide)
+BAR_PAD, BAR_WIDTH = 0.03, 0.04
+
+
+def _colour_bar(fig, ax, norm, cmap, label: str):
+    """The lr colour bar just right of the top row's last panel. An inset of that panel, not a constrained-layout
+    colour bar: that one goes right of the whole column's margin, which the sensitivity panel's legend beside it
+    widens, so it sat an inch or more away from the curves it colours."""
+    from matplotlib.cm import ScalarMappable
+
+    cax = ax.inset_axes([1 + BAR_PAD, 0.0, BAR_WIDTH, 1.0], label="<colorbar>")
+    return fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, label=label)
+
+
 def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
     """Draw the sweep; the curves row is `fig.axes` top row, the sensitivity row below it."""
     table = sweep.table
@@ -149,9 +163,7 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
         if len(row) > 1 and any(finite(v).any() for v in values):
             log_if_positive(row[0], values)  # the scale's own ticks again, and limits over every panel
     if norm is not None:
-        from matplotlib.cm import ScalarMappable
-
-        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(grid[0]), label=x)
+        _colour_bar(fig, grid[0, -1], norm, cmap, x)
     name = (sweep.config or {}).get("name") or sweep.path.parent.name
     count = len(sweep.table)
     figure_title(fig, title or f"{name} — {sweep.path.name} ({count} variant{'' if count == 1 else 's'})")

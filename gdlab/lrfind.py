@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from gdlab.config import Config, ExponentialLR
+from gdlab.config import Config
 from gdlab.errors import EXIT_SIGINT, GdlabError
 from gdlab.lrsuggest import MIN_STEPS, RULE, Smoother, still_falling, suggest
 from gdlab.csvlog import CsvAppender
@@ -58,22 +58,31 @@ def check_range(min_lr: float, max_lr: float, steps: int, stop_factor: float = 4
     return gamma
 
 
-def range_test_config(cfg: Config, min_lr: float, gamma: float, steps: int) -> Config:
-    """`cfg` as the range test runs it: `steps` steps, the lr growing from `min_lr` by `gamma` each, and none of
-    what watches a run's validation rows (it evaluates once, at its end, and saves no model.pt)."""
+def range_test_config(cfg: Config, min_lr: float, steps: int) -> Config:
+    """`cfg` as the range test runs it: `steps` steps from `min_lr` (its RangeRamp replaces the trainer's schedule),
+    and none of what watches a run's validation rows (it evaluates once, at its end, and saves no model.pt)."""
     train = cfg.train.model_copy(update={"epochs": None, "steps": steps, "diverge_factor": None, "eval_every": steps,
                                          "checkpoint_every": None, "sharpness_every": None, "snapshot_every": None,
                                          "early_stop_patience": None, "restore_best_weights": False})
     return cfg.model_copy(update={
         "optimizer": cfg.optimizer.model_copy(update={"lr": min_lr}),
-        "scheduler": ExponentialLR(name="ExponentialLR", gamma=gamma, interval="step"),
+        "scheduler": None,
         "train": train,
     })
 
 
+def ran_config(test_cfg: Config, min_lr: float, max_lr: float, steps: int) -> dict:
+    """What the folder's config.yaml records: the resolved config with the ramp that set each step's lr as its
+    scheduler, a record of what ran rather than a scheduler gdlab train takes (no torch schedule is this ramp)."""
+    resolved = test_cfg.resolved()
+    resolved["scheduler"] = {"name": RangeRamp.__name__, "min_lr": min_lr, "max_lr": max_lr, "steps": steps,
+                             "interval": RangeRamp.interval}
+    return resolved
+
+
 class RangeRamp:
     """The range test's schedule: step k's lr is 10 ** (log10(min_lr) + k/(steps-1) * decades), from the step number,
-    not from repeated multiplication (ExponentialLR's, which config.yaml names), whose rounding ended 1e-4 .. 1 at
+    not from repeated multiplication (ExponentialLR's), whose rounding ended 1e-4 .. 1 at
     0.9999999999999972; the ends are the bounds given, and whole decades exact."""
 
     interval, momenta = "step", None
@@ -105,12 +114,12 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
     from gdlab.engine.loop import GroupTrainer
     from gdlab.engine.threads import intra_op_threads, threads_for
 
-    gamma = check_range(min_lr, max_lr, steps, stop_factor)  # before any folder exists
-    test_cfg = range_test_config(cfg, min_lr, gamma, steps)
+    check_range(min_lr, max_lr, steps, stop_factor)  # before any folder exists
+    test_cfg = range_test_config(cfg, min_lr, steps)
     data = prepare_data(test_cfg)
     device = resolve_device(test_cfg.train.device)
     folder = create_run_dir(cfg.name, runs_root, run_dir, prefix="lr-find-")
-    (folder / "config.yaml").write_text(dump_yaml(test_cfg.resolved()))
+    (folder / "config.yaml").write_text(dump_yaml(ran_config(test_cfg, min_lr, max_lr, steps)))
     # the range test decides after every step whether to go on: the host reads each loss, on a GPU too
     trainer = GroupTrainer([test_cfg], [data], device, sync_every=1)
     trainer.schedule = RangeRamp(min_lr, max_lr, steps)  # no checkpoints to save its state in

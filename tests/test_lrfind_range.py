@@ -59,3 +59,24 @@ def test_too_many_steps_are_refused_before_anything_runs(steps):
     with pytest.raises(GdlabError) as refused:
         check_range(1e-6, 10.0, steps)
     assert refused.value.message == f"--steps {steps}: {MESSAGE}"
+
+
+
+@pytest.mark.parametrize("max_lr, stop_factor, ran_all", [("1", "1e9", True), ("1e6", "4", False)])
+def test_config_yaml_records_the_ramp_that_set_the_csv_lrs(tmp_path, max_lr, stop_factor, ran_all):
+    """config.yaml said ExponentialLR with a gamma; the lrs come from RangeRamp. The ramp it records now gives every
+    lr in lr_find.csv, computed again from the step number, also for a test stopped early by its blow-up."""
+    import yaml
+
+    result, out = lr_find(tmp_path, "--min-lr", "1e-4", "--max-lr", max_lr, "--steps", "30", "--stop-factor", stop_factor)
+    assert result.exit_code == 0, result.output
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    ramp = saved["scheduler"]
+    assert ramp == {"name": "RangeRamp", "min_lr": 1e-4, "max_lr": float(max_lr), "steps": 30, "interval": "step"}
+    assert saved["optimizer"]["lr"] == ramp["min_lr"] and saved["train"]["steps"] == ramp["steps"]
+    table = pd.read_csv(out / "lr_find.csv")
+    assert (len(table) == 30) == ran_all
+    lo, hi = math.log10(ramp["min_lr"]), math.log10(ramp["max_lr"])
+    expected = [10 ** (lo + (hi - lo) * (step - 1) / (ramp["steps"] - 1)) for step in table["step"]]
+    assert table["lr"].tolist() == pytest.approx(expected, rel=1e-13)
+    assert table["lr"].iloc[0] == ramp["min_lr"] and (table["lr"].iloc[-1] == ramp["max_lr"]) == ran_all

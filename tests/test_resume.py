@@ -524,3 +524,19 @@ def test_runs_shows_a_resumed_run_training_now_where_it_is_not_where_it_was_inte
     assert row["best_val_loss"] == pytest.approx(metrics["val_loss"].min())
     (row,) = json.loads(runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"]).stdout)
     assert (row["status"], row["running"], row["steps"], row["best_val_loss"]) == ("interrupted", False, 10, 9.0)
+
+
+def test_a_run_killed_after_it_diverged_resumes_as_diverged_at_that_step(tmp_path):
+    """Its last checkpoint (at the end) is at the divergence step; without summary.json the resume trained one more
+    step on the frozen weights and diverged again a step later, with a row the run never had."""
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    diverging = ("optimizer.name=SGD", "optimizer.lr=1e4", "scheduler=null", "train.diverge_factor=2")
+    for folder in (ref, run):
+        assert runner.invoke(app, ["train", str(config(tmp_path)), *diverging, "--run-dir", str(folder), "-q"]).exit_code == 3
+    (run / "summary.json").unlink()  # killed after its checkpoint, before its last files
+    (run / "model.pt").unlink()
+    result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
+    assert result.exit_code == 3, result.stderr
+    assert_same_run(ref, run)
+    summaries = [json.loads((r / "summary.json").read_text()) for r in (ref, run)]
+    assert [(s["status"], s["steps"], s["diverged_at_step"]) for s in summaries] == [("diverged", 2, 2)] * 2

@@ -56,9 +56,13 @@ class Divergence:
         for k in range(self.K) if watched is None else watched:
             v = losses[k]
             if self.at[k] is None and self.stopped[k] is None and (not math.isfinite(v) or (limit is not None and v > limit[k])):
-                self.at[k] = step
-                self.n_diverged += 1
-                self.alive[self.row(k)] = False
+                self.diverge(k, step)
+
+    def diverge(self, k: int, step: int) -> None:
+        """Model k diverged at `step` (seen in its loss, or restored from a checkpoint): it stops where it is."""
+        self.at[k] = step
+        self.n_diverged += 1
+        self.alive[self.row(k)] = False
 
     def limits(self) -> list[float] | None:
         """Each model's loss limit, as the host reads it once (None: no diverge_factor, or no step yet)."""

@@ -30,6 +30,7 @@ def trainer_state(tr: GroupTrainer) -> dict:
         "schedule": tr.schedule.state_dict(),
         "order": tr.order.state(),
         "loss_limit": tr.divergence.limit,
+        "diverged_at": list(tr.divergence.at),  # a run killed after its divergence, before summary.json, ended there
         "sharpness_s": tr.sharpness_s,
         "epoch_means": tr.epoch_means.state(),
         "early_stop": tr.early.state() if tr.early is not None else None,
@@ -65,6 +66,9 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
     # checkpoints load onto the CPU; the limit is compared with the losses on the trainer's device
     limit = state["loss_limit"]
     tr.divergence.limit = None if limit is None else limit.to(tr.model.flat.device)
+    for k, at in enumerate(state.get("diverged_at") or []):  # absent before it was kept
+        if at is not None:
+            tr.divergence.diverge(k, at)
     tr.sharpness_s = state["sharpness_s"]
     if "epoch_means" in state:  # absent before it existed: the resumed epoch's mean then covers its remaining steps
         tr.epoch_means.load_state(state["epoch_means"])

@@ -26,7 +26,7 @@ def in_config(config: Path, exc: GdlabError, overrides: list[str] | None = None)
     """Name the config file in an error about the config's content, and the overrides that set the key in
     error (the last that set it or a key above it, and later ones inside it); none when it came from the file."""
     m = _CONFIG_KEY.match(exc.message)
-    if not m:
+    if not m or exc.message.startswith(f"{config}:"):  # named already: model.yaml's own errors read like a key's
         return exc
     from gdlab.config.overrides import parse_override, responsible
     from gdlab.loading import with_overrides

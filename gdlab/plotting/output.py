@@ -191,4 +191,6 @@ def step_axis(ax) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.set_xlabel("step")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # min_n_ticks=1: around one step (a run that ended at step 1) the default minimum of 2 ticks made the
+    # locator give up on whole numbers and tick 0.945, 0.96 ... 1.05
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -112,6 +113,9 @@ def resume_folder(run_dir: Path | str) -> Path:
                              f"checkpoint; gdlab sweep --resume {show(folder.parent)} reruns what did not finish")
         if not (folder / "config.yaml").is_file():
             raise GdlabError(f"--resume {show(folder)}: no config.yaml there; is it a gdlab run folder?")
+        if not os.access(folder, os.W_OK | os.X_OK):  # else refused only at its metrics.csv, as a runtime failure
+            raise GdlabError(f"--resume {show(folder)}: the run folder is not writable (read-only, or another "
+                             "user's); copy it somewhere writable and resume the copy")
     except OSError as exc:  # too long a path, a link loop, a folder we may not enter
         raise path_error("--resume", folder, exc, "cannot read the run folder") from None
     try:

@@ -26,15 +26,16 @@ def check_output(path: Path) -> Path:
         in_the_way = "" if path.exists() else file_in_the_way(path)
     except OSError as exc:  # pathlib swallows only "does not exist"; ENAMETOOLONG and EACCES reach here
         raise path_error(path, exc, "write an image there") from None
-    # Before the suffix: `-o runs/` has none, and "cannot write no suffix images" would hide the real slip.
+    # Before the suffix: `-o runs/` has none, and "the name has no suffix" would hide the real slip.
     if is_dir:
         raise GdlabError(f"{path}: is a folder; -o needs an image file name, e.g. {path / 'plot.png'}")
     if in_the_way:  # mkdir would only say "File exists"
         raise GdlabError(f"{path}: a file is in the way{in_the_way}")
     if path.suffix.lower() not in FORMATS:
         allowed = ", ".join(FORMATS)
-        got = f"'{path.suffix}'" if path.suffix else "no suffix"
-        raise GdlabError(f"{path}: cannot write {got} images; use one of {allowed}")
+        if not path.suffix:  # `-o loss` or `-o .png` (a dot file's name, no suffix): say that, not "'' images"
+            raise GdlabError(f"{path}: the file name has no image suffix, so no image type; end it in one of {allowed}")
+        raise GdlabError(f"{path}: cannot write '{path.suffix}' images; use one of {allowed}")
     return path
 
 

@@ -66,6 +66,25 @@ def test_a_space_smaller_than_the_samples_is_refused():
     assert len(set(zip(*draw_points({"a": dist("randint(1,3)"), "b": dist("choice(x,y)")}, 6, 0, "t").values()))) == 6
 
 
+@pytest.mark.parametrize("section, args", [
+    (None, ["optimizer.lr=uniform(0.01,1)", "optimizer.momentum=uniform(0,0.9)", "--samples", "10000000"]),
+    ({"samples": 10_000_000, LR: "uniform(0.01,1)", MOM: "uniform(0,0.9)"}, []),
+], ids=["command-line", "sweep-section"])
+def test_too_many_samples_are_refused_before_anything_is_drawn(tmp_path, monkeypatch, section, args):
+    """10 million joint draws took 40 s to make before the grid's size limit refused them."""
+    import gdlab.sweep.sampling as sampling
+
+    def no_draws(*a, **k):
+        raise AssertionError("drew points for a search the size limit refuses")
+
+    monkeypatch.setattr(sampling, "draw_points", no_draws)
+    cfg = write_config(tmp_path, **({"sweep": section} if section else {}))
+    one_error_line(invoke("sweep", cfg, *args, "seed=0,1", "--run-dir", tmp_path / "sw"), 2,
+                   "the grid has 20000000 variants (optimizer.lr & optimizer.momentum: 10000000 x seed: 2)",
+                   "the limit is 100000")
+    assert not (tmp_path / "sw").exists()
+
+
 @pytest.mark.parametrize("args, parts", [
     (["optimizer.lr=loguniform(1e-3,1)"], ["optimizer.lr=loguniform(1e-3,1) is drawn at random", "--samples N"]),
     (["optimizer.lr=0.1,0.2", "--samples", "3"], ["--samples 3: no axis is drawn at random"]),

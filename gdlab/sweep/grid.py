@@ -135,18 +135,32 @@ def grid_size(axes: dict[str, list[Any]], joint: list[str] = ()) -> int:
     return math.prod(len(axes[keys[0]]) for keys in _slots(axes, joint))
 
 
+def refuse_oversized(sizes: dict[str, int], source: str | None) -> None:
+    """Refuse a grid of more than MAX_VARIANTS variants, naming each slot's size (`sizes`: slot name -> size)."""
+    total = math.prod(sizes.values())
+    if total > MAX_VARIANTS:
+        shape = " x ".join(f"{key}: {n}" for key, n in sizes.items())
+        where = f"{source}: sweep" if source else "sweep"
+        raise GdlabError(f"{where}: the grid has {total} variants ({shape}); the limit is {MAX_VARIANTS}")
+
+
+def refuse_oversized_search(axes: dict[str, Any], samples: int | None, source: str) -> None:
+    """A random search counted before anything is drawn, its draws as one axis of `samples` values: drawing
+    ten million points only to refuse them took 40 s, and a billion would fill the memory first."""
+    drawn = [k for k, v in axes.items() if isinstance(v, Distribution)]
+    if drawn and samples is not None:
+        refuse_oversized({" & ".join(keys): samples if keys[0] in drawn else len(axes[keys[0]])
+                          for keys in _slots(axes, drawn)}, source)
+
+
 def grid(axes: dict[str, list[Any]], source: str | None = None, joint: list[str] = ()) -> list[dict[str, Any]]:
     """The cartesian product of the axes, first axis slowest, as {key: value} per variant; the `joint` axes
     (random search's draws) vary together, as one axis at the first one's place. `source` (the config
     file) names where a grid over the size limit comes from."""
     order = list(axes)
     slots = _slots(axes, joint)
-    sizes = {" & ".join(keys): len(axes[keys[0]]) for keys in slots}
-    total = grid_size(axes, joint)  # counted from the sizes: nothing is built for a grid that is refused
-    if total > MAX_VARIANTS:
-        shape = " x ".join(f"{key}: {n}" for key, n in sizes.items())
-        where = f"{source}: sweep" if source else "sweep"
-        raise GdlabError(f"{where}: the grid has {total} variants ({shape}); the limit is {MAX_VARIANTS}")
+    # counted from the sizes: nothing is built for a grid that is refused
+    refuse_oversized({" & ".join(keys): len(axes[keys[0]]) for keys in slots}, source)
     columns = [list(zip(*(axes[k] for k in keys))) for keys in slots]
     points = []
     for combo in itertools.product(*columns):

@@ -11,7 +11,7 @@ from typing import Any
 from gdlab.config.overrides import follow_set_keys, key_path, unset
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
-from gdlab.sweep.grid import axes_from_yaml, joint_axes, parse_axis_arg
+from gdlab.sweep.grid import axes_from_yaml, joint_axes, parse_axis_arg, refuse_oversized_search
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, plan_variants
 from gdlab.sweep.sampling import Distribution, draw_axes, search_settings
 
@@ -57,6 +57,7 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
             axes[key] = values
     if search[2] != "--samples" and yaml_drawn and not any(isinstance(v, Distribution) for v in axes.values()):
         search = (None, *search[1:])  # the command line replaced every drawn axis: the section's samples draw nothing
+    refuse_oversized_search(axes, search[0], str(config))
     sampling = draw_axes(axes, search, str(config))
     flags = [f"--sample-seed {sample_seed}"] * (sample_seed is not None) + [f"--sampler {sampler}"] * (sampler is not None)
     if sampling is None and flags:  # as --samples with nothing to draw: a flag that does nothing

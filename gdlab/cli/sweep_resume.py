@@ -14,8 +14,7 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     from gdlab.sweep.plan import group_variants, spread
     from gdlab.sweep.rank import RANKABLE, check_rank_by
     from gdlab.errors import GdlabError
-    from gdlab.sweep.resume import check_unchanged, load_setup, split_done, store_option, variant_status
-    from gdlab.sweep.run import DONE
+    from gdlab.sweep.resume import check_unchanged, clear_unfinished, load_setup, split_done, store_option
 
     setup = load_setup(folder)
     # what the sweep recorded (--sharpness) and how it grouped variants carry over, so a resumed sweep
@@ -32,10 +31,15 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
 
         session.enter_context(sweep_lock(folder))  # before half-written variants are cleared
     check_unchanged(setup, folder)
+    todo, done = split_done(setup, folder)
+    if todo:  # the data, shapes and device the reruns need, checked before their folders (and rows) are cleared
+        from gdlab.sweep.preflight import preflight
+
+        preflight(setup, todo)
     if given["sharpness"] and not stored.get("sharpness"):
         # only the rerun variants would measure it: a half-empty init_sharpness column, and a stability edge in
         # the plot taken from whichever variants happened to be rerun
-        if any(variant_status(folder / p.dir_name) in DONE for p in setup.plans):
+        if done:
             raise GdlabError(f"--sharpness: the sweep in {folder} ran without it, and its finished variants have no "
                              "init_sharpness; start a new sweep with --sharpness")
         if not dry_run:
@@ -43,7 +47,6 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     # a re-rank sticks (the plot follows), once the resume is sure to go ahead: a refused one changes nothing
     if not dry_run and given_rank is not None and given_rank != stored.get("rank_by"):
         store_option(folder, "rank_by", given_rank)
-    todo, done = split_done(setup, folder, clear=not dry_run)
     if dry_run:
         from gdlab.cli.sweep_view import grid_table
 
@@ -51,4 +54,5 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
         console.print(grid_table(setup, groups, f"--resume would rerun {len(todo)} of {len(setup.plans)} variants "
                                                 f"in {len(groups)} batched group(s) — nothing run (--dry-run)"))
         return None
+    clear_unfinished(folder, todo)
     return setup, todo, done, (sharpness, vectorize, max_group, rank_by)

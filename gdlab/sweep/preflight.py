@@ -6,15 +6,15 @@ from __future__ import annotations
 from gdlab.errors import GdlabError
 
 
-def preflight(setup) -> None:
+def preflight(setup, plans=None) -> None:
     """Load each distinct dataset, check shapes and devices before any folder exists: what `gdlab train`
-    refuses with exit 2, a sweep refuses too, naming the file and the variant."""
+    refuses with exit 2, a sweep refuses too, naming the file and the variant (`plans`: only those)."""
     from gdlab.data import data_seed
     from gdlab.runner import prepare_data, resolve_device
 
     seen: set = set()
     loaded: dict[tuple, object] = {}  # one load per dataset: a sweep over batch sizes checks the same data again
-    for p in setup.plans:
+    for p in setup.plans if plans is None else plans:
         # everything prepare_data checks: the data (and its seed), loss and its arguments, model, dtype, batch plan
         t = p.cfg.train
         data = (p.cfg.data.model_dump_json(), data_seed(p.cfg), p.cfg.loss.model_dump_json(), t.dtype)  # load_data checks the loss too

@@ -90,19 +90,24 @@ def check_unchanged(setup: SweepSetup, folder: Path) -> None:
                              "settings together: start a new sweep")
 
 
-def split_done(setup: SweepSetup, folder: Path, clear: bool = True) -> tuple[list[VariantPlan], dict[int, dict]]:
-    """(variants to rerun, summaries of those done by index); `clear` removes the former's half-written
-    folders, so a rerun variant restarts from scratch and is never half-merged."""
+def split_done(setup: SweepSetup, folder: Path) -> tuple[list[VariantPlan], dict[int, dict]]:
+    """(variants to rerun, summaries of those done by index)."""
     todo, done = [], {}
     for p in setup.plans:
         run = folder / p.dir_name
         if variant_status(run) in DONE:
             done[p.index] = json.loads((run / "summary.json").read_text())
         else:
-            if clear and run.exists():
-                shutil.rmtree(run)
             todo.append(p)
     return todo, done
+
+
+def clear_unfinished(folder: Path, todo: list[VariantPlan]) -> None:
+    """Remove the half-written folders of the variants to rerun, so each restarts from scratch and is never
+    half-merged."""
+    for p in todo:
+        if (folder / p.dir_name).exists():
+            shutil.rmtree(folder / p.dir_name)
 
 
 def store_option(folder: Path, key: str, value) -> None:

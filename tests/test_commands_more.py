@@ -120,6 +120,18 @@ def test_each_resume_names_the_other_kind_of_folder(tmp_path):
     one_line(invoke("sweep", "--resume", run), 2, "this is a run folder, not a sweep folder", "gdlab train --resume")
 
 
+def test_sweep_resume_of_a_variant_names_its_sweep_not_train_resume(tmp_path):
+    sweep = tmp_path / "sweep"
+    variant = sweep / "000_lr=0.1"
+    variant.mkdir(parents=True)
+    (sweep / "sweep.yaml").write_text("base: {}\naxes: {}\n")
+    (variant / "config.yaml").write_text("name: x\n")
+    line = one_line(invoke("sweep", "--resume", variant), 2, f"a variant of the sweep {sweep}",
+                    f"gdlab sweep --resume {sweep} reruns")
+    assert "train --resume" not in line  # which refuses a variant (it keeps no checkpoint): advice going in a circle
+    one_line(invoke("train", "--resume", variant), 2, "keeps no checkpoint", f"gdlab sweep --resume {sweep}")
+
+
 def test_an_lr_find_folder_is_not_resumable_and_says_so(tmp_path):
     config = write_config(tmp_path)
     folder = tmp_path / "lf"

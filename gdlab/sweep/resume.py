@@ -34,6 +34,7 @@ def variant_status(run_dir: Path) -> str:
 def load_setup(sweep_dir: Path) -> SweepSetup:
     """Rebuild a sweep from its sweep.yaml (for --resume)."""
     from gdlab.files import path_error, show
+    from gdlab.folder_kinds import is_sweep_folder
 
     path = sweep_dir / "sweep.yaml"
     try:
@@ -45,6 +46,10 @@ def load_setup(sweep_dir: Path) -> SweepSetup:
             if (sweep_dir / "lr_find.csv").is_file():
                 raise GdlabError(f"--resume {show(sweep_dir)}: this is an lr-find folder, not a sweep folder; "
                                  "it cannot be resumed: run gdlab lr-find again")
+            if is_sweep_folder(sweep_dir.parent):  # a variant: it keeps no checkpoint for gdlab train --resume
+                raise GdlabError(f"--resume {show(sweep_dir)}: a variant of the sweep {show(sweep_dir.parent)}, "
+                                 f"not the sweep folder; gdlab sweep --resume {show(sweep_dir.parent)} reruns "
+                                 "what did not finish")
             if (sweep_dir / "config.yaml").is_file():
                 raise GdlabError(f"--resume {show(sweep_dir)}: this is a run folder, not a sweep folder; a run that "
                                  f"can go on resumes with gdlab train --resume {show(sweep_dir)}")

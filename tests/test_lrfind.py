@@ -412,3 +412,25 @@ def test_lr_find_stopped_before_its_first_step_leaves_no_folder(tmp_path, monkey
         assert not out.exists()
     else:
         assert not list(out.rglob("lr-find-*"))
+
+
+def test_an_interrupted_test_without_a_fall_says_to_finish_it_not_to_widen_it(tmp_path, monkeypatch):
+    """A noisy loss over the first steps of 1e-9..1e-8 has no steady fall, and nothing is known of the lrs
+    the test never reached: the advice is to run it to the end, not to widen the range or add steps."""
+    import gdlab.lrfind as lrfind
+
+    real = lrfind.lr_find
+
+    def stopped_after_30_checks(*args, **kwargs):
+        calls = []
+        return real(*args, **{**kwargs, "should_stop": lambda: calls.append(1) or len(calls) > 30})
+
+    monkeypatch.setattr(lrfind, "lr_find", stopped_after_30_checks)
+    out = tmp_path / "lf"
+    result = CliRunner().invoke(app, ["lr-find", str(QUICKSTART), "--min-lr", "1e-9", "--max-lr", "1e-8",
+                                      "train.batch_size=8", "--run-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "lr_find.json").read_text())
+    assert info["interrupted"] and info["suggested_lr"] is None and not info["loss_still_falling"]
+    assert f"by lr {pd.read_csv(out / 'lr_find.csv')['lr'].iloc[-1]:.3g}, where it was interrupted; run it to the end" \
+        in result.stdout and "widen" not in result.stdout, result.stdout

@@ -48,6 +48,9 @@ def lr_find_command(
         more = "" if result.interrupted else " (or add --steps)"  # more steps do not finish a stopped test
         sys.stdout.write(f"no suggestion yet: the loss was still falling when the range ended; {remedy}{more} "
                          "to see where it turns up\n")
+    elif result.suggested_lr is None and result.interrupted:  # the range it never reached may hold the fall
+        sys.stdout.write(f"no suggestion: the loss had not fallen steadily by lr {last}, where it was interrupted; "
+                         "run it to the end\n")
     elif result.suggested_lr is None:
         sys.stdout.write("no suggestion: the loss never fell steadily; widen --min-lr/--max-lr or add --steps\n")
     else:

@@ -66,6 +66,14 @@ def test_a_space_smaller_than_the_samples_is_refused():
     assert len(set(zip(*draw_points({"a": dist("randint(1,3)"), "b": dist("choice(x,y)")}, 6, 0, "t").values()))) == 6
 
 
+def test_a_space_smaller_than_the_sections_samples_names_the_section_not_the_flag(tmp_path):
+    cfg = write_config(tmp_path, sweep={"samples": 4, LR: "loguniform(1e-3,1)", MOM: "choice(0,0.9)"})
+    # the command line lists the lrs: the section's momentum is still drawn, from 2 values
+    line = one_error_line(invoke("sweep", cfg, "optimizer.lr=0.1,0.2", "--dry-run"), 2,
+                          f"{cfg}: sweep.samples 4, but the drawn axes have only 2 distinct points")
+    assert "--samples" not in line  # not typed: the count came from the file
+
+
 @pytest.mark.parametrize("section, args", [
     (None, ["optimizer.lr=uniform(0.01,1)", "optimizer.momentum=uniform(0,0.9)", "--samples", "10000000"]),
     ({"samples": 10_000_000, LR: "uniform(0.01,1)", MOM: "uniform(0,0.9)"}, []),

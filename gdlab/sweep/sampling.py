@@ -136,11 +136,12 @@ def _points(dists: dict[str, Distribution], samples: int, seed: int, sampler: st
 
 
 def draw_points(dists: dict[str, Distribution], samples: int, seed: int, source: str,
-                sampler: str = "random") -> dict[str, list]:
-    """`samples` distinct joint draws, as one list of values per key (same length, zipped by position)."""
+                sampler: str = "random", asked: str = "--samples") -> dict[str, list]:
+    """`samples` distinct joint draws, as one list of values per key (same length, zipped by position);
+    `asked` names where the count came from (`sweep.samples` in the config file)."""
     space = math.prod(d.size() or 10**12 for d in dists.values())
     if samples > space:
-        raise GdlabError(f"{source}: --samples {samples}, but the drawn axes have only {space} distinct points; "
+        raise GdlabError(f"{source}: {asked} {samples}, but the drawn axes have only {space} distinct points; "
                          "list them as a grid instead (key=a,b,c)")
     stream = _points(dists, samples, seed, sampler)
     seen: set[str] = set()
@@ -202,5 +203,5 @@ def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str, str], 
         key, dist = next(iter(dists.items()))
         raise GdlabError(f"{source}: {key}={dist.text} is drawn at random: say how many draws with --samples N "
                          "(or samples: N in the sweep: section)")
-    axes.update(draw_points(dists, samples, seed, source, sampler))
+    axes.update(draw_points(dists, samples, seed, source, sampler, where.rsplit(": ", 1)[-1]))
     return {"samples": samples, "seed": seed, "sampler": sampler, "draws": {key: dist.text for key, dist in dists.items()}}

@@ -338,3 +338,36 @@ def test_slices_of_a_sweep_with_nothing_but_seeds_is_one_line(tmp_path):
         one_error_line(invoke("plot", tmp_path / name, "--slices", "-o", tmp_path / f"{name}.png"), 2,
                        "no swept axis besides seed to slice along; drop --slices")
         assert not (tmp_path / f"{name}.png").exists()
+
+
+@pytest.mark.parametrize("draws, labels", [
+    (None, ["0.05", "0.1", "0.5"]),  # a grid drawn as slices: its values, as the sensitivity panel ticks them
+    ({LR: "loguniform(0.05,0.5)"}, ["0.05", "0.11", "0.23", "0.5"]),  # a search: the range searched, ends included
+    ({LR: "loguniform(1e-4,1)"}, None),  # four decades: matplotlib's decade ticks
+])
+def test_a_narrow_log_slice_axis_is_ticked_plainly(tmp_path, draws, labels):
+    """Over a decade or two matplotlib labelled the minor ticks and they ran together: 2×10⁻¹3×10⁻¹4×10⁻¹."""
+    import copy
+
+    from matplotlib.ticker import NullFormatter
+
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.search_plot import plot_search
+    from tests.test_plot import BASE_CONFIG, make_sweep
+
+    out = make_sweep(tmp_path / "sw", lrs=(0.05, 0.1, 0.5), seeds=(0, 1), diverge_above=10)
+    if draws:
+        sampling = {"samples": 3, "seed": 0, "sampler": "random", "draws": draws}
+        doc = {**BASE_CONFIG, "base": copy.deepcopy(BASE_CONFIG), "sampling": sampling,  # no YAML aliases
+               "axes": {LR: [0.05, 0.1, 0.5], "seed": [0, 1]}}
+        (out / "sweep.yaml").write_text(yaml.safe_dump(doc))
+    fig = plot_search(load_sweep(out, []), [])
+    ax = next(a for a in fig.axes if a.get_xlabel().startswith(LR))
+    fig.canvas.draw()
+    low, high = ax.get_xlim()
+    shown = [t.get_text() for t in ax.get_xticklabels() if t.get_text() and low <= t.get_position()[0] <= high]
+    assert ax.get_xscale() == "log"
+    if labels is None:
+        assert len(shown) >= 3 and all("10" in text for text in shown), shown
+    else:
+        assert shown == labels and isinstance(ax.xaxis.get_minor_formatter(), NullFormatter), shown

@@ -4,10 +4,12 @@ since neighbours on one axis differ in the others."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import log_if_positive, new_figure, note_if_empty, top_edge
+from gdlab.plotting.sensitivity import label_swept_values
 from gdlab.plotting.sweep_plot import SEED, _colours, _curves, stored_rank_by
 from gdlab.sweep.rank import aggregate_over_seeds, score_metric
 from gdlab.sweep.sampling import SAMPLER_LABELS
@@ -58,6 +60,7 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
         _searched_range(ax, text)
     elif xs and min(xs) > 0 and max(xs) >= 10 * min(xs):
         ax.set_xscale("log")  # a grid's values spanning decades (learning rates)
+        label_swept_values(ax, xs)  # as the sensitivity panel: under two decades, minor tick labels collide
     if "accuracy" not in metric:  # an accuracy reads on a linear 0-1 axis, as gdlab plot draws it
         log_if_positive(ax, [drawn])
     note_if_empty(ax, [drawn], "no finished draw yet" if not any(a.statuses.get("diverged") for a in aggs)
@@ -90,6 +93,9 @@ def _searched_range(ax, text: str) -> None:
     if dist.kind == "loguniform":
         ax.set_xscale("log")
         ax.set_xlim(low / 1.2, high * 1.2)
+        # under two decades matplotlib labels minor ticks, and they ran together (`2×10⁻¹3×10⁻¹4×10⁻¹`): four
+        # ticks evenly spaced across the range searched, its ends included, at 2 significant digits
+        label_swept_values(ax, [float(f"{v:.2g}") for v in np.geomspace(low, high, 4)])
     else:
         ax.set_xlim(low - 0.03 * (high - low), high + 0.03 * (high - low))
 

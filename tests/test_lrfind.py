@@ -434,3 +434,20 @@ def test_an_interrupted_test_without_a_fall_says_to_finish_it_not_to_widen_it(tm
     assert info["interrupted"] and info["suggested_lr"] is None and not info["loss_still_falling"]
     assert f"by lr {pd.read_csv(out / 'lr_find.csv')['lr'].iloc[-1]:.3g}, where it was interrupted; run it to the end" \
         in result.stdout and "widen" not in result.stdout, result.stdout
+
+
+def test_a_config_only_gdlab_sweep_refuses_still_gets_its_train_command(tmp_path):
+    """A sweep: section still drawing amsgrad from 2 values 4 times once the sweep lists its lrs: gdlab sweep
+    refuses that, gdlab train ignores the section. Both commands were withheld, blaming gdlab train."""
+    raw = yaml.safe_load(QUICKSTART.read_text())
+    raw["sweep"] = {"samples": 4, "optimizer.lr": "loguniform(1e-3,1)", "optimizer.amsgrad": "choice(true,false)"}
+    cfg = tmp_path / "search.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["lr-find", str(cfg), "--run-dir", str(tmp_path / "lrf")])
+    assert result.exit_code == 0, result.output
+    assert (f"note: no sweep command: gdlab sweep would refuse this config ({cfg}: sweep.samples 4, but the drawn "
+            "axes have only 2 distinct points") in result.stdout, result.stdout
+    assert "gdlab train would refuse" not in result.stdout
+    commands = next_commands(result.stdout)
+    assert list(commands) == ["next"] and commands["next"][:3] == ["gdlab", "train", str(cfg)]
+    run_printed(tmp_path, commands["next"], "runs")  # runs as printed

@@ -81,22 +81,25 @@ def _next_steps(config: Path, overrides: list[str], lr: float, lower_bound: bool
     factors = (1, 3, 10) if lower_bound else (1 / 3, 1, 3)
     around, one = [f"{lr * f:.3g}" for f in factors], f"{lr:.3g}"
     note, refusal = "", _refusal(config, kept, around, one)
-    if refusal is not None:
-        # The range test reads no validation rows, so data.val_fraction=0 suits it; what watches val_loss in
-        # the full run (ReduceLROnPlateau, early stopping) needs them: the commands keep the config's split.
-        split = [o for o in kept if parse_override(o)[0] == ("data", "val_fraction")]
-        if not split or _refusal(config, [o for o in kept if o not in split], around, one) is not None:
-            return f"no next commands: gdlab train would refuse this config ({refusal})\n"
+    # The range test reads no validation rows, so data.val_fraction=0 suits it; what watches val_loss in
+    # the full run (ReduceLROnPlateau, early stopping) needs them: the commands keep the config's split.
+    split = [o for o in kept if parse_override(o)[0] == ("data", "val_fraction")]
+    if refusal is not None and split and _refusal(config, [o for o in kept if o not in split], around, one) is None:
         kept = [o for o in kept if o not in split]
         note = (f"note: the commands below leave out {', '.join(split)}: the range test needs no validation rows, "
-                f"but gdlab train refuses to run without them here ({refusal})\n")
+                f"but gdlab train refuses to run without them here ({refusal[1]})\n")
+    elif refusal is not None and refusal[0] == "train":
+        return f"no next commands: gdlab train would refuse this config ({refusal[1]})\n"
     base = " ".join(shlex.quote(str(part)) for part in [config, *kept])
-    return (f"{note}next: gdlab sweep {base} optimizer.lr={','.join(around)}\n"
-            f"  or: gdlab train {base} optimizer.lr={one}\n")
+    run = f"gdlab train {base} optimizer.lr={one}\n"
+    if refusal is not None and not note:  # only the sweep is refused (by the config's sweep: section): a run still goes
+        return f"note: no sweep command: gdlab sweep would refuse this config ({refusal[1]})\nnext: {run}"
+    return f"{note}next: gdlab sweep {base} optimizer.lr={','.join(around)}\n  or: {run}"
 
 
-def _refusal(config: Path, overrides: list[str], around: list[str], one: str) -> str | None:
-    """Why `gdlab sweep`/`gdlab train` would refuse these commands before training (None: they would not)."""
+def _refusal(config: Path, overrides: list[str], around: list[str], one: str) -> tuple[str, str] | None:
+    """Which of `gdlab train` and `gdlab sweep` ("train" first, or "sweep") would refuse these commands before
+    training, and why (None: neither would)."""
     import contextlib
     import io
 
@@ -105,12 +108,15 @@ def _refusal(config: Path, overrides: list[str], around: list[str], one: str) ->
     from gdlab.sweep.preflight import preflight
     from gdlab.sweep.setup import setup_sweep
 
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):  # its notes were printed when lr-find read the config
+    with contextlib.redirect_stderr(io.StringIO()):  # its notes were printed when lr-find read the config
+        try:
             cfg = load_config(config, [*overrides, f"optimizer.lr={one}"])
             prepare_data(cfg)
             resolve_device(cfg.train.device)
+        except GdlabError as exc:
+            return "train", exc.message
+        try:  # gdlab train ignores a config's sweep: section; gdlab sweep reads it
             preflight(setup_sweep(config, [*overrides, f"optimizer.lr={','.join(around)}"]))
-    except GdlabError as exc:
-        return exc.message
+        except GdlabError as exc:
+            return "sweep", exc.message
     return None

@@ -106,6 +106,19 @@ def test_random_search_input_errors_exit_2_before_any_folder(tmp_path, args, par
     assert not (tmp_path / "sw").exists()
 
 
+@pytest.mark.parametrize("sampler", ["random", "sobol", "halton", "lhs"])
+def test_every_sampler_takes_seeds_up_to_2_64_and_the_section_refuses_more(tmp_path, sampler):
+    cfg = write_config(tmp_path, sweep={"samples": 3, "sampler": sampler, "sample_seed": 2**64 - 1, LR: "loguniform(1e-3,1)"})
+    assert invoke("sweep", cfg, "--dry-run").exit_code == 0
+    cfg = write_config(tmp_path, sweep={"samples": 3, "sampler": sampler, "sample_seed": 2**64, LR: "loguniform(1e-3,1)"})
+    one_error_line(invoke("sweep", cfg, "--dry-run"), 2,
+                   f"{cfg}: sweep.sample_seed: expected a whole number from 0 to {2**64 - 1}, got {2**64}")
+    # past torch's largest seed, Sobol's generator raised an overflow traceback (exit 1)
+    flag = invoke("sweep", write_config(tmp_path), "optimizer.lr=loguniform(1e-3,1)", "--samples", "3",
+                  "--sampler", sampler, "--sample-seed", str(2**64), "--dry-run")
+    one_error_line(flag, 2, f"--sample-seed {2**64}: expected a whole number from 0 to {2**64 - 1}")
+
+
 def test_yaml_samples_are_settings_not_axes_and_the_command_line_wins(tmp_path):
     cfg = write_config(tmp_path, sweep={"samples": 3, "sample_seed": 5, "optimizer": {"lr": "loguniform(1e-3,1)"}})
     shown = invoke("sweep", cfg, "--dry-run")

@@ -48,6 +48,10 @@ def sweep_command(
 
     if rank_by is not None and rank_by not in RANKABLE:
         raise GdlabError(f"--rank-by: '{rank_by}' is not one of {', '.join(RANKABLE)}")
+    from gdlab.sweep.sampling import MAX_SEED
+
+    if sample_seed is not None and sample_seed > MAX_SEED:  # (not typer's max: its range metavar crowds --help)
+        raise GdlabError(f"--sample-seed {sample_seed}: expected a whole number from 0 to {MAX_SEED}")
     if ray_address is not None and backend != "ray":
         raise GdlabError(f"--ray-address {ray_address}: only used with --backend ray; add --backend ray")
     io_threads()  # a bad GDLAB_IO_THREADS stops the sweep here, not each group as it starts writing

@@ -21,6 +21,7 @@ SAMPLER_LABELS = {"random": "random", "sobol": "quasi-random (Sobol)", "halton":
                   "lhs": "Latin hypercube"}
 SAMPLERS = tuple(SAMPLER_LABELS)
 DIGITS = 4  # drawn floats keep 4 significant digits: tables and folder names stay readable, the spread is kept
+MAX_SEED = 2**64 - 1  # the largest seed torch's generators take: SobolEngine raised an overflow traceback above it
 _TRIES = 100  # redraws of a point that repeats an earlier one before the space counts as exhausted
 
 
@@ -137,8 +138,7 @@ def _points(dists: dict[str, Distribution], samples: int, seed: int, sampler: st
 
 def draw_points(dists: dict[str, Distribution], samples: int, seed: int, source: str,
                 sampler: str = "random", asked: str = "--samples") -> dict[str, list]:
-    """`samples` distinct joint draws, as one list of values per key (same length, zipped by position);
-    `asked` names where the count came from (`sweep.samples` in the config file)."""
+    """`samples` distinct joint draws, one list of values per key (zipped by position); `asked`: whence the count."""
     space = math.prod(d.size() or 10**12 for d in dists.values())
     if samples > space:
         raise GdlabError(f"{source}: {asked} {samples}, but the drawn axes have only {space} distinct points; "
@@ -159,11 +159,12 @@ def draw_points(dists: dict[str, Distribution], samples: int, seed: int, source:
     return {key: [p[i] for p in points] for i, key in enumerate(dists)}
 
 
-def _whole(value: Any, lowest: int, where: str) -> int:
+def _whole(value: Any, lowest: int, where: str, highest: int | None = None) -> int:
     if isinstance(value, float) and value.is_integer():  # 1e3 or 4.0, as every integer key of a config takes it
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-        raise GdlabError(f"{where}: expected a whole number >= {lowest}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= (highest or value):
+        allowed = f"from {lowest} to {highest}" if highest else f">= {lowest}"
+        raise GdlabError(f"{where}: expected a whole number {allowed}, got {value!r}")
     return value
 
 
@@ -185,7 +186,7 @@ def search_settings(section: Any, source: str, samples: int | None, seed: int | 
         if samples is None and given is not None:
             samples, where = _whole(given, 1, f"{source}: sweep.samples"), f"{source}: sweep.samples"
         if seed is None and given_seed is not None:
-            seed = _whole(given_seed, 0, f"{source}: sweep.sample_seed")
+            seed = _whole(given_seed, 0, f"{source}: sweep.sample_seed", MAX_SEED)
     return samples, 0 if seed is None else seed, where, sampler or "random"
 
 

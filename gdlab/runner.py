@@ -153,7 +153,8 @@ def run_group(
     for k, v in enumerate(variants):
         status = statuses[k] if statuses else trainer.status(k)
         steps = steps_done[k]
-        wall = metrics.wall_s or (time.perf_counter() - t0)
+        # a resume with no step left to train has no record: the run's time is the checkpoint's
+        wall = metrics.wall_s or trainer.elapsed or (time.perf_counter() - t0)
         values = metrics.summary_values(k)
         if status in ("completed", "interrupted"):  # a diverged model's last row says how it ended
             values["final_train_loss"], values["final_train_accuracy"] = trainer.epoch_means.final(k)

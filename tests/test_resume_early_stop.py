@@ -90,3 +90,16 @@ def test_a_run_killed_after_its_early_stop_resumes_as_stopped(tmp_path, patience
     assert_same_run(ref, run)
     summaries = [json.loads((r / "summary.json").read_text()) for r in (ref, run)]
     assert [(s["status"], s["steps"], s["stopped_early_at_step"]) for s in summaries] == [("completed", stops_at, stops_at)] * 2
+
+
+def test_a_resume_that_trains_no_step_keeps_the_runs_wall_time(tmp_path):
+    """A resume with nothing left to train reports the run's own time (its last metrics row), not the few
+    milliseconds the resuming process spent."""
+    run = tmp_path / "run"
+    assert invoke("train", config(tmp_path), *EARLY, "train.early_stop_patience=3", "--run-dir", run, "-q").exit_code == 0
+    before = json.loads((run / "summary.json").read_text())["wall_s"]
+    (run / "summary.json").unlink()
+    assert invoke("train", "--resume", run, "-q").exit_code == 0
+    last_row_wall = float((run / "metrics.csv").read_text().strip().splitlines()[-1].split(",")[-1])
+    after = json.loads((run / "summary.json").read_text())["wall_s"]
+    assert after == pytest.approx(last_row_wall, abs=1e-5) and after == pytest.approx(before, rel=0.05, abs=1e-3)

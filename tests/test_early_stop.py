@@ -215,3 +215,16 @@ def test_validate_without_data_refuses_what_train_refuses_for_a_split_of_zero(tm
         one_error_line(invoke(*args), 2, "train.early_stop_patience: early stopping watches val_loss")
     path.write_text(path.read_text().replace("val_fraction: 0", "val_fraction: 0.25"))
     assert invoke("validate", path, "--no-data").exit_code == 0
+
+
+def test_the_console_summary_says_where_a_run_stopped_early_and_whose_weights_it_kept(tmp_path):
+    """The printed summary names the early stop and the restored best weights, not only summary.json."""
+    run = tmp_path / "run"
+    result = invoke("train", "configs/quickstart.yaml", "train.early_stop_patience=2", "optimizer.lr=0.3",
+                    "train.restore_best_weights=true", "--run-dir", run)
+    assert result.exit_code == 0, result.stderr
+    s = json.loads((run / "summary.json").read_text())
+    assert s["stopped_early_at_step"] is not None and s["restored_best_from_step"] is not None
+    lines = {line.split()[0]: line.split()[-1] for line in result.stdout.splitlines() if line.strip()}
+    assert lines["stopped_early_at_step"] == str(s["stopped_early_at_step"])
+    assert lines["restored_best_from_step"] == str(s["restored_best_from_step"])

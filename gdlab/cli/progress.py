@@ -51,7 +51,7 @@ def summary_table(summary: dict) -> Table:
     table.add_column(style="dim")
     table.add_column()
     for key in ("steps", "final_train_loss", "final_val_loss", "best_val_loss", "final_val_accuracy",
-                "diverged_at_step", "wall_s", "steps_per_s", "device"):
+                "diverged_at_step", "stopped_early_at_step", "restored_best_from_step", "wall_s", "steps_per_s", "device"):
         if summary.get(key) is not None:
             table.add_row(key, fmt_number(summary[key]))
     return table

@@ -384,3 +384,13 @@ def test_a_narrow_log_slice_axis_is_ticked_plainly(tmp_path, draws, labels):
         assert len(shown) >= 3 and all("10" in text for text in shown), shown
     else:
         assert shown == labels and isinstance(ax.xaxis.get_minor_formatter(), NullFormatter), shown
+
+
+@pytest.mark.parametrize("samples, sampler, noted", [(5, "sobol", "(4 or 8)"), (8, "sobol", None), (5, "lhs", None)])
+def test_a_sobol_search_of_no_power_of_2_samples_gets_a_note(samples, sampler, noted):
+    """Sobol's even coverage holds exactly for 2^m points; any other count is named, with the sampler that balances it."""
+    result = invoke("sweep", "configs/moons.yaml", "optimizer.lr=loguniform(1e-3,1)", "--samples", str(samples),
+                    "--sampler", sampler, "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "power of 2" in line]
+    assert notes == ([] if noted is None else [notes[0]]) and (noted is None or noted in notes[0] and "lhs" in notes[0])

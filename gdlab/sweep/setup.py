@@ -70,6 +70,10 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     for key in [k for k in axes if k == "data.path"]:  # relative to the config file, as a fixed data.path is
         axes[key] = [str((Path(config).parent / v).resolve()) if isinstance(v, str) else v for v in axes[key]]
     notes = dropped_notes(dropped, raw, fixed, config) + reset
+    n = sampling["samples"] if sampling else 0
+    if sampling and sampling["sampler"] == "sobol" and n & (n - 1):  # 2^m points tile the cube evenly; others do not
+        notes.append(f"sampler sobol with {n} samples: a Sobol sequence is balanced exactly only for a power "
+                     f"of 2 ({1 << (n.bit_length() - 1)} or {1 << n.bit_length()}); --sampler lhs balances any number")
     plans = plan_variants(raw, axes, str(config), fixed, joint_axes(axes, sampling))
     cycled = all(getattr(p.cfg.scheduler, "cycle_momentum", False) for p in plans)
     if cycled and "optimizer.momentum" in axes:  # every variant would train alike: the cycle sets the momentum

@@ -54,3 +54,13 @@ def test_train_resume_goes_on_beside_another_tools_sweep_yaml(tmp_path, where):
     result = invoke("train", "--resume", run, "-q")
     assert result.exit_code == 0, result.stderr  # was "a variant of the sweep ..." / "this is a sweep folder"
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+
+
+@pytest.mark.parametrize("sweep_yaml, why", [(None, "which is missing"), ("axes: [\n", "which is not gdlab's")])
+def test_plot_of_a_sweep_csv_without_gdlabs_sweep_yaml_says_that_is_why(tmp_path, sweep_yaml, why):
+    """A sweep whose sweep.yaml is gone or broken is refused, and the message says sweep.yaml is the reason."""
+    folder = make_sweep(tmp_path / "s")
+    (folder / "sweep.yaml").unlink(missing_ok=True)
+    if sweep_yaml is not None:
+        (folder / "sweep.yaml").write_text(sweep_yaml)
+    one_line_error(cli("plot", folder), "sweep.yaml", why)

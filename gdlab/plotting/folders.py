@@ -69,6 +69,9 @@ def _resolve(path: Path) -> tuple[str, Path]:
     if kind is None:
         inside = find_folders(path)
         hint = f"; it holds {len(inside)} such folder(s), e.g. {inside[0][1]}" if inside else ""
+        if (path / SWEEP_FILE).is_file():  # say why the table there does not count: gdlab's sweep.yaml is what makes a sweep
+            state = "missing" if not (path / SWEEP_YAML).exists() else "not gdlab's: no base and axes"
+            hint = f" (its {SWEEP_FILE} counts only beside gdlab's {SWEEP_YAML}, which is {state}){hint}"
         raise GdlabError(f"{path}: not {KINDS}{hint}")
     return kind, path
 

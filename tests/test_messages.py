@@ -217,3 +217,12 @@ def test_plain_gdlab_still_prints_the_help():
 
     result = subprocess.run([sys.executable, "-m", "gdlab"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stdout.count("Usage:") == 1 and "sweep" in result.stdout
+
+
+@pytest.mark.parametrize("command", [["train", "configs/quickstart.yaml"], ["sweep", "configs/quickstart.yaml", "optimizer.lr=0.1,0.2"],
+                                     ["lr-find", "configs/quickstart.yaml"]])
+def test_runs_beside_run_dir_is_refused_not_ignored(tmp_path, command):
+    """--run-dir names the folder itself, so a --runs beside it would be ignored: one line, exit 2, no folder."""
+    result = invoke(*command, "--runs", tmp_path / "A", "--run-dir", tmp_path / "B")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "--runs" in result.stderr and "--run-dir" in result.stderr
+    assert list(tmp_path.iterdir()) == []

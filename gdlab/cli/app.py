@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from typing import Annotated, Optional
 
 import typer
 
@@ -18,6 +19,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+# --runs: the folder under which a new run folder is made (runs/ unless given). str, not Path: typer makes '' a Path('.').
+RunsOption = Annotated[Optional[str], typer.Option("--runs", help="parent folder of run folders", show_default="runs")]
+
+
+def runs_folder(runs: str | None, run_dir: object) -> str:
+    """--runs (default runs/); refused beside --run-dir, which names the run folder itself, so one would be ignored."""
+    if runs is not None and run_dir is not None:
+        raise GdlabError(f"--runs {runs} and --run-dir {run_dir}: give one; --run-dir names the folder itself, "
+                         "--runs the folder a new one is made in")
+    return "runs" if runs is None else runs
 
 
 def fail(message: str, code: int) -> typer.Exit:

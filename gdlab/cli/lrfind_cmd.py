@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gdlab.cli.app import command
+from gdlab.cli.app import RunsOption, command, runs_folder
 from gdlab.cli.train_cmd import in_config
 from gdlab.errors import GdlabError
 
@@ -23,12 +23,13 @@ def lr_find_command(
     steps: Annotated[int, typer.Option("--steps", help="steps of the range test (5 to 100000)")] = 100,
     stop_factor: Annotated[float, typer.Option("--stop-factor", help="stop once the smoothed loss exceeds this x its best (>= 1)")] = 4.0,
     run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
-    runs_root: Annotated[str, typer.Option("--runs", help="parent folder of run folders")] = "runs",  # str: typer makes '' a Path('.')
+    runs_root: RunsOption = None,
 ) -> None:
     """The learning-rate range test: exponentially growing lr over one short run, and a suggested lr."""
     from gdlab.loading import load_config
     from gdlab.lrfind import check_range, lr_find
 
+    runs_root = runs_folder(runs_root, run_dir)
     check_range(min_lr, max_lr, steps, stop_factor)  # before the config is even read
     cfg = load_config(config, overrides or [])
     from gdlab.signals import graceful_stop

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gdlab.cli.app import command
+from gdlab.cli.app import RunsOption, command, runs_folder
 from gdlab.errors import EXIT_FAILED, GdlabError
 from gdlab.io_pool import io_threads
 
@@ -24,7 +24,7 @@ def sweep_command(
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster: auto | ray://host:10001 (default: start a local Ray)")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="finish a sweep folder: rerun what is unfinished or failed")] = None,
     run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact sweep folder (new or empty)")] = None,
-    runs_root: Annotated[str, typer.Option("--runs", help="parent folder of run folders")] = "runs",  # str: typer makes '' a Path('.')
+    runs_root: RunsOption = None,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="stop at the first failed variant")] = False,
     vectorize: Annotated[Optional[str], typer.Option("--vectorize", help="auto | on | off: batch variants into one computation", show_default="auto; with --resume: as the sweep ran")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the sweep folder")] = False,
@@ -40,6 +40,7 @@ def sweep_command(
 
     from gdlab.sweep import run as sweep_run
 
+    runs_root = runs_folder(runs_root, run_dir)
     if backend not in ("local", "ray"):
         raise GdlabError(f"--backend: '{backend}' is not one of local, ray")
     if vectorize not in (None, "auto", "on", "off"):

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gdlab.cli.app import command, fail
+from gdlab.cli.app import RunsOption, command, fail, runs_folder
 from gdlab.errors import EXIT_OK, EXIT_USAGE, GdlabError
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file", show_default=False)]
@@ -48,7 +48,7 @@ def train_command(
     overrides: OverridesArg = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="continue a run folder from its last checkpoint")] = None,
     run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
-    runs_root: Annotated[str, typer.Option("--runs", help="parent folder of run folders")] = "runs",  # str: typer makes '' a Path('.')
+    runs_root: RunsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the run folder")] = False,
     smoke: Annotated[bool, typer.Option("--smoke", help="a handful of steps in a temp folder, files read back; the folder is removed if it passes, kept to look into if not (CI)")] = False,
     expect: Annotated[Optional[list[str]], typer.Option("--expect", help="a bar to meet, e.g. 'final_val_loss<0.3'; exit 1 if missed")] = None,
@@ -59,6 +59,7 @@ def train_command(
     from gdlab.expect import check_applicable, parse_expectations
     from gdlab.loading import load_config
 
+    runs_root = runs_folder(runs_root, run_dir)
     expectations = parse_expectations(expect or [])
     if smoke and expectations:  # a bar judged on 5 steps says nothing, and a missed one kept the temp folder
         raise GdlabError("--smoke with --expect: a smoke run trains a handful of steps, too few for a bar on the "

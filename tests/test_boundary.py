@@ -325,3 +325,17 @@ def test_a_class_keeps_its_colour_whatever_the_number_of_classes():
     two, three, twelve = class_colors(2), class_colors(3), class_colors(12)
     assert three[:2] == two and twelve[:3] == three
     assert len(set(twelve[:10])) == 10  # no colour repeats before the cycle does
+
+
+def test_the_legend_names_a_decision_boundary_only_where_one_is_drawn(moons_run):
+    """A model that predicts one class over the whole view draws no boundary line, so the legend lists none."""
+    import dataclasses
+
+    def legend_labels(boundary) -> list[str]:
+        return [t.get_text() for legend in plot_boundary(boundary).legends for t in legend.get_texts()]
+
+    boundary = compute_boundary(moons_run, grid=20)
+    assert "decision boundary" in legend_labels(boundary)
+    final = boundary.final
+    flat = dataclasses.replace(final, classes=np.zeros_like(final.classes), p1=np.full_like(final.p1, 0.2))
+    assert "decision boundary" not in legend_labels(dataclasses.replace(boundary, final=flat))

@@ -107,7 +107,7 @@ def _colorbar(fig, mappable, boundary, axes, binary: bool, shrink: float = 0.9) 
 
 
 def _legend(fig, boundary) -> None:
-    """Below the axes: one entry per class, then what filled / hollow markers and the black line mean."""
+    """Below the axes: one entry per class, then what filled / hollow markers and the black line (where drawn) mean."""
     from matplotlib.lines import Line2D
 
     colors = class_colors(boundary.n_classes)
@@ -116,7 +116,9 @@ def _legend(fig, boundary) -> None:
     if boundary.x_val is not None and len(boundary.x_val):
         handles.append(Line2D([], [], ls="none", marker="o", ms=7, mfc="none", mec="0.35", mew=1.3,
                               label="validation (hollow)"))
-    handles.append(Line2D([], [], color="k", lw=1.2, label="decision boundary"))
+    # only where a line is drawn: a model predicting one class over the whole view has none to show
+    if any(c.get_gid() == "decision_boundary" for ax in fig.axes for c in ax.collections):
+        handles.append(Line2D([], [], color="k", lw=1.2, label="decision boundary"))
     # As many entries per row as the figure is wide enough for (about 1.5 inches each at this font size).
     ncols = max(1, min(len(handles), int(fig.get_figwidth() / 1.5)))
     fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize="small", frameon=False)

@@ -43,8 +43,10 @@ def sweep_command(
     runs_root = runs_folder(runs_root, run_dir)
     if backend not in ("local", "ray"):
         raise GdlabError(f"--backend: '{backend}' is not one of local, ray")
-    if vectorize not in (None, "auto", "on", "off"):
-        raise GdlabError(f"--vectorize: '{vectorize}' is not one of auto, on, off")
+    from gdlab.sweep.sweep_file import VECTORIZE
+
+    if vectorize is not None and vectorize not in VECTORIZE:
+        raise GdlabError(f"--vectorize: '{vectorize}' is not one of {', '.join(VECTORIZE)}")
     from gdlab.sweep.rank import RANKABLE, check_rank_by
 
     if rank_by is not None and rank_by not in RANKABLE:

@@ -8,7 +8,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 
-_VECTORIZE = ("auto", "on", "off")
+VECTORIZE = ("auto", "on", "off")  # what --vectorize and options.vectorize take
 
 
 def _is_int(value: Any) -> bool:
@@ -46,8 +46,8 @@ def _check_options(options: Any, where: str) -> None:
     if not isinstance(options, dict):
         raise GdlabError(f"{where}: options: must be a mapping of the sweep's options (vectorize, max_group, ...)")
     vectorize, max_group = options.get("vectorize"), options.get("max_group")
-    if vectorize is not None and vectorize not in _VECTORIZE:
-        raise GdlabError(f"{where}: options.vectorize: {vectorize!r} is not one of {', '.join(_VECTORIZE)}")
+    if vectorize is not None and vectorize not in VECTORIZE:
+        raise GdlabError(f"{where}: options.vectorize: {vectorize!r} is not one of {', '.join(VECTORIZE)}")
     if max_group is not None and not (_is_int(max_group) and max_group >= 0):
         raise GdlabError(f"{where}: options.max_group: must be null or a whole number >= 0 (got {max_group!r})")
     if options.get("sharpness") not in (None, True, False):

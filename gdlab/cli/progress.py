@@ -65,3 +65,37 @@ def note_eager_steps(summaries: list[dict]) -> None:
         whose = f"{len(failed)} of {len(summaries)} variants" if len(summaries) > 1 else "this run"
         sys.stderr.write(f"gdlab: note: {whose} trained without a CUDA graph, one step at a time (slower): "
                          f"{failed[0].removeprefix('eager (').removesuffix(')')}\n")
+
+
+def first_train_loss(metrics_csv) -> float | None:
+    """The train_loss of metrics.csv's first row (the loss before any update, on a full batch); None where
+    there is none to read."""
+    import csv
+
+    try:
+        with open(metrics_csv, newline="", encoding="utf-8") as f:
+            rows = csv.reader(f)
+            header, first = next(rows), next(rows)
+        return float(first[header.index("train_loss")])
+    except (OSError, StopIteration, ValueError, IndexError, UnicodeDecodeError):
+        return None
+
+
+def note_rising_losses(runs: list[tuple[str, object, dict]], noun: str = "runs") -> None:
+    """Say on stderr which completed runs (name, run folder, summary) ended with a training loss above their
+    first: a learning rate too large to converge whose loss stayed finite and under train.diverge_factor
+    (10000x by default, loose so as not to cut catapult-style spikes), which would otherwise read as a result."""
+    rose = []
+    for name, run_dir, s in runs:
+        final = s.get("final_train_loss")
+        if s.get("status") != "completed" or not isinstance(final, (int, float)) or not math.isfinite(final):
+            continue
+        first = first_train_loss(run_dir / "metrics.csv")
+        if first is not None and final > first:
+            rose.append(f"{name}: {fmt_number(first)} -> {fmt_number(final)}")
+    if rose:
+        whose = f"{len(rose)} of {len(runs)} {noun}" if len(runs) > 1 else "this run"
+        shown = "; ".join(rose[:5]) + ("; ..." if len(rose) > 5 else "")
+        sys.stderr.write(f"gdlab: note: {whose} completed with a training loss above the first ({shown}): the "
+                         "learning rate may be too large to converge; a lower train.diverge_factor counts such "
+                         "runs as diverged\n")

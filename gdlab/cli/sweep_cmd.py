@@ -142,9 +142,10 @@ def sweep_command(
         for table in ranking_tables(rows, list(setup.axes), rank_by):
             console.print(table)
     sys.stdout.write(f"{folder}\n")
-    from gdlab.cli.progress import note_eager_steps
+    from gdlab.cli.progress import note_eager_steps, note_rising_losses
 
     note_eager_steps(list(summaries.values()))
+    note_rising_losses([(r["run_dir"], folder / r["run_dir"], r) for r in rows], "variants")
     statuses = [s.get("status") for s in summaries.values()]
     if stop.signum is not None and any(s in ("interrupted", "skipped") for s in statuses):  # not when all finished
         raise typer.Exit(stop.exit_code)

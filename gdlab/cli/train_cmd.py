@@ -106,11 +106,12 @@ def train_command(
         if bar:
             bar.stop()
     s = result.summary
-    from gdlab.cli.progress import note_eager_steps, summary_table
+    from gdlab.cli.progress import note_eager_steps, note_rising_losses, summary_table
 
     if not quiet:
         console.print(summary_table(s))
     note_eager_steps([s])
+    note_rising_losses([(s["name"], result.run_dir, s)])
     if s["status"] == "failed":
         sys.stdout.write(f"{result.run_dir}\n")
         raise fail(f"training failed: {s['error']} (details in {result.run_dir / 'error.log'})", result.exit_code)

@@ -97,7 +97,9 @@ def run_group(
         train_cfg = variants[0].cfg.train
         cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None, train_cfg.sharpness_every is not None)
         if resume is not None:
-            kept = repair_metrics(variants[0].run_dir / "metrics.csv", resume["step"], trainer.log_segments, cols)
+            # the steps the run recorded, not the checkpoint's step: on an accelerator the host learns of a divergence
+            # blocks late, so the last checkpoint may lie past the diverged step, whose row was the run's last
+            kept = repair_metrics(variants[0].run_dir / "metrics.csv", trainer.steps_done[0], trainer.log_segments, cols)
             if trainer.log_segments[-1][1] != train_cfg.log_every:  # a resume may change log_every from here on
                 trainer.log_segments.append([resume["step"] + 1, train_cfg.log_every])
         metrics = GroupMetrics([v.run_dir / "metrics.csv" for v in variants], cols, flush_every, durable=not in_sweep,

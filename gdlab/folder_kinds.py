@@ -13,6 +13,18 @@ SWEEP_FILE = "sweep.csv"
 SWEEP_YAML = "sweep.yaml"  # written first: a sweep stopped or still starting may have no sweep.csv yet
 LRFIND_FILES = ("lr_find.csv", "lr_find.json")
 KINDS = "a run folder (metrics.csv), a sweep folder (sweep.csv) or an lr-find folder (lr_find.csv)"
+KIND_FILES = (*RUN_FILES, SWEEP_FILE, SWEEP_YAML)  # the files whose presence says what a folder is
+
+
+def folder_in_place(folder: Path, names: tuple[str, ...] = KIND_FILES) -> Path | None:
+    """The first of `names` that is a folder inside `folder` where gdlab keeps a file of that name (else None):
+    every probe would take it for a missing file, and a write onto it fails half-way."""
+    return next((folder / name for name in names if (folder / name).is_dir()), None)
+
+
+def in_place_problem(path: Path) -> str:
+    """One line for a folder found where gdlab keeps the file `path`: which, and what to do."""
+    return f"{path}: is a folder, where gdlab keeps its {path.name} file; move it away or remove it"
 
 
 def is_sweep_folder(folder: Path) -> bool:
@@ -58,6 +70,9 @@ def find_folders(root: Path, warnings: list[str] | None = None) -> list[tuple[st
         try:
             # gdlab's sweep.yaml alone still makes a sweep: its variant folders are not runs of their own
             kind = kind_of(folder) or ("sweep" if is_sweep_folder(folder) else None)
+            blocked = folder_in_place(folder) if warnings is not None else None
+            if blocked is not None and not (kind == "run" and blocked.name == "summary.json"):  # its row warns of that
+                warnings.append(in_place_problem(blocked) + ("" if kind else "; so it is not listed as a run or a sweep"))
         except OSError as exc:
             skip(exc)
             dirs.clear()

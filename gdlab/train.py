@@ -12,13 +12,14 @@ from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK
 from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
 from gdlab.files import path_error, show
-from gdlab.folder_kinds import is_sweep_folder
+from gdlab.folder_kinds import folder_in_place, in_place_problem, is_sweep_folder
 from gdlab.folder_lock import FolderTaken, run_folder_lock
 from gdlab.rundir import create_run_dir, discard_unstarted
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
 from gdlab.signals import StopFlag, graceful_stop
 
 SMOKE_STEPS = 5
+RESUMED_FILES = ("config.yaml", "metrics.csv", "summary.json", "checkpoint.pt", "checkpoint.prev.pt", "model.pt")
 
 
 @dataclass
@@ -111,6 +112,9 @@ def resume_folder(run_dir: Path | str) -> Path:
         if is_sweep_folder(folder.parent):  # a sweep's variants write no checkpoints (see run_group)
             raise GdlabError(f"--resume {show(folder)}: a variant of the sweep {show(folder.parent)}, which keeps no "
                              f"checkpoint; gdlab sweep --resume {show(folder.parent)} reruns what did not finish")
+        blocked = folder_in_place(folder, RESUMED_FILES)  # else read as missing, or refused only after training
+        if blocked is not None:
+            raise GdlabError(f"--resume {show(folder)}: {in_place_problem(blocked)}")
         if not (folder / "config.yaml").is_file():
             raise GdlabError(f"--resume {show(folder)}: no config.yaml there; is it a gdlab run folder?")
         if not os.access(folder, os.W_OK | os.X_OK):  # else refused only at its metrics.csv, as a runtime failure

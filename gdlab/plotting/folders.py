@@ -11,7 +11,8 @@ from pathlib import Path
 
 from gdlab.errors import EXIT_FAILED, EXIT_USAGE, GdlabError
 from gdlab.files import file_in_the_way
-from gdlab.folder_kinds import KINDS, LRFIND_FILES, RUN_FILES, SWEEP_FILE, SWEEP_YAML, find_folders, is_sweep_folder, kind_of
+from gdlab.folder_kinds import (KINDS, LRFIND_FILES, RUN_FILES, SWEEP_FILE, SWEEP_YAML, find_folders, folder_in_place,
+                                in_place_problem, is_sweep_folder, kind_of)
 
 _STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})[_T ](\d{2})[-:](\d{2})[-:](\d{2})")
 
@@ -62,6 +63,9 @@ def _resolve(path: Path) -> tuple[str, Path]:
         raise GdlabError(f"{path}: no such folder{file_in_the_way(path)}; give {KINDS}")
     if not path.is_dir():
         raise GdlabError(f"{path}: not a folder; give {KINDS}")
+    blocked = folder_in_place(path)
+    if blocked is not None:  # else taken for a missing file, and the folder for another kind or none
+        raise GdlabError(in_place_problem(blocked))
     kind = kind_of(path)
     if kind is None and is_sweep_folder(path):
         raise GdlabError(f"{path}: a sweep folder with no {SWEEP_FILE} (still starting, or stopped before it wrote one); "

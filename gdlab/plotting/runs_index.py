@@ -107,7 +107,8 @@ def _unwritten_sweep_row(folder: Path, warnings: list[str], running: bool | None
     planned = grid_size(axes, joint_axes(axes, sampling if isinstance(sampling, dict) else None)) if isinstance(
         axes, dict) and all(isinstance(v, list) for v in axes.values()) else 0
     try:
-        variants = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+        # a folder where sweep.csv belongs is no variant (find_folders warned of it)
+        variants = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name != SWEEP_FILE)
     except OSError as exc:
         warnings.append(f"{folder}: cannot look inside ({exc.strerror or exc}); its variants are not counted")
         variants = []

@@ -34,7 +34,7 @@ def variant_status(run_dir: Path) -> str:
 def load_setup(sweep_dir: Path) -> SweepSetup:
     """Rebuild a sweep from its sweep.yaml (for --resume)."""
     from gdlab.files import path_error, show
-    from gdlab.folder_kinds import is_sweep_folder
+    from gdlab.folder_kinds import folder_in_place, in_place_problem, is_sweep_folder
 
     path = sweep_dir / "sweep.yaml"
     try:
@@ -42,6 +42,9 @@ def load_setup(sweep_dir: Path) -> SweepSetup:
             raise GdlabError(f"--resume {show(sweep_dir)}: no such sweep folder")
         if not sweep_dir.is_dir():
             raise GdlabError(f"--resume {show(sweep_dir)}: a file, not a sweep folder")
+        blocked = folder_in_place(sweep_dir, ("sweep.yaml", "sweep.csv"))  # else read as missing, or fails mid-write
+        if blocked is not None:
+            raise GdlabError(f"--resume {show(sweep_dir)}: {in_place_problem(blocked)}")
         if not path.is_file():
             if (sweep_dir / "lr_find.csv").is_file():
                 raise GdlabError(f"--resume {show(sweep_dir)}: this is an lr-find folder, not a sweep folder; "

@@ -35,8 +35,9 @@ def umask_mode() -> int:
     return 0o666 & ~_UMASK
 
 
-def read_user_text(path: Path, what: str, max_bytes: int | None = None) -> str:
-    """The file's UTF-8 text; `what` says what was expected there, `max_bytes` caps its size."""
+def read_user_text(path: Path, what: str, max_bytes: int | None = None, torn_tail: bool = False) -> str:
+    """The file's UTF-8 text; `what` says what was expected there, `max_bytes` caps its size. `torn_tail`: a
+    file appended line by line, whose unterminated last line may hold any bytes (a write cut short)."""
     try:
         if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
             raise GdlabError(f"{path}: file is {size} bytes; {what} is limited to {max_bytes} bytes")
@@ -52,6 +53,9 @@ def read_user_text(path: Path, what: str, max_bytes: int | None = None) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        end = max(raw.rfind(b"\n"), raw.rfind(b"\r")) + 1  # where the last complete line ends
+        if torn_tail and exc.start >= end > 0:  # garbage only in the torn line, which the caller drops
+            return raw[:end].decode("utf-8") + raw[end:].decode("utf-8", errors="replace")
         raise GdlabError(f"{path}: not UTF-8 text (bad byte at offset {exc.start}); expected {what}") from None
 
 

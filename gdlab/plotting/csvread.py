@@ -27,7 +27,7 @@ def describe_lines(numbers: list[int], limit: int = 5) -> str:
 def read_rows(path: Path, required: tuple[str, ...], what: str) -> tuple[list[str], list[Row], list[str]]:
     """Return (header, rows, warnings). Drops a torn last line, repeated header rows and rows with the
     wrong number of fields, with a warning each; raises GdlabError for an empty or foreign file."""
-    text = read_text(path, what).removeprefix("\ufeff")  # a spreadsheet's byte-order mark is not part of 'step'
+    text = read_user_text(path, what, torn_tail=True).removeprefix("\ufeff")  # a spreadsheet's byte-order mark is not part of 'step'
     if not text.strip():
         raise GdlabError(f"{path}: empty file (expected {what})")
     reader = csv.reader(io.StringIO(text, newline=""))

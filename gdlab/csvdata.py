@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from gdlab.config import did_you_mean
+from gdlab.csvlayout import check_header_names, leading_blank_lines, line_of, short_row
 from gdlab.datasets import RawData
 from gdlab.errors import GdlabError
 
@@ -60,7 +61,7 @@ def _read_table(path: str):
     if not stat.S_ISREG(mode):
         raise GdlabError(f"data.path: {path}: not a file; data.path names a CSV file")
     try:
-        blank = _leading_blank_lines(path)  # inside: a file we may not read is reported below
+        blank = leading_blank_lines(path)  # inside: a file we may not read is reported below
         # Strings everywhere, blank lines kept: gdlab checks each cell itself and reports its file line.
         # index_col=False stops pandas from silently taking the first column as an index when rows are long.
         with warnings.catch_warnings():
@@ -78,34 +79,13 @@ def _read_table(path: str):
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise GdlabError(f"data.path: {path}: not a readable CSV file: {detail}") from None
-    _check_header_names(path, blank)
-    table.attrs.update(path=path, blank=blank)  # for _line, which finds a row's line only when an error needs it
-    table = table.fillna("")  # short rows leave NaN even with keep_default_na=False
+    check_header_names(path, blank)
+    table.attrs.update(path=path, blank=blank)  # for line_of, which finds a row's line only when an error needs it
+    table = table.fillna("")
     table = table[~table.apply(lambda col: col.str.strip() == "").all(axis=1)]  # blank (or all-space) lines
     if table.empty:
         raise GdlabError(f"data.path: {path}: no data rows; expected rows of numbers below the header line")
     return table
-
-
-def _check_header_names(path: str, blank: int) -> None:
-    """Every header name must be given and distinct: pandas would call a blank one `Unnamed: 1` and rename a
-    second `x1` to `x1.1`, so data.target or the default features would silently pick other columns."""
-    import pandas as pd
-
-    try:
-        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                             skiprows=blank)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError):
-        return  # no header line to speak of: the table read reports what is wrong with the file
-    names = [str(n) for n in header.iloc[0]] if len(header) else []
-    for i, name in enumerate(names):
-        if not name.strip():
-            raise GdlabError(f"data.path: {path}: the header line's column {i + 1} has no name; give every column a name")
-        if name in names[:i]:
-            raise GdlabError(
-                f"data.path: {path}: the header line names column '{name}' twice (columns {names.index(name) + 1} "
-                f"and {i + 1}); give every column its own name"
-            )
 
 
 def _need_column(path: str, key: str, name: str, columns: list[str]) -> None:
@@ -119,40 +99,6 @@ def _listed(columns: list[str]) -> str:
     return shown + (f", … ({len(columns)} columns)" if len(columns) > SHOWN_COLUMNS else "")
 
 
-def _leading_blank_lines(path: str) -> int:
-    """Blank (or all-space) lines before the header: skipped, as blank lines between rows are."""
-    n = 0
-    with open(path, "rb") as fh:
-        for line in fh:
-            if line.strip(b" \t\r\n\xef\xbb\xbf"):
-                break
-            n += 1
-    return n
-
-
-def _line(table, position: int) -> int:
-    """The file line where the table's row `position` starts: counted by the csv module, so leading blank
-    lines and quoted cells that span lines are counted as the file has them (only an error needs it)."""
-    import csv
-
-    row = int(table.index[position])  # 0: the first record after the header (blank lines are records too)
-    try:
-        path, blank = table.attrs["path"], table.attrs["blank"]
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-            for _ in range(blank):
-                fh.readline()
-            reader = csv.reader(fh)
-            next(reader)  # the header
-            previous = reader.line_num
-            for record, _ in enumerate(reader):
-                if record == row:
-                    return blank + previous + 1
-                previous = reader.line_num
-    except (OSError, KeyError, StopIteration, csv.Error):
-        pass
-    return row + 2  # line 1 is the header
-
-
 def _numeric_column(path: str, table, name: str) -> np.ndarray:
     """Column `name` as float64, or a GdlabError naming the first empty, NaN, infinite or non-numeric cell."""
     import pandas as pd
@@ -163,6 +109,8 @@ def _numeric_column(path: str, table, name: str) -> np.ndarray:
     if bad.size == 0:
         return values
     cell = text.iloc[bad[0]]
+    if cell == "" and (short := short_row(table, bad[0])):  # not an empty cell: the row ends before the column
+        raise GdlabError(f"data.path: {path}: {short}; every row needs a cell per column")
     if cell == "":
         problem = "empty cell"
     elif cell.lower().lstrip("+-") in NAN_WORDS:
@@ -187,4 +135,4 @@ def _class_labels(path: str, table, name: str, y: np.ndarray, loss_name: str) ->
 
 
 def _cell_error(path: str, table, name: str, position: int, problem: str) -> GdlabError:
-    return GdlabError(f"{path}: column '{name}', line {_line(table, position)}: {problem}")
+    return GdlabError(f"{path}: column '{name}', line {line_of(table, position)}: {problem}")

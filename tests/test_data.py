@@ -270,7 +270,10 @@ CSV_ERRORS = [
     ("a,y\n1,2\n3,4\nfoo,6\n", {}, "MSELoss", r"column 'a', line 4: non-numeric value 'foo'"),
     ("a,y\n1,2\n3,x1\n", {}, "MSELoss", r"column 'y', line 3: non-numeric value 'x1'"),
     ("a,y\n1,2\n,4\n", {}, "MSELoss", r"column 'a', line 3: empty cell"),
-    ("a,y\n1,2\n3\n", {}, "MSELoss", r"column 'y', line 3: empty cell"),
+    ("a,y\n1,2\n3,\n", {}, "MSELoss", r"column 'y', line 3: empty cell"),
+    # a short row is no empty cell: it says how many fields it has, at the line it starts on
+    ("a,y\n1,2\n3\n", {}, "MSELoss", r"line 3 has 1 field\(s\) where the header has 2"),
+    ("a,b,y\n\n1,2,3\n  \n\"4\n\",5,6\n7,8\n", {}, "MSELoss", r"line 7 has 2 field\(s\) where the header has 3"),
     ("a,y\n1,2\nNaN,4\n", {}, "MSELoss", r"column 'a', line 3: missing value 'NaN'"),
     ("a,y\n1,2\n3,inf\n", {}, "MSELoss", r"column 'y', line 3: infinite value 'inf'"),
     ("a,y\n1,0\n2,1.5\n", {}, "CrossEntropyLoss", r"column 'y', line 3: CrossEntropyLoss needs integer .*got 1.5"),

@@ -97,3 +97,18 @@ def test_ranking_by_a_validation_score_without_validation_rows_is_refused_before
     assert "rank_by: null" in (tmp_path / "sw" / "sweep.yaml").read_text()
     mixed = invoke("sweep", cfg, "data.val_fraction=0,0.25", "--rank-by", "final_val_loss", "--run-dir", tmp_path / "mix")
     assert mixed.exit_code == 0, mixed.output  # a val_fraction axis: those with validation rows rank first
+
+
+@pytest.mark.parametrize("val_fraction, title", [(0.25, "best_val_loss"), (0.0, "final_train_loss")])
+def test_a_sweep_whose_variants_all_diverge_before_an_evaluation_ranks_by_what_its_config_calls_for(
+        tmp_path, val_fraction, title):
+    """No row holds a validation value, yet the default is best_val_loss wherever there is a validation split:
+    the table said final_train_loss, a score --rank-by's default never is for such a config."""
+    cfg = write_config(tmp_path, **{"optimizer.lr": 1e4, "train.diverge_factor": 2, "train.eval_every": 5,
+                                    "data.val_fraction": val_fraction})
+    out = tmp_path / "sw"
+    ran = invoke("sweep", cfg, "optimizer.lr=1e4,2e4", "--run-dir", out)
+    assert set(pd.read_csv(out / "sweep.csv").status) == {"diverged"}
+    assert f"ranking by {title} (lower is better)" in ran.stdout
+    resumed = invoke("sweep", "--resume", out)  # nothing to rerun: the stored sweep is ranked alike
+    assert resumed.exit_code == 0 and f"ranking by {title} (lower is better)" in resumed.stdout

@@ -139,7 +139,9 @@ def sweep_command(
     if not quiet:
         from gdlab.cli.sweep_view import ranking_tables
 
-        for table in ranking_tables(rows, list(setup.axes), rank_by):
+        from gdlab.sweep.rank import default_rank_by
+
+        for table in ranking_tables(rows, list(setup.axes), rank_by, default_rank_by(p.cfg for p in setup.plans)):
             console.print(table)
     sys.stdout.write(f"{folder}\n")
     from gdlab.cli.progress import note_eager_steps, note_rising_losses

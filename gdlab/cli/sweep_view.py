@@ -107,9 +107,10 @@ def _cap(table: Table, n: int) -> None:
         table.caption = f"{table.caption}\n{cut}" if table.caption else cut
 
 
-def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None) -> list[Table]:
-    """The ranking, the mean ± std over seeds when seed is an axis, and the best lines (see sweep/rank.py)."""
-    metric = score_metric(rows, rank_by)
+def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None, default: str | None = None) -> list[Table]:
+    """The ranking, the mean ± std over seeds when seed is an axis, and the best lines (see sweep/rank.py);
+    `default`: the score the variants' configs call for when no --rank-by was given."""
+    metric = score_metric(rows, rank_by, default)
     tables = []
     table = Table(title=f"ranking by {metric} ({'higher' if higher_is_better(metric) else 'lower'} is better)")
     table.add_column("rank", justify="right")
@@ -123,7 +124,7 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
     if varied:
         table.caption = (f"{', '.join(varied)} changes the loss or the data itself: {metric} values across its "
                          "values are not comparable, so compare ranks within each")
-    ranked = rank_rows(rows, rank_by)
+    ranked = rank_rows(rows, rank_by, default)
     _cap(table, len(ranked))
     for i, r in enumerate(ranked[:_shown(len(ranked))], 1):
         style = "bold green" if i == 1 and r["status"] == "completed" else STATUS_STYLE.get(r["status"], "")
@@ -138,14 +139,14 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
         agg.add_column("mean ± std", justify="right")
         agg.add_column("ok/seeds", justify="right")
         agg.add_column("statuses")
-        points = aggregate_over_seeds(rows, axes, rank_by)
+        points = aggregate_over_seeds(rows, axes, rank_by, default)
         _cap(agg, len(points))
         for a in points[: _shown(len(points))]:
             value = "-" if a.mean is None else _mean_std(a) + ("" if a.metric == metric else f" ({a.metric})")
             agg.add_row(*[format_value(a.point[o]) for o in others], value, f"{a.n_ok}/{a.n}",
                         ", ".join(f"{k} {v}" for k, v in a.statuses.items()))
         tables.append(agg)
-    tables += _best_lines(rows, ranked, axes, metric, rank_by)
+    tables += _best_lines(rows, ranked, axes, metric, rank_by, default)
     return tables
 
 
@@ -153,13 +154,14 @@ def _mean_std(a: Aggregate) -> str:
     return f"{a.mean:.4g}" + (f" ± {a.std:.2g}" if a.std is not None else "")  # one seed: no "± 0"
 
 
-def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: str, rank_by: str | None) -> list[Table]:
+def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: str, rank_by: str | None,
+                default: str | None) -> list[Table]:
     """The best variant; with several seeds, the best setting by its mean over seeds comes first, since
     one lucky seed is not a better learning rate."""
     lines = Table.grid()
     label = lambda point, keys: ", ".join(f"{a}={format_value(point[a])}" for a in keys) or "(the base config)"  # noqa: E731
     if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
-        aggs = [a for a in aggregate_over_seeds(rows, axes, rank_by) if a.mean is not None]
+        aggs = [a for a in aggregate_over_seeds(rows, axes, rank_by, default) if a.mean is not None]
         aggs = [a for a in aggs if a.metric == metric] or aggs  # a validation score where there is one
         # every seed finished beats a partial mean
         a = best_over_seeds(((a, a.mean, a.n_ok, a.n) for a in aggs), higher_is_better(metric))

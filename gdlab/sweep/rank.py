@@ -12,11 +12,18 @@ from typing import Any, Iterable
 RANKABLE = ("best_val_loss", "final_val_loss", "final_train_loss", "final_val_accuracy")
 
 
-def score_metric(rows: list[dict], rank_by: str | None = None) -> str:
-    """`rank_by` when given; else validation loss when the sweep has one, else the final training loss."""
+def score_metric(rows: list[dict], rank_by: str | None = None, default: str | None = None) -> str:
+    """`rank_by` when given; else validation loss when the sweep has one, else `default` (what the configs
+    say, `default_rank_by`: rows where every variant ended before its first evaluation have no validation
+    value to tell), else the final training loss."""
     if rank_by is not None:
         return rank_by
-    return "best_val_loss" if any(r.get("best_val_loss") is not None for r in rows) else "final_train_loss"
+    return "best_val_loss" if any(r.get("best_val_loss") is not None for r in rows) else default or "final_train_loss"
+
+
+def default_rank_by(configs: Iterable) -> str:
+    """What --rank-by defaults to for these variants: best_val_loss where any has a validation split."""
+    return "best_val_loss" if any(c.data.val_fraction > 0 for c in configs) else "final_train_loss"
 
 
 def check_rank_by(rank_by: str | None, configs: Iterable) -> None:
@@ -55,11 +62,11 @@ def _score(row: dict, metric: str, status: str = "completed") -> float | None:
 STATUS_ORDER = ("completed", "interrupted", "diverged", "failed", "skipped", "pending")
 
 
-def rank_rows(rows: list[dict], rank_by: str | None = None) -> list[dict]:
+def rank_rows(rows: list[dict], rank_by: str | None = None, default: str | None = None) -> list[dict]:
     """Completed variants by score (lower is better, higher for an accuracy; those without the score, e.g.
     no validation split, next by train loss), then interrupted ones by the same score (those without it by
     steps trained), then diverged (latest divergence first), then failed, skipped, pending (furthest first)."""
-    metric = score_metric(rows, rank_by)
+    metric = score_metric(rows, rank_by, default)
 
     def key(r):
         status, steps = r.get("status"), r.get("steps")
@@ -104,10 +111,11 @@ def best_over_seeds(points: Iterable[tuple[Any, float | None, int, int]], higher
     return (max if higher else min)(pool, key=lambda p: p[1])[0] if pool else None
 
 
-def aggregate_over_seeds(rows: list[dict], axes: list[str], rank_by: str | None = None) -> list[Aggregate]:
+def aggregate_over_seeds(rows: list[dict], axes: list[str], rank_by: str | None = None,
+                         default: str | None = None) -> list[Aggregate]:
     """Mean ± std of the score over seeds for each point of the other axes (std None from one seed), best
     first: settings every seed finished before those some seeds did not."""
-    metric = score_metric(rows, rank_by)
+    metric = score_metric(rows, rank_by, default)
     others = [a for a in axes if a != "seed"]
     groups: dict[tuple, list[dict]] = {}
     for r in rows:

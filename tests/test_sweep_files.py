@@ -4,6 +4,7 @@ sweep.csv and the over-seeds table say what ran (a swept null, a point without a
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 import gdlab.engine.loop
 from gdlab.cli.sweep_view import ranking_tables
@@ -282,3 +284,16 @@ def test_the_over_seeds_table_lists_settings_every_seed_finished_first_and_shows
     assert "best over seeds: optimizer.lr=4" in text
     lines = [line for line in text.splitlines() if "/3 " in line and "│" in line]  # the over-seeds rows
     assert [line.split("│")[1].strip() for line in lines] == ["4", "16"]
+
+
+def test_a_name_axis_names_the_variants_and_the_sweep_goes_under_the_base_configs_name(tmp_path):
+    """It went under runs/<first value>/, where `gdlab runs` named the whole sweep after one of its variants."""
+    cfg = write_config(tmp_path, **{"name": "base", "train.epochs": 1})
+    result = runner.invoke(app, ["sweep", str(cfg), "name=a,b", "--runs", str(tmp_path / "runs"), "-q"])
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    assert folder.parent == tmp_path / "runs" / "base" and sorted(os.listdir(tmp_path / "runs")) == ["base"]
+    assert yaml.safe_load((folder / "sweep.yaml").read_text())["name"] == "base"
+    assert [yaml.safe_load((folder / d / "config.yaml").read_text())["name"] for d in ("000_name=a", "001_name=b")] == ["a", "b"]
+    listed = runner.invoke(app, ["runs", str(tmp_path / "runs"), "--json"])
+    assert [(r["name"], r["kind"]) for r in json.loads(listed.stdout)] == [("base", "sweep")]

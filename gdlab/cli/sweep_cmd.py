@@ -99,7 +99,7 @@ def sweep_command(
 
             from gdlab.rundir import check_run_dir
 
-            check_run_dir(run_dir, runs_root, setup.plans[0].cfg.name)  # what the real run would refuse, refused now
+            check_run_dir(run_dir, runs_root, setup.name)  # what the real run would refuse, refused now
 
             console.print(grid_table(setup, groups))
             return
@@ -118,7 +118,7 @@ def sweep_command(
 
             from gdlab.folder_lock import LOCK_NAME, FolderTaken, sweep_lock
 
-            folder = create_run_dir(setup.plans[0].cfg.name, runs_root, run_dir, prefix="sweep-")
+            folder = create_run_dir(setup.name, runs_root, run_dir, prefix="sweep-")
             try:
                 session.enter_context(sweep_lock(folder, fresh=run_dir is not None))
                 if stop():  # asked to stop before anything was written

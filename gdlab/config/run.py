@@ -76,11 +76,13 @@ def _shorthand_schema(section: str):
 
     return extra
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"  # a run's name is its folder's name under runs/
+
 
 class Config(Strict):
     # "run" only where no file gives a name (a Config built in code); a config file's default is its file name,
     # which the schema cannot know, so it states none
-    name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+    name: str = Field("run", pattern=NAME_PATTERN,
                       description="run folder name under runs/; default: the config file's name",
                       json_schema_extra=lambda schema: schema.pop("default", None))
     seed: NonNegativeInt = Field(0, le=2**63 - 1)

@@ -31,7 +31,7 @@ def stored_options(folder: Path) -> dict:
 
 
 def write_sweep_yaml(folder: Path, setup: SweepSetup, options: dict) -> None:
-    doc = {"name": setup.plans[0].cfg.name, "config": setup.source, "created_at": provenance.now_iso(), "options": options, "axes": setup.axes,
+    doc = {"name": setup.name, "config": setup.source, "created_at": provenance.now_iso(), "options": options, "axes": setup.axes,
            "sampling": setup.sampling, "fixed_overrides": setup.fixed, "base": setup.base}
     write_atomic(folder / "sweep.yaml", dump_yaml(doc))
 

@@ -4,10 +4,12 @@ axes (a `sweep:` section, then the command line; distributions drawn), and every
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gdlab.config.run import NAME_PATTERN
 from gdlab.config.overrides import follow_set_keys, key_path, unset
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
@@ -25,6 +27,16 @@ class SweepSetup:
     notes: list[str] = field(default_factory=list)  # what fixed overrides dropped from the file
     fixed: list[str] = field(default_factory=list)  # the one-value overrides, as typed (already in base)
     sampling: dict | None = None  # random search: {samples, seed, draws: {key: distribution text}}; None for a grid
+
+    @property
+    def name(self) -> str:
+        """The sweep's name, its folder's under runs/: the base config's, as overrides left it. A `name` axis names
+        the variants, not the sweep, which went under its first value's folder; the file's name, unchecked where
+        every variant replaces it, falls back to the file's stem when no folder could be named by it."""
+        if "name" not in self.axes:
+            return self.plans[0].cfg.name
+        name = self.base.get("name")
+        return name if isinstance(name, str) and re.fullmatch(NAME_PATTERN, name) else default_name(Path(self.source))
 
 
 def setup_sweep(config: Path, args: list[str], samples: int | None = None, sample_seed: int | None = None,

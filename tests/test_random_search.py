@@ -12,7 +12,8 @@ import yaml
 
 from gdlab.errors import GdlabError
 from gdlab.sweep.grid import grid
-from gdlab.sweep.sampling import draw_points, parse_distribution
+from gdlab.sweep.distributions import parse_distribution
+from gdlab.sweep.sampling import draw_points
 from tests.helpers import invoke, one_error_line
 from tests.test_sweep import write_config
 

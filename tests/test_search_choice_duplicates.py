@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gdlab.errors import GdlabError
-from gdlab.sweep.sampling import parse_distribution
+from gdlab.sweep.distributions import parse_distribution
 
 
 @pytest.mark.parametrize("text", ["choice(16,16.0)", "choice(16,16.0,8)", "choice(0.1,1e-1,1)"])

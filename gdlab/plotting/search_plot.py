@@ -71,7 +71,7 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
 
 def _distribution(text: str):
     from gdlab.errors import GdlabError
-    from gdlab.sweep.sampling import parse_distribution
+    from gdlab.sweep.distributions import parse_distribution
 
     try:
         return parse_distribution(text, "sweep.yaml")

@@ -1,6 +1,6 @@
 """Sweep axes: `key=a,b,c`, `key=logspace(a,b,n)`, `linspace(a,b,n)`, `range([start,]stop[,step])`, a
-distribution to draw from (sampling.py), or a `sweep:` section in the YAML; the grid is their cartesian
-product, the drawn axes counting as one axis of joint draws. The functions live in axis_values."""
+distribution to draw from (distributions.py; sampling.py draws it), or a `sweep:` section in the YAML; the grid
+is their cartesian product, the drawn axes counting as one axis of joint draws. The functions live in axis_values."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.sweep.axis_values import FUNCTION_CALL, MAX_VARIANTS, expand_function
-from gdlab.sweep.sampling import DISTRIBUTION, Distribution, parse_distribution
+from gdlab.sweep.distributions import DISTRIBUTION, Distribution, parse_distribution
 from gdlab.yamldump import format_value
 from gdlab.yamlio import parse_scalar
 

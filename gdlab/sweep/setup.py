@@ -15,7 +15,8 @@ from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
 from gdlab.sweep.grid import axes_from_yaml, joint_axes, parse_axis_arg, refuse_oversized_search
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, plan_variants
-from gdlab.sweep.sampling import Distribution, draw_axes, search_settings
+from gdlab.sweep.distributions import Distribution
+from gdlab.sweep.sampling import draw_axes, search_settings
 
 
 @dataclass

@@ -154,11 +154,17 @@ def repair_metrics(path: Path, last_step: int, log_segments: list[list[int]] | N
         diff = [f"+{c}" for c in now if c not in had] + [f"-{c}" for c in had if c not in now] or ["their order"]
         raise GdlabError(f"{path}: config.yaml now logs other columns than the file has ({', '.join(diff)}; "
                          "train.sharpness_every adds or removes `sharpness`): set it back to resume")
-    for line in lines[1:]:
+    for number, line in enumerate(lines[1:], 2):
         if not line or line == header:
             continue
         step = line.split(",", 1)[0]
         if step.isdigit() and int(step) <= last_step:
+            # gdlab writes only numbers, a cell per column: anything else in a row the resume keeps is damage
+            # (a bad disk block), which the rewrite below would keep with its bytes replaced, silently
+            if "\ufffd" in line or line.count(",") != header.count(","):
+                raise GdlabError(f"{path}: line {number} (step {step}) is damaged ("
+                                 + ("bytes that are not UTF-8" if "\ufffd" in line else "a wrong number of cells")
+                                 + "), a row before the checkpoint that resuming would keep: restore the file or start a new run")
             kept.append(line)
     # every step the run logged up to the checkpoint (with the log_every each stretch ran under) must have its row
     have = {int(line.split(",", 1)[0]) for line in kept}

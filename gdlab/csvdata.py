@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from gdlab.config import did_you_mean
-from gdlab.csvlayout import check_header_names, leading_blank_lines, line_of, short_row
+from gdlab.csvlayout import check_header_names, leading_blank_lines, line_of, long_row, short_row
 from gdlab.datasets import RawData
 from gdlab.errors import GdlabError
 
@@ -68,15 +68,16 @@ def _read_table(path: str):
             warnings.simplefilter("error", pd.errors.ParserWarning)
             table = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, index_col=False,
                                 skiprows=blank)
-    except pd.errors.ParserWarning:
-        raise GdlabError(
-            f"data.path: {path}: not a readable CSV file: a row has more cells than the header has names"
-        ) from None
+    except pd.errors.ParserWarning:  # pandas' own wording names no line for the first data row
+        raise GdlabError(f"data.path: {path}: {long_row(path, blank) or 'a row has more cells than the header'}; "
+                         "every row needs a cell per column") from None
     except pd.errors.EmptyDataError:
         raise GdlabError(
             f"data.path: {path}: the file is empty; expected a header line of column names, then rows"
         ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        if isinstance(exc, pd.errors.ParserError) and (long := long_row(path, blank)):  # its line, counted as editors do
+            raise GdlabError(f"data.path: {path}: {long}; every row needs a cell per column") from None
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise GdlabError(f"data.path: {path}: not a readable CSV file: {detail}") from None
     check_header_names(path, blank)
@@ -135,4 +136,4 @@ def _class_labels(path: str, table, name: str, y: np.ndarray, loss_name: str) ->
 
 
 def _cell_error(path: str, table, name: str, position: int, problem: str) -> GdlabError:
-    return GdlabError(f"{path}: column '{name}', line {line_of(table, position)}: {problem}")
+    return GdlabError(f"data.path: {path}: column '{name}', line {line_of(table, position)}: {problem}")

@@ -31,6 +31,27 @@ def short_row(table, position: int) -> str | None:
     return f"line {line} has {len(cells)} field(s) where the header has {table.shape[1]}"
 
 
+def long_row(path: str, blank: int) -> str | None:
+    """'line N has n field(s) where the header has m' for the first row with more cells than the header (pandas
+    names no line for the first data row, and counts lines its own way for the others); None if none is found."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            for _ in range(blank):
+                fh.readline()
+            reader = csv.reader(fh)
+            width = len(next(reader))
+            previous = reader.line_num
+            for cells in reader:
+                if len(cells) > width:
+                    return f"line {blank + previous + 1} has {len(cells)} field(s) where the header has {width}"
+                previous = reader.line_num
+    except (OSError, StopIteration, csv.Error):
+        pass
+    return None
+
+
 def _record(table, position: int) -> tuple[int, list[str] | None]:
     """(file line, cells) of the table's row `position`: read by the csv module, so leading blank lines and
     quoted cells that span lines are counted as the file has them (cells None: the file could not be read)."""

@@ -1,5 +1,7 @@
 """Behaviour of gdlab.data: shapes per dataset and loss, determinism, splitting, standardizing, CSV errors."""
 
+import re
+
 import numpy as np
 import yaml
 import pytest
@@ -280,8 +282,10 @@ CSV_ERRORS = [
     ("a,y\n1,0\n2,-1\n", {}, "CrossEntropyLoss", r"column 'y', line 3: .*integer class labels.*got -1"),
     ("a,y\n1,0\n2,1\n3,2\n", {}, "BCEWithLogitsLoss", r"BCEWithLogitsLoss needs two classes labelled 0 and 1.*has labels 0, 1, 2"),
     ("a,y\n1,1\n2,3\n3,1\n", {}, "BCEWithLogitsLoss", r"has labels 1, 3; use CrossEntropyLoss, or relabel them 0 and 1"),
-    ("a,y\n1,2,3\n", {}, "MSELoss", r"not a readable CSV file: a row has more cells"),
-    ("a,y\n1,2\n3,4,5\n", {}, "MSELoss", r"not a readable CSV file: .*line 3"),
+    # a long row too, in the first data row (pandas' own message named no line) or later ones
+    ("a,y\n1,2,3\n", {}, "MSELoss", r"line 2 has 3 field\(s\) where the header has 2; every row needs a cell per column$"),
+    ("a,y\n1,2\n3,4,5\n", {}, "MSELoss", r"line 3 has 3 field\(s\) where the header has 2"),
+    ("\na,y\n1,2\n\"3\n\",4\n5,6,7,8\n", {}, "MSELoss", r"line 6 has 4 field\(s\) where the header has 2"),
 ]
 
 
@@ -292,6 +296,8 @@ def test_csv_errors_are_one_line_naming_file_and_column(tmp_path, text, extra, l
         load_data(csv_cfg(path, loss=loss, **extra))
     assert "\n" not in str(caught.value)
     assert path in str(caught.value) or "BCEWithLogitsLoss" in str(caught.value)
+    # the key first, so `gdlab train` names the config file (and the override) that set data.path
+    assert re.match(r"(data\.\w+|loss): ", str(caught.value))
 
 
 def test_csv_missing_file_is_an_error(tmp_path):
@@ -314,7 +320,7 @@ def test_csv_class_labels_must_be_whole_numbers_below_the_class_limit(tmp_path, 
         with pytest.raises(GdlabError) as caught:
             load_data(csv_cfg(path, loss="CrossEntropyLoss"))
     message = str(caught.value)
-    assert message == (f"{path}: column 'y', line 3: CrossEntropyLoss needs integer class labels 0, 1, 2, ... "
+    assert message == (f"data.path: {path}: column 'y', line 3: CrossEntropyLoss needs integer class labels 0, 1, 2, ... "
                        f"up to 99999 (at most 100000 classes); got {label}")
 
 

@@ -1,5 +1,6 @@
 """Pieces of the engine checked against plain definitions: the two-class prediction against argmax
-(special values included) and the divergence rule against its statement."""
+(special values included), the divergence rule against its statement, and the losses' backward
+against their sum's."""
 
 from __future__ import annotations
 
@@ -109,3 +110,16 @@ def test_weights_first_used_under_no_grad_still_train():
         stack.forward(x, training=True).square().sum().backward()
         grads.append(stack.flat.grad)
     assert grads[1] is not None and torch.equal(grads[0], grads[1])
+
+
+def test_backward_of_per_model_losses_gives_the_gradients_their_sum_gives_bit_for_bit():
+    loss = StackedLoss(Config.model_validate(TINY).loss, torch.device("cpu"), torch.float32)
+    for K in (3, 5, 3):  # a compacted group has fewer models: the cached gradient of ones follows
+        w = torch.randn(K, 7, requires_grad=True)
+        scale = torch.rand(K)
+        expected = torch.autograd.grad(((w * w).mean(1) * scale).sum(), w)[0]
+        loss.backward((w * w).mean(1) * scale)
+        assert torch.equal(w.grad, expected)
+    w = torch.randn(4, requires_grad=True)  # a group of one backpropagates its scalar loss as it is
+    loss.backward((w * w).mean())
+    assert torch.equal(w.grad, 2 * w.detach() / 4)

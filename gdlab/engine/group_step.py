@@ -24,11 +24,11 @@ class GroupStep:
             x, y = self.data.train_batch(order, a, b, self.seed_index, one)
             out = self.model.forward(x, training=True)
             share = weighted[i] if weighted else None  # class weights: shares of the step's total weight
-            summed, losses = self.loss.for_backward_one(out, y, share) if one else self.loss.for_backward(out, y, share)
+            graphed, losses = self.loss.for_backward_one(out, y, share) if one else self.loss.for_backward(out, y, share)
             share = (b - a) / total  # micro-batches weighted by size: k of them equal one large batch
             if share != 1 and not weighted:
-                summed, losses = summed * share, losses * share
-            summed.backward()
+                graphed, losses = graphed * share, losses * share
+            self.loss.backward(graphed)
             loss_sum = losses if loss_sum is None else loss_sum + losses
             c = self.loss.correct(out.detach(), y)
             if c is not None:

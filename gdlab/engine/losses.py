@@ -19,6 +19,7 @@ class StackedLoss:
         self.weight = as_tensor(cfg.weight) if getattr(cfg, "weight", None) else None
         self.pos_weight = as_tensor([cfg.pos_weight]) if getattr(cfg, "pos_weight", None) else None
         self._labels: list[tuple[torch.Tensor, torch.Tensor]] = []  # (labels, flattened), most recent last
+        self._ones: torch.Tensor | None = None  # the gradient `backward` starts from, made once per model count
 
     def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         K, N = out.shape[0], out.shape[1]
@@ -63,10 +64,20 @@ class StackedLoss:
         return self._labels[-1][1]
 
     def for_backward(self, out: torch.Tensor, y: torch.Tensor, share: torch.Tensor | None = None):
-        """(the scalar to call backward on, the detached per-model losses [K]). Summing the K losses gives
-        each model exactly its own gradient; `share` [K] scales each model's loss first (weight_shares)."""
+        """(the per-model losses [K] to pass to `backward`, the same detached). `share` [K] scales each
+        model's loss first (weight_shares)."""
         losses = self(out, y) if share is None else self(out, y) * share
-        return losses.sum(), losses.detach()
+        return losses, losses.detach()
+
+    def backward(self, losses: torch.Tensor) -> None:
+        """Backpropagate the sum of the K losses [K] (a group of one's scalar: itself), which gives each model
+        exactly its own gradient. The sum's gradient, ones, goes to autograd directly: no sum node, and no
+        ones_like made every step."""
+        if losses.dim() == 0:
+            return losses.backward()
+        if self._ones is None or self._ones.shape != losses.shape:
+            self._ones = torch.ones_like(losses)
+        losses.backward(self._ones)
 
     def for_backward_one(self, out: torch.Tensor, y: torch.Tensor, share: torch.Tensor | None = None):
         """`for_backward` for a group of one without the model axis (out [N, C], y [N] or [N, T]): the

@@ -44,7 +44,7 @@ class GroupStep:
         return loss_sum, correct, grad_norm, total
 
     def _update(self, lr: torch.Tensor, must_mask: bool) -> None:
-        # flat.data and flat.grad do not require grad, so nothing here is recorded (optimizer.step is no_grad)
+        # flat.data and flat.grad do not require grad, so nothing here is recorded (what optimizer.step relies on)
         flat = self.model.flat
         before = flat.detach().clone() if must_mask else None
         self.optimizer.step(flat.data, flat.grad, lr)

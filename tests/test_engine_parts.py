@@ -123,3 +123,16 @@ def test_backward_of_per_model_losses_gives_the_gradients_their_sum_gives_bit_fo
     w = torch.randn(4, requires_grad=True)  # a group of one backpropagates its scalar loss as it is
     loss.backward((w * w).mean())
     assert torch.equal(w.grad, 2 * w.detach() / 4)
+
+
+def test_rows_in_order_give_the_same_batch_tensors_every_step():
+    from gdlab.data import load_data
+    from gdlab.engine.tensors import GroupData
+
+    cfg = Config.model_validate(TINY)
+    data = GroupData([load_data(cfg)] * 3, torch.device("cpu"), torch.float32)
+    seeds = torch.zeros(3, dtype=torch.long)
+    x, y = data.train_batch(None, 0, 8, seeds)
+    assert data.train_batch(None, 0, 8, seeds)[0] is x and data.train_batch(None, 0, 8, seeds)[1] is y
+    assert torch.equal(x, data.x_train[:, :8].expand(3, 8, -1)) and torch.equal(y, data.y_train[:, :8].expand(3, 8))
+    assert data.train_batch(None, 8, 16, seeds)[0] is not x  # another stretch of rows: its own tensors

@@ -56,6 +56,13 @@ class GroupData:
 
     def train_batch(self, order, a: int, b: int, seed_index: torch.Tensor, one: bool = False):
         """Inputs [K, B, D] and targets for rows a:b of this epoch's order ([B, D] with `one`, for K = 1)."""
+        if order is None:  # rows in order (full batch every step): the pair itself is made once
+            key = ("batch", a, b, one)
+            pair = self._fixed.get(key)
+            if pair is None:
+                pair = self._fixed[key] = (self._take(self.x_train, None, a, b, seed_index, one),
+                                           self._take(self.y_train, None, a, b, seed_index, one))
+            return pair
         return self._take(self.x_train, order, a, b, seed_index, one), self._take(self.y_train, order, a, b, seed_index, one)
 
     def train_targets(self, order, a: int, b: int, seed_index: torch.Tensor, one: bool = False):

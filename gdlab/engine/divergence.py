@@ -103,13 +103,17 @@ class Divergence:
         """Which models write a row at `step` (a diverged or stopped model writes rows up to and including
         the step it ended at), and a filter that blanks ended models' values."""
         if self.all_alive():  # the common case, kept cheap
-            return [logged] * self.K, lambda values: values
+            return [logged] * self.K, _as_they_are
         # A stopped model writes its rows as before up to its stop step, whose row (the evaluation that stopped
         # it) always comes and keeps its values. On an accelerator the loop stops it ahead of the records
         # the host reads: rows of the steps before still come. A diverged model's last row has no values.
         live = [d is None and (s is None or s >= step) for d, s in zip(self.at, self.stopped)]
         emit = [d == step or (live[k] and (logged or s == step)) for k, (d, s) in enumerate(zip(self.at, self.stopped))]
         return emit, lambda values: [x if live[k] else None for k, x in enumerate(values)]
+
+
+def _as_they_are(values: list) -> list:
+    return values
 
 
 def spread(values: list, rows: list[int] | None, K: int, fill) -> list:

@@ -78,18 +78,21 @@ class HostBlocks:
 
     def _records(self, steps: list[tuple]) -> Iterator[StepRecord]:
         tr = self.tr
+        # read once per block, not per step: a tiny model's step is ~200 us, and each lookup costs
+        divergence, means, per_epoch, last = tr.divergence, tr.epoch_means, tr.plan.steps_per_epoch, tr.plan.total_steps
         n_val = tr.data.x_val.shape[1] if tr.data.has_val else 1
         for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall in steps:
             losses, counts = host(loss), host(acc) if acc is not None else None
-            tr.divergence.note(step, losses)
-            tr.epoch_means.add(step, losses, counts, n_rows, tr.divergence.stopped if tr.divergence.n_stopped else None)
+            divergence.note(step, losses)
+            means.add(step, losses, counts, n_rows, divergence.stopped if divergence.n_stopped else None)
             # a measured sharpness or validation value is always written, whatever train.log_every says
-            logged = step % tr.log_every == 0 or vl is not None or sharp is not None or step == tr.plan.total_steps
-            emit, only_live = tr.divergence.rows(step, logged)
+            logged = step % tr.log_every == 0 or vl is not None or sharp is not None or step == last
+            emit, only_live = divergence.rows(step, logged)
             tr.recorded_step = step
             yield StepRecord(
                 step=step,
-                epoch=round(step / tr.plan.steps_per_epoch, tr.epoch_decimals),
+                # full batch: the step itself (what rounding step / 1 gives)
+                epoch=float(step) if per_epoch == 1 else round(step / per_epoch, tr.epoch_decimals),
                 wall_s=wall,
                 emit=emit,
                 lr=list(lrs),

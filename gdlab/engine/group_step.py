@@ -19,7 +19,7 @@ class GroupStep:
                                             for a, b in ranges]) if self.loss.weight is not None else None
         # A diverged model's BatchNorm statistics stay as they were: in a group, or alone on an accelerator,
         # where the host learns of the divergence only at the next flush
-        saved = self.model.save_buffers() if self.K > 1 or self.sync_every > 1 else None
+        saved = self.model.save_buffers() if self.model.buffers and (self.K > 1 or self.sync_every > 1) else None
         for i, (a, b) in enumerate(ranges):
             x, y = self.data.train_batch(order, a, b, self.seed_index, one)
             out = self.model.forward(x, training=True)
@@ -33,7 +33,8 @@ class GroupStep:
             c = self.loss.correct(out.detach(), y)
             if c is not None:
                 correct = c if correct is None else correct + c
-        self.model.restore_buffers(saved, self.divergence.alive)
+        if saved is not None:
+            self.model.restore_buffers(saved, self.divergence.alive)
         grad = flat.grad
         grad_norm = torch.linalg.vector_norm(grad, dim=1)
         if self.grad_clip is not None:  # the same coefficient as torch.nn.utils.clip_grad_norm_

@@ -121,10 +121,12 @@ class GroupTrainer(GroupStep):
                         host_loss = wide(loss.tolist())
                         self.divergence.note(self.step, host_loss)
                     self._update(lr, must_mask=self.sync_every > 1 or not self.compaction.all_live(self.divergence))
-                vl, va = self.evaluate() if evaluated else (None, None)
-                if self.best is not None and vl is not None:  # before early stopping ends a model at this evaluation
-                    self.best.observe(self.step, vl, self.divergence.alive, self.model)
-                vl, va = wide(vl), wide(va)
+                vl = va = None
+                if evaluated:
+                    vl, va = self.evaluate()
+                    if self.best is not None:  # before early stopping ends a model at this evaluation
+                        self.best.observe(self.step, vl, self.divergence.alive, self.model)
+                    vl, va = wide(vl), wide(va)
                 if self.early is not None and vl is not None:  # before the records: a stopped model's last row is this one
                     self.early.observe(self.step, vl, self.divergence)
                     sharp = self.early.stopped_only(self.step, sharp, self.divergence) if ahead else sharp

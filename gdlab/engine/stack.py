@@ -56,7 +56,6 @@ class StackedMLP:
             n: torch.stack([b[n] for b in buffers]).to(device=device, dtype=dtype if buffers[0][n].is_floating_point() else None)
             for n in buffers[0]
         }
-        self.by_name = {s.name: s for s in self.slots}
         # Each model's dropout masks come from its own generator, seeded by its seed: the same masks batched
         # or alone (a group of one draws exactly what F.dropout draws after torch.manual_seed(seed)), and
         # the same masks for variants of one seed, so a sweep compares learning rates, not luck.

@@ -576,6 +576,28 @@ def test_an_unreachable_ray_cluster_fails_fast_and_leaves_no_folder(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("address", ["", "ray://", "http://localhost:8265", "ray://head:1:2", "::1", "head:abc", "head:0",
+                                     "head:70000", "head :6379"])
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []])
+def test_a_malformed_ray_address_is_bad_usage_before_anything_runs(tmp_path, address, dry_run):
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.01,0.1", "--backend", "ray", "--ray-address", address, *dry_run)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("gdlab: error: --ray-address ") and "(auto | host:port | ray://host:10001)" in result.stderr
+    assert not out.exists()
+
+
+def test_well_formed_ray_addresses_name_the_host_and_port_to_reach():
+    from gdlab.sweep.backends import parse_ray_address
+
+    assert parse_ray_address("auto") is None and parse_ray_address("local") is None
+    assert parse_ray_address("head") == ("head", 6379, False)  # Ray's GCS port
+    assert parse_ray_address("ray://head") == ("head", 10001, True)  # Ray's client port
+    assert parse_ray_address("10.0.0.1:6380") == ("10.0.0.1", 6380, False)
+    assert parse_ray_address("ray://[fe80::1]:10002") == ("[fe80::1]", 10002, True)
+    assert parse_ray_address("[::1]") == ("[::1]", 6379, False)
+
+
 def test_remote_errors_are_reported_in_one_plain_line():
     from gdlab.sweep.backends import one_line
 

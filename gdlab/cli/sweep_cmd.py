@@ -57,6 +57,10 @@ def sweep_command(
         raise GdlabError(f"--sample-seed {sample_seed}: expected a whole number from 0 to {MAX_SEED}")
     if ray_address is not None and backend != "ray":
         raise GdlabError(f"--ray-address {ray_address}: only used with --backend ray; add --backend ray")
+    if ray_address is not None:  # its form now, before planning: a --dry-run refuses it too
+        from gdlab.sweep.backends import parse_ray_address
+
+        parse_ray_address(ray_address)
     io_threads()  # a bad GDLAB_IO_THREADS stops the sweep here, not each group as it starts writing
     from gdlab.sweep.plan import group_variants, spread
 

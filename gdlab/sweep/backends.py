@@ -67,17 +67,32 @@ def ray_session(address: str | None) -> Iterator[None]:
             ray.shutdown()
 
 
-def _check_reachable(address: str | None) -> None:
-    """Fail in seconds on a cluster address nothing answers at: Ray itself retries for minutes."""
-    if not address or address in ("auto", "local"):
-        return
+RAY_ADDRESS_FORMS = "auto | host:port | ray://host:10001"
+
+
+def parse_ray_address(address: str) -> tuple[str, int, bool] | None:
+    """(host as written, port, Ray client?) of a cluster address; None for auto and local. A malformed one is
+    bad usage (exit 2), refused before a sweep is planned: Ray would fail on it only once connecting."""
+    if address in ("auto", "local"):
+        return None
     client = address.startswith("ray://")
     where = address.removeprefix("ray://")
-    host, port = where.rsplit(":", 1) if ":" in where else (where, "")
-    try:
-        port_number = int(port) if port else (10001 if client else 6379)  # Ray's client and GCS ports
-    except ValueError:
-        raise GdlabError(f"--ray-address {address}: the port '{port}' is not a number (auto | host:port | ray://host:10001)") from None
+    host, port = where.rsplit(":", 1) if ":" in where.rpartition("]")[2] else (where, "")
+    bare_host = host.strip("[]")
+    if not bare_host or "://" in where or "/" in where or any(c.isspace() for c in address) \
+            or (":" in bare_host and not host.startswith("[")):  # an IPv6 host takes brackets: [::1]:6379
+        raise GdlabError(f"--ray-address '{address}': not a Ray address ({RAY_ADDRESS_FORMS})")
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise GdlabError(f"--ray-address {address}: the port '{port}' is not a port number 1 to 65535 ({RAY_ADDRESS_FORMS})")
+    return host, int(port) if port else (10001 if client else 6379), client  # Ray's client and GCS ports
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail in seconds on a cluster address nothing answers at: Ray itself retries for minutes."""
+    parsed = parse_ray_address(address) if address is not None else None
+    if parsed is None:
+        return
+    host, port_number, _ = parsed
     try:
         socket.create_connection((host.strip("[]"), port_number), timeout=5).close()
     except OSError as exc:

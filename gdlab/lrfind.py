@@ -11,6 +11,8 @@ from typing import Callable
 
 from gdlab.config import Config
 from gdlab.errors import EXIT_SIGINT, GdlabError
+from gdlab.files import show
+from gdlab.folder_lock import run_folder_lock
 from gdlab.lrsuggest import MIN_STEPS, RULE, Smoother, still_falling, suggest
 from gdlab.csvlog import CsvAppender
 from gdlab.rundir import create_run_dir, discard_unstarted, write_json
@@ -111,14 +113,24 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
             should_stop: Callable[[], bool] = lambda: False) -> LRFindResult:
     """Run the range test into a new folder with lr_find.csv and lr_find.json; `should_stop()` (a
     graceful Ctrl-C) ends it after the current step, with both files written."""
-    from gdlab.engine.loop import GroupTrainer
-    from gdlab.engine.threads import intra_op_threads, threads_for
-
     check_range(min_lr, max_lr, steps, stop_factor)  # before any folder exists
     test_cfg = range_test_config(cfg, min_lr, steps)
     data = prepare_data(test_cfg)
     device = resolve_device(test_cfg.train.device)
     folder = create_run_dir(cfg.name, runs_root, run_dir, prefix="lr-find-")
+    # held to the end, as gdlab train holds its folder: a second command given the same empty --run-dir is
+    # refused, where it used to pass the "new or empty" check too and write its rows into this lr_find.csv
+    with run_folder_lock(folder, f"--run-dir {show(folder)}: another gdlab process took this folder just now; "
+                                 "gdlab never shares a run folder", fresh=run_dir is not None):
+        return _range_test(folder, test_cfg, data, device, min_lr, max_lr, steps, stop_factor, beta, should_stop)
+
+
+def _range_test(folder: Path, test_cfg: Config, data, device, min_lr: float, max_lr: float, steps: int,
+                stop_factor: float, beta: float, should_stop: Callable[[], bool]) -> LRFindResult:
+    """Train the ramp in `folder` and write lr_find.csv and lr_find.json."""
+    from gdlab.engine.loop import GroupTrainer
+    from gdlab.engine.threads import intra_op_threads, threads_for
+
     (folder / "config.yaml").write_text(dump_yaml(ran_config(test_cfg, min_lr, max_lr, steps)))
     # the range test decides after every step whether to go on: the host reads each loss, on a GPU too
     trainer = GroupTrainer([test_cfg], [data], device, sync_every=1)

@@ -451,3 +451,34 @@ def test_a_config_only_gdlab_sweep_refuses_still_gets_its_train_command(tmp_path
     commands = next_commands(result.stdout)
     assert list(commands) == ["next"] and commands["next"][:3] == ["gdlab", "train", str(cfg)]
     run_printed(tmp_path, commands["next"], "runs")  # runs as printed
+
+
+# ---------------------------------------------------------------- one process per folder
+def test_an_empty_run_dir_another_gdlab_process_holds_is_refused_and_left_alone(tmp_path):
+    from gdlab.folder_lock import run_folder_lock
+
+    out = tmp_path / "lrf"
+    out.mkdir()
+    # a `gdlab train --run-dir` of the same empty folder, started a moment earlier: locked, nothing written yet
+    with run_folder_lock(out, "held by the other process"):
+        result, _ = lr_find(tmp_path, "--steps", "10")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert f"--run-dir {out}: another gdlab process took this folder just now" in result.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_a_run_dir_another_process_wrote_into_after_the_empty_check_is_refused(tmp_path, monkeypatch):
+    import gdlab.lrfind
+
+    real = gdlab.lrfind.create_run_dir
+
+    def and_another_writer(*args, **kwargs):  # a second lr-find that passed the same "new or empty" check
+        folder = real(*args, **kwargs)
+        (folder / "lr_find.csv").write_text("step,lr,loss,smoothed_loss\n1,1e-06,0.7,0.7\n")
+        return folder
+
+    monkeypatch.setattr(gdlab.lrfind, "create_run_dir", and_another_writer)
+    result, out = lr_find(tmp_path, "--steps", "10")
+    assert result.exit_code == 2 and "another gdlab process wrote here just now" in result.stderr, result.output
+    assert [p.name for p in out.iterdir()] == ["lr_find.csv"]  # the other writer's file, untouched
+    assert (out / "lr_find.csv").read_text() == "step,lr,loss,smoothed_loss\n1,1e-06,0.7,0.7\n"

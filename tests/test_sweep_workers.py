@@ -246,3 +246,18 @@ def test_two_sweeps_given_one_new_run_dir_do_not_share_it(tmp_path, monkeypatch)
     result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.1")
     assert result.exit_code == 2 and "another gdlab process wrote here just now" in result.stderr, result.output
     assert (out / "sweep.yaml").read_text() == "theirs"
+
+
+def test_a_sweep_refuses_an_empty_run_dir_that_a_train_or_lr_find_holds(tmp_path):
+    """`gdlab train --run-dir D` (or lr-find) started a moment earlier holds D's lock with nothing written yet;
+    a sweep given D passed the 'new or empty' check and used to write its variants beside the run's files."""
+    from gdlab.folder_lock import run_folder_lock
+    from tests.test_sweep import sweep, write_config
+
+    out = tmp_path / "sw"
+    out.mkdir()
+    with run_folder_lock(out, "held by gdlab train"):
+        result, _ = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.01,0.1")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert f"--run-dir {out}: another gdlab process took this folder just now" in result.stderr
+    assert list(out.iterdir()) == []  # not even a .sweep.lock: the folder is the other process's

@@ -296,3 +296,16 @@ def make_sweep_here(tmp_path):
     from tests.test_plot import make_sweep
 
     return make_sweep(tmp_path / "sweep-s")
+
+
+@pytest.mark.parametrize("variant_first", [False, True])
+def test_compare_draws_a_variant_given_beside_its_sweep_once(tmp_path, variant_first):
+    """`gdlab compare SWEEP SWEEP/001_...` (or a glob that picks up both): the variant was drawn twice, two
+    curves with one label."""
+    sweep = make_sweep(tmp_path / "sw", lrs=(0.001, 0.01, 0.1))
+    variant = next(p for p in sorted(sweep.iterdir()) if p.name.startswith("001_"))
+    paths = [variant, sweep] if variant_first else [sweep, variant]
+    result = cli("compare", *paths, "-o", tmp_path / "c.png")
+    assert result.exit_code == 0 and "given more than once (as a run and as a variant of a sweep); drawn once" in result.stderr
+    fig = compare_of(paths, "train_loss")
+    assert len([ln for ln in fig.axes[0].get_lines() if (ln.get_gid() or "").startswith("compare:")]) == 3

@@ -121,16 +121,26 @@ def load_runs(paths: list[Path], warnings: list[str]) -> list[RunData]:
     warnings.extend(f"{folder}: an lr-find folder has no training curve to compare; skipped (draw it with gdlab plot)"
                     for folder in lrfind)
     runs: list[RunData] = []
+    drawn: set[Path] = set()
+
+    def add(run: RunData) -> None:  # a sweep and one of its variants both given: one curve, not two with one label
+        if run.path.resolve() in drawn:
+            warnings.append(f"{run.path}: given more than once (as a run and as a variant of a sweep); drawn once")
+        else:
+            drawn.add(run.path.resolve())
+            runs.append(run)
+
     unreadable: list[GdlabError] = []
     for kind, folder in found:
         try:
             if kind == "run":
-                runs.append(load_run(folder, warnings))
+                add(load_run(folder, warnings))
             elif kind == "sweep":
                 sweep = load_sweep(folder, warnings)
                 if not sweep.runs:
                     raise GdlabError(f"{folder}: none of the sweep's variant runs could be read")
-                runs.extend(sweep.runs.values())
+                for run in sweep.runs.values():
+                    add(run)
         except GdlabError as exc:  # a run that has just started (a header, no row) must not sink the others
             unreadable.append(exc)
     if unreadable and not runs:

@@ -120,9 +120,13 @@ def _run_ray(jobs_list: list[Job], should_stop, on_done: OnDone) -> None:
     # raises comes back as failed summaries (run_job_safely), exactly as on the local backend.
     remote = ray.remote(run_job_returning_files)
     pending = {remote.remote(job): job for job in jobs_list}
+    cancelled = False
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
-        if should_stop():
+        if should_stop() and not cancelled:
+            # Once: each cancel raises a KeyboardInterrupt in a running task, and a second one (the queued tasks
+            # come back cancelled at once, each a turn of this loop) killed it while it wrote its files
+            cancelled = True
             for ref in pending:
                 ray.cancel(ref)
         for ref in ready:

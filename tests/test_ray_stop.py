@@ -1,0 +1,58 @@
+"""A Ctrl-C under `--backend ray` with more groups than Ray runs at once: the running groups end `interrupted`
+with their rows and files, as on the local backend. Ray is stood in for by a fake that behaves as Ray does on
+a cancel: a queued task comes back cancelled at once, and a running one gets a KeyboardInterrupt per cancel."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+from gdlab.sweep.execute import Job
+
+
+class TaskCancelledError(Exception):
+    pass
+
+
+class FakeRay(types.ModuleType):
+    """Task 0 trains (its stop takes three turns of the driver's loop to write its files); tasks 1-3 are queued."""
+
+    def __init__(self):
+        super().__init__("ray")
+        self.cancels: dict[int, int] = {}
+        self.turns_since_cancel = 0
+
+    def remote(self, fn):
+        return types.SimpleNamespace(remote=lambda job: job.indices[0])
+
+    def cancel(self, ref):
+        self.cancels[ref] = self.cancels.get(ref, 0) + 1
+
+    def wait(self, refs, num_returns=1, timeout=None):
+        if 0 in self.cancels:
+            self.turns_since_cancel += 1
+        ready = [r for r in refs if r != 0 and r in self.cancels][:1]  # a cancelled queued task: ready at once
+        if not ready and 0 in refs and self.turns_since_cancel > 3:
+            ready = [0]
+        return ready, [r for r in refs if r not in ready]
+
+    def get(self, ref, timeout=None):
+        if ref != 0 or self.cancels.get(0, 0) > 1:  # queued, or a second KeyboardInterrupt in its file writing
+            raise TaskCancelledError(f"task {ref} was cancelled")
+        summary = {"status": "interrupted", "steps": 1234, "final_train_loss": 0.25}
+        return [summary], [{"metrics.csv": b"step,train_loss\n1234,0.25\n", "summary.json": b"{}"}]
+
+
+def test_a_stop_cancels_each_ray_task_once_so_a_running_group_keeps_its_files(tmp_path, monkeypatch):
+    from gdlab.sweep.backends import _run_ray
+
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    jobs = [Job([i], [{}], [str(tmp_path / f"{i:03d}")], [[]]) for i in range(4)]
+    for job in jobs:
+        (tmp_path / job.run_dirs[0]).mkdir()
+    done: dict[int, dict] = {}
+    _run_ray(jobs, should_stop=lambda: True, on_done=lambda job, results: done.update({job.indices[0]: results[0]}))
+    assert set(fake.cancels.values()) == {1}
+    assert done[0]["status"] == "interrupted" and done[0]["steps"] == 1234  # its rows so far, not "0 steps"
+    assert (tmp_path / "000" / "metrics.csv").read_text() == "step,train_loss\n1234,0.25\n"

@@ -56,3 +56,24 @@ def test_a_stop_cancels_each_ray_task_once_so_a_running_group_keeps_its_files(tm
     assert set(fake.cancels.values()) == {1}
     assert done[0]["status"] == "interrupted" and done[0]["steps"] == 1234  # its rows so far, not "0 steps"
     assert (tmp_path / "000" / "metrics.csv").read_text() == "step,train_loss\n1234,0.25\n"
+
+
+def test_a_group_ray_never_started_leaves_no_folder_as_on_the_local_backend(tmp_path, monkeypatch):
+    """Its folder held only a summary.json gdlab made up (`interrupted`, 0 steps), which plot and compare then
+    warned about as a run without metrics; locally such a variant's empty folder is removed."""
+    import pandas as pd
+
+    from gdlab.sweep.run import run_sweep
+    from gdlab.sweep.setup import setup_sweep
+    from tests.test_sweep import write_config
+
+    fake = FakeRay()
+    fake.is_initialized = lambda: True  # a session already connected: left as it is
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    setup = setup_sweep(write_config(tmp_path), ["optimizer.lr=0.1,0.2,0.3,0.4"], None, None, None)
+    folder = tmp_path / "sw"
+    folder.mkdir()
+    run_sweep(setup, folder, setup.plans, {}, vectorize="off", backend="ray", should_stop=lambda: True)
+    table = pd.read_csv(folder / "sweep.csv")
+    assert list(table["status"]) == ["interrupted"] * 4 and list(table["steps"]) == [1234, 0, 0, 0]
+    assert sorted(p.name for p in folder.iterdir()) == ["000_lr=0.1", "sweep.csv"]

@@ -9,8 +9,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from gdlab.errors import GdlabError
-from gdlab.sweep.execute import (Job, failed_summaries, interrupted_summaries, run_job_returning_files, run_job_safely,
-                                 write_returned_files)
+from gdlab.sweep.execute import Job, failed_summaries, run_job_returning_files, run_job_safely, write_returned_files
 from gdlab.sweep.workers import OnDone, OnEvent, run_in_workers
 
 
@@ -134,8 +133,10 @@ def _run_ray(jobs_list: list[Job], should_stop, on_done: OnDone) -> None:
             try:
                 results, files = ray.get(ref)
                 write_returned_files(job, files)
-            except Exception as exc:  # a lost node fails only its variants; a stop cancels what runs
-                results = interrupted_summaries(job) if should_stop() else failed_summaries(job, one_line(exc))
+            except Exception as exc:  # a lost node fails only its variants
+                if should_stop():  # cancelled before it started: the sweep records it as a local one does (step 0,
+                    continue  # its empty folder removed), not as a folder holding only a made-up summary.json
+                results = failed_summaries(job, one_line(exc))
             if on_done(job, results):
                 _stop_the_rest(pending, on_done)
                 return

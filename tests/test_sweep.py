@@ -725,6 +725,27 @@ def test_a_ray_dry_run_without_ray_installed_says_so_as_the_real_run_would(tmp_p
         assert not out.exists()
 
 
+@pytest.mark.parametrize("why", ["not installed", "unreachable"])
+def test_a_ray_resume_that_cannot_get_ray_clears_no_unfinished_variant(tmp_path, monkeypatch, why):
+    """The unfinished variants' folders (an interrupted one's rows) were removed before Ray was connected to."""
+    import sys
+
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer.lr=0.1,0.2", "--vectorize", "off")
+    assert result.exit_code == 0, result.output
+    (out / "001_lr=0.2" / "summary.json").unlink()  # as a sweep killed while it trained leaves it
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    if why == "not installed":
+        monkeypatch.setitem(sys.modules, "ray", None)
+        args, code, message = [], 2, "--backend ray needs Ray: pip install 'gdlab[ray]'"
+    else:
+        pytest.importorskip("ray", reason="the ray extra is not installed")
+        args, code, message = ["--ray-address", "127.0.0.1:1"], 1, "--ray-address 127.0.0.1:1: cannot reach"
+    result = runner.invoke(app, ["sweep", "--resume", str(out), "--backend", "ray", *args])
+    assert result.exit_code == code and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_up_front_checks_load_a_dataset_once_for_many_batch_sizes(tmp_path, monkeypatch):
     import gdlab.runner
 

@@ -59,7 +59,6 @@ def sweep_command(
         raise GdlabError(f"--ray-address {ray_address}: only used with --backend ray; add --backend ray")
     if ray_address is not None:  # its form now, before planning: a --dry-run refuses it too
         from gdlab.sweep.backends import parse_ray_address
-
         parse_ray_address(ray_address)
     io_threads()  # a bad GDLAB_IO_THREADS stops the sweep here, not each group as it starts writing
     from gdlab.sweep.plan import group_variants, spread
@@ -75,7 +74,8 @@ def sweep_command(
 
         folder = resume
         planned = resume_plan(console, session, folder, dry_run, jobs, dict(sharpness=sharpness, vectorize=vectorize,
-                                                                             max_group=max_group, rank_by=rank_by))
+                                                                             max_group=max_group, rank_by=rank_by,
+                                                                             backend=backend, ray_address=ray_address))
         if planned is None:  # a dry run, printed
             return
         setup, todo, done, (sharpness, vectorize, max_group, rank_by) = planned
@@ -113,7 +113,7 @@ def sweep_command(
         # before the folder exists: a signal between its mkdir and the handlers killed gdlab, leaving a folder
         # with only its lock that --resume could not read (no sweep.yaml) and a rerun refused as not empty
         stop = session.enter_context(graceful_stop())
-        if backend == "ray":  # connected before a folder exists: an unreachable cluster leaves nothing behind
+        if backend == "ray" and resume is None:  # before a folder exists (a resume connected before clearing any)
             from gdlab.sweep.backends import ray_session
 
             session.enter_context(ray_session(ray_address))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: int, given: dict):
     """(setup, todo, done, (sharpness, vectorize, max_group, rank_by)), or None after printing a dry run.
-    `given` holds this command line's sharpness, vectorize, max_group and rank_by."""
+    `given` holds this command line's sharpness, vectorize, max_group, rank_by, backend and ray_address."""
     from gdlab.sweep import run as sweep_run
     from gdlab.sweep.plan import group_variants, spread
     from gdlab.sweep.rank import RANKABLE, check_rank_by
@@ -54,5 +54,9 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
         console.print(grid_table(setup, groups, f"--resume would rerun {len(todo)} of {len(setup.plans)} variants "
                                                 f"in {len(groups)} batched group(s) — nothing run (--dry-run)"))
         return None
+    if given["backend"] == "ray":  # connected before anything is cleared: a Ray that cannot be had leaves all as it was
+        from gdlab.sweep.backends import ray_session
+
+        session.enter_context(ray_session(given["ray_address"]))
     clear_unfinished(folder, todo)
     return setup, todo, done, (sharpness, vectorize, max_group, rank_by)

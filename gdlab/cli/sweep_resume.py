@@ -18,7 +18,8 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
 
     setup = load_setup(folder)
     # what the sweep recorded (--sharpness) and how it grouped variants carry over, so a resumed sweep
-    # gives what an uninterrupted one would; --jobs and --backend are this run's choice
+    # gives what an uninterrupted one would (up to float32 rounding: its reruns may form other groups, and
+    # another group size sums in another order); --jobs and --backend are this run's choice
     stored = sweep_run.stored_options(folder)
     sharpness = given["sharpness"] or bool(stored.get("sharpness"))
     vectorize = given["vectorize"] or stored.get("vectorize") or "auto"

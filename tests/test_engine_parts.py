@@ -75,6 +75,32 @@ def test_tiny_steps_train_on_one_thread_and_the_setting_is_restored(tmp_path, mo
         torch.set_num_threads(before)
 
 
+def test_a_sweep_workers_small_steps_train_on_one_thread_despite_the_omp_setting_it_made(tmp_path, monkeypatch):
+    """A --jobs worker sets OMP_NUM_THREADS to its share of the cores; that read as the user's choice, so on a
+    16-core machine with --jobs 2 a tiny group ran on 8 threads instead of 1."""
+    import json
+
+    from gdlab.config import Config
+    from gdlab.engine import threads as T
+    from gdlab.sweep.execute import Job, run_job
+    from tests.helpers import TINY
+
+    monkeypatch.setattr(T, "worker_threads_set", False)  # this process has run no worker's job yet
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # what the worker wrote before importing torch
+    cfg = Config.model_validate(json.loads(json.dumps(TINY)) | {"train": {"steps": 3, "device": "cpu"}}).resolved()
+    seen = []
+    real = T.intra_op_threads
+    monkeypatch.setattr("gdlab.runner.intra_op_threads", lambda n: (seen.append(n), real(n))[1])
+    before = torch.get_num_threads()
+    try:
+        (tmp_path / "v").mkdir()
+        summaries = run_job(Job([0], [cfg], [str(tmp_path / "v")], [[]], threads=2))
+        assert summaries[0]["status"] == "completed" and seen == [1]
+        assert torch.get_num_threads() == 2  # the worker's share, restored after its group
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_train_and_validation_labels_are_each_flattened_once_for_a_group(monkeypatch):
     """Validation and sharpness between steps used to evict the train labels' flattened copy (one slot),
     and validation's labels were a new view each time: every evaluated step copied labels twice."""

@@ -17,6 +17,16 @@ from typing import Iterator
 import torch
 
 SERIAL_MAX_ACTIVATIONS = 16384  # below this, one thread (see above)
+# True once a sweep worker has set this process's threads (its share of the cores, and OMP_NUM_THREADS with
+# it): that count is gdlab's, not the user's, so small steps still drop to one thread.
+worker_threads_set = False
+
+
+def set_worker_threads(n: int) -> None:
+    """A sweep worker's (or Ray task's) share of the machine's cores, as gdlab chose it."""
+    global worker_threads_set
+    torch.set_num_threads(n)
+    worker_threads_set = True
 
 
 def activation_size(cfg) -> int:
@@ -28,8 +38,8 @@ def activation_size(cfg) -> int:
 
 def threads_for(cfg, n_models: int, device: torch.device) -> int | None:
     """1 for a CPU group whose step is too small to share out; None keeps torch's choice (as does a
-    user's OMP_NUM_THREADS)."""
-    if device.type != "cpu" or "OMP_NUM_THREADS" in os.environ:
+    user's OMP_NUM_THREADS, but not the one a --jobs worker set for itself)."""
+    if device.type != "cpu" or ("OMP_NUM_THREADS" in os.environ and not worker_threads_set):
         return None
     return 1 if activation_size(cfg) * n_models < SERIAL_MAX_ACTIVATIONS else None
 

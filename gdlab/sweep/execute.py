@@ -84,14 +84,14 @@ def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cach
             on_event: Callable[[Event], None] | None = None) -> list[dict]:
     """Validate, load data (shared by equal data configs) and train one group; one summary per variant.
     `on_event` receives its progress events (see ProgressEvents)."""
-    import torch
-
     from gdlab.config import Config
     from gdlab.data import data_seed
     from gdlab.runner import Variant, prepare_data, resolve_device, run_group
 
     if job.threads:
-        torch.set_num_threads(job.threads)
+        from gdlab.engine.threads import set_worker_threads
+
+        set_worker_threads(job.threads)
     cfgs = [c if isinstance(c, Config) else Config.model_validate(c) for c in job.configs]
     cache = {} if data_cache is None else data_cache
     datasets = []

@@ -30,16 +30,25 @@ def in_place_problem(path: Path) -> str:
 def is_sweep_folder(folder: Path) -> bool:
     """Whether `folder` holds a sweep.yaml as gdlab sweep writes it: a mapping with the base config and the axes,
     what --resume rebuilds the sweep from. Another tool's sweep.yaml (a W&B sweep config, say) or a broken one is not."""
+    if not (folder / SWEEP_YAML).is_file():
+        return False
+    data, problem = _read_sweep_yaml(folder)
+    return problem is None and isinstance(data, dict) and isinstance(data.get("base"), dict) \
+        and isinstance(data.get("axes"), dict)
+
+
+def broken_sweep_yaml(folder: Path) -> str | None:
+    """Why the folder's sweep.yaml cannot be read (not YAML, not UTF-8, too large), else None."""
+    return _read_sweep_yaml(folder)[1]
+
+
+def _read_sweep_yaml(folder: Path) -> tuple[object, str | None]:
     from gdlab.yamlio import read_yaml_file  # yaml only, and only where a folder has a sweep.yaml
 
-    path = folder / SWEEP_YAML
-    if not path.is_file():
-        return False
     try:
-        data, _ = read_yaml_file(path)
-    except GdlabError:  # not YAML, not UTF-8, too large: not one gdlab wrote
-        return False
-    return isinstance(data, dict) and isinstance(data.get("base"), dict) and isinstance(data.get("axes"), dict)
+        return read_yaml_file(folder / SWEEP_YAML)[0], None
+    except GdlabError as exc:
+        return None, exc.message
 
 
 def kind_of(folder: Path) -> str | None:
@@ -73,6 +82,11 @@ def find_folders(root: Path, warnings: list[str] | None = None) -> list[tuple[st
             blocked = folder_in_place(folder) if warnings is not None else None
             if blocked is not None and not (kind == "run" and blocked.name == "summary.json"):  # its row warns of that
                 warnings.append(in_place_problem(blocked) + ("" if kind else "; so it is not listed as a run or a sweep"))
+            if kind is None and warnings is not None and (folder / SWEEP_FILE).is_file() \
+                    and (folder / SWEEP_YAML).is_file() and (broken := broken_sweep_yaml(folder)):
+                # a sweep whose sweep.yaml broke would vanish without a word, its variants listed as runs
+                # (another tool's readable sweep.yaml beside a sweep.csv of its own is no gdlab sweep: no warning)
+                warnings.append(f"{broken}; {folder} is not listed as a sweep")
         except OSError as exc:
             skip(exc)
             dirs.clear()

@@ -43,3 +43,26 @@ def test_plot_of_a_folder_with_another_tools_sweep_yaml_says_what_it_is_not(tmp_
     (folder / "sweep.yaml").write_text(yaml.safe_dump(WANDB))
     # not "a sweep folder with no sweep.csv ... finish it with gdlab sweep --resume", which it never was
     one_line_error(cli("plot", folder), f"{folder}: not a run folder", "it holds 1 such folder(s)")
+
+
+def test_runs_warns_when_a_sweeps_sweep_yaml_is_broken_instead_of_letting_the_sweep_vanish(tmp_path):
+    """sweep.csv beside a sweep.yaml gdlab cannot read: the folder was silently listed as its variant runs."""
+    sweep = make_sweep(tmp_path / "runs" / "sweep-2026-11-26_10-00-00", lrs=(0.01, 0.1))
+    (sweep / "sweep.yaml").write_text("base: [\n")
+    result = cli("runs", tmp_path / "runs", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert all(r["kind"] == "run" for r in json.loads(result.stdout))
+    warning = [line for line in result.stderr.splitlines() if "sweep.yaml" in line]
+    assert len(warning) == 1 and warning[0].startswith(f"gdlab: warning: {sweep / 'sweep.yaml'}:")
+    assert warning[0].endswith(f"; {sweep} is not listed as a sweep")
+    (sweep / "sweep.yaml").write_text(yaml.safe_dump(WANDB))  # another tool's readable one: its own business
+    assert "sweep.yaml" not in cli("runs", tmp_path / "runs").stderr
+
+
+def test_a_broken_summary_json_is_named_with_its_line_and_column(tmp_path):
+    run = make_run(tmp_path / "runs" / "moons" / "2026-11-26_10-00-00")
+    (run / "summary.json").write_text('{"status": "comp\n')
+    result = cli("runs", tmp_path / "runs")
+    assert result.exit_code == 0
+    assert (f"gdlab: warning: {run / 'summary.json'}: not valid JSON (invalid control character at line 1, column 17); "
+            "ignoring it") in result.stderr  # json's own message ended "... at" with nothing after it

@@ -100,7 +100,10 @@ def read_summary(path: Path, what: str = "a gdlab summary.json") -> tuple[dict[s
     except GdlabError as exc:
         return None, [f"{exc.message}; ignoring it"]
     except json.JSONDecodeError as exc:
-        return None, [f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); ignoring it"]
+        # json's messages end "... at" and expect their position after (e.g. "Invalid control character at")
+        what_is_wrong = exc.msg[:1].lower() + exc.msg[1:].removesuffix(" at")
+        return None, [f"{path}: not valid JSON ({what_is_wrong} at line {exc.lineno}, column "
+                      f"{exc.colno}); ignoring it"]
     if not isinstance(data, dict):
         return None, [f"{path}: expected a JSON object, got {type(data).__name__}; ignoring it"]
     return data, []

@@ -297,3 +297,15 @@ def test_shape_messages_count_in_words_that_agree_and_say_where_a_class_count_co
     with pytest.raises(GdlabError) as info:
         check_shapes(one, 2, 4, 4)
     assert "outputs 1 unit, but" in info.value.message and "labels 0 to 3 make 4 classes" in info.value.message
+
+
+@pytest.mark.parametrize("section", [[1, 2], "optimizer.lr=0.1,1", 3])
+def test_a_sweep_section_that_is_no_mapping_reads_alike_in_validate_train_and_sweep(tmp_path, section):
+    """validate and train said pydantic's 'Input should be a valid dictionary'; sweep said what is expected."""
+    raw = copy.deepcopy(TINY) | {"sweep": section}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    expected = "sweep: must map dotted keys to lists of values, e.g. {optimizer.lr: [0.01, 0.1]}"
+    for args in (["validate", path], ["train", path, "--run-dir", tmp_path / "r"], ["sweep", path, "--dry-run"]):
+        assert expected in one_error_line(invoke(*args), str(path)), args
+    assert not (tmp_path / "r").exists()

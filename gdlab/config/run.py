@@ -123,6 +123,15 @@ class Config(Strict):
             )
         return v
 
+    @field_validator("sweep", mode="before")
+    @classmethod
+    def _sweep_mapping(cls, v):
+        """gdlab sweep's own wording for a sweep section that is no mapping, so validate says what sweep says."""
+        if v is not None and not isinstance(v, dict):
+            raise PydanticCustomError("sweep", "must map dotted keys to lists of values, e.g. {example}",
+                                      {"example": "{optimizer.lr: [0.01, 0.1]}"})
+        return v
+
     @model_validator(mode="after")
     def _momentum_to_cycle(self):
         """OneCycleLR's cycle_momentum drives SGD's and RMSprop's momentum or Adam's beta1; GD has neither."""

@@ -40,6 +40,7 @@ SIZES = {"tiny": (64, 16), "moons": (1000, 32), "compute": (2048, 64)}
 DEVICE = torch.device("cpu")  # --device; every way runs on it
 PHASES: dict[str, float] = {}  # --phases: seconds (c) spent in each file phase, summed over its repeats
 _INSIDE = [0]  # > 0 while a timed phase runs: its own waits on the I/O threads are not counted again
+CLOCK = time.perf_counter  # --clock cpu: time.process_time, this process's CPU time, all its threads
 
 
 def _timed(name: str, fn):
@@ -84,7 +85,7 @@ def lrs_for(k: int) -> list[float]:
 
 def sequential(cfgs: list[Config], data) -> float:
     x, y = data.x_train.to(DEVICE), data.y_train.to(DEVICE)
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     for cfg in cfgs:
         torch.manual_seed(cfg.seed)
         net = build_sequential(cfg).to(DEVICE)
@@ -96,7 +97,7 @@ def sequential(cfgs: list[Config], data) -> float:
             loss.backward()
             opt.step()
             losses.append(loss.item())
-    return time.perf_counter() - t0
+    return CLOCK() - t0
 
 
 def batched_reference(cfgs: list[Config], data, hidden: int) -> float:
@@ -113,7 +114,7 @@ def batched_reference(cfgs: list[Config], data, hidden: int) -> float:
     v = [torch.zeros_like(p) for p in params]
     x = data.x_train.to(DEVICE).expand(K, *data.x_train.shape)
     y = data.y_train.to(DEVICE).repeat(K)
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     losses = []
     for t in range(1, steps + 1):
         h = x
@@ -134,7 +135,7 @@ def batched_reference(cfgs: list[Config], data, hidden: int) -> float:
                 p.grad = None
         losses.append(loss.detach())
     torch.stack(losses).tolist()
-    return time.perf_counter() - t0
+    return CLOCK() - t0
 
 
 def jobs_for(cfgs: list[Config], root: Path, grouped: bool) -> list[Job]:
@@ -150,29 +151,29 @@ def gdlab_vectorized(cfgs, root: Path, cache: dict) -> float:
     """As `gdlab sweep` runs them: batched groups of at most cpu_group_limit models, one after another."""
     size = cpu_group_limit(cfgs[0]) or len(cfgs)
     jobs = [jobs_for(cfgs[i : i + size], root / f"g{i}", grouped=True)[0] for i in range(0, len(cfgs), size)]
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     for job in jobs:
         run_job(job, data_cache=cache)
-    return time.perf_counter() - t0
+    return CLOCK() - t0
 
 
 def gdlab_engine_only(cfgs, cache: dict) -> float:
     """(e) gdlab's engine alone, as (c) groups it: every step's records reach the host, nothing is written."""
     size = cpu_group_limit(cfgs[0]) or len(cfgs)
     key = next(iter(cache))  # the one dataset (c) loaded, shared by all variants
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     for i in range(0, len(cfgs), size):
         group = cfgs[i : i + size]
         for _ in GroupTrainer(group, [cache[key]] * len(group), DEVICE).run():
             pass
-    return time.perf_counter() - t0
+    return CLOCK() - t0
 
 
 def gdlab_jobs2(cfgs, root: Path) -> float:
     jobs = jobs_for(cfgs, root, grouped=False)
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     run_jobs(jobs, backend="local", jobs=2, ray_address=None, should_stop=lambda: False, on_done=lambda j, r: False)
-    return time.perf_counter() - t0
+    return CLOCK() - t0
 
 
 def main() -> None:
@@ -186,17 +187,26 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N: where all five ways run")
     ap.add_argument("--seq-sample", type=int, default=0,
                     help="time (a) on this many variants and scale to K (runs are alike; for K=1024 on a GPU)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="cpu: this process's CPU time instead of wall time, steadier on a shared machine (a "
+                         "descheduled process is not charged); (b)'s workers are not counted, so it is skipped, and "
+                         "(c)'s I/O threads are counted as CPU, not as the time they overlap")
     ap.add_argument("--phases", action="store_true", help="also print where (c)'s time beyond training went")
     ap.add_argument("--out", default="runs", help="where (b) and (c) write their run folders (a temporary folder "
                     "inside it, removed at the end); default: runs/, where gdlab writes")
     args = ap.parse_args()
-    global DEVICE
+    global DEVICE, CLOCK
     DEVICE = torch.device(args.device)
+    if args.clock == "cpu":
+        if args.phases:  # phases are wall time, some spent on the I/O threads: they would not add up to (c)
+            ap.error("--phases times wall seconds; use it with --clock wall")
+        CLOCK, args.skip_jobs = time.process_time, True
     if args.phases:
         watch_phases()
     where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"torch {torch.__version__}, {where}, {args.steps} full-batch steps per variant"
-          + (f"; (a) timed on {args.seq_sample} variants and scaled to K" if args.seq_sample else ""))
+          + (f"; (a) timed on {args.seq_sample} variants and scaled to K" if args.seq_sample else "")
+          + ("; CPU seconds of this process (--clock cpu)" if args.clock == "cpu" else "; wall seconds"))
     print(f"{'size':8s} {'opt':5s} {'K':>4s} {'(a) seq':>9s} {'(b) jobs2':>10s} {'(c) gdlab':>10s} {'(d) ref':>9s} {'(e) engine':>10s} {'a/c':>7s} {'a/e':>6s} {'c/d':>6s} {'e/d':>6s}")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.out, prefix=".bench-") as tmp:

@@ -43,6 +43,17 @@ def test_sweep_speed_prints_all_five_ways(tmp_path):
     assert list(tmp_path.iterdir()) == []  # its run folders went to --out, in a temporary folder since removed
 
 
+def test_sweep_speed_in_cpu_time_skips_the_workers_it_cannot_charge(tmp_path):
+    rows = run_script("sweep_speed.py", "--steps", "3", "--sizes", "tiny", "--ks", "2", "--opts", "SGD",
+                      "--out", str(tmp_path), "--clock", "cpu")
+    assert "CPU seconds of this process (--clock cpu)" in " ".join(rows[0])
+    (row,) = [r for r in rows if r and r[0] == "tiny"]
+    assert row[4] == "nan" and all(float(v) > 0 for v in row[3:4] + row[5:])  # (b) skipped without --skip-jobs
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "sweep_speed.py"), "--clock", "cpu", "--phases"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--phases times wall seconds" in out.stderr
+
+
 def test_compact_speed_prints_a_ratio_and_cuts_each_group():
     rows = run_script("compact_speed.py", "--steps", "12", "--sizes", "tiny", "--ks", "8", "--opts", "SGD", "--repeats", "1")
     (row,) = [r for r in rows if r and r[0] == "tiny"]

@@ -24,3 +24,24 @@ def test_compare_draws_a_sharpness_within_a_decade_on_a_linear_axis(tmp_path, va
     assert ax.get_yscale() == scale
     ys = sorted(y for line in ax.get_lines() for y in line.get_ydata())
     assert ys[0] == pytest.approx(values[0] * 0.9) and ys[-1] == pytest.approx(values[-1])
+
+
+def test_a_sweeps_edge_over_seeds_of_different_sharpness_is_labelled_a_mean_with_its_range(tmp_path):
+    """The linear-regression sweep of docs/concepts.md on seeds 0,1,2: init_sharpness 2.125, 2.077 and 2.186,
+    edges 0.941, 0.963 and 0.915. The line at their mean was labelled `2 / init sharpness = 0.94`, which no
+    row's 2/init_sharpness gives, and an lr of 0.93 between them read as safely below the edge."""
+    from tests.test_plot import line, make_sweep, sweep_figure
+
+    sharpness = [2.0, 2.5]  # seed 0, seed 1: edges 1.0 and 0.8
+    sweep = make_sweep(tmp_path / "sweep-x", seeds=(0, 1), extra_columns={"init_sharpness": sharpness * 4})
+    fig, _ = sweep_figure(sweep)
+    edge = line(fig, "stability_edge")
+    assert edge.get_xdata() == pytest.approx([0.9, 0.9])
+    assert edge.get_label() == "2 / init sharpness = 0.9 (mean over seeds: 0.8 to 1)"
+    (band,) = [p for ax in fig.axes for p in ax.patches if p.get_gid() == "stability_edge:range"]
+    assert (band.get_x(), band.get_x() + band.get_width()) == pytest.approx((2 / 2.5, 2 / 2.0))
+    # one sharpness for every seed: one number, no band
+    same = make_sweep(tmp_path / "sweep-y", seeds=(0, 1), extra_columns={"init_sharpness": [2.0] * 8})
+    fig, _ = sweep_figure(same)
+    assert line(fig, "stability_edge").get_label() == "2 / init sharpness = 1"
+    assert not [p for ax in fig.axes for p in ax.patches if p.get_gid() == "stability_edge:range"]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.plotting.output import finite, log_if_positive, note_if_empty, top_edge
+from gdlab.plotting.stability import draw_edge
 from gdlab.sweep.rank import best_over_seeds, higher_is_better
 
 LR = "optimizer.lr"
@@ -82,7 +83,8 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             _star(ax, drawn.get(rank_by, best), pick, higher_is_better(rank_by or ""), color,
                   f"{prefix}best {_short(x)}", name, categories, k)
         _crosses(ax, sub.loc[diverged.loc[sub.index], x], color, name, marked)
-        _edge_line(ax, sub, x, color, group, name, prefix)
+        if x == LR and "stability_edge" in sub:
+            draw_edge(ax, sub, color if group else "k", "stability_edge" + (f":{name}" if group else ""), prefix)
 
     log_if_positive(ax, plotted)
     # what an empty panel means: every variant diverged, or none has finished yet (a sweep still running)
@@ -169,16 +171,6 @@ def _crosses(ax, values: pd.Series, color: str, name, marked: dict) -> None:
     ax.plot(bad, np.ones_like(bad), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
             transform=where, gid=f"diverged:{name}", label=None if marked["diverged"] else "diverged")
     marked["diverged"], marked["crossed"] = True, marked["crossed"] + 1
-
-
-def _edge_line(ax, sub: pd.DataFrame, x: str, color: str, group, name, prefix: str) -> None:
-    """The predicted stability edge on an lr axis: one line per optimizer group, each has its own formula."""
-    edges = sub["stability_edge"].dropna() if x == LR and "stability_edge" in sub else ()
-    if not len(edges):
-        return
-    formula = sub.loc[edges.index, "stability_formula"].iloc[0]
-    ax.axvline(float(edges.mean()), color=color if group else "k", ls="-.", lw=1,
-               gid="stability_edge" + (f":{name}" if group else ""), label=f"{prefix}{formula} = {float(edges.mean()):.3g}")
 
 
 MAX_VALUE_TICKS = 5  # labels that fit under a 4.8-inch panel: `0.0316` is six characters

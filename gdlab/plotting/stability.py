@@ -82,3 +82,19 @@ def edges_of(table: pd.DataFrame, base: dict | None, configs: dict[int, dict | N
         if found is not None:
             edges[index], texts[index] = found
     return edges, texts
+
+
+def draw_edge(ax, rows: pd.DataFrame, color: str, gid: str, prefix: str = "") -> None:
+    """The predicted stability edge of one optimizer's rows as a vertical line at their mean. Seeds that start
+    at different sharpness have different edges: the label then says it is a mean and gives their range, and a
+    band spans it, so an lr that diverged on one seed but not another is seen to lie inside it."""
+    edges = rows["stability_edge"].dropna()
+    if not len(edges):
+        return
+    formula = rows.loc[edges.index, "stability_formula"].iloc[0]
+    mean, low, high = float(edges.mean()), float(edges.min()), float(edges.max())
+    label = f"{prefix}{formula} = {mean:.3g}"
+    if not math.isclose(low, high, rel_tol=1e-3):
+        label += f" (mean over seeds: {low:.3g} to {high:.3g})"
+        ax.axvspan(low, high, color=color, alpha=0.1, lw=0, gid=gid + ":range")
+    ax.axvline(mean, color=color, ls="-.", lw=1, gid=gid, label=label)

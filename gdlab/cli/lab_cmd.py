@@ -158,6 +158,12 @@ def gradcheck_command(
     if failed:
         names = ", ".join(failed)
         sys.stdout.write(f"FAIL: {len(failed)} of {len(rows)} tensors differ from finite differences: {names}\n")
+        rounding = max(r.rounding for r in rows)
+        if rounding > atol:  # the V of a finite difference: below some eps, rounding outgrows the truncation error
+            sys.stdout.write(
+                f"note: at --eps {eps:g}, float64's rounding of the loss alone can move a numeric gradient by about "
+                f"{rounding:.1e}, more than --atol {atol:g}: these failures may be the finite difference's, not "
+                "autograd's; try a larger --eps (the default is 1e-06)\n")
         raise typer.Exit(EXIT_FAILED)
     sys.stdout.write(f"ok: all {len(rows)} tensors match finite differences\n" if len(rows) != 1
                      else "ok: the one tensor matches finite differences\n")

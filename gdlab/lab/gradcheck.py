@@ -4,6 +4,7 @@ closed-form gradient of a lone Linear layer under MSELoss; plus a planted backwa
 from __future__ import annotations
 
 import copy
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -22,6 +23,9 @@ class Row:
     max_abs: float
     max_rel: float | None  # None: every checked numeric gradient was exactly 0, where only atol applies
     passed: bool  # |autograd - numeric| <= atol + rtol * |numeric| for every checked element
+    # How far float64's rounding of the loss alone can move a numeric gradient: the spacing of floats at L
+    # over eps. Above atol, a FAIL may be the finite difference's and not autograd's (too small an eps).
+    rounding: float = 0.0
 
 
 def gradcheck_model(
@@ -43,6 +47,8 @@ def gradcheck_model(
 
     def loss() -> float:
         return loss_fn(model(x), y).item()
+
+    rounding = math.ulp(loss()) / eps
 
     rows = []
     with torch.no_grad():
@@ -72,7 +78,7 @@ def gradcheck_model(
             rel = err[defined] / numeric[defined].abs()
             rows.append(Row(
                 name, tuple(p.shape), len(picked), flat.numel(), _max(err), _max(rel) if rel.numel() else None,
-                bool((err <= atol + rtol * numeric.abs()).all()),
+                bool((err <= atol + rtol * numeric.abs()).all()), rounding,
             ))
     return rows
 

@@ -1,0 +1,33 @@
+"""gdlab gradcheck with too small an --eps: the failures are float64 rounding of the loss, not autograd, and
+the output says so (a student varying eps sees the finite difference's error grow again below ~1e-10)."""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+from gdlab.lab.gradcheck import gradcheck_model
+from tests.helpers import invoke
+from tests.test_lab import REGRESSION, two_layer
+
+
+def test_each_row_says_how_far_rounding_of_the_loss_can_move_a_numeric_gradient():
+    model, x, y = two_layer()
+    by_hand = ((model.double()(x.double()) - y.double()) ** 2).mean().item()
+    rows = gradcheck_model(model, nn.MSELoss(), x, y, eps=1e-13)
+    assert {r.rounding for r in rows} == {math.ulp(by_hand) / 1e-13}
+    assert not all(r.passed for r in rows)  # 1e-3 of rounding against atol 1e-6
+    assert all(r.passed for r in gradcheck_model(model, nn.MSELoss(), x, y))  # eps 1e-6: 1e-10 of it
+
+
+def test_a_failure_below_the_rounding_floor_is_explained_and_a_real_one_is_not(tmp_path):
+    config = tmp_path / "lab.yaml"
+    config.write_text(REGRESSION)
+    result = invoke("gradcheck", config, "--eps", "1e-13")
+    assert result.exit_code == 1
+    last = result.stdout.strip().splitlines()
+    assert last[-2].startswith("FAIL:")
+    assert last[-1].startswith("note: at --eps 1e-13, float64's rounding of the loss alone") and "try a larger --eps" in last[-1]
+    planted = invoke("gradcheck", config, "--plant-bug", "1.5")
+    assert planted.exit_code == 1 and "FAIL:" in planted.stdout and "note:" not in planted.stdout

@@ -45,3 +45,20 @@ def test_a_sweeps_edge_over_seeds_of_different_sharpness_is_labelled_a_mean_with
     fig, _ = sweep_figure(same)
     assert line(fig, "stability_edge").get_label() == "2 / init sharpness = 1"
     assert not [p for ax in fig.axes for p in ax.patches if p.get_gid() == "stability_edge:range"]
+
+
+@pytest.mark.parametrize("lrs, edge, ticks", [
+    ((0.02, 0.04, 0.06), 0.17, [0.02, 0.04, 0.06, 0.17]),  # configs/edge_of_stability.yaml swept below its edge
+    ((0.3, 0.9, 1.0, 1.5), 0.941, [0.3, 0.9, 1.0, 1.5]),  # docs/concepts.md: among the swept lrs, unticked
+])
+def test_an_edge_beyond_the_swept_lrs_gets_a_tick(tmp_path, lrs, edge, ticks):
+    """Ticked at 0.02, 0.04 and 0.06 only, the axis ran on to the edge line at 0.17 with nothing to read it by."""
+    from tests.test_plot import line, make_sweep, sweep_figure
+
+    sweep = make_sweep(tmp_path / "sweep-x", lrs=lrs, diverge_above=2.0,
+                       extra_columns={"init_sharpness": [2 / edge] * len(lrs)})
+    fig, _ = sweep_figure(sweep)
+    panel = line(fig, "stability_edge").axes
+    assert list(panel.get_xticks()) == pytest.approx(ticks)
+    fig.canvas.draw()
+    assert [t.get_text() for t in panel.get_xticklabels()] == [f"{t:.3g}" for t in ticks]

@@ -98,3 +98,21 @@ def draw_edge(ax, rows: pd.DataFrame, color: str, gid: str, prefix: str = "") ->
         label += f" (mean over seeds: {low:.3g} to {high:.3g})"
         ax.axvspan(low, high, color=color, alpha=0.1, lw=0, gid=gid + ":range")
     ax.axvline(mean, color=color, ls="-.", lw=1, gid=gid, label=label)
+
+
+def tick_edges_beyond(ax, swept) -> None:
+    """An edge beyond the swept lrs stretches an axis ticked at the swept values only (see
+    label_swept_values): tick it too, or where it stands cannot be read (the edge-of-stability config swept
+    over 0.02, 0.04, 0.06 put its edge at 0.17, past the last tick). An edge among the swept values stays
+    unticked, where its label would collide with theirs."""
+    from matplotlib.ticker import FixedLocator
+
+    locator = ax.xaxis.get_major_locator()
+    data = np.asarray(swept, dtype=float)
+    data = data[np.isfinite(data) & (data > 0)]
+    if not isinstance(locator, FixedLocator) or not data.size:
+        return
+    edges = [line.get_xdata()[0] for line in ax.get_lines() if str(line.get_gid()).startswith("stability_edge")]
+    beyond = [e for e in edges if e > 1.25 * data.max() or e < data.min() / 1.25]
+    if beyond:
+        ax.xaxis.set_major_locator(FixedLocator(sorted([*locator.locs, *beyond])))

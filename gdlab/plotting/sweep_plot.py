@@ -12,7 +12,7 @@ from gdlab.plotting.load import SweepData, diverged_step
 from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import diverged_mark, finite, log_if_positive, new_figure, note_if_empty, step_axis
 from gdlab.plotting.sensitivity import draw_sensitivity, label_swept_values
-from gdlab.plotting.stability import edges_of
+from gdlab.plotting.stability import edges_of, tick_edges_beyond
 from gdlab.sweep.rank import RANKABLE
 
 LR, SEED, OPTIMIZER = "optimizer.lr", "seed", "optimizer.name"
@@ -159,6 +159,7 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
         else:
             if log_if_positive(low, [table[x].to_numpy(dtype=float)], axis="x"):
                 label_swept_values(low, table[x].to_numpy(dtype=float))
+                tick_edges_beyond(low, table[x].to_numpy(dtype=float))
     for row, values in zip(grid, drawn):  # a panel with nothing finite (all diverged) cleared the row's ticks
         if len(row) > 1 and any(finite(v).any() for v in values):
             log_if_positive(row[0], values)  # the scale's own ticks again, and limits over every panel

@@ -85,9 +85,12 @@ def graph_command(
         raise GdlabError(f"{config}: the forward pass failed: {str(exc).splitlines()[0]}", EXIT_FAILED) from None
     console = output_console(highlight=False)
     leaves = sum(1 for n in graph.nodes if n.param)
-    console.print(f"{cfg.name}: {cfg.loss.name} on the first {x.shape[0]} training rows -> {len(graph.nodes)} autograd "
-                  f"nodes, {leaves} of them parameter leaves. Each node lists the grad_fns backward() visits next.")
     by_layer = group == "layers" or (group == "auto" and len(graph.nodes) > COLLAPSE_ABOVE)
+    # the by-layer view has no node lines: say what its lines are instead
+    how = ("One line per layer, in the order backward() reaches them: its output shape, grad_fns and parameters."
+           if by_layer else "Each node lists the grad_fns backward() visits next.")
+    console.print(f"{cfg.name}: {cfg.loss.name} on the first {x.shape[0]} training rows -> {len(graph.nodes)} autograd "
+                  f"nodes, {leaves} of them parameter leaves. {how}")
     console.print(layer_tree(graph) if by_layer else node_tree(graph))
     text = to_dot(graph) if dot_file or png_file else ""
     if dot_file:

@@ -52,8 +52,9 @@ def _drawable(run: RunData, metric: str, x: str, warnings: list[str]) -> np.ndar
 
 def _y_scale(ax, metric: str, values) -> None:
     """Accuracies on a linear 0–1 axis, as `gdlab plot` draws them: a log axis would stretch the near-zero
-    start and squash the approach to 1 that matters. Sharpness as `gdlab plot`'s panel: log only when it spans a
-    decade (the edge-of-stability climb 12 -> 35 got two labelled ticks). Anything else: log when every value is positive."""
+    start and squash the approach to 1 that matters. Sharpness as `gdlab plot`'s panel draws it: log only when
+    it spans a decade (the edge-of-stability climb 12 -> 35 got two labelled ticks). Anything else: log when
+    every value is positive."""
     if not metric.endswith("accuracy"):
         log_if_positive(ax, values, min_decades=1 if metric == "sharpness" else 0)
         return

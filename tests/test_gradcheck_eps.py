@@ -31,3 +31,13 @@ def test_a_failure_below_the_rounding_floor_is_explained_and_a_real_one_is_not(t
     assert last[-1].startswith("note: at --eps 1e-13, float64's rounding of the loss alone") and "try a larger --eps" in last[-1]
     planted = invoke("gradcheck", config, "--plant-bug", "1.5")
     assert planted.exit_code == 1 and "FAIL:" in planted.stdout and "note:" not in planted.stdout
+
+
+def test_a_real_failure_on_a_large_loss_gets_no_rounding_note(tmp_path):
+    """A loss near 1e5 has a float spacing of 1.5e-11, 1.5e-5 over eps 1e-6: above --atol, but a planted bug's
+    errors are far larger, and the note blamed the finite difference for them."""
+    config = tmp_path / "lab.yaml"
+    config.write_text(REGRESSION.replace("noise: 0.1", "noise: 300"))
+    result = invoke("gradcheck", config, "--plant-bug", "1.5")
+    assert result.exit_code == 1 and "FAIL:" in result.stdout and "note:" not in result.stdout
+

@@ -46,7 +46,8 @@ class TrainProgress:
             self.progress.stop()
 
 
-def summary_table(summary: dict) -> Table:
+def summary_table(summary: dict, extra: list[tuple[str, str]] = ()) -> Table:
+    """The end-of-run table: summary.json's headline numbers, then `extra` (name, text) rows."""
     table = Table(title=f"{summary['name']}: {summary['status']}", show_header=False, box=None, pad_edge=False)
     table.add_column(style="dim")
     table.add_column()
@@ -54,6 +55,8 @@ def summary_table(summary: dict) -> Table:
                 "diverged_at_step", "stopped_early_at_step", "restored_best_from_step", "wall_s", "steps_per_s", "device"):
         if summary.get(key) is not None:
             table.add_row(key, fmt_number(summary[key]))
+    for key, text in extra:
+        table.add_row(key, text)
     return table
 
 

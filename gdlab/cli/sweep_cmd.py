@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Optional
@@ -10,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from gdlab.cli.app import RunsOption, command, runs_folder
-from gdlab.errors import EXIT_FAILED, GdlabError
+from gdlab.errors import GdlabError
 from gdlab.io_pool import io_threads
 
 
@@ -145,26 +144,9 @@ def sweep_command(
         summaries = _run(console, setup, folder, todo, done, quiet, stop, dict(
             vectorize=vectorize, jobs=jobs, backend=backend, ray_address=ray_address, fail_fast=fail_fast,
             init_sharpness=sharpness, max_group=max_group))
-    rows = sweep_run.sweep_rows(setup, folder, summaries)
-    if not quiet:
-        from gdlab.cli.sweep_view import ranking_tables
+    from gdlab.cli.sweep_end import report
 
-        from gdlab.sweep.rank import default_rank_by
-
-        for table in ranking_tables(rows, list(setup.axes), rank_by, default_rank_by(p.cfg for p in setup.plans)):
-            console.print(table)
-    sys.stdout.write(f"{folder}\n")
-    from gdlab.cli.progress import note_eager_steps, note_rising_losses
-
-    note_eager_steps(list(summaries.values()))
-    note_rising_losses([(r["run_dir"], folder / r["run_dir"], r) for r in rows], "variants")
-    statuses = [s.get("status") for s in summaries.values()]
-    if stop.signum is not None and any(s in ("interrupted", "skipped") for s in statuses):  # not when all finished
-        raise typer.Exit(stop.exit_code)
-    bad = sum(s not in sweep_run.DONE for s in statuses)
-    if bad:
-        sys.stderr.write(f"gdlab: {bad} of {len(statuses)} variants did not finish (see status and error in {folder / 'sweep.csv'})\n")
-        raise typer.Exit(EXIT_FAILED)
+    report(console, setup, folder, summaries, quiet, rank_by, stop)
 
 
 def _run(console, setup, folder: Path, todo, done, quiet: bool, stop, options: dict):

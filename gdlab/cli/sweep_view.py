@@ -116,7 +116,9 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
     table.add_column("rank", justify="right")
     for a in axes:
         table.add_column(a)
-    for c in ("status", metric, "diverged_at_step", "steps"):
+    # with --sharpness, each variant's init sharpness and the lr past which a quadratic that curved would diverge
+    sharp = [c for c in ("init_sharpness", "stability_edge") if any(r.get(c) is not None for r in rows)]
+    for c in ("status", metric, "diverged_at_step", "steps", *sharp):
         table.add_column(c, justify="right")
     # an axis under `loss` changes what the score measures (MSE vs cross-entropy, label smoothing), one under
     # `data` the problem itself (less noise is always easier)
@@ -129,7 +131,8 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
     for i, r in enumerate(ranked[:_shown(len(ranked))], 1):
         style = "bold green" if i == 1 and r["status"] == "completed" else STATUS_STYLE.get(r["status"], "")
         table.add_row(str(i), *[format_value(r[a]) for a in axes], r["status"], fmt_number(r.get(metric)),
-                      fmt_number(r.get("diverged_at_step")), fmt_number(r.get("steps")), style=style if i == 1 else None)
+                      fmt_number(r.get("diverged_at_step")), fmt_number(r.get("steps")),
+                      *[fmt_number(r.get(c)) for c in sharp], style=style if i == 1 else None)
     tables.append(table)
     if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
         agg = Table(title=f"over seeds: {metric} mean ± std")

@@ -109,7 +109,9 @@ def train_command(
     from gdlab.cli.progress import note_eager_steps, note_rising_losses, summary_table
 
     if not quiet:
-        console.print(summary_table(s))
+        from gdlab.cli.sharpness_view import run_rows
+
+        console.print(summary_table(s, run_rows(result.run_dir, cfg.optimizer.model_dump())))
     note_eager_steps([s])
     note_rising_losses([(s["name"], result.run_dir, s)])
     if s["status"] == "failed":

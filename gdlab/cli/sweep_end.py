@@ -1,0 +1,39 @@
+"""The end of a sweep on the terminal: the ranking tables, the folder's path, the notes, the exit code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from gdlab.errors import EXIT_FAILED
+
+
+def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool, rank_by: str | None, stop) -> None:
+    """Rank and show the variants, print the folder, then exit as the README's exit codes say: 130/143 if a
+    signal cut variants short, 1 if any failed, else return (0)."""
+    from gdlab.sweep import run as sweep_run
+
+    rows = sweep_run.sweep_rows(setup, folder, summaries)
+    if not quiet:
+        from gdlab.cli.sharpness_view import add_edges
+        from gdlab.cli.sweep_view import ranking_tables
+        from gdlab.sweep.rank import default_rank_by
+
+        if any(r.get("init_sharpness") is not None for r in rows):  # --sharpness: each variant's edge lr beside it
+            add_edges(rows, [p.cfg.optimizer.model_dump() for p in setup.plans])
+        for table in ranking_tables(rows, list(setup.axes), rank_by, default_rank_by(p.cfg for p in setup.plans)):
+            console.print(table)
+    sys.stdout.write(f"{folder}\n")
+    from gdlab.cli.progress import note_eager_steps, note_rising_losses
+
+    note_eager_steps(list(summaries.values()))
+    note_rising_losses([(r["run_dir"], folder / r["run_dir"], r) for r in rows], "variants")
+    statuses = [s.get("status") for s in summaries.values()]
+    if stop.signum is not None and any(s in ("interrupted", "skipped") for s in statuses):  # not when all finished
+        raise typer.Exit(stop.exit_code)
+    bad = sum(s not in sweep_run.DONE for s in statuses)
+    if bad:
+        sys.stderr.write(f"gdlab: {bad} of {len(statuses)} variants did not finish (see status and error in {folder / 'sweep.csv'})\n")
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,72 @@
+"""Sharpness on the terminal: `gdlab train`'s summary gives the last sharpness measured and the edge its lr
+sets, and `gdlab sweep --sharpness` ranks variants beside their init sharpness and predicted edge lr, each
+checked against metrics.csv / sweep.csv and the optimizers' closed-form edges."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.helpers import invoke
+
+LINEAR = {  # least squares: its Hessian is constant, so the edge is exact
+    "name": "lin", "seed": 0, "data": {"name": "linear", "n_samples": 64, "val_fraction": 0.25},
+    "model": [{"Linear": [1, 1]}], "loss": "MSELoss", "optimizer": {"name": "GD", "lr": 0.3},
+    "train": {"steps": 12, "device": "cpu", "sharpness_every": 5},
+}
+
+
+def write(tmp_path, raw) -> str:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def table_value(stdout: str, key: str) -> str:
+    (line,) = [ln for ln in stdout.splitlines() if ln.startswith(key + " ")]
+    return line[len(key):].strip()
+
+
+@pytest.mark.parametrize("lr, side", [(0.3, "below"), (1.2, "above")])
+def test_train_ends_with_the_last_sharpness_and_the_edge_of_its_lr(tmp_path, lr, side):
+    raw = json.loads(json.dumps(LINEAR))
+    raw["optimizer"]["lr"] = lr
+    raw["train"]["diverge_factor"] = None  # lr 1.2 grows the loss; the row is about what it measured
+    result = invoke("train", write(tmp_path, raw), "--run-dir", tmp_path / "r")
+    assert result.exit_code in (0, 3), result.stderr
+    with open(tmp_path / "r" / "metrics.csv", newline="") as f:
+        last = [r for r in csv.DictReader(f) if r["sharpness"] and float(r["sharpness"]) == float(r["sharpness"])][-1]
+    assert table_value(result.stdout, "sharpness") == f"{float(last['sharpness']):.4g} (step {last['step']})"
+    assert table_value(result.stdout, "stability edge") == f"{2 / lr:.4g} = 2 / lr (the sharpness is {side} it)"
+
+
+def test_train_without_sharpness_or_with_adam_shows_no_edge(tmp_path):
+    raw = json.loads(json.dumps(LINEAR))
+    raw["train"]["sharpness_every"] = None
+    out = invoke("train", write(tmp_path, raw), "--run-dir", tmp_path / "a").stdout
+    assert not [ln for ln in out.splitlines() if ln.startswith(("sharpness ", "stability edge "))]
+    raw = json.loads(json.dumps(LINEAR)) | {"optimizer": {"name": "Adam", "lr": 0.01}}
+    out = invoke("train", write(tmp_path, raw), "--run-dir", tmp_path / "b").stdout
+    assert table_value(out, "sharpness") and "stability edge" not in out  # Adam rescales each weight's step: no such edge
+
+
+def test_a_sharpness_sweep_ranks_variants_beside_their_init_sharpness_and_edge_lr(tmp_path):
+    raw = json.loads(json.dumps(LINEAR)) | {"optimizer": {"name": "SGD", "lr": 0.1, "momentum": 0.5}}
+    raw["train"]["sharpness_every"] = None
+    result = invoke("sweep", write(tmp_path, raw), "optimizer.name=GD,SGD,Adam", "--sharpness", "--run-dir", tmp_path / "s")
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(tmp_path / "s" / "sweep.csv").set_index("optimizer.name")
+    header = next(ln for ln in result.stdout.splitlines() if "init_sharpness" in ln)
+    assert header.split("┃")[-3:-1] == [" init_sharpness ", " stability_edge "]
+    expected = {"GD": 2 / table.loc["GD", "init_sharpness"],  # 2/λ, and heavy ball's 2(1+β)/λ
+                "SGD": 2 * 1.5 / table.loc["SGD", "init_sharpness"], "Adam": None}
+    for name, edge in expected.items():
+        (row,) = [ln for ln in result.stdout.splitlines() if f"│ {name} " in ln]
+        cells = [c.strip() for c in row.split("│")[1:-1]]
+        assert cells[-2] == f"{table.loc[name, 'init_sharpness']:.4g}"
+        assert cells[-1] == ("-" if edge is None else f"{edge:.4g}")
+    assert "stability_edge" not in pd.read_csv(tmp_path / "s" / "sweep.csv").columns  # display only

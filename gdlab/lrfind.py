@@ -44,8 +44,9 @@ def check_range(min_lr: float, max_lr: float, steps: int, stop_factor: float = 4
         if not (math.isfinite(lr) and lr >= sys.float_info.min):
             raise GdlabError(f"{flag} {lr:.3g}: need a finite learning rate >= {sys.float_info.min:.3g} "
                              "(no 0, negative, nan, inf or subnormal)")
+    low, high = _distinct(min_lr, max_lr)
     if not min_lr < max_lr:
-        raise GdlabError(f"--min-lr {min_lr:.3g} / --max-lr {max_lr:.3g}: need 0 < min-lr < max-lr")
+        raise GdlabError(f"--min-lr {low} / --max-lr {high}: need 0 < min-lr < max-lr")
     if not MIN_STEPS <= steps <= MAX_STEPS:
         raise GdlabError(f"--steps {steps}: need {MIN_STEPS} to {MAX_STEPS} (a range test resolves any lr range in a few "
                          "hundred to a few thousand steps)" if steps > MAX_STEPS else f"--steps {steps}: need at least {MIN_STEPS}")
@@ -55,9 +56,16 @@ def check_range(min_lr: float, max_lr: float, steps: int, stop_factor: float = 4
     log_gamma = (math.log(max_lr) - math.log(min_lr)) / (steps - 1)
     gamma = math.exp(log_gamma) if log_gamma < math.log(sys.float_info.max) else math.inf
     if not (math.isfinite(gamma) and gamma > 1):
-        raise GdlabError(f"--min-lr {min_lr:.3g} .. --max-lr {max_lr:.3g} over --steps {steps}: the per-step lr factor "
-                         f"{gamma:.3g} must be finite and > 1; narrow or widen the range, or change --steps")
+        factor = "rounds to exactly 1" if gamma == 1 else f"is {gamma:.3g}" if f"{gamma:.3g}" != "1" else f"is 1 + {gamma - 1:.3g}"
+        raise GdlabError(f"--min-lr {low} .. --max-lr {high} over --steps {steps}: the per-step lr factor "
+                         f"{factor}; it must be finite and > 1: narrow or widen the range, or change --steps")
     return gamma
+
+
+def _distinct(a: float, b: float) -> tuple[str, str]:
+    """Two numbers as 3 significant digits, or in full where those read alike (1 .. 1.0000000000000002)."""
+    short = f"{a:.3g}", f"{b:.3g}"
+    return short if short[0] != short[1] else (repr(a), repr(b))
 
 
 def range_test_config(cfg: Config, min_lr: float, steps: int) -> Config:

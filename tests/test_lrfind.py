@@ -36,7 +36,10 @@ def lr_find(tmp_path, *args):
     (["--min-lr", "0"], ["--min-lr"]),
     (["--min-lr", "-1"], ["--min-lr"]),
     (["--min-lr", "1", "--max-lr", "0.5"], ["--min-lr", "--max-lr", "min-lr < max-lr"]),
-    (["--min-lr", "1", "--max-lr", "1.0000000000000002"], ["--steps", "factor"]),  # the per-step factor rounds to 1
+    # the per-step factor rounds to 1, and both bounds are written out in full (they read "1 .. 1" at 3 digits)
+    (["--min-lr", "1", "--max-lr", "1.0000000000000002"],
+     ["--steps", "--min-lr 1.0 .. --max-lr 1.0000000000000002", "factor rounds to exactly 1"]),
+    (["--min-lr", "1.00001", "--max-lr", "1.000001"], ["--min-lr 1.00001 / --max-lr 1.000001", "min-lr < max-lr"]),
     (["--steps", "3"], ["--steps", "at least 5"]),
     (["--stop-factor", "nan"], ["--stop-factor"]),
     (["--stop-factor", "0.5"], ["--stop-factor"]),

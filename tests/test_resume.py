@@ -529,10 +529,17 @@ def test_runs_shows_a_resumed_run_training_now_where_it_is_not_where_it_was_inte
 def test_a_run_killed_after_it_diverged_resumes_as_diverged_at_that_step(tmp_path):
     """Its last checkpoint (at the end) is at the divergence step; without summary.json the resume trained one more
     step on the frozen weights and diverged again a step later, with a row the run never had."""
+    kill_after_divergence_and_resume(tmp_path)
+
+
+def kill_after_divergence_and_resume(tmp_path, *extra: str) -> None:
+    """Train a run that diverges at step 2 twice, kill one after its last checkpoint (no summary.json, no model.pt),
+    resume it, and check it ends as the uninterrupted one did."""
     ref, run = tmp_path / "ref", tmp_path / "run"
-    diverging = ("optimizer.name=SGD", "optimizer.lr=1e4", "scheduler=null", "train.diverge_factor=2")
+    diverging = ("optimizer.name=SGD", "optimizer.lr=1e4", "scheduler=null", "train.diverge_factor=2", *extra)
     for folder in (ref, run):
-        assert runner.invoke(app, ["train", str(config(tmp_path)), *diverging, "--run-dir", str(folder), "-q"]).exit_code == 3
+        result = runner.invoke(app, ["train", str(config(tmp_path)), *diverging, "--run-dir", str(folder), "-q"])
+        assert result.exit_code == 3, result.output
     (run / "summary.json").unlink()  # killed after its checkpoint, before its last files
     (run / "model.pt").unlink()
     result = runner.invoke(app, ["train", "--resume", str(run), "-q"])

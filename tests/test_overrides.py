@@ -92,10 +92,10 @@ def test_switching_to_a_kind_that_takes_the_key_keeps_it_and_says_so(tmp_path):
     result = train(tmp_path, write(tmp_path), "optimizer.name=RMSprop")
     assert resolved(result)["optimizer"]["momentum"] == 0.9
     # (RMSprop with momentum at this lr ends above its first loss: that note may follow, about the run)
-    notes = [line for line in result.stderr.splitlines() if "above the first" not in line]
+    notes = [line for line in result.stderr.splitlines() if "training loss above its first (" not in line]
     assert notes == ["gdlab: note: optimizer.momentum: 0.9 carries over from SGD to RMSprop, whose default is 0"]
     chosen = train(tmp_path, write(tmp_path), "optimizer.name=RMSprop", "optimizer.momentum=0.9").stderr
-    assert [line for line in chosen.splitlines() if "above the first" not in line] == []  # chosen here: no note
+    assert [line for line in chosen.splitlines() if "training loss above its first (" not in line] == []  # chosen here: no note
 
 
 def test_switching_the_dataset_drops_generator_keys(tmp_path):

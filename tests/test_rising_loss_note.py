@@ -11,18 +11,21 @@ import yaml
 from tests.helpers import TINY, invoke
 
 
-def write(tmp_path, lr: float):
+def write(tmp_path, lr: float, **train):
     raw = json.loads(json.dumps(TINY))
     raw["optimizer"]["lr"] = lr
+    raw["train"].update(train)
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
 
 
 def first_and_final(run_dir):
+    """metrics.csv's step-1 train loss (at the initial weights) and summary.json's final one."""
     with open(run_dir / "metrics.csv", newline="") as f:
-        first = float(next(csv.DictReader(f))["train_loss"])
-    return first, json.loads((run_dir / "summary.json").read_text())["final_train_loss"]
+        first = next(csv.DictReader(f))
+    assert first["step"] == "1"
+    return float(first["train_loss"]), json.loads((run_dir / "summary.json").read_text())["final_train_loss"]
 
 
 def test_a_run_whose_loss_rose_is_named_with_its_first_and_final_loss(tmp_path):
@@ -31,7 +34,7 @@ def test_a_run_whose_loss_rose_is_named_with_its_first_and_final_loss(tmp_path):
     first, final = first_and_final(tmp_path / "r")
     assert final > first  # the premise: lr 30 on this data ends worse than it started, yet completes
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["status"] == "completed"
-    note = [line for line in result.stderr.splitlines() if "above the first" in line]
+    note = [line for line in result.stderr.splitlines() if "above its first (" in line]
     assert len(note) == 1 and note[0].startswith("gdlab: note: this run completed")
     assert f"{first:.4g} -> {final:.4g}" in note[0] and "train.diverge_factor" in note[0]
 
@@ -41,7 +44,7 @@ def test_a_converging_run_gets_no_note(tmp_path):
     assert result.exit_code == 0, result.stderr
     first, final = first_and_final(tmp_path / "r")
     assert final < first
-    assert "above the first" not in result.stderr
+    assert "above its first" not in result.stderr
 
 
 def test_a_sweep_names_only_the_variants_whose_loss_rose(tmp_path):
@@ -51,7 +54,19 @@ def test_a_sweep_names_only_the_variants_whose_loss_rose(tmp_path):
     assert first_and_final(calm)[1] < first_and_final(calm)[0]
     first, final = first_and_final(wild)
     assert final > first
-    note = [line for line in result.stderr.splitlines() if "above the first" in line]
-    assert note == [f"gdlab: note: 1 of 2 variants completed with a training loss above the first ({wild.name}: "
+    note = [line for line in result.stderr.splitlines() if "above their first" in line]
+    assert note == [f"gdlab: note: 1 of 2 variants completed with a training loss above their first ({wild.name}: "
                     f"{first:.4g} -> {final:.4g}): the learning rate may be too large to converge; a lower "
                     "train.diverge_factor counts such runs as diverged"]
+
+
+def test_with_minibatches_the_first_row_is_the_measure_not_the_first_epoch(tmp_path):
+    """Too large an lr blows up within the first epoch of 9 batches, so that epoch's mean is no starting point:
+    the first batch's loss at the initial weights is."""
+    result = invoke("train", write(tmp_path, 30.0, batch_size=8), "--run-dir", tmp_path / "r", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    first, final = first_and_final(tmp_path / "r")
+    with open(tmp_path / "r" / "metrics.csv", newline="") as f:
+        first_epoch = [float(r["train_loss"]) for r in csv.DictReader(f) if float(r["epoch"]) <= 1]
+    assert len(first_epoch) == 9 and sum(first_epoch) / 9 > final > first  # the epoch's mean had blown up
+    assert f"(tiny: {first:.4g} -> {final:.4g})" in result.stderr

@@ -71,22 +71,21 @@ def note_eager_steps(summaries: list[dict]) -> None:
 
 
 def first_train_loss(metrics_csv) -> float | None:
-    """The train_loss of metrics.csv's first row (the loss before any update, on a full batch); None where
-    there is none to read."""
+    """The train_loss of metrics.csv's first row: the loss at the initial weights (with minibatches, one batch's,
+    an unbiased estimate of it; a first epoch's mean would already hold the blow-up of too large an lr)."""
     import csv
 
     try:
         with open(metrics_csv, newline="", encoding="utf-8") as f:
-            rows = csv.reader(f)
-            header, first = next(rows), next(rows)
-        return float(first[header.index("train_loss")])
-    except (OSError, StopIteration, ValueError, IndexError, UnicodeDecodeError):
+            value = float(next(csv.DictReader(f))["train_loss"])
+    except (OSError, StopIteration, KeyError, TypeError, ValueError, UnicodeDecodeError, csv.Error):
         return None
+    return value if math.isfinite(value) else None
 
 
 def note_rising_losses(runs: list[tuple[str, object, dict]], noun: str = "runs") -> None:
     """Say on stderr which completed runs (name, run folder, summary) ended with a training loss above their
-    first: a learning rate too large to converge whose loss stayed finite and under train.diverge_factor
+    first (step 1's): a learning rate too large to converge whose loss stayed finite and under train.diverge_factor
     (10000x by default, loose so as not to cut catapult-style spikes), which would otherwise read as a result."""
     rose = []
     for name, run_dir, s in runs:
@@ -97,8 +96,8 @@ def note_rising_losses(runs: list[tuple[str, object, dict]], noun: str = "runs")
         if first is not None and final > first:
             rose.append(f"{name}: {fmt_number(first)} -> {fmt_number(final)}")
     if rose:
-        whose = f"{len(rose)} of {len(runs)} {noun}" if len(runs) > 1 else "this run"
+        whose, their = (f"{len(rose)} of {len(runs)} {noun}", "their") if len(runs) > 1 else ("this run", "its")
         shown = "; ".join(rose[:5]) + ("; ..." if len(rose) > 5 else "")
-        sys.stderr.write(f"gdlab: note: {whose} completed with a training loss above the first ({shown}): the "
+        sys.stderr.write(f"gdlab: note: {whose} completed with a training loss above {their} first ({shown}): the "
                          "learning rate may be too large to converge; a lower train.diverge_factor counts such "
                          "runs as diverged\n")

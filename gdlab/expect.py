@@ -16,7 +16,7 @@ _EXPR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*
 # resumed_from_step exists only in a resumed run, restored_best_from_step only with train.restore_best_weights.
 SUMMARY_KEYS = ["final_train_loss", "final_val_loss", "best_val_loss", "final_train_accuracy", "final_val_accuracy", "steps",
                 "epochs", "wall_s", "steps_per_s", "diverged_at_step", "stopped_early_at_step", "seed", "n_params", "sharpness_s",
-                "resumed_from_step", "init_sharpness", "restored_best_from_step"]
+                "sharpness_unsettled", "resumed_from_step", "init_sharpness", "restored_best_from_step"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def check_applicable(expectations: list[Expectation], cfg, resuming: bool = Fals
             )
         if "val" in e.name and cfg.data.val_fraction == 0:
             raise GdlabError(f"--expect '{e.text}': data.val_fraction is 0, so the run has no validation values; use train_*")
-        if e.name in ("sharpness", "sharpness_s") and "sharpness" not in columns:
+        if e.name in ("sharpness", "sharpness_s", "sharpness_unsettled") and "sharpness" not in columns:
             raise GdlabError(f"--expect '{e.text}': the run records no sharpness; set train.sharpness_every")
         if e.name == "resumed_from_step" and not resuming:
             raise GdlabError(f"--expect '{e.text}': only a resumed run (gdlab train --resume) reports resumed_from_step")

@@ -59,12 +59,15 @@ def _build_trainer(variants: list[Variant], datasets: list[Dataset], device: tor
     trainer = GroupTrainer([v.cfg for v in variants], datasets, device, checkpoints=checkpointing)
     hashes = init_hashes(trainer.model.flat)
     # the sharpness at the initial weights predicts the stability edge: GD on a quadratic diverges past 2/lambda
-    init_sharp = trainer._sharpness().tolist() if measure_init_sharpness else None
+    init_sharp, init_unsettled = trainer._sharpness() if measure_init_sharpness else (None, None)
     if resume is not None:
         try:
             restore_trainer(trainer, resume)
         except (ValueError, KeyError, RuntimeError) as exc:
             raise GdlabError(f"{variants[0].run_dir}: cannot resume: {exc}") from None
+    elif init_unsettled is not None:  # a resumed run's checkpoint counted the measurements before it
+        trainer.sharpness_unsettled = [n + int(u) for n, u in zip(trainer.sharpness_unsettled, init_unsettled.tolist())]
+    init_sharp = init_sharp.tolist() if init_sharp is not None else None
     return trainer, hashes, init_sharp
 
 
@@ -171,6 +174,8 @@ def run_group(
             "error": error,
             "resumed_from_step": resume["step"] if resume is not None else None,
             "init_sharpness": init_sharp[k] if init_sharp else None,
+            # measurements (init_sharpness and the sharpness column) that ran out of train.sharpness_iters unsettled
+            "sharpness_unsettled": trainer.sharpness_unsettled[k] if train_cfg.sharpness_every or init_sharp else None,
             "restored_best_from_step": best_steps[k] if best_steps else None,
         }
         summaries.append(summary)

@@ -101,3 +101,17 @@ def note_rising_losses(runs: list[tuple[str, object, dict]], noun: str = "runs")
         sys.stderr.write(f"gdlab: note: {whose} completed with a training loss above {their} first ({shown}): the "
                          "learning rate may be too large to converge; a lower train.diverge_factor counts such "
                          "runs as diverged\n")
+
+
+def note_unsettled_sharpness(summaries: list[dict], iters: int | None = None) -> None:
+    """Say on stderr when sharpness measurements ran out of train.sharpness_iters before power iteration
+    settled (summary.json's sharpness_unsettled): such a value can sit well below the top eigenvalue."""
+    counts = [s["sharpness_unsettled"] for s in summaries if s.get("sharpness_unsettled")]
+    if not counts:
+        return
+    budget = "train.sharpness_iters" + (f" ({iters})" if iters is not None else "")
+    n = sum(counts)
+    what = f"{n} sharpness measurement{'s' if n > 1 else ''}"
+    whose = f" in {len(counts)} of {len(summaries)} variants" if len(summaries) > 1 else ""
+    sys.stderr.write(f"gdlab: note: {what}{whose} ran out of {budget} before settling and may be too low "
+                     "(sharpness_unsettled in summary.json); a larger train.sharpness_iters lets them settle\n")

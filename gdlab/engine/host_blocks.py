@@ -12,7 +12,7 @@ import torch
 
 from gdlab.engine.step_record import StepRecord, host
 
-_DEVICE_FIELDS = (2, 3, 5, 6, 7, 8)  # loss, correct, grad_norm, val_loss, val_correct, sharpness in a pending step
+_DEVICE_FIELDS = (2, 3, 5, 6, 7, 8, 10)  # loss, correct, grad_norm, val_loss, val_correct, sharpness, unsettled in a pending step
 
 
 class _Sent:
@@ -81,7 +81,7 @@ class HostBlocks:
         # read once per block, not per step: a tiny model's step is ~200 us, and each lookup costs
         divergence, means, per_epoch, last = tr.divergence, tr.epoch_means, tr.plan.steps_per_epoch, tr.plan.total_steps
         n_val = tr.data.x_val.shape[1] if tr.data.has_val else 1
-        for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall in steps:
+        for step, lrs, loss, acc, n_rows, gn, vl, va, sharp, wall, unsettled in steps:
             losses, counts = host(loss), host(acc) if acc is not None else None
             divergence.note(step, losses)
             means.add(step, losses, counts, n_rows, divergence.stopped if divergence.n_stopped else None)
@@ -89,6 +89,11 @@ class HostBlocks:
             logged = step % tr.log_every == 0 or vl is not None or sharp is not None or step == last
             emit, only_live = divergence.rows(step, logged)
             tr.recorded_step = step
+            sharpness = only_live(host(sharp)) if sharp is not None else None
+            if sharpness is not None:  # count only the measurements the rows log
+                for k, (x, short) in enumerate(zip(sharpness, host(unsettled))):
+                    if x is not None and emit[k] and short == 1.0:
+                        tr.sharpness_unsettled[k] += 1
             yield StepRecord(
                 step=step,
                 # full batch: the step itself (what rounding step / 1 gives)
@@ -102,5 +107,5 @@ class HostBlocks:
                 train_accuracy=[c / n_rows for c in counts] if counts is not None else None,
                 val_loss=only_live(host(vl)) if vl is not None else None,
                 val_accuracy=[None if x is None else x / n_val for x in only_live(host(va))] if va is not None else None,
-                extra={"sharpness": only_live(host(sharp))} if sharp is not None else {},
+                extra={"sharpness": sharpness} if sharpness is not None else {},
             )

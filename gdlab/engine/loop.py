@@ -55,6 +55,7 @@ class GroupTrainer(GroupStep):
         self.log_segments = [[1, self.log_every]]  # [first step, log_every]: a resume may change it
         self.sharpness_every, self.sharpness_iters = cfg.train.sharpness_every, cfg.train.sharpness_iters
         self.sharpness_s = 0.0  # seconds spent measuring it, reported apart from training
+        self.sharpness_unsettled = [0] * self.K  # logged measurements per model that ran out of sharpness_iters
         # Steps after which the host must see the state at once (checkpoints, snapshots): flush there.
         self.host_every = [n for n in (cfg.train.checkpoint_every if checkpoints else None, cfg.train.snapshot_every) if n]
         self.grad_clip = cfg.train.grad_clip
@@ -111,7 +112,8 @@ class GroupTrainer(GroupStep):
                 # value; an early stop ends a run too, decided only after the update, so ahead of an evaluation that may stop one
                 due = self.sharpness_every and ((self.step - 1) % self.sharpness_every == 0 or self.step == self.plan.total_steps)
                 ahead = bool(self.sharpness_every and not due and evaluated and self.early and self.early.may_stop(self.divergence))
-                sharp = wide(self._sharpness()) if due or ahead else None  # over all K, as stopped_only reads it
+                # over all K, as stopped_only reads it; unsettled: 1.0 where a value ran out of sharpness_iters
+                sharp, unsettled = (wide(x) for x in self._sharpness()) if due or ahead else (None, None)
                 host_loss = None
                 if self.graph is not None:  # train step and update, replayed
                     loss, acc, gn, n_rows = self.graph.step(order, ranges, lr)
@@ -132,7 +134,7 @@ class GroupTrainer(GroupStep):
                     sharp = self.early.stopped_only(self.step, sharp, self.divergence) if ahead else sharp
                 self.elapsed = time.perf_counter() - t0
                 blocks.add((self.step, lrs, host_loss if host_loss is not None else wide(loss), wide(acc), n_rows, wide(gn),
-                            vl, va, sharp, self.elapsed))
+                            vl, va, sharp, self.elapsed, unsettled))
                 boundary = self.schedule.interval == "step" or self.step % self.plan.steps_per_epoch == 0
                 if self.schedule.advance(boundary, vl):  # a plateau schedule watches each evaluation
                     lrs = self.schedule.lrs()
@@ -148,12 +150,13 @@ class GroupTrainer(GroupStep):
         """The lrs of the stack's models (all K, or those left after compaction) as a [K, 1] column."""
         return lr_column(self.compaction.pick(lrs), self.dtype, self.device)
 
-    def _sharpness(self) -> torch.Tensor:
-        """Each model's top Hessian eigenvalue at the current weights (see lab/sharpness.py)."""
+    def _sharpness(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each model's top Hessian eigenvalue at the current weights, and 1.0 where it ran out of
+        iterations before settling (see lab/sharpness.py)."""
         t0 = time.perf_counter()
-        value = group_sharpness(self)
+        measured = group_sharpness(self)
         self.sharpness_s += time.perf_counter() - t0
-        return value
+        return measured
 
     # ------------------------------------------------------------------ results
     @property

@@ -32,6 +32,7 @@ def trainer_state(tr: GroupTrainer) -> dict:
         "loss_limit": tr.divergence.limit,
         "diverged_at": list(tr.divergence.at),  # a run killed after its divergence, before summary.json, ended there
         "sharpness_s": tr.sharpness_s,
+        "sharpness_unsettled": list(tr.sharpness_unsettled),
         "epoch_means": tr.epoch_means.state(),
         "early_stop": tr.early.state() if tr.early is not None else None,
         "best_weights": tr.best.state() if tr.best is not None else None,  # model.pt's weights at the end
@@ -70,6 +71,8 @@ def restore_trainer(tr: GroupTrainer, state: dict) -> None:
         if at is not None:
             tr.divergence.diverge(k, at)
     tr.sharpness_s = state["sharpness_s"]
+    # absent before it was kept: the measurements before the checkpoint then count as settled
+    tr.sharpness_unsettled = list(state.get("sharpness_unsettled") or [0] * tr.K)
     if "epoch_means" in state:  # absent before it existed: the resumed epoch's mean then covers its remaining steps
         tr.epoch_means.load_state(state["epoch_means"])
     if tr.early is not None and state.get("early_stop"):  # patience counted since the last improvement goes on

@@ -11,8 +11,17 @@ import torch
 def top_hessian_eigenvalue(
     loss_fn, flat: torch.Tensor, iters: int = 20, tol: float = 1e-3, generator: torch.Generator | None = None
 ) -> tuple[torch.Tensor, int]:
+    """Largest eigenvalue of each model's loss Hessian (see `measure_top_eigenvalue`): ([K] eigenvalues, iterations used)."""
+    value, used, _ = measure_top_eigenvalue(loss_fn, flat, iters, tol, generator)
+    return value, used
+
+
+def measure_top_eigenvalue(
+    loss_fn, flat: torch.Tensor, iters: int = 20, tol: float = 1e-3, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, int, torch.Tensor]:
     """Largest eigenvalue of each model's loss Hessian by power iteration on Hessian-vector products (double backward).
-    loss_fn(flat) -> per-model losses [K]; flat: [K, P] parameters. Returns ([K] eigenvalues, iterations used).
+    loss_fn(flat) -> per-model losses [K]; flat: [K, P] parameters. Returns ([K] eigenvalues, iterations used,
+    [K] settled: whether the pass that gave the value met the residual test before `iters` ran out).
 
     Power iteration finds the eigenvalue of largest magnitude. Near a minimum, and all along an
     edge-of-stability run, that is the top (positive) eigenvalue; where a negative one wins or it does not
@@ -30,16 +39,19 @@ def top_hessian_eigenvalue(
         # Hessian-vector product on the stack is every model's own product, row by row.
         (grad,) = torch.autograd.grad(loss_fn(w).sum(), w, create_graph=True)
         if not grad.requires_grad:  # the gradient does not depend on the weights: the Hessian is zero
-            return torch.zeros(w.shape[0], dtype=w.dtype, device=w.device), 0
+            zeros = torch.zeros(w.shape[0], dtype=w.dtype, device=w.device)
+            return zeros, 0, torch.ones_like(zeros, dtype=torch.bool)  # exact, with nothing to iterate
         value, used, _, settled, radius = _power_iteration(grad, w, v, iters, tol)
         # Negative, or unsettled (a +-lam pair never settles): a second pass on H + rho*I, from the same
         # start (the first pass's end vector can be all but orthogonal to the top eigenvector).
         shift = torch.isfinite(value) & ((value < 0) | ~settled)
         if bool(shift.any()):
-            top, more, *_ = _power_iteration(grad, w, v, iters, tol, shift=torch.where(shift, radius, 0), active=shift)
+            top, more, _, top_settled, _ = _power_iteration(grad, w, v, iters, tol, shift=torch.where(shift, radius, 0), active=shift)
             # both are Rayleigh quotients of H, never above lam_max: the larger is the better estimate
             value, used = torch.where(shift, torch.maximum(value, top - radius), value), used + more
-        return value, used
+            # a shifted row's value is only as good as its second pass: a settled negative first pass is not lam_max
+            settled = torch.where(shift, top_settled, settled)
+        return value, used, settled
 
 
 def _power_iteration(grad, w, v, iters, tol, shift=None, active=None):
@@ -78,15 +90,18 @@ def _unit_rows(v: torch.Tensor) -> torch.Tensor:
     return v / torch.linalg.vector_norm(v, dim=1, keepdim=True).clamp_min(torch.finfo(v.dtype).tiny)
 
 
-def group_sharpness(trainer) -> torch.Tensor:
+def group_sharpness(trainer) -> tuple[torch.Tensor, torch.Tensor]:
     """Top Hessian eigenvalue of each model's full training loss at a GroupTrainer's current weights, with
     its own generator, no dropout, and BatchNorm normalizing by the batch as training does (its running
     statistics, which eval mode would use, are another function: 16% lower on moons). Nothing it touches
-    is updated: the trajectory and the RNG streams stay exactly as without it."""
+    is updated: the trajectory and the RNG streams stay exactly as without it. Returns ([K] values, [K] a
+    finite value that ran out of `train.sharpness_iters` before settling: 1.0, else 0.0, in the values' dtype)."""
     x, y = trainer.data.train_all()
     gen = torch.Generator(device=trainer.device).manual_seed(trainer.step)
-    value, _ = top_hessian_eigenvalue(
+    value, _, settled = measure_top_eigenvalue(
         lambda flat: trainer.loss(trainer.model.forward(x, training=False, flat=flat, batch_stats=True), y),
         trainer.model.flat, iters=trainer.sharpness_iters, tol=1e-3, generator=gen,
     )
-    return value.detach()
+    value = value.detach()
+    # a non-finite loss never settles; it is a diverged model, not a short budget
+    return value, (~settled & torch.isfinite(value)).to(value.dtype)

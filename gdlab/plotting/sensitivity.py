@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.plotting.output import finite, log_if_positive, note_if_empty, top_edge
+from gdlab.plotting.seed_counts import Partial, draw_seed_counts
 from gdlab.plotting.stability import draw_edge
 from gdlab.sweep.rank import best_over_seeds, higher_is_better
 
@@ -43,7 +44,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
     The star marks the best setting by `rank_by` (the sweep's --rank-by) when given, else by the loss drawn.
 
     Lines have gids `sensitivity:<group>:<column>`, `partial:<group>:<column>`, `diverged:<group>`, `best:<group>`
-    and `stability_edge` (`stability_edge:<group>` with groups); k/n texts `seeds:<group>:<column>`.
+    and `stability_edge` (`stability_edge:<group>` with groups); k/n texts `seeds:<group>:<columns>` (seed_counts.py).
     """
     diverged, usable = _split(table)
     left_out = table.index[~diverged & ~usable]
@@ -60,6 +61,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
     groups = table.groupby(table[group].astype(str), sort=False) if group else [(None, table)]
     plotted: list[np.ndarray] = []
     marked = {"diverged": False, "partial": False, "crossed": 0}  # legend entries drawn once, not once per group
+    partials: list[Partial] = []  # hollow points, labelled once all groups are drawn (their texts share space)
     for k, (name, sub) in enumerate(groups):
         color = f"C{k % 10}"
         prefix = f"{name}: " if group else ""
@@ -74,8 +76,9 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             stats = rows.groupby(x)[column].agg(["mean", "std", "count", "min"]).sort_index()
             stats["ran"] = ran.reindex(stats.index).to_numpy()
             # Categories have no order between them, so their points are not joined.
-            _mean_line(ax, stats, color, "none" if categories else style, "o" if style == "-" else "s",
-                       prefix + text, f"{name}:{column}", marked)
+            partials += [Partial(name, color, column, *point) for point in _mean_line(
+                ax, stats, color, "none" if categories else style, "o" if style == "-" else "s",
+                prefix + text, f"{name}:{column}", marked)]
             plotted.append(stats["mean"].to_numpy())
             best = drawn[column] = stats  # val loss, when present, wins
         if best is not None and x != "seed":  # a best seed is luck, not a setting to pick
@@ -86,6 +89,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
         if x == LR and "stability_edge" in sub:
             draw_edge(ax, sub, color if group else "k", "stability_edge" + (f":{name}" if group else ""), prefix)
 
+    draw_seed_counts(ax, partials)
     log_if_positive(ax, plotted)
     # what an empty panel means: every variant diverged, or none has finished yet (a sweep still running)
     note_if_empty(ax, plotted, "no finite loss" if diverged.any() else "no finished variant yet")
@@ -99,9 +103,10 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
 
 
 def _mean_line(ax, stats: pd.DataFrame, color: str, style: str, marker: str, label: str, gid: str,
-               marked: dict) -> None:
+               marked: dict) -> list[tuple[float, float, int, int]]:
     """The mean over seeds with its ± std band; a mean over fewer seeds than its setting ran (the others
-    diverged or failed) is hollow and says k/n, so a survivors-only mean does not pass for a full one."""
+    diverged or failed) is hollow, so a survivors-only mean does not pass for a full one. Returns the hollow
+    points (x, y, k, n), whose k/n texts seed_counts.py draws."""
     xs, mean = stats.index.to_numpy(dtype=float), stats["mean"].to_numpy()
     ax.plot(xs, mean, ls=style, marker=marker, ms=4, color=color, label=label, gid=f"sensitivity:{gid}")
     if (stats["count"] > 1).any():
@@ -110,13 +115,12 @@ def _mean_line(ax, stats: pd.DataFrame, color: str, style: str, marker: str, lab
                         alpha=0.18, lw=0, gid=f"band:{gid}")
     partial = (stats["count"] < stats["ran"]).to_numpy()
     if not partial.any():
-        return
+        return []
     ax.plot(xs[partial], mean[partial], ls="none", marker=marker, ms=7, mfc="white", mec=color, zorder=4,
             gid=f"partial:{gid}", label=None if marked["partial"] else "mean of the seeds that finished (k/n)")
     marked["partial"] = True
-    for x, y, k, n in zip(xs[partial], mean[partial], stats["count"][partial], stats["ran"][partial]):
-        ax.annotate(f"{k}/{n} seeds", (x, y), xytext=(4, 4), textcoords="offset points", fontsize="x-small",
-                    color=color, gid=f"seeds:{gid}")
+    return [(float(x), float(y), int(k), int(n))
+            for x, y, k, n in zip(xs[partial], mean[partial], stats["count"][partial], stats["ran"][partial])]
 
 
 def band_low(mean: np.ndarray, spread: np.ndarray, lowest: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import Any
 from gdlab.errors import GdlabError, shorten
 from gdlab.files import file_in_the_way
 from gdlab.folder_lock import LOCK_NAME, locked_now
-from gdlab.folder_kinds import SWEEP_FILE, SWEEP_YAML, find_folders, kind_of
+from gdlab.folder_kinds import SWEEP_FILE, SWEEP_YAML, find_folders, is_sweep_folder, kind_of
 from gdlab.plotting.folders import folder_time, parse_time, path_error
 from gdlab.plotting.load import load_sweep
 from gdlab.plotting.lrfind_data import lrfind_row
@@ -144,10 +144,15 @@ def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
     rows, found = [], find_folders(root, warnings)
     # A run's folder, or a sweep's lock file, that a process holds a lock on is training now, not dead
     lock_of = {folder: folder / LOCK_NAME if kind == "sweep" else folder for kind, folder in found if kind != "lr-find"}
-    held = locked_now(list(lock_of.values()))
+    # A sweep's variant listed on its own (`runs SWEEP/000_x`) trains under its sweep's lock, not one of its own
+    sweep_lock_of = {folder: folder.parent / LOCK_NAME for kind, folder in found
+                     if kind == "run" and is_sweep_folder(folder.parent)}
+    held = locked_now(list(lock_of.values()) + list(sweep_lock_of.values()))
     for kind, folder in found:
         # --json: true or false where the kernel says (Linux), null where it cannot be told (or an lr-find)
         running = None if held is None or folder not in lock_of else lock_of[folder] in held
+        if running is False and folder in sweep_lock_of:  # its sweep runs: trained now or next, until its summary
+            running = sweep_lock_of[folder] in held and not (folder / "summary.json").is_file()
         if kind == "sweep":
             row = _sweep_row(folder, warnings, running)
         else:

@@ -93,3 +93,21 @@ def test_a_negative_eigenvalue_that_leaves_the_shifted_pass_short_is_flagged_and
     value, _, settled = measure_top_eigenvalue(loss, torch.zeros(2, 3, dtype=torch.float64), iters=2000, tol=1e-3)
     # settled by the shifted pass's own test, a residual under 1e-3 * (lam + rho): near 1, not within 1e-3 of it
     assert value[0].item() == pytest.approx(1.0, rel=0.05) and settled.tolist() == [True, True]
+
+
+def test_the_count_goes_on_across_a_checkpoint(tmp_path):
+    """Stopped after 2 of 3 steps and resumed from the trainer's state: the count is an uninterrupted run's."""
+    from gdlab.data import load_data
+    from gdlab.engine.loop import GroupTrainer
+    from gdlab.engine.state import restore_trainer, trainer_state
+    from gdlab.loading import load_config
+
+    cfg = load_config(write(tmp_path, 3), [])
+    data = load_data(cfg, torch.float64)
+    first = GroupTrainer([cfg], [data], torch.device("cpu"))
+    list(first.run(should_stop=lambda: first.step >= 2))
+    assert (first.step, first.sharpness_unsettled) == (2, [2])
+    second = GroupTrainer([cfg], [data], torch.device("cpu"))
+    restore_trainer(second, trainer_state(first))
+    list(second.run())
+    assert (second.step, second.sharpness_unsettled) == (3, [3])

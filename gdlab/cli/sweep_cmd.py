@@ -144,14 +144,9 @@ def sweep_command(
         summaries = _run(console, setup, folder, todo, done, quiet, stop, dict(
             vectorize=vectorize, jobs=jobs, backend=backend, ray_address=ray_address, fail_fast=fail_fast,
             init_sharpness=sharpness, max_group=max_group))
-    from gdlab.cli.progress import note_unsettled_sharpness
     from gdlab.cli.sweep_end import report
 
-    try:
-        report(console, setup, folder, summaries, quiet, rank_by, stop)
-    finally:  # after the other notes, however the sweep's exit code turns out
-        iters = {p.cfg.train.sharpness_iters for p in setup.plans}
-        note_unsettled_sharpness(list(summaries.values()), iters.pop() if len(iters) == 1 else None)
+    report(console, setup, folder, summaries, quiet, rank_by, stop)
 
 
 def _run(console, setup, folder: Path, todo, done, quiet: bool, stop, options: dict):

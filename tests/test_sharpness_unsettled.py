@@ -71,6 +71,9 @@ def test_a_sweep_counts_each_variant_with_its_initial_sharpness(tmp_path):
     short, enough = sorted((tmp_path / "s").glob("00*"))
     counts = [json.loads((d / "summary.json").read_text())["sharpness_unsettled"] for d in (short, enough)]
     assert counts == [4, 0]  # 3 logged and the initial one
+    import pandas as pd
+
+    assert pd.read_csv(tmp_path / "s" / "sweep.csv")["sharpness_unsettled"].tolist() == counts  # beside init_sharpness
     notes = [ln for ln in result.stderr.splitlines() if "sharpness" in ln]
     assert notes == ["gdlab: note: 4 sharpness measurements in 1 of 2 variants ran out of train.sharpness_iters "
                      "before settling and may be too low (sharpness_unsettled in summary.json); a larger "

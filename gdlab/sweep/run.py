@@ -20,7 +20,7 @@ from gdlab.yamlio import read_yaml_file
 DONE = ("completed", "diverged")  # diverged is a result, not a failure
 RESULT_COLUMNS = ["status", "final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir",
                   "final_val_loss", "final_val_accuracy", "init_hash", "init_sharpness", "error", "stopped_early_at_step",
-                  "restored_best_from_step"]
+                  "restored_best_from_step", "sharpness_unsettled"]
 
 
 def stored_options(folder: Path) -> dict:

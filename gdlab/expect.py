@@ -77,7 +77,9 @@ def check_applicable(expectations: list[Expectation], cfg, resuming: bool = Fals
             )
         if "val" in e.name and cfg.data.val_fraction == 0:
             raise GdlabError(f"--expect '{e.text}': data.val_fraction is 0, so the run has no validation values; use train_*")
-        if e.name in ("sharpness", "sharpness_s", "sharpness_unsettled") and "sharpness" not in columns:
+        # an init_sharpness bar has the initial sharpness measured, and counted if it does not settle
+        measured = "sharpness" in columns or (e.name == "sharpness_unsettled" and wants_init_sharpness(expectations))
+        if e.name in ("sharpness", "sharpness_s", "sharpness_unsettled") and not measured:
             raise GdlabError(f"--expect '{e.text}': the run records no sharpness; set train.sharpness_every")
         if e.name == "resumed_from_step" and not resuming:
             raise GdlabError(f"--expect '{e.text}': only a resumed run (gdlab train --resume) reports resumed_from_step")

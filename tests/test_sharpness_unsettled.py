@@ -114,3 +114,13 @@ def test_the_count_goes_on_across_a_checkpoint(tmp_path):
     restore_trainer(second, trainer_state(first))
     list(second.run())
     assert (second.step, second.sharpness_unsettled) == (3, [3])
+
+
+@pytest.mark.parametrize("iters, code", [(200, 0), (3, 1)])
+def test_an_init_sharpness_bar_makes_the_count_a_bar_too(tmp_path, iters, code):
+    """Only the initial sharpness is measured (no sharpness_every): its count can be barred, and is 1 when it
+    did not settle; the bar was refused as 'the run records no sharpness'."""
+    result = invoke("train", write(tmp_path, iters), "train.sharpness_every=null", "--run-dir", tmp_path / "r", "-q",
+                    "--expect", "init_sharpness>0", "--expect", "sharpness_unsettled==0")
+    assert result.exit_code == code, result.stderr
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["sharpness_unsettled"] == (0 if code == 0 else 1)

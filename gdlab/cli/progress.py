@@ -70,17 +70,36 @@ def note_eager_steps(summaries: list[dict]) -> None:
                          f"{failed[0].removeprefix('eager (').removesuffix(')')}\n")
 
 
-def first_train_loss(metrics_csv) -> float | None:
-    """The train_loss of metrics.csv's first row: the loss at the initial weights (with minibatches, one batch's,
-    an unbiased estimate of it; a first epoch's mean would already hold the blow-up of too large an lr)."""
+def risen_from(metrics_csv, final: float) -> float | None:
+    """metrics.csv's first train_loss (at the initial weights) where `final` lies above it beyond that row's noise,
+    else None. Full batch the row is exact. With minibatches it is one batch's loss, which a final epoch's mean at
+    a tiny lr tops by chance half the time, so the rise must be over twice the first loss or over twice the spread
+    of the last epoch's batch losses (the noise of one batch; a first epoch's mean would already hold the
+    blow-up of too large an lr)."""
     import csv
 
+    losses = []  # (epoch, train_loss) of the rows that read as numbers
     try:
         with open(metrics_csv, newline="", encoding="utf-8") as f:
-            value = float(next(csv.DictReader(f))["train_loss"])
-    except (OSError, StopIteration, KeyError, TypeError, ValueError, UnicodeDecodeError, csv.Error):
+            for row in csv.DictReader(f):
+                try:
+                    losses.append((float(row["epoch"]), float(row["train_loss"])))
+                except (KeyError, TypeError, ValueError):
+                    if not losses:  # an unreadable first row: no starting point
+                        return None
+                if len(losses) == 1 and not (math.isfinite(losses[0][1]) and final > losses[0][1]):
+                    return None
+                if len(losses) == 1 and losses[0][0] >= 1:  # step 1 ends an epoch: full batch, the row is exact
+                    return losses[0][1]
+    except (OSError, UnicodeDecodeError, csv.Error):
         return None
-    return value if math.isfinite(value) else None
+    if not losses:
+        return None
+    first = losses[0][1]
+    end = math.floor(losses[-1][0] + 1e-9)  # the last complete epoch, which final_train_loss averages
+    last = [x for e, x in losses if end < 1 or end - 1 < e <= end + 1e-9]
+    spread = math.sqrt(sum((x - final) ** 2 for x in last) / len(last)) if last else 0.0
+    return first if final > 2 * first or final > first + 2 * spread else None
 
 
 def note_rising_losses(runs: list[tuple[str, object, dict]], noun: str = "runs") -> None:
@@ -92,8 +111,8 @@ def note_rising_losses(runs: list[tuple[str, object, dict]], noun: str = "runs")
         final = s.get("final_train_loss")
         if s.get("status") != "completed" or not isinstance(final, (int, float)) or not math.isfinite(final):
             continue
-        first = first_train_loss(run_dir / "metrics.csv")
-        if first is not None and final > first:
+        first = risen_from(run_dir / "metrics.csv", final)
+        if first is not None:
             rose.append(f"{name}: {fmt_number(first)} -> {fmt_number(final)}")
     if rose:
         whose, their = (f"{len(rose)} of {len(runs)} {noun}", "their") if len(runs) > 1 else ("this run", "its")

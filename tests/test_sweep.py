@@ -577,7 +577,8 @@ def test_an_unreachable_ray_cluster_fails_fast_and_leaves_no_folder(tmp_path):
 
 
 @pytest.mark.parametrize("address", ["", "ray://", "http://localhost:8265", "ray://head:1:2", "::1", "head:abc", "head:0",
-                                     "head:70000", "head :6379"])
+                                     "head:70000", "head :6379", "head:", "ray://head:", "head:\u0663", "[::1:6379",
+                                     "head]:6379", "[h]x:1"])
 @pytest.mark.parametrize("dry_run", [["--dry-run"], []])
 def test_a_malformed_ray_address_is_bad_usage_before_anything_runs(tmp_path, address, dry_run):
     cfg = write_config(tmp_path)

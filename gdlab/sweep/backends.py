@@ -76,12 +76,15 @@ def parse_ray_address(address: str) -> tuple[str, int, bool] | None:
         return None
     client = address.startswith("ray://")
     where = address.removeprefix("ray://")
-    host, port = where.rsplit(":", 1) if ":" in where.rpartition("]")[2] else (where, "")
-    bare_host = host.strip("[]")
+    has_port = ":" in where.rpartition("]")[2]
+    host, port = where.rsplit(":", 1) if has_port else (where, "")
+    bare_host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # a stray bracket stays, refused
     if not bare_host or "://" in where or "/" in where or any(c.isspace() for c in address) \
+            or "[" in bare_host or "]" in bare_host \
             or (":" in bare_host and not host.startswith("[")):  # an IPv6 host takes brackets: [::1]:6379
         raise GdlabError(f"--ray-address '{address}': not a Ray address ({RAY_ADDRESS_FORMS})")
-    if port and not (port.isdigit() and 0 < int(port) < 65536):
+    # a ':' promises a port: 'head:' is a typo, not Ray's default; isdigit alone passes other scripts' digits
+    if has_port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
         raise GdlabError(f"--ray-address {address}: the port '{port}' is not a port number 1 to 65535 ({RAY_ADDRESS_FORMS})")
     return host, int(port) if port else (10001 if client else 6379), client  # Ray's client and GCS ports
 

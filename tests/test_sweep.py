@@ -742,7 +742,8 @@ def test_a_ray_resume_that_cannot_get_ray_clears_no_unfinished_variant(tmp_path,
     else:
         pytest.importorskip("ray", reason="the ray extra is not installed")
         args, code, message = ["--ray-address", "127.0.0.1:1"], 1, "--ray-address 127.0.0.1:1: cannot reach"
-    result = runner.invoke(app, ["sweep", "--resume", str(out), "--backend", "ray", *args])
+    # a --rank-by it was given is not kept either (sweep.yaml would rank the sweep anew though nothing ran)
+    result = runner.invoke(app, ["sweep", "--resume", str(out), "--backend", "ray", "--rank-by", "final_train_loss", *args])
     assert result.exit_code == code and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 

@@ -37,14 +37,18 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
         from gdlab.sweep.preflight import preflight
 
         preflight(setup, todo)
-    if given["sharpness"] and not stored.get("sharpness"):
-        # only the rerun variants would measure it: a half-empty init_sharpness column, and a stability edge in
-        # the plot taken from whichever variants happened to be rerun
-        if done:
-            raise GdlabError(f"--sharpness: the sweep in {folder} ran without it, and its finished variants have no "
-                             "init_sharpness; start a new sweep with --sharpness")
-        if not dry_run:
-            store_option(folder, "sharpness", True)  # nothing finished yet: from now on the sweep measures it
+    # only the rerun variants would measure it: a half-empty init_sharpness column, and a stability edge in
+    # the plot taken from whichever variants happened to be rerun
+    if given["sharpness"] and not stored.get("sharpness") and done:
+        raise GdlabError(f"--sharpness: the sweep in {folder} ran without it, and its finished variants have no "
+                         "init_sharpness; start a new sweep with --sharpness")
+    if not dry_run and given["backend"] == "ray":
+        # connected before anything is stored or cleared: a Ray that cannot be had leaves all as it was
+        from gdlab.sweep.backends import ray_session
+
+        session.enter_context(ray_session(given["ray_address"]))
+    if not dry_run and given["sharpness"] and not stored.get("sharpness"):
+        store_option(folder, "sharpness", True)  # nothing finished yet: from now on the sweep measures it
     # a re-rank sticks (the plot follows), once the resume is sure to go ahead: a refused one changes nothing
     if not dry_run and given_rank is not None and given_rank != stored.get("rank_by"):
         store_option(folder, "rank_by", given_rank)
@@ -55,9 +59,5 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
         console.print(grid_table(setup, groups, f"--resume would rerun {len(todo)} of {len(setup.plans)} variants "
                                                 f"in {len(groups)} batched group(s) — nothing run (--dry-run)"))
         return None
-    if given["backend"] == "ray":  # connected before anything is cleared: a Ray that cannot be had leaves all as it was
-        from gdlab.sweep.backends import ray_session
-
-        session.enter_context(ray_session(given["ray_address"]))
     clear_unfinished(folder, todo)
     return setup, todo, done, (sharpness, vectorize, max_group, rank_by)

@@ -86,3 +86,19 @@ def test_a_tiny_lr_with_minibatches_gets_no_note_for_its_first_batchs_luck(tmp_p
     spread = (sum((x - final) ** 2 for x in last_epoch) / len(last_epoch)) ** 0.5
     assert len(last_epoch) == 9 and first < final < first + 2 * spread  # the premise: a rise within batch noise
     assert "above its first" not in result.stderr
+
+
+def test_a_tiny_lr_with_dropout_gets_no_note_for_its_first_steps_luck(tmp_path):
+    """Full batch with Dropout, each row's loss is one draw of masks: at lr 1e-5 the last step's loss lands above
+    the first by chance (seed 3 here), which is no learning rate too large."""
+    raw = yaml.safe_load(write(tmp_path, 1e-5).read_text())
+    raw.update(seed=3, model=[{"Linear": [2, 8]}, "Tanh", {"Dropout": [0.5]}, {"Linear": [8, 2]}])
+    raw["train"] = {"steps": 10, "device": "cpu"}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    result = invoke("train", tmp_path / "c.yaml", "--run-dir", tmp_path / "r", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    first, final = first_and_final(tmp_path / "r")
+    with open(tmp_path / "r" / "metrics.csv", newline="") as f:
+        losses = [float(r["train_loss"]) for r in csv.DictReader(f)]
+    assert len(losses) == 10 and final == losses[-1] and first < final < max(losses)  # the premise: within the noise
+    assert "above its first" not in result.stderr

@@ -70,12 +70,12 @@ def note_eager_steps(summaries: list[dict]) -> None:
                          f"{failed[0].removeprefix('eager (').removesuffix(')')}\n")
 
 
-def risen_from(metrics_csv, final: float) -> float | None:
+def risen_from(metrics_csv, final: float, dropout: bool = False) -> float | None:
     """metrics.csv's first train_loss (at the initial weights) where `final` lies above it beyond that row's noise,
-    else None. Full batch the row is exact. With minibatches it is one batch's loss, which a final epoch's mean at
-    a tiny lr tops by chance half the time, so the rise must be over twice the first loss or over twice the spread
-    of the last epoch's batch losses (the noise of one batch; a first epoch's mean would already hold the
-    blow-up of too large an lr)."""
+    else None. Full batch without Dropout the row is exact. With minibatches it is one batch's loss, with Dropout
+    one draw of masks, which a tiny lr's final loss tops by chance half the time: there the rise must be over
+    twice the first loss or over twice the spread of the last rows' losses (the last epoch's, at least 10),
+    the noise of one row. A first epoch's mean is no starting point: too large an lr has blown it up already."""
     import csv
 
     losses = []  # (epoch, train_loss) of the rows that read as numbers
@@ -89,7 +89,7 @@ def risen_from(metrics_csv, final: float) -> float | None:
                         return None
                 if len(losses) == 1 and not (math.isfinite(losses[0][1]) and final > losses[0][1]):
                     return None
-                if len(losses) == 1 and losses[0][0] >= 1:  # step 1 ends an epoch: full batch, the row is exact
+                if len(losses) == 1 and losses[0][0] >= 1 and not dropout:  # step 1 ends an epoch: full batch, exact
                     return losses[0][1]
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
@@ -98,20 +98,22 @@ def risen_from(metrics_csv, final: float) -> float | None:
     first = losses[0][1]
     end = math.floor(losses[-1][0] + 1e-9)  # the last complete epoch, which final_train_loss averages
     last = [x for e, x in losses if end < 1 or end - 1 < e <= end + 1e-9]
-    spread = math.sqrt(sum((x - final) ** 2 for x in last) / len(last)) if last else 0.0
+    last = last if len(last) >= 10 else [x for _, x in losses[-10:]]
+    spread = math.sqrt(sum((x - final) ** 2 for x in last) / len(last))
     return first if final > 2 * first or final > first + 2 * spread else None
 
 
-def note_rising_losses(runs: list[tuple[str, object, dict]], noun: str = "runs") -> None:
-    """Say on stderr which completed runs (name, run folder, summary) ended with a training loss above their
-    first (step 1's): a learning rate too large to converge whose loss stayed finite and under train.diverge_factor
-    (10000x by default, loose so as not to cut catapult-style spikes), which would otherwise read as a result."""
+def note_rising_losses(runs: list[tuple[str, object, dict, bool]], noun: str = "runs") -> None:
+    """Say on stderr which completed runs (name, run folder, summary, whether its model has Dropout) ended with a
+    training loss above their first (step 1's): a learning rate too large to converge whose loss stayed finite and
+    under train.diverge_factor (10000x by default, loose so as not to cut catapult-style spikes), which would
+    otherwise read as a result."""
     rose = []
-    for name, run_dir, s in runs:
+    for name, run_dir, s, dropout in runs:
         final = s.get("final_train_loss")
         if s.get("status") != "completed" or not isinstance(final, (int, float)) or not math.isfinite(final):
             continue
-        first = risen_from(run_dir / "metrics.csv", final)
+        first = risen_from(run_dir / "metrics.csv", final, dropout)
         if first is not None:
             rose.append(f"{name}: {fmt_number(first)} -> {fmt_number(final)}")
     if rose:
@@ -120,6 +122,11 @@ def note_rising_losses(runs: list[tuple[str, object, dict]], noun: str = "runs")
         sys.stderr.write(f"gdlab: note: {whose} completed with a training loss above {their} first ({shown}): the "
                          "learning rate may be too large to converge; a lower train.diverge_factor counts such "
                          "runs as diverged\n")
+
+
+def has_dropout(cfg) -> bool:
+    """Whether a config's model draws Dropout masks, which make each row's training loss a noisy one."""
+    return any(layer.type == "Dropout" for layer in cfg.model)
 
 
 def note_unsettled_sharpness(summaries: list[dict], iters: int | None = None) -> None:

@@ -106,14 +106,14 @@ def train_command(
         if bar:
             bar.stop()
     s = result.summary
-    from gdlab.cli.progress import note_eager_steps, note_rising_losses, note_unsettled_sharpness, summary_table
+    from gdlab.cli.progress import has_dropout, note_eager_steps, note_rising_losses, note_unsettled_sharpness, summary_table
 
     if not quiet:
         from gdlab.cli.sharpness_view import run_rows
 
         console.print(summary_table(s, run_rows(result.run_dir, cfg.optimizer.model_dump())))
     note_eager_steps([s])
-    note_rising_losses([(s["name"], result.run_dir, s)])
+    note_rising_losses([(s["name"], result.run_dir, s, has_dropout(cfg))])
     note_unsettled_sharpness([s], cfg.train.sharpness_iters)
     if s["status"] == "failed":
         sys.stdout.write(f"{result.run_dir}\n")

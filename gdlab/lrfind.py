@@ -56,9 +56,10 @@ def check_range(min_lr: float, max_lr: float, steps: int, stop_factor: float = 4
     log_gamma = (math.log(max_lr) - math.log(min_lr)) / (steps - 1)
     gamma = math.exp(log_gamma) if log_gamma < math.log(sys.float_info.max) else math.inf
     if not (math.isfinite(gamma) and gamma > 1):
-        factor = "rounds to exactly 1" if gamma == 1 else f"is {gamma:.3g}" if f"{gamma:.3g}" != "1" else f"is 1 + {gamma - 1:.3g}"
-        raise GdlabError(f"--min-lr {low} .. --max-lr {high} over --steps {steps}: the per-step lr factor "
-                         f"{factor}; it must be finite and > 1: narrow or widen the range, or change --steps")
+        # min < max, so a factor not above 1 is one that rounds to 1: only a wider range or fewer steps help
+        why = ("rounds to exactly 1; it must be > 1: widen the range or use fewer --steps" if gamma <= 1
+               else f"is {gamma:.3g}; it must be finite: narrow the range or use more --steps")
+        raise GdlabError(f"--min-lr {low} .. --max-lr {high} over --steps {steps}: the per-step lr factor {why}")
     return gamma
 
 

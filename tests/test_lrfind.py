@@ -38,7 +38,8 @@ def lr_find(tmp_path, *args):
     (["--min-lr", "1", "--max-lr", "0.5"], ["--min-lr", "--max-lr", "min-lr < max-lr"]),
     # the per-step factor rounds to 1, and both bounds are written out in full (they read "1 .. 1" at 3 digits)
     (["--min-lr", "1", "--max-lr", "1.0000000000000002"],
-     ["--steps", "--min-lr 1.0 .. --max-lr 1.0000000000000002", "factor rounds to exactly 1"]),
+     ["--steps", "--min-lr 1.0 .. --max-lr 1.0000000000000002", "factor rounds to exactly 1",
+      "widen the range or use fewer --steps"]),  # narrowing it, once advised too, only makes the factor closer to 1
     (["--min-lr", "1.00001", "--max-lr", "1.000001"], ["--min-lr 1.00001 / --max-lr 1.000001", "min-lr < max-lr"]),
     (["--steps", "3"], ["--steps", "at least 5"]),
     (["--stop-factor", "nan"], ["--stop-factor"]),

@@ -106,7 +106,8 @@ def train_command(
         if bar:
             bar.stop()
     s = result.summary
-    from gdlab.cli.progress import has_dropout, note_eager_steps, note_rising_losses, note_unsettled_sharpness, summary_table
+    from gdlab.cli.progress import summary_table
+    from gdlab.cli.run_notes import has_dropout, note_eager_steps, note_rising_losses, note_unsettled_sharpness
 
     if not quiet:
         from gdlab.cli.sharpness_view import run_rows

@@ -18,6 +18,7 @@ import gdlab.engine.compact as compact
 from gdlab.config import Config
 from gdlab.data import load_data
 from gdlab.engine.loop import GroupTrainer
+from sweep_speed import names_of  # this script's folder is on sys.path when it runs
 from gdlab.engine.threads import intra_op_threads, threads_for
 from gdlab.sweep.plan import cpu_group_limit
 
@@ -60,17 +61,17 @@ def engine(cfgs: list[Config], data, enabled: bool) -> tuple[float, list]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--sizes", default="tiny,moons")
+    ap.add_argument("--sizes", default="tiny,moons", type=names_of(SIZES))
     ap.add_argument("--ks", default="16,64")
-    ap.add_argument("--opts", default="SGD,Adam")
+    ap.add_argument("--opts", default="SGD,Adam", type=names_of(("SGD", "Adam")))
     ap.add_argument("--repeats", type=int, default=5, help="median of this many interleaved repeats")
     args = ap.parse_args()
     print(f"torch {torch.__version__}, CPU, {torch.get_num_threads()} threads, {args.steps} full-batch steps per variant, "
           f"half the lrs diverging")
     print(f"{'size':6s} {'opt':5s} {'K':>4s} {'groups':>7s} {'diverged':>9s} {'cut to':>10s} {'off s':>8s} {'on s':>8s} {'off/on':>7s}")
-    for size in args.sizes.split(","):
+    for size in args.sizes:
         n, hidden = SIZES[size]
-        for opt in args.opts.split(","):
+        for opt in args.opts:
             for k in map(int, args.ks.split(",")):
                 cfgs = [config(n, hidden, args.steps, opt, lr) for lr in lrs_for(k, opt)]
                 data = load_data(cfgs[0])

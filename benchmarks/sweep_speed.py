@@ -69,6 +69,17 @@ def watch_phases() -> None:
     io_pool.Background.outcomes = lambda self: _timed("background waits", outcomes)(self) if _INSIDE[0] == 0 else outcomes(self)
 
 
+def names_of(choices):
+    """An argparse type: a comma list of names, each one of `choices` (a typo is a usage error, not a KeyError)."""
+    def parse(text: str) -> list[str]:
+        names = text.split(",")
+        unknown = [n for n in names if n not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {', '.join(unknown)}; choose from {', '.join(choices)}")
+        return names
+    return parse
+
+
 def config(n: int, hidden: int, steps: int, opt: str, lr: float) -> Config:
     return Config.model_validate({
         "name": "bench", "seed": 0,
@@ -179,9 +190,9 @@ def gdlab_jobs2(cfgs, root: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=100)
-    ap.add_argument("--sizes", default="tiny,moons,compute")
+    ap.add_argument("--sizes", default="tiny,moons,compute", type=names_of(SIZES))
     ap.add_argument("--ks", default="8,32,128")
-    ap.add_argument("--opts", default="SGD,Adam")
+    ap.add_argument("--opts", default="SGD,Adam", type=names_of(("SGD", "Adam")))
     ap.add_argument("--repeats", type=int, default=1, help="median of this many interleaved repeats")
     ap.add_argument("--skip-jobs", action="store_true", help="skip (b), which spends seconds starting workers")
     ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N: where all five ways run")
@@ -210,9 +221,9 @@ def main() -> None:
     print(f"{'size':8s} {'opt':5s} {'K':>4s} {'(a) seq':>9s} {'(b) jobs2':>10s} {'(c) gdlab':>10s} {'(d) ref':>9s} {'(e) engine':>10s} {'a/c':>7s} {'a/e':>6s} {'c/d':>6s} {'e/d':>6s}")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.out, prefix=".bench-") as tmp:
-        for size in args.sizes.split(","):
+        for size in args.sizes:
             n, hidden = SIZES[size]
-            for opt in args.opts.split(","):
+            for opt in args.opts:
                 for k in map(int, args.ks.split(",")):
                     cfgs = [config(n, hidden, args.steps, opt, lr) for lr in lrs_for(k)]
                     data = load_data(cfgs[0])

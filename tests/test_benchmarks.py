@@ -54,6 +54,13 @@ def test_sweep_speed_in_cpu_time_skips_the_workers_it_cannot_charge(tmp_path):
     assert out.returncode == 2 and "--phases times wall seconds" in out.stderr
 
 
+@pytest.mark.parametrize("script, args", [("sweep_speed.py", ["--sizes", "8"]), ("compact_speed.py", ["--opts", "sgd"])])
+def test_an_unknown_size_or_optimizer_is_a_usage_error_not_a_traceback(script, args):
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2 and "choose from" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_compact_speed_prints_a_ratio_and_cuts_each_group():
     rows = run_script("compact_speed.py", "--steps", "12", "--sizes", "tiny", "--ks", "8", "--opts", "SGD", "--repeats", "1")
     (row,) = [r for r in rows if r and r[0] == "tiny"]

@@ -124,3 +124,12 @@ def test_an_init_sharpness_bar_makes_the_count_a_bar_too(tmp_path, iters, code):
                     "--expect", "init_sharpness>0", "--expect", "sharpness_unsettled==0")
     assert result.exit_code == code, result.stderr
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["sharpness_unsettled"] == (0 if code == 0 else 1)
+
+
+def test_one_unsettled_measurement_is_named_in_the_singular(capsys):
+    from gdlab.cli.run_notes import note_unsettled_sharpness
+
+    note_unsettled_sharpness([{"sharpness_unsettled": 1}], 5)
+    assert capsys.readouterr().err == (
+        "gdlab: note: 1 sharpness measurement ran out of train.sharpness_iters (5) before settling and may be too low "
+        "(sharpness_unsettled in summary.json); a larger train.sharpness_iters lets it settle\n")

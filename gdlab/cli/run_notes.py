@@ -88,5 +88,6 @@ def note_unsettled_sharpness(summaries: list[dict], iters: int | None = None) ->
     n = sum(counts)
     what = f"{n} sharpness measurement{'s' if n > 1 else ''}"
     whose = f" in {len(counts)} of {len(summaries)} variants" if len(summaries) > 1 else ""
+    it = "them" if n > 1 else "it"
     sys.stderr.write(f"gdlab: note: {what}{whose} ran out of {budget} before settling and may be too low "
-                     "(sharpness_unsettled in summary.json); a larger train.sharpness_iters lets them settle\n")
+                     f"(sharpness_unsettled in summary.json); a larger train.sharpness_iters lets {it} settle\n")

@@ -27,22 +27,23 @@ def risen_from(metrics_csv, final: float, dropout: bool = False) -> float | None
     the noise of one row. A first epoch's mean is no starting point: too large an lr has blown it up already."""
     import csv
 
-    losses = []  # (epoch, train_loss) of the rows that read as numbers
+    def numbers(row: dict) -> tuple[float, float]:
+        return float(row["epoch"]), float(row["train_loss"])
+
     try:
         with open(metrics_csv, newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
+            rows = csv.DictReader(f)
+            losses = [numbers(next(rows))]  # an unreadable first row: no starting point
+            if not (math.isfinite(losses[0][1]) and final > losses[0][1]):
+                return None
+            if losses[0][0] >= 1 and not dropout:  # step 1 ends an epoch: full batch, the row is exact
+                return losses[0][1]
+            for row in rows:
                 try:
-                    losses.append((float(row["epoch"]), float(row["train_loss"])))
-                except (KeyError, TypeError, ValueError):
-                    if not losses:  # an unreadable first row: no starting point
-                        return None
-                if len(losses) == 1 and not (math.isfinite(losses[0][1]) and final > losses[0][1]):
-                    return None
-                if len(losses) == 1 and losses[0][0] >= 1 and not dropout:  # step 1 ends an epoch: full batch, exact
-                    return losses[0][1]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    if not losses:
+                    losses.append(numbers(row))
+                except (KeyError, TypeError, ValueError):  # a torn row
+                    continue
+    except (OSError, UnicodeDecodeError, csv.Error, StopIteration, KeyError, TypeError, ValueError):
         return None
     first = losses[0][1]
     end = math.floor(losses[-1][0] + 1e-9)  # the last complete epoch, which final_train_loss averages
@@ -71,11 +72,6 @@ def note_rising_losses(runs: list[tuple[str, object, dict, bool]], noun: str = "
         sys.stderr.write(f"gdlab: note: {whose} completed with a training loss above {their} first ({shown}): the "
                          "learning rate may be too large to converge; a lower train.diverge_factor counts such "
                          "runs as diverged\n")
-
-
-def has_dropout(cfg) -> bool:
-    """Whether a config's model draws Dropout masks, which make each row's training loss a noisy one."""
-    return any(layer.type == "Dropout" for layer in cfg.model)
 
 
 def note_unsettled_sharpness(summaries: list[dict], iters: int | None = None) -> None:

@@ -26,10 +26,10 @@ def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool
         for table in ranking_tables(rows, list(setup.axes), rank_by, default_rank_by(p.cfg for p in setup.plans)):
             console.print(table)
     sys.stdout.write(f"{folder}\n")
-    from gdlab.cli.run_notes import has_dropout, note_eager_steps, note_rising_losses, note_unsettled_sharpness
+    from gdlab.cli.run_notes import note_eager_steps, note_rising_losses, note_unsettled_sharpness
 
     note_eager_steps(list(summaries.values()))
-    note_rising_losses([(r["run_dir"], folder / r["run_dir"], r, has_dropout(p.cfg)) for r, p in zip(rows, setup.plans)],
+    note_rising_losses([(r["run_dir"], folder / r["run_dir"], r, p.cfg.has_dropout) for r, p in zip(rows, setup.plans)],
                        "variants")
     iters = {p.cfg.train.sharpness_iters for p in setup.plans}  # named in the note where all variants share it
     note_unsettled_sharpness(list(summaries.values()), iters.pop() if len(iters) == 1 else None)

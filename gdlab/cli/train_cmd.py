@@ -107,14 +107,14 @@ def train_command(
             bar.stop()
     s = result.summary
     from gdlab.cli.progress import summary_table
-    from gdlab.cli.run_notes import has_dropout, note_eager_steps, note_rising_losses, note_unsettled_sharpness
+    from gdlab.cli.run_notes import note_eager_steps, note_rising_losses, note_unsettled_sharpness
 
     if not quiet:
         from gdlab.cli.sharpness_view import run_rows
 
         console.print(summary_table(s, run_rows(result.run_dir, cfg.optimizer.model_dump())))
     note_eager_steps([s])
-    note_rising_losses([(s["name"], result.run_dir, s, has_dropout(cfg))])
+    note_rising_losses([(s["name"], result.run_dir, s, cfg.has_dropout)])
     note_unsettled_sharpness([s], cfg.train.sharpness_iters)
     if s["status"] == "failed":
         sys.stdout.write(f"{result.run_dir}\n")

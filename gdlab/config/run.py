@@ -159,6 +159,11 @@ class Config(Strict):
         """`classification` when the loss compares logits with labels, else `regression`."""
         return "classification" if self.loss.name in CLASSIFICATION_LOSSES else "regression"
 
+    @property
+    def has_dropout(self) -> bool:
+        """Whether the model draws Dropout masks in training (each model from its own generator; each row's loss noisy)."""
+        return any(layer.type == "Dropout" for layer in self.model)
+
     def resolved(self) -> dict:
         """Plain data of the fully resolved config, ready to dump as YAML and load back."""
         return self.model_dump(mode="json")

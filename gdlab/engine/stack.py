@@ -60,7 +60,7 @@ class StackedMLP:
         # or alone (a group of one draws exactly what F.dropout draws after torch.manual_seed(seed)), and
         # the same masks for variants of one seed, so a sweep compares learning rates, not luck.
         self.dropout_generators = [torch.Generator(device=device).manual_seed(seed) for seed in seeds] \
-            if any(layer.type == "Dropout" for layer in cfg.model) else []
+            if cfg.has_dropout else []
         self._views: dict[str, torch.Tensor] | None = None
         self._names = [(f"{i}.weight", f"{i}.bias") for i in range(len(self.layers))]  # not rebuilt every step
 

@@ -95,6 +95,13 @@ def run_folder_lock(folder: Path, refusal: str, fresh: bool = False) -> Iterator
         os.close(fd)  # closing releases the lock
 
 
+def new_folder_lock(folder: Path, fresh: bool):
+    """run_folder_lock on a folder a command has just made, or was given empty with --run-dir (`fresh`): the
+    refusal gdlab train, sweep and lr-find give when another process took it first."""
+    return run_folder_lock(folder, f"--run-dir {show(folder)}: another gdlab process took this folder just now; "
+                                   "gdlab never shares a run folder", fresh=fresh)
+
+
 def locked_now(paths: list[Path]) -> set[Path] | None:
     """Which of `paths` (run folders, sweep lock files) some process holds a flock on now, read from Linux's
     /proc/locks: a probe that takes no lock itself, so it cannot make a run starting meanwhile fail. None

@@ -11,8 +11,7 @@ from typing import Callable
 
 from gdlab.config import Config
 from gdlab.errors import EXIT_SIGINT, GdlabError
-from gdlab.files import show
-from gdlab.folder_lock import run_folder_lock
+from gdlab.folder_lock import new_folder_lock
 from gdlab.lrsuggest import MIN_STEPS, RULE, Smoother, still_falling, suggest
 from gdlab.csvlog import CsvAppender
 from gdlab.rundir import create_run_dir, discard_unstarted, write_json
@@ -129,8 +128,7 @@ def lr_find(cfg: Config, run_dir: Path | None = None, runs_root: Path | str = "r
     folder = create_run_dir(cfg.name, runs_root, run_dir, prefix="lr-find-")
     # held to the end, as gdlab train holds its folder: a second command given the same empty --run-dir is
     # refused, where it used to pass the "new or empty" check too and write its rows into this lr_find.csv
-    with run_folder_lock(folder, f"--run-dir {show(folder)}: another gdlab process took this folder just now; "
-                                 "gdlab never shares a run folder", fresh=run_dir is not None):
+    with new_folder_lock(folder, fresh=run_dir is not None):
         return _range_test(folder, test_cfg, data, device, min_lr, max_lr, steps, stop_factor, beta, should_stop)
 
 

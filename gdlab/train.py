@@ -13,7 +13,7 @@ from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK
 from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
 from gdlab.files import path_error, show
 from gdlab.folder_kinds import folder_in_place, in_place_problem, is_sweep_folder
-from gdlab.folder_lock import FolderTaken, run_folder_lock
+from gdlab.folder_lock import FolderTaken, new_folder_lock, run_folder_lock
 from gdlab.rundir import create_run_dir, discard_unstarted
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
 from gdlab.signals import StopFlag, graceful_stop
@@ -75,8 +75,7 @@ def train(
     with graceful_stop() as stop:
         folder = create_run_dir(cfg.name, runs_root, run_dir)
         try:
-            with run_folder_lock(folder, f"--run-dir {show(folder)}: another gdlab process took this folder "
-                                         "just now; gdlab never shares a run folder", fresh=run_dir is not None):
+            with new_folder_lock(folder, fresh=run_dir is not None):
                 if stop():  # asked to stop before anything was written
                     raise GdlabError("interrupted before training began; no run folder is left", stop.exit_code)
                 if on_start:

@@ -119,16 +119,13 @@ def sweep_command(
         if resume is None:
             from gdlab.rundir import create_run_dir, discard_unstarted
 
-            from gdlab.files import show
-            from gdlab.folder_lock import LOCK_NAME, FolderTaken, run_folder_lock, sweep_lock
+            from gdlab.folder_lock import LOCK_NAME, FolderTaken, new_folder_lock, sweep_lock
 
             folder = create_run_dir(setup.name, runs_root, run_dir, prefix="sweep-")
             try:
                 # the lock gdlab train and lr-find hold on their folder too, taken before .sweep.lock is made:
                 # one of them given the same empty --run-dir a moment earlier holds it with nothing written yet
-                session.enter_context(run_folder_lock(folder, f"--run-dir {show(folder)}: another gdlab process took "
-                                                      "this folder just now; gdlab never shares a run folder",
-                                                      fresh=run_dir is not None))
+                session.enter_context(new_folder_lock(folder, fresh=run_dir is not None))
                 session.enter_context(sweep_lock(folder, fresh=run_dir is not None))
                 if stop():  # asked to stop before anything was written
                     raise GdlabError("interrupted before the sweep began; no sweep folder is left", stop.exit_code)

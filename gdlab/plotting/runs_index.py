@@ -145,8 +145,9 @@ def list_runs(root: Path, warnings: list[str]) -> list[dict[str, Any]]:
     # A run's folder, or a sweep's lock file, that a process holds a lock on is training now, not dead
     lock_of = {folder: folder / LOCK_NAME if kind == "sweep" else folder for kind, folder in found if kind != "lr-find"}
     # A sweep's variant listed on its own (`runs SWEEP/000_x`) trains under its sweep's lock, not one of its own
-    sweep_lock_of = {folder: folder.parent / LOCK_NAME for kind, folder in found
-                     if kind == "run" and is_sweep_folder(folder.parent)}
+    # (each parent's sweep.yaml read once: `runs SWEEP/*` lists all its variants under one parent)
+    sweeps = {parent for parent in {folder.parent for kind, folder in found if kind == "run"} if is_sweep_folder(parent)}
+    sweep_lock_of = {folder: folder.parent / LOCK_NAME for kind, folder in found if kind == "run" and folder.parent in sweeps}
     held = locked_now(list(lock_of.values()) + list(sweep_lock_of.values()))
     for kind, folder in found:
         # --json: true or false where the kernel says (Linux), null where it cannot be told (or an lr-find)

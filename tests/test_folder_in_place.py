@@ -74,3 +74,14 @@ def test_runs_warns_of_the_folder_and_counts_only_variants(made, tmp_path):
     assert f"{run / 'metrics.csv'}: is a folder" in result.stderr and "not listed" in result.stderr
     rows = {Path(r["path"]).name: r for r in json.loads(result.stdout)}
     assert rows["sweep"]["statuses"] == {"completed": 2}  # the sweep.csv folder is not a third, interrupted variant
+
+
+@pytest.mark.parametrize("name", ["metrics.csv", "summary.json", "model.pt", "config.yaml", "overrides.yaml"])
+def test_sweep_resume_names_the_folder_in_place_of_a_variant_file_and_deletes_nothing(made, tmp_path, name):
+    variant = sorted(p.name for p in made[1].iterdir() if p.name.startswith("000_"))[0]
+    sweep, _ = blocked(made[1], tmp_path, f"{variant}/{name}")
+    (sweep / variant / name / "notes.txt").write_text("kept")  # a rerun would have removed the variant folder
+    before = files_of(sweep)
+    for dry in ([], ["--dry-run"]):
+        one_error_line(invoke("sweep", "--resume", sweep, "-q", *dry), 2, f"{sweep / variant / name}: is a folder")
+    assert files_of(sweep) == before

@@ -14,9 +14,11 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     from gdlab.sweep.plan import group_variants, spread
     from gdlab.sweep.rank import RANKABLE, check_rank_by
     from gdlab.errors import GdlabError
-    from gdlab.sweep.resume import check_unchanged, clear_unfinished, load_setup, split_done, store_option
+    from gdlab.sweep.resume import (check_unchanged, check_variant_files, clear_unfinished, load_setup, split_done,
+                                    store_option)
 
     setup = load_setup(folder)
+    check_variant_files(setup, folder)  # before anything is locked, stored or cleared
     # what the sweep recorded (--sharpness) and how it grouped variants carry over, so a resumed sweep
     # gives what an uninterrupted one would (up to float32 rounding: its reruns may form other groups, and
     # another group size sums in another order); --jobs and --backend are this run's choice

@@ -69,6 +69,24 @@ def load_setup(sweep_dir: Path) -> SweepSetup:
                       plan_variants(data["base"], data["axes"], str(path), fixed, joint), [], texts, sampling)
 
 
+VARIANT_FILES = ("config.yaml", "overrides.yaml", "metrics.csv", "summary.json", "model.pt")
+
+
+def check_variant_files(setup: SweepSetup, folder: Path) -> None:
+    """Refuse a folder in place of a variant's file, as gdlab train --resume does a run's: a variant that
+    holds one reads as unfinished, and its rerun would remove it with whatever is inside."""
+    from gdlab.files import path_error, show
+    from gdlab.folder_kinds import folder_in_place, in_place_problem
+
+    for p in setup.plans:
+        try:
+            blocked = folder_in_place(folder / p.dir_name, VARIANT_FILES)
+        except OSError as exc:  # a variant folder we may not enter
+            raise path_error("--resume", folder / p.dir_name, exc, "cannot read the variant folder") from None
+        if blocked is not None:
+            raise GdlabError(f"--resume {show(folder)}: {in_place_problem(blocked)}")
+
+
 def check_unchanged(setup: SweepSetup, folder: Path) -> None:
     """Refuse a resume after sweep.yaml was edited: every variant folder must belong to a planned variant,
     and a finished one's config.yaml must be what the sweep now plans for it (keys a newer gdlab added aside)."""

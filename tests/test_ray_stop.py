@@ -19,6 +19,7 @@ class FakeRay(types.ModuleType):
 
     def __init__(self):
         super().__init__("ray")
+        self.exceptions = types.SimpleNamespace(TaskCancelledError=TaskCancelledError)
         self.cancels: dict[int, int] = {}
         self.turns_since_cancel = 0
 
@@ -77,3 +78,67 @@ def test_a_group_ray_never_started_leaves_no_folder_as_on_the_local_backend(tmp_
     table = pd.read_csv(folder / "sweep.csv")
     assert list(table["status"]) == ["interrupted"] * 4 and list(table["steps"]) == [1234, 0, 0, 0]
     assert sorted(p.name for p in folder.iterdir()) == ["000_lr=0.1", "sweep.csv"]
+
+
+class NodeDiedError(Exception):
+    pass
+
+
+class LostNodeRay(FakeRay):
+    """As FakeRay, but queued task 1's node died at the moment of the stop: its get raises that, not a cancel."""
+
+    def get(self, ref, timeout=None):
+        if ref == 1:
+            raise NodeDiedError("the node running task 1 died")
+        return super().get(ref, timeout)
+
+
+def test_an_error_other_than_a_cancel_after_a_stop_is_the_variants_failure(tmp_path, monkeypatch):
+    """Only Ray's task-cancelled error means 'never started'; a lost node or a full disk at the moment of a stop
+    was skipped too, its variant recorded as interrupted at step 0 as if nothing had run."""
+    from gdlab.errors import GdlabError
+    from gdlab.sweep import backends
+
+    monkeypatch.setitem(sys.modules, "ray", LostNodeRay())
+
+    def full_disk(job, files):
+        raise GdlabError(f"{job.run_dirs[0]}/metrics.csv: cannot write it (No space left on device)")
+
+    monkeypatch.setattr(backends, "write_returned_files", full_disk)
+    jobs = [Job([i], [{}], [str(tmp_path / f"{i:03d}")], [[]]) for i in range(4)]
+    done: dict[int, dict] = {}
+    backends._run_ray(jobs, should_stop=lambda: True, on_done=lambda job, results: done.update({job.indices[0]: results[0]}))
+    assert sorted(done) == [0, 1]  # 2 and 3 were cancelled before they started: left for the sweep to record
+    assert done[0]["status"] == "failed" and "000/metrics.csv: cannot write it (No space left on device)" in done[0]["error"]
+    assert done[1]["status"] == "failed" and done[1]["error"] == "NodeDiedError: the node running task 1 died"
+
+
+class FailFastRay(FakeRay):
+    """Task 0 comes back failed at once (--fail-fast stops the rest); of the others, 1 was still queued, 2 was on
+    a node that died."""
+
+    def wait(self, refs, num_returns=1, timeout=None):
+        return [r for r in refs if r == 0], [r for r in refs if r != 0]
+
+    def get(self, ref, timeout=None):
+        if ref == 0:
+            return [{"status": "failed", "error": "boom", "steps": 0}], [{}]
+        if ref == 2:
+            raise NodeDiedError("the node running task 2 died")
+        raise TaskCancelledError(f"task {ref} was cancelled")
+
+
+def test_fail_fast_under_ray_records_a_lost_task_as_failed_and_a_cancelled_one_as_left(tmp_path, monkeypatch):
+    from gdlab.sweep.backends import _run_ray
+
+    monkeypatch.setitem(sys.modules, "ray", FailFastRay())
+    jobs = [Job([i], [{}], [str(tmp_path / f"{i:03d}")], [[]]) for i in range(3)]
+    done: dict[int, dict] = {}
+
+    def on_done(job, results):
+        done[job.indices[0]] = results[0]
+        return results[0]["status"] == "failed"
+
+    _run_ray(jobs, should_stop=lambda: False, on_done=on_done)
+    assert sorted(done) == [0, 2]
+    assert done[2]["status"] == "failed" and done[2]["error"] == "NodeDiedError: the node running task 2 died"

@@ -136,9 +136,9 @@ def _run_ray(jobs_list: list[Job], should_stop, on_done: OnDone) -> None:
             try:
                 results, files = ray.get(ref)
                 write_returned_files(job, files)
-            except Exception as exc:  # a lost node fails only its variants
-                if should_stop():  # cancelled before it started: the sweep records it as a local one does (step 0,
-                    continue  # its empty folder removed), not as a folder holding only a made-up summary.json
+            except ray.exceptions.TaskCancelledError:  # cancelled before it started: the sweep records it as a
+                continue  # local one (step 0, its empty folder removed), not as a folder of a made-up summary.json
+            except Exception as exc:  # a lost node or a full disk, a stop or not, fails only its variants
                 results = failed_summaries(job, one_line(exc))
             if on_done(job, results):
                 _stop_the_rest(pending, on_done)
@@ -148,7 +148,8 @@ def _run_ray(jobs_list: list[Job], should_stop, on_done: OnDone) -> None:
 def _stop_the_rest(pending: dict, on_done: OnDone, wait_s: float = 60.0) -> None:
     """--fail-fast under Ray: cancel what is left. Ray raises KeyboardInterrupt in a task already training,
     which ends its group `interrupted` with its files, as on the local backend, and is reported here; a task
-    that never started raises TaskCancelledError and is left for the sweep to record as skipped."""
+    that never started raises TaskCancelledError and is left for the sweep to record as skipped; any other
+    error (a lost node, a full disk, no answer in `wait_s`) is its variants' failure."""
     import time
 
     import ray
@@ -159,7 +160,9 @@ def _stop_the_rest(pending: dict, on_done: OnDone, wait_s: float = 60.0) -> None
     for ref, job in pending.items():
         try:
             results, files = ray.get(ref, timeout=max(0.1, deadline - time.monotonic()))
-        except Exception:  # cancelled before it started (or lost): skipped
+            write_returned_files(job, files)
+        except ray.exceptions.TaskCancelledError:
             continue
-        write_returned_files(job, files)
+        except Exception as exc:
+            results = failed_summaries(job, one_line(exc))
         on_done(job, results)

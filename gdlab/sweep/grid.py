@@ -92,13 +92,17 @@ def _flatten(section: dict, prefix: str, source: str, out: dict[str, Any]) -> di
     return out
 
 
-def axes_from_yaml(section: Any, source: str) -> dict[str, list[Any] | Distribution]:
+def axes_from_yaml(section: Any, source: str, at: str | None = None) -> dict[str, list[Any] | Distribution]:
     """A config's `sweep:` mapping: {dotted.key: [values] | "logspace(...)" | "loguniform(...)" | value}, keys
-    nested or dotted (`samples` and `sample_seed`, random search's settings, are taken out before)."""
+    nested or dotted (`samples` and `sample_seed`, random search's settings, are taken out before). `at` is where
+    the section starts (file:line:column), named when it is no mapping at all."""
     if section is None:
         return {}
     if not isinstance(section, dict):
-        raise GdlabError(f"{source}: sweep: must map dotted keys to lists of values, e.g. {{optimizer.lr: [0.01, 0.1]}}")
+        # word for word what validate and train say of it (config/run.py, loading.format_validation_error)
+        got = "" if isinstance(section, list) else f" (got {str(section).lower() if isinstance(section, bool) else repr(section)})"
+        raise GdlabError(f"{at or source}: sweep: must map dotted keys to lists of values, e.g. "
+                         f"{{optimizer.lr: [0.01, 0.1]}}{got}")
     axes, spelled = {}, {}
     for given, values in _flatten(section, "", source, {}).items():
         where, key = f"{source}: sweep.{given}", canonical_key(given)

@@ -44,12 +44,12 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
                 sampler: str | None = None) -> SweepSetup:
     """Read the base config, collect axes (YAML `sweep:` then command line), draw the random ones
     (`samples` draws, seeded by `sample_seed`; either overrides the `sweep:` section's), validate every variant."""
-    raw, _ = load_raw(config)
+    raw, where = load_raw(config)
     before, raw = raw, copy.deepcopy(raw)
     raw.setdefault("name", default_name(config))
     section = raw.pop("sweep", None)
     search = search_settings(section, str(config), samples, sample_seed, sampler)
-    axes = axes_from_yaml(section, str(config))
+    axes = axes_from_yaml(section, str(config), where.get(("sweep",)))
     yaml_drawn = any(isinstance(v, Distribution) for v in axes.values())
     given: dict[str, str] = {}  # command-line key -> its argument: a key given twice is a mistake, not "last wins"
     fixed: list[tuple[tuple, str]] = []  # (key path, argument) of one-value overrides

@@ -47,3 +47,48 @@ def test_a_variant_of_a_stopped_sweep_keeps_what_it_had(tmp_path):
     sweep, done, going = half_done_sweep(tmp_path)
     assert (row_of(going)["status"], row_of(going)["running"]) == ("no summary", False)
     assert row_of(done)["status"] == "completed"
+
+
+def running_sweep(root: Path) -> tuple[Path, Path, Path]:
+    """(sweep, a variant training now, one not started) as a running sweep's folder is: sweep.csv says pending
+    for both until their group ends, and every variant to run already has its folder (empty until it starts)."""
+    sweep, _, going = half_done_sweep(root)
+    queued = sweep / "002_lr=0.2_seed=0"
+    queued.mkdir()
+    lines = (sweep / "sweep.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    pending = lambda name: ",".join({"status": "pending", "run_dir": name}.get(c, "") for c in header)  # noqa: E731
+    lines = lines[:2] + [pending(going.name), pending(queued.name)]
+    (sweep / "sweep.csv").write_text("\n".join(lines) + "\n")
+    (sweep / "sweep.yaml").write_text((sweep / "sweep.yaml").read_text().replace("- 0.1\n", "- 0.1\n  - 0.2\n"))
+    return sweep, going, queued
+
+
+def test_a_running_sweep_counts_the_variant_it_trains_as_running_as_that_variant_reads(tmp_path):
+    """The sweep's row took sweep.csv's `pending` (written before the group started) for a variant that
+    `runs SWEEP/001_x` called running."""
+    sweep, going, queued = running_sweep(tmp_path)
+    with open(sweep / ".sweep.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        [row] = json.loads(cli("runs", tmp_path, "--json").stdout)
+        variant = row_of(going)
+    assert variant["status"] == "running"
+    assert row["statuses"] == {"completed": 1, "running": 1, "pending": 1}, row
+    assert row["status"] == "running, 3 variants: 1 completed, 1 running, 1 pending"
+    stopped = json.loads(cli("runs", tmp_path, "--json").stdout)[0]  # no one trains it now: sweep.csv as it is
+    assert stopped["statuses"] == {"completed": 1, "pending": 2}
+
+
+def test_a_variant_not_started_yet_says_what_it_is(tmp_path):
+    """It read 'no runs, sweeps or lr-find folders under SWEEP/002_x', as if it were no part of a sweep."""
+    sweep, _, queued = running_sweep(tmp_path)
+    with open(sweep / ".sweep.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = cli("runs", queued)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == f"{queued}: a pending variant of the sweep {sweep}, not started yet; " \
+                                    f"gdlab runs {sweep} lists the sweep"
+    result = cli("runs", queued)
+    assert result.stdout.strip() == f"{queued}: a variant of the sweep {sweep} that never started (the sweep " \
+                                    f"stopped before it); gdlab sweep --resume {sweep} runs it"
+    assert json.loads(cli("runs", queued, "--json").stdout) == []  # --json: no rows, as before

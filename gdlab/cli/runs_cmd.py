@@ -34,9 +34,32 @@ def runs(
         typer.echo(json.dumps([row | {"when": row["when"].isoformat(timespec="seconds")} for row in rows], indent=2))
         return
     if not rows:
-        typer.echo(f"no runs, sweeps or lr-find folders under {root}")
+        typer.echo(_unstarted_variant(root) or f"no runs, sweeps or lr-find folders under {root}")
         return
     _table(rows)
+
+
+def _unstarted_variant(root: Path) -> str | None:
+    """What an empty variant folder of a sweep is (else None): a sweep makes every variant's folder before it
+    trains the first, and a stopped one leaves those it never reached."""
+    import re
+
+    from gdlab.folder_kinds import is_sweep_folder
+    from gdlab.folder_lock import LOCK_NAME, locked_now
+
+    sweep = root.parent
+    try:
+        if not (re.match(r"\d{3,}(_|$)", root.name) and root.is_dir() and is_sweep_folder(sweep)):
+            return None
+    except OSError:
+        return None
+    held = locked_now([sweep / LOCK_NAME])
+    if held is None:  # no /proc/locks: whether the sweep runs cannot be told
+        return f"{root}: a variant of the sweep {sweep} with no files yet; gdlab runs {sweep} lists the sweep"
+    if held:
+        return f"{root}: a pending variant of the sweep {sweep}, not started yet; gdlab runs {sweep} lists the sweep"
+    return (f"{root}: a variant of the sweep {sweep} that never started (the sweep stopped before it); "
+            f"gdlab sweep --resume {sweep} runs it")
 
 
 def _table(rows: list[dict]) -> None:

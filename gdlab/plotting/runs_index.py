@@ -75,6 +75,9 @@ def _sweep_row(folder: Path, warnings: list[str], running: bool | None) -> dict[
     if None in statuses:
         warnings.append(f"{folder / 'sweep.csv'}: {statuses.count(None)} row(s) have no readable status; "
                         "counted as unknown")
+    if running and "run_dir" in table:  # sweep.csv is rewritten as groups end: the one training now reads pending
+        statuses = ["running" if s == "pending" and isinstance(d, str) and _training(folder / d) else s
+                    for s, d in zip(statuses, table["run_dir"])]
     counts = Counter(status or "unknown" for status in statuses)
     status = ", ".join(f"{n} {s}" for s, n in counts.most_common())
 
@@ -96,6 +99,15 @@ def _sweep_row(folder: Path, warnings: list[str], running: bool | None) -> dict[
                   "statuses": dict(counts.most_common())}  # for `runs --json`: the counts without parsing prose
 
 
+def _training(variant: Path) -> bool:
+    """Whether a variant of a running sweep trains now, as `runs` of that variant alone tells: its group wrote
+    its metrics.csv, and it has no summary yet (a variant not started has an empty folder, or none)."""
+    try:
+        return kind_of(variant) == "run" and not (variant / "summary.json").is_file()
+    except OSError:
+        return False
+
+
 def _unwritten_sweep_row(folder: Path, warnings: list[str], running: bool | None) -> dict[str, Any]:
     """A sweep with sweep.yaml and no sweep.csv (stopped before writing it, or still starting), from its variant
     folders: a variant without a summary is pending while the sweep runs, else interrupted."""
@@ -114,7 +126,8 @@ def _unwritten_sweep_row(folder: Path, warnings: list[str], running: bool | None
         variants = []
     unfinished = "interrupted" if running is False else "pending"
     rows = [_run_row(d, warnings) if kind_of(d) == "run" else {"status": "no summary", "steps": 0} for d in variants]
-    statuses = [unfinished if r["status"] == "no summary" else r["status"] for r in rows]
+    statuses = [("running" if running and _training(d) else unfinished) if r["status"] == "no summary" else r["status"]
+                for r, d in zip(rows, variants)]
     statuses += [unfinished] * (planned - len(statuses))
     counts = Counter(statuses)
 

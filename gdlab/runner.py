@@ -99,10 +99,12 @@ def run_group(
         trainer, hashes, init_sharp = _build_trainer(variants, datasets, device, resume, checkpointing, measure_init_sharpness)
         train_cfg = variants[0].cfg.train
         cols = metric_columns(variants[0].cfg.task, datasets[0].x_val is not None, train_cfg.sharpness_every is not None)
+        resumed_from = None
         if resume is not None:
             # the steps the run recorded, not the checkpoint's step: on an accelerator the host learns of a divergence
             # blocks late, so the last checkpoint may lie past the diverged step, whose row was the run's last
-            kept = repair_metrics(variants[0].run_dir / "metrics.csv", trainer.steps_done[0], trainer.log_segments, cols)
+            resumed_from = trainer.steps_done[0]
+            kept = repair_metrics(variants[0].run_dir / "metrics.csv", resumed_from, trainer.log_segments, cols)
             if trainer.log_segments[-1][1] != train_cfg.log_every:  # a resume may change log_every from here on
                 trainer.log_segments.append([resume["step"] + 1, train_cfg.log_every])
         metrics = GroupMetrics([v.run_dir / "metrics.csv" for v in variants], cols, flush_every, durable=not in_sweep,
@@ -172,7 +174,7 @@ def run_group(
             "seed": v.cfg.seed, "init_hash": hashes[k], "task": v.cfg.task,
             "sharpness_s": round(trainer.sharpness_s, 6) if train_cfg.sharpness_every else None, "n_params": trainer.model.n_params, **common,
             "error": error,
-            "resumed_from_step": resume["step"] if resume is not None else None,
+            "resumed_from_step": resumed_from,
             "init_sharpness": init_sharp[k] if init_sharp else None,
             # measurements (init_sharpness and the sharpness column) that ran out of train.sharpness_iters unsettled
             "sharpness_unsettled": trainer.sharpness_unsettled[k] if train_cfg.sharpness_every or init_sharp else None,

@@ -85,3 +85,22 @@ def test_sweep_resume_names_the_folder_in_place_of_a_variant_file_and_deletes_no
     for dry in ([], ["--dry-run"]):
         one_error_line(invoke("sweep", "--resume", sweep, "-q", *dry), 2, f"{sweep / variant / name}: is a folder")
     assert files_of(sweep) == before
+
+
+@pytest.mark.parametrize("what", ["a file", "a link"])
+def test_sweep_resume_refuses_a_variant_that_is_no_folder_of_its_own(made, tmp_path, what):
+    """Read as unfinished, it was rerun: shutil.rmtree of a file or a link is a traceback (exit 1), and the
+    files behind a link are the user's, elsewhere."""
+    sweep = tmp_path / "sweep"
+    shutil.copytree(made[1], sweep)
+    variant = sorted(p for p in sweep.iterdir() if p.name.startswith("000_"))[0]
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(variant, elsewhere)
+    (elsewhere / "summary.json").unlink()  # unfinished: a resume would rerun it
+    if what == "a file":
+        variant.write_text("notes")
+    else:
+        variant.symlink_to(elsewhere, target_is_directory=True)
+    before, kept = files_of(sweep), files_of(elsewhere)
+    one_error_line(invoke("sweep", "--resume", sweep, "-q"), 2, f"{variant}: {what}, not a variant folder")
+    assert files_of(sweep) == before and files_of(elsewhere) == kept and (variant.is_symlink() or variant.is_file())

@@ -73,16 +73,22 @@ VARIANT_FILES = ("config.yaml", "overrides.yaml", "metrics.csv", "summary.json",
 
 
 def check_variant_files(setup: SweepSetup, folder: Path) -> None:
-    """Refuse a folder in place of a variant's file, as gdlab train --resume does a run's: a variant that
-    holds one reads as unfinished, and its rerun would remove it with whatever is inside."""
+    """Refuse a variant that is a file or a link, or a folder in place of a variant's file, as gdlab train
+    --resume does a run's: each reads as unfinished, and its rerun would remove it (what a link points to is
+    elsewhere, the user's) or fail half-way."""
     from gdlab.files import path_error, show
     from gdlab.folder_kinds import folder_in_place, in_place_problem
 
     for p in setup.plans:
+        variant = folder / p.dir_name
         try:
-            blocked = folder_in_place(folder / p.dir_name, VARIANT_FILES)
+            other = "a link" if variant.is_symlink() else "a file" if variant.exists() and not variant.is_dir() else None
+            if other is not None:
+                raise GdlabError(f"--resume {show(folder)}: {variant}: {other}, not a variant folder; gdlab keeps "
+                                 "each variant in a folder of its own: move it away")
+            blocked = folder_in_place(variant, VARIANT_FILES)
         except OSError as exc:  # a variant folder we may not enter
-            raise path_error("--resume", folder / p.dir_name, exc, "cannot read the variant folder") from None
+            raise path_error("--resume", variant, exc, "cannot read the variant folder") from None
         if blocked is not None:
             raise GdlabError(f"--resume {show(folder)}: {in_place_problem(blocked)}")
 

@@ -86,9 +86,9 @@ def test_a_variant_not_started_yet_says_what_it_is(tmp_path):
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = cli("runs", queued)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.strip() == f"{queued}: a pending variant of the sweep {sweep}, not started yet; " \
+    assert result.stdout.strip() == f"{queued}: a pending variant of the sweep {sweep}, no files yet; " \
                                     f"gdlab runs {sweep} lists the sweep"
     result = cli("runs", queued)
-    assert result.stdout.strip() == f"{queued}: a variant of the sweep {sweep} that never started (the sweep " \
-                                    f"stopped before it); gdlab sweep --resume {sweep} runs it"
+    assert result.stdout.strip() == f"{queued}: a variant of the sweep {sweep} with no files (the sweep " \
+                                    f"stopped before it wrote any); gdlab sweep --resume {sweep} runs it"
     assert json.loads(cli("runs", queued, "--json").stdout) == []  # --json: no rows, as before

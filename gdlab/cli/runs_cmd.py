@@ -41,7 +41,8 @@ def runs(
 
 def _unstarted_variant(root: Path) -> str | None:
     """What an empty variant folder of a sweep is (else None): a sweep makes every variant's folder before it
-    trains the first, and a stopped one leaves those it never reached."""
+    trains the first, and a stopped one leaves those it never reached (under Ray a variant's files come only
+    when its task ends, so its folder is empty while it trains too)."""
     import re
 
     from gdlab.folder_kinds import is_sweep_folder
@@ -57,8 +58,8 @@ def _unstarted_variant(root: Path) -> str | None:
     if held is None:  # no /proc/locks: whether the sweep runs cannot be told
         return f"{root}: a variant of the sweep {sweep} with no files yet; gdlab runs {sweep} lists the sweep"
     if held:
-        return f"{root}: a pending variant of the sweep {sweep}, not started yet; gdlab runs {sweep} lists the sweep"
-    return (f"{root}: a variant of the sweep {sweep} that never started (the sweep stopped before it); "
+        return f"{root}: a pending variant of the sweep {sweep}, no files yet; gdlab runs {sweep} lists the sweep"
+    return (f"{root}: a variant of the sweep {sweep} with no files (the sweep stopped before it wrote any); "
             f"gdlab sweep --resume {sweep} runs it")
 
 

@@ -142,3 +142,28 @@ def test_fail_fast_under_ray_records_a_lost_task_as_failed_and_a_cancelled_one_a
     _run_ray(jobs, should_stop=lambda: False, on_done=on_done)
     assert sorted(done) == [0, 2]
     assert done[2]["status"] == "failed" and done[2]["error"] == "NodeDiedError: the node running task 2 died"
+
+
+class LostClusterRay(FakeRay):
+    """Task 0 comes back completed; then the connection to the cluster breaks, as a ray:// one does."""
+
+    def wait(self, refs, num_returns=1, timeout=None):
+        if 0 in refs:
+            return [0], [r for r in refs if r != 0]
+        raise ConnectionError("Failed during this or a previous request.\nException that broke the connection: EOF")
+
+    def get(self, ref, timeout=None):
+        return [{"status": "completed", "steps": 20}], [{}]
+
+
+def test_a_lost_ray_cluster_fails_the_groups_it_had_in_one_line_each(tmp_path, monkeypatch):
+    """ray.wait's error escaped as a traceback, leaving those variants `pending` in sweep.csv."""
+    from gdlab.sweep.backends import _run_ray
+
+    monkeypatch.setitem(sys.modules, "ray", LostClusterRay())
+    jobs = [Job([i], [{}], [str(tmp_path / f"{i:03d}")], [[]]) for i in range(3)]
+    done: dict[int, dict] = {}
+    _run_ray(jobs, should_stop=lambda: False, on_done=lambda job, results: done.update({job.indices[0]: results[0]}))
+    assert done[0]["status"] == "completed"
+    assert [(done[i]["status"], done[i]["error"]) for i in (1, 2)] == \
+        [("failed", "ConnectionError: Failed during this or a previous request.")] * 2

@@ -124,7 +124,12 @@ def _run_ray(jobs_list: list[Job], should_stop, on_done: OnDone) -> None:
     pending = {remote.remote(job): job for job in jobs_list}
     cancelled = False
     while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+        try:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+        except Exception as exc:  # the cluster lost (a ray:// connection broken): no task's files can come back
+            for job in pending.values():  # recorded in one line each, as a lost node's, not a traceback and `pending`
+                on_done(job, failed_summaries(job, one_line(exc)))
+            return
         if should_stop() and not cancelled:
             # Once: each cancel raises a KeyboardInterrupt in a running task, and a second one (the queued tasks
             # come back cancelled at once, each a turn of this loop) killed it while it wrote its files

@@ -43,3 +43,26 @@ def test_make_with_a_python_older_than_3_11_says_which_to_name_and_makes_no_venv
     assert done.returncode != 0 and not venv.exists()
     assert f"gdlab needs Python 3.11 or newer; '{old}' is Python 3.10.12. Name another: make {goal} PYTHON=python3.12" \
         in done.stdout, done.stdout + done.stderr
+
+
+README = ROOT / "README.md"
+
+
+def test_readmes_rounding_examples_are_what_gdlab_and_numpy_give():
+    """The Axes bullet shows what rounding to 12 digits buys with examples `f(args)` gives X where numpy gives Y;
+    (or "gives X, not Y"); each must hold for gdlab and for numpy, at the same position (its first example once quoted a value numpy
+    never gave)."""
+    import numpy as np
+
+    from gdlab.sweep.axis_values import expand_function
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    examples = re.findall(r"`(linspace|logspace|range)\(([^)]*)\)` gives ([0-9.e+-]+),? (?:not|where numpy\.\w+ gives) ([0-9.e+-]+)", text)
+    assert len(examples) >= 2, "the README's rounding examples are gone; update this test"
+    numpy_of = {"linspace": lambda a, b, n: np.linspace(a, b, int(n)), "logspace": lambda a, b, n: np.logspace(a, b, int(n)),
+                "range": np.arange}
+    for kind, args, ours, theirs in examples:
+        numbers = [float(x) for x in args.split(",")]
+        mine, numpys = expand_function(f"{kind}({args})", "README"), [float(x) for x in numpy_of[kind](*numbers)]
+        at = mine.index(float(ours))
+        assert repr(numpys[at]) == theirs and repr(mine[at]) == ours, (kind, args, mine[at], numpys[at])

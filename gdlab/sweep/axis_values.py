@@ -19,7 +19,7 @@ _FORMS = {"range": ((1, 2, 3), "1 to 3 finite numbers (stop | start, stop | star
 
 
 def _clean(x: float) -> float:
-    """12 significant digits: linspace(0.1, 0.3, 3) gives 0.2, not 0.20000000000000004, and logspace's
+    """12 significant digits: linspace(0.1, 0.5, 5) gives 0.3, not 0.30000000000000004, and logspace's
     exponent -3, not -2.9999999999999996 (so 0.001, not 0.0010000000000000002)."""
     return float(f"{x:.12g}")
 

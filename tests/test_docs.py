@@ -3,6 +3,7 @@ the Python it needs."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -66,3 +67,26 @@ def test_readmes_rounding_examples_are_what_gdlab_and_numpy_give():
         mine, numpys = expand_function(f"{kind}({args})", "README"), [float(x) for x in numpy_of[kind](*numbers)]
         at = mine.index(float(ours))
         assert repr(numpys[at]) == theirs and repr(mine[at]) == ours, (kind, args, mine[at], numpys[at])
+
+
+def _shipped_configs_table() -> dict[str, str]:
+    """README's "Shipped configs" table: config path -> what it says the config shows."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Shipped configs", 1)[1].split("\n#", 1)[0] if "### Shipped configs" in text else ""
+    return dict(re.findall(r"^\| `(configs/[\w.-]+\.yaml)` \| (.*) \|$", section, re.M))
+
+
+def test_the_readme_names_every_shipped_config_and_no_other():
+    assert sorted(_shipped_configs_table()) == sorted(f"configs/{p.name}" for p in (ROOT / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", ["quickstart", "iris", "spiral"])
+def test_a_shipped_classifier_reaches_the_val_accuracy_the_readme_quotes(tmp_path, name):
+    from tests.helpers import invoke
+
+    quoted = re.search(r"val accuracy ([0-9.]+)", _shipped_configs_table().get(f"configs/{name}.yaml", ""))
+    assert quoted, f"the README quotes no val accuracy for configs/{name}.yaml"
+    result = invoke("train", ROOT / "configs" / f"{name}.yaml", "train.device=cpu", "--run-dir", tmp_path / "run", "-q")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["final_val_accuracy"] == pytest.approx(float(quoted[1]), abs=0.005)

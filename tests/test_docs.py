@@ -90,3 +90,54 @@ def test_a_shipped_classifier_reaches_the_val_accuracy_the_readme_quotes(tmp_pat
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["final_val_accuracy"] == pytest.approx(float(quoted[1]), abs=0.005)
+
+
+def _readme_between(start: str, end: str) -> str:
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert start in text, f"the README no longer has {start!r}; update this test"
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """A tiny run with a sharpness column, a two-variant sweep and an lr-find folder, as the README describes them."""
+    import yaml
+
+    from tests.helpers import TINY, invoke
+
+    tmp = tmp_path_factory.mktemp("docs")
+    cfg = tmp / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "train": {**TINY["train"], "sharpness_every": 5}}))
+    for args in (["train", cfg, "--run-dir", tmp / "run"], ["sweep", cfg, "optimizer.lr=0.1,0.2", "--run-dir", tmp / "sweep"],
+                 ["lr-find", cfg, "--steps", "10", "--run-dir", tmp / "lrfind"]):
+        result = invoke(*args, "-q") if args[0] != "lr-find" else invoke(*args)
+        assert result.exit_code == 0, result.output
+    return tmp
+
+
+def _header(path: Path) -> list[str]:
+    return path.read_text().splitlines()[0].split(",")
+
+
+def test_the_readmes_metrics_columns_are_the_files_in_order(written):
+    table = _readme_between("**metrics.csv columns**", "**summary.json:**")
+    columns = [c for row in re.findall(r"\| (`[^|]+`) \|", table) for c in re.findall(r"`(\w+)`", row)]
+    assert columns == _header(written / "run" / "metrics.csv")
+
+
+def test_the_readmes_summary_keys_are_the_files(written):
+    prose = _readme_between("**summary.json:**", "A value that does not apply is `null`")
+    named = set(re.findall(r"`([a-z_]+)`", prose)) - {"completed", "diverged", "interrupted", "failed", "replayed", "sharpness"}
+    assert named == set(json.loads((written / "run" / "summary.json").read_text()))
+
+
+def test_the_readmes_sweep_csv_columns_are_the_files_in_order(written):
+    prose = _readme_between("(columns named by their dotted keys),", "`sweep.csv` is rewritten")
+    assert ["optimizer.lr", *re.findall(r"`([a-z_]+)`", prose)] == _header(written / "sweep" / "sweep.csv")
+
+
+def test_the_readmes_run_files_and_lr_find_columns_are_the_files(written):
+    files = set(re.findall(r"^\| `([\w.]+)` \|", README.read_text(encoding="utf-8"), re.M))
+    assert {p.name for p in (written / "run").iterdir()} <= files
+    columns = re.search(r"`lr_find\.csv` \(`([^`]+)`\)", " ".join(README.read_text(encoding="utf-8").split()))
+    assert columns and columns[1].split(", ") == _header(written / "lrfind" / "lr_find.csv")

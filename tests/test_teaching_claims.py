@@ -3,6 +3,7 @@ another way: each must still show what the text says (the engine changes; the do
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +80,20 @@ def test_the_quadratic_sweep_measures_the_closed_form_hessian_and_diverges_just_
     assert lam == pytest.approx(2.13, abs=0.01)
     assert table["init_sharpness"].tolist() == pytest.approx([lam, lam], rel=1e-4)
     assert table["status"].tolist() == ["completed", "diverged"]
+
+
+def test_the_sine_configs_sharpness_sits_at_its_edge_and_zigzags_as_concepts_says(tmp_path):
+    """concepts.md: with train.sharpness_every=25, sine.yaml's sharpness stays between about A and B from the first
+    step, and from about step 800 zigzags between C and D, every other measurement on the other side of 2/lr = 20."""
+    text = " ".join((ROOT / "docs" / "concepts.md").read_text(encoding="utf-8").split())
+    quoted = re.search(r"sharpness stays between about ([\d.]+) and ([\d.]+) from the first step\. From about step 800 "
+                       r"its panel zigzags between (?:about )?([\d.]+) and ([\d.]+)", text)
+    assert quoted, "concepts.md no longer describes sine.yaml's sharpness panel this way; update this test"
+    low, high, zig_low, zig_high = map(float, quoted.groups())
+    result = invoke("train", ROOT / "configs" / "sine.yaml", "train.sharpness_every=25", "--run-dir", tmp_path / "run", "-q")
+    assert result.exit_code == 0, result.output
+    sharpness = pd.read_csv(tmp_path / "run" / "metrics.csv").set_index("step")["sharpness"].dropna()
+    assert (round(sharpness.min(), 1), round(sharpness.max(), 1)) == (low, high)
+    late = sharpness.loc[800:].loc[lambda s: s.index % 25 == 1]  # the grid's steps 801, 826 ...; not the last step's
+    assert (round(late.min(), 1), round(late.max(), 1)) == (zig_low, zig_high)
+    assert (np.sign(late - 20).diff().dropna() != 0).all()  # each measurement on the other side of the edge

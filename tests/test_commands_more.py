@@ -202,3 +202,12 @@ def test_gradcheck_explains_its_modes_only_for_the_layers_the_model_has(tmp_path
         assert words in text
     for word in unsaid:
         assert word not in text
+
+
+def test_sweep_help_names_every_ray_address_form_the_sweep_takes():
+    """--ray-address takes host:port too (README, and the error for a bad address lists it); the help left it out."""
+    from gdlab.sweep.backends import RAY_ADDRESS_FORMS
+
+    text = " ".join(invoke("sweep", "--help").stdout.split())
+    for form in RAY_ADDRESS_FORMS.split(" | "):
+        assert form in text, form

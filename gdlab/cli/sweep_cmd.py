@@ -20,7 +20,7 @@ def sweep_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the grid and its batched groups; run nothing")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="parallel local worker processes")] = 1,
     backend: Annotated[str, typer.Option("--backend", help="local | ray")] = "local",
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster: auto | ray://host:10001 (default: start a local Ray)")] = None,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster: auto | host:port | ray://host:10001 (default: start a local Ray)")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="finish a sweep folder: rerun what is unfinished or failed")] = None,
     run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact sweep folder (new or empty)")] = None,
     runs_root: RunsOption = None,

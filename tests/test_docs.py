@@ -141,3 +141,23 @@ def test_the_readmes_run_files_and_lr_find_columns_are_the_files(written):
     assert {p.name for p in (written / "run").iterdir()} <= files
     columns = re.search(r"`lr_find\.csv` \(`([^`]+)`\)", " ".join(README.read_text(encoding="utf-8").split()))
     assert columns and columns[1].split(", ") == _header(written / "lrfind" / "lr_find.csv")
+
+
+def test_every_command_line_option_is_in_the_docs():
+    """Each option of every command (its long name or its short one) appears in README.md or docs/concepts.md;
+    --stop-factor, --grid and gradcheck's --seed were in --help only."""
+    import typer
+
+    from gdlab.cli import app
+
+    docs = README.read_text(encoding="utf-8") + DOC.read_text(encoding="utf-8")
+    group = typer.main.get_command(app)
+    missing = []
+    for name, command in group.commands.items():
+        for param in command.params:
+            names = [*param.opts, *param.secondary_opts]
+            if param.param_type_name != "option" or "--help" in names:
+                continue
+            if not any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", docs) for n in names):
+                missing.append(f"gdlab {name} {names[0]}")
+    assert not missing

@@ -161,3 +161,31 @@ def test_every_command_line_option_is_in_the_docs():
             if not any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", docs) for n in names):
                 missing.append(f"gdlab {name} {names[0]}")
     assert not missing
+
+
+def test_every_option_a_readme_example_gives_is_one_its_command_takes():
+    """Each `gdlab CMD ... --opt` line in README's and concepts.md's bash blocks names a command that exists
+    and only options that command takes (a renamed option would leave examples that fail)."""
+    import itertools
+    import shlex
+
+    import typer
+
+    from gdlab.cli import app
+
+    group = typer.main.get_command(app)
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8") + DOC.read_text(encoding="utf-8"), re.S)
+    lines = [line.split(" #")[0].replace("\\", "") for block in blocks for line in block.replace("\\\n", " ").splitlines()]
+    seen = 0
+    for line in lines:
+        for call in re.split(r"(?:^|\$\(|;|&&|\|\||\s)gdlab ", line)[1:]:
+            lexer = shlex.shlex(call, posix=True, punctuation_chars=";&|()")
+            lexer.whitespace_split = True
+            words = list(itertools.takewhile(lambda w: w.strip(";&|()"), lexer))  # up to the command's end
+            command = group.commands.get(words[0]) if words and not words[0].startswith("-") else group
+            assert command is not None, line
+            taken = {n for p in command.params for n in (*p.opts, *p.secondary_opts)} | {"--help", "-h"}
+            given = [w.lstrip("[").split("=")[0] for w in words if re.match(r"\[?--?[a-z]", w)]  # `[--opt x]` too
+            assert set(given) <= taken, (line, set(given) - taken)
+            seen += 1
+    assert seen >= 40

@@ -189,3 +189,28 @@ def test_every_option_a_readme_example_gives_is_one_its_command_takes():
             assert set(given) <= taken, (line, set(given) - taken)
             seen += 1
     assert seen >= 40
+
+
+def test_the_readmes_layer_loss_optimizer_and_scheduler_signatures_are_the_configs():
+    """Every `Name(key, key, ...)` the README gives for a layer, loss, optimizer or scheduler lists exactly the
+    keys its config takes (a scheduler's interval/warmup keys are described once, apart)."""
+    from gdlab.config import Config
+    from gdlab.layers import LAYER_ARGS
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    defs = Config.model_json_schema()["$defs"]
+    shared = {"name", "interval", "warmup", "warmup_start_factor"}
+    keys = {name: list(defs[name]["properties"]) for name in defs if "properties" in defs[name]}
+    keys.update({name: ["name", *args.model_fields] for name, args in LAYER_ARGS.items()})
+    checked = []
+    for name, args in re.findall(r"`(\w+)\(([\w, ]+)\)`", text):
+        if name in keys:
+            assert [a.strip() for a in args.split(",")] == [k for k in keys[name] if k not in shared], name
+            checked.append(name)
+    assert {"Linear", "LayerNorm", "HuberLoss", "SGD", "RMSprop", "StepLR", "OneCycleLR"} <= set(checked)
+    # and every kind a config can name (layers, datasets, losses, optimizers, schedulers) is named
+    kinds = set(LAYER_ARGS)
+    for schema in defs.values():
+        name = schema.get("properties", {}).get("name", {})
+        kinds |= {name["const"]} if "const" in name else set(name.get("enum", []))
+    assert not {k for k in kinds if not re.search(rf"`{k}[`(]", text)}

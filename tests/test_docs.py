@@ -214,3 +214,16 @@ def test_the_readmes_layer_loss_optimizer_and_scheduler_signatures_are_the_confi
         name = schema.get("properties", {}).get("name", {})
         kinds |= {name["const"]} if "const" in name else set(name.get("enum", []))
     assert not {k for k in kinds if not re.search(rf"`{k}[`(]", text)}
+
+
+def test_the_readmes_example_train_section_shows_the_defaults():
+    """The key-by-key config shows every train key at its default (but the run's length), as its comments
+    explain them; a changed default would leave the README teaching the old one."""
+    import yaml
+
+    from gdlab.config.run import TrainConfig
+
+    example = yaml.safe_load(re.search(r"```yaml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)[1])
+    shown = {k: v for k, v in example["train"].items() if k not in ("epochs", "steps")}
+    assert set(shown) == set(TrainConfig.model_fields) - {"epochs", "steps"}  # every key is explained
+    assert shown == {k: TrainConfig.model_fields[k].default for k in shown}

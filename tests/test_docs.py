@@ -227,3 +227,19 @@ def test_the_readmes_example_train_section_shows_the_defaults():
     shown = {k: v for k, v in example["train"].items() if k not in ("epochs", "steps")}
     assert set(shown) == set(TrainConfig.model_fields) - {"epochs", "steps"}  # every key is explained
     assert shown == {k: TrainConfig.model_fields[k].default for k in shown}
+
+
+def test_the_outputs_concepts_quotes_are_what_the_commands_print(tmp_path):
+    """concepts.md quotes the graph of sine.yaml (its ```text block), the metrics.csv header of a sine run, and the
+    last line of `gdlab gradcheck configs/sine.yaml`; each is compared with what the command prints now."""
+    from tests.helpers import invoke
+
+    text = DOC.read_text(encoding="utf-8")
+    graph = invoke("graph", ROOT / "configs" / "sine.yaml")
+    assert graph.exit_code == 0
+    assert re.search(r"```text\n(.*?)```", text, re.S)[1].splitlines() == graph.stdout.splitlines()[1:]
+    header = re.search(r"The file holds only numbers: `([\w,]+)`", text)[1]
+    run = invoke("train", ROOT / "configs" / "sine.yaml", "train.steps=2", "--run-dir", tmp_path / "run", "-q")
+    assert run.exit_code == 0 and header == (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
+    check = invoke("gradcheck", ROOT / "configs" / "sine.yaml")
+    assert check.exit_code == 0 and f"`{check.stdout.strip().splitlines()[-1]}`" in " ".join(text.split())

@@ -72,11 +72,11 @@ def plot(
     if grid is not None and not boundary:
         raise GdlabError("--grid applies only with --boundary")
     kind, folder = resolve(path)
+    what = "--boundary" if boundary else f"{'an' if kind == 'lr-find' else 'a'} {kind} folder"
     if smooth and (boundary or kind != "run"):  # a sweep's and an lr-find's curves are drawn as they are
-        what = "--boundary" if boundary else f"a {kind} folder"
         raise GdlabError(f"--smooth applies to a run's loss curve (and to compare), not to {what}")
     if slices and (boundary or kind != "sweep"):
-        raise GdlabError(f"--slices draws a sweep folder, not {'--boundary' if boundary else f'a {kind} folder'}")
+        raise GdlabError(f"--slices draws a sweep folder, not {what}")
     if boundary:
         _boundary(kind, folder, output, dpi, title, grid)
         return

@@ -243,3 +243,24 @@ def test_the_outputs_concepts_quotes_are_what_the_commands_print(tmp_path):
     assert run.exit_code == 0 and header == (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
     check = invoke("gradcheck", ROOT / "configs" / "sine.yaml")
     assert check.exit_code == 0 and f"`{check.stdout.strip().splitlines()[-1]}`" in " ".join(text.split())
+
+
+def test_every_file_the_docs_name_or_link_exists():
+    """Paths such as `tests/test_resume.py` or `gdlab/engine/fast_tanh.py`, and markdown links with their
+    #anchors, in README.md and docs/*.md: a renamed file or heading leaves a dead pointer."""
+    gone = []
+    for doc in [README, *sorted((ROOT / "docs").glob("*.md"))]:
+        text = doc.read_text(encoding="utf-8")
+        for path in re.findall(r"(?<![\w/.-])((?:tests|gdlab|docs|benchmarks|configs|scripts)/[\w./-]*\w)", text):
+            if not (ROOT / path).exists():
+                gone.append(f"{doc.name}: {path}")
+        for target, anchor in re.findall(r"\]\(([^)#\s]+)(?:#([^)\s]+))?\)", text):
+            linked = doc.parent / target
+            if not linked.exists():
+                gone.append(f"{doc.name}: link {target}")
+            elif anchor:  # GitHub's slug of a heading: lower case, punctuation dropped, spaces to hyphens
+                slugs = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+                         for h in re.findall(r"^#+ (.*)$", linked.read_text(encoding="utf-8"), re.M)}
+                if anchor not in slugs:
+                    gone.append(f"{doc.name}: link {target}#{anchor}")
+    assert not gone

@@ -264,3 +264,16 @@ def test_every_file_the_docs_name_or_link_exists():
                 if anchor not in slugs:
                     gone.append(f"{doc.name}: link {target}#{anchor}")
     assert not gone
+
+
+def test_the_defaults_the_readmes_lr_find_usage_shows_are_its_defaults():
+    import typer
+
+    from gdlab.cli import app
+
+    usage = re.search(r"`gdlab lr-find CONFIG ((?:\[--[\w-]+ [^\]]+\] ?)+)`", README.read_text(encoding="utf-8"))
+    assert usage, "the README's lr-find usage line is gone; update this test"
+    shown = dict(re.findall(r"\[(--[\w-]+) ([^\]]+)\]", usage[1]))
+    params = {p.opts[0]: p.default for p in typer.main.get_command(app).commands["lr-find"].params if p.opts}
+    assert {opt: float(value) for opt, value in shown.items()} == {opt: float(params[opt]) for opt in shown}
+    assert len(shown) == 4

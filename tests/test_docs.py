@@ -1,5 +1,6 @@
-"""Every ```bash block in docs/concepts.md runs as written (outputs redirected to a temp folder); make names
-the Python it needs."""
+"""The docs against the program: every ```bash block in docs/concepts.md runs as written (outputs redirected to
+a temp folder); make names the Python it needs; and what README.md and concepts.md say of files, columns, keys,
+options, configs and quoted outputs is what gdlab writes, takes and prints."""
 
 from __future__ import annotations
 

@@ -54,8 +54,8 @@ def test_a_sweep_names_only_the_variants_whose_loss_rose(tmp_path):
     assert first_and_final(calm)[1] < first_and_final(calm)[0]
     first, final = first_and_final(wild)
     assert final > first
-    note = [line for line in result.stderr.splitlines() if "above their first" in line]
-    assert note == [f"gdlab: note: 1 of 2 variants completed with a training loss above their first ({wild.name}: "
+    note = [line for line in result.stderr.splitlines() if "above its first" in line]
+    assert note == [f"gdlab: note: 1 of 2 variants completed with a training loss above its first ({wild.name}: "
                     f"{first:.4g} -> {final:.4g}): the learning rate may be too large to converge; a lower "
                     "train.diverge_factor counts such runs as diverged"]
 
@@ -102,3 +102,11 @@ def test_a_tiny_lr_with_dropout_gets_no_note_for_its_first_steps_luck(tmp_path):
         losses = [float(r["train_loss"]) for r in csv.DictReader(f)]
     assert len(losses) == 10 and final == losses[-1] and first < final < max(losses)  # the premise: within the noise
     assert "above its first" not in result.stderr
+
+
+def test_the_note_says_their_for_several_variants_and_its_for_one(tmp_path):
+    result = invoke("sweep", write(tmp_path, 0.1), "optimizer.lr=0.1,30,40", "--run-dir", tmp_path / "s", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    note = [line for line in result.stderr.splitlines() if "completed with a training loss" in line]
+    assert len(note) == 1 and note[0].startswith("gdlab: note: 2 of 3 variants completed with a training loss "
+                                                 "above their first (001_"), note

@@ -67,7 +67,8 @@ def note_rising_losses(runs: list[tuple[str, object, dict, bool]], noun: str = "
         if first is not None:
             rose.append(f"{name}: {fmt_number(first)} -> {fmt_number(final)}")
     if rose:
-        whose, their = (f"{len(rose)} of {len(runs)} {noun}", "their") if len(runs) > 1 else ("this run", "its")
+        whose = f"{len(rose)} of {len(runs)} {noun}" if len(runs) > 1 else "this run"
+        their = "their" if len(rose) > 1 else "its"  # "1 of 7 variants ... above its first"
         shown = "; ".join(rose[:5]) + ("; ..." if len(rose) > 5 else "")
         sys.stderr.write(f"gdlab: note: {whose} completed with a training loss above {their} first ({shown}): the "
                          "learning rate may be too large to converge; a lower train.diverge_factor counts such "

@@ -9,7 +9,7 @@ import pandas as pd
 
 from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import log_if_positive, new_figure, note_if_empty, top_edge
-from gdlab.plotting.sensitivity import label_swept_values
+from gdlab.plotting.value_ticks import label_swept_values
 from gdlab.plotting.sweep_plot import SEED, _colours, _curves, stored_rank_by
 from gdlab.sweep.rank import aggregate_over_seeds, score_metric
 from gdlab.sweep.sampling import SAMPLER_LABELS

@@ -175,22 +175,3 @@ def _crosses(ax, values: pd.Series, color: str, name, marked: dict) -> None:
     ax.plot(bad, np.ones_like(bad), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
             transform=where, gid=f"diverged:{name}", label=None if marked["diverged"] else "diverged")
     marked["diverged"], marked["crossed"] = True, marked["crossed"] + 1
-
-
-MAX_VALUE_TICKS = 5  # labels that fit under a 4.8-inch panel: `0.0316` is six characters
-
-
-def label_swept_values(ax, values) -> None:
-    """On a log x axis whose values span under two decades, tick the swept values themselves (`0.03`,
-    `0.3`; every n-th when there are many): matplotlib labels minor ticks there, and they collide
-    (`3×10⁻²4×10⁻²6×10⁻²`). Wider spans keep its decade ticks."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
-
-    data = np.asarray(values, dtype=float)
-    shown = np.unique(data[np.isfinite(data) & (data > 0)])
-    if shown.size == 0 or np.log10(shown[-1]) - np.log10(shown[0]) >= 2:
-        return
-    every = -(-shown.size // MAX_VALUE_TICKS)
-    ax.xaxis.set_major_locator(FixedLocator(shown[::every]))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())

@@ -102,7 +102,7 @@ def draw_edge(ax, rows: pd.DataFrame, color: str, gid: str, prefix: str = "") ->
 
 def tick_edges_beyond(ax, swept) -> None:
     """An edge beyond the swept lrs stretches an axis ticked at the swept values only (see
-    label_swept_values): tick it too, or where it stands cannot be read (the edge-of-stability config swept
+    value_ticks.label_swept_values): tick it too, or where it stands cannot be read (the edge-of-stability config swept
     over 0.02, 0.04, 0.06 put its edge at 0.17, past the last tick). An edge among the swept values stays
     unticked, where its label would collide with theirs."""
     from matplotlib.ticker import FixedLocator

@@ -11,7 +11,8 @@ import pandas as pd
 from gdlab.plotting.load import SweepData, diverged_step
 from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import diverged_mark, finite, log_if_positive, new_figure, note_if_empty, step_axis
-from gdlab.plotting.sensitivity import draw_sensitivity, label_swept_values
+from gdlab.plotting.sensitivity import draw_sensitivity
+from gdlab.plotting.value_ticks import label_swept_values
 from gdlab.plotting.stability import edges_of, tick_edges_beyond
 from gdlab.sweep.rank import RANKABLE
 

@@ -193,7 +193,9 @@ def test_train_resume_of_a_folder_that_is_not_there_says_so(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "CONFIG", "--bogus"], "gdlab: error: No such option: --bogus"),
+    (["train", "CONFIG", "--bogus"], "gdlab: error: No such option: --bogus (see"),  # click offered '--runs'
+    (["sweep", "CONFIG", "--dryrun"], "gdlab: error: No such option: --dryrun. Did you mean '--dry-run'? (see"),
+    (["plot", ".", "--outptu", "x"], "gdlab: error: No such option: --outptu. Did you mean '--output'? (see"),
     (["plot", ".", "--dpi", "5"], "gdlab: error: Invalid value for '--dpi'"),
     (["nosuchcommand"], "gdlab: error: No such command 'nosuchcommand'."),
     (["train", "CONFIG", "--expect"], "gdlab: error: Option '--expect' requires an argument."),  # was 'gdlab --help'

@@ -40,7 +40,8 @@ def main() -> None:
         code = exc.exit_code
     except click.exceptions.UsageError as exc:
         hint = f" (see '{_help_for(exc.ctx)} --help')"
-        sys.stderr.write(f"gdlab: error: {' '.join(exc.format_message().split())}{hint}\n")
+        message = _no_such_option(exc) if isinstance(exc, click.exceptions.NoSuchOption) else exc.format_message()
+        sys.stderr.write(f"gdlab: error: {' '.join(message.split())}{hint}\n")
         code = exc.exit_code
     except click.exceptions.ClickException as exc:
         sys.stderr.write(f"gdlab: error: {' '.join(exc.format_message().split())}\n")
@@ -70,3 +71,15 @@ def _help_for(ctx) -> str:
         return f"gdlab {ctx.info_name}" if ctx.parent else "gdlab"
     names = {info.name for info in app.registered_commands}
     return next((f"gdlab {arg}" for arg in sys.argv[1:] if arg in names), "gdlab")
+
+
+def _no_such_option(exc) -> str:
+    """Click's message for an unknown option, with our own "did you mean": click matched the names dashes and
+    all, so every `--x` shared two characters with the rest (`--bogus` got "Possible options: --runs")."""
+    import difflib
+
+    params = exc.ctx.command.params if exc.ctx is not None else []
+    names = {name.lstrip("-"): name for p in params for name in (*p.opts, *p.secondary_opts) if name.startswith("--")}
+    close = difflib.get_close_matches(exc.option_name.lstrip("-"), list(names), n=2, cutoff=0.7)
+    guess = " or ".join(f"'{names[c]}'" for c in close)
+    return f"{exc.message}{f'. Did you mean {guess}?' if close else ''}"

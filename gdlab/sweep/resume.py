@@ -4,7 +4,6 @@ sweep (a sweep.yaml edited since it ran would mix two sweeps in one table)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from gdlab.config.overrides import parse_override
@@ -135,11 +134,13 @@ def split_done(setup: SweepSetup, folder: Path) -> tuple[list[VariantPlan], dict
 
 
 def clear_unfinished(folder: Path, todo: list[VariantPlan]) -> None:
-    """Remove the half-written folders of the variants to rerun, so each restarts from scratch and is never
-    half-merged."""
+    """Remove gdlab's half-written files from the folders of the variants to rerun, so each restarts from
+    scratch and is never half-merged; files the user put there stay."""
+    from gdlab.rundir import clear_run_files
+
     for p in todo:
-        if (folder / p.dir_name).exists():
-            shutil.rmtree(folder / p.dir_name)
+        if (folder / p.dir_name).is_dir():
+            clear_run_files(folder / p.dir_name)
 
 
 def store_option(folder: Path, key: str, value) -> None:

@@ -111,3 +111,12 @@ def step_records(trainer) -> list[tuple]:
     """Every value each record of `trainer.run()` carries, as comparable tuples."""
     return [(r.step, r.emit, r.lr, r.train_loss, r.grad_norm, r.train_accuracy, r.val_loss, r.val_accuracy, r.extra)
             for r in trainer.run()]
+
+
+def entry_at(path, text: str, line_with: str | None = None) -> str:
+    """`path:line:col` of `text` on the first line of the file holding `line_with` (default: `text`), found by
+    reading the text itself (not by gdlab's YAML marks), where an error about that entry must point."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if (line_with or text) in line and text in line:
+            return f"{path}:{number}:{line.index(text) + 1}"
+    raise AssertionError(f"{text!r} is not in {path}")

@@ -19,7 +19,7 @@ import torch
 
 from gdlab.loading import load_config
 from gdlab.yamlio import parse_yaml
-from tests.helpers import invoke
+from tests.helpers import entry_at, invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 MOONS = ROOT / "configs" / "moons.yaml"
@@ -316,8 +316,11 @@ def test_validate_checks_every_variant_of_a_sweep_section(tmp_path):
     result = invoke("validate", typo, negative, good)
     assert result.exit_code == 2 and result.stdout.splitlines() == [f"ok  {good}"]
     errors = result.stderr.splitlines()
-    assert f"{typo}: variant 0 (optimizer.lrr=0.1): optimizer.lrr: unknown key 'lrr'" in errors[0]
-    assert f"{negative}: variant 1 (optimizer.lr=-5): optimizer.lr" in errors[1] and len(errors) == 2
+    # each at its value in the sweep: section, as an error elsewhere in the file is at its line and column
+    at = entry_at(typo, "0.1", line_with="sweep:")
+    assert f"{at}: variant 0 (optimizer.lrr=0.1): optimizer.lrr: unknown key 'lrr'" in errors[0]
+    at = entry_at(negative, "-5", line_with="sweep:")
+    assert f"{at}: variant 1 (optimizer.lr=-5): optimizer.lr" in errors[1] and len(errors) == 2
 
 
 def test_validate_refuses_a_device_train_would_refuse(tmp_path):

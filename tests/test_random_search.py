@@ -14,7 +14,7 @@ from gdlab.errors import GdlabError
 from gdlab.sweep.grid import grid
 from gdlab.sweep.distributions import parse_distribution
 from gdlab.sweep.sampling import draw_points
-from tests.helpers import invoke, one_error_line
+from tests.helpers import entry_at, invoke, one_error_line
 from tests.test_sweep import write_config
 
 LR, MOM = "optimizer.lr", "optimizer.momentum"
@@ -71,7 +71,7 @@ def test_a_space_smaller_than_the_sections_samples_names_the_section_not_the_fla
     cfg = write_config(tmp_path, sweep={"samples": 4, LR: "loguniform(1e-3,1)", MOM: "choice(0,0.9)"})
     # the command line lists the lrs: the section's momentum is still drawn, from 2 values
     line = one_error_line(invoke("sweep", cfg, "optimizer.lr=0.1,0.2", "--dry-run"), 2,
-                          f"{cfg}: sweep.samples 4, but the drawn axes have only 2 distinct points")
+                          f"{entry_at(cfg, 'samples:', ' samples:')}: sweep.samples 4, but the drawn axes have only 2 distinct points")
     assert "--samples" not in line  # not typed: the count came from the file
 
 
@@ -113,7 +113,7 @@ def test_every_sampler_takes_seeds_up_to_2_64_and_the_section_refuses_more(tmp_p
     assert invoke("sweep", cfg, "--dry-run").exit_code == 0
     cfg = write_config(tmp_path, sweep={"samples": 3, "sampler": sampler, "sample_seed": 2**64, LR: "loguniform(1e-3,1)"})
     one_error_line(invoke("sweep", cfg, "--dry-run"), 2,
-                   f"{cfg}: sweep.sample_seed: expected a whole number from 0 to {2**64 - 1}, got {2**64}")
+                   f"{entry_at(cfg, 'sample_seed:')}: sweep.sample_seed: expected a whole number from 0 to {2**64 - 1}, got {2**64}")
     # past torch's largest seed, Sobol's generator raised an overflow traceback (exit 1)
     flag = invoke("sweep", write_config(tmp_path), "optimizer.lr=loguniform(1e-3,1)", "--samples", "3",
                   "--sampler", sampler, "--sample-seed", str(2**64), "--dry-run")

@@ -1,6 +1,7 @@
 """Sweep axes: `key=a,b,c`, `key=logspace(a,b,n)`, `linspace(a,b,n)`, `range([start,]stop[,step])`, a
-distribution to draw from (distributions.py; sampling.py draws it), or a `sweep:` section in the YAML; the grid
-is their cartesian product, the drawn axes counting as one axis of joint draws. The functions live in axis_values."""
+distribution to draw from (distributions.py; sampling.py draws it), or a `sweep:` section in the YAML (read by
+section.py); the grid is their cartesian product, the drawn axes counting as one axis of joint draws. The
+functions live in axis_values."""
 
 from __future__ import annotations
 
@@ -75,50 +76,6 @@ def parse_axis_arg(text: str) -> tuple[str, list[Any] | Distribution]:
                                  "comma-separated items; give the function alone, or list every value")
         values = [parse_scalar(item, source) for item in items]
     return key, values
-
-
-def _flatten(section: dict, prefix: str, source: str, out: dict[str, Any]) -> dict[str, Any]:
-    """`{optimizer: {lr: [..]}}` -> `{optimizer.lr: [..]}`; lists (of mappings too) are values, never nested keys."""
-    for key, value in section.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
-            if not value:
-                raise GdlabError(f"{source}: sweep.{dotted}: an empty mapping; give keys with lists of values, e.g. {{lr: [0.01, 0.1]}}")
-            _flatten(value, f"{dotted}.", source, out)
-        elif dotted in out:
-            raise GdlabError(f"{source}: sweep.{dotted}: given twice (nested and dotted); keep one")
-        else:
-            out[dotted] = value
-    return out
-
-
-def axes_from_yaml(section: Any, source: str, at: str | None = None) -> dict[str, list[Any] | Distribution]:
-    """A config's `sweep:` mapping: {dotted.key: [values] | "logspace(...)" | "loguniform(...)" | value}, keys
-    nested or dotted (`samples` and `sample_seed`, random search's settings, are taken out before). `at` is where
-    the section starts (file:line:column), named when it is no mapping at all."""
-    if section is None:
-        return {}
-    if not isinstance(section, dict):
-        # word for word what validate and train say of it (config/run.py, loading.format_validation_error)
-        got = "" if isinstance(section, list) else f" (got {str(section).lower() if isinstance(section, bool) else repr(section)})"
-        raise GdlabError(f"{at or source}: sweep: must map dotted keys to lists of values, e.g. "
-                         f"{{optimizer.lr: [0.01, 0.1]}}{got}")
-    axes, spelled = {}, {}
-    for given, values in _flatten(section, "", source, {}).items():
-        where, key = f"{source}: sweep.{given}", canonical_key(given)
-        if key in axes:  # model.1 and model.01
-            raise GdlabError(f"{where}: the same key as sweep.{spelled[key]}; give it once")
-        spelled[key] = given
-        if isinstance(values, str) and (drawn := parse_distribution(values, where)) is not None:
-            values = drawn
-        elif isinstance(values, str) and (expanded := expand_function(values, where)) is not None:
-            values = expanded
-        elif not isinstance(values, list):
-            values = [values]
-        if not values:
-            raise GdlabError(f"{where}: needs at least one value")
-        axes[key] = values
-    return axes
 
 
 def joint_axes(axes: dict[str, Any], sampling: dict | None) -> list[str]:

@@ -15,6 +15,7 @@ from gdlab.config.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
 from gdlab.sweep.grid import grid, variant_dir_name
+from gdlab.sweep.section import Places, value_place
 from gdlab.yamldump import format_value
 from gdlab.yamlio import parse_scalar
 
@@ -65,23 +66,28 @@ def _reads_back(text: str) -> bool:
         return False
 
 
-def check_axis_keys(axes: dict[str, list[Any]], fixed: list[tuple[tuple, str]], source: str) -> None:
+def check_axis_keys(axes: dict[str, list[Any]], fixed: list[tuple[tuple, str]], source: str,
+                    places: Places | None = None) -> None:
     """Refuse axes whose labels would not say what ran: one over the `sweep` section itself, one inside
-    another axis, one that overwrites a one-value override inside it, train.steps beside train.epochs."""
+    another axis, one that overwrites a one-value override inside it, train.steps beside train.epochs.
+    `places`: where the `sweep:` section gives each axis, named in its error."""
+    def at(key: str) -> str:
+        return (places or {}).get(key, (source,))[0]
+
     for key in [*axes, *(".".join(map(str, path)) for path, _ in fixed)]:
         if key.split(".")[0] == "sweep":
             inner = key.split(".", 1)[1] if "." in key else "optimizer.lr"
-            raise GdlabError(f"{source}: '{key}': the sweep: section itself cannot be swept or overridden; "
+            raise GdlabError(f"{at(key)}: '{key}': the sweep: section itself cannot be swept or overridden; "
                              f"give the axis directly, e.g. {inner}=0.01,0.1")
     paths = {key: key_path(key) for key in axes}
     for outer, op in paths.items():
         for inner, ip in paths.items():
             if inner != outer and ip[: len(op)] == op:
-                raise GdlabError(f"{source}: the axes '{outer}' and '{inner}' overlap: each value of {outer} sets "
+                raise GdlabError(f"{at(inner)}: the axes '{outer}' and '{inner}' overlap: each value of {outer} sets "
                                  f"{inner} too, so the {inner} column would not be what ran; sweep one of them")
         for path, arg in fixed:
             if len(path) > len(op) and path[: len(op)] == op:
-                raise GdlabError(f"{source}: the axis '{outer}' replaces the override '{arg}' inside it; "
+                raise GdlabError(f"{at(outer)}: the axis '{outer}' replaces the override '{arg}' inside it; "
                                  "write that value into the axis's values instead")
     # `train.epochs=null` unsets the file's epochs for a steps axis: only a value counts as given
     given = {key for key, values in axes.items() if any(v is not None for v in values)}
@@ -91,10 +97,11 @@ def check_axis_keys(axes: dict[str, list[Any]], fixed: list[tuple[tuple, str]], 
                          "over one replaces the config file's other)")
 
 
-def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
-                  fixed: list[tuple[tuple, str]] = (), joint: list[str] = ()) -> list[VariantPlan]:
+def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str, fixed: list[tuple[tuple, str]] = (),
+                  joint: list[str] = (), places: Places | None = None) -> list[VariantPlan]:
     """Every grid point validated (`joint`: the drawn axes, zipped); the first invalid one is an error naming
-    the variant (or, when a one-value override in `fixed` is what is wrong, naming that override)."""
+    the variant, at the line:column of its value in the `sweep:` section (`places`) where the file gives it
+    (or, when a one-value override in `fixed` is what is wrong, naming that override)."""
     points = grid(axes, source, joint)
     width = max(3, len(str(len(points) - 1)))
     plans, seen = [], {}
@@ -105,13 +112,13 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str,
         where = {path: f"{source} (with override '{arg}')" for path, arg in fixed}
         label = ", ".join(f"{k}={format_value(v)}" for k, v in point.items()) or "base"
         for key, value in point.items():
-            path = paths[key]
+            path, said = paths[key], f"{value_place(places or {}, axes, key, value, source)}: variant {i} ({label})"
             _keyword_form(raw, path)
             # null: the key's default, as for `gdlab train`
-            if value is not None or not unset(raw, path, f"{source}: variant {i} ({label})"):
-                apply_override(raw, path, copy.deepcopy(value), f"{source}: variant {i} ({label})")
+            if value is not None or not unset(raw, path, said):
+                apply_override(raw, path, copy.deepcopy(value), said)
             for n in range(1, len(path) + 1):
-                where.setdefault(path[:n], f"{source}: variant {i} ({label})")
+                where.setdefault(path[:n], said)
         # the same rules as `gdlab train` overrides: a kind switch drops keys the kind does not take, and
         # train.steps replaces the base's train.epochs (and the other way round)
         # (a one-value override is the user's choice too: it stays even where it equals the old kind's

@@ -13,6 +13,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.sweep.distributions import DIGITS, Distribution
+from gdlab.sweep.section import place
 
 # How each sampler is named in tables and plot titles; its keys are what --sampler takes.
 SAMPLER_LABELS = {"random": "random", "sobol": "quasi-random (Sobol)", "halton": "quasi-random (Halton)",
@@ -88,10 +89,10 @@ def _whole(value: Any, lowest: int, where: str, highest: int | None = None) -> i
 
 
 def search_settings(section: Any, source: str, samples: int | None, seed: int | None,
-                    sampler: str | None = None) -> tuple[int | None, int, str, str]:
+                    sampler: str | None = None, marks: dict | None = None) -> tuple[int | None, int, str, str]:
     """(samples, seed, where samples came from, sampler): the command line's, else the `sweep:` section's
     `samples`, `sample_seed` and `sampler` (taken out of it: they are settings, not axes); the draws' seed
-    defaults to 0, the sampler to random."""
+    defaults to 0, the sampler to random. `marks`: the file's key positions, for errors at the entry's line."""
     where = "--samples"
     if sampler is not None and sampler not in SAMPLERS:
         raise GdlabError(f"--sampler: '{sampler}' is not one of {', '.join(SAMPLERS)}")
@@ -99,19 +100,21 @@ def search_settings(section: Any, source: str, samples: int | None, seed: int | 
         given_sampler = section.pop("sampler", None)
         if sampler is None and given_sampler is not None:
             if given_sampler not in SAMPLERS:
-                raise GdlabError(f"{source}: sweep.sampler: {given_sampler!r} is not one of {', '.join(SAMPLERS)}")
+                raise GdlabError(f"{place(marks, ('sampler',), source)}: sweep.sampler: {given_sampler!r} is not one of {', '.join(SAMPLERS)}")
             sampler = given_sampler
         given, given_seed = section.pop("samples", None), section.pop("sample_seed", None)
         if samples is None and given is not None:
-            samples, where = _whole(given, 1, f"{source}: sweep.samples"), f"{source}: sweep.samples"
+            where = f"{place(marks, ('samples',), source)}: sweep.samples"
+            samples = _whole(given, 1, where)
         if seed is None and given_seed is not None:
-            seed = _whole(given_seed, 0, f"{source}: sweep.sample_seed", MAX_SEED)
+            seed = _whole(given_seed, 0, f"{place(marks, ('sample_seed',), source)}: sweep.sample_seed", MAX_SEED)
     return samples, 0 if seed is None else seed, where, sampler or "random"
 
 
-def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str, str], source: str) -> dict | None:
+def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str, str], source: str,
+              places: dict | None = None) -> dict | None:
     """Replace each distribution in `axes` by its drawn values (in place); what sweep.yaml records of the
-    draws, or None when nothing is drawn."""
+    draws, or None when nothing is drawn. `places`: where the `sweep:` section gives each axis."""
     samples, seed, where, sampler = settings
     dists = {key: value for key, value in axes.items() if isinstance(value, Distribution)}
     if not dists:
@@ -121,7 +124,8 @@ def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str, str], 
         return None
     if samples is None:
         key, dist = next(iter(dists.items()))
-        raise GdlabError(f"{source}: {key}={dist.text} is drawn at random: say how many draws with --samples N "
+        raise GdlabError(f"{(places or {}).get(key, (source,))[0]}: {key}={dist.text} is drawn at random: say how many draws with --samples N "
                          "(or samples: N in the sweep: section)")
-    axes.update(draw_points(dists, samples, seed, source, sampler, where.rsplit(": ", 1)[-1]))
+    at, _, asked = where.rpartition(": ")  # the section's samples: the error points at that entry
+    axes.update(draw_points(dists, samples, seed, at or source, sampler, asked))
     return {"samples": samples, "seed": seed, "sampler": sampler, "draws": {key: dist.text for key, dist in dists.items()}}

@@ -13,10 +13,11 @@ from gdlab.config.run import NAME_PATTERN
 from gdlab.config.overrides import follow_set_keys, key_path, unset
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
-from gdlab.sweep.grid import axes_from_yaml, joint_axes, parse_axis_arg, refuse_oversized_search
+from gdlab.sweep.grid import joint_axes, parse_axis_arg, refuse_oversized_search
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, plan_variants
 from gdlab.sweep.distributions import Distribution
 from gdlab.sweep.sampling import draw_axes, search_settings
+from gdlab.sweep.section import read_section
 
 
 @dataclass
@@ -48,8 +49,8 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     before, raw = raw, copy.deepcopy(raw)
     raw.setdefault("name", default_name(config))
     section = raw.pop("sweep", None)
-    search = search_settings(section, str(config), samples, sample_seed, sampler)
-    axes = axes_from_yaml(section, str(config), where.get(("sweep",)))
+    search = search_settings(section, str(config), samples, sample_seed, sampler, where)
+    axes, places = read_section(section, str(config), where)
     yaml_drawn = any(isinstance(v, Distribution) for v in axes.values())
     given: dict[str, str] = {}  # command-line key -> its argument: a key given twice is a mistake, not "last wins"
     fixed: list[tuple[tuple, str]] = []  # (key path, argument) of one-value overrides
@@ -59,6 +60,7 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
             raise GdlabError(f"sweep axis '{arg}': {key} is already given by '{given[key]}'; "
                              "give each key once (put all its values in one list: key=a,b,c)")
         given[key] = arg
+        places.pop(key, None)  # the command line's values, not the file's
         if isinstance(values, list) and len(values) == 1:  # one value on the command line is a fixed override
             path = key_path(key)
             _keyword_form(raw, path)
@@ -71,12 +73,12 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     if search[2] != "--samples" and yaml_drawn and not any(isinstance(v, Distribution) for v in axes.values()):
         search = (None, *search[1:])  # the command line replaced every drawn axis: the section's samples draw nothing
     refuse_oversized_search(axes, search[0], str(config))
-    sampling = draw_axes(axes, search, str(config))
+    sampling = draw_axes(axes, search, str(config), places)
     flags = [f"--sample-seed {sample_seed}"] * (sample_seed is not None) + [f"--sampler {sampler}"] * (sampler is not None)
     if sampling is None and flags:  # as --samples with nothing to draw: a flag that does nothing
         raise GdlabError(f"{flags[0]}: no axis is drawn at random; give one as a distribution, "
                          f"e.g. optimizer.lr=loguniform(1e-4,1), or drop {flags[0].split()[0]}")
-    check_axis_keys(axes, fixed, str(config))
+    check_axis_keys(axes, fixed, str(config), places)
     # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
     dropped, reset = follow_set_keys(raw, before, [path for path, _ in fixed])
     absolutize_paths(raw, config)
@@ -87,7 +89,7 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     if sampling and sampling["sampler"] == "sobol" and n & (n - 1):  # 2^m points tile the cube evenly; others do not
         notes.append(f"sampler sobol with {n} samples: a Sobol sequence is balanced exactly only for a power "
                      f"of 2 ({1 << (n.bit_length() - 1)} or {1 << n.bit_length()}); --sampler lhs balances any number")
-    plans = plan_variants(raw, axes, str(config), fixed, joint_axes(axes, sampling))
+    plans = plan_variants(raw, axes, str(config), fixed, joint_axes(axes, sampling), places)
     cycled = all(getattr(p.cfg.scheduler, "cycle_momentum", False) for p in plans)
     if cycled and "optimizer.momentum" in axes:  # every variant would train alike: the cycle sets the momentum
         raise GdlabError(f"{config}: the axis optimizer.momentum does nothing here: scheduler.cycle_momentum "

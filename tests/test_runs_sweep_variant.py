@@ -79,6 +79,23 @@ def test_a_running_sweep_counts_the_variant_it_trains_as_running_as_that_variant
     assert stopped["statuses"] == {"completed": 1, "pending": 2}
 
 
+def test_a_running_sweeps_steps_count_the_variant_it_trains_as_that_variant_reads(tmp_path):
+    """The sweep's steps summed sweep.csv's cells, empty for the variant training now until its group ends,
+    while `runs SWEEP/001_x` showed its steps so far."""
+    sweep, going, _ = running_sweep(tmp_path)
+    header, first = (line.split(",") for line in (sweep / "sweep.csv").read_text().splitlines()[:2])
+    finished = int(first[header.index("steps")])  # the finished variant's steps cell
+    with open(sweep / ".sweep.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        [row] = json.loads(cli("runs", tmp_path, "--json").stdout)
+        variant = row_of(going)
+    so_far = len((going / "metrics.csv").read_text().splitlines()) - 1  # its rows: steps 1..N, read another way
+    assert variant["steps"] == so_far == 20
+    assert row["steps"] == finished + so_far, row  # was the finished variant's alone
+    stopped = json.loads(cli("runs", tmp_path, "--json").stdout)[0]  # no one trains it now: sweep.csv as it is
+    assert stopped["steps"] == finished
+
+
 def test_a_variant_not_started_yet_says_what_it_is(tmp_path):
     """It read 'no runs, sweeps or lr-find folders under SWEEP/002_x', as if it were no part of a sweep."""
     sweep, _, queued = running_sweep(tmp_path)

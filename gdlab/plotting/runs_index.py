@@ -75,9 +75,13 @@ def _sweep_row(folder: Path, warnings: list[str], running: bool | None) -> dict[
     if None in statuses:
         warnings.append(f"{folder / 'sweep.csv'}: {statuses.count(None)} row(s) have no readable status; "
                         "counted as unknown")
+    steps = list(table["steps"]) if "steps" in table and table["steps"].dtype != object else None
     if running and "run_dir" in table:  # sweep.csv is rewritten as groups end: the one training now reads pending
-        statuses = ["running" if s == "pending" and isinstance(d, str) and _training(folder / d) else s
-                    for s, d in zip(statuses, table["run_dir"])]
+        training = [s == "pending" and isinstance(d, str) and _training(folder / d) for s, d in zip(statuses, table["run_dir"])]
+        statuses = ["running" if now else s for s, now in zip(statuses, training)]
+        if steps is not None:  # its cells are empty till then: its steps so far, as `runs SWEEP/001_x` reads them
+            steps = [_run_row(folder / d, warnings, live=True)["steps"] if now else n
+                     for n, d, now in zip(steps, table["run_dir"], training)]
     counts = Counter(status or "unknown" for status in statuses)
     status = ", ".join(f"{n} {s}" for s, n in counts.most_common())
 
@@ -88,7 +92,7 @@ def _sweep_row(folder: Path, warnings: list[str], running: bool | None) -> dict[
         values = [v for v, s in zip(table[column], statuses) if s == "completed" and _number(v) is not None]
         return min(values) if values else None
 
-    steps = table["steps"].sum() if "steps" in table and table["steps"].dtype != object else None
+    steps = sum(n for n in steps if _number(n) is not None) if steps is not None else None  # empty cells: pending
     # sweep.yaml's creation time, as a run's started_at: a --run-dir folder has no stamp, and its mtime
     # moves whenever something (gdlab plot) writes into it
     row["when"] = parse_time((sweep.config or {}).get("created_at")) or row["when"]

@@ -14,6 +14,7 @@ from gdlab import provenance
 from gdlab.config import Config
 from gdlab.data import Dataset, load_data
 from gdlab.engine.loop import GroupTrainer
+from gdlab.engine.schedule import check_one_cycle
 from gdlab.engine.step_record import StepRecord
 from gdlab.engine.threads import intra_op_threads, threads_for
 from gdlab.errors import GdlabError
@@ -49,6 +50,7 @@ def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = No
     check_model_fits(cfg, data.x_train.shape[0])
     if training:
         check_batch_rows(cfg, data.x_train.shape[0])  # BatchNorm cannot train on a batch of one row
+        check_one_cycle(cfg, data.x_train.shape[0])
         cfg.check_val_watchers(data.x_val is not None)
     return data
 

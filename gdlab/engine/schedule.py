@@ -7,7 +7,9 @@ import warnings
 
 import torch
 
-from gdlab.config import SchedulerConfig
+from gdlab.config import Config, SchedulerConfig
+from gdlab.engine.batches import BatchPlan
+from gdlab.errors import GdlabError
 
 
 class LRSchedule:
@@ -107,6 +109,22 @@ class LRSchedule:
                     except ValueError:  # restored at its last step: no step is left to need a momentum
                         pass
                 self._read_momenta()
+
+
+def check_one_cycle(cfg: Config, n_train: int) -> None:
+    """Refuse a OneCycleLR whose rising phase has no length at this run's length (pct_start x intervals = 1):
+    torch divides by each phase's length, so its very first lr is 0/0 (a ZeroDivisionError traceback)."""
+    s = cfg.scheduler
+    if s is None or s.name != "OneCycleLR":
+        return
+    plan = BatchPlan.from_config(cfg.train, n_train)
+    total = plan.total_steps if s.interval == "step" else plan.total_epochs
+    if float(s.pct_start * total) - 1 == 0:  # the end of torch's first phase, as torch computes it: its start
+        unit = s.interval + "s" * (total != 1)
+        other = 2 / total if total > 2 else 0.75  # a rise of one interval (at 2 intervals: half of one)
+        raise GdlabError(f"scheduler.pct_start: {s.pct_start} of {total} {unit} ends the rising phase where it "
+                         f"starts, at the first {s.interval}, which torch's OneCycleLR cannot compute (a phase of "
+                         f"no length); use another pct_start, e.g. {other:.3g}")
 
 
 def lr_column(lrs: list[float], dtype: torch.dtype, device: torch.device) -> torch.Tensor:

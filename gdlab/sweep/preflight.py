@@ -15,10 +15,12 @@ def preflight(setup, plans=None) -> None:
     seen: set = set()
     loaded: dict[tuple, object] = {}  # one load per dataset: a sweep over batch sizes checks the same data again
     for p in setup.plans if plans is None else plans:
-        # everything prepare_data checks: the data (and its seed), loss and its arguments, model, dtype, batch plan
+        # everything prepare_data checks: the data (and its seed), loss and its arguments, model, dtype, batch plan,
         t = p.cfg.train
         data = (p.cfg.data.model_dump_json(), data_seed(p.cfg), p.cfg.loss.model_dump_json(), t.dtype)  # load_data checks the loss too
-        keys = [("data", *data, tuple(map(str, p.cfg.model)), t.batch_size, t.accumulate),
+        # and the run's length and schedule (a OneCycleLR's phases are checked at the run's length)
+        schedule = (t.steps, t.epochs, p.cfg.scheduler and p.cfg.scheduler.model_dump_json())
+        keys = [("data", *data, tuple(map(str, p.cfg.model)), t.batch_size, t.accumulate, schedule),
                 ("device", t.device)]
         try:
             for key in keys:

@@ -1,0 +1,37 @@
+"""OneCycleLR's phases at the run's length: torch divides by each phase's length in intervals, so a rising
+phase of no length (pct_start x intervals = 1) is refused before any folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import invoke, one_error_line
+
+CONFIG = ("name: oc\ndata: {name: moons, n_samples: 48, val_fraction: 0.25}\n"
+          "model: [{Linear: [2, 4]}, Tanh, {Linear: [4, 2]}]\nloss: CrossEntropyLoss\noptimizer: {name: SGD, lr: 0.1}\n"
+          "scheduler: {name: OneCycleLR, pct_start: 0.1}\ntrain: {steps: 10, device: cpu}\n")
+
+
+@pytest.mark.parametrize("overrides, intervals", [
+    ([], "10 steps"),
+    (["train.steps=null", "train.epochs=2", "scheduler.pct_start=0.5", "scheduler.interval=epoch"], "2 epochs"),
+    (["train.steps=null", "train.epochs=1", "train.batch_size=9", "scheduler.pct_start=0.25"], "4 steps"),  # 36 rows
+])
+def test_a_rising_phase_of_no_length_is_refused_before_any_folder(tmp_path, overrides, intervals):
+    path = tmp_path / "oc.yaml"
+    path.write_text(CONFIG)
+    line = one_error_line(invoke("train", path, *overrides, "--run-dir", tmp_path / "r"), 2, "oc.yaml",
+                          "scheduler.pct_start", intervals)
+    assert "Traceback" not in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_validate_and_sweep_refuse_it_too_naming_the_variant(tmp_path):
+    path = tmp_path / "oc.yaml"
+    path.write_text(CONFIG.replace("steps: 10", "steps: 12"))
+    assert invoke("validate", path).exit_code == 0
+    path.write_text(CONFIG)
+    one_error_line(invoke("validate", path), 2, "oc.yaml", "scheduler.pct_start: 0.1 of 10 steps")
+    one_error_line(invoke("sweep", path, "train.steps=12,10", "--run-dir", tmp_path / "s"), 2,
+                   "variant 1 (train.steps=10)", "scheduler.pct_start")
+    assert not (tmp_path / "s").exists()

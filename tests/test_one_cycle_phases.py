@@ -1,9 +1,14 @@
 """OneCycleLR's phases at the run's length: torch divides by each phase's length in intervals, so a rising
-phase of no length (pct_start x intervals = 1) is refused before any folder."""
+phase of no length (pct_start x intervals = 1) is refused before any folder, and a three-phase cycle whose
+last phase has no length (it is only reached after the last step) trains to its end as torch's schedule."""
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
 import pytest
+import torch
 
 from tests.helpers import invoke, one_error_line
 
@@ -35,3 +40,25 @@ def test_validate_and_sweep_refuse_it_too_naming_the_variant(tmp_path):
     one_error_line(invoke("sweep", path, "train.steps=12,10", "--run-dir", tmp_path / "s"), 2,
                    "variant 1 (train.steps=10)", "scheduler.pct_start")
     assert not (tmp_path / "s").exists()
+
+
+def test_a_three_phase_cycle_whose_last_phase_has_no_length_trains_to_its_end(tmp_path):
+    """5 steps at pct_start 0.6: the last phase starts and ends at step 4; torch divides by its length only
+    when stepped past the last step, which gdlab does after the run's last update."""
+    path = tmp_path / "oc.yaml"
+    path.write_text(CONFIG.replace("pct_start: 0.1", "pct_start: 0.6, three_phase: true").replace("steps: 10", "steps: 5"))
+    result = invoke("train", path, "--run-dir", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["status"] == "completed"
+    metrics = pd.read_csv(tmp_path / "r" / "metrics.csv")
+    opt = torch.optim.SGD([torch.zeros(1)], lr=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=5, pct_start=0.6, three_phase=True,
+                                                cycle_momentum=False)
+    expected = []
+    for _ in range(5):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if len(expected) < 5:
+            sched.step()
+    assert metrics["step"].tolist() == [1, 2, 3, 4, 5]
+    assert metrics["lr"].tolist() == pytest.approx(expected, rel=1e-12)

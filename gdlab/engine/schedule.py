@@ -12,6 +12,12 @@ from gdlab.engine.batches import BatchPlan
 from gdlab.errors import GdlabError
 
 
+# What torch's OneCycleLR raises when stepped past the run's last step, where the lr is held: past its
+# total_steps a ValueError; at it, in a three-phase cycle whose last phase has no length (it starts at the
+# last step), a ZeroDivisionError (pct_start 0.6 of 5 steps), which once failed a run that had trained to its end.
+PAST_THE_CYCLE = (ValueError, ZeroDivisionError)
+
+
 class LRSchedule:
     """`lrs()` gives the current per-model lr list; `advance()` moves one interval (step or epoch).
     `momenta` is each model's momentum (or Adam's beta1) where OneCycleLR cycles it, else None."""
@@ -68,7 +74,7 @@ class LRSchedule:
             warnings.simplefilter("ignore")  # the stand-in optimizer never steps; torch would warn about that
             try:
                 self._sched.step()
-            except ValueError:  # OneCycleLR past its total_steps: hold the last lr
+            except PAST_THE_CYCLE:
                 return False
         new = [g["lr"] for g in self._opt.param_groups]
         changed = new != self._lrs
@@ -106,7 +112,7 @@ class LRSchedule:
                     warnings.simplefilter("ignore")
                     try:
                         self._sched.get_lr()
-                    except ValueError:  # restored at its last step: no step is left to need a momentum
+                    except PAST_THE_CYCLE:  # restored at its last step: no step is left to need a momentum
                         pass
                 self._read_momenta()
 

@@ -102,3 +102,17 @@ def test_a_momentum_axis_that_the_cycle_replaces_is_refused(tmp_path):
     ran = invoke("sweep", "configs/moons.yaml", "scheduler={name: OneCycleLR, cycle_momentum: true}",
                  "scheduler.max_momentum=0.9,0.95", "--dry-run")
     assert ran.exit_code == 0, ran.output
+
+
+@pytest.mark.parametrize("axis", ["optimizer.betas=[0.9,0.999],[0.5,0.999]", "optimizer.betas.0=0.5,0.9",
+                                  "optimizer.betas=[0.9,0.999],[0.5,0.99]"])
+def test_a_beta1_axis_that_the_cycle_replaces_is_refused(tmp_path, axis):
+    """The cycle sets Adam's beta1 as it sets SGD's momentum: variants that differ there train alike, or differ
+    only in beta2 while their labels say beta1 differs too."""
+    one_error_line(invoke("sweep", "configs/moons.yaml", "optimizer={name: Adam, lr: 0.01}",
+                          "scheduler={name: OneCycleLR, cycle_momentum: true}", axis, "--run-dir", tmp_path / "s"), 2,
+                   f"the axis {axis.split('=')[0]} sets beta1, which scheduler.cycle_momentum replaces in every variant")
+    assert not (tmp_path / "s").exists()
+    beta2 = invoke("sweep", "configs/moons.yaml", "optimizer={name: Adam, lr: 0.01}",
+                   "scheduler={name: OneCycleLR, cycle_momentum: true}", "optimizer.betas.1=0.99,0.999", "--dry-run")
+    assert beta2.exit_code == 0, beta2.output

@@ -94,6 +94,12 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     if cycled and "optimizer.momentum" in axes:  # every variant would train alike: the cycle sets the momentum
         raise GdlabError(f"{config}: the axis optimizer.momentum does nothing here: scheduler.cycle_momentum "
                          "replaces the momentum in every variant; sweep scheduler.max_momentum instead")
+    # Adam's beta1 likewise: variants apart only there train alike, others differ in beta2 alone but say beta1 too
+    betas = next((k for k in axes if k == "optimizer.betas" or k.startswith("optimizer.betas.")), None)
+    if cycled and betas and len({p.cfg.optimizer.betas[0] for p in plans if hasattr(p.cfg.optimizer, "betas")}) > 1:
+        raise GdlabError(f"{config}: the axis {betas} sets beta1, which scheduler.cycle_momentum replaces in every "
+                         "variant; give every value one beta1 (sweep beta2 alone, optimizer.betas.1), or sweep "
+                         "scheduler.max_momentum instead")
     if any(p.cfg.train.checkpoint_every for p in plans):  # every grouping must give the same files
         notes.append("train.checkpoint_every is not used by a sweep: no variant writes checkpoint.pt, and "
                      "gdlab sweep --resume reruns an unfinished variant from its start")

@@ -1,7 +1,7 @@
 """Every optimizer option and every training feature that touches the update, batched: K >= 3 variants that
 differ in per-model scalars (the lr, and the option itself where it may differ per model) trained as one
 stacked group in float64, each curve checked step by step against a plain torch.optim / torch.nn loop of
-that variant alone."""
+that variant alone; and what torch.optim would refuse, refused by `gdlab validate`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from torch import nn
 
 from gdlab.data import load_data
 from gdlab.model import build_sequential
-from tests.helpers import make_config, trained_curves
+from tests.helpers import invoke, make_config, one_error_line, trained_curves
 
 STEPS = 12
 BASE = {"data": {"name": "moons", "n_samples": 48, "noise": 0.2, "val_fraction": 0.25},
@@ -214,3 +214,27 @@ def test_models_left_training_once_others_stopped_early_are_still_torch_optim_al
     configs = variants({"train.early_stop_patience": 1, "train.eval_every": 1, "train.batch_size": None},
                        opt("SGD", [0.05, 0.1, 4.0, 0.2], momentum=[0.5, 0.9, 0.9, 0.0]))
     assert_each_matches_torch(configs, ended=(2,))
+
+
+REFUSED = {  # what torch.optim refuses (or divides by), refused by gdlab validate naming the key
+    "nesterov-dampening": ("{name: SGD, lr: 0.1, momentum: 0.9, nesterov: true, dampening: 0.1}", "nesterov: true needs"),
+    "nesterov-no-momentum": ("{name: SGD, lr: 0.1, nesterov: true}", "nesterov: true needs momentum > 0"),
+    "negative-momentum": ("{name: RMSprop, lr: 0.1, momentum: -0.5}", "optimizer.momentum"),
+    "negative-weight-decay": ("{name: SGD, lr: 0.1, weight_decay: -1}", "optimizer.weight_decay"),
+    "negative-eps": ("{name: Adam, lr: 0.1, eps: -1.0e-8}", "optimizer.eps"),
+    "nan-eps": ("{name: AdamW, lr: 0.1, eps: .nan}", "optimizer.eps"),
+    "beta1-negative": ("{name: Adam, lr: 0.1, betas: [-0.1, 0.9]}", "optimizer.betas[0]"),
+    "beta2-one": ("{name: AdamW, lr: 0.1, betas: [0.9, 1.0]}", "optimizer.betas[1]"),
+    "three-betas": ("{name: Adam, lr: 0.1, betas: [0.9, 0.99, 0.5]}", "optimizer.betas"),
+    "negative-alpha": ("{name: RMSprop, lr: 0.1, alpha: -0.5}", "optimizer.alpha"),
+    "negative-lr": ("{name: Adam, lr: -0.1}", "optimizer.lr"),
+    "option-of-another-kind": ("{name: Adam, lr: 0.1, momentum: 0.9}", "optimizer.momentum: unknown key"),
+}
+
+
+@pytest.mark.parametrize("optimizer, key", REFUSED.values(), ids=REFUSED.keys())
+def test_what_torch_optim_refuses_validate_refuses_in_one_line(tmp_path, optimizer, key):
+    path = tmp_path / "c.yaml"
+    path.write_text("data: moons\nmodel: [{Linear: [2, 2]}]\nloss: CrossEntropyLoss\n"
+                    f"optimizer: {optimizer}\ntrain: {{steps: 1}}\n")
+    one_error_line(invoke("validate", path, "--no-data"), 2, "c.yaml:4:", key)

@@ -138,6 +138,18 @@ def test_invalid_axes_are_rejected_before_anything_runs(tmp_path, axis, message)
     assert not out.exists()
 
 
+def test_a_variant_refused_inside_a_section_a_one_value_override_set_is_named_with_it(tmp_path):
+    """The section's own rule (nesterov needs dampening 0) fails on the override's section, but only for the
+    variant whose axis values break it: that variant is named, and the override beside it."""
+    cfg = write_config(tmp_path)
+    result, out = sweep(tmp_path, cfg, "optimizer={name: SGD, lr: 0.1, momentum: 0.9}", "optimizer.nesterov=true,false",
+                        "optimizer.dampening=0,0.1")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert ("variant 1 (optimizer.nesterov=true, optimizer.dampening=0.1) (with override 'optimizer={name: SGD, lr: "
+            "0.1, momentum: 0.9}'): optimizer: nesterov: true needs") in result.stderr
+    assert not out.exists()
+
+
 # ---------------------------------------------------------------- batched == alone
 @pytest.mark.parametrize("opt,lrs", [
     ({"name": "SGD", "lr": 0.1}, "0.03,0.1,0.3"),

@@ -106,6 +106,7 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str, fixed
     width = max(3, len(str(len(points) - 1)))
     plans, seen = [], {}
     paths = {key: key_path(key) for key in axes}  # the same keys at every point
+    overridden = {path: arg for path, arg in fixed}
     for i, point in enumerate(points):
         raw = copy.deepcopy(base_raw)
         raw.pop("sweep", None)
@@ -118,7 +119,10 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str, fixed
             if value is not None or not unset(raw, path, said):
                 apply_override(raw, path, copy.deepcopy(value), said)
             for n in range(1, len(path) + 1):
-                where.setdefault(path[:n], said)
+                if path[:n] in overridden:  # a section set by a one-value override holds this variant's values too
+                    where[path[:n]] = f"{said} (with override '{overridden[path[:n]]}')"
+                else:
+                    where.setdefault(path[:n], said)
         # the same rules as `gdlab train` overrides: a kind switch drops keys the kind does not take, and
         # train.steps replaces the base's train.epochs (and the other way round)
         # (a one-value override is the user's choice too: it stays even where it equals the old kind's

@@ -13,7 +13,7 @@ from gdlab.data import load_data
 from gdlab.model import build_sequential
 from tests.helpers import invoke, make_config, one_error_line, trained_curves
 
-STEPS = 12
+STEPS = 8
 BASE = {"data": {"name": "moons", "n_samples": 48, "noise": 0.2, "val_fraction": 0.25},
         "train.dtype": "float64", "train.epochs": None, "train.steps": STEPS, "train.batch_size": 12}
 

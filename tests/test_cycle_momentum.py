@@ -116,3 +116,22 @@ def test_a_beta1_axis_that_the_cycle_replaces_is_refused(tmp_path, axis):
     beta2 = invoke("sweep", "configs/moons.yaml", "optimizer={name: Adam, lr: 0.01}",
                    "scheduler={name: OneCycleLR, cycle_momentum: true}", "optimizer.betas.1=0.99,0.999", "--dry-run")
     assert beta2.exit_code == 0, beta2.output
+
+
+@pytest.mark.parametrize("name, extra, low, high", [
+    ("SGD", {"momentum": 0.9}, 0.0, 0.95), ("SGD", {"momentum": 0.9, "dampening": 0.3}, 0.0, 0.95),
+    ("SGD", {"momentum": 0.9, "nesterov": True}, 0.0, 0.95), ("SGD", {"momentum": 0.9}, 0.9, 0.0),
+    ("RMSprop", {}, 0.0, 0.95)])
+def test_a_cycled_momentum_of_zero_leaves_the_buffer_alone_as_torch_does(name, extra, low, high):
+    """At a step whose momentum is 0 (base_momentum 0 at the peak, or max_momentum 0 at the start) torch's SGD
+    and RMSprop neither use nor update the momentum buffer, and SGD starts it at the first step with momentum;
+    the batched update must too, or every step after the peak drifts (by 1e-4 to 3e-2 here)."""
+    lrs = [0.05, 0.3] if name == "SGD" else [0.005, 0.03]
+    configs = [cycled(name, lr, **extra).model_copy(deep=True) for lr in lrs]
+    for cfg in configs:
+        cfg.scheduler.base_momentum, cfg.scheduler.max_momentum = low, high
+    _, curves = trained_curves(configs)
+    for cfg, curve in zip(configs, curves):
+        expected, momenta = torch_losses(cfg)
+        assert 0.0 in momenta and momenta.index(0.0) < STEPS - 1  # momentum 0 at a step, and more after it
+        assert curve == pytest.approx(expected, rel=1e-10, abs=1e-12)

@@ -32,6 +32,9 @@ class StackedOptimizer:
         # Python-side "any model uses it" flags let the common cases skip whole kernels, as torch.optim does.
         self.uses = {k: any(x != 0 for x in v) for k, v in values.items()}
         self.state: dict[str, torch.Tensor] = {}
+        # Set once a schedule cycles the momentum: a model's momentum may then be 0 at one step and not at a
+        # later one, and torch leaves its buffer alone at such a step (momentum_buffers below)
+        self.cycled = False
         self._rule = getattr(self, f"_{self.name.lower()}")  # _sgd, _adam, ...: looked up once, not every step
         self.step_count = 0
         self.step_tensor: torch.Tensor | None = None  # the count on the device, for a CUDA graph (graphs.py)
@@ -54,6 +57,7 @@ class StackedOptimizer:
         column = self.h[key]  # a pinned, non-blocking copy on a GPU, as the lr's: no sync per step
         column.copy_(lr_column(values, column.dtype, column.device))
         self.uses[key] = True  # a cycle starting at momentum 0.95 uses it, whatever the config said
+        self.cycled = True
 
     def step(self, p: torch.Tensor, g: torch.Tensor, lr: torch.Tensor) -> None:
         """Update p in place. p and g must not require grad (the trainer passes flat.data and flat.grad), so
@@ -71,7 +75,9 @@ class StackedOptimizer:
         h, d = self.h, g
         if self.uses["weight_decay"]:
             d = d + h["weight_decay"] * p
-        if self.uses["momentum"]:
+        if self.uses["momentum"] and self.cycled:
+            d = self._sgd_cycled(d)
+        elif self.uses["momentum"]:
             buf = self.state.get("momentum_buffer")
             if buf is None:
                 buf = self.state["momentum_buffer"] = d.clone()
@@ -82,6 +88,23 @@ class StackedOptimizer:
             else:  # models with momentum 0 use the raw gradient, as torch does (no dampening applied)
                 d = torch.where(h["momentum"] != 0, buf, d)
         p.sub_(lr * d)
+
+    def _sgd_cycled(self, d):
+        """SGD's momentum step where a model's momentum may be 0 at this step and not at a later one: as torch,
+        such a step uses the raw gradient and leaves the buffer alone, and a buffer starts as a copy of the
+        gradient at the model's first step with momentum (`momentum_started` says whose has)."""
+        h, on = self.h, self.h["momentum"] != 0
+        buf, started = self.state.get("momentum_buffer"), self.state.get("momentum_started")
+        if buf is None:
+            buf = self.state["momentum_buffer"] = d.clone()
+            started = self.state["momentum_started"] = on.clone()
+        else:
+            if started is None:  # a checkpoint from before it was kept: every buffer was started at step 1
+                started = self.state["momentum_started"] = torch.ones_like(on)
+            moved = torch.where(started, buf * h["momentum"] + (1 - h["dampening"]) * d, d)
+            buf.copy_(torch.where(on, moved, buf))
+            started.logical_or_(on)
+        return torch.where(on, d + h["momentum"] * buf if self.flags["nesterov"] else buf, d)
 
     def _adam(self, p, g, lr, decoupled: bool = False):
         h = self.h
@@ -132,7 +155,12 @@ class StackedOptimizer:
             if "momentum_buffer" not in self.state:  # not setdefault: its default was a new tensor every step
                 self.state["momentum_buffer"] = torch.zeros_like(p)
             buf = self.state["momentum_buffer"]
-            buf.mul_(h["momentum"]).addcdiv_(g, avg)
-            p.sub_(lr * buf)
+            if self.cycled:  # as torch: at a step with momentum 0 the plain step, and the buffer left alone
+                on = h["momentum"] != 0
+                buf.copy_(torch.where(on, buf * h["momentum"] + g / avg, buf))
+                p.sub_(lr * torch.where(on, buf, g / avg))
+            else:
+                buf.mul_(h["momentum"]).addcdiv_(g, avg)
+                p.sub_(lr * buf)
         else:
             p.addcdiv_(g * -lr, avg)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from gdlab.cli import app
 from gdlab.errors import GdlabError
+from tests.helpers import invoke
 from gdlab.sweep.grid import MAX_VARIANTS, expand_function, grid, parse_axis_arg
 from gdlab.sweep.section import axes_from_yaml
 from tests.helpers import TINY, entry_at
@@ -333,3 +334,11 @@ def test_vectorize_on_says_so_when_nothing_is_batched(tmp_path, extra, noted):
                                  "--dry-run", *extra])
     assert result.exit_code == 0, result.output
     assert ("--vectorize on, but every group holds one model" in result.stderr) == noted, result.stderr
+
+
+def test_a_swept_list_index_names_folders_with_the_key_it_indexes(tmp_path):
+    """`optimizer.betas.1=0.99,0.999` named its folders 000_1=0.99 and 001_1=0.999."""
+    result = invoke("sweep", "configs/moons.yaml", "optimizer.name=Adam", "optimizer.betas.1=0.99,0.999",
+                    "train.steps=2", "--run-dir", tmp_path / "s", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "s").iterdir() if p.is_dir()) == ["000_betas.1=0.99", "001_betas.1=0.999"]

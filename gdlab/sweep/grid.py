@@ -140,8 +140,10 @@ def _folder_value(value: Any) -> str:
 
 
 def variant_dir_name(index: int, width: int, point: dict[str, Any], axes: list[str]) -> str:
-    """`003_lr=0.01_seed=1`: the short key unless two axes share it; safe for any filesystem."""
-    shorts = [k.rsplit(".", 1)[-1] for k in axes]
+    """`003_lr=0.01_seed=1`: the short key unless two axes share it (a list index with its key: `betas.1`); safe
+    for any filesystem."""
+    # a list index alone says nothing (`000_1=0.99`): it keeps the key it indexes (`betas.1=0.99`)
+    shorts = [".".join(k.split(".")[-2:]) if k.split(".")[-1].isdigit() else k.rsplit(".", 1)[-1] for k in axes]
     parts = []
     for key, short in zip(axes, shorts):
         label, value = (short if shorts.count(short) == 1 else key), point[key]

@@ -93,11 +93,15 @@ def test_gd_cannot_cycle_a_momentum(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_a_momentum_axis_that_the_cycle_replaces_is_refused(tmp_path):
-    """Both variants would train alike (the cycle sets the momentum), so the sweep would compare nothing."""
+@pytest.mark.parametrize("axis", ["optimizer.momentum=0.5,0.9",
+                                  "optimizer={name: SGD, lr: 0.1, momentum: 0.5},{name: SGD, lr: 0.1, momentum: 0.9}"])
+def test_a_momentum_axis_that_the_cycle_replaces_is_refused(tmp_path, axis):
+    """Both variants would train alike (the cycle sets the momentum), so the sweep would compare nothing; a
+    whole-section axis setting it escaped the check, which looked for optimizer.momentum by name."""
     one_error_line(invoke("sweep", "configs/moons.yaml", "scheduler={name: OneCycleLR, cycle_momentum: true}",
-                          "optimizer.momentum=0.5,0.9", "--run-dir", tmp_path / "s"), 2,
-                   "the axis optimizer.momentum does nothing here", "sweep scheduler.max_momentum instead")
+                          axis, "--run-dir", tmp_path / "s"), 2,
+                   f"the axis {axis.split('=')[0]} sets the momentum, which scheduler.cycle_momentum replaces in every "
+                   "variant; sweep scheduler.max_momentum instead")
     assert not (tmp_path / "s").exists()
     ran = invoke("sweep", "configs/moons.yaml", "scheduler={name: OneCycleLR, cycle_momentum: true}",
                  "scheduler.max_momentum=0.9,0.95", "--dry-run")
@@ -113,6 +117,9 @@ def test_a_beta1_axis_that_the_cycle_replaces_is_refused(tmp_path, axis):
                           "scheduler={name: OneCycleLR, cycle_momentum: true}", axis, "--run-dir", tmp_path / "s"), 2,
                    f"the axis {axis.split('=')[0]} sets beta1, which scheduler.cycle_momentum replaces in every variant")
     assert not (tmp_path / "s").exists()
+    kinds = invoke("sweep", "configs/moons.yaml", "scheduler={name: OneCycleLR, cycle_momentum: true}",
+                   "optimizer.name=SGD,RMSprop", "--dry-run")  # momentum 0.9 and RMSprop's 0: kinds differ anyway
+    assert kinds.exit_code == 0, kinds.output
     beta2 = invoke("sweep", "configs/moons.yaml", "optimizer={name: Adam, lr: 0.01}",
                    "scheduler={name: OneCycleLR, cycle_momentum: true}", "optimizer.betas.1=0.99,0.999", "--dry-run")
     assert beta2.exit_code == 0, beta2.output

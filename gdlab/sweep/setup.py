@@ -90,17 +90,32 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
         notes.append(f"sampler sobol with {n} samples: a Sobol sequence is balanced exactly only for a power "
                      f"of 2 ({1 << (n.bit_length() - 1)} or {1 << n.bit_length()}); --sampler lhs balances any number")
     plans = plan_variants(raw, axes, str(config), fixed, joint_axes(axes, sampling), places)
-    cycled = all(getattr(p.cfg.scheduler, "cycle_momentum", False) for p in plans)
-    if cycled and "optimizer.momentum" in axes:  # every variant would train alike: the cycle sets the momentum
-        raise GdlabError(f"{config}: the axis optimizer.momentum does nothing here: scheduler.cycle_momentum "
-                         "replaces the momentum in every variant; sweep scheduler.max_momentum instead")
-    # Adam's beta1 likewise: variants apart only there train alike, others differ in beta2 alone but say beta1 too
-    betas = next((k for k in axes if k == "optimizer.betas" or k.startswith("optimizer.betas.")), None)
-    if cycled and betas and len({p.cfg.optimizer.betas[0] for p in plans if hasattr(p.cfg.optimizer, "betas")}) > 1:
-        raise GdlabError(f"{config}: the axis {betas} sets beta1, which scheduler.cycle_momentum replaces in every "
-                         "variant; give every value one beta1 (sweep beta2 alone, optimizer.betas.1), or sweep "
-                         "scheduler.max_momentum instead")
+    if all(getattr(p.cfg.scheduler, "cycle_momentum", False) for p in plans):
+        refuse_cycled_axes(plans, axes, str(config))
     if any(p.cfg.train.checkpoint_every for p in plans):  # every grouping must give the same files
         notes.append("train.checkpoint_every is not used by a sweep: no variant writes checkpoint.pt, and "
                      "gdlab sweep --resume reruns an unfinished variant from its start")
     return SweepSetup(str(config), raw, axes, plans, notes, [a for _, a in fixed], sampling)
+
+
+def refuse_cycled_axes(plans: list, axes: dict, config: str) -> None:
+    """Under OneCycleLR's cycle_momentum the cycle sets every variant's momentum (Adam's beta1): variants of one
+    optimizer that differ there would train alike, or differ elsewhere under labels saying they differ there,
+    whichever axis set it (optimizer.momentum, optimizer.betas.0, or a whole optimizer={...} axis)."""
+    def varies(value_of) -> bool:
+        seen: dict[str, set] = {}
+        for p in plans:
+            seen.setdefault(p.cfg.optimizer.name, set()).add(value_of(p.cfg.optimizer))
+        return any(len(values) > 1 for values in seen.values())
+
+    def axis(*exact: str) -> str:
+        return next((k for k in axes if k in exact or k.startswith(tuple(f"{e}." for e in exact))),
+                    next((k for k in axes if k == "optimizer" or k.startswith("optimizer.")), "optimizer"))
+
+    if varies(lambda o: getattr(o, "momentum", None)):
+        raise GdlabError(f"{config}: the axis {axis('optimizer.momentum')} sets the momentum, which "
+                         "scheduler.cycle_momentum replaces in every variant; sweep scheduler.max_momentum instead")
+    if varies(lambda o: o.betas[0] if hasattr(o, "betas") else None):
+        raise GdlabError(f"{config}: the axis {axis('optimizer.betas')} sets beta1, which scheduler.cycle_momentum "
+                         "replaces in every variant; give every value one beta1 (sweep beta2 alone, "
+                         "optimizer.betas.1), or sweep scheduler.max_momentum instead")

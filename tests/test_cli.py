@@ -272,6 +272,27 @@ def test_a_smoke_run_whose_model_does_not_read_back_fails_and_keeps_its_folder(t
     assert len(list((tmp_path / "tmp").iterdir())) == 1  # kept, to look at
 
 
+def test_a_smoke_run_in_a_run_dir_reads_its_files_back_too(tmp_path, monkeypatch):
+    """CI keeps the folder as an artifact with --run-dir: the read-back was skipped there, and an unreadable
+    model.pt passed with exit 0. A failed read-back names the kept folder on stdout's last line."""
+    import gdlab.runner
+
+    monkeypatch.setattr(gdlab.runner, "save_model", lambda path, state: path.write_bytes(b"not a torch file"))
+    folder = tmp_path / "s"
+    result = invoke("train", write(tmp_path, TINY), "--smoke", "--run-dir", folder)
+    assert result.exit_code == 1 and "--smoke" in result.stderr and "model.pt" in result.stderr, result.stderr
+    assert result.stdout.splitlines()[-1] == str(folder) and (folder / "model.pt").is_file()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    result = invoke("train", write(tmp_path, TINY), "--smoke", "-q")
+    assert result.exit_code == 1 and result.stdout.splitlines() == [str(next((tmp_path / "tmp").iterdir()))]
+
+
+def test_a_passing_smoke_run_in_a_run_dir_says_so_and_keeps_it(tmp_path):
+    result, folder = train_ok(write(tmp_path, TINY), "--smoke", "--run-dir", tmp_path / "s")
+    assert "smoke run ok" in result.stderr and folder == tmp_path / "s" and (folder / "model.pt").is_file()
+
+
 def test_smoke_with_a_bar_is_refused_before_any_temp_folder(tmp_path, monkeypatch):
     """A bar judged on 5 steps says nothing, and a missed one left its temp folder behind."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))

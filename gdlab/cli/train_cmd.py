@@ -130,15 +130,20 @@ def train_command(
                          f"gdlab train --resume {shlex.quote(str(result.run_dir))}\n")
     for msg in result.failures:
         sys.stderr.write(f"gdlab: expectation failed: {msg}\n")
-    if made_tmp and result.exit_code == EXIT_OK:  # a passing smoke run leaves nothing behind in /tmp
+    if smoke and result.exit_code == EXIT_OK:  # read back in --run-dir too: keeping the folder is no pass
         from gdlab.train import check_smoke_files
 
-        check_smoke_files(cfg, result.run_dir)
-        shutil.rmtree(result.run_dir, ignore_errors=True)
+        try:
+            check_smoke_files(cfg, result.run_dir)
+        except GdlabError:
+            sys.stdout.write(f"{result.run_dir}\n")  # kept to look into, named last as a diverged one's is
+            raise
+        kept = "temp folder removed (give --run-dir to keep one)" if made_tmp else "folder kept (--run-dir)"
         if not quiet:
-            sys.stderr.write("gdlab: smoke run ok: trained, wrote and read back its files; temp folder removed "
-                             "(give --run-dir to keep one)\n")
-        return
+            sys.stderr.write(f"gdlab: smoke run ok: trained, wrote and read back its files; {kept}\n")
+        if made_tmp:  # a passing smoke run leaves nothing behind in /tmp
+            shutil.rmtree(result.run_dir, ignore_errors=True)
+            return
     sys.stdout.write(f"{result.run_dir}\n")  # the last line is the run folder, for scripts
     if result.exit_code != EXIT_OK:
         raise typer.Exit(result.exit_code)

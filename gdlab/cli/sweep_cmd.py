@@ -163,13 +163,13 @@ def _run(console, setup, folder: Path, todo, done, quiet: bool, stop, options: d
         for index, step in event.get("diverged", []):
             told.add(index)
             if not quiet:
-                console.print(result_line(by_index[index], {"status": "diverged", "diverged_at_step": step}), highlight=False)
+                console.print(result_line(by_index[index], {"status": "diverged", "diverged_at_step": step}), soft_wrap=True)
 
     def on_result(plan, summary):
         if progress:
             progress.variant_done(plan.index)
         if not quiet and not (plan.index in told and summary.get("status") == "diverged"):
-            console.print(result_line(plan, summary), highlight=False)
+            console.print(result_line(plan, summary), soft_wrap=True)  # one line per variant, however long
 
     if progress:
         progress.start()

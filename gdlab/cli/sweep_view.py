@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from rich.console import Group
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -39,7 +40,7 @@ def grid_table(setup, groups, title: str | None = None) -> Group:
     for p in setup.plans:
         if p.index not in group_of:
             continue
-        table.add_row(str(p.index), *[format_value(p.point[a]) for a in setup.axes], str(group_of[p.index]), p.dir_name)
+        table.add_row(str(p.index), *[escape(format_value(p.point[a])) for a in setup.axes], str(group_of[p.index]), p.dir_name)
     return Group(heading, table)
 
 
@@ -78,9 +79,9 @@ class SweepProgress:
         self.progress.stop()
 
 
-def result_line(plan, s: dict) -> str:
+def result_line(plan, s: dict) -> Text:
+    """A finished variant's line; an error's text is shown as it is (`[enforce fail at ...]` is no markup)."""
     status = s.get("status", "?")
-    style = STATUS_STYLE.get(status, "white")
     detail = f"loss {fmt_number(s.get('final_train_loss'))}"
     if s.get("best_val_loss") is not None:
         detail += f"  best val {fmt_number(s.get('best_val_loss'))}"
@@ -90,7 +91,7 @@ def result_line(plan, s: dict) -> str:
         detail = f"at step {s.get('diverged_at_step')}"
     if status == "failed":
         detail = str(s.get("error") or "")[:160]
-    return f"[{style}]{status:>11}[/{style}]  {plan.dir_name}  {detail}"
+    return Text.assemble((f"{status:>11}", STATUS_STYLE.get(status, "white")), f"  {plan.dir_name}  {detail}")
 
 
 SHOW_ALL_UP_TO, SHOW_TOP = 30, 20  # a 1,024-variant sweep's ranking is read from its top; sweep.csv has all
@@ -107,7 +108,7 @@ def _cap(table: Table, n: int) -> None:
         table.caption = f"{table.caption}\n{cut}" if table.caption else cut
 
 
-def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None, default: str | None = None) -> list[Table]:
+def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None, default: str | None = None) -> list[Table | Text]:
     """The ranking, the mean ± std over seeds when seed is an axis, and the best lines (see sweep/rank.py);
     `default`: the score the variants' configs call for when no --rank-by was given."""
     metric = score_metric(rows, rank_by, default)
@@ -130,7 +131,7 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
     _cap(table, len(ranked))
     for i, r in enumerate(ranked[:_shown(len(ranked))], 1):
         style = "bold green" if i == 1 and r["status"] == "completed" else STATUS_STYLE.get(r["status"], "")
-        table.add_row(str(i), *[format_value(r[a]) for a in axes], r["status"], fmt_number(r.get(metric)),
+        table.add_row(str(i), *[escape(format_value(r[a])) for a in axes], r["status"], fmt_number(r.get(metric)),
                       fmt_number(r.get("diverged_at_step")), fmt_number(r.get("steps")),
                       *[fmt_number(r.get(c)) for c in sharp], style=style if i == 1 else None)
     tables.append(table)
@@ -146,7 +147,7 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
         _cap(agg, len(points))
         for a in points[: _shown(len(points))]:
             value = "-" if a.mean is None else _mean_std(a) + ("" if a.metric == metric else f" ({a.metric})")
-            agg.add_row(*[format_value(a.point[o]) for o in others], value, f"{a.n_ok}/{a.n}",
+            agg.add_row(*[escape(format_value(a.point[o])) for o in others], value, f"{a.n_ok}/{a.n}",
                         ", ".join(f"{k} {v}" for k, v in a.statuses.items()))
         tables.append(agg)
     tables += _best_lines(rows, ranked, axes, metric, rank_by, default)
@@ -158,10 +159,10 @@ def _mean_std(a: Aggregate) -> str:
 
 
 def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: str, rank_by: str | None,
-                default: str | None) -> list[Table]:
+                default: str | None) -> list[Text]:
     """The best variant; with several seeds, the best setting by its mean over seeds comes first, since
-    one lucky seed is not a better learning rate."""
-    lines = Table.grid()
+    one lucky seed is not a better learning rate. Text, not markup: to print unwrapped (soft_wrap) for grep."""
+    lines: list[Text] = []
     label = lambda point, keys: ", ".join(f"{a}={format_value(point[a])}" for a in keys) or "(the base config)"  # noqa: E731
     if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
         aggs = [a for a in aggregate_over_seeds(rows, axes, rank_by, default) if a.mean is not None]
@@ -170,17 +171,16 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
         a = best_over_seeds(((a, a.mean, a.n_ok, a.n) for a in aggs), higher_is_better(metric))
         if a is not None:
             others = [x for x in axes if x != "seed"]
-            lines.add_row(f"best over seeds: {label(a.point, others)}  ({a.metric} {_mean_std(a)}, "
-                          f"{a.n_ok}/{a.n} seeds)")
+            lines.append(Text(f"best over seeds: {label(a.point, others)}  ({a.metric} {_mean_std(a)}, {a.n_ok}/{a.n} seeds)"))
     # never a diverged variant; with none completed, the best interrupted one, named as the partial result it is
     best = next((r for r in ranked if r["status"] == "completed"), None)
     partial = None if best else next((r for r in ranked if r["status"] == "interrupted" and r.get("steps")), None)
     if best or partial:
         r = best or partial
-        what = "best single run" if lines.row_count else "best"
+        what = "best single run" if lines else "best"
         what += "" if best else f" so far (interrupted at step {r['steps']}, a partial run)"
-        lines.add_row(f"{what}: {label(r, axes)}  ({metric} {fmt_number(r.get(metric))})  {r['run_dir']}")
-    return [lines] if lines.row_count else []
+        lines.append(Text(f"{what}: {label(r, axes)}  ({metric} {fmt_number(r.get(metric))})  {r['run_dir']}"))
+    return lines
 
 
 def note_plan(setup, forced_groups: list | None = None) -> None:

@@ -64,8 +64,9 @@ def parse_expectations(texts: list[str]) -> list[Expectation]:
 
 def check_applicable(expectations: list[Expectation], cfg, resuming: bool = False) -> None:
     """Refuse, before training, a bar the run could never report: accuracy without a classification loss,
-    a validation value with `data.val_fraction: 0`, resumed_from_step outside a resume, restored_best_from_step
-    without train.restore_best_weights, or a name neither summary.json nor metrics.csv has."""
+    a validation value with `data.val_fraction: 0`, resumed_from_step outside a resume, stopped_early_at_step without
+    train.early_stop_patience, restored_best_from_step without train.restore_best_weights, or a name neither
+    summary.json nor metrics.csv has."""
     from gdlab.records import metric_columns
 
     columns = metric_columns(cfg.task, cfg.data.val_fraction > 0, cfg.train.sharpness_every is not None)
@@ -83,6 +84,9 @@ def check_applicable(expectations: list[Expectation], cfg, resuming: bool = Fals
             raise GdlabError(f"--expect '{e.text}': the run records no sharpness; set train.sharpness_every")
         if e.name == "resumed_from_step" and not resuming:
             raise GdlabError(f"--expect '{e.text}': only a resumed run (gdlab train --resume) reports resumed_from_step")
+        if e.name == "stopped_early_at_step" and cfg.train.early_stop_patience is None:  # else known after a whole run
+            raise GdlabError(f"--expect '{e.text}': only a run with train.early_stop_patience set can stop early "
+                             "and report stopped_early_at_step")
         if e.name == "restored_best_from_step" and not cfg.train.restore_best_weights:
             raise GdlabError(f"--expect '{e.text}': only a run with train.restore_best_weights: true reports "
                              "restored_best_from_step")

@@ -58,6 +58,13 @@ def test_a_run_stops_where_its_val_loss_stalled_as_one_told_to_stop_there(tmp_pa
     assert invoke("train", cfg, "--run-dir", tmp_path / "x", "-q", "--expect", f"stopped_early_at_step=={at}").exit_code == 0
 
 
+def test_expect_stopped_early_at_step_needs_early_stopping(tmp_path):
+    """Without train.early_stop_patience the bar could never be met: it failed only after the whole run."""
+    one_error_line(invoke("train", config(tmp_path), "--runs", tmp_path / "runs", "--expect", "stopped_early_at_step>0"),
+                   2, "only a run with train.early_stop_patience set can stop early")
+    assert not (tmp_path / "runs").exists()
+
+
 def test_batched_variants_each_stop_as_they_would_alone(tmp_path):
     cfg = config(tmp_path, early_stop_patience=2, early_stop_min_delta=1e-3)
     swept = invoke("sweep", cfg, "optimizer.lr=0.3,1.0,3.0", "--run-dir", tmp_path / "sw")

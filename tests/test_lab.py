@@ -103,6 +103,13 @@ def test_graph_command_prints_the_tree_and_writes_dot(config, tmp_path):
     assert dot.read_text().count("[label=") == 10
 
 
+def test_graph_names_the_file_it_wrote_as_it_is(config, tmp_path):
+    """A folder named `[draft]` was read as rich markup and left out of the path printed; `[/x]` was a traceback."""
+    for dot in (tmp_path / "[draft]" / "g.dot", tmp_path / "a[" / "x]" / "g.dot"):
+        result = invoke("graph", config, "--dot", dot)
+        assert result.exit_code == 0 and f"wrote {dot} (values" in result.stdout, (result.output, result.exception)
+
+
 def test_graph_groups_by_layer_on_request(config):
     result = invoke("graph", config, "--group", "layers")
     assert result.exit_code == 0, result.output

@@ -99,7 +99,7 @@ def graph_command(
             dot_file.write_text(text)
         except OSError as exc:  # checked writable above, so only a change since (a full disk, a removed folder)
             raise GdlabError(f"cannot write {dot_file}: {exc.strerror or exc}", EXIT_FAILED) from None
-        console.print(f"wrote {dot_file} (values and grads after backward())")
+        console.print(f"wrote {dot_file} (values and grads after backward())", markup=False)  # a path is no markup
     if png_file:
         try:
             png_file.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +110,7 @@ def graph_command(
             why = (done.stderr or "").strip().splitlines()
             why = why[0] if why else f"exit status {done.returncode}"
             raise GdlabError(f"dot could not render {png_file}: {why}", EXIT_FAILED)
-        console.print(f"wrote {png_file}")
+        console.print(f"wrote {png_file}", markup=False)
 
 
 @command("gradcheck")

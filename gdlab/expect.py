@@ -56,7 +56,9 @@ def parse_expectations(texts: list[str]) -> list[Expectation]:
             bound = float(raw)
         except ValueError:
             raise GdlabError(f"--expect '{text}': '{raw}' is not a number") from None
-        if math.isnan(bound) or (op == "<" and bound == -math.inf) or (op == ">" and bound == math.inf):
+        # only a finite value meets a bar (Expectation.check), so none is at or beyond an infinite bound
+        if math.isnan(bound) or (op in ("<", "<=", "==") and bound == -math.inf) or (
+                op in (">", ">=", "==") and bound == math.inf):
             raise GdlabError(f"--expect '{text}': no value can meet {op} {raw}; give a finite bound")
         out.append(Expectation(name, op, bound, text.strip()))
     return out

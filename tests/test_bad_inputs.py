@@ -319,9 +319,13 @@ def test_unwritable_parent(tmp_path):
         ("val_loss<<1", ["--expect 'val_loss<<1'", "'<<' is not an operator"]),  # was "'<1' is not a number"
         ("wall_s<-inf", ["--expect 'wall_s<-inf'", "no value can meet < -inf"]),
         ("steps>inf", ["--expect 'steps>inf'", "no value can meet > inf"]),
+        # only a finite value meets a bar: these failed after the whole run
+        ("wall_s<=-inf", ["--expect 'wall_s<=-inf'", "no value can meet <= -inf"]),
+        ("steps>=inf", ["--expect 'steps>=inf'", "no value can meet >= inf"]),
+        ("val_loss==inf", ["--expect 'val_loss==inf'", "no value can meet == inf"]),
     ],
     ids=["no-op", "no-number", "bad-op", "not-a-number", "unknown-name", "column-not-recorded", "nan-bound", "code",
-         "double-op", "below-minus-inf", "above-inf"],
+         "double-op", "below-minus-inf", "above-inf", "at-or-below-minus-inf", "at-or-above-inf", "equal-to-inf"],
 )
 def test_bad_expect_fails_before_training(tmp_path, expect, expected):
     cfg = write_config(tmp_path, GOOD, "good.yaml")

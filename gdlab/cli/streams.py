@@ -120,6 +120,15 @@ def output_console(fit=None, **options):
     return Console(**options, width=max(console.width, 200, natural), file=_NoTrailingSpaces(sys.stdout))
 
 
+def print_fitted(console, renderable, **options) -> None:
+    """Print a table on `console`, or, piped, on one as wide as the table needs: a sweep's grid or ranking
+    over many or long axes was squeezed into 200 columns, cells wrapped and folder names cut (`000_lr=…`)."""
+    if sys.stdout.isatty():
+        console.print(renderable, **options)
+    else:
+        output_console(fit=renderable).print(renderable, **options)
+
+
 class _NoTrailingSpaces:
     """A piped console's stream without the spaces rich pads each table row with to the table's width:
     a script splitting `steps   50   ` on whitespace, or diffing logs, should not have to strip them."""

@@ -35,7 +35,7 @@ def sweep_command(
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="best_val_loss | final_val_loss | final_train_loss | final_val_accuracy (higher is better)", show_default="best_val_loss when there is a validation split, else final_train_loss; with --resume: as the sweep ran")] = None,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
-    from gdlab.cli.streams import output_console
+    from gdlab.cli.streams import output_console, print_fitted
 
     from gdlab.sweep import run as sweep_run
 
@@ -104,7 +104,7 @@ def sweep_command(
 
             check_run_dir(run_dir, runs_root, setup.name)  # what the real run would refuse, refused now
 
-            console.print(grid_table(setup, groups))
+            print_fitted(console, grid_table(setup, groups))
             return
     with session:
         from gdlab.signals import graceful_stop

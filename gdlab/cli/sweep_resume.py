@@ -55,11 +55,12 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     if not dry_run and given_rank is not None and given_rank != stored.get("rank_by"):
         store_option(folder, "rank_by", given_rank)
     if dry_run:
+        from gdlab.cli.streams import print_fitted
         from gdlab.cli.sweep_view import grid_table
 
         groups = spread(group_variants(todo, vectorize, max_group), jobs) if todo else []
-        console.print(grid_table(setup, groups, f"--resume would rerun {len(todo)} of {len(setup.plans)} variants "
-                                                f"in {len(groups)} batched group(s) — nothing run (--dry-run)"))
+        print_fitted(console, grid_table(setup, groups, f"--resume would rerun {len(todo)} of {len(setup.plans)} variants "
+                                                       f"in {len(groups)} batched group(s) — nothing run (--dry-run)"))
         return None
     clear_unfinished(folder, todo)
     return setup, todo, done, (sharpness, vectorize, max_group, rank_by)

@@ -37,7 +37,9 @@ class Expectation:
             return f"expected {self.text}, but the run has no finite {self.name} (status {summary.get('status')})"
         if not _OPS[self.op](value, self.bound):
             gap = abs(value - self.bound)
-            by = f" ({'over' if value > self.bound else 'short'} by {gap:.3g})" if gap > 0 else ""
+            # at the bound, the printed value alone reads like a pass: say why it is not
+            by = (f" ({'over' if value > self.bound else 'short'} by {gap:.3g})" if gap > 0
+                  else f" (at the bound, which {self.op} excludes)")
             return f"expected {self.text}, got {self.name}={value:.6g}{by}"
         return None
 

@@ -233,6 +233,16 @@ def test_expect_met_exits_0(tmp_path):
     assert result.stderr == ""
 
 
+def test_expect_at_its_bound_meets_the_inclusive_ops_and_says_why_a_strict_one_missed(tmp_path):
+    """A value equal to the bound read `expected steps>15, got steps=15`, as if the failure were a rounding."""
+    result = invoke("train", write(tmp_path, TINY), "--run-dir", tmp_path / "x", "-q",
+                    "--expect", "steps>=15", "--expect", "steps<=15", "--expect", "steps>15", "--expect", "steps!=15")
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stderr.splitlines() == [
+        "gdlab: expectation failed: expected steps>15, got steps=15 (at the bound, which > excludes)",
+        "gdlab: expectation failed: expected steps!=15, got steps=15 (at the bound, which != excludes)"]
+
+
 def test_expect_on_a_diverged_run_keeps_exit_3(tmp_path):
     result = invoke("train", write(tmp_path, SINE), "--run-dir", tmp_path / "d", "-q", "--expect", "final_val_loss<1")
     assert result.exit_code == 3

@@ -108,9 +108,9 @@ def _cap(table: Table, n: int) -> None:
         table.caption = f"{table.caption}\n{cut}" if table.caption else cut
 
 
-def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None, default: str | None = None) -> list[Table | Text]:
-    """The ranking, the mean ± std over seeds when seed is an axis, and the best lines (see sweep/rank.py);
-    `default`: the score the variants' configs call for when no --rank-by was given."""
+def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None, default: str | None = None) -> list:
+    """The ranking, the mean ± std over seeds when seed is an axis (Tables), and the best lines (Text; see
+    sweep/rank.py); `default`: the score the variants' configs call for when no --rank-by was given."""
     metric = score_metric(rows, rank_by, default)
     tables = []
     table = Table(title=f"ranking by {metric} ({'higher' if higher_is_better(metric) else 'lower'} is better)")
@@ -171,7 +171,8 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
         a = best_over_seeds(((a, a.mean, a.n_ok, a.n) for a in aggs), higher_is_better(metric))
         if a is not None:
             others = [x for x in axes if x != "seed"]
-            lines.append(Text(f"best over seeds: {label(a.point, others)}  ({a.metric} {_mean_std(a)}, {a.n_ok}/{a.n} seeds)"))
+            lines.append(Text(f"best over seeds: {label(a.point, others)}  ({a.metric} {_mean_std(a)}, "
+                              f"{a.n_ok}/{a.n} seeds)"))
     # never a diverged variant; with none completed, the best interrupted one, named as the partial result it is
     best = next((r for r in ranked if r["status"] == "completed"), None)
     partial = None if best else next((r for r in ranked if r["status"] == "interrupted" and r.get("steps")), None)

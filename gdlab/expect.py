@@ -109,7 +109,10 @@ def wants_init_sharpness(expectations: list[Expectation]) -> bool:
 
 
 def check_all(expectations: list[Expectation], summary: dict, run_dir: Path) -> list[str]:
-    """The explanation of every bar missed; metrics.csv is read only for a column summary.json lacks."""
+    """The explanation of every bar missed; metrics.csv is read only for a column summary.json lacks. A run cut
+    short by Ctrl-C or SIGTERM is not judged: its numbers are a partial run's, and its exit code says so."""
+    if summary.get("status") == "interrupted":
+        return []
     wanted = {e.name for e in expectations if e.name not in summary and f"final_{e.name}" not in summary}
     final = last_values(run_dir / "metrics.csv", wanted) if wanted else {}
     return [msg for e in expectations if (msg := e.check(summary, final))]

@@ -243,6 +243,32 @@ def test_expect_at_its_bound_meets_the_inclusive_ops_and_says_why_a_strict_one_m
         "gdlab: expectation failed: expected steps!=15, got steps=15 (at the bound, which != excludes)"]
 
 
+def test_expect_does_not_judge_an_interrupted_run(tmp_path, monkeypatch):
+    """A CI job cancelled mid-run logged `expectation failed: ... (short by 0.05)` beside its exit 130, as if
+    the model had regressed; the bars are for a finished run (--resume one, with them, to judge it)."""
+    import signal
+    from contextlib import contextmanager
+
+    import gdlab.train
+    from gdlab.signals import StopFlag
+
+    class CtrlCAfterAStep(StopFlag):  # as a Ctrl-C once training has begun stops it
+        def __init__(self):
+            super().__init__()
+            self.asked = 0
+
+        def __call__(self) -> bool:
+            self.asked += 1
+            self.signum = self.signum or (signal.SIGINT if self.asked > 3 else None)
+            return self.signum is not None
+
+    monkeypatch.setattr(gdlab.train, "graceful_stop", contextmanager(lambda: (yield CtrlCAfterAStep())))
+    result = invoke("train", write(tmp_path, TINY), "--run-dir", tmp_path / "x", "-q", "--expect", "steps>=15")
+    assert result.exit_code == 130, (result.stdout, result.stderr, result.exception)
+    assert summary_of(tmp_path / "x")["status"] == "interrupted" and summary_of(tmp_path / "x")["steps"] < 15
+    assert "interrupted after step" in result.stderr and "expectation" not in result.stderr, result.stderr
+
+
 def test_expect_on_a_diverged_run_keeps_exit_3(tmp_path):
     result = invoke("train", write(tmp_path, SINE), "--run-dir", tmp_path / "d", "-q", "--expect", "final_val_loss<1")
     assert result.exit_code == 3

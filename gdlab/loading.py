@@ -39,6 +39,13 @@ def _data_path(loc: tuple, raw: Any) -> tuple:
     return tuple(path)
 
 
+def _glued_hint(section: Any) -> str:
+    """YAML reads `{name:SGD}` (no space after the colon) as the one key 'name:SGD': say how to write it, since
+    the error about the key it lacks ('name') reads as if it were there."""
+    glued = next((k for k in section if isinstance(k, str) and ":" in k), None) if isinstance(section, dict) else None
+    return f"; YAML reads '{glued}' as one key: write '{glued.replace(':', ': ', 1)}'" if glued else ""
+
+
 # What a `pattern=` in the schema means, in words (pydantic would print the regex).
 PATTERN_HINTS = {
     ("name",): "letters, digits and . _ - (starting with a letter or digit), at most 100 characters",
@@ -57,6 +64,7 @@ def format_validation_error(
     msg = err["msg"]
     if err["type"] == "unknown_key":
         path = path + (ctx["key"],)
+        msg += _glued_hint({ctx["key"]: None})
     elif err["type"] == "union_tag_invalid":
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
         msg = f"'{ctx.get('tag')}' is not one of {', '.join(tags)}{did_you_mean(ctx.get('tag'), tags)}"
@@ -67,8 +75,11 @@ def format_validation_error(
         path = path + (err["loc"][-1],)
         msg = "required key is missing"
     elif err["type"] == "union_tag_not_found":
+        section = raw
+        for part in path:  # keys _data_path found in raw
+            section = section[part]
         path = path + ("name",)
-        msg = "missing 'name' that says which kind this is"
+        msg = "missing 'name' that says which kind this is" + _glued_hint(section)
     elif err["type"] == "cycle":  # a check across sections (config/run.py): the key that asked for it
         path = ("scheduler", "cycle_momentum")
     elif err["type"] == "string_pattern_mismatch" and path in PATTERN_HINTS:

@@ -165,6 +165,13 @@ CASES = [
      ["override 'optimizer.momentum=0.5'", "optimizer.momentum", "unknown key", "allowed: name, lr"]),
     ("classification-loss-on-regression-data", swap("name: moons", "name: sine"), [], ["bad.yaml: data.name:", "regression dataset", "MSELoss"]),
     ("device-unknown", swap("device: cpu", "device: tpu"), [], ["bad.yaml:18:", "train.device: allowed: auto, cpu, cuda, cuda:N or mps", "got 'tpu'"]),
+    # `{name:SGD}` is the one key 'name:SGD' to YAML: "missing 'name'" alone read as if gdlab had not seen it
+    ("flow-key-without-space", swap("optimizer:\n  name: SGD\n  lr: 0.1\n", "optimizer: {name:SGD, lr: 0.1}\n"), [],
+     ["bad.yaml:", "optimizer.name: missing 'name'", "YAML reads 'name:SGD' as one key: write 'name: SGD'"]),
+    ("flow-value-without-space", swap("optimizer:\n  name: SGD\n  lr: 0.1\n", "optimizer: {name: SGD, lr:0.1}\n"), [],
+     ["unknown key 'lr:0.1'", "write 'lr: 0.1'"]),
+    ("override-flow-key-without-space", GOOD, ["scheduler={name:StepLR}"],
+     ["override 'scheduler={name:StepLR}'", "scheduler.name: missing 'name'", "write 'name: StepLR'"]),
 ]
 
 

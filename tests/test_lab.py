@@ -268,6 +268,8 @@ def test_the_relative_error_shown_is_the_one_rtol_is_held_to():
 def test_gradcheck_command_exits_1_on_a_planted_bug(config):
     result = invoke("gradcheck", config, "--plant-bug", "2")
     assert result.exit_code == 1
+    # the rule on one line of the log (it wrapped at the table's width: `... for every` / `checked element`)
+    assert "pass: |autograd - numeric| <= 1e-06 + 0.0001 * |numeric| for every checked element" in result.stdout
     assert "FAIL: 2 of 4 tensors" in result.output
 
 

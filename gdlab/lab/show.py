@@ -72,9 +72,11 @@ def gradcheck_header(cfg, model, rows: int, eps: float) -> str:
 
 
 def gradcheck_table(rows, atol: float, rtol: float) -> Table:
-    table = Table("tensor", "shape", "checked", "max abs err", "max rel err", "result",
-                  caption=f"pass: |autograd - numeric| <= {atol:g} + {rtol:g} * |numeric| for every checked element"
-                  + (" (–: every numeric gradient was exactly 0: no relative error)" if any(r.max_rel is None for r in rows) else ""))
+    caption = (f"pass: |autograd - numeric| <= {atol:g} + {rtol:g} * |numeric| for every checked element"
+               + (" (–: every numeric gradient was exactly 0: no relative error)" if any(r.max_rel is None for r in rows) else ""))
+    # as wide as the rule it passes by: a caption wraps at the table's width, and the rule was cut in two lines
+    table = Table("tensor", "shape", "checked", "max abs err", "max rel err", "result", caption=caption,
+                  min_width=len(caption) + 4)
     for r in rows:
         table.add_row(r.name, shape(r.shape), f"{r.checked}/{r.numel}", f"{r.max_abs:.2e}",
                       "–" if r.max_rel is None else f"{r.max_rel:.2e}",  # undefined: every numeric gradient was 0

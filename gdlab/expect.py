@@ -26,15 +26,21 @@ class Expectation:
     bound: float
     text: str
 
-    def check(self, summary: dict, final: dict | None = None) -> str | None:
-        """None when met, else a one-line explanation. A name summary.json lacks is a metrics.csv column:
-        its last recorded value, from `final`."""
+    def value(self, summary: dict, final: dict | None = None) -> float | None:
+        """The run's value of the bar's name: summary.json's (`val_loss` as `final_val_loss`), else a metrics.csv
+        column's last recorded value, from `final`."""
         if self.name in summary or f"final_{self.name}" in summary:
-            value = summary.get(self.name if self.name in summary else f"final_{self.name}")
-        else:
-            value = (final or {}).get(self.name)
+            return summary.get(self.name if self.name in summary else f"final_{self.name}")
+        return (final or {}).get(self.name)
+
+    def check(self, summary: dict, final: dict | None = None) -> str | None:
+        """None when met, else a one-line explanation."""
+        return self.verdict(self.value(summary, final), f"the run has no finite {self.name} (status {summary.get('status')})")
+
+    def verdict(self, value: float | None, missing: str) -> str | None:
+        """None when `value` meets the bar, else why not; `missing` says whose value is absent or not finite."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return f"expected {self.text}, but the run has no finite {self.name} (status {summary.get('status')})"
+            return f"expected {self.text}, but {missing}"
         if not _OPS[self.op](value, self.bound):
             gap = abs(value - self.bound)
             # at the bound, the printed value alone reads like a pass: say why it is not

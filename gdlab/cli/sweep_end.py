@@ -10,9 +10,11 @@ import typer
 from gdlab.errors import EXIT_FAILED
 
 
-def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool, rank_by: str | None, stop) -> None:
+def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool, rank_by: str | None, stop,
+           expectations: list = ()) -> None:
     """Rank and show the variants, print the folder, then exit as the README's exit codes say: 130/143 if a
-    signal cut variants short, 1 if any failed, else return (0)."""
+    signal cut variants short (its bars not judged), 1 if any failed or a bar on the best setting was missed,
+    else return (0)."""
     from gdlab.sweep import run as sweep_run
 
     rows = sweep_run.sweep_rows(setup, folder, summaries)
@@ -39,7 +41,15 @@ def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool
     statuses = [s.get("status") for s in summaries.values()]
     if stop.signum is not None and any(s in ("interrupted", "skipped") for s in statuses):  # not when all finished
         raise typer.Exit(stop.exit_code)
+    from gdlab.sweep.expect_best import judge_best
+    from gdlab.sweep.rank import default_rank_by
+
+    missed = judge_best(list(expectations), rows, list(setup.axes), folder, rank_by,
+                        default_rank_by(p.cfg for p in setup.plans))
+    for msg in missed:
+        sys.stderr.write(f"gdlab: expectation failed: {msg}\n")
     bad = sum(s not in sweep_run.DONE for s in statuses)
     if bad:
         sys.stderr.write(f"gdlab: {bad} of {len(statuses)} variants did not finish (see status and error in {folder / 'sweep.csv'})\n")
+    if bad or missed:
         raise typer.Exit(EXIT_FAILED)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: int, given: dict):
     """(setup, todo, done, (sharpness, vectorize, max_group, rank_by)), or None after printing a dry run.
-    `given` holds this command line's sharpness, vectorize, max_group, rank_by, backend and ray_address."""
+    `given` holds this command line's sharpness, vectorize, max_group, rank_by, backend, ray_address and expect
+    (its bars, judged when the sweep ends)."""
     from gdlab.sweep import run as sweep_run
     from gdlab.sweep.plan import group_variants, spread
     from gdlab.sweep.rank import RANKABLE, check_rank_by
@@ -29,6 +30,9 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     given_rank = given["rank_by"]
     rank_by = given_rank or (stored.get("rank_by") if stored.get("rank_by") in RANKABLE else None)
     check_rank_by(rank_by, (p.cfg for p in setup.plans))
+    from gdlab.sweep.expect_best import check_sweep_applicable
+
+    check_sweep_applicable(given["expect"], [p.cfg for p in setup.plans], sharpness)
     if not dry_run:
         from gdlab.folder_lock import sweep_lock
 

@@ -1,0 +1,79 @@
+"""`gdlab sweep --expect 'final_val_loss<0.3'`: a sweep's bars, judged on its best setting (the top of its
+ranking, or with several seeds the setting whose mean ranks first), so CI can fail a sweep that finds nothing
+good enough, or a learning rate whose result regressed."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from gdlab.errors import GdlabError
+from gdlab.expect import Expectation, check_applicable, last_values
+from gdlab.sweep.rank import aggregate_over_seeds, rank_rows
+from gdlab.yamldump import format_value
+
+
+def check_sweep_applicable(expectations: list[Expectation], configs: list, sharpness: bool) -> None:
+    """Refuse, before anything runs, a bar no variant could report (as `gdlab train` does for its run); the
+    initial sharpness is measured in a sweep only with --sharpness."""
+    for e in expectations:
+        if e.name == "init_sharpness" and not sharpness:
+            raise GdlabError(f"--expect '{e.text}': a sweep measures init_sharpness only with --sharpness; add it")
+    # with --sharpness every variant counts its unsettled measurements, so that bar is not the run's question
+    asked = [e for e in expectations if not (sharpness and e.name in ("init_sharpness", "sharpness_unsettled"))]
+    seen: set[str] = set()
+    for cfg in configs:  # a bar every variant can report: the best one may be any of them
+        key = cfg.model_dump_json(include={"loss", "data", "train"})
+        if key not in seen:
+            seen.add(key)
+            check_applicable(asked, cfg)
+
+
+def judge_best(expectations: list[Expectation], rows: list[dict], axes: list[str], folder: Path,
+               rank_by: str | None, default: str | None) -> list[str]:
+    """Why each missed bar missed, judged on the best setting: the first completed variant of the ranking, or,
+    with several seeds, the mean over the seeds of the setting ranked first over seeds (every seed must have a
+    finite value: a diverged seed fails the bar, as one lucky seed is no result)."""
+    if not expectations:
+        return []
+    seeds = "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1
+    if seeds:
+        points = aggregate_over_seeds(rows, axes, rank_by, default)
+        best = points[0] if points and points[0].mean is not None else None
+        members = [r for r in rows if best and all(repr(r[a]) == repr(v) for a, v in best.point.items())]
+        label = ", ".join(f"{a}={format_value(v)}" for a, v in best.point.items()) if best else ""
+        whose = f"the best setting ({label or 'base'}, mean over {len(members)} seeds)"
+    else:
+        top = rank_rows(rows, rank_by, default)[:1]
+        members = [r for r in top if r.get("status") == "completed"]
+        whose = f"the best variant ({members[0]['run_dir']})" if members else ""
+    if not members:
+        statuses: dict[str, int] = {}
+        for r in rows:
+            statuses[r.get("status")] = statuses.get(r.get("status"), 0) + 1
+        said = ", ".join(f"{k} {v}" for k, v in statuses.items())
+        return [f"expected {e.text}, but no variant of the sweep completed ({said})" for e in expectations]
+    summaries = [_summary(folder / r["run_dir"]) for r in members]
+    out = []
+    for e in expectations:
+        values = [e.value(s, None if e.name in s or f"final_{e.name}" in s
+                          else last_values(folder / r["run_dir"] / "metrics.csv", {e.name}))
+                  for s, r in zip(summaries, members)]
+        finite = [v for v in values if isinstance(v, (int, float)) and v == v and abs(v) != float("inf")]
+        value = statistics.fmean(finite) if len(finite) == len(values) else None
+        missing = (f"{len(values) - len(finite)} of {len(values)} seeds of {whose} have no finite {e.name}" if seeds
+                   else f"{whose} has no finite {e.name}")
+        if (msg := e.verdict(value, missing)) is not None:
+            out.append(msg if value is None else f"{msg} for {whose}")
+    return out
+
+
+def _summary(run_dir: Path) -> dict:
+    """A variant's summary.json (every number its bars may name); {} when unreadable, so each bar says the
+    variant has no such value."""
+    import json
+
+    try:
+        return json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

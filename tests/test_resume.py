@@ -284,7 +284,7 @@ def test_resume_takes_edits_that_change_nothing_it_depends_on(reference, tmp_pat
     result = runner.invoke(app, ["train", "--resume", str(run), "-q"])
     assert result.exit_code == 0, result.stderr
     steps = list(pd.read_csv(run / "metrics.csv").step)
-    assert steps[:3] == [2, 4, 5] and steps[3:6] == [6, 7, 8]  # every 2 steps (and the epoch's val row), then every step
+    assert steps[:4] == [1, 2, 4, 5] and steps[4:7] == [6, 7, 8]  # step 1, every 2 steps (and the epoch's val row), then every step
 
 
 def test_log_every_changed_at_one_resume_is_remembered_at_the_next(reference, tmp_path):

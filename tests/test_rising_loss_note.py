@@ -110,3 +110,29 @@ def test_the_note_says_their_for_several_variants_and_its_for_one(tmp_path):
     note = [line for line in result.stderr.splitlines() if "completed with a training loss" in line]
     assert len(note) == 1 and note[0].startswith("gdlab: note: 2 of 3 variants completed with a training loss "
                                                  "above their first (001_"), note
+
+
+def test_with_sparse_rows_the_note_still_compares_with_step_1(tmp_path):
+    """With train.log_every 5 and no validation rows, metrics.csv began at step 5, and the note took that row
+    for the initial loss: lr 50 was said to rise from 10.7 (step 5's loss), lr 10-30 rose from 0.65 unnoted."""
+    raw = yaml.safe_load(write(tmp_path, 50.0).read_text())
+    raw["data"]["val_fraction"], raw["train"] = 0, {"steps": 30, "log_every": 5, "device": "cpu"}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    dense = invoke("train", tmp_path / "c.yaml", "train.log_every=1", "--run-dir", tmp_path / "d", "--quiet")
+    sparse = invoke("train", tmp_path / "c.yaml", "--run-dir", tmp_path / "r", "--quiet")
+    assert dense.exit_code == sparse.exit_code == 0, sparse.stderr
+    first, final = first_and_final(tmp_path / "r")  # step 1's row is written whatever log_every says
+    assert (first, final) == first_and_final(tmp_path / "d") and final > first
+    with open(tmp_path / "r" / "metrics.csv", newline="") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 5, 10, 15, 20, 25, 30]
+    assert f"(tiny: {first:.4g} -> {final:.4g})" in sparse.stderr
+
+
+def test_a_file_without_step_1_gives_no_starting_point(tmp_path):
+    from gdlab.cli.run_notes import risen_from
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,epoch,lr,train_loss,grad_norm,wall_s\n5,5.0,0.1,10.7,1.0,0.1\n10,10.0,0.1,50.0,1.0,0.2\n")
+    assert risen_from(path, 101.3) is None  # step 5's loss is not the initial one
+    path.write_text("step,epoch,lr,train_loss,grad_norm,wall_s\n1,1.0,0.1,0.65,1.0,0.1\n5,5.0,0.1,10.7,1.0,0.2\n")
+    assert risen_from(path, 101.3) == 0.65

@@ -33,7 +33,10 @@ def risen_from(metrics_csv, final: float, dropout: bool = False) -> float | None
     try:
         with open(metrics_csv, newline="", encoding="utf-8") as f:
             rows = csv.DictReader(f)
-            losses = [numbers(next(rows))]  # an unreadable first row: no starting point
+            head = next(rows)
+            if head["step"] != "1":  # a file without step 1's row (older gdlab, train.log_every > 1): no starting point
+                return None
+            losses = [numbers(head)]  # an unreadable first row: no starting point
             if not (math.isfinite(losses[0][1]) and final > losses[0][1]):
                 return None
             if losses[0][0] >= 1 and not dropout:  # step 1 ends an epoch: full batch, the row is exact

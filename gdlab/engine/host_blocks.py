@@ -85,8 +85,9 @@ class HostBlocks:
             losses, counts = host(loss), host(acc) if acc is not None else None
             divergence.note(step, losses)
             means.add(step, losses, counts, n_rows, divergence.stopped if divergence.n_stopped else None)
-            # a measured sharpness or validation value is always written, whatever train.log_every says
-            logged = step % tr.log_every == 0 or vl is not None or sharp is not None or step == last
+            # a measured sharpness or validation value is always written, whatever train.log_every says, and so
+            # is step 1's row: the loss at the initial weights, which the rising-loss note compares the final one with
+            logged = step % tr.log_every == 0 or vl is not None or sharp is not None or step == last or step == 1
             emit, only_live = divergence.rows(step, logged)
             tr.recorded_step = step
             sharpness = only_live(host(sharp)) if sharp is not None else None

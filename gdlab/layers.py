@@ -11,8 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gdlab.ints import PositiveInt
 
-FiniteFloat = Field(allow_inf_nan=False)
-
 
 class LayerArgs(BaseModel):
     """Arguments of one layer; the field order is the positional order (`Linear: [2, 32]`)."""

@@ -15,7 +15,6 @@ from gdlab.files import file_in_the_way, umask_mode
 from gdlab.plotting.folders import path_error
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
-DPI_RANGE = (20, 600)
 
 
 def check_output(path: Path) -> Path:

@@ -27,7 +27,6 @@ def finite_number(value: Any) -> float | None:
 
 
 SWEEP_REQUIRED = ("status", "final_train_loss", "run_dir")
-SWEEP_RESULTS = ("status", "final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir")
 
 
 def _number(cell: str) -> float:

@@ -211,6 +211,17 @@ def test_divergence_by_loss_factor(tmp_path):
     assert summary["status"] == "diverged" and summary["diverged_at_step"] == first_bad == int(rows[-1]["step"])
 
 
+def test_the_loss_bar_is_the_factor_times_the_first_loss_but_at_least_the_factor(tmp_path):
+    """max(first loss, 1): the run above blows up past both bars, so nothing tested the floor. Here the first
+    loss is 0.22 and the loss rises to 1.32, above 2 x 0.22 but under 2 x 1: the run completes."""
+    result = invoke("train", write(tmp_path, SINE), "--run-dir", tmp_path / "d", "-q", "optimizer.lr=0.4",
+                    "train.diverge_factor=2")
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    losses = [float(r["train_loss"]) for r in read_metrics(tmp_path / "d")]
+    assert losses[0] < 1 and 2 * losses[0] < max(losses) < 2  # the premise: only the floor keeps it going
+    assert summary_of(tmp_path / "d")["status"] == "completed"
+
+
 # ---------------------------------------------------------------- --expect
 def test_expect_missed_exits_1_with_a_clear_message(tmp_path):
     result = invoke("train", write(tmp_path, TINY), "--run-dir", tmp_path / "x", "-q", "--expect", "final_val_loss<0.0001")

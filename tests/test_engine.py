@@ -58,11 +58,13 @@ def test_grad_clip_matches_clip_grad_norm():
     assert engine_losses(cfg)[0] == pytest.approx(reference_losses(cfg), rel=1e-9)
 
 
-@pytest.mark.parametrize("batch", [None, 8])
-def test_accumulation_equals_one_large_batch(batch):
-    """k micro-batches of size b give the step of one batch of size k*b (also for full batch)."""
-    big = make_config(**{"train.dtype": "float64", "train.batch_size": batch and batch * 3})
-    small = make_config(**{"train.dtype": "float64", "train.batch_size": batch, "train.accumulate": 3})
+@pytest.mark.parametrize("batch,k", [(None, 3), (8, 3), (None, 5), (10, 3)])
+def test_accumulation_equals_one_large_batch(batch, k):
+    """k micro-batches of size b give the step of one batch of size k*b (also for full batch). Of the 72 rows,
+    full batch in 5 parts is 15 x 4 + 12, and batches of 10 in threes end with a step of 10 + 2 rows: unequal
+    micro-batches count by their rows, not one k-th each."""
+    big = make_config(**{"train.dtype": "float64", "train.batch_size": batch and batch * k})
+    small = make_config(**{"train.dtype": "float64", "train.batch_size": batch, "train.accumulate": k})
     a, b = engine_losses(big)[0], engine_losses(small)[0]
     assert len(a) == len(b)
     assert a == pytest.approx(b, rel=1e-12)

@@ -154,3 +154,22 @@ def test_a_diverged_run_saves_its_best_weights_from_before_it_blew_up(tmp_path):
     assert summary["restored_best_from_step"] == 1  # step 2's val_loss was already worse
     _, _, cut = train(tmp_path, cfg, "cut", "optimizer.lr=8", "train.epochs=null", "train.steps=1")
     assert same_weights(weights(tmp_path / "blew"), weights(cut))
+
+
+@pytest.mark.parametrize("host_sync", [True, False])  # the CPU's copy of the improved rows, the device's masked copy
+def test_a_tie_keeps_the_weights_of_the_earlier_evaluation(host_sync):
+    """README: ties go to the earlier evaluation, as best_val_loss (a strict minimum) is taken. No run ever tied,
+    so a '<=' in place of the '<' went unnoticed."""
+    from gdlab.engine.best_weights import BestWeights
+    from gdlab.engine.stack import StackedMLP
+    from tests.helpers import make_config
+
+    model = StackedMLP(make_config(), [0, 1], torch.device("cpu"), torch.float64)
+    best, alive = BestWeights(model, host_sync), torch.tensor([True, True])
+    first = model.flat.detach().clone()
+    best.observe(4, torch.tensor([0.5, 0.5], dtype=torch.float64), alive, model)
+    with torch.no_grad():
+        model.flat.add_(1.0)
+    best.observe(8, torch.tensor([0.5, 0.4], dtype=torch.float64), alive, model)  # model 0 ties, model 1 improves
+    assert best.steps() == [4, 8]
+    assert torch.equal(best.flat[0], first[0]) and torch.equal(best.flat[1], model.flat.detach()[1])

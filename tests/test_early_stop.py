@@ -235,3 +235,18 @@ def test_the_console_summary_says_where_a_run_stopped_early_and_whose_weights_it
     lines = {line.split()[0]: line.split()[-1] for line in result.stdout.splitlines() if line.strip()}
     assert lines["stopped_early_at_step"] == str(s["stopped_early_at_step"])
     assert lines["restored_best_from_step"] == str(s["restored_best_from_step"])
+
+
+def test_an_improvement_within_min_delta_does_not_reset_the_patience():
+    """Keras's rule: only a fall of more than min_delta below the best counts. The runs above never had a fall
+    under their 1e-3, so ignoring min_delta went unnoticed; here model 0 falls by 0.04 per evaluation, model 1 by 0.2."""
+    from gdlab.engine.divergence import Divergence
+    from gdlab.engine.early_stop import EarlyStop
+
+    models = Divergence(2, None, torch.device("cpu"))
+    early = EarlyStop(2, patience=2, min_delta=0.1)
+    vals = {10: [1.0, 1.0], 20: [0.96, 0.8], 30: [0.92, 0.6], 40: [0.88, 0.4]}
+    for step, v in vals.items():
+        early.observe(step, torch.tensor(v, dtype=torch.float64), models)
+    assert models.stopped == [30, None]
+    assert expected_stop(pd.Series({s: v[0] for s, v in vals.items()}), 2, 0.1) == 30  # the rule the runs are checked by

@@ -557,11 +557,15 @@ def test_dry_run_refuses_what_a_real_run_refuses(tmp_path):
 @pytest.mark.parametrize("axis, variant", [
     ("train.batch_size=24,71", "variant 1 (train.batch_size=71)"),  # 72 rows: a last batch of one row for BatchNorm
     ("loss.weight=[1,2],[1,2,3]", "variant 1 (loss.weight=[1, 2, 3])"),  # as YAML writes it, not 1-2-3
+    # what watches val_loss without validation rows: variant 0 shared its data and passed for both, which then ran
+    ("train.early_stop_patience=null,3 data.val_fraction=0", "variant 1 (train.early_stop_patience=3): train.early_stop_patience"),
+    ("scheduler=null,ReduceLROnPlateau data.val_fraction=0", "variant 1 (scheduler=ReduceLROnPlateau): scheduler.name"),
+    ("train.restore_best_weights=false,true data.val_fraction=0", "variant 1 (train.restore_best_weights=true): train.restore_best"),
 ])
 def test_every_variant_is_checked_up_front_not_only_the_first_of_each_data_and_model(tmp_path, axis, variant):
     cfg = write_config(tmp_path, model=[{"Linear": [2, 8]}, {"BatchNorm1d": [8]}, "Tanh", {"Linear": [8, 2]}])
     for extra in (["--dry-run"], []):
-        result, out = sweep(tmp_path, cfg, axis, *extra)
+        result, out = sweep(tmp_path, cfg, *axis.split(" "), *extra)
         assert result.exit_code == 2 and variant in result.stderr and result.stderr.count("\n") == 1, result.stderr
         assert not out.exists()
 

@@ -30,5 +30,8 @@ def preflight(setup, plans=None) -> None:
                         loaded[data] = prepare_data(p.cfg, loaded=loaded.get(data))
                     else:
                         resolve_device(p.cfg.train.device)
+            # what watches val_loss (a plateau schedule, early stopping, best weights) is in no key above: a
+            # variant that shares its data with one that watches nothing must still be refused, as train refuses it
+            p.cfg.check_val_watchers(loaded[data].x_val is not None)
         except GdlabError as exc:
             raise GdlabError(f"{setup.source}: variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None

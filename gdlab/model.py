@@ -88,7 +88,8 @@ def n_parameters(cfg: Config) -> int:
             total += a["in_features"] * a["out_features"] + (a["out_features"] if a.get("bias", True) else 0)
         elif layer.type in ("LayerNorm", "BatchNorm1d"):
             size = a.get("normalized_shape", a.get("num_features", 0))  # a single int in gdlab's layer schema
-            total += 2 * size if a.get("elementwise_affine", a.get("affine", True)) else 0
+            if a.get("elementwise_affine", a.get("affine", True)):  # a weight, and a bias unless LayerNorm's bias: false
+                total += size * (2 if a.get("bias", True) else 1)
     return total
 
 

@@ -221,6 +221,11 @@ def test_n_parameters_counts_what_torch_builds(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     cfg = load_config(path)
     assert n_parameters(cfg) == sum(p.numel() for p in build_sequential(cfg).parameters()) == 24 + 16 + 40 + 10 + 12
+    # LayerNorm's bias: false keeps its weight only (it was counted as both); BatchNorm1d's affine: false neither
+    raw["model"][1], raw["model"][4] = {"LayerNorm": {"normalized_shape": 8, "bias": False}}, {"BatchNorm1d": [5, 1e-5, 0.1, False]}
+    path.write_text(yaml.safe_dump(raw))
+    cfg = load_config(path)
+    assert n_parameters(cfg) == sum(p.numel() for p in build_sequential(cfg).parameters()) == 24 + 8 + 40 + 12
 
 
 # ---------------------------------------------------------------- values a float32 (or a std) cannot hold

@@ -209,6 +209,9 @@ def test_divergence_by_loss_factor(tmp_path):
     limit = cfg.train.diverge_factor * max(float(rows[0]["train_loss"]), 1.0)
     first_bad = next(int(r["step"]) for r in rows if not (float(r["train_loss"]) <= limit))
     assert summary["status"] == "diverged" and summary["diverged_at_step"] == first_bad == int(rows[-1]["step"])
+    # README: no validation values at the step a run diverged (the model that diverged is not the one evaluated);
+    # the evaluations before it are written
+    assert rows[-1]["val_loss"] == "" and all(r["val_loss"] for r in rows[:-1])
 
 
 def test_the_loss_bar_is_the_factor_times_the_first_loss_but_at_least_the_factor(tmp_path):

@@ -256,6 +256,18 @@ def test_fail_fast_skips_the_rest(tmp_path, monkeypatch):
     assert (out / table.run_dir[1] / "summary.json").is_file(), resumed.output
 
 
+def test_a_diverged_variant_has_no_validation_values_at_its_divergence_step(tmp_path):
+    """README: val_loss and val_accuracy are not written at the step a run diverged (the model evaluated there is
+    not the one that diverged). No test read those cells: writing either one there passed every test."""
+    result, out = sweep(tmp_path, write_config(tmp_path), "optimizer.lr=0.1,1e5")
+    table = pd.read_csv(out / "sweep.csv")
+    assert result.exit_code == 0 and list(table.status) == ["completed", "diverged"], result.output
+    rows = pd.read_csv(out / table.run_dir[1] / "metrics.csv")
+    assert rows.step.iloc[-1] == table.diverged_at_step[1] > 1
+    assert rows[["val_loss", "val_accuracy"]].iloc[-1].isna().all()
+    assert rows[["val_loss", "val_accuracy"]].iloc[:-1].notna().all().all()  # each step before it evaluated
+
+
 def test_a_device_this_machine_lacks_is_refused_before_anything_runs(tmp_path):
     cfg = write_config(tmp_path)
     for extra in ([], ["--dry-run"]):

@@ -547,3 +547,24 @@ def kill_after_divergence_and_resume(tmp_path, *extra: str) -> None:
     assert_same_run(ref, run)
     summaries = [json.loads((r / "summary.json").read_text()) for r in (ref, run)]
     assert [(s["status"], s["steps"], s["diverged_at_step"]) for s in summaries] == [("diverged", 2, 2)] * 2
+
+
+def test_a_resumed_run_reports_the_summary_of_an_uninterrupted_one(tmp_path):
+    """Its best val_loss was at step 42, before the checkpoint the resume goes on from: the summary takes it from
+    the rows kept. The runs above compared rows and weights only, and their best came after the checkpoint, so
+    a resume that forgot the kept rows' best passed."""
+    raw = json.loads(json.dumps(TINY))
+    raw["data"]["noise"], raw["model"] = 0.35, [{"Linear": [2, 32]}, "Tanh", {"Linear": [32, 2]}]
+    raw["optimizer"]["lr"] = 3.0  # val_loss bottoms out at step 42 of 60, then rises
+    raw["train"].update(epochs=20, batch_size=24, checkpoint_every=6)
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    assert runner.invoke(app, ["train", str(cfg), "--run-dir", str(ref), "-q"]).exit_code == 0
+    gdlab("train", str(cfg), "--run-dir", str(run), "-q", env={"GDLAB_TEST_KILL_DURING_CHECKPOINT": "48"}).communicate(timeout=120)
+    assert runner.invoke(app, ["train", "--resume", str(run), "-q"]).exit_code == 0
+    val = pd.read_csv(ref / "metrics.csv").set_index("step").val_loss.dropna()
+    a, b = (json.loads((r / "summary.json").read_text()) for r in (ref, run))
+    assert b["resumed_from_step"] == 42 and val.idxmin() <= 42  # the premise: the best is among the rows kept
+    timing = {"wall_s", "steps_per_s", "started_at", "finished_at", "resumed_from_step"}
+    assert {k: v for k, v in a.items() if k not in timing} == {k: v for k, v in b.items() if k not in timing}

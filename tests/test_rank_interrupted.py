@@ -54,3 +54,10 @@ def test_over_seeds_a_setting_cut_short_comes_before_one_that_diverged():
     assert over_seeds == ["0.1", "1"]
     assert "best over seeds" not in text  # no setting finished a seed: no mean to pick from
     assert "best so far (interrupted at step 900, a partial run): optimizer.lr=0.1, seed=1" in text
+
+
+def test_interrupted_variants_without_a_score_rank_by_the_steps_they_trained():
+    """Cut short before their first evaluation, they have no score: the one that trained furthest comes first
+    (reversing that order passed every test)."""
+    rows = [row(0.1, "interrupted", None, 30), row(0.3, "interrupted", None, 900), row(1, "interrupted", 0.5, 10)]
+    assert [r["optimizer.lr"] for r in rank_rows(rows)] == [1, 0.3, 0.1]

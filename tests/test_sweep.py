@@ -249,6 +249,7 @@ def test_fail_fast_skips_the_rest(tmp_path, monkeypatch):
     cfg = write_config(tmp_path)
     result, out = sweep(tmp_path, cfg, "optimizer.lr=1,0.1", "--vectorize", "off", "--fail-fast")
     assert result.exit_code == 1
+    assert f"gdlab: 2 of 2 variants did not finish (see status and error in {out / 'sweep.csv'})" in result.stderr
     table = pd.read_csv(out / "sweep.csv")
     assert list(table.status) == ["failed", "skipped"]
     assert (out / table.run_dir[0]).is_dir() and not (out / table.run_dir[1]).exists()  # no empty folder for it

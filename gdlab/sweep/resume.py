@@ -18,8 +18,6 @@ from gdlab.yamlio import read_yaml_file
 
 
 def variant_status(run_dir: Path) -> str:
-    import json
-
     try:
         summary = json.loads((run_dir / "summary.json").read_text())
         # A sweep's files are not fsynced: after a power cut a summary can outlive the weights or rows it

@@ -31,6 +31,33 @@ def test_a_rising_phase_of_no_length_is_refused_before_any_folder(tmp_path, over
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("overrides, parts", [
+    (["train.steps=3", "scheduler.pct_start=0.3"],
+     ["scheduler.pct_start: 0.3 of 3 steps ends the rising phase before it starts", "no warm-up", "e.g. 0.667"]),
+    (["train.steps=null", "train.epochs=3", "train.batch_size=9", "scheduler.interval=epoch", "scheduler.pct_start=0.3"],
+     ["of 3 epochs ends the rising phase before it starts", "or interval: step"]),
+    (["train.steps=null", "train.epochs=1", "scheduler.interval=epoch"],
+     ["scheduler.interval: OneCycleLR over 1 epoch has no cycle", "train longer"]),  # full batch: no per-step way out
+])
+def test_a_rising_phase_shorter_than_one_interval_is_refused(tmp_path, overrides, parts):
+    """torch accepts it, but its schedule then starts past its peak: over 3 steps at pct_start 0.3 the lrs fall
+    from the first step, and over 1 interval the whole run trains at the final lr (h5's 1.2e-06 at lr 0.03)."""
+    path = tmp_path / "oc.yaml"
+    path.write_text(CONFIG)
+    one_error_line(invoke("train", path, *overrides, "--run-dir", tmp_path / "r"), 2, "oc.yaml", *parts)
+    assert not (tmp_path / "r").exists()
+    for total, expected_falling in ((3, True), (4, False)):  # what the refusal is for, from torch itself
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=0.1)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=total, pct_start=0.3)
+        lrs = []
+        for _ in range(total - 1):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        assert (lrs[1] < lrs[0]) == expected_falling, lrs
+
+
 def test_validate_and_sweep_refuse_it_too_naming_the_variant(tmp_path):
     path = tmp_path / "oc.yaml"
     path.write_text(CONFIG.replace("steps: 10", "steps: 12"))

@@ -111,13 +111,13 @@ def test_a_kind_switch_on_a_saved_config_takes_the_new_kinds_defaults_not_the_ol
     first = train(tmp_path, write(tmp_path), "scheduler={name: StepLR, step_size: 5}")
     saved = Path(first.stdout.splitlines()[-1]) / "config.yaml"
     assert resolved(first)["scheduler"]["interval"] == "epoch" and resolved(first)["optimizer"]["weight_decay"] == 0
-    result = train(tmp_path, saved, "scheduler.name=OneCycleLR", "optimizer.name=AdamW")
+    result = train(tmp_path, saved, "scheduler.name=OneCycleLR", "optimizer.name=AdamW", "train.epochs=4")
     cfg = resolved(result)
     assert cfg["scheduler"]["interval"] == "step" and cfg["optimizer"]["weight_decay"] == 0.01
     assert "gdlab: note: scheduler.interval: epoch was StepLR's default; OneCycleLR's (step) applies " \
            "(set scheduler.interval=epoch to keep it)" in result.stderr.splitlines()
     assert "optimizer.weight_decay: 0 was SGD's default; AdamW's (0.01) applies" in result.stderr
-    kept = resolved(train(tmp_path, saved, "scheduler.name=OneCycleLR", "scheduler.interval=epoch"))
+    kept = resolved(train(tmp_path, saved, "scheduler.name=OneCycleLR", "scheduler.interval=epoch", "train.epochs=4"))
     assert kept["scheduler"]["interval"] == "epoch"  # said on the command line: kept
     same = train(tmp_path, saved, "optimizer.name=Adam")  # Adam's weight_decay default is SGD's: nothing to say
     assert resolved(same)["optimizer"]["weight_decay"] == 0 and "default" not in same.stderr

@@ -118,19 +118,28 @@ class LRSchedule:
 
 
 def check_one_cycle(cfg: Config, n_train: int) -> None:
-    """Refuse a OneCycleLR whose rising phase has no length at this run's length (pct_start x intervals = 1):
-    torch divides by each phase's length, so its very first lr is 0/0 (a ZeroDivisionError traceback)."""
+    """Refuse a OneCycleLR whose rising phase ends at or before its start at this run's length (pct_start x
+    intervals <= 1): at 1 torch's very first lr is 0/0 (a ZeroDivisionError traceback); under 1 its schedule
+    starts past its peak, with no warm-up (one interval: the whole run at the final lr, max_lr/1e4/25)."""
     s = cfg.scheduler
     if s is None or s.name != "OneCycleLR":
         return
     plan = BatchPlan.from_config(cfg.train, n_train)
     total = plan.total_steps if s.interval == "step" else plan.total_epochs
-    if float(s.pct_start * total) - 1 == 0:  # the end of torch's first phase, as torch computes it: its start
-        unit = s.interval + "s" * (total != 1)
-        other = 2 / total if total > 2 else 0.75  # a rise of one interval (at 2 intervals: half of one)
-        raise GdlabError(f"scheduler.pct_start: {s.pct_start} of {total} {unit} ends the rising phase where it "
-                         f"starts, at the first {s.interval}, which torch's OneCycleLR cannot compute (a phase of "
-                         f"no length); use another pct_start, e.g. {other:.3g}")
+    end = float(s.pct_start * total) - 1  # the end of torch's first phase, as torch computes it: its start is 0
+    if end > 0:
+        return
+    unit = s.interval + "s" * (total != 1)
+    per_step = " or interval: step" if s.interval == "epoch" and plan.total_steps > total else ""
+    if total == 1:
+        raise GdlabError(f"scheduler.interval: OneCycleLR over 1 {s.interval} has no cycle: torch runs it all at "
+                         f"the final lr (optimizer.lr / div_factor / final_div_factor); train longer{per_step}")
+    other = 2 / total if total > 2 else 0.75  # a rise of one interval (at 2 intervals: half of one)
+    where = "where it starts, at the first" if end == 0 else "before it starts, within the first"
+    why = ("which torch's OneCycleLR cannot compute (a phase of no length)" if end == 0
+           else "so torch's OneCycleLR starts past its peak, with no warm-up")
+    raise GdlabError(f"scheduler.pct_start: {s.pct_start} of {total} {unit} ends the rising phase {where} "
+                     f"{s.interval}, {why}; use a larger pct_start, e.g. {other:.3g}{per_step}")
 
 
 def lr_column(lrs: list[float], dtype: torch.dtype, device: torch.device) -> torch.Tensor:

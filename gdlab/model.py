@@ -106,7 +106,8 @@ def check_model_fits(cfg: Config, n_rows: int) -> None:
     and one batch's activations cannot fit in this machine's memory: torch would fail mid-set-up."""
     itemsize = 8 if cfg.train.dtype == "float64" else 4
     widths = sum(layer.args.get("out_features", 0) for layer in cfg.model)
-    need = itemsize * (4 * n_parameters(cfg) + 3 * (cfg.train.batch_size or n_rows) * widths)
+    rows = min(cfg.train.batch_size or n_rows, n_rows)  # a batch_size above the row count is the full batch
+    need = itemsize * (4 * n_parameters(cfg) + 3 * rows * widths)
     memory = machine_memory()
     if memory is not None and need > memory:  # unknown on some platforms: then torch reports it
         raise GdlabError(f"model: {n_parameters(cfg):,} parameters need about {need / 2**30:,.0f} GiB (weights, "

@@ -23,6 +23,14 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def dotted(path) -> str:
+    """A key path as the messages write it: `model[2].Linear.out_features`."""
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
 def describe_changes(before: dict[str, Any], after: dict[str, Any], keys: list[str], shown: int = 3) -> str:
     """`optimizer.lr: 0.1 -> 0.2, train.steps: 10 -> 30 and 2 more`: changed dotted keys for a message."""
     text = ", ".join(f"{k}: {before.get(k, 'unset')} -> {after.get(k, 'unset')}" for k in keys[:shown])

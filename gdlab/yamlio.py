@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from gdlab.errors import GdlabError
+from gdlab.flatkeys import dotted
 from gdlab.files import read_user_text
 
 MAX_CONFIG_BYTES = 1 << 20  # a config is a page of text; anything near this is a mistake or an attack
@@ -118,10 +119,26 @@ def _key_marks(node, prefix: Path_ = ()) -> dict[Path_, tuple[int, int]]:
     return marks
 
 
+def _path_at(node, mark, prefix: Path_ = ()) -> Path_ | None:
+    """The key path of the key or value that starts at `mark` in a composed document, or None."""
+    if isinstance(node, yaml.MappingNode):
+        children = [(key.value, key, value) for key, value in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = [(i, None, item) for i, item in enumerate(node.value)]
+    else:
+        return None
+    for name, key, value in children:
+        if (key is not None and key.start_mark.index == mark.index) or value.start_mark.index == mark.index:
+            return prefix + (name,)
+        if value.start_mark.index < mark.index <= value.end_mark.index:
+            return _path_at(value, mark, prefix + (name,))
+    return None
+
+
 def parse_yaml(text: str, source: str, positions: bool = True) -> tuple[Any, dict[Path_, tuple[int, int]]]:
     """Parse one YAML document strictly; return the data and the key marks. Errors name `source`, with the
     line:column where `positions` (a file: not an override's or an axis's one value)."""
-    loader = None
+    loader = node = None
     try:
         loader = _StrictLoader(text)  # the reader refuses control characters here already
         node = loader.get_single_node()
@@ -131,6 +148,9 @@ def parse_yaml(text: str, source: str, positions: bool = True) -> tuple[Any, dic
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark and positions else source
+        path = _path_at(node, mark) if node is not None and mark and positions else None
+        if path:  # a value refused while it was read: name its key, as the schema's errors do
+            where += f": {dotted(path)}"
         own = getattr(exc, "_gdlab_message", None)
         problem = own or exc.problem or str(exc)
         if "tag:yaml.org,2002:merge" in str(problem):

@@ -7,9 +7,10 @@ import copy
 import csv
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.helpers import TINY, invoke
+from tests.helpers import TINY, invoke, one_error_line
 
 
 def write_config(tmp_path: Path, raw: dict | None = None, name: str = "cfg.yaml") -> Path:
@@ -30,3 +31,37 @@ def test_a_batch_size_beyond_the_rows_is_the_full_batch_however_large(tmp_path):
     huge = invoke("train", config, "train.batch_size=1000000000000", "--run-dir", tmp_path / "huge", "-q")
     assert full.exit_code == 0 and huge.exit_code == 0, huge.stderr
     assert train_losses(tmp_path / "huge") == train_losses(tmp_path / "full")
+
+
+GOOD = """\
+name: tiny
+data: {name: moons, n_samples: 64}
+model:
+  - Linear: [2, 8]
+  - LeakyReLU: 0.01
+  - Linear: [8, 2]
+loss: CrossEntropyLoss
+optimizer: {name: Adam, lr: 0.1, betas: [0.9, 0.999]}
+train:
+  steps: 2
+  device: cpu
+"""
+
+
+@pytest.mark.parametrize("old, new, where", [
+    ("lr: 0.1", "lr: 0x10", "cfg.yaml:8:29: optimizer.lr: '0x10' is an ambiguous number"),
+    ("steps: 2", "steps: 1:30", "cfg.yaml:10:10: train.steps: '1:30' is an ambiguous number"),
+    ("betas: [0.9, 0.999]", "betas: [0.9, 017]", "cfg.yaml:8:47: optimizer.betas[1]: '017' is an ambiguous number"),
+    ("LeakyReLU: 0.01", "LeakyReLU: 0.0_1", "cfg.yaml:5:16: model[1].LeakyReLU: '0.0_1': an underscore"),
+    ("name: tiny", "name: 2024-13-45", "cfg.yaml:1:7: name: '2024-13-45' looks like a date"),
+    ("steps: 2", "steps: !!python/name:os.getcwd", "cfg.yaml:10:10: train.steps: tag "),
+])
+@pytest.mark.parametrize("command", ["validate", "train"])
+def test_a_value_the_yaml_reader_refuses_names_its_key(tmp_path, old, new, where, command):
+    # These were refused at file:line:col alone, where every value the schema refuses also names its key.
+    assert old in GOOD
+    config = tmp_path / "cfg.yaml"
+    config.write_text(GOOD.replace(old, new))
+    result = invoke(command, config, *(["--runs", tmp_path / "runs"] if command == "train" else []))
+    one_error_line(result, 2, f"{tmp_path}/{where}")
+    assert not (tmp_path / "runs").exists()

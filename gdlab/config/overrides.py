@@ -8,6 +8,7 @@ from typing import Any, Iterable, get_args
 from gdlab.config.kind_switch import reset_switched_defaults
 from gdlab.config.run import UNION_SECTIONS, Config, TrainConfig, kind_class, kind_fields, switched_sections
 from gdlab.errors import GdlabError
+from gdlab.flatkeys import dotted
 from gdlab.layers import LAYER_ARGS
 from gdlab.yamlio import parse_scalar
 
@@ -174,14 +175,6 @@ def responsible(path: tuple, applied: Applied) -> list[str]:
         elif key[: len(path)] == path:
             found.append(text)
     return found
-
-
-def dotted(path) -> str:
-    """A key path as the messages write it: `model[2].Linear.out_features`."""
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
 
 
 def _scalar_parent(source: str, path: tuple, i: int):

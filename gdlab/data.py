@@ -58,11 +58,12 @@ def load_data(cfg: Config, dtype: torch.dtype = torch.float32) -> Dataset:
         x_train, x_val = standardize(x_train, x_val, raw.feature_names)
     n_outputs = {"BCEWithLogitsLoss": 1, "CrossEntropyLoss": raw.n_classes}.get(loss) or y.shape[1]
     names = list(raw.feature_names)
+    noise = getattr(cfg.data, "noise", None)  # a generated set: nothing but its noise reaches beyond a float's range
     return Dataset(
-        x_train=_finite(_tensor(x_train, dtype), names),
-        y_train=_finite(_tensor(y[train], dtype)),
-        x_val=None if val is None else _finite(_tensor(x_val, dtype), names),
-        y_val=None if val is None else _finite(_tensor(y[val], dtype)),
+        x_train=_finite(_tensor(x_train, dtype), names, noise),
+        y_train=_finite(_tensor(y[train], dtype), None, noise),
+        x_val=None if val is None else _finite(_tensor(x_val, dtype), names, noise),
+        y_val=None if val is None else _finite(_tensor(y[val], dtype), None, noise),
         task=cfg.task,
         n_features=raw.x.shape[1],
         n_outputs=int(n_outputs),
@@ -162,14 +163,16 @@ def standardize(x_train: np.ndarray, x_val: np.ndarray | None, names=()) -> tupl
     return (x_train - mean) / std, None if x_val is None else (x_val - mean) / std
 
 
-def _finite(t: torch.Tensor, names: list[str] | None = None) -> torch.Tensor:
+def _finite(t: torch.Tensor, names: list[str] | None = None, noise: float | None = None) -> torch.Tensor:
     """Refuse values that became infinite in the training dtype (finite in the file, beyond float32's ±3.4e38).
-    `names`: the feature columns of `t`; None for the target."""
+    `names`: the feature columns of `t`, None for the target; `noise`: a generated set's data.noise."""
     if t.is_floating_point() and not bool(torch.isfinite(t).all()):
         column = int((~torch.isfinite(t.reshape(len(t), -1))).any(0).nonzero()[0]) if t.dim() > 1 else 0
         what = f"feature '{names[column]}'" if names is not None and column < len(names) else "the target"
-        raise GdlabError(f"data: {what} has values beyond {str(t.dtype).removeprefix('torch.')}'s range "
-                         f"(±{torch.finfo(t.dtype).max:.3g}); rescale it, or set train.dtype: float64")
+        limit = f"{str(t.dtype).removeprefix('torch.')}'s range (±{torch.finfo(t.dtype).max:.3g})"
+        if noise is not None:  # no file to rescale: the noise put them there
+            raise GdlabError(f"data.noise: {noise:g} puts values of {what} beyond {limit}; lower data.noise")
+        raise GdlabError(f"data: {what} has values beyond {limit}; rescale it, or set train.dtype: float64")
     return t
 
 

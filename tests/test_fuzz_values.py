@@ -65,3 +65,19 @@ def test_a_value_the_yaml_reader_refuses_names_its_key(tmp_path, old, new, where
     result = invoke(command, config, *(["--runs", tmp_path / "runs"] if command == "train" else []))
     one_error_line(result, 2, f"{tmp_path}/{where}")
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("data, what", [
+    ({"name": "moons", "n_samples": 64}, "feature 'x1'"),
+    ({"name": "sine", "n_samples": 64}, "the target"),
+])
+def test_a_noise_beyond_float32_names_data_noise_not_a_file_to_rescale(tmp_path, data, what):
+    # Generated data has no file to rescale: the message said "rescale it" and named no key.
+    raw = {**copy.deepcopy(TINY), "data": data, "train": {"steps": 2, "device": "cpu"}}
+    if data["name"] == "sine":
+        raw.update(loss="MSELoss", model=[{"Linear": [1, 8]}, "Tanh", {"Linear": [8, 1]}])
+    config = write_config(tmp_path, raw)
+    result = invoke("train", config, "data.noise=1e39", "--runs", tmp_path / "runs")
+    one_error_line(result, 2, f"{config} (with override 'data.noise=1e39'): data.noise: 1e+39 puts values of {what} "
+                              "beyond float32's range", "lower data.noise")
+    assert not (tmp_path / "runs").exists()

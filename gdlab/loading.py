@@ -50,6 +50,7 @@ def _glued_hint(section: Any) -> str:
 PATTERN_HINTS = {
     ("name",): "letters, digits and . _ - (starting with a letter or digit), at most 100 characters",
     ("train", "device"): "auto, cpu, cuda, cuda:N or mps",
+    ("data", "path"): "a file path, which cannot hold a NUL character (\\0)",
 }
 
 
@@ -187,4 +188,10 @@ def absolutize_paths(raw: dict, config_path: Path) -> None:
     """A CSV path is relative to its config file; make it absolute so saved copies still find it."""
     data = raw.get("data")
     if isinstance(data, dict) and data.get("name") == "csv" and isinstance(data.get("path"), str):
-        data["path"] = str((Path(config_path).parent / data["path"]).resolve())
+        data["path"] = config_relative(data["path"], config_path)
+
+
+def config_relative(path: str, config_path: Path) -> str:
+    """A data.path, relative to its config file, made absolute; one with a NUL is left for the schema to refuse
+    by name, since the OS cannot resolve it (Path.resolve raises ValueError)."""
+    return path if "\0" in path else str((Path(config_path).parent / path).resolve())

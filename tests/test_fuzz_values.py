@@ -81,3 +81,21 @@ def test_a_noise_beyond_float32_names_data_noise_not_a_file_to_rescale(tmp_path,
     one_error_line(result, 2, f"{config} (with override 'data.noise=1e39'): data.noise: 1e+39 puts values of {what} "
                               "beyond float32's range", "lower data.noise")
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("command, args", [
+    ("validate", ["bad.yaml"]),
+    ("train", ["good.yaml", 'data.path="pts\\0.csv"']),
+    ("sweep", ["good.yaml", 'data.path="pts.csv","pts\\0.csv"', "--dry-run"]),
+])
+def test_a_csv_path_with_a_nul_is_refused_by_key(tmp_path, monkeypatch, command, args):
+    # A NUL ("\0" in YAML) reached Path.resolve(): a ValueError traceback, exit 1.
+    (tmp_path / "pts.csv").write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(24)))
+    raw = {**copy.deepcopy(TINY), "data": {"name": "csv", "path": "pts.csv", "target": "y"},
+           "train": {"steps": 2, "device": "cpu"}}
+    write_config(tmp_path, raw, "good.yaml")
+    (tmp_path / "bad.yaml").write_text((tmp_path / "good.yaml").read_text().replace("path: pts.csv", 'path: "pts\\0.csv"'))
+    monkeypatch.chdir(tmp_path)
+    result = invoke(command, *args)
+    one_error_line(result, 2, "data.path: allowed: a file path, which cannot hold a NUL character")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "good.yaml", "pts.csv"]

@@ -72,7 +72,7 @@ class Friedman(GeneratedData):
 
 class CsvData(DataBase):
     name: Literal["csv"]
-    path: str = Field(min_length=1, description="relative to the config file")
+    path: str = Field(min_length=1, pattern=r"^[^\x00]*$", description="relative to the config file")  # no OS takes a NUL
     target: str = Field(min_length=1)
     features: Annotated[list[str], Field(json_schema_extra={"uniqueItems": True})] | None = None
 

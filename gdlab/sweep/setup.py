@@ -12,7 +12,9 @@ from typing import Any
 from gdlab.config.run import NAME_PATTERN
 from gdlab.config.overrides import follow_set_keys, key_path, unset
 from gdlab.errors import GdlabError
-from gdlab.loading import _keyword_form, absolutize_paths, apply_override, default_name, dropped_notes, load_raw
+from gdlab.loading import (
+    _keyword_form, absolutize_paths, apply_override, config_relative, default_name, dropped_notes, load_raw,
+)
 from gdlab.sweep.grid import joint_axes, parse_axis_arg, refuse_oversized_search
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, plan_variants
 from gdlab.sweep.distributions import Distribution
@@ -83,7 +85,7 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     dropped, reset = follow_set_keys(raw, before, [path for path, _ in fixed])
     absolutize_paths(raw, config)
     for key in [k for k in axes if k == "data.path"]:  # relative to the config file, as a fixed data.path is
-        axes[key] = [str((Path(config).parent / v).resolve()) if isinstance(v, str) else v for v in axes[key]]
+        axes[key] = [config_relative(v, config) if isinstance(v, str) else v for v in axes[key]]
     notes = dropped_notes(dropped, raw, fixed, config) + reset
     n = sampling["samples"] if sampling else 0
     if sampling and sampling["sampler"] == "sobol" and n & (n - 1):  # 2^m points tile the cube evenly; others do not

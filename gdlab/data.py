@@ -51,6 +51,7 @@ def load_data(cfg: Config, dtype: torch.dtype = torch.float32) -> Dataset:
     except MemoryError:  # what the estimate below let through (numpy's own error is a traceback)
         raise GdlabError(f"data: '{cfg.data.name}' does not fit in this machine's memory; use fewer rows or features") from None
     check_classes(cfg, raw)
+    check_loss_weights(cfg, dtype)
     y = shape_targets(raw, loss)
     train, val = split_indices(len(raw.x), cfg.data.val_fraction, seed)
     x_train, x_val = raw.x[train], raw.x[val] if val is not None else None
@@ -115,6 +116,17 @@ def check_classes(cfg: Config, raw: RawData) -> None:
             f"loss.weight: {len(weight)} entries, but data '{cfg.data.name}' has {raw.n_classes} classes; "
             "give one weight per class"
         )
+
+
+def check_loss_weights(cfg: Config, dtype: torch.dtype) -> None:
+    """A loss weight beyond the training dtype's range is inf in the loss: every run would 'diverge' at step 1."""
+    limit, loss = torch.finfo(dtype).max, cfg.loss
+    for key in ("weight", "pos_weight"):
+        value = getattr(loss, key, None)
+        big = next((v for v in (value if isinstance(value, list) else [value]) if v is not None and v > limit), None)
+        if big is not None:
+            raise GdlabError(f"loss.{key}: {big:g} is beyond {str(dtype).removeprefix('torch.')}'s range "
+                             f"(±{limit:.3g}); lower it, or set train.dtype: float64")
 
 
 def shape_targets(raw: RawData, loss: str) -> np.ndarray:

@@ -14,8 +14,10 @@ QUOTED_LIMIT = 60  # characters of a quoted user value an error shows; a 5000-ch
 WORD_LIMIT = 120  # characters of a whitespace-free run (a path, a key) an error shows, start and end
 MESSAGE_LIMIT = 600  # characters of a whole message: one line a terminal shows in a few rows
 
-# Every character str.splitlines() breaks at, mapped to its escaped form (\n, \x0b, \u2028, ...).
-_LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+# Every control character mapped to its escaped form (\n, \x00, \x1b, \u2028, ...): those str.splitlines()
+# breaks at would split the line, and the rest (a NUL, a terminal's ESC from a quoted YAML value) would reach
+# the terminal raw, where an escape sequence can recolour or clear it.
+_CONTROL = {c: repr(chr(c))[1:-1] for c in (*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029)}
 # A quoted value: an opening quote with no letter or digit before it and a closing one with none after, so
 # the apostrophe in "Graphviz's" is never taken for a quote and prose between two values is never cut.
 # Short values are matched too (and left as they are): skipping them let the closing quote of 'name=..',
@@ -52,8 +54,8 @@ class GdlabError(Exception):
     """A problem the user can fix; `cli` prints it as one line and exits with `exit_code`."""
 
     def __init__(self, message: str, exit_code: int = EXIT_USAGE):
-        # One line whatever user text it quotes: a line break inside a key, value or override shows escaped.
-        message = message.translate(_LINE_BREAKS)
+        # One line whatever user text it quotes: a line break or other control character shows escaped.
+        message = message.translate(_CONTROL)
         # Here, once, rather than at every place that quotes a value: a long quoted value shows its start.
         message = _QUOTED.sub(lambda m: m[1] + shorten(m[2]) + m[1], message)
         # Then any long word left (a deep path, a 900-character key) keeps its start and end, and the

@@ -116,3 +116,17 @@ def test_a_loss_weight_beyond_float32_is_refused_not_a_divergence(tmp_path, loss
     assert not (tmp_path / "runs").exists()
     raw["train"]["dtype"] = "float64"  # in range there: the same weight is taken
     assert invoke("validate", write_config(tmp_path, raw, "f64.yaml")).exit_code == 0
+
+
+@pytest.mark.parametrize("where", ["axis", "section"])
+def test_control_characters_in_a_value_reach_the_terminal_escaped(tmp_path, where):
+    # A variant's label quoted the value raw: an ESC from a YAML "\e[2J" could clear the user's terminal.
+    config = write_config(tmp_path)
+    value = '"\\e[2J\\0"'  # YAML's escapes for ESC and NUL
+    if where == "section":
+        config.write_text(config.read_text() + f"sweep:\n  optimizer.lr: [0.1, {value}]\n")
+    axes = [f"optimizer.lr=0.1,{value}"] if where == "axis" else []
+    result = invoke("sweep", config, *axes, "--dry-run", "--runs", tmp_path / "runs")
+    line = one_error_line(result, 2, r"variant 1 (optimizer.lr=\x1b[2J\x00): optimizer.lr:")
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in line)
+    assert not (tmp_path / "runs").exists()

@@ -119,14 +119,16 @@ def check_classes(cfg: Config, raw: RawData) -> None:
 
 
 def check_loss_weights(cfg: Config, dtype: torch.dtype) -> None:
-    """A loss weight beyond the training dtype's range is inf in the loss: every run would 'diverge' at step 1."""
-    limit, loss = torch.finfo(dtype).max, cfg.loss
+    """A loss weight the training dtype cannot hold is inf (every run 'diverges' at step 1) or 0 (a class the
+    schema says must weigh > 0 silently counts for nothing)."""
+    kind, name = torch.finfo(dtype), str(dtype).removeprefix("torch.")
     for key in ("weight", "pos_weight"):
-        value = getattr(loss, key, None)
-        big = next((v for v in (value if isinstance(value, list) else [value]) if v is not None and v > limit), None)
-        if big is not None:
-            raise GdlabError(f"loss.{key}: {big:g} is beyond {str(dtype).removeprefix('torch.')}'s range "
-                             f"(±{limit:.3g}); lower it, or set train.dtype: float64")
+        value = getattr(cfg.loss, key, None)
+        for v in value if isinstance(value, list) else [value] if value is not None else []:
+            if v > kind.max or v < kind.smallest_normal:
+                how = f"beyond {name}'s range (±{kind.max:.3g}); lower it" if v > kind.max else \
+                    f"below {name}'s smallest normal number ({kind.smallest_normal:.3g}); raise it"
+                raise GdlabError(f"loss.{key}: {v:g} is {how}, or set train.dtype: float64")
 
 
 def shape_targets(raw: RawData, loss: str) -> np.ndarray:

@@ -101,18 +101,20 @@ def test_a_csv_path_with_a_nul_is_refused_by_key(tmp_path, monkeypatch, command,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "good.yaml", "pts.csv"]
 
 
-@pytest.mark.parametrize("loss, model_out, key", [
-    ({"name": "CrossEntropyLoss", "weight": [1e39, 1.0]}, 2, "weight"),
-    ({"name": "BCEWithLogitsLoss", "pos_weight": 1e39}, 1, "pos_weight"),
+@pytest.mark.parametrize("loss, model_out, words", [
+    ({"name": "CrossEntropyLoss", "weight": [1e39, 1.0]}, 2, "loss.weight: 1e+39 is beyond float32's range"),
+    ({"name": "BCEWithLogitsLoss", "pos_weight": 1e39}, 1, "loss.pos_weight: 1e+39 is beyond float32's range"),
+    ({"name": "CrossEntropyLoss", "weight": [1.0, 1e-300]}, 2, "loss.weight: 1e-300 is below float32's smallest normal"),
 ])
 @pytest.mark.parametrize("command", ["validate", "train"])
-def test_a_loss_weight_beyond_float32_is_refused_not_a_divergence(tmp_path, loss, model_out, key, command):
-    # float32 made it inf: the run "diverged" at step 1 (exit 3, a run folder) instead of a bad-config exit 2.
+def test_a_loss_weight_float32_cannot_hold_is_refused(tmp_path, loss, model_out, words, command):
+    # float32 made 1e39 inf, and the run "diverged" at step 1 (exit 3, a run folder) instead of a bad-config
+    # exit 2; it made 1e-300 a 0, which the schema's weight > 0 refuses, and the run trained with it.
     raw = {**copy.deepcopy(TINY), "loss": loss, "model": [{"Linear": [2, 8]}, "Tanh", {"Linear": [8, model_out]}],
            "train": {"steps": 2, "device": "cpu"}}
     config = write_config(tmp_path, raw)
     result = invoke(command, config, *(["--runs", tmp_path / "runs"] if command == "train" else []))
-    one_error_line(result, 2, str(config), f"loss.{key}: 1e+39 is beyond float32's range", "train.dtype: float64")
+    one_error_line(result, 2, str(config), words, "train.dtype: float64")
     assert not (tmp_path / "runs").exists()
     raw["train"]["dtype"] = "float64"  # in range there: the same weight is taken
     assert invoke("validate", write_config(tmp_path, raw, "f64.yaml")).exit_code == 0

@@ -148,7 +148,7 @@ CASES = [
     ("layer-too-many-args", swap("- Linear: [2, 8]", "- Linear: [2, 8, true, 4]"), [], ["bad.yaml:9:", "model[0]", "at most 3 arguments"]),
     ("layer-bad-arg-value", swap("- Linear: [2, 8]", "- Linear: [2, 0]"), [], ["bad.yaml:9:", "model[0]", "out_features", "greater than 0"]),
     ("layer-missing-arg", swap("- Linear: [2, 8]", "- Linear: [2]"), [], ["bad.yaml:9:", "model[0]", "Linear.out_features: required argument is missing"]),
-    ("layer-not-a-layer", swap("- Tanh", "- {Tanh: null, ReLU: null}"), [], ["bad.yaml:10:", "model[1]", "a layer is a name"]),
+    ("layer-not-a-layer", swap("- Tanh", "- {Tanh: null, ReLU: null}"), [], ["bad.yaml:10:", "model[1]", "a layer is one name", "Tanh, ReLU"]),
     ("layer-args-on-relu", swap("- Tanh", "- Tanh: {inplace: true}"), [], ["bad.yaml:10:", "model[1]", "no argument 'inplace'", "allowed: none"]),
     ("model-empty", swap("model:\n  - Linear: [2, 8]\n  - Tanh\n  - Linear: [8, 2]\n", "model: []\n"), [], ["bad.yaml:8:", "model", "at least 1"]),
     ("shape-between-layers", swap("- Linear: [8, 2]", "- Linear: [16, 2]"), [],

@@ -132,3 +132,16 @@ def test_control_characters_in_a_value_reach_the_terminal_escaped(tmp_path, wher
     line = one_error_line(result, 2, r"variant 1 (optimizer.lr=\x1b[2J\x00): optimizer.lr:")
     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in line)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("command, args, words", [
+    ("train", ["model.0.Linaer.bias=false"], "got 2 names: Linear, Linaer; 'Linaer' is no layer (did you mean 'Linear'?)"),
+    ("sweep", ["model.0.Linaer.in_features=2,3", "--dry-run"], "got 2 names: Linear, Linaer; 'Linaer' is no layer"),
+    ("train", ["model.0.Tanh.x=1"], "got 2 names: Linear, Tanh"),
+])
+def test_a_layer_argument_override_under_another_kind_names_both(tmp_path, command, args, words):
+    # It read "a layer is a name (ReLU) or one key with its arguments": no misspelt name, no "did you mean".
+    config = write_config(tmp_path)
+    result = invoke(command, config, *args, "--runs", tmp_path / "runs")
+    one_error_line(result, 2, "model[0]: a layer is one name with its arguments, " + words)
+    assert not (tmp_path / "runs").exists()

@@ -29,6 +29,14 @@ class Layer(BaseModel):
             kind, given = next(iter(raw.items()))
         elif isinstance(raw, dict) and set(raw) == {"type", "args"}:
             kind, given = raw["type"], raw["args"]
+        elif isinstance(raw, dict) and len(raw) > 1:  # often an override's misspelt kind: model.0.Linaer.bias=...
+            names = [str(k) for k in raw]
+            odd = next((n for n in names if n not in LAYER_ARGS), None)
+            raise PydanticCustomError(
+                "layer", "a layer is one name with its arguments, got {n} names: {names}{why}",
+                {"n": len(names), "names": ", ".join(names),
+                 "why": f"; '{odd}' is no layer{did_you_mean(odd, LAYER_ARGS)}" if odd else ""},
+            )
         else:
             raise PydanticCustomError("layer", "a layer is a name (ReLU) or one key with its arguments ({Linear: [2, 32]})")
         if not isinstance(kind, str) or kind not in LAYER_ARGS:

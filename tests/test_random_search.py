@@ -395,3 +395,15 @@ def test_a_sobol_search_of_no_power_of_2_samples_gets_a_note(samples, sampler, n
     assert result.exit_code == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if "power of 2" in line]
     assert notes == ([] if noted is None else [notes[0]]) and (noted is None or noted in notes[0] and "lhs" in notes[0])
+
+
+@pytest.mark.parametrize("setting", [{"sampler": "sobol"}, {"sample_seed": 3}])
+def test_the_sections_sampler_or_seed_with_nothing_drawn_is_refused_as_the_flags_are(tmp_path, setting):
+    """`--sampler`/`--sample-seed` with only list axes were refused as doing nothing; the same settings in the
+    `sweep:` section were taken silently."""
+    cfg = write_config(tmp_path, sweep={LR: [0.1, 0.2], **setting}, **{"train.epochs": 1})
+    (key,) = setting
+    for command in (["sweep", cfg, "--dry-run"], ["validate", cfg]):
+        one_error_line(invoke(*command), 2, f"{entry_at(cfg, key)}: sweep.{key}: no axis is drawn at random")
+    drawn = invoke("sweep", cfg, "optimizer.momentum=uniform(0,0.5)", "--samples", "2", "--dry-run")
+    assert drawn.exit_code == 0, drawn.output  # a drawn axis from the command line: the setting acts

@@ -19,7 +19,7 @@ from gdlab.sweep.grid import joint_axes, parse_axis_arg, refuse_oversized_search
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, plan_variants
 from gdlab.sweep.distributions import Distribution
 from gdlab.sweep.sampling import draw_axes, search_settings
-from gdlab.sweep.section import read_section
+from gdlab.sweep.section import place, read_section
 
 
 @dataclass
@@ -51,6 +51,7 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     before, raw = raw, copy.deepcopy(raw)
     raw.setdefault("name", default_name(config))
     section = raw.pop("sweep", None)
+    settings = [k for k in ("sample_seed", "sampler") if isinstance(section, dict) and k in section]
     search = search_settings(section, str(config), samples, sample_seed, sampler, where)
     axes, places = read_section(section, str(config), where)
     yaml_drawn = any(isinstance(v, Distribution) for v in axes.values())
@@ -80,6 +81,9 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     if sampling is None and flags:  # as --samples with nothing to draw: a flag that does nothing
         raise GdlabError(f"{flags[0]}: no axis is drawn at random; give one as a distribution, "
                          f"e.g. optimizer.lr=loguniform(1e-4,1), or drop {flags[0].split()[0]}")
+    if sampling is None and settings and not yaml_drawn:  # the section's own, as the flags: they would do nothing
+        raise GdlabError(f"{place(where, (settings[0],), str(config))}: sweep.{settings[0]}: no axis is drawn at "
+                         f"random; give one as a distribution, e.g. optimizer.lr: loguniform(1e-4,1), or drop it")
     check_axis_keys(axes, fixed, str(config), places)
     # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
     dropped, reset = follow_set_keys(raw, before, [path for path, _ in fixed])

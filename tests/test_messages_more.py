@@ -183,7 +183,7 @@ def test_sweep_labels_and_folders_write_null(tmp_path):
     assert format_value(True) == "true" and format_value({"LeakyReLU": [0.1]}) == "{LeakyReLU: [0.1]}"  # YAML, not Python
     assert variant_dir_name(1, 3, {"train.batch_size": None}, ["train.batch_size"]) == "001_batch_size=null"
     assert variant_dir_name(2, 3, {"optimizer.betas": [0.9, None], "optimizer.nesterov": True, "model.1": {"LeakyReLU": [0.1]}},
-                            ["optimizer.betas", "optimizer.nesterov", "model.1"]) == "002_betas=0.9-null_nesterov=true_1=LeakyReLU-0.1"
+                            ["optimizer.betas", "optimizer.nesterov", "model.1"]) == "002_betas=0.9-null_nesterov=true_model.1=LeakyReLU-0.1"
     result = invoke("sweep", write_config(tmp_path), "train.batch_size=null,16", "--run-dir", tmp_path / "sw", "-q")
     assert result.exit_code == 0, (result.stdout, result.stderr)
     assert sorted(p.name for p in (tmp_path / "sw").iterdir() if p.is_dir()) == ["000_batch_size=null", "001_batch_size=16"]

@@ -5,22 +5,28 @@ from __future__ import annotations
 import numpy as np
 
 MAX_VALUE_TICKS = 5  # labels that fit under a 4.8-inch panel: `0.0316` is six characters
-LABEL_GAP = 0.12  # of the values' log span: one such label's width on that panel, with the axis margins
+CHAR_WIDTH = 0.024  # of the values' log span: a tick label's character on that panel, with its share of a gap
 
 
 def spaced_apart(values: np.ndarray) -> list[float]:
-    """The sorted values, less those whose label would overlap the one before (0.9, 0.95, 1 between 0.3 and
-    1.5 printed `0.90.951`); the largest is always kept, in place of any neighbour too close to it."""
-    logs = np.log10(values)
-    gap = LABEL_GAP * (logs[-1] - logs[0])
+    """The sorted values, less those whose label would touch the one before (0.9, 0.95 and 1 between 0.3 and
+    1.5 printed `0.90.951`: 0.95 goes, 0.9 and the narrow 1 stay); the largest is always kept, in place of any
+    neighbour too close to it. Two labels' centres need half of each label's width between them."""
+    logs, widths = np.log10(values), [len(f"{v:.3g}") for v in values]
+    span = logs[-1] - logs[0]
+
+    def apart(i: int, j: int) -> bool:
+        return abs(logs[j] - logs[i]) >= CHAR_WIDTH * span * (widths[i] + widths[j]) / 2
+
     kept = [0]
     for i in range(1, len(values)):
-        if logs[i] - logs[kept[-1]] >= gap:
+        if apart(kept[-1], i):
             kept.append(i)
-    while len(kept) > 1 and kept[-1] != len(values) - 1 and logs[-1] - logs[kept[-1]] < gap:
+    last = len(values) - 1
+    while len(kept) > 1 and kept[-1] != last and not apart(kept[-1], last):
         kept.pop()
-    if kept[-1] != len(values) - 1:
-        kept.append(len(values) - 1)
+    if kept[-1] != last:
+        kept.append(last)
     return [float(values[i]) for i in kept]
 
 

@@ -343,6 +343,16 @@ def test_a_passing_smoke_run_in_a_run_dir_says_so_and_keeps_it(tmp_path):
     assert "smoke run ok" in result.stderr and folder == tmp_path / "s" and (folder / "model.pt").is_file()
 
 
+def test_a_smoke_run_with_runs_trains_under_it_and_keeps_its_folder(tmp_path, monkeypatch):
+    """--smoke --runs DIR trained in a temp folder and removed it: DIR, where CI collects artifacts, stayed empty."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    result, folder = train_ok(write(tmp_path, TINY), "--smoke", "--runs", tmp_path / "ci")
+    assert folder.parent.parent == tmp_path / "ci" and summary_of(folder)["steps"] == 5
+    assert "smoke run ok" in result.stderr and "folder kept" in result.stderr
+    assert not list((tmp_path / "tmp").iterdir())
+
+
 def test_smoke_with_a_bar_is_refused_before_any_temp_folder(tmp_path, monkeypatch):
     """A bar judged on 5 steps says nothing, and a missed one left its temp folder behind."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))

@@ -50,7 +50,7 @@ def train_command(
     run_dir: Annotated[Optional[str], typer.Option("--run-dir", help="exact output folder (new or empty)")] = None,
     runs_root: RunsOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the run folder")] = False,
-    smoke: Annotated[bool, typer.Option("--smoke", help="a handful of steps in a temp folder, files read back; the folder is removed if it passes, kept to look into if not (CI)")] = False,
+    smoke: Annotated[bool, typer.Option("--smoke", help="a handful of steps, files read back; in a temp folder removed if it passes (kept if not), or kept where --run-dir/--runs say (CI)")] = False,
     expect: Annotated[Optional[list[str]], typer.Option("--expect", help="a bar to meet, e.g. 'final_val_loss<0.3'; exit 1 if missed")] = None,
 ) -> None:
     """Train a config; write a run folder with metrics.csv, summary.json and model.pt."""
@@ -59,6 +59,7 @@ def train_command(
     from gdlab.expect import check_applicable, parse_expectations
     from gdlab.loading import load_config
 
+    placed = runs_root is not None or run_dir is not None  # a smoke run trains where it is told, and is kept there
     runs_root = runs_folder(runs_root, run_dir)
     expectations = parse_expectations(expect or [])
     if smoke and expectations:  # a bar judged on 5 steps says nothing, and a missed one kept the temp folder
@@ -76,11 +77,9 @@ def train_command(
     check_applicable(expectations, cfg, resuming=resume is not None)
     from gdlab.train import smoke as smoke_config, train
 
-    made_tmp = False
-    if smoke:
-        cfg = smoke_config(cfg)
-        if run_dir is None:
-            run_dir, made_tmp = Path(tempfile.mkdtemp(prefix=f"gdlab-smoke-{cfg.name}-")), True
+    cfg = smoke_config(cfg) if smoke else cfg
+    made_tmp = smoke and not placed
+    run_dir = Path(tempfile.mkdtemp(prefix=f"gdlab-smoke-{cfg.name}-")) if made_tmp else run_dir
     console = output_console()
     bar = None
     if not quiet and live_display(console):
@@ -138,7 +137,7 @@ def train_command(
         except GdlabError:
             sys.stdout.write(f"{result.run_dir}\n")  # kept to look into, named last as a diverged one's is
             raise
-        kept = "temp folder removed (give --run-dir to keep one)" if made_tmp else "folder kept (--run-dir)"
+        kept = "temp folder removed (give --run-dir or --runs to keep one)" if made_tmp else "folder kept"
         if not quiet:
             sys.stderr.write(f"gdlab: smoke run ok: trained, wrote and read back its files; {kept}\n")
         if made_tmp:  # a passing smoke run leaves nothing behind in /tmp

@@ -70,3 +70,18 @@ def test_a_sharpness_sweep_ranks_variants_beside_their_init_sharpness_and_edge_l
         assert cells[-2] == f"{table.loc[name, 'init_sharpness']:.4g}"
         assert cells[-1] == ("-" if edge is None else f"{edge:.4g}")
     assert "stability_edge" not in pd.read_csv(tmp_path / "s" / "sweep.csv").columns  # display only
+
+
+def test_an_adam_only_sharpness_sweep_shows_the_edge_column_as_dashes(tmp_path):
+    """The README says `-` for Adam; a sweep of Adam variants alone left the stability_edge column out."""
+    raw = json.loads(json.dumps(LINEAR)) | {"optimizer": {"name": "Adam", "lr": 0.01}}
+    raw["train"]["sharpness_every"] = None
+    result = invoke("sweep", write(tmp_path, raw), "optimizer.lr=0.01,0.1", "--sharpness", "--run-dir", tmp_path / "s")
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(tmp_path / "s" / "sweep.csv").set_index("optimizer.lr")
+    header = next(ln for ln in result.stdout.splitlines() if "init_sharpness" in ln)
+    assert header.split("┃")[-3:-1] == [" init_sharpness ", " stability_edge "]
+    for lr in (0.01, 0.1):
+        (row,) = [ln for ln in result.stdout.splitlines() if f"│ {lr} " in ln]
+        cells = [c.strip() for c in row.split("│")[1:-1]]
+        assert cells[-2:] == [f"{table.loc[lr, 'init_sharpness']:.4g}", "-"]

@@ -117,8 +117,8 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
     table.add_column("rank", justify="right")
     for a in axes:
         table.add_column(a)
-    # with --sharpness, each variant's init sharpness and the lr past which a quadratic that curved would diverge
-    sharp = [c for c in ("init_sharpness", "stability_edge") if any(r.get(c) is not None for r in rows)]
+    # with --sharpness, each variant's init sharpness and the lr past which a quadratic that curved would diverge ('-': Adam)
+    sharp = ["init_sharpness", "stability_edge"] if any(r.get("init_sharpness") is not None for r in rows) else []
     for c in ("status", metric, "diverged_at_step", "steps", *sharp):
         table.add_column(c, justify="right")
     # an axis under `loss` changes what the score measures (MSE vs cross-entropy, label smoothing), one under

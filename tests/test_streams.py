@@ -69,12 +69,21 @@ def test_output_lost_to_a_full_device_is_said_and_fails_a_command_that_would_pas
 
 
 def test_an_encoding_without_the_tables_characters_still_prints_the_run(tmp_path):
-    cfg = write_config(tmp_path, **{"data.val_fraction": 0})  # `gdlab runs` shows an empty val cell as '—'
+    cfg = write_config(tmp_path, **{"data.val_fraction": 0})  # `gdlab runs` shows an empty val cell
     train = shell(f"{GDLAB} train {cfg} train.epochs=2 --runs {tmp_path}/r", PYTHONIOENCODING="latin-1", COLUMNS="20")
     assert train.returncode == 0, train.stderr
     assert train.stdout.splitlines()[-1].startswith(f"{tmp_path}/r/")
     runs = shell(f"{GDLAB} runs {tmp_path}/r", PYTHONIOENCODING="latin-1")
     assert runs.returncode == 0 and runs.stderr == "", runs.stderr
+
+
+def test_runs_shows_a_missing_value_as_train_and_sweep_tables_do(tmp_path):
+    """`gdlab runs` showed '—' where the train and sweep tables show '-' for a value a run does not have."""
+    cfg = write_config(tmp_path, **{"data.val_fraction": 0})  # no validation rows: no best val loss
+    assert invoke("train", cfg, "train.epochs=2", "--runs", tmp_path / "r").exit_code == 0
+    (line,) = [ln for ln in invoke("runs", tmp_path / "r").stdout.splitlines() if "completed" in ln]
+    name, day, time, kind, status, train_loss, val_loss, steps, path = line.split()
+    assert (val_loss, steps) == ("-", "2") and "—" not in line, line
 
 
 def test_a_piped_summary_is_not_cut_to_the_terminal_width(monkeypatch, tmp_path):

@@ -64,12 +64,13 @@ def _unstarted_variant(root: Path) -> str | None:
 
 
 def _table(rows: list[dict]) -> None:
+    from gdlab.cli.progress import fmt_number
     from gdlab.cli.streams import output_console
     from rich.table import Table
     from rich.text import Text
 
-    def cell(value) -> Text:  # Text, not str: a '[' in a name or path is not rich markup
-        return Text("—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value))
+    def cell(value) -> Text:  # Text, not str: a '[' in a name or path is not rich markup; '-' as train's and sweep's
+        return Text(fmt_number(value))
 
     table = Table(box=None, header_style="bold")
     for name in ("name", "when", "kind", "status", "final train loss", "best val loss", "steps", "path"):

@@ -7,7 +7,7 @@ import os
 
 from rich.console import Console
 
-from gdlab.cli.sweep_view import ranking_tables
+from gdlab.cli.sweep_ranking import ranking_tables
 from gdlab.sweep.rank import aggregate_over_seeds, rank_rows
 
 

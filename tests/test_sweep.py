@@ -458,7 +458,7 @@ def test_the_bar_moves_with_a_running_groups_steps():
 def test_with_seeds_the_best_is_the_best_mean_over_seeds():
     from rich.console import Console
 
-    from gdlab.cli.sweep_view import ranking_tables
+    from gdlab.cli.sweep_ranking import ranking_tables
 
     rows = [{"optimizer.lr": lr, "seed": s, "status": "completed", "final_train_loss": loss, "run_dir": f"{i:03d}",
              "diverged_at_step": None, "steps": 10}
@@ -476,7 +476,7 @@ def test_a_long_ranking_shows_its_best_twenty_and_says_where_the_rest_are(n_lrs,
     """30 rows or fewer are all shown (15 lrs x 2 seeds); a 1,024-variant sweep's terminal ranking is its top."""
     from rich.console import Console
 
-    from gdlab.cli.sweep_view import ranking_tables
+    from gdlab.cli.sweep_ranking import ranking_tables
 
     rows = [{"optimizer.lr": 0.01 * (i + 1), "seed": s, "status": "completed", "final_train_loss": 1 / (i + 1) + s / 1000,
              "run_dir": f"{2 * i + s:03d}", "diverged_at_step": None, "steps": 10} for i in range(n_lrs) for s in (0, 1)]
@@ -498,7 +498,7 @@ def test_a_long_ranking_shows_its_best_twenty_and_says_where_the_rest_are(n_lrs,
 def test_a_loss_axis_says_its_scores_are_not_comparable(axis, values, warned):
     from rich.console import Console
 
-    from gdlab.cli.sweep_view import ranking_tables
+    from gdlab.cli.sweep_ranking import ranking_tables
 
     rows = [{axis: v, "status": "completed", "final_train_loss": 0.1 * (i + 1), "run_dir": f"{i:03d}",
              "diverged_at_step": None, "steps": 10} for i, v in enumerate(values)]

@@ -15,7 +15,7 @@ import torch
 import yaml
 
 import gdlab.engine.loop
-from gdlab.cli.sweep_view import ranking_tables
+from gdlab.cli.sweep_ranking import ranking_tables
 from gdlab.sweep.execute import Job, run_job, run_job_returning_files, write_returned_files
 from gdlab.sweep.rank import aggregate_over_seeds
 from tests.helpers import make_config
@@ -264,7 +264,7 @@ def test_the_over_seeds_table_lists_settings_every_seed_finished_first_and_shows
     best line under it named lr 4; and one seed's spread read '± 0', as if perfectly reproducible."""
     from rich.console import Console
 
-    from gdlab.cli.sweep_view import ranking_tables
+    from gdlab.cli.sweep_ranking import ranking_tables
     from gdlab.sweep.rank import aggregate_over_seeds
 
     def row(lr, seed, status, loss):

@@ -23,7 +23,7 @@ def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool
 
         from gdlab.cli.sharpness_view import add_edges
         from gdlab.cli.streams import print_fitted
-        from gdlab.cli.sweep_view import ranking_tables
+        from gdlab.cli.sweep_ranking import ranking_tables
         from gdlab.sweep.rank import default_rank_by
 
         if any(r.get("init_sharpness") is not None for r in rows):  # --sharpness: each variant's edge lr beside it

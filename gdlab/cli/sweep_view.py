@@ -1,5 +1,5 @@
-"""How a sweep looks on a terminal: the grid (--dry-run), the overall bar, a line per finished
-variant, and the ranking (aggregated over seeds when seed is an axis)."""
+"""How a sweep looks on a terminal while it runs: the grid (--dry-run), the plan's notes, the overall bar
+and a line per finished variant; the ranking at its end is sweep_ranking.py's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from rich.table import Table
 from rich.text import Text
 
 from gdlab.cli.progress import fmt_number
-from gdlab.sweep.rank import Aggregate, aggregate_over_seeds, best_over_seeds, higher_is_better, rank_rows, score_metric
 from gdlab.sweep.sampling import SAMPLER_LABELS
 from gdlab.yamldump import format_value
 
@@ -92,96 +91,6 @@ def result_line(plan, s: dict) -> Text:
     if status == "failed":
         detail = str(s.get("error") or "")[:160]
     return Text.assemble((f"{status:>11}", STATUS_STYLE.get(status, "white")), f"  {plan.dir_name}  {detail}")
-
-
-SHOW_ALL_UP_TO, SHOW_TOP = 30, 20  # a 1,024-variant sweep's ranking is read from its top; sweep.csv has all
-
-
-def _shown(n: int) -> int:
-    return n if n <= SHOW_ALL_UP_TO else SHOW_TOP
-
-
-def _cap(table: Table, n: int) -> None:
-    """Say under a table cut to its top rows how many there are, and where the rest are."""
-    if n > SHOW_ALL_UP_TO:
-        cut = f"the best {SHOW_TOP} of {n}; every variant is in sweep.csv"
-        table.caption = f"{table.caption}\n{cut}" if table.caption else cut
-
-
-def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None, default: str | None = None) -> list:
-    """The ranking, the mean ± std over seeds when seed is an axis (Tables), and the best lines (Text; see
-    sweep/rank.py); `default`: the score the variants' configs call for when no --rank-by was given."""
-    metric = score_metric(rows, rank_by, default)
-    tables = []
-    table = Table(title=f"ranking by {metric} ({'higher' if higher_is_better(metric) else 'lower'} is better)")
-    table.add_column("rank", justify="right")
-    for a in axes:
-        table.add_column(a)
-    # with --sharpness, each variant's init sharpness and the lr past which a quadratic that curved would diverge ('-': Adam)
-    sharp = ["init_sharpness", "stability_edge"] if any(r.get("init_sharpness") is not None for r in rows) else []
-    for c in ("status", metric, "diverged_at_step", "steps", *sharp):
-        table.add_column(c, justify="right")
-    # an axis under `loss` changes what the score measures (MSE vs cross-entropy, label smoothing), one under
-    # `data` the problem itself (less noise is always easier)
-    varied = [a for a in axes if a.split(".")[0] in ("loss", "data") and len({repr(r[a]) for r in rows}) > 1]
-    if varied:
-        table.caption = (f"{', '.join(varied)} changes the loss or the data itself: {metric} values across its "
-                         "values are not comparable, so compare ranks within each")
-    ranked = rank_rows(rows, rank_by, default)
-    _cap(table, len(ranked))
-    for i, r in enumerate(ranked[:_shown(len(ranked))], 1):
-        style = "bold green" if i == 1 and r["status"] == "completed" else STATUS_STYLE.get(r["status"], "")
-        table.add_row(str(i), *[escape(format_value(r[a])) for a in axes], r["status"], fmt_number(r.get(metric)),
-                      fmt_number(r.get("diverged_at_step")), fmt_number(r.get("steps")),
-                      *[fmt_number(r.get(c)) for c in sharp], style=style if i == 1 else None)
-    tables.append(table)
-    if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
-        agg = Table(title=f"over seeds: {metric} mean ± std")
-        others = [a for a in axes if a != "seed"]
-        for a in others:
-            agg.add_column(a)
-        agg.add_column("mean ± std", justify="right")
-        agg.add_column("ok/seeds", justify="right")
-        agg.add_column("statuses")
-        points = aggregate_over_seeds(rows, axes, rank_by, default)
-        _cap(agg, len(points))
-        for a in points[: _shown(len(points))]:
-            value = "-" if a.mean is None else _mean_std(a) + ("" if a.metric == metric else f" ({a.metric})")
-            agg.add_row(*[escape(format_value(a.point[o])) for o in others], value, f"{a.n_ok}/{a.n}",
-                        ", ".join(f"{k} {v}" for k, v in a.statuses.items()))
-        tables.append(agg)
-    tables += _best_lines(rows, ranked, axes, metric, rank_by, default)
-    return tables
-
-
-def _mean_std(a: Aggregate) -> str:
-    return f"{a.mean:.4g}" + (f" ± {a.std:.2g}" if a.std is not None else "")  # one seed: no "± 0"
-
-
-def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: str, rank_by: str | None,
-                default: str | None) -> list[Text]:
-    """The best variant; with several seeds, the best setting by its mean over seeds comes first, since
-    one lucky seed is not a better learning rate. Text, not markup: to print unwrapped (soft_wrap) for grep."""
-    lines: list[Text] = []
-    label = lambda point, keys: ", ".join(f"{a}={format_value(point[a])}" for a in keys) or "(the base config)"  # noqa: E731
-    if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
-        aggs = [a for a in aggregate_over_seeds(rows, axes, rank_by, default) if a.mean is not None]
-        aggs = [a for a in aggs if a.metric == metric] or aggs  # a validation score where there is one
-        # every seed finished beats a partial mean
-        a = best_over_seeds(((a, a.mean, a.n_ok, a.n) for a in aggs), higher_is_better(metric))
-        if a is not None:
-            others = [x for x in axes if x != "seed"]
-            lines.append(Text(f"best over seeds: {label(a.point, others)}  ({a.metric} {_mean_std(a)}, "
-                              f"{a.n_ok}/{a.n} seeds)"))
-    # never a diverged variant; with none completed, the best interrupted one, named as the partial result it is
-    best = next((r for r in ranked if r["status"] == "completed"), None)
-    partial = None if best else next((r for r in ranked if r["status"] == "interrupted" and r.get("steps")), None)
-    if best or partial:
-        r = best or partial
-        what = "best single run" if lines else "best"
-        what += "" if best else f" so far (interrupted at step {r['steps']}, a partial run)"
-        lines.append(Text(f"{what}: {label(r, axes)}  ({metric} {fmt_number(r.get(metric))})  {r['run_dir']}"))
-    return lines
 
 
 def note_plan(setup, forced_groups: list | None = None) -> None:

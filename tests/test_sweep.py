@@ -475,13 +475,14 @@ def test_with_seeds_the_best_is_the_best_mean_over_seeds():
 def test_a_long_ranking_shows_its_best_twenty_and_says_where_the_rest_are(n_lrs, shown):
     """30 rows or fewer are all shown (15 lrs x 2 seeds); a 1,024-variant sweep's terminal ranking is its top."""
     from rich.console import Console
+    from rich.table import Table
 
     from gdlab.cli.sweep_ranking import ranking_tables
 
     rows = [{"optimizer.lr": 0.01 * (i + 1), "seed": s, "status": "completed", "final_train_loss": 1 / (i + 1) + s / 1000,
              "run_dir": f"{2 * i + s:03d}", "diverged_at_step": None, "steps": 10} for i in range(n_lrs) for s in (0, 1)]
     tables = ranking_tables(rows, ["optimizer.lr", "seed"])
-    assert [t.row_count for t in tables[:2]] == [min(2 * n_lrs, 30 if 2 * n_lrs <= 30 else 20), shown]
+    assert [t.row_count for t in tables if isinstance(t, Table)] == [min(2 * n_lrs, 30 if 2 * n_lrs <= 30 else 20), shown]
     console = Console(record=True, width=200, file=open(os.devnull, "w"))
     for t in tables:
         console.print(t)
@@ -506,6 +507,17 @@ def test_a_loss_axis_says_its_scores_are_not_comparable(axis, values, warned):
     for t in ranking_tables(rows, [axis]):
         console.print(t)
     assert ("changes the loss or the data itself" in console.export_text()) == warned
+
+
+def test_a_piped_ranking_keeps_its_notes_on_one_line_each(tmp_path, monkeypatch):
+    """Piped, the not-comparable note was the ranking table's caption, wrapped at the table's width in two lines."""
+    monkeypatch.setenv("COLUMNS", "40")
+    cfg = write_config(tmp_path, **{"train.epochs": 2})
+    result = runner.invoke(app, ["sweep", str(cfg), "data.noise=0.1,0.3", "--run-dir", str(tmp_path / "sw")])
+    assert result.exit_code == 0, result.output
+    note = ("data.noise changes the loss or the data itself: best_val_loss values across its values are not "
+            "comparable, so compare ranks within each")
+    assert note in result.stdout.splitlines(), result.stdout
 
 
 def test_ranking_orders_completed_then_interrupted_by_score_then_diverged_then_the_rest_by_status():

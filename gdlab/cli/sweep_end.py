@@ -29,7 +29,7 @@ def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool
         if any(r.get("init_sharpness") is not None for r in rows):  # --sharpness: each variant's edge lr beside it
             add_edges(rows, [p.cfg.optimizer.model_dump() for p in setup.plans])
         for table in ranking_tables(rows, list(setup.axes), rank_by, default_rank_by(p.cfg for p in setup.plans)):
-            print_fitted(console, table, soft_wrap=isinstance(table, Text))  # a best line is never wrapped in a log
+            print_fitted(console, table, soft_wrap=isinstance(table, Text))  # a note or best line is never wrapped in a log
     sys.stdout.write(f"{folder}\n")
     from gdlab.cli.run_notes import note_eager_steps, note_rising_losses, note_unsettled_sharpness
 

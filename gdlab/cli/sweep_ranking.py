@@ -20,16 +20,17 @@ def _shown(n: int) -> int:
     return n if n <= SHOW_ALL_UP_TO else SHOW_TOP
 
 
-def _cap(table: Table, n: int) -> None:
-    """Say under a table cut to its top rows how many there are, and where the rest are."""
+def _with_notes(table: Table, notes: list[str], n: int) -> list:
+    """The table, then its notes as a line each (Text, printed unwrapped), and for a table cut to its top
+    rows how many there are and where the rest are."""
     if n > SHOW_ALL_UP_TO:
-        cut = f"the best {SHOW_TOP} of {n}; every variant is in sweep.csv"
-        table.caption = f"{table.caption}\n{cut}" if table.caption else cut
+        notes = [*notes, f"the best {SHOW_TOP} of {n}; every variant is in sweep.csv"]
+    return [table, *[Text(note, style="table.caption") for note in notes]]
 
 
 def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None, default: str | None = None) -> list:
-    """The ranking, the mean ± std over seeds when seed is an axis (Tables), and the best lines (Text; see
-    sweep/rank.py); `default`: the score the variants' configs call for when no --rank-by was given."""
+    """The ranking and the mean ± std over seeds when seed is an axis (Tables, each followed by its notes), and
+    the best lines (Text; sweep/rank.py); `default`: the score the configs call for when no --rank-by was given."""
     metric = score_metric(rows, rank_by, default)
     tables = []
     table = Table(title=f"ranking by {metric} ({'higher' if higher_is_better(metric) else 'lower'} is better)")
@@ -43,17 +44,15 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
     # an axis under `loss` changes what the score measures (MSE vs cross-entropy, label smoothing), one under
     # `data` the problem itself (less noise is always easier)
     varied = [a for a in axes if a.split(".")[0] in ("loss", "data") and len({repr(r[a]) for r in rows}) > 1]
-    if varied:
-        table.caption = (f"{', '.join(varied)} changes the loss or the data itself: {metric} values across its "
-                         "values are not comparable, so compare ranks within each")
+    notes = [f"{', '.join(varied)} changes the loss or the data itself: {metric} values across its values are "
+             "not comparable, so compare ranks within each"] if varied else []
     ranked = rank_rows(rows, rank_by, default)
-    _cap(table, len(ranked))
     for i, r in enumerate(ranked[:_shown(len(ranked))], 1):
         style = "bold green" if i == 1 and r["status"] == "completed" else STATUS_STYLE.get(r["status"], "")
         table.add_row(str(i), *[escape(format_value(r[a])) for a in axes], r["status"], fmt_number(r.get(metric)),
                       fmt_number(r.get("diverged_at_step")), fmt_number(r.get("steps")),
                       *[fmt_number(r.get(c)) for c in sharp], style=style if i == 1 else None)
-    tables.append(table)
+    tables += _with_notes(table, notes, len(ranked))
     if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
         agg = Table(title=f"over seeds: {metric} mean ± std")
         others = [a for a in axes if a != "seed"]
@@ -63,12 +62,11 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
         agg.add_column("ok/seeds", justify="right")
         agg.add_column("statuses")
         points = aggregate_over_seeds(rows, axes, rank_by, default)
-        _cap(agg, len(points))
         for a in points[: _shown(len(points))]:
             value = "-" if a.mean is None else _mean_std(a) + ("" if a.metric == metric else f" ({a.metric})")
             agg.add_row(*[escape(format_value(a.point[o])) for o in others], value, f"{a.n_ok}/{a.n}",
                         ", ".join(f"{k} {v}" for k, v in a.statuses.items()))
-        tables.append(agg)
+        tables += _with_notes(agg, [], len(points))
     tables += _best_lines(rows, ranked, axes, metric, rank_by, default)
     return tables
 

@@ -69,7 +69,7 @@ def graph_command(
     # fail before the work, not after printing the whole graph
     dot_file = check_output("--dot", dot) if dot is not None else None
     png_file = check_output("--png", png) if png is not None else None
-    from gdlab.cli.streams import output_console
+    from gdlab.cli.streams import output_console, print_fitted
 
     from gdlab.lab.graph import COLLAPSE_ABOVE, to_dot, trace
     from gdlab.lab.show import layer_tree, node_tree
@@ -89,9 +89,10 @@ def graph_command(
     # the by-layer view has no node lines: say what its lines are instead
     how = ("One line per layer, in the order backward() reaches them: its output shape, grad_fns and parameters."
            if by_layer else "Each node lists the grad_fns backward() visits next.")
+    # soft_wrap: one line, even piped, where rich wrapped it at 200 columns; a deep tree gets the width it needs
     console.print(f"{cfg.name}: {cfg.loss.name} on the first {x.shape[0]} training rows -> {len(graph.nodes)} autograd "
-                  f"nodes, {leaves} of them parameter leaves. {how}")
-    console.print(layer_tree(graph) if by_layer else node_tree(graph))
+                  f"nodes, {leaves} of them parameter leaves. {how}", soft_wrap=True)
+    print_fitted(console, layer_tree(graph) if by_layer else node_tree(graph))
     text = to_dot(graph) if dot_file or png_file else ""
     if dot_file:
         try:
@@ -99,7 +100,7 @@ def graph_command(
             dot_file.write_text(text)
         except OSError as exc:  # checked writable above, so only a change since (a full disk, a removed folder)
             raise GdlabError(f"cannot write {dot_file}: {exc.strerror or exc}", EXIT_FAILED) from None
-        console.print(f"wrote {dot_file} (values and grads after backward())", markup=False)  # a path is no markup
+        console.print(f"wrote {dot_file} (values and grads after backward())", markup=False, soft_wrap=True)  # a path is no markup
     if png_file:
         try:
             png_file.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +111,7 @@ def graph_command(
             why = (done.stderr or "").strip().splitlines()
             why = why[0] if why else f"exit status {done.returncode}"
             raise GdlabError(f"dot could not render {png_file}: {why}", EXIT_FAILED)
-        console.print(f"wrote {png_file}", markup=False)
+        console.print(f"wrote {png_file}", markup=False, soft_wrap=True)
 
 
 @command("gradcheck")

@@ -483,3 +483,22 @@ def test_help_shows_the_defaults_written_for_options_without_one():
     assert "[default: (auto; with --resume: as the sweep ran)]" in shown
     assert "else final_train_loss; with --resume: as the sweep ran)]" in shown
     assert "[default: (0, or the sweep: section's sample_seed)]" in shown
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["sweep", "--help"], ["train", "--help"], ["lr-find", "--help"]])
+def test_piped_help_in_a_narrow_columns_cuts_no_option_or_word(monkeypatch, argv):
+    """COLUMNS=40 with the help piped into a log cut option names and help with '…' (`--dry-r…`, `key=logsp…`)."""
+    import typer
+
+    from gdlab.cli import app
+
+    monkeypatch.setenv("COLUMNS", "40")
+    result = invoke(*argv)
+    assert result.exit_code == 0 and "…" not in result.stdout, result.stdout
+    shown = set(result.stdout.replace("│", " ").split())
+    group = typer.main.get_command(app)
+    if len(argv) == 1:  # the app's help lists every command by name
+        assert set(group.commands) <= shown, set(group.commands) - shown
+    else:
+        names = {n for p in group.commands[argv[0]].params for n in p.opts if n.startswith("--")}
+        assert names <= shown, names - shown

@@ -2,16 +2,55 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from gdlab.errors import EXIT_FAILED, EXIT_SIGINT, GdlabError
 from gdlab.files import show
 
+# Piped, a narrow COLUMNS (COLUMNS=40 in a CI log) made rich cut option names and help with '…' (`--dry-r…`):
+# help that is not on a terminal gets at least the width rich gives a pipe by default, where nothing is cut.
+PIPED_HELP_WIDTH = 80
+
+
+@contextlib.contextmanager
+def _piped_help_width():
+    import typer.rich_utils as rich_utils  # help only: what typer draws it with
+
+    saved = rich_utils.MAX_WIDTH
+    if saved is None and not sys.stdout.isatty():  # TERMINAL_WIDTH, typer's own setting, is left as set
+        from rich.console import Console
+
+        rich_utils.MAX_WIDTH = max(Console().width, PIPED_HELP_WIDTH)
+    try:
+        yield
+    finally:
+        rich_utils.MAX_WIDTH = saved
+
+
+class _PipedHelp:
+    """The --help of a command or of the app, drawn at least PIPED_HELP_WIDTH wide when piped."""
+
+    def format_help(self, ctx, formatter):
+        with _piped_help_width():
+            return super().format_help(ctx, formatter)
+
+
+class _Group(_PipedHelp, TyperGroup):
+    pass
+
+
+class _Command(_PipedHelp, TyperCommand):
+    pass
+
+
 app = typer.Typer(
+    cls=_Group,
     name="gdlab",
     help="A command-line lab for gradient descent on small neural networks.",
     no_args_is_help=True,
@@ -60,7 +99,7 @@ def command(*args, **kwargs):
                     raise
                 raise fail(f"{show(exc.filename)}: {exc.strerror or exc}", EXIT_FAILED) from None
 
-        app.command(*args, **kwargs)(wrapper)
+        app.command(*args, cls=_Command, **kwargs)(wrapper)
         return fn
 
     return register

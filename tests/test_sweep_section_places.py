@@ -35,8 +35,16 @@ def config_with(tmp_path, section: str):
      "sweep.samples 4, but the drawn axes have only 2 distinct points"),
     ("sweep:\n  optimizer: [{name: SGD, lr: 0.1}]\n  optimizer.lr: [0.1, 0.2]\n", "optimizer.lr:", None,
      "the axes 'optimizer' and 'optimizer.lr' overlap"),
+    ("sweep:\n  optimizer.lr: [0.1, 0.1]\n", "0.1]", None,
+     "variants 0 (optimizer.lr=0.1) and 1 (optimizer.lr=0.1) are the same config"),
+    ("sweep:\n  optimizer.lr: [0.1, 0.2]\n  seed: [1, 1]\n", "1]", None,  # ints 1 are one object: by position
+     "variants 0 (optimizer.lr=0.1, seed=1) and 1 (optimizer.lr=0.1, seed=1) are the same config"),
+    ("sweep:\n  optimizer.lr: linspace(0.1,1,1000)\n  seed: range(1000)\n", "sweep:", None,
+     "sweep: the grid has 1000000 variants (optimizer.lr: 1000 x seed: 1000); the limit is 100000"),
+    ("sweep:\n  optimizer.lr: loguniform(0.1,1)\n  samples: 200000\n", "sweep:", None,
+     "sweep: the grid has 200000 variants (optimizer.lr: 200000)"),
 ], ids=["empty", "samples", "bad-value", "nested-item", "empty-mapping", "twice", "sampler", "logspace", "no-samples",
-        "too-few-points", "overlap"])
+        "too-few-points", "overlap", "same-config", "same-config-ints", "grid-size", "search-size"])
 def test_a_sweep_section_error_points_at_its_entry_alike_in_validate_and_sweep(tmp_path, section, text, line_with,
                                                                               message):
     cfg = config_with(tmp_path, section)
@@ -53,3 +61,13 @@ def test_a_command_line_axis_replacing_the_sections_names_the_file_alone(tmp_pat
     cfg = config_with(tmp_path, "sweep:\n  optimizer.lr: [0.1, abc]\n")
     one_error_line(invoke("sweep", cfg, "optimizer.lr=0.2,xyz", "--dry-run"), 2,
                    f"gdlab: error: {cfg}: variant 1 (optimizer.lr=xyz): optimizer.lr")
+
+
+def test_the_same_config_or_a_grid_too_large_by_a_command_line_axis_names_the_file_alone(tmp_path):
+    """The command line's seed=1,1 makes variants 0 and 1 alike, not the section's lrs; axes that replace the
+    section's make a grid too large that no line of the file gives."""
+    cfg = config_with(tmp_path, "sweep:\n  optimizer.lr: [0.1, 0.2]\n")
+    one_error_line(invoke("sweep", cfg, "seed=1,1", "--dry-run"), 2,
+                   f"gdlab: error: {cfg}: variants 0 (optimizer.lr=0.1, seed=1) and 1 (optimizer.lr=0.1, seed=1) are")
+    one_error_line(invoke("sweep", cfg, "optimizer.lr=linspace(0.1,1,1000)", "seed=range(1000)", "--dry-run"), 2,
+                   f"gdlab: error: {cfg}: sweep: the grid has 1000000 variants")

@@ -105,6 +105,11 @@ def refuse_oversized(sizes: dict[str, int], source: str | None) -> None:
         raise GdlabError(f"{where}: the grid has {total} variants ({shape}); the limit is {MAX_VARIANTS}")
 
 
+def refuse_oversized_grid(axes: dict[str, list[Any]], source: str | None, joint: list[str] = ()) -> None:
+    """Refuse a grid of more than MAX_VARIANTS variants, counted from the axes' sizes: nothing is built."""
+    refuse_oversized({" & ".join(keys): len(axes[keys[0]]) for keys in _slots(axes, joint)}, source)
+
+
 def refuse_oversized_search(axes: dict[str, Any], samples: int | None, source: str) -> None:
     """A random search counted before anything is drawn, its draws as one axis of `samples` values: drawing
     ten million points only to refuse them took 40 s, and a billion would fill the memory first."""
@@ -120,8 +125,7 @@ def grid(axes: dict[str, list[Any]], source: str | None = None, joint: list[str]
     file) names where a grid over the size limit comes from."""
     order = list(axes)
     slots = _slots(axes, joint)
-    # counted from the sizes: nothing is built for a grid that is refused
-    refuse_oversized({" & ".join(keys): len(axes[keys[0]]) for keys in slots}, source)
+    refuse_oversized_grid(axes, source, joint)
     columns = [list(zip(*(axes[k] for k in keys))) for keys in slots]
     points = []
     for combo in itertools.product(*columns):

@@ -15,7 +15,7 @@ from gdlab.config.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
 from gdlab.sweep.grid import grid, variant_dir_name
-from gdlab.sweep.section import Places, value_place
+from gdlab.sweep.section import Places, same_config_error, value_place
 from gdlab.yamldump import format_value
 from gdlab.yamlio import parse_scalar
 
@@ -132,8 +132,7 @@ def plan_variants(base_raw: dict, axes: dict[str, list[Any]], source: str, fixed
         cfg = validate(raw, where, f"{source}: variant {i} ({label})")
         first = seen.setdefault(json.dumps(cfg.resolved(), sort_keys=True), (i, label))
         if first[0] != i:  # 0.1,0.1 or 1,1.0, or values a kind switch drops (momentum beside Adam)
-            raise GdlabError(f"{source}: variants {first[0]} ({first[1]}) and {i} ({label}) are the same config; "
-                             "the sweep would train it twice: give each value once")
+            raise same_config_error(first, (i, label), axes, joint, places or {}, source)
         plans.append(VariantPlan(i, variant_dir_name(i, width, point, list(axes)), point, cfg, dropped,
                                  [arg for _, arg in fixed], reset))
     return plans

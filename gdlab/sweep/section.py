@@ -84,3 +84,19 @@ def value_place(places: Places, axes: dict[str, list[Any]], key: str, value: Any
         if index is not None:
             return items[index]
     return at
+
+
+def same_config_error(first: tuple[int, str], second: tuple[int, str], axes: dict[str, list[Any]], joint: list[str],
+                      places: Places, source: str) -> GdlabError:
+    """Two variants (index, label) that are the same config, at the list item the second gets where it differs
+    from the first (an axis the file gives before one the command line gives, which names `source`)."""
+    from gdlab.sweep.grid import grid
+
+    index = grid({key: list(range(len(values))) for key, values in axes.items()}, None, joint)  # the same order
+    a, b = index[first[0]], index[second[0]]
+    differ = [key for key in axes if a[key] != b[key]]
+    key = next((k for k in differ if k in places), differ[0])
+    at, items = places.get(key, (source, None))
+    at = items[b[key]] if items is not None and len(items) == len(axes[key]) else at
+    return GdlabError(f"{at}: variants {first[0]} ({first[1]}) and {second[0]} ({second[1]}) are the same config; "
+                      "the sweep would train it twice: give each value once")

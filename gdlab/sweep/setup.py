@@ -15,7 +15,7 @@ from gdlab.errors import GdlabError
 from gdlab.loading import (
     _keyword_form, absolutize_paths, apply_override, config_relative, default_name, dropped_notes, load_raw,
 )
-from gdlab.sweep.grid import joint_axes, parse_axis_arg, refuse_oversized_search
+from gdlab.sweep.grid import joint_axes, parse_axis_arg, refuse_oversized_grid, refuse_oversized_search
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, plan_variants
 from gdlab.sweep.distributions import Distribution
 from gdlab.sweep.sampling import draw_axes, search_settings
@@ -75,7 +75,9 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
             axes[key] = values
     if search[2] != "--samples" and yaml_drawn and not any(isinstance(v, Distribution) for v in axes.values()):
         search = (None, *search[1:])  # the command line replaced every drawn axis: the section's samples draw nothing
-    refuse_oversized_search(axes, search[0], str(config))
+    # a grid too large is the section's doing where it gives an axis: its line, as for its other errors
+    sized = place(where, (), str(config)) if any(k in places for k in axes) else str(config)
+    refuse_oversized_search(axes, search[0], sized)
     sampling = draw_axes(axes, search, str(config), places)
     flags = [f"--sample-seed {sample_seed}"] * (sample_seed is not None) + [f"--sampler {sampler}"] * (sampler is not None)
     if sampling is None and flags:  # as --samples with nothing to draw: a flag that does nothing
@@ -95,6 +97,7 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     if sampling and sampling["sampler"] == "sobol" and n & (n - 1):  # 2^m points tile the cube evenly; others do not
         notes.append(f"sampler sobol with {n} samples: a Sobol sequence is balanced exactly only for a power "
                      f"of 2 ({1 << (n.bit_length() - 1)} or {1 << n.bit_length()}); --sampler lhs balances any number")
+    refuse_oversized_grid(axes, sized, joint_axes(axes, sampling))
     plans = plan_variants(raw, axes, str(config), fixed, joint_axes(axes, sampling), places)
     if all(getattr(p.cfg.scheduler, "cycle_momentum", False) for p in plans):
         refuse_cycled_axes(plans, axes, str(config))

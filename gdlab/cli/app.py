@@ -22,6 +22,9 @@ PIPED_HELP_WIDTH = 80
 def _piped_help_width():
     import typer.rich_utils as rich_utils  # help only: what typer draws it with
 
+    if not hasattr(rich_utils, "MAX_WIDTH"):  # a typer internal: another version may draw help otherwise
+        yield
+        return
     saved = rich_utils.MAX_WIDTH
     if saved is None and not sys.stdout.isatty():  # TERMINAL_WIDTH, typer's own setting, is left as set
         from rich.console import Console

@@ -568,3 +568,14 @@ def test_a_resumed_run_reports_the_summary_of_an_uninterrupted_one(tmp_path):
     assert b["resumed_from_step"] == 42 and val.idxmin() <= 42  # the premise: the best is among the rows kept
     timing = {"wall_s", "steps_per_s", "started_at", "finished_at", "resumed_from_step"}
     assert {k: v for k, v in a.items() if k not in timing} == {k: v for k, v in b.items() if k not in timing}
+
+
+@pytest.mark.parametrize("extra", [["--runs", "OUT"], ["--run-dir", "OUT"], ["--smoke"], ["optimizer.lr=0.1"]])
+def test_resume_takes_the_run_folder_only(tmp_path, extra):
+    """A resumed run stays in its folder: --runs was accepted and silently ignored."""
+    from tests.helpers import invoke, one_error_line
+
+    extra = [str(tmp_path / "out") if a == "OUT" else a for a in extra]
+    args = ["train", *(["configs/quickstart.yaml"] if "=" in extra[0] else []), "--resume", tmp_path / "run", *extra]
+    one_error_line(invoke(*args), 2, "--resume takes the run folder only")
+    assert not (tmp_path / "out").exists()

@@ -66,7 +66,7 @@ def train_command(
         raise GdlabError("--smoke with --expect: a smoke run trains a handful of steps, too few for a bar on the "
                          "trained model; check the bars on a full run, and the files with --smoke")
     if resume is not None:
-        if config is not None or overrides or smoke or run_dir is not None:
+        if config is not None or overrides or smoke or placed:  # --runs too: it would be ignored
             raise GdlabError("--resume takes the run folder only: its config.yaml and checkpoint say how to go on")
         from gdlab.train import resume_folder
 

@@ -31,9 +31,16 @@ class TrainResult:
 
 
 def smoke(cfg: Config) -> Config:
-    """The same config cut to a handful of steps: proves it builds, trains and writes, fast."""
+    """The same config cut to a handful of steps: proves it builds, trains and writes, fast. A OneCycleLR cycles
+    over those steps, as 5 steps hold no epoch's cycle nor a rise of pct_start 0.2 or less (torch's 0.3 then).
+    What the full run would refuse before training (its cycle too short for its length, ...) is refused here."""
+    prepare_data(cfg)
     train = cfg.train.model_copy(update={"epochs": None, "steps": SMOKE_STEPS, "eval_every": None, "checkpoint_every": None})
-    return cfg.model_copy(update={"train": train})
+    scheduler = cfg.scheduler
+    if scheduler is not None and scheduler.name == "OneCycleLR":
+        pct = scheduler.pct_start if scheduler.pct_start * SMOKE_STEPS > 1 else 0.3
+        scheduler = scheduler.model_copy(update={"interval": "step", "pct_start": pct})
+    return cfg.model_copy(update={"train": train, "scheduler": scheduler})
 
 
 def check_smoke_files(cfg: Config, folder: Path) -> None:

@@ -89,3 +89,32 @@ def test_a_three_phase_cycle_whose_last_phase_has_no_length_trains_to_its_end(tm
             sched.step()
     assert metrics["step"].tolist() == [1, 2, 3, 4, 5]
     assert metrics["lr"].tolist() == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("overrides", [
+    ["train.steps=null", "train.epochs=20", "train.batch_size=9", "scheduler.interval=epoch", "scheduler.pct_start=0.3"],
+    ["train.steps=200"],  # pct_start 0.1: a rise of 20 steps, which 5 steps would cut to half of one
+])
+def test_a_smoke_run_cycles_over_its_own_steps(tmp_path, overrides):
+    """A smoke run's 5 steps are one epoch and a rise under one step: judged on those, a config whose full run
+    cycles properly was refused ('OneCycleLR over 1 epoch has no cycle'). Its cycle runs over the 5 steps."""
+    path = tmp_path / "oc.yaml"
+    path.write_text(CONFIG)
+    result = invoke("train", path, *overrides, "--smoke", "--run-dir", tmp_path / "r", "-q")
+    assert result.exit_code == 0, result.stderr
+    opt = torch.optim.SGD([torch.zeros(1)], lr=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=5, pct_start=0.3, cycle_momentum=False)
+    expected = []
+    for _ in range(5):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert pd.read_csv(tmp_path / "r" / "metrics.csv")["lr"].tolist() == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_smoke_run_refuses_a_cycle_its_full_run_refuses(tmp_path):
+    path = tmp_path / "oc.yaml"
+    path.write_text(CONFIG)  # pct_start 0.1 of 10 steps: the full run is refused
+    one_error_line(invoke("train", path, "--smoke", "--run-dir", tmp_path / "r"), 2, "oc.yaml",
+                   "scheduler.pct_start: 0.1 of 10 steps")
+    assert not (tmp_path / "r").exists()

@@ -77,7 +77,6 @@ def train_command(
     check_applicable(expectations, cfg, resuming=resume is not None)
     from gdlab.train import smoke as smoke_config, train
 
-    cfg = smoke_config(cfg) if smoke else cfg
     made_tmp = smoke and not placed
     run_dir = Path(tempfile.mkdtemp(prefix=f"gdlab-smoke-{cfg.name}-")) if made_tmp else run_dir
     console = output_console()
@@ -93,8 +92,8 @@ def train_command(
 
             result = resume_run(resume, observers=[bar] if bar else [], expect=expectations, on_start=start)
         else:
-            result = train(
-                cfg, run_dir=run_dir, runs_root=runs_root, overrides=overrides or [],
+            result = train(  # a smoke run refuses what the full run would, then trains its few steps
+                smoke_config(cfg) if smoke else cfg, run_dir=run_dir, runs_root=runs_root, overrides=overrides or [],
                 observers=[bar] if bar else [], expect=expectations, on_start=start,
             )
     except GdlabError as exc:

@@ -125,7 +125,7 @@ def discard_unstarted(folder: Path, disposable: tuple[str, ...] = HEADER_FILES) 
 # What gdlab writes in a run folder, plots at their default names included: a rerun clears these and nothing
 # else, so notes a user keeps beside them survive.
 OWN_FILES = (*HEADER_FILES, "metrics.csv", "summary.json", "model.pt", "error.log", "checkpoint.pt",
-             "checkpoint.prev.pt", "loss.png", "boundary.png")
+             "checkpoint.prev.pt", "loss.png", "boundary.png", "boundary_snapshots.png")
 SNAPSHOT_NAME = re.compile(r"step_\d+\.pt")
 
 

@@ -17,7 +17,7 @@ def test_sweep_resume_reruns_a_variant_but_keeps_the_users_files_in_its_folder(t
     variant = out / "000_lr=0.1"
     steps = json.loads((variant / "summary.json").read_text())["steps"]
     (variant / "summary.json").unlink()  # unfinished: a resume reruns it
-    gdlab_leftovers = ["error.log", "loss.png", "boundary.png", ".metrics.csv.a1b2.tmp", "snapshots/step_0000099.pt"]
+    gdlab_leftovers = ["error.log", "loss.png", "boundary.png", "boundary_snapshots.png", ".metrics.csv.a1b2.tmp", "snapshots/step_0000099.pt"]
     for name in gdlab_leftovers:
         (variant / name).write_text("old")
     mine = {"notes.txt": "x", ".notes.tmp": "y", "plots/mine.png": "z", "snapshots/README": "w"}

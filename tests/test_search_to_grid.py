@@ -27,3 +27,18 @@ def test_a_sample_seed_for_a_grid_is_refused_as_samples_is(tmp_path):
     one_error_line(invoke("sweep", cfg, "optimizer.lr=0.01,0.1", "--sample-seed", "3", "--run-dir", tmp_path / "sw"), 2,
                    "--sample-seed 3: no axis is drawn at random")
     assert not (tmp_path / "sw").exists()
+
+
+def test_every_setting_with_nothing_to_draw_is_refused_in_the_same_words(tmp_path):
+    """--samples, --sample-seed, --sampler and the section's samples, sample_seed and sampler are refused for the
+    same reason; the section's samples said it in other words than its sampler (and gave no way out)."""
+    grid = {"optimizer.lr": [0.01, 0.1]}
+    cases = [({**grid, key: value}, [], f"sweep.{key}") for key, value in (("samples", 4), ("sample_seed", 3),
+                                                                          ("sampler", "sobol"))]
+    cases += [(grid, [flag, value], flag) for flag, value in (("--samples", "4"), ("--sample-seed", "3"),
+                                                              ("--sampler", "sobol"))]
+    for section, flags, name in cases:
+        cfg = write_config(tmp_path, sweep=section)
+        line = one_error_line(invoke("sweep", cfg, *flags, "--dry-run"), 2, name)
+        assert line.endswith(": no axis is drawn at random; give one as a distribution (loguniform, uniform, "
+                             f"randint, choice), e.g. optimizer.lr=loguniform(1e-4,1), or drop {name}"), line

@@ -111,6 +111,13 @@ def search_settings(section: Any, source: str, samples: int | None, seed: int | 
     return samples, 0 if seed is None else seed, where, sampler or "random"
 
 
+def nothing_drawn(given: str, drop: str) -> GdlabError:
+    """The refusal of a random search's setting (`--samples 3`, the section's `sampler`) where no axis is drawn:
+    it would do nothing. One wording for all six, flag or section entry."""
+    return GdlabError(f"{given}: no axis is drawn at random; give one as a distribution (loguniform, uniform, "
+                      f"randint, choice), e.g. optimizer.lr=loguniform(1e-4,1), or drop {drop}")
+
+
 def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str, str], source: str,
               places: dict | None = None) -> dict | None:
     """Replace each distribution in `axes` by its drawn values (in place); what sweep.yaml records of the
@@ -119,8 +126,7 @@ def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str, str], 
     dists = {key: value for key, value in axes.items() if isinstance(value, Distribution)}
     if not dists:
         if samples is not None:
-            raise GdlabError(f"{where} {samples}: no axis is drawn at random; give one as a distribution, e.g. "
-                             "optimizer.lr=loguniform(1e-4,1) (also uniform, randint, choice)")
+            raise nothing_drawn(f"{where} {samples}", where.rsplit(": ", 1)[-1])
         return None
     if samples is None:
         key, dist = next(iter(dists.items()))

@@ -18,7 +18,7 @@ from gdlab.loading import (
 from gdlab.sweep.grid import joint_axes, parse_axis_arg, refuse_oversized_grid, refuse_oversized_search
 from gdlab.sweep.plan import VariantPlan, check_axis_keys, plan_variants
 from gdlab.sweep.distributions import Distribution
-from gdlab.sweep.sampling import draw_axes, search_settings
+from gdlab.sweep.sampling import draw_axes, nothing_drawn, search_settings
 from gdlab.sweep.section import place, read_section
 
 
@@ -81,11 +81,9 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     sampling = draw_axes(axes, search, str(config), places)
     flags = [f"--sample-seed {sample_seed}"] * (sample_seed is not None) + [f"--sampler {sampler}"] * (sampler is not None)
     if sampling is None and flags:  # as --samples with nothing to draw: a flag that does nothing
-        raise GdlabError(f"{flags[0]}: no axis is drawn at random; give one as a distribution, "
-                         f"e.g. optimizer.lr=loguniform(1e-4,1), or drop {flags[0].split()[0]}")
+        raise nothing_drawn(flags[0], flags[0].split()[0])
     if sampling is None and settings and not yaml_drawn:  # the section's own, as the flags: they would do nothing
-        raise GdlabError(f"{place(where, (settings[0],), str(config))}: sweep.{settings[0]}: no axis is drawn at "
-                         f"random; give one as a distribution, e.g. optimizer.lr: loguniform(1e-4,1), or drop it")
+        raise nothing_drawn(f"{place(where, (settings[0],), str(config))}: sweep.{settings[0]}", f"sweep.{settings[0]}")
     check_axis_keys(axes, fixed, str(config), places)
     # fixed overrides follow `gdlab train`'s rules: kind switches drop foreign keys, steps replaces epochs
     dropped, reset = follow_set_keys(raw, before, [path for path, _ in fixed])

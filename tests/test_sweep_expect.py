@@ -120,3 +120,23 @@ def test_a_resume_judges_its_bars_over_every_variant(tmp_path):
     assert resumed.exit_code == 1 and f"for the best variant ({best.name})" in resumed.stderr, resumed.stderr
     refused = invoke("sweep", "--resume", tmp_path / "s", "--expect", "bogus<1")
     one_error_line(refused, 2, "unknown name 'bogus'")
+
+
+SEED_SENSITIVE = ("name: edge\ndata: {name: moons, n_samples: 80, noise: 0.1, val_fraction: 0.25}\n"
+                  "model: [{Linear: [2, 8]}, Tanh, {Linear: [8, 2]}]\nloss: CrossEntropyLoss\n"
+                  "optimizer: {name: SGD, lr: 5}\ntrain: {steps: 20, diverge_factor: 6, device: cpu}\n")
+
+
+def test_a_seed_that_diverged_fails_the_bar_of_its_setting(tmp_path):
+    """At lr 5 seed 1 diverges at step 5 and seed 2 completes; the diverged one's summary keeps its last
+    evaluation's val loss, a finite number that met the bar, so one lucky seed passed for the setting."""
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(SEED_SENSITIVE)
+    result = invoke("sweep", cfg, "seed=1,2", "--run-dir", tmp_path / "s", "-q", "--expect", "final_val_loss<100")
+    with open(tmp_path / "s" / "sweep.csv", newline="") as f:
+        rows = {r["seed"]: r for r in csv.DictReader(f)}
+    assert [rows["1"]["status"], rows["2"]["status"]] == ["diverged", "completed"]  # the premise
+    assert summary(tmp_path / "s" / rows["1"]["run_dir"])["final_val_loss"] < 100
+    assert result.exit_code == 1
+    assert ("gdlab: expectation failed: expected final_val_loss<100, but only 1 of 2 seeds of the best setting "
+            "(base, mean over 2 seeds) completed with a finite final_val_loss (diverged 1)") in result.stderr

@@ -32,8 +32,8 @@ def check_sweep_applicable(expectations: list[Expectation], configs: list, sharp
 def judge_best(expectations: list[Expectation], rows: list[dict], axes: list[str], folder: Path,
                rank_by: str | None, default: str | None) -> list[str]:
     """Why each missed bar missed, judged on the best setting: the first completed variant of the ranking, or,
-    with several seeds, the mean over the seeds of the setting ranked first over seeds (every seed must have a
-    finite value: a diverged seed fails the bar, as one lucky seed is no result)."""
+    with several seeds, the mean over the seeds of the setting ranked first over seeds (every seed must complete
+    with a finite value: a diverged seed fails the bar, as one lucky seed is no result)."""
     if not expectations:
         return []
     seeds = "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1
@@ -55,14 +55,18 @@ def judge_best(expectations: list[Expectation], rows: list[dict], axes: list[str
         return [f"expected {e.text}, but no variant of the sweep completed ({said})" for e in expectations]
     summaries = [_summary(folder / r["run_dir"]) for r in members]
     out = []
+    # a seed that did not complete counts as no value: a diverged run's summary keeps its last evaluation's
+    # val loss, a finite number that could meet the bar
+    unfinished = [r.get("status") for r in members if r.get("status") != "completed"]
+    also = f" ({', '.join(f'{k} {unfinished.count(k)}' for k in dict.fromkeys(unfinished))})" if unfinished else ""
     for e in expectations:
         values = [e.value(s, None if e.name in s or f"final_{e.name}" in s
                           else last_values(folder / r["run_dir"] / "metrics.csv", {e.name}))
-                  for s, r in zip(summaries, members)]
+                  if r.get("status") == "completed" else None for s, r in zip(summaries, members)]
         finite = [v for v in values if isinstance(v, (int, float)) and v == v and abs(v) != float("inf")]
         value = statistics.fmean(finite) if len(finite) == len(values) else None
-        missing = (f"{len(values) - len(finite)} of {len(values)} seeds of {whose} have no finite {e.name}" if seeds
-                   else f"{whose} has no finite {e.name}")
+        missing = (f"only {len(finite)} of {len(values)} seeds of {whose} completed with a finite {e.name}{also}"
+                   if seeds else f"{whose} has no finite {e.name}")
         if (msg := e.verdict(value, missing)) is not None:
             out.append(msg if value is None else f"{msg} for {whose}")
     return out

@@ -4,6 +4,7 @@ folders are under a root. `gdlab train --resume`, `runs` and `plot` all ask here
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from gdlab.errors import GdlabError
@@ -14,6 +15,7 @@ SWEEP_YAML = "sweep.yaml"  # written first: a sweep stopped or still starting ma
 LRFIND_FILES = ("lr_find.csv", "lr_find.json")
 KINDS = "a run folder (metrics.csv), a sweep folder (sweep.csv) or an lr-find folder (lr_find.csv)"
 KIND_FILES = (*RUN_FILES, SWEEP_FILE, SWEEP_YAML)  # the files whose presence says what a folder is
+VARIANT_NAME = re.compile(r"\d{3,}(_|$)")  # a sweep's variant folder: 000_lr=0.1, or 000 with no axis
 
 
 def folder_in_place(folder: Path, names: tuple[str, ...] = KIND_FILES) -> Path | None:

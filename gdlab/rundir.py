@@ -126,7 +126,7 @@ def discard_unstarted(folder: Path, disposable: tuple[str, ...] = HEADER_FILES) 
 # else, so notes a user keeps beside them survive.
 OWN_FILES = (*HEADER_FILES, "metrics.csv", "summary.json", "model.pt", "error.log", "checkpoint.pt",
              "checkpoint.prev.pt", "loss.png", "boundary.png", "boundary_snapshots.png")
-SNAPSHOT_NAME = re.compile(r"step_\d+\.pt")
+SNAPSHOT_NAME = re.compile(r"step_(\d+)\.pt")  # snapshots/step_0000100.pt (run_files.save_snapshots)
 
 
 def is_own_temp(name: str, own: tuple[str, ...] = OWN_FILES) -> bool:

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from gdlab.errors import GdlabError, first_sentence
+from gdlab.rundir import SNAPSHOT_NAME
 
-_SNAPSHOT = re.compile(r"^step_(\d+)\.pt$")
 MAX_SNAPSHOTS = 6  # snapshots a boundary figure shows at most
 
 
@@ -105,7 +105,7 @@ def snapshot_files(folder: Path) -> dict[int, Path]:
     directory = folder / "snapshots"
     if directory.is_dir():
         for path in directory.iterdir():
-            match = _SNAPSHOT.match(path.name)
+            match = SNAPSHOT_NAME.fullmatch(path.name)
             if match and path.is_file():
                 found[int(match[1])] = path
     return found

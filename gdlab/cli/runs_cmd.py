@@ -43,14 +43,12 @@ def _unstarted_variant(root: Path) -> str | None:
     """What an empty variant folder of a sweep is (else None): a sweep makes every variant's folder before it
     trains the first, and a stopped one leaves those it never reached (under Ray a variant's files come only
     when its task ends, so its folder is empty while it trains too)."""
-    import re
-
-    from gdlab.folder_kinds import is_sweep_folder
+    from gdlab.folder_kinds import VARIANT_NAME, is_sweep_folder
     from gdlab.folder_lock import LOCK_NAME, locked_now
 
     sweep = root.parent
     try:
-        if not (re.match(r"\d{3,}(_|$)", root.name) and root.is_dir() and is_sweep_folder(sweep)):
+        if not (VARIANT_NAME.match(root.name) and root.is_dir() and is_sweep_folder(sweep)):
             return None
     except OSError:
         return None

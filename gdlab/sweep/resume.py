@@ -93,13 +93,12 @@ def check_variant_files(setup: SweepSetup, folder: Path) -> None:
 def check_unchanged(setup: SweepSetup, folder: Path) -> None:
     """Refuse a resume after sweep.yaml was edited: every variant folder must belong to a planned variant,
     and a finished one's config.yaml must be what the sweep now plans for it (keys a newer gdlab added aside)."""
-    import re
-
     from gdlab.flatkeys import describe_changes, flatten
+    from gdlab.folder_kinds import VARIANT_NAME
 
     planned = {p.dir_name: p for p in setup.plans}
     for run in sorted(folder.iterdir()):
-        if not (run.is_dir() and re.match(r"\d{3,}(_|$)", run.name)):
+        if not (run.is_dir() and VARIANT_NAME.match(run.name)):
             continue
         plan = planned.get(run.name)
         if plan is None:

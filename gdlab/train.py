@@ -161,7 +161,7 @@ def _resume_locked(folder: Path, observers, expect, on_start) -> TrainResult:
     check_applicable(expect, cfg, resuming=True)
     state = load_checkpoint(folder)
     check_config_unchanged(folder, state.get("config"), cfg.resolved(), state["step"])
-    data = prepare_data(cfg)
+    data = prepare_data(cfg, resumed=True)
     if _total_steps(cfg, data) < state["step"]:
         raise GdlabError(f"--resume {show(folder)}: config.yaml's run is {_total_steps(cfg, data)} steps, but its checkpoint "
                          f"is at step {state['step']} already; set train.steps (or epochs) beyond it")

@@ -118,3 +118,20 @@ def test_a_smoke_run_refuses_a_cycle_its_full_run_refuses(tmp_path):
     one_error_line(invoke("train", path, "--smoke", "--run-dir", tmp_path / "r"), 2, "oc.yaml",
                    "scheduler.pct_start: 0.1 of 10 steps")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_run_that_trained_under_a_short_rise_can_still_be_resumed(tmp_path, monkeypatch):
+    """A run started before the refusal (here: with it turned off) trained under torch's schedule; its resume
+    was refused, saying to change pct_start, an edit the resume then refuses: no way to finish the run."""
+    import gdlab.runner
+
+    path = tmp_path / "oc.yaml"
+    path.write_text(CONFIG.replace("steps: 10", "steps: 6, checkpoint_every: 2"))  # pct_start 0.1 of 6 steps
+    with monkeypatch.context() as patched:
+        patched.setattr(gdlab.runner, "check_one_cycle", lambda cfg, n_train: None)
+        assert invoke("train", path, "--run-dir", tmp_path / "r", "-q").exit_code == 0
+    (tmp_path / "r" / "summary.json").unlink()  # as a killed run leaves it
+    result = invoke("train", "--resume", tmp_path / "r", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["status"] == "completed"
+    one_error_line(invoke("train", path, "--run-dir", tmp_path / "new"), 2, "scheduler.pct_start: 0.1 of 6 steps")

@@ -191,7 +191,8 @@ def test_runs_gives_a_sweeps_best_over_its_finished_variants_only(tmp_path):
     ((0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5), ["0.02", "0.05", "0.2", "0.5"]),  # every 2nd of seven
     ((0.001, 0.01, 0.1, 1.0), None),  # three decades: matplotlib's decade ticks, as before
     ((0.3, 0.9, 0.95, 1.0, 1.5), ["0.3", "0.9", "1", "1.5"]),  # 0.9, 0.95 and 1 printed as one `0.90.951`
-    ((0.1, 0.2, 0.33, 0.35), ["0.1", "0.2", "0.35"]),  # the last kept, in place of a neighbour too close
+    ((0.1, 0.2, 0.33, 0.35), ["0.1", "0.2", "0.35"]),
+    ((0.1, 0.11, 0.12, 0.13, 0.14, 0.15), ["0.11", "0.13", "0.15"]),  # every 2nd from the top: 0.15 was dropped  # the last kept, in place of a neighbour too close
 ])
 def test_the_sensitivity_axis_of_a_narrow_lr_range_is_ticked_at_the_swept_values(tmp_path, lrs, labels):
     """Spanning a decade or two, matplotlib labelled minor ticks and they ran together: 3×10⁻²4×10⁻²6×10⁻²."""

@@ -32,7 +32,7 @@ def spaced_apart(values: np.ndarray) -> list[float]:
 
 def label_swept_values(ax, values) -> None:
     """On a log x axis whose values span under two decades, tick the swept values themselves (`0.03`,
-    `0.3`; every n-th when there are many): matplotlib labels minor ticks there, and they collide
+    `0.3`; every n-th when there are many, counted from the largest): matplotlib labels minor ticks there, and they collide
     (`3×10⁻²4×10⁻²6×10⁻²`). Wider spans keep its decade ticks."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
@@ -42,6 +42,6 @@ def label_swept_values(ax, values) -> None:
         return
     spaced = spaced_apart(shown)
     every = -(-len(spaced) // MAX_VALUE_TICKS)
-    ax.xaxis.set_major_locator(FixedLocator(spaced[::every]))
+    ax.xaxis.set_major_locator(FixedLocator(spaced[::-1][::every][::-1]))  # counted from the top: the largest stays
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())

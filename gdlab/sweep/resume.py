@@ -81,7 +81,7 @@ def check_variant_files(setup: SweepSetup, folder: Path) -> None:
         try:
             other = "a link" if variant.is_symlink() else "a file" if variant.exists() and not variant.is_dir() else None
             if other is not None:
-                raise GdlabError(f"--resume {show(folder)}: {variant}: {other}, not a variant folder; gdlab keeps "
+                raise GdlabError(f"--resume {show(folder)}: {show(variant)}: {other}, not a variant folder; gdlab keeps "
                                  "each variant in a folder of its own: move it away")
             blocked = folder_in_place(variant, VARIANT_FILES)
         except OSError as exc:  # a variant folder we may not enter

@@ -89,6 +89,7 @@ def test_a_sweep_whose_every_variant_diverged_misses_every_bar(tmp_path):
     ("bogus<1", [], ["--expect 'bogus<1': unknown name 'bogus'"]),
     ("init_sharpness<10", [], ["a sweep measures init_sharpness only with --sharpness"]),
     ("sharpness<10", [], ["the run records no sharpness; set train.sharpness_every"]),
+    ("sharpness_unsettled<=0", [], ["the run records no sharpness"]),
     ("val_accuracy>0.5", ["data.val_fraction=0"], ["data.val_fraction is 0"]),
     ("final_val_loss<", [], ["write NAME OP NUMBER"]),
 ])
@@ -102,10 +103,11 @@ def test_a_bar_no_variant_could_report_is_refused_before_anything_runs(tmp_path,
 
 def test_init_sharpness_bars_with_sharpness_are_judged(tmp_path):
     result = invoke("sweep", config(tmp_path), "optimizer.lr=0.01,0.3", "--run-dir", tmp_path / "s", "-q",
-                    "--sharpness", "--expect", "init_sharpness<0")
+                    "--sharpness", "--expect", "init_sharpness<0", "--expect", "sharpness_unsettled>0")
     assert result.exit_code == 1
-    value = summary(best_by_val_loss(tmp_path / "s"))["init_sharpness"]
-    assert f"got init_sharpness={value:.6g}" in result.stderr
+    best = summary(best_by_val_loss(tmp_path / "s"))
+    assert f"got init_sharpness={best['init_sharpness']:.6g}" in result.stderr
+    assert f"got sharpness_unsettled={best['sharpness_unsettled']:.6g}" in result.stderr  # --sharpness counts it
 
 
 def test_a_resume_judges_its_bars_over_every_variant(tmp_path):

@@ -54,34 +54,35 @@ def test_train_without_sharpness_or_with_adam_shows_no_edge(tmp_path):
     assert table_value(out, "sharpness") and "stability edge" not in out  # Adam rescales each weight's step: no such edge
 
 
-def test_a_sharpness_sweep_ranks_variants_beside_their_init_sharpness_and_edge_lr(tmp_path):
-    raw = json.loads(json.dumps(LINEAR)) | {"optimizer": {"name": "SGD", "lr": 0.1, "momentum": 0.5}}
+def sharpness_sweep(tmp_path, optimizer: dict, axis: str):
+    """A --sharpness sweep of LINEAR over `axis`, its last two table columns checked to be init_sharpness and
+    stability_edge: sweep.csv indexed by the axis, and a function giving those two cells of a value's row."""
+    raw = json.loads(json.dumps(LINEAR)) | {"optimizer": optimizer}
     raw["train"]["sharpness_every"] = None
-    result = invoke("sweep", write(tmp_path, raw), "optimizer.name=GD,SGD,Adam", "--sharpness", "--run-dir", tmp_path / "s")
+    result = invoke("sweep", write(tmp_path, raw), axis, "--sharpness", "--run-dir", tmp_path / "s")
     assert result.exit_code == 0, result.stderr
-    table = pd.read_csv(tmp_path / "s" / "sweep.csv").set_index("optimizer.name")
+    table = pd.read_csv(tmp_path / "s" / "sweep.csv").set_index(axis.split("=")[0])
     header = next(ln for ln in result.stdout.splitlines() if "init_sharpness" in ln)
     assert header.split("┃")[-3:-1] == [" init_sharpness ", " stability_edge "]
+
+    def cells(value) -> list[str]:
+        (row,) = [ln for ln in result.stdout.splitlines() if f"│ {value} " in ln]
+        return [c.strip() for c in row.split("│")[1:-1]][-2:]
+
+    return table, cells
+
+
+def test_a_sharpness_sweep_ranks_variants_beside_their_init_sharpness_and_edge_lr(tmp_path):
+    table, cells = sharpness_sweep(tmp_path, {"name": "SGD", "lr": 0.1, "momentum": 0.5}, "optimizer.name=GD,SGD,Adam")
     expected = {"GD": 2 / table.loc["GD", "init_sharpness"],  # 2/λ, and heavy ball's 2(1+β)/λ
                 "SGD": 2 * 1.5 / table.loc["SGD", "init_sharpness"], "Adam": None}
     for name, edge in expected.items():
-        (row,) = [ln for ln in result.stdout.splitlines() if f"│ {name} " in ln]
-        cells = [c.strip() for c in row.split("│")[1:-1]]
-        assert cells[-2] == f"{table.loc[name, 'init_sharpness']:.4g}"
-        assert cells[-1] == ("-" if edge is None else f"{edge:.4g}")
-    assert "stability_edge" not in pd.read_csv(tmp_path / "s" / "sweep.csv").columns  # display only
+        assert cells(name) == [f"{table.loc[name, 'init_sharpness']:.4g}", "-" if edge is None else f"{edge:.4g}"]
+    assert "stability_edge" not in table.columns  # display only
 
 
 def test_an_adam_only_sharpness_sweep_shows_the_edge_column_as_dashes(tmp_path):
     """The README says `-` for Adam; a sweep of Adam variants alone left the stability_edge column out."""
-    raw = json.loads(json.dumps(LINEAR)) | {"optimizer": {"name": "Adam", "lr": 0.01}}
-    raw["train"]["sharpness_every"] = None
-    result = invoke("sweep", write(tmp_path, raw), "optimizer.lr=0.01,0.1", "--sharpness", "--run-dir", tmp_path / "s")
-    assert result.exit_code == 0, result.stderr
-    table = pd.read_csv(tmp_path / "s" / "sweep.csv").set_index("optimizer.lr")
-    header = next(ln for ln in result.stdout.splitlines() if "init_sharpness" in ln)
-    assert header.split("┃")[-3:-1] == [" init_sharpness ", " stability_edge "]
+    table, cells = sharpness_sweep(tmp_path, {"name": "Adam", "lr": 0.01}, "optimizer.lr=0.01,0.1")
     for lr in (0.01, 0.1):
-        (row,) = [ln for ln in result.stdout.splitlines() if f"│ {lr} " in ln]
-        cells = [c.strip() for c in row.split("│")[1:-1]]
-        assert cells[-2:] == [f"{table.loc[lr, 'init_sharpness']:.4g}", "-"]
+        assert cells(lr) == [f"{table.loc[lr, 'init_sharpness']:.4g}", "-"]

@@ -142,3 +142,28 @@ def test_a_cycled_momentum_of_zero_leaves_the_buffer_alone_as_torch_does(name, e
         expected, momenta = torch_losses(cfg)
         assert 0.0 in momenta and momenta.index(0.0) < STEPS - 1  # momentum 0 at a step, and more after it
         assert curve == pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+def test_a_checkpoint_from_before_momentum_started_resumes_as_the_run_that_kept_it():
+    """Checkpoints written before `momentum_started` was kept hold a buffer every model started at step 1 (the
+    old update always blended it). Resumed just before a step whose momentum is 0 for one model, that buffer
+    must still count as started, as in the uninterrupted run: taken as unstarted, it restarts from the raw
+    gradient at the next step with momentum."""
+    from gdlab.engine.optim import StackedOptimizer
+
+    cfg = cycled("SGD", 0.1, momentum=0.9).optimizer
+    momenta = [[0.9, 0.9], [0.5, 0.9], [0.0, 0.5], [0.5, 0.9], [0.9, 0.9]]  # model 0 at 0 on the third step
+    grads = torch.randn(len(momenta), 2, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    lr = torch.full((2, 1), 0.1, dtype=torch.float64)
+
+    def run(forget_at: int | None) -> torch.Tensor:
+        p = torch.zeros(2, 3, dtype=torch.float64)
+        opt = StackedOptimizer([cfg, cfg], p)
+        for i, (m, g) in enumerate(zip(momenta, grads)):
+            if i == forget_at:
+                del opt.state["momentum_started"]  # as a checkpoint from before it was kept loads
+            opt.set_momentum(m)
+            opt.step(p, g.clone(), lr)
+        return p
+
+    assert torch.equal(run(forget_at=2), run(forget_at=None))

@@ -16,19 +16,20 @@ def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool
     signal cut variants short (its bars not judged), 1 if any failed or a bar on the best setting was missed,
     else return (0)."""
     from gdlab.sweep import run as sweep_run
+    from gdlab.sweep.rank import default_rank_by
 
     rows = sweep_run.sweep_rows(setup, folder, summaries)
+    default = default_rank_by(p.cfg for p in setup.plans)  # the score the configs call for, without --rank-by
     if not quiet:
         from rich.text import Text
 
         from gdlab.cli.sharpness_view import add_edges
         from gdlab.cli.streams import print_fitted
         from gdlab.cli.sweep_ranking import ranking_tables
-        from gdlab.sweep.rank import default_rank_by
 
         if any(r.get("init_sharpness") is not None for r in rows):  # --sharpness: each variant's edge lr beside it
             add_edges(rows, [p.cfg.optimizer.model_dump() for p in setup.plans])
-        for table in ranking_tables(rows, list(setup.axes), rank_by, default_rank_by(p.cfg for p in setup.plans)):
+        for table in ranking_tables(rows, list(setup.axes), rank_by, default):
             print_fitted(console, table, soft_wrap=isinstance(table, Text))  # a note or best line is never wrapped in a log
     sys.stdout.write(f"{folder}\n")
     from gdlab.cli.run_notes import note_eager_steps, note_rising_losses, note_unsettled_sharpness
@@ -42,10 +43,8 @@ def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool
     if stop.signum is not None and any(s in ("interrupted", "skipped") for s in statuses):  # not when all finished
         raise typer.Exit(stop.exit_code)
     from gdlab.sweep.expect_best import judge_best
-    from gdlab.sweep.rank import default_rank_by
 
-    missed = judge_best(list(expectations), rows, list(setup.axes), folder, rank_by,
-                        default_rank_by(p.cfg for p in setup.plans))
+    missed = judge_best(list(expectations), rows, list(setup.axes), folder, rank_by, default)
     for msg in missed:
         sys.stderr.write(f"gdlab: expectation failed: {msg}\n")
     bad = sum(s not in sweep_run.DONE for s in statuses)

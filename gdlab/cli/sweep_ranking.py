@@ -10,7 +10,8 @@ from rich.text import Text
 
 from gdlab.cli.progress import fmt_number
 from gdlab.cli.sweep_view import STATUS_STYLE
-from gdlab.sweep.rank import Aggregate, aggregate_over_seeds, best_over_seeds, higher_is_better, rank_rows, score_metric
+from gdlab.sweep.rank import (Aggregate, aggregate_over_seeds, best_setting, higher_is_better, rank_rows, score_metric,
+                              several_seeds)
 from gdlab.yamldump import format_value
 
 SHOW_ALL_UP_TO, SHOW_TOP = 30, 20  # a 1,024-variant sweep's ranking is read from its top; sweep.csv has all
@@ -53,7 +54,7 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
                       fmt_number(r.get("diverged_at_step")), fmt_number(r.get("steps")),
                       *[fmt_number(r.get(c)) for c in sharp], style=style if i == 1 else None)
     tables += _with_notes(table, notes, len(ranked))
-    if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
+    if several_seeds(rows, axes):
         agg = Table(title=f"over seeds: {metric} mean ± std")
         others = [a for a in axes if a != "seed"]
         for a in others:
@@ -81,11 +82,9 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
     one lucky seed is not a better learning rate. Text, not markup: to print unwrapped (soft_wrap) for grep."""
     lines: list[Text] = []
     label = lambda point, keys: ", ".join(f"{a}={format_value(point[a])}" for a in keys) or "(the base config)"  # noqa: E731
-    if "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1:
-        aggs = [a for a in aggregate_over_seeds(rows, axes, rank_by, default) if a.mean is not None]
-        aggs = [a for a in aggs if a.metric == metric] or aggs  # a validation score where there is one
-        # every seed finished beats a partial mean
-        a = best_over_seeds(((a, a.mean, a.n_ok, a.n) for a in aggs), higher_is_better(metric))
+    if several_seeds(rows, axes):
+        # a validation score where there is one, then every seed finished before a partial mean
+        a = best_setting(rows, axes, rank_by, default)
         if a is not None:
             others = [x for x in axes if x != "seed"]
             lines.append(Text(f"best over seeds: {label(a.point, others)}  ({a.metric} {_mean_std(a)}, "

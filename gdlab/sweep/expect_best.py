@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gdlab.errors import GdlabError
 from gdlab.expect import Expectation, check_applicable, last_values
-from gdlab.sweep.rank import aggregate_over_seeds, rank_rows
+from gdlab.sweep.rank import best_setting, rank_rows, several_seeds
 from gdlab.yamldump import format_value
 
 
@@ -36,10 +36,9 @@ def judge_best(expectations: list[Expectation], rows: list[dict], axes: list[str
     with a finite value: a diverged seed fails the bar, as one lucky seed is no result)."""
     if not expectations:
         return []
-    seeds = "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1
+    seeds = several_seeds(rows, axes)
     if seeds:
-        points = aggregate_over_seeds(rows, axes, rank_by, default)
-        best = points[0] if points and points[0].mean is not None else None
+        best = best_setting(rows, axes, rank_by, default)  # the ranking's "best over seeds" line names it too
         members = [r for r in rows if best and all(repr(r[a]) == repr(v) for a, v in best.point.items())]
         label = ", ".join(f"{a}={format_value(v)}" for a, v in best.point.items()) if best else ""
         whose = f"the best setting ({label or 'base'}, mean over {len(members)} seeds)"

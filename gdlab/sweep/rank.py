@@ -105,7 +105,8 @@ class Aggregate:
 def best_over_seeds(points: Iterable[tuple[Any, float | None, int, int]], higher: bool = False) -> Any | None:
     """The key of the best (key, mean, seeds scored, seeds run): the lowest mean (`higher`: the highest)
     among points where every seed finished, or among all when none did, since one lucky seed is not a
-    better setting. The ranking and the sweep plot's star both ask this."""
+    better setting. The sweep plot's star asks this; aggregate_over_seeds orders settings by the same rule
+    (best_setting, for the ranking and `sweep --expect`)."""
     scored = [p for p in points if p[1] is not None]
     pool = [p for p in scored if p[2] == p[3]] or scored
     return (max if higher else min)(pool, key=lambda p: p[1])[0] if pool else None
@@ -144,3 +145,16 @@ def aggregate_over_seeds(rows: list[dict], axes: list[str], rank_by: str | None 
     return sorted(out, key=lambda a: (a.mean is None, a.metric != metric, a.n_ok < a.n,
                                       _signed(a.mean, a.metric) if a.mean is not None else 0.0,
                                       min(map(_status_rank, a.statuses))))
+
+
+def several_seeds(rows: list[dict], axes: list[str]) -> bool:
+    """Whether seed is an axis with more than one value: then a setting is judged by its mean over seeds."""
+    return "seed" in axes and len({repr(r["seed"]) for r in rows}) > 1
+
+
+def best_setting(rows: list[dict], axes: list[str], rank_by: str | None = None,
+                 default: str | None = None) -> Aggregate | None:
+    """The setting a sweep over seeds names best, as best_over_seeds picks it: the first of aggregate_over_seeds'
+    order; None where no setting has a mean. The ranking's best line and `sweep --expect` both ask this."""
+    points = aggregate_over_seeds(rows, axes, rank_by, default)
+    return points[0] if points and points[0].mean is not None else None

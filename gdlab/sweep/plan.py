@@ -15,7 +15,7 @@ from gdlab.config.optim import SCALAR_FIELDS
 from gdlab.errors import GdlabError
 from gdlab.loading import _keyword_form, apply_override, validate
 from gdlab.sweep.grid import grid, variant_dir_name
-from gdlab.sweep.section import Places, same_config_error, value_place
+from gdlab.sweep.section import Places, axis_place, same_config_error, value_place
 from gdlab.yamldump import format_value
 from gdlab.yamlio import parse_scalar
 
@@ -71,23 +71,20 @@ def check_axis_keys(axes: dict[str, list[Any]], fixed: list[tuple[tuple, str]], 
     """Refuse axes whose labels would not say what ran: one over the `sweep` section itself, one inside
     another axis, one that overwrites a one-value override inside it, train.steps beside train.epochs.
     `places`: where the `sweep:` section gives each axis, named in its error."""
-    def at(key: str) -> str:
-        return (places or {}).get(key, (source,))[0]
-
     for key in [*axes, *(".".join(map(str, path)) for path, _ in fixed)]:
         if key.split(".")[0] == "sweep":
             inner = key.split(".", 1)[1] if "." in key else "optimizer.lr"
-            raise GdlabError(f"{at(key)}: '{key}': the sweep: section itself cannot be swept or overridden; "
+            raise GdlabError(f"{axis_place(places, key, source)}: '{key}': the sweep: section itself cannot be swept or overridden; "
                              f"give the axis directly, e.g. {inner}=0.01,0.1")
     paths = {key: key_path(key) for key in axes}
     for outer, op in paths.items():
         for inner, ip in paths.items():
             if inner != outer and ip[: len(op)] == op:
-                raise GdlabError(f"{at(inner)}: the axes '{outer}' and '{inner}' overlap: each value of {outer} sets "
+                raise GdlabError(f"{axis_place(places, inner, source)}: the axes '{outer}' and '{inner}' overlap: each value of {outer} sets "
                                  f"{inner} too, so the {inner} column would not be what ran; sweep one of them")
         for path, arg in fixed:
             if len(path) > len(op) and path[: len(op)] == op:
-                raise GdlabError(f"{at(outer)}: the axis '{outer}' replaces the override '{arg}' inside it; "
+                raise GdlabError(f"{axis_place(places, outer, source)}: the axis '{outer}' replaces the override '{arg}' inside it; "
                                  "write that value into the axis's values instead")
     # `train.epochs=null` unsets the file's epochs for a steps axis: only a value counts as given
     given = {key for key, values in axes.items() if any(v is not None for v in values)}

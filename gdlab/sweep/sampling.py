@@ -13,7 +13,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.sweep.distributions import DIGITS, Distribution
-from gdlab.sweep.section import place
+from gdlab.sweep.section import axis_place, place
 
 # How each sampler is named in tables and plot titles; its keys are what --sampler takes.
 SAMPLER_LABELS = {"random": "random", "sobol": "quasi-random (Sobol)", "halton": "quasi-random (Halton)",
@@ -130,7 +130,7 @@ def draw_axes(axes: dict[str, Any], settings: tuple[int | None, int, str, str], 
         return None
     if samples is None:
         key, dist = next(iter(dists.items()))
-        raise GdlabError(f"{(places or {}).get(key, (source,))[0]}: {key}={dist.text} is drawn at random: say how many draws with --samples N "
+        raise GdlabError(f"{axis_place(places, key, source)}: {key}={dist.text} is drawn at random: say how many draws with --samples N "
                          "(or samples: N in the sweep: section)")
     at, _, asked = where.rpartition(": ")  # the section's samples: the error points at that entry
     axes.update(draw_points(dists, samples, seed, at or source, sampler, asked))

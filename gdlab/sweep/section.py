@@ -75,6 +75,11 @@ def axes_from_yaml(section: Any, source: str, where: Where | None = None) -> dic
     return read_section(section, source, where)[0]
 
 
+def axis_place(places: Places | None, key: str, source: str) -> str:
+    """Where the `sweep:` section gives axis `key` (`file:line:col`); `source` for an axis the command line gave."""
+    return (places or {}).get(key, (source,))[0]
+
+
 def value_place(places: Places, axes: dict[str, list[Any]], key: str, value: Any, source: str) -> str:
     """Where the file gives axis `key`'s `value` (the very object a grid point holds): its list item, else the
     axis's key (values drawn or expanded by gdlab); `source` for an axis the command line gave."""

@@ -95,8 +95,9 @@ def setup_sweep(config: Path, args: list[str], samples: int | None = None, sampl
     if sampling and sampling["sampler"] == "sobol" and n & (n - 1):  # 2^m points tile the cube evenly; others do not
         notes.append(f"sampler sobol with {n} samples: a Sobol sequence is balanced exactly only for a power "
                      f"of 2 ({1 << (n.bit_length() - 1)} or {1 << n.bit_length()}); --sampler lhs balances any number")
-    refuse_oversized_grid(axes, sized, joint_axes(axes, sampling))
-    plans = plan_variants(raw, axes, str(config), fixed, joint_axes(axes, sampling), places)
+    joint = joint_axes(axes, sampling)
+    refuse_oversized_grid(axes, sized, joint)
+    plans = plan_variants(raw, axes, str(config), fixed, joint, places)
     if all(getattr(p.cfg.scheduler, "cycle_momentum", False) for p in plans):
         refuse_cycled_axes(plans, axes, str(config))
     if any(p.cfg.train.checkpoint_every for p in plans):  # every grouping must give the same files

@@ -8,11 +8,16 @@ MAX_VALUE_TICKS = 5  # labels that fit under a 4.8-inch panel: `0.0316` is six c
 CHAR_WIDTH = 0.024  # of the values' log span: a tick label's character on that panel, with its share of a gap
 
 
+def tick_label(value: float) -> str:
+    """A swept value's tick label, whose length spaced_apart measures."""
+    return f"{value:.3g}"
+
+
 def spaced_apart(values: np.ndarray) -> list[float]:
     """The sorted values, less those whose label would touch the one before (0.9, 0.95 and 1 between 0.3 and
     1.5 printed `0.90.951`: 0.95 goes, 0.9 and the narrow 1 stay); the largest is always kept, in place of any
     neighbour too close to it. Two labels' centres need half of each label's width between them."""
-    logs, widths = np.log10(values), [len(f"{v:.3g}") for v in values]
+    logs, widths = np.log10(values), [len(tick_label(v)) for v in values]
     span = logs[-1] - logs[0]
 
     def apart(i: int, j: int) -> bool:
@@ -43,5 +48,5 @@ def label_swept_values(ax, values) -> None:
     spaced = spaced_apart(shown)
     every = -(-len(spaced) // MAX_VALUE_TICKS)
     ax.xaxis.set_major_locator(FixedLocator(spaced[::-1][::every][::-1]))  # counted from the top: the largest stays
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: tick_label(v)))
     ax.xaxis.set_minor_formatter(NullFormatter())

@@ -16,10 +16,15 @@ from gdlab.cli import app
 from gdlab.errors import GdlabError
 from tests.helpers import invoke
 from gdlab.sweep.grid import MAX_VARIANTS, expand_function, grid, parse_axis_arg
-from gdlab.sweep.section import axes_from_yaml
+from gdlab.sweep.section import read_section
 from tests.helpers import TINY, entry_at
 
 runner = CliRunner()
+
+
+def axes_from_yaml(section, source: str) -> dict:
+    """The axes a config's `sweep:` section gives (read_section without where each sits in the file)."""
+    return read_section(section, source)[0]
 
 
 def write_config(tmp_path: Path, **top) -> Path:

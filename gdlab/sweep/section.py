@@ -7,7 +7,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.sweep.axis_values import expand_function
-from gdlab.sweep.distributions import Distribution, parse_distribution
+from gdlab.sweep.distributions import parse_distribution
 from gdlab.sweep.grid import canonical_key
 
 Where = dict[tuple, str]  # key path in the file -> "file:line:col" (loading.load_raw)
@@ -68,11 +68,6 @@ def read_section(section: Any, source: str, where: Where | None = None) -> tuple
             raise GdlabError(f"{said}: needs at least one value")
         axes[key], places[key] = values, (at, items)
     return axes, places
-
-
-def axes_from_yaml(section: Any, source: str, where: Where | None = None) -> dict[str, list[Any] | Distribution]:
-    """The axes of a config's `sweep:` mapping (read_section without the places)."""
-    return read_section(section, source, where)[0]
 
 
 def axis_place(places: Places | None, key: str, source: str) -> str:

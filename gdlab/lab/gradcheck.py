@@ -21,7 +21,7 @@ class Row:
     checked: int  # elements compared (all of them, or a sample of large tensors)
     numel: int
     max_abs: float
-    max_rel: float | None  # None: every checked numeric gradient was exactly 0, where only atol applies
+    max_rel: float | None  # None: no numeric gradient resolved (loss moved <= one float step): only atol applies
     passed: bool  # |autograd - numeric| <= atol + rtol * |numeric| for every checked element
     # How far float64's rounding of the loss alone can move a numeric gradient: the spacing of floats at L
     # over eps. Above atol, a FAIL may be the finite difference's and not autograd's (too small an eps).
@@ -48,7 +48,8 @@ def gradcheck_model(
     def loss() -> float:
         return loss_fn(model(x), y).item()
 
-    rounding = math.ulp(loss()) / eps
+    spacing = math.ulp(loss())
+    rounding = spacing / eps
 
     rows = []
     with torch.no_grad():
@@ -61,6 +62,7 @@ def gradcheck_model(
             if flat.numel() > max_elements:
                 picked = torch.randperm(flat.numel(), generator=generator)[:max_elements].sort().values
             numeric = torch.empty(len(picked), dtype=torch.float64)
+            moved = torch.empty(len(picked), dtype=torch.float64)  # L(w+eps) - L(w-eps), in the loss's own units
             for j, i in enumerate(picked.tolist()):
                 old = flat[i].item()
                 flat[i] = old + eps
@@ -68,13 +70,16 @@ def gradcheck_model(
                 flat[i] = old - eps
                 down = loss()
                 flat[i] = old
+                moved[j] = up - down
                 numeric[j] = (up - down) / (2 * eps)
             auto = analytic[picked]
             err = (auto - numeric).abs()
-            # relative to the numeric gradient, as the pass rule (and --rtol) measures it; where that is exactly
-            # 0 (under float64's resolution) it is undefined, only --atol applies, and the absolute error says
-            # how far off it is; a NaN error is NaN relative too
-            defined = (numeric != 0) | err.isnan()
+            # relative to the numeric gradient, as the pass rule (and --rtol) measures it. Where the loss moved by
+            # at most one float step between w-eps and w+eps, that gradient is unresolved (0, or one spacing over
+            # 2 eps for a true gradient of 0, as a bias just before BatchNorm has): a relative error to it is
+            # undefined (it read 1.00 beside "pass"), only --atol applies, and the absolute error says how far
+            # off it is; a NaN error is NaN relative too
+            defined = (moved.abs() > spacing) | err.isnan()
             rel = err[defined] / numeric[defined].abs()
             rows.append(Row(
                 name, tuple(p.shape), len(picked), flat.numel(), _max(err), _max(rel) if rel.numel() else None,

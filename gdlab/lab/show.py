@@ -73,13 +73,14 @@ def gradcheck_header(cfg, model, rows: int, eps: float) -> str:
 
 def gradcheck_table(rows, atol: float, rtol: float) -> Table:
     caption = (f"pass: |autograd - numeric| <= {atol:g} + {rtol:g} * |numeric| for every checked element"
-               + (" (–: every numeric gradient was exactly 0: no relative error)" if any(r.max_rel is None for r in rows) else ""))
+               + (" (–: every numeric gradient was 0 to float64's resolution: no relative error)"
+                  if any(r.max_rel is None for r in rows) else ""))
     # as wide as the rule it passes by: a caption wraps at the table's width, and the rule was cut in two lines
     table = Table("tensor", "shape", "checked", "max abs err", "max rel err", "result", caption=caption,
                   min_width=len(caption) + 4)
     for r in rows:
         table.add_row(r.name, shape(r.shape), f"{r.checked}/{r.numel}", f"{r.max_abs:.2e}",
-                      "–" if r.max_rel is None else f"{r.max_rel:.2e}",  # undefined: every numeric gradient was 0
+                      "–" if r.max_rel is None else f"{r.max_rel:.2e}",  # undefined: no numeric gradient was resolved
                       "[green]pass[/]" if r.passed else "[red]FAIL[/]")
     return table
 

@@ -1,16 +1,23 @@
-"""gdlab gradcheck with too small an --eps: the failures are float64 rounding of the loss, not autograd, and
-the output says so (a student varying eps sees the finite difference's error grow again below ~1e-10)."""
+"""gdlab gradcheck at an --eps too small or too large: below ~1e-10 the failures are float64 rounding of the loss,
+at 1e-2 the central difference's own eps^2 error, not autograd, and the output says which; and a gradient the
+loss cannot resolve (a bias before BatchNorm) gets no relative error."""
 
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 
 from gdlab.lab.gradcheck import gradcheck_model
+from gdlab.loading import load_config
 from tests.helpers import invoke
 from tests.test_lab import REGRESSION, two_layer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_each_row_says_how_far_rounding_of_the_loss_can_move_a_numeric_gradient():
@@ -71,3 +78,33 @@ def test_a_bias_before_batchnorm_has_gradient_0_and_no_relative_error(tmp_path):
     cells = {line.split("│")[1].strip(): line.split("│")[5].strip()
              for line in result.stdout.splitlines() if "│" in line}
     assert cells["0.bias"] == "–" and cells["3.weight"] != "–", result.stdout
+
+
+def test_too_large_an_eps_is_explained_by_the_central_differences_own_error():
+    """--eps 1e-2 fails sine.yaml's first weights by ~3e-5: the central difference is off by eps^2 L'''/6, which
+    the numeric gradients at eps and eps/2 estimate (Richardson). The FAIL said nothing of it, while too small an
+    eps got a note: a student saw autograd blamed for the finite difference's error."""
+    from gdlab.lab import config_batch, config_loss, config_model
+
+    sine = ROOT / "configs" / "sine.yaml"
+    cfg = load_config(sine)
+    model, loss = config_model(cfg, torch.float64), config_loss(cfg, torch.float64)
+    x, y = config_batch(cfg, 32, torch.float64)
+    rows = {r.name: r for r in gradcheck_model(model, loss, x, y, eps=1e-2)}
+    weight = rows["0.weight"]
+    assert not weight.passed and weight.truncation == pytest.approx(weight.max_abs, rel=0.05)  # it is the error
+    assert all(r.truncation == 0 for r in rows.values() if r.passed)
+    assert all(r.truncation == 0 and r.passed for r in gradcheck_model(model, loss, x, y))  # eps 1e-6
+    result = invoke("gradcheck", sine, "--eps", "1e-2")
+    assert result.exit_code == 1
+    note = result.stdout.strip().splitlines()[-1]
+    assert note.startswith("note: at --eps 0.01, the central difference itself is off by up to about ") and \
+        "try a smaller --eps" in note, result.stdout
+    assert float(note.split("about ")[1].split()[0]) == pytest.approx(weight.truncation, rel=0.05)
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    quoted = re.search(r"a note says so \(about ([\d.e-]+) for `configs/sine.yaml` at `--eps 1e-2`\)", readme)
+    assert quoted and float(f"{weight.truncation:.0e}") == float(quoted[1])
+    assert not math.isclose(weight.truncation, weight.rounding)
+    for args in (("--eps", "1e-2", "--plant-bug", "1.5"), ("--eps", "1e-13")):  # a real bug; rounding's own note
+        result = invoke("gradcheck", sine, *args)
+        assert result.exit_code == 1 and "the central difference itself" not in result.stdout, result.stdout

@@ -170,6 +170,14 @@ def gradcheck_command(
                 f"note: at --eps {eps:g}, float64's rounding of the loss alone can move a numeric gradient by about "
                 f"{rounding:.1e}, more than --atol {atol:g}: these failures may be the finite difference's, not "
                 "autograd's; try a larger --eps (the default is 1e-06)\n")
+        # The other arm of the V: too large an eps, whose central difference is off by about eps^2 times the third derivative over 6
+        # (an estimate within 10x of the rounding above is that rounding's noise, not the difference's curvature)
+        truncation = max((r.truncation for r in rows if r.truncation > 10 * r.rounding), default=0.0)
+        if truncation > atol and any(not r.passed and r.max_abs <= 2 * r.truncation for r in rows):
+            sys.stdout.write(
+                f"note: at --eps {eps:g}, the central difference itself is off by up to about {truncation:.1e} here "
+                f"(estimated from its numeric gradients at eps and eps/2), more than --atol {atol:g}: these failures "
+                "may be the finite difference's, not autograd's; try a smaller --eps (the default is 1e-06)\n")
         raise typer.Exit(EXIT_FAILED)
     sys.stdout.write(f"ok: all {len(rows)} tensors match finite differences\n" if len(rows) != 1
                      else "ok: the one tensor matches finite differences\n")

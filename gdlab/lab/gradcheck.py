@@ -26,6 +26,9 @@ class Row:
     # How far float64's rounding of the loss alone can move a numeric gradient: the spacing of floats at L
     # over eps. Above atol, a FAIL may be the finite difference's and not autograd's (too small an eps).
     rounding: float = 0.0
+    # A failing tensor's estimate of the central difference's own error at eps (about eps^2 times the loss's third
+    # derivative over 6), from its numeric gradients at eps and eps/2; 0 where it passed. Too large an eps errs so.
+    truncation: float = 0.0
 
 
 def gradcheck_model(
@@ -61,17 +64,8 @@ def gradcheck_model(
             picked = torch.arange(flat.numel())
             if flat.numel() > max_elements:
                 picked = torch.randperm(flat.numel(), generator=generator)[:max_elements].sort().values
-            numeric = torch.empty(len(picked), dtype=torch.float64)
-            moved = torch.empty(len(picked), dtype=torch.float64)  # L(w+eps) - L(w-eps), in the loss's own units
-            for j, i in enumerate(picked.tolist()):
-                old = flat[i].item()
-                flat[i] = old + eps
-                up = loss()
-                flat[i] = old - eps
-                down = loss()
-                flat[i] = old
-                moved[j] = up - down
-                numeric[j] = (up - down) / (2 * eps)
+            moved = _central(loss, flat, picked.tolist(), eps)  # L(w+eps) - L(w-eps), in the loss's own units
+            numeric = moved / (2 * eps)
             auto = analytic[picked]
             err = (auto - numeric).abs()
             # relative to the numeric gradient, as the pass rule (and --rtol) measures it. Where the loss moved by
@@ -81,11 +75,27 @@ def gradcheck_model(
             # off it is; a NaN error is NaN relative too
             defined = (moved.abs() > spacing) | err.isnan()
             rel = err[defined] / numeric[defined].abs()
-            rows.append(Row(
-                name, tuple(p.shape), len(picked), flat.numel(), _max(err), _max(rel) if rel.numel() else None,
-                bool((err <= atol + rtol * numeric.abs()).all()), rounding,
-            ))
+            passed = bool((err <= atol + rtol * numeric.abs()).all())
+            truncation = 0.0
+            if not passed:  # D(eps) = g + c eps^2 + ...: D(eps) - D(eps/2) = 3/4 c eps^2, the difference's own error
+                half = _central(loss, flat, picked.tolist(), eps / 2) / eps
+                truncation = 4 / 3 * _max((numeric - half).abs())
+            rows.append(Row(name, tuple(p.shape), len(picked), flat.numel(), _max(err),
+                            _max(rel) if rel.numel() else None, passed, rounding, truncation))
     return rows
+
+
+def _central(loss, flat: torch.Tensor, picked: list[int], eps: float) -> torch.Tensor:
+    """L(w + eps) - L(w - eps) for each picked element of a parameter's flat view, each put back after."""
+    moved = torch.empty(len(picked), dtype=torch.float64)
+    for j, i in enumerate(picked):
+        old = flat[i].item()
+        flat[i] = old + eps
+        up = loss()
+        flat[i] = old - eps
+        moved[j] = up - loss()
+        flat[i] = old
+    return moved
 
 
 def _max(t: torch.Tensor) -> float:

@@ -28,7 +28,8 @@ def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool
         from gdlab.cli.sweep_ranking import ranking_tables
 
         if any(r.get("init_sharpness") is not None for r in rows):  # --sharpness: each variant's edge lr beside it
-            add_edges(rows, [p.cfg.optimizer.model_dump() for p in setup.plans])
+            add_edges(rows, [p.cfg.optimizer.model_dump() for p in setup.plans],
+                      [p.cfg.scheduler.model_dump() if p.cfg.scheduler else None for p in setup.plans])
         for table in ranking_tables(rows, list(setup.axes), rank_by, default):
             print_fitted(console, table, soft_wrap=isinstance(table, Text))  # a note or best line is never wrapped in a log
     sys.stdout.write(f"{folder}\n")

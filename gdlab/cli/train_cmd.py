@@ -110,7 +110,8 @@ def train_command(
     if not quiet:
         from gdlab.cli.sharpness_view import run_rows
 
-        console.print(summary_table(s, run_rows(result.run_dir, cfg.optimizer.model_dump())))
+        scheduler = cfg.scheduler.model_dump() if cfg.scheduler else None
+        console.print(summary_table(s, run_rows(result.run_dir, cfg.optimizer.model_dump(), scheduler)))
     note_eager_steps([s])
     note_rising_losses([(s["name"], result.run_dir, s, cfg.has_dropout)])
     note_unsettled_sharpness([s], cfg.train.sharpness_iters)

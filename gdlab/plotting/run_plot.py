@@ -31,10 +31,10 @@ def _varies(series: pd.Series) -> bool:
     return len(values) > 1 and not np.allclose(values, values.iloc[0], rtol=1e-12, atol=0)
 
 
-def _edge(ax, frame: pd.DataFrame, optimizer):
+def _edge(ax, frame: pd.DataFrame, config: dict):
     """The sharpness past which this run's optimizer diverges on a quadratic, at each step's lr: 2/lr for GD,
     2(1+β)/lr for momentum and so on (stability.py); none for Adam or an unknown optimizer."""
-    found = sharpness_edge(optimizer, frame["lr"]) if "lr" in frame else None
+    found = sharpness_edge(config.get("optimizer"), frame["lr"], config.get("scheduler")) if "lr" in frame else None
     if found is None:
         return None
     edge, text = found
@@ -103,7 +103,7 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
     if has_sharpness:
         sharp = axes[row]
         points = _curve(sharp, frame, "sharpness", color="C4", marker="o", ms=3, label="sharpness")
-        line = _edge(sharp, frame, (run.config or {}).get("optimizer"))
+        line = _edge(sharp, frame, run.config if isinstance(run.config, dict) else {})
         shown = [x.get_ydata() for x in (points, line) if x is not None]
         log_if_positive(sharp, shown, min_decades=1)  # the EoS config's 14 -> 35 reads better linearly
         sharp.set_ylabel("sharpness")

@@ -11,32 +11,46 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdlab.plotting.cycled_momentum import cycle_of, momentum_at_peak, momentum_per_step
 from gdlab.plotting.readers import finite_number
 
 
-def _rule(optimizer: dict[str, Any]) -> tuple[float, float, str] | None:
+def _rule(optimizer: dict[str, Any], momentum: Any = None) -> tuple[Any, float, str] | None:
     """(scale, weight decay, formula with {} for the curvature) of the edge lr = 2·scale / (λ + decay), or None.
     On w'' = λ w: GD diverges past 2/λ, heavy-ball momentum β past 2(1+β)/λ, Nesterov past
-    2(1+β)/((1+2β)λ); dampening τ scales the gradient by 1-τ and coupled weight decay adds to λ."""
+    2(1+β)/((1+2β)λ); dampening τ scales the gradient by 1-τ and coupled weight decay adds to λ. `momentum`
+    (a number, or a Series of one per step) is SGD's where a OneCycleLR cycles it, whatever the config says."""
     name = optimizer.get("name")
     if name not in ("GD", "SGD"):
         return None
     beta, damp, decay = (optimizer.get(k) or 0.0 for k in ("momentum", "dampening", "weight_decay"))
     if not all(map(_number, (beta, damp, decay))) or name == "GD":
         beta = damp = decay = 0.0  # GD is the textbook step: it takes none of them
-    if not beta:
+    cycled = name == "SGD" and momentum is not None
+    if cycled:
+        beta = momentum
+    elif not beta:
         return 1.0, decay, "2 / {}"
     if _flag(optimizer.get("nesterov")):
-        return (1 + beta) / (1 + 2 * beta), decay, "2(1+momentum) / ((1+2·momentum) · {})"
-    if not damp:
-        return 1 + beta, decay, "2(1+momentum) / {}"
-    # dampening 1 zeroes the gradient: no step, so no edge
-    return ((1 + beta) / (1 - damp), decay, "2(1+momentum) / ((1-dampening) · {})") if damp < 1 else None
+        scale, text = (1 + beta) / (1 + 2 * beta), "2(1+momentum) / ((1+2·momentum) · {})"
+    elif not damp:
+        scale, text = 1 + beta, "2(1+momentum) / {}"
+    elif damp < 1:
+        scale, text = (1 + beta) / (1 - damp), "2(1+momentum) / ((1-dampening) · {})"
+    else:
+        return None  # dampening 1 zeroes the gradient: no step, so no edge
+    if not cycled:
+        return scale, decay, text
+    # a step the cycle gives momentum 0 takes the raw gradient, undamped, as torch does: GD's edge
+    scale = scale.where(beta > 0, 1.0) if isinstance(beta, pd.Series) else (scale if beta > 0 else 1.0)
+    return scale, decay, text + " with OneCycleLR's momentum"
 
 
-def stability_edge(optimizer: dict[str, Any], sharpness: float) -> tuple[float, str] | None:
-    """(edge lr, its formula) for one variant, or None where no such edge is known (see `_rule`)."""
-    rule = _rule(optimizer)
+def stability_edge(optimizer: dict[str, Any], sharpness: float, scheduler: Any = None) -> tuple[float, str] | None:
+    """(edge lr, its formula) for one variant, or None where no such edge is known (see `_rule`). Under a
+    OneCycleLR that cycles the momentum, the momentum is the one at the lr the edge is compared with, the peak."""
+    cycle = cycle_of(scheduler)
+    rule = _rule(optimizer, momentum_at_peak(cycle) if cycle else None)
     if rule is None or not _number(sharpness) or sharpness <= 0:
         return None
     scale, decay, text = rule
@@ -45,10 +59,14 @@ def stability_edge(optimizer: dict[str, Any], sharpness: float) -> tuple[float, 
     return (edge, text.format(curvature)) if math.isfinite(edge) and edge > 0 else None
 
 
-def sharpness_edge(optimizer: Any, lr: pd.Series) -> tuple[pd.Series, str] | None:
+def sharpness_edge(optimizer: Any, lr: pd.Series, scheduler: Any = None) -> tuple[pd.Series, str] | None:
     """One run's edge in sharpness units at each step's lr (the same rule solved for λ: 2·scale/lr - decay),
-    and its formula; None where no edge is known (Adam, RMSprop, or no config.yaml to say which optimizer)."""
-    rule = _rule(optimizer) if isinstance(optimizer, dict) else None
+    and its formula; None where no edge is known (Adam, RMSprop, or no config.yaml to say which optimizer).
+    Under a OneCycleLR that cycles the momentum, each step's momentum is read back from its lr."""
+    if not isinstance(optimizer, dict):
+        return None
+    cycle = cycle_of(scheduler)
+    rule = _rule(optimizer, momentum_per_step(cycle, optimizer.get("lr"), lr) if cycle else None)
     if rule is None:
         return None
     scale, decay, text = rule
@@ -74,11 +92,12 @@ def edges_of(table: pd.DataFrame, base: dict | None, configs: dict[int, dict | N
     swept = {c.split(".", 1)[1]: c for c in table.columns if c.startswith("optimizer.")}
     base_optimizer = (base or {}).get("optimizer")
     for index, row in table.iterrows():
-        optimizer = (configs.get(index) or {}).get("optimizer")
+        config = configs.get(index) if isinstance(configs.get(index), dict) else {}
+        optimizer = config.get("optimizer")
         if not isinstance(optimizer, dict):
             optimizer = dict(base_optimizer) if isinstance(base_optimizer, dict) else {}
             optimizer.update({key: row[column] for key, column in swept.items() if not pd.isna(row[column])})
-        found = stability_edge(optimizer, row["init_sharpness"])
+        found = stability_edge(optimizer, row["init_sharpness"], config.get("scheduler", (base or {}).get("scheduler")))
         if found is not None:
             edges[index], texts[index] = found
     return edges, texts

@@ -64,6 +64,6 @@ def test_the_train_summary_gives_the_edge_of_the_last_steps_cycled_momentum(tmp_
     lr = pd.read_csv(tmp_path / "run" / "metrics.csv")["lr"]
     torch_lrs, momenta = torch_cycle(CYCLE, TINY["optimizer"]["lr"], len(lr))
     assert lr.tolist() == pytest.approx(torch_lrs, rel=1e-6) and momenta[-1] == pytest.approx(0.95)
-    shown = re.search(r"stability edge\s+(\S+) = 2\(1\+momentum\) / lr with OneCycleLR's momentum", result.stdout)
+    shown = re.search(r"sharpness edge\s+(\S+) = 2\(1\+momentum\) / lr with OneCycleLR's momentum", result.stdout)
     assert shown, result.stdout
     assert float(shown[1]) == pytest.approx(2 * (1 + momenta[-1]) / lr.iloc[-1], rel=1e-3)

@@ -27,7 +27,8 @@ def write(tmp_path, raw) -> str:
 
 
 def table_value(stdout: str, key: str) -> str:
-    (line,) = [ln for ln in stdout.splitlines() if ln.startswith(key + " ")]
+    """The value of a summary row: its key is followed by at least two spaces of padding (one ends `sharpness edge`'s first word)."""
+    (line,) = [ln for ln in stdout.splitlines() if ln.startswith(key + "  ")]
     return line[len(key):].strip()
 
 
@@ -41,17 +42,17 @@ def test_train_ends_with_the_last_sharpness_and_the_edge_of_its_lr(tmp_path, lr,
     with open(tmp_path / "r" / "metrics.csv", newline="") as f:
         last = [r for r in csv.DictReader(f) if r["sharpness"] and float(r["sharpness"]) == float(r["sharpness"])][-1]
     assert table_value(result.stdout, "sharpness") == f"{float(last['sharpness']):.4g} (step {last['step']})"
-    assert table_value(result.stdout, "stability edge") == f"{2 / lr:.4g} = 2 / lr (the sharpness is {side} it)"
+    assert table_value(result.stdout, "sharpness edge") == f"{2 / lr:.4g} = 2 / lr (the sharpness is {side} it)"
 
 
 def test_train_without_sharpness_or_with_adam_shows_no_edge(tmp_path):
     raw = json.loads(json.dumps(LINEAR))
     raw["train"]["sharpness_every"] = None
     out = invoke("train", write(tmp_path, raw), "--run-dir", tmp_path / "a").stdout
-    assert not [ln for ln in out.splitlines() if ln.startswith(("sharpness ", "stability edge "))]
+    assert not [ln for ln in out.splitlines() if ln.startswith(("sharpness ", "sharpness edge "))]
     raw = json.loads(json.dumps(LINEAR)) | {"optimizer": {"name": "Adam", "lr": 0.01}}
     out = invoke("train", write(tmp_path, raw), "--run-dir", tmp_path / "b").stdout
-    assert table_value(out, "sharpness") and "stability edge" not in out  # Adam rescales each weight's step: no such edge
+    assert table_value(out, "sharpness") and "sharpness edge" not in out  # Adam rescales each weight's step: no such edge
 
 
 def sharpness_sweep(tmp_path, optimizer: dict, axis: str):

@@ -49,7 +49,7 @@ def run_rows(run_dir: Path, optimizer: dict, scheduler: dict | None = None) -> l
     edge = sharpness_edge(optimizer, pd.Series(lrs), scheduler)  # the whole column: a cycle's phase is in it
     if edge is not None and math.isfinite(limit := float(edge[0].iloc[-1])):
         where = "above it" if value > limit else "below it"
-        rows.append(("stability edge", f"{fmt_number(limit)} = {edge[1]} (the sharpness is {where})"))
+        rows.append(("sharpness edge", f"{fmt_number(limit)} = {edge[1]} (the sharpness is {where})"))
     return rows
 
 

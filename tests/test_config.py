@@ -208,6 +208,20 @@ def test_override_errors_name_the_override():
         load_config(MOONS, ["optimizer.lrr=1"])
 
 
+
+@pytest.mark.parametrize("overrides, message", [
+    (["optimizer.name=GD", "optimizer.momentum=0.9"], "unknown key 'momentum' for GD (SGD and RMSprop take it); allowed: name, lr"),
+    (["optimizer.name=SGD", "optimizer.betas=[0.9,0.99]"], "unknown key 'betas' for SGD (Adam and AdamW take it); allowed: name, lr,"),
+    (["optimizer.name=GD", "optimizer.nesterov=true"], "unknown key 'nesterov' for GD (SGD takes it); allowed: name, lr"),
+    (["scheduler={name: StepLR, T_max: 3}"], "unknown key 'T_max' for StepLR (CosineAnnealingLR takes it); allowed:"),
+    (["optimizer.name=SGD", "optimizer.foo=1"], "unknown key 'foo'; allowed: name, lr,"),  # no kind takes it: no hint
+])
+def test_a_key_of_another_optimizer_or_scheduler_names_the_kinds_that_take_it(overrides, message):
+    # a student who adds momentum to GD is told which optimizers have one, not only that GD has none
+    with pytest.raises(GdlabError) as err:
+        load_config(MOONS, overrides)
+    assert message in str(err.value), str(err.value)
+
 # ---------------------------------------------------------------- schema
 def test_schema_command_prints_json_schema_with_every_top_level_key():
     result = CliRunner().invoke(app, ["schema"])

@@ -4,7 +4,7 @@ the number types the sections use."""
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -30,6 +30,7 @@ class Strict(BaseModel):
     """Base of every config section: strict types, and unknown keys rejected with a suggestion."""
 
     model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+    kinds: ClassVar[tuple[type, ...]] = ()  # the other kinds a `name` picks between (optimizers, schedulers)
 
     @model_validator(mode="before")
     @classmethod
@@ -47,6 +48,25 @@ class Strict(BaseModel):
                     raise PydanticCustomError(
                         "unknown_key",
                         "unknown key '{key}'{hint}; allowed: {allowed}",
-                        {"key": str(key), "hint": did_you_mean(key, allowed), "allowed": ", ".join(allowed)},
+                        {"key": str(key), "hint": did_you_mean(key, allowed) or cls._kinds_having(key),
+                         "allowed": ", ".join(allowed)},
                     )
         return data
+
+    @classmethod
+    def _kinds_having(cls, key: Any) -> str:
+        """A hint naming the kinds that do take `key` (`momentum` given to GD is SGD's), "" when none does."""
+        def name(kind: type[Strict]) -> str:
+            return kind.model_fields["name"].annotation.__args__[0]  # the Literal a kind's `name` must be
+
+        takers = [name(k) for k in cls.kinds if k is not cls and key in k.model_fields]
+        if not takers:
+            return ""
+        listed = ", ".join(takers[:-1]) + " and " + takers[-1] if len(takers) > 1 else takers[0]
+        return f" for {name(cls)} ({listed} take{'s' if len(takers) == 1 else ''} it)"
+
+
+def kinds_of(*kinds: type[Strict]) -> None:
+    """Tell each kind of a `name`-discriminated section about the others, for `_kinds_having`'s hint."""
+    for kind in kinds:
+        kind.kinds = kinds

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from gdlab.config.base import LR, NonNegativeFloat, Strict, Unit
+from gdlab.config.base import LR, NonNegativeFloat, Strict, Unit, kinds_of
 from gdlab.ints import NonNegativeInt, PositiveInt
 
 # Which optimizer fields may differ between the K models of one batched group (per-model tensors in the
@@ -73,6 +73,7 @@ class RMSprop(Strict):
     centered: bool = False
 
 
+kinds_of(GD, SGD, Adam, AdamW, RMSprop)
 OptimizerConfig = Annotated[Union[GD, SGD, Adam, AdamW, RMSprop], Field(discriminator="name")]
 
 
@@ -180,5 +181,6 @@ class OneCycleLR(SchedulerBase):
         return value
 
 
+kinds_of(StepLR, CosineAnnealingLR, ExponentialLR, LinearLR, ReduceLROnPlateau, OneCycleLR)
 SchedulerConfig = Annotated[Union[StepLR, CosineAnnealingLR, ExponentialLR, LinearLR, ReduceLROnPlateau, OneCycleLR],
                             Field(discriminator="name")]

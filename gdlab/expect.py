@@ -25,6 +25,7 @@ class Expectation:
     op: str
     bound: float
     text: str
+    option: str = "--expect"  # the command-line option that gave it, which its refusals name
 
     def value(self, summary: dict, final: dict | None = None) -> float | None:
         """The run's value of the bar's name: summary.json's (`val_loss` as `final_val_loss`), else a metrics.csv
@@ -50,25 +51,25 @@ class Expectation:
         return None
 
 
-def parse_expectations(texts: list[str]) -> list[Expectation]:
-    """Each text as NAME OP NUMBER; whether the run reports NAME is `check_applicable`'s question."""
+def parse_expectations(texts: list[str], option: str = "--expect") -> list[Expectation]:
+    """Each text as NAME OP NUMBER, given by `option`; whether the run reports NAME is `check_applicable`'s question."""
     out = []
     for text in texts:
         m = _EXPR.match(text)
         if not m:
-            raise GdlabError(f"--expect '{text}': write NAME OP NUMBER, e.g. 'final_val_loss<0.3' (OP: < <= > >= == !=)")
+            raise GdlabError(f"{option} '{text}': write NAME OP NUMBER, e.g. 'final_val_loss<0.3' (OP: < <= > >= == !=)")
         name, op, raw = m.groups()
         if raw[0] in "<>=!":  # 'loss<<1': not a bound of '<1'
-            raise GdlabError(f"--expect '{text}': '{op}{raw[0]}' is not an operator; OP is one of < <= > >= == !=")
+            raise GdlabError(f"{option} '{text}': '{op}{raw[0]}' is not an operator; OP is one of < <= > >= == !=")
         try:
             bound = float(raw)
         except ValueError:
-            raise GdlabError(f"--expect '{text}': '{raw}' is not a number") from None
+            raise GdlabError(f"{option} '{text}': '{raw}' is not a number") from None
         # only a finite value meets a bar (Expectation.check), so none is at or beyond an infinite bound
         if math.isnan(bound) or (op in ("<", "<=", "==") and bound == -math.inf) or (
                 op in (">", ">=", "==") and bound == math.inf):
-            raise GdlabError(f"--expect '{text}': no value can meet {op} {raw}; give a finite bound")
-        out.append(Expectation(name, op, bound, text.strip()))
+            raise GdlabError(f"{option} '{text}': no value can meet {op} {raw}; give a finite bound")
+        out.append(Expectation(name, op, bound, text.strip(), option))
     return out
 
 
@@ -83,28 +84,28 @@ def check_applicable(expectations: list[Expectation], cfg, resuming: bool = Fals
     for e in expectations:
         if "accuracy" in e.name and cfg.task != "classification":
             raise GdlabError(
-                f"--expect '{e.text}': {cfg.loss.name} is a regression loss, so the run reports no accuracy; "
+                f"{e.option} '{e.text}': {cfg.loss.name} is a regression loss, so the run reports no accuracy; "
                 "bar a loss instead, e.g. 'final_val_loss<0.3'"
             )
         if "val" in e.name and cfg.data.val_fraction == 0:
-            raise GdlabError(f"--expect '{e.text}': data.val_fraction is 0, so the run has no validation values; use train_*")
+            raise GdlabError(f"{e.option} '{e.text}': data.val_fraction is 0, so the run has no validation values; use train_*")
         # an init_sharpness bar has the initial sharpness measured, and counted if it does not settle
         measured = "sharpness" in columns or (e.name == "sharpness_unsettled" and wants_init_sharpness(expectations))
         if e.name in ("sharpness", "sharpness_s", "sharpness_unsettled") and not measured:
-            raise GdlabError(f"--expect '{e.text}': the run records no sharpness; set train.sharpness_every")
+            raise GdlabError(f"{e.option} '{e.text}': the run records no sharpness; set train.sharpness_every")
         if e.name == "resumed_from_step" and not resuming:
-            raise GdlabError(f"--expect '{e.text}': only a resumed run (gdlab train --resume) reports resumed_from_step")
+            raise GdlabError(f"{e.option} '{e.text}': only a resumed run (gdlab train --resume) reports resumed_from_step")
         if e.name == "stopped_early_at_step" and cfg.train.early_stop_patience is None:  # else known after a whole run
-            raise GdlabError(f"--expect '{e.text}': only a run with train.early_stop_patience set can stop early "
+            raise GdlabError(f"{e.option} '{e.text}': only a run with train.early_stop_patience set can stop early "
                              "and report stopped_early_at_step")
         if e.name == "restored_best_from_step" and not cfg.train.restore_best_weights:
-            raise GdlabError(f"--expect '{e.text}': only a run with train.restore_best_weights: true reports "
+            raise GdlabError(f"{e.option} '{e.text}': only a run with train.restore_best_weights: true reports "
                              "restored_best_from_step")
         if e.name not in SUMMARY_KEYS and e.name not in columns:
             from gdlab.config import did_you_mean
 
             raise GdlabError(
-                f"--expect '{e.text}': unknown name '{e.name}'{did_you_mean(e.name, SUMMARY_KEYS + columns)}; allowed: "
+                f"{e.option} '{e.text}': unknown name '{e.name}'{did_you_mean(e.name, SUMMARY_KEYS + columns)}; allowed: "
                 f"the summary.json numbers {', '.join(SUMMARY_KEYS)}, or this run's metrics.csv columns {', '.join(columns)}"
             )
 

@@ -33,6 +33,7 @@ def sweep_command(
     sample_seed: Annotated[Optional[int], typer.Option("--sample-seed", min=0, help="seed of the draws", show_default="0, or the sweep: section's sample_seed")] = None,
     sampler: Annotated[Optional[str], typer.Option("--sampler", help="random | sobol | halton | lhs: independent draws, or a scrambled Sobol or Halton sequence or a Latin hypercube (more even coverage for few samples)", show_default="random, or the sweep: section's sampler")] = None,
     expect: Annotated[Optional[list[str]], typer.Option("--expect", help="a bar the best setting must meet, e.g. 'final_val_loss<0.3'; exit 1 if missed")] = None,
+    expect_each: Annotated[Optional[list[str]], typer.Option("--expect-each", help="a bar every variant (each seed's run) must meet, e.g. 'final_val_loss<0.3'; exit 1 if any misses")] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="best_val_loss | final_val_loss | final_train_loss | final_val_accuracy (higher is better)", show_default="best_val_loss when there is a validation split, else final_train_loss; with --resume: as the sweep ran")] = None,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
@@ -63,6 +64,7 @@ def sweep_command(
     from gdlab.expect import parse_expectations
 
     expectations = parse_expectations(expect or [])
+    each = parse_expectations(expect_each or [], "--expect-each")
     io_threads()  # a bad GDLAB_IO_THREADS stops the sweep here, not each group as it starts writing
     from gdlab.sweep.plan import group_variants, spread
 
@@ -79,7 +81,7 @@ def sweep_command(
         planned = resume_plan(console, session, folder, dry_run, jobs, dict(sharpness=sharpness, vectorize=vectorize,
                                                                              max_group=max_group, rank_by=rank_by,
                                                                              backend=backend, ray_address=ray_address,
-                                                                             expect=expectations))
+                                                                             expect=expectations + each))
         if planned is None:  # a dry run, printed
             return
         setup, todo, done, (sharpness, vectorize, max_group, rank_by) = planned
@@ -92,7 +94,7 @@ def sweep_command(
         check_rank_by(rank_by, (p.cfg for p in setup.plans))
         from gdlab.sweep.expect_best import check_sweep_applicable
 
-        check_sweep_applicable(expectations, [p.cfg for p in setup.plans], sharpness)
+        check_sweep_applicable(expectations + each, [p.cfg for p in setup.plans], sharpness)
         vectorize = vectorize or "auto"
         groups = spread(group_variants(setup.plans, vectorize, max_group), jobs)
         from gdlab.sweep.preflight import preflight
@@ -151,7 +153,7 @@ def sweep_command(
             init_sharpness=sharpness, max_group=max_group))
     from gdlab.cli.sweep_end import report
 
-    report(console, setup, folder, summaries, quiet, rank_by, stop, expectations)
+    report(console, setup, folder, summaries, quiet, rank_by, stop, expectations, each)
 
 
 def _run(console, setup, folder: Path, todo, done, quiet: bool, stop, options: dict):

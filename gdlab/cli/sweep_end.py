@@ -11,10 +11,10 @@ from gdlab.errors import EXIT_FAILED
 
 
 def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool, rank_by: str | None, stop,
-           expectations: list = ()) -> None:
+           expectations: list = (), each: list = ()) -> None:
     """Rank and show the variants, print the folder, then exit as the README's exit codes say: 130/143 if a
-    signal cut variants short (its bars not judged), 1 if any failed or a bar on the best setting was missed,
-    else return (0)."""
+    signal cut variants short (its bars not judged), 1 if any failed, a bar on the best setting was missed or a
+    variant missed a bar every one must meet (`each`), else return (0)."""
     from gdlab.sweep import run as sweep_run
     from gdlab.sweep.rank import default_rank_by
 
@@ -44,8 +44,10 @@ def report(console, setup, folder: Path, summaries: dict[int, dict], quiet: bool
     if stop.signum is not None and any(s in ("interrupted", "skipped") for s in statuses):  # not when all finished
         raise typer.Exit(stop.exit_code)
     from gdlab.sweep.expect_best import judge_best
+    from gdlab.sweep.expect_each import judge_each
 
     missed = judge_best(list(expectations), rows, list(setup.axes), folder, rank_by, default)
+    missed += judge_each(list(each), rows, folder)
     for msg in missed:
         sys.stderr.write(f"gdlab: expectation failed: {msg}\n")
     bad = sum(s not in sweep_run.DONE for s in statuses)

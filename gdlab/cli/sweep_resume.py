@@ -10,7 +10,7 @@ from pathlib import Path
 def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: int, given: dict):
     """(setup, todo, done, (sharpness, vectorize, max_group, rank_by)), or None after printing a dry run.
     `given` holds this command line's sharpness, vectorize, max_group, rank_by, backend, ray_address and expect
-    (its bars, judged when the sweep ends)."""
+    (its --expect and --expect-each bars, judged when the sweep ends)."""
     from gdlab.sweep import run as sweep_run
     from gdlab.sweep.plan import group_variants, spread
     from gdlab.sweep.rank import RANKABLE, check_rank_by

@@ -18,7 +18,7 @@ def check_sweep_applicable(expectations: list[Expectation], configs: list, sharp
     initial sharpness is measured in a sweep only with --sharpness."""
     for e in expectations:
         if e.name == "init_sharpness" and not sharpness:
-            raise GdlabError(f"--expect '{e.text}': a sweep measures init_sharpness only with --sharpness; add it")
+            raise GdlabError(f"{e.option} '{e.text}': a sweep measures init_sharpness only with --sharpness; add it")
     # with --sharpness every variant counts its unsettled measurements, so that bar is not the run's question
     asked = [e for e in expectations if not (sharpness and e.name in ("init_sharpness", "sharpness_unsettled"))]
     seen: set[str] = set()
@@ -52,16 +52,15 @@ def judge_best(expectations: list[Expectation], rows: list[dict], axes: list[str
             statuses[r.get("status")] = statuses.get(r.get("status"), 0) + 1
         said = ", ".join(f"{k} {v}" for k, v in statuses.items())
         return [f"expected {e.text}, but no variant of the sweep completed ({said})" for e in expectations]
-    summaries = [_summary(folder / r["run_dir"]) for r in members]
+    summaries = [variant_summary(folder / r["run_dir"]) for r in members]
     out = []
     # a seed that did not complete counts as no value: a diverged run's summary keeps its last evaluation's
     # val loss, a finite number that could meet the bar
     unfinished = [r.get("status") for r in members if r.get("status") != "completed"]
     also = f" ({', '.join(f'{k} {unfinished.count(k)}' for k in dict.fromkeys(unfinished))})" if unfinished else ""
     for e in expectations:
-        values = [e.value(s, None if e.name in s or f"final_{e.name}" in s
-                          else last_values(folder / r["run_dir"] / "metrics.csv", {e.name}))
-                  if r.get("status") == "completed" else None for s, r in zip(summaries, members)]
+        values = [variant_value(e, s, folder / r["run_dir"]) if r.get("status") == "completed" else None
+                  for s, r in zip(summaries, members)]
         finite = [v for v in values if isinstance(v, (int, float)) and v == v and abs(v) != float("inf")]
         value = statistics.fmean(finite) if len(finite) == len(values) else None
         missing = (f"only {len(finite)} of {len(values)} seeds of {whose} completed with a finite {e.name}{also}"
@@ -71,7 +70,13 @@ def judge_best(expectations: list[Expectation], rows: list[dict], axes: list[str
     return out
 
 
-def _summary(run_dir: Path) -> dict:
+def variant_value(e: Expectation, summary: dict, run_dir: Path) -> float | None:
+    """A variant's value of the bar's name: its summary's, else its metrics.csv column's last recorded one."""
+    wanted = e.name in summary or f"final_{e.name}" in summary
+    return e.value(summary, None if wanted else last_values(run_dir / "metrics.csv", {e.name}))
+
+
+def variant_summary(run_dir: Path) -> dict:
     """A variant's summary.json (every number its bars may name); {} when unreadable, so each bar says the
     variant has no such value."""
     import json

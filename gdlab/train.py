@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from gdlab.config import Config
+from gdlab.data import Dataset
 from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK
 from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
@@ -30,17 +31,16 @@ class TrainResult:
     failures: list[str]
 
 
-def smoke(cfg: Config) -> Config:
-    """The same config cut to a handful of steps: proves it builds, trains and writes, fast. A OneCycleLR cycles
-    over those steps, as 5 steps hold no epoch's cycle nor a rise of pct_start 0.2 or less (torch's 0.3 then).
-    What the full run would refuse before training (its cycle too short for its length, ...) is refused here."""
-    prepare_data(cfg)
+def smoke(cfg: Config) -> tuple[Config, Dataset]:
+    """The config cut to 5 steps, with its data for `train(data=)`, refusing what the full run would. A OneCycleLR
+    cycles over them, as they hold no epoch's cycle nor a rise of pct_start 0.2 or less (torch's 0.3 then)."""
+    data = prepare_data(cfg)  # the cut config keeps data, seed and dtype: the same tensors serve its steps
     train = cfg.train.model_copy(update={"epochs": None, "steps": SMOKE_STEPS, "eval_every": None, "checkpoint_every": None})
     scheduler = cfg.scheduler
     if scheduler is not None and scheduler.name == "OneCycleLR":
         pct = scheduler.pct_start if scheduler.pct_start * SMOKE_STEPS > 1 else 0.3
         scheduler = scheduler.model_copy(update={"interval": "step", "pct_start": pct})
-    return cfg.model_copy(update={"train": train, "scheduler": scheduler})
+    return cfg.model_copy(update={"train": train, "scheduler": scheduler}), data
 
 
 def check_smoke_files(cfg: Config, folder: Path) -> None:
@@ -73,10 +73,11 @@ def train(
     observers: Iterable[Callable[[StepRecord], None]] = (),
     expect: list[Expectation] = (),
     on_start: Callable[[Path, int], None] | None = None,
+    data: Dataset | None = None,
 ) -> TrainResult:
-    """Train one config into a new run folder; every input error is raised before the folder exists."""
+    """Train one config (on `data` if `smoke` loaded it) into a new run folder; input errors come before the folder."""
     check_applicable(expect, cfg)
-    data = prepare_data(cfg)
+    data = prepare_data(cfg, loaded=data)
     device = resolve_device(cfg.train.device)
     # The handlers go in before the folder exists: a signal in between killed gdlab and left an empty folder.
     with graceful_stop() as stop:

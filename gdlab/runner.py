@@ -13,6 +13,7 @@ import torch
 from gdlab import provenance
 from gdlab.config import Config
 from gdlab.data import Dataset, load_data
+from gdlab.engine.batches import check_run_length
 from gdlab.engine.loop import GroupTrainer
 from gdlab.engine.schedule import check_one_cycle
 from gdlab.engine.step_record import StepRecord
@@ -42,15 +43,15 @@ def resolve_device(spec: str) -> torch.device:
 
 
 def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = None, resumed: bool = False) -> Dataset:
-    """Load the data (or take `loaded`, the same data loaded before) and check the model's shapes against
-    it: every input error before any folder. `training=False` (the lab, which never trains) skips the
-    check of the batch plan's smallest batch; `resumed` that of a OneCycleLR's phases, which the run already
-    trains under (one an older gdlab started could never finish otherwise: a resume takes no schedule edit)."""
+    """Load the data (or take `loaded`) and check the model and run against it, before any folder. `training=False`
+    (the lab) skips the batch plan's checks; `resumed` that of a OneCycleLR's phases, which the run already trains
+    under (one an older gdlab started could never finish otherwise: a resume takes no schedule edit)."""
     data = loaded or load_data(cfg, torch.float64 if cfg.train.dtype == "float64" else torch.float32)
     check_shapes(cfg, data.n_features, data.n_outputs, data.n_classes)
     check_model_fits(cfg, data.x_train.shape[0])
     if training:
         check_batch_rows(cfg, data.x_train.shape[0])  # BatchNorm cannot train on a batch of one row
+        check_run_length(cfg.train, data.x_train.shape[0])
         if not resumed:
             check_one_cycle(cfg, data.x_train.shape[0])
         cfg.check_val_watchers(data.x_val is not None)

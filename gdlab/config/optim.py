@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from gdlab.config.base import LR, NonNegativeFloat, Strict, Unit, kinds_of
-from gdlab.ints import NonNegativeInt, PositiveInt
+from gdlab.ints import NonNegativeInt, StepCount, WarmupCount
 
 # Which optimizer fields may differ between the K models of one batched group (per-model tensors in the
 # engine; betas is beta1/beta2 there); the rest (name, flags) may not. Here, torch-free, for sweep planning.
@@ -79,7 +79,7 @@ OptimizerConfig = Annotated[Union[GD, SGD, Adam, AdamW, RMSprop], Field(discrimi
 
 class SchedulerBase(Strict):
     interval: Literal["step", "epoch"] = Field("epoch", description="advance the schedule every optimizer step or every epoch")
-    warmup: NonNegativeInt = Field(0, description="intervals of linear warmup from warmup_start_factor x lr to lr "
+    warmup: WarmupCount = Field(0, description="intervals of linear warmup from warmup_start_factor x lr to lr "
                                                   "before the schedule starts (torch's LinearLR, then SequentialLR)")
     warmup_start_factor: float = Field(0.1, gt=0, le=1, description="the first warmup interval's share of the lr")
 
@@ -98,13 +98,13 @@ class SchedulerBase(Strict):
 
 class StepLR(SchedulerBase):
     name: Literal["StepLR"]
-    step_size: PositiveInt
+    step_size: StepCount
     gamma: float = Field(0.1, gt=0, allow_inf_nan=False)
 
 
 class CosineAnnealingLR(SchedulerBase):
     name: Literal["CosineAnnealingLR"]
-    T_max: PositiveInt | None = Field(None, description="null = the whole run")
+    T_max: StepCount | None = Field(None, description="null = the whole run")
     eta_min: NonNegativeFloat = Field(0.0, allow_inf_nan=False)
 
 
@@ -119,7 +119,7 @@ class LinearLR(SchedulerBase):
     name: Literal["LinearLR"]
     start_factor: float = Field(1 / 3, gt=0, le=1)
     end_factor: float = Field(1.0, ge=0, le=1)
-    total_iters: PositiveInt = 5
+    total_iters: StepCount = 5
 
 
 class ReduceLROnPlateau(SchedulerBase):

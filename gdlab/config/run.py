@@ -12,12 +12,12 @@ from gdlab.config.data import DataConfig
 from gdlab.config.layer import Layer
 from gdlab.config.loss import CLASSIFICATION_LOSSES, LossConfig
 from gdlab.config.optim import OptimizerConfig, SchedulerConfig
-from gdlab.ints import INTEGRAL, NonNegativeInt, PositiveInt
+from gdlab.ints import INTEGRAL, NonNegativeInt, PositiveInt, StepCount
 
 
 class TrainConfig(Strict):
-    epochs: PositiveInt | None = None
-    steps: PositiveInt | None = Field(None, description="optimizer steps; instead of epochs")
+    epochs: StepCount | None = None
+    steps: StepCount | None = Field(None, description="optimizer steps; instead of epochs")
     batch_size: PositiveInt | None = Field(None, description="null = full batch")
     accumulate: PositiveInt = Field(1, description="micro-batches per optimizer step")
     shuffle: bool = True

@@ -10,6 +10,8 @@ from functools import cached_property
 import torch
 
 from gdlab.config import TrainConfig
+from gdlab.errors import GdlabError
+from gdlab.ints import MAX_STEPS
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,15 @@ class BatchPlan:
     def _epoch_steps(self) -> list[list[tuple[int, int]]]:
         bounds = [(s, min(s + self.micro_batch, self.n_rows)) for s in range(0, self.n_rows, self.micro_batch)]
         return [bounds[i : i + self.accumulate] for i in range(0, len(bounds), self.accumulate)]
+
+
+def check_run_length(train: TrainConfig, n_rows: int) -> None:
+    """Refuse epochs that make more steps than a run can count (each epoch is within it, its steps maybe not)."""
+    plan = BatchPlan.from_config(train, n_rows)
+    if plan.total_steps > MAX_STEPS:
+        raise GdlabError(f"train.epochs: {train.epochs} epochs of {plan.steps_per_epoch} steps make {plan.total_steps} "
+                         f"steps, more than a run can count exactly (2**53, {MAX_STEPS}); allowed: a whole number from "
+                         f"1 to {MAX_STEPS // plan.steps_per_epoch} with this data and batch size")
 
 
 class DataOrder:

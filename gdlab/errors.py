@@ -53,7 +53,7 @@ def first_sentence(text: str, limit: int = 160) -> str:
 class GdlabError(Exception):
     """A problem the user can fix; `cli` prints it as one line and exits with `exit_code`."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE):
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE, also: tuple[tuple, ...] = ()):
         # One line whatever user text it quotes: a line break or other control character shows escaped.
         message = message.translate(_CONTROL)
         # Here, once, rather than at every place that quotes a value: a long quoted value shows its start.
@@ -65,6 +65,9 @@ class GdlabError(Exception):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+        # config keys as equally to blame as the one the message starts with (a pct_start and the run length it
+        # is a share of), as key paths: the CLI names the overrides that set them too
+        self.also = also
 
     def __str__(self) -> str:
         return self.message

@@ -33,11 +33,12 @@ def test_a_rising_phase_of_no_length_is_refused_before_any_folder(tmp_path, over
 
 @pytest.mark.parametrize("overrides, parts", [
     (["train.steps=3", "scheduler.pct_start=0.3"],
-     ["scheduler.pct_start: 0.3 of 3 steps ends the rising phase before it starts", "no warm-up", "e.g. 0.667"]),
+     ["scheduler.pct_start: 0.3 of 3 steps (train.steps) ends the rising phase before it starts", "no warm-up",
+      "e.g. 0.667, or a longer run"]),
     (["train.steps=null", "train.epochs=3", "train.batch_size=9", "scheduler.interval=epoch", "scheduler.pct_start=0.3"],
-     ["of 3 epochs ends the rising phase before it starts", "or interval: step"]),
+     ["of 3 epochs (train.epochs) ends the rising phase before it starts", "or interval: step"]),
     (["train.steps=null", "train.epochs=1", "scheduler.interval=epoch"],
-     ["scheduler.interval: OneCycleLR over 1 epoch has no cycle", "train longer"]),  # full batch: no per-step way out
+     ["scheduler.interval: OneCycleLR over 1 epoch (train.epochs) has no cycle", "train longer"]),  # full batch: no per-step way out
 ])
 def test_a_rising_phase_shorter_than_one_interval_is_refused(tmp_path, overrides, parts):
     """torch accepts it, but its schedule then starts past its peak: over 3 steps at pct_start 0.3 the lrs fall
@@ -56,6 +57,30 @@ def test_a_rising_phase_shorter_than_one_interval_is_refused(tmp_path, overrides
             opt.step()
             sched.step()
         assert (lrs[1] < lrs[0]) == expected_falling, lrs
+
+
+PLAIN = CONFIG.replace("scheduler: {name: OneCycleLR, pct_start: 0.1}\n", "").replace("steps: 10", "steps: 3")
+
+
+@pytest.mark.parametrize("text, overrides, cited, length", [
+    # the reported command: the run length is as much to blame as pct_start, and both came from overrides
+    (PLAIN, ["scheduler.name=OneCycleLR", "train.steps=3", "scheduler.pct_start=0.3"],
+     ["scheduler.name=OneCycleLR", "train.steps=3", "scheduler.pct_start=0.3"], "0.3 of 3 steps (train.steps)"),
+    (PLAIN, ["scheduler.name=OneCycleLR", "train.steps=3"], ["scheduler.name=OneCycleLR", "train.steps=3"],
+     "0.3 of 3 steps (train.steps)"),  # pct_start is the default: only the length was given
+    (CONFIG.replace("steps: 10", "steps: 3"), ["scheduler.pct_start=0.3"], ["scheduler.pct_start=0.3"],
+     "0.3 of 3 steps (train.steps)"),  # the length is the file's: named, with no override
+    (PLAIN, ["scheduler.name=OneCycleLR", "train.steps=null", "train.epochs=2", "train.batch_size=18", "scheduler.pct_start=0.2"],
+     ["scheduler.name=OneCycleLR", "train.epochs=2", "train.batch_size=18", "scheduler.pct_start=0.2"],
+     "0.2 of 4 steps (train.epochs: 2 at 2 steps an epoch)"),  # 36 rows: the batch size sets the length too
+])
+def test_a_short_rise_names_the_run_length_and_every_override_to_blame(tmp_path, text, overrides, cited, length):
+    path = tmp_path / "oc.yaml"
+    path.write_text(text)
+    named = ", ".join(repr(c) for c in cited)
+    one_error_line(invoke("train", path, *overrides, "--run-dir", tmp_path / "r"), 2,
+                   f"oc.yaml (with override{'s' * (len(cited) > 1)} {named}): scheduler.pct_start: {length} ends")
+    assert not (tmp_path / "r").exists()
 
 
 def test_validate_and_sweep_refuse_it_too_naming_the_variant(tmp_path):

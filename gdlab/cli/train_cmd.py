@@ -23,8 +23,8 @@ _LAYER_REF = re.compile(r"\bmodel\[(\d+)\]")
 
 
 def in_config(config: Path, exc: GdlabError, overrides: list[str] | None = None) -> GdlabError:
-    """Name the config file in an error about the config's content, and the overrides that set the key in
-    error (the last that set it or a key above it, and later ones inside it); none when it came from the file."""
+    """Name the config file in an error about the config's content, and the overrides that set the key in error
+    or one it also blames (`exc.also`): the last that set it or a key above it, and later ones inside it."""
     m = _CONFIG_KEY.match(exc.message)
     if not m or exc.message.startswith(f"{config}:"):  # named already: model.yaml's own errors read like a key's
         return exc
@@ -33,10 +33,11 @@ def in_config(config: Path, exc: GdlabError, overrides: list[str] | None = None)
 
     applied = [(parse_override(text)[0], text) for text in overrides or []]
     key = tuple(int(p) if p.isdecimal() else p for p in re.split(r"\.|\[|\]\.?", m.group(1)) if p)
-    cited = responsible(key, applied)
+    named = {text for k in (key, *exc.also) for text in responsible(k, applied)}
+    cited = [text for _, text in applied if text in named]  # in the order given
     if not cited:  # the cause of a shape error can be the other layer it names
         cited = [t for i in _LAYER_REF.findall(exc.message[m.end():]) for t in responsible(("model", int(i)), applied)]
-    return GdlabError(f"{config}{with_overrides(cited)}: {exc.message}", exc.exit_code)
+    return GdlabError(f"{config}{with_overrides(cited)}: {exc.message}", exc.exit_code, exc.also)
 
 
 OverridesArg = Annotated[Optional[list[str]], typer.Argument(help="dotted overrides, e.g. optimizer.lr=0.05", show_default=False)]

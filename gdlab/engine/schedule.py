@@ -120,7 +120,8 @@ class LRSchedule:
 def check_one_cycle(cfg: Config, n_train: int) -> None:
     """Refuse a OneCycleLR whose rising phase ends at or before its start at this run's length (pct_start x
     intervals <= 1): at 1 torch's very first lr is 0/0 (a ZeroDivisionError traceback); under 1 its schedule
-    starts past its peak, with no warm-up (one interval: the whole run at the final lr, max_lr/1e4/25)."""
+    starts past its peak, with no warm-up (one interval: the whole run at the final lr, max_lr/1e4/25). The run
+    length is as much to blame as pct_start: the error names its keys too."""
     s = cfg.scheduler
     if s is None or s.name != "OneCycleLR":
         return
@@ -131,15 +132,31 @@ def check_one_cycle(cfg: Config, n_train: int) -> None:
         return
     unit = s.interval + "s" * (total != 1)
     per_step = " or interval: step" if s.interval == "epoch" and plan.total_steps > total else ""
+    length, blamed = _run_length(cfg, plan)
     if total == 1:
-        raise GdlabError(f"scheduler.interval: OneCycleLR over 1 {s.interval} has no cycle: torch runs it all at "
-                         f"the final lr (optimizer.lr / div_factor / final_div_factor); train longer{per_step}")
+        raise GdlabError(f"scheduler.interval: OneCycleLR over 1 {s.interval} ({length}) has no cycle: torch runs it "
+                         f"all at the final lr (optimizer.lr / div_factor / final_div_factor); train longer{per_step}",
+                         also=blamed)
     other = 2 / total if total > 2 else 0.75  # a rise of one interval (at 2 intervals: half of one)
     where = "where it starts, at the first" if end == 0 else "before it starts, within the first"
     why = ("which torch's OneCycleLR cannot compute (a phase of no length)" if end == 0
            else "so torch's OneCycleLR starts past its peak, with no warm-up")
-    raise GdlabError(f"scheduler.pct_start: {s.pct_start} of {total} {unit} ends the rising phase {where} "
-                     f"{s.interval}, {why}; use a larger pct_start, e.g. {other:.3g}{per_step}")
+    raise GdlabError(f"scheduler.pct_start: {s.pct_start} of {total} {unit} ({length}) ends the rising phase {where} "
+                     f"{s.interval}, {why}; use a larger pct_start, e.g. {other:.3g}, or a longer run{per_step}",
+                     also=blamed)
+
+
+def _run_length(cfg: Config, plan: BatchPlan) -> tuple[str, tuple[tuple, ...]]:
+    """Which keys set a OneCycleLR's length in its intervals, in words (`train.steps`, or `train.epochs 3 of 4
+    steps` where steps are counted from epochs), and as the key paths the error also blames."""
+    given = "steps" if cfg.train.steps is not None else "epochs"
+    counted = "steps" if cfg.scheduler.interval == "step" else "epochs"
+    blamed = (("scheduler", "name"), ("scheduler", "interval"), ("train", given))
+    if given == counted:
+        return f"train.{given}", blamed
+    each = f"{plan.steps_per_epoch} step{'s' * (plan.steps_per_epoch != 1)}"
+    words = f"train.{given}: {getattr(cfg.train, given)} at {each} an epoch"
+    return words, blamed + (("train", "batch_size"), ("train", "accumulate"))
 
 
 def lr_column(lrs: list[float], dtype: torch.dtype, device: torch.device) -> torch.Tensor:

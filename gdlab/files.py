@@ -1,8 +1,9 @@
-"""User-given files and folders: reading a file as text, and every OS or decoding problem on such a
-path turned into one GdlabError line."""
+"""User-given files and folders: reading a file as text, syncing a folder, and every OS or decoding problem on
+such a path turned into one GdlabError line."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -72,6 +73,23 @@ def _read_capped(path: Path, what: str, max_bytes: int | None) -> bytes:
 def cannot_write(path: Path | str, exc: OSError, what: str = "") -> GdlabError:
     """One line for a write the OS refused (a full disk, a vanished folder): the file, what, why; exit 1."""
     return GdlabError(f"{path}: cannot write{' ' + what if what else ''} ({exc.strerror or exc})", exit_code=EXIT_FAILED)
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync a folder, so that a file renamed into it is still there after a power cut (the file's own fsync
+    keeps its bytes, not its name). Skipped where a folder cannot be opened (Windows) or synced (some
+    network filesystems): the file is written and renamed all the same."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF, errno.EACCES, errno.EPERM):
+            raise  # a disk error: the caller says which file it was writing
+    finally:
+        os.close(fd)
 
 
 def show(path: Path | str) -> str:

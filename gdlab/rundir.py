@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gdlab.errors import GdlabError
-from gdlab.files import cannot_write, check_writable, path_error, show, umask_mode
+from gdlab.files import cannot_write, check_writable, path_error, show, sync_folder, umask_mode
 
 MAX_NAME = 100
 
@@ -153,8 +153,8 @@ def clear_run_files(folder: Path) -> None:
 
 
 def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
-    """Write via a temp file in the same folder, fsync, rename: readers see the old file or the new one.
-    `durable=False` skips the fsync where losing the file to a power cut costs nothing (it is rewritten)."""
+    """Write via a temp file in the same folder, fsync, rename, fsync the folder (the rename is in it): readers see
+    the old file or the new one. `durable=False` skips the fsyncs where losing the file to a power cut costs nothing."""
     mode = "wb" if isinstance(data, bytes) else "w"
     try:  # creating the temp file fails too on a full disk (no room for its directory entry)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -168,6 +168,8 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
             if durable:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
+        if durable:
+            sync_folder(path.parent)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise cannot_write(path, exc) from None

@@ -92,11 +92,13 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
                           transform=top_edge(ax), gid="diverged", label=f"diverged at step {step}")
         handles.append(mark)
     # On the twin axis when there is one: it is drawn last, so its lines would cover a legend on `ax`.
-    if legend_ax is not ax:  # "best" avoids only its own axis's lines: show it the loss curves, unseen
+    if legend_ax is not ax:  # "best" avoids only its own axis's lines: show it the loss axis's, unseen
         from matplotlib.lines import Line2D
 
-        for line in losses:
-            legend_ax.add_artist(Line2D(line.get_xdata(), line.get_ydata(), transform=ax.transData, visible=False))
+        # every one, the early-stop and divergence lines too: the legend sat over a stop at the right edge
+        for line in ax.get_lines():
+            legend_ax.add_artist(Line2D(line.get_xdata(), line.get_ydata(), transform=line.get_transform(),
+                                        visible=False))
     legend_ax.legend(handles=handles, loc="best", fontsize="small")
 
     row = 1

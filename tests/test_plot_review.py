@@ -1,0 +1,38 @@
+"""A visual review's fixes, checked through the figures' matplotlib objects: the run legend off the
+early-stop line, ..."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from tests.test_plot import figure_of, line, make_run
+
+
+def _window_box(fig, artist):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.draw_without_rendering()
+    return artist.get_window_extent(FigureCanvasAgg(fig).get_renderer())
+
+
+# ---------------------------------------------------------------- the run legend and the early-stop line
+def test_the_run_legend_keeps_off_the_early_stop_line(tmp_path):
+    """The legend lives on the accuracy axis and "best" saw only the loss curves of the other axis: it sat
+    over the dashed stop line at the right edge (a run stopped at its last step, accuracy flat on top)."""
+    rows = []
+    for s in range(1, 71):
+        acc = 0.85 + 0.03 * np.tanh(s / 10)
+        val = f"{0.35 + 0.1 * np.exp(-s / 20):.4g}" if s % 10 == 0 else ""
+        rows.append(f"{s},{s},0.5,{0.3 + 0.4 * np.exp(-s / 6):.6g},{acc:.4g},1,{val},{acc if val else ''},{s * 0.01}")
+    run = make_run(tmp_path / "r", rows=rows)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "stopped_early_at_step": 70}))
+    fig, _ = figure_of(run)
+    legend = next(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)
+    box = _window_box(fig, legend)
+    stop = line(fig, "stopped_early")
+    x = stop.get_transform().transform([[70, 0.5]])[0][0]
+    assert not box.x0 <= x <= box.x1, (box, x)
+    assert "stopped early at step 70" in [t.get_text() for t in legend.get_texts()]

@@ -1,5 +1,5 @@
 """A visual review's fixes, checked through the figures' matplotlib objects: the run legend off the
-early-stop line, ..."""
+early-stop line; a slice panel's error bars that reached three empty decades below the seeds; ..."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from tests.test_plot import figure_of, line, make_run
+from tests.test_plot import figure_of, line, make_run, make_sweep
 
 
 def _window_box(fig, artist):
@@ -36,3 +36,27 @@ def test_the_run_legend_keeps_off_the_early_stop_line(tmp_path):
     x = stop.get_transform().transform([[70, 0.5]])[0][0]
     assert not box.x0 <= x <= box.x1, (box, x)
     assert "stopped early at step 70" in [t.get_text() for t in legend.get_texts()]
+
+
+# ---------------------------------------------------------------- a slice's error bar
+def test_a_slice_error_bar_stops_at_the_lowest_seed_not_near_zero(tmp_path):
+    """Seeds 0.2, 0.2 and 2.6: mean 1.0, std 1.39. The bar reached down to mean / 1000, and the log axis
+    with it, three decades below any seed; the sensitivity band stops at the lowest seed, and so does it."""
+    import pandas as pd
+
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.search_plot import plot_search
+
+    folder = make_sweep(tmp_path / "sw", lrs=(0.01, 0.1), seeds=(0, 1, 2))
+    table = pd.read_csv(folder / "sweep.csv")
+    spread = table["optimizer.lr"] == 0.1
+    table.loc[spread, "best_val_loss"] = [0.2, 0.2, 2.6]
+    table.to_csv(folder / "sweep.csv", index=False)
+    warnings: list[str] = []
+    fig = plot_search(load_sweep(folder, warnings), warnings)
+    panel = next(ax for ax in fig.axes if ax.get_xlabel() == "optimizer.lr")
+    bars = [c for c in panel.collections if c.get_segments()]
+    lows = {round(float(seg[0][0]), 6): min(seg[0][1], seg[1][1]) for c in bars for seg in c.get_segments()}
+    mean, std = np.mean([0.2, 0.2, 2.6]), np.std([0.2, 0.2, 2.6], ddof=1)
+    assert mean - std < 0 and np.isclose(lows[0.1], 0.2), lows
+    assert panel.get_yscale() == "log" and panel.get_ylim()[0] > 0.05, panel.get_ylim()

@@ -9,6 +9,7 @@ import pandas as pd
 
 from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import log_if_positive, new_figure, note_if_empty, top_edge
+from gdlab.plotting.sensitivity import band_low
 from gdlab.plotting.value_ticks import label_swept_values
 from gdlab.plotting.sweep_plot import SEED, _colours, _curves, stored_rank_by
 from gdlab.sweep.rank import aggregate_over_seeds, score_metric
@@ -44,7 +45,7 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
                         transform=top_edge(ax), gid=f"diverged:{key}")
             continue
         drawn.append(a.mean)
-        ax.errorbar([x], [a.mean], yerr=[[0.0], [0.0]] if a.std is None else [[min(a.std, a.mean * 0.999)], [a.std]],
+        ax.errorbar([x], [a.mean], yerr=[[0.0], [0.0]] if a.std is None else [[_below(a)], [a.std]],
                     ls="none", marker="o", ms=5, color=colour, mfc=colour if a.n_ok == a.n else "white",
                     elinewidth=0.8, gid=f"draw:{key}", label=entry)
         named.add(str(a.point[group]) if group else "")
@@ -67,6 +68,13 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
                   else "no finite score")
     ax.set_xlabel(label)
     ax.set_ylabel(metric + (" (mean ± std over seeds)" if any(a.n > 1 for a in aggs) else ""))
+
+
+def _below(a) -> float:
+    """How far the error bar reaches below the mean: std, but as the sensitivity panel's band, never to zero
+    or far below the lowest seed (a mean 1.0 ± 1.4 reached down to 0.001, three empty decades on a log axis)."""
+    low = band_low(np.array([a.mean]), np.array([a.std]), np.array([a.lowest if a.lowest is not None else a.mean]))
+    return max(0.0, a.mean - float(low[0]))
 
 
 def _distribution(text: str):

@@ -100,6 +100,7 @@ class Aggregate:
     n: int
     statuses: dict[str, int]
     metric: str  # the sweep's score, or final_train_loss for a point with no validation split
+    lowest: float | None = None  # the lowest seed's score, where a slice's error bar stops (mean - std can be < 0)
 
 
 def best_over_seeds(points: Iterable[tuple[Any, float | None, int, int]], higher: bool = False) -> Any | None:
@@ -136,7 +137,7 @@ def aggregate_over_seeds(rows: list[dict], axes: list[str], rank_by: str | None 
             {a: members[0][a] for a in others},
             statistics.fmean(scores) if scores else None,
             statistics.stdev(scores) if len(scores) > 1 else None,  # one seed has no spread to show, not 0
-            len(scores), len(members), statuses, used,
+            len(scores), len(members), statuses, used, min(scores) if scores else None,
         ))
     # the sweep's own score first: a training loss is no validation loss to rank against; then the settings
     # every seed finished, as best_over_seeds picks (a mean over the one seed that survived is luck)

@@ -243,7 +243,7 @@ def test_plot_an_lr_find_folder_draws_loss_against_lr_with_both_lrs_marked(tmp_p
     assert list(line(fig, "suggested_lr").get_xdata()) == [0.01, 0.01]
     assert list(line(fig, "min_loss_lr").get_xdata()) == [0.0316, 0.0316]
     texts = [t.get_text() for t in loss.axes.get_legend().get_texts()]
-    assert "suggested lr = 0.01" in texts and "min-loss lr = 0.0316" in texts
+    assert "suggested lr = 0.01 (steepest fall: a heuristic)" in texts and "min-loss lr = 0.0316" in texts
     assert cli("plot", folder / "lr_find.csv", "-o", tmp_path / "x.svg").exit_code == 0  # naming its file works
 
 

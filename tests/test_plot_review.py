@@ -60,3 +60,17 @@ def test_a_slice_error_bar_stops_at_the_lowest_seed_not_near_zero(tmp_path):
     mean, std = np.mean([0.2, 0.2, 2.6]), np.std([0.2, 0.2, 2.6], ddof=1)
     assert mean - std < 0 and np.isclose(lows[0.1], 0.2), lows
     assert panel.get_yscale() == "log" and panel.get_ylim()[0] > 0.05, panel.get_ylim()
+
+
+# ---------------------------------------------------------------- the lr-find suggestion's legend entry
+def test_the_lr_find_suggestion_is_labelled_a_heuristic_or_a_lower_bound(tmp_path):
+    """The legend said `suggested lr = 0.0464` alone, where the terminal calls it a heuristic, and the same
+    `=` for a lower bound, where the terminal says `at least`."""
+    from tests.test_plot_more import lrfind_figure, make_lrfind
+
+    def label(result):
+        fig, _ = lrfind_figure(make_lrfind(tmp_path / str(len(list(tmp_path.iterdir()))), result))
+        return line(fig, "suggested_lr").get_label()
+
+    assert label({"suggested_lr": 0.01, "min_loss_lr": 0.0316}) == "suggested lr = 0.01 (steepest fall: a heuristic)"
+    assert label({"suggested_lr": 0.01, "loss_still_falling": True}) == "suggested lr ≥ 0.01 (a lower bound)"

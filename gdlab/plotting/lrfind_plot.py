@@ -10,6 +10,8 @@ from gdlab.plotting.output import finite, log_if_positive, new_figure
 
 # (lr_find.json key, legend text, colour, line style); a key that is missing or null is not drawn.
 MARKS = (("suggested_lr", "suggested lr", "C2", "--"), ("min_loss_lr", "min-loss lr", "C3", ":"))
+# What the suggestion is, in its legend entry as `gdlab lr-find` says it: a rule of thumb, or only a lower bound.
+HEURISTIC = "steepest fall: a heuristic"
 
 
 def _curve(ax, data: LRFindData, column: str, **style):
@@ -42,6 +44,16 @@ def _note(data: LRFindData) -> str | None:
             "no steady fall": "no suggestion: the smoothed loss never fell steadily"}.get(why)
 
 
+def _mark_label(data: LRFindData, key: str, text: str, lr: float) -> str:
+    """`min-loss lr = 0.739`; the suggestion says what it is (`suggested lr = 0.0464 (steepest fall: a
+    heuristic)`), and `suggested lr ≥ 0.005 (a lower bound)` where the loss was still falling, as the terminal says."""
+    if key != "suggested_lr":
+        return f"{text} = {lr:.3g}"
+    if data.result.get("loss_still_falling") is True:
+        return f"{text} ≥ {lr:.3g} (a lower bound)"
+    return f"{text} = {lr:.3g} ({HEURISTIC})"
+
+
 def plot_lr_find(data: LRFindData, title: str | None = None):
     """Draw the range test; lines carry gids loss, smoothed_loss, suggested_lr and min_loss_lr for tests."""
     fig = new_figure(8.0, 5.0)
@@ -58,7 +70,7 @@ def plot_lr_find(data: LRFindData, title: str | None = None):
     for key, text, color, style in MARKS:
         lr = data.lr(key)
         if lr is not None:
-            ax.axvline(lr, color=color, ls=style, lw=1.5, gid=key, label=f"{text} = {lr:.3g}")
+            ax.axvline(lr, color=color, ls=style, lw=1.5, gid=key, label=_mark_label(data, key, text, lr))
     ax.set_xlabel("learning rate")
     ax.set_ylabel("train loss")
     ax.grid(True, which="major", alpha=0.3)

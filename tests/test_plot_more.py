@@ -165,14 +165,28 @@ def test_compare_of_a_big_sweep_and_a_run_fits_its_legend_and_names_curves_by_lr
     assert len(details) == 2 and "17 more with the same values left out" in details[0]  # the sweep's variants share one line
 
 
-def test_compare_of_many_curves_uses_columns_and_keeps_the_axes(tmp_path):
+def test_compare_of_many_curves_colours_them_and_keeps_the_axes(tmp_path):
     sweep = make_sweep(tmp_path / "sweep-x", lrs=tuple(round(10 ** (-4 + k / 10), 8) for k in range(30)), seeds=(0, 1, 2))
     fig, _ = compare_figure([sweep])
-    assert len(legend_texts(fig)) == 90
-    assert fig.legends[0]._ncols > 1
+    assert not fig.legends and fig.axes[0].get_legend() is None  # 90 curves: a colour bar, not 90 entries
+    assert fig.axes[-1].get_ylabel() == "optimizer.lr"
     width, height, inside = geometry(fig)
     assert width >= 6.0 and height >= 3.5 and inside
-    assert fig.legends[0].get_window_extent().height <= fig.bbox.height
+
+
+def test_a_legend_beside_the_axes_too_tall_for_one_column_takes_several_and_keeps_the_axes():
+    from matplotlib.lines import Line2D
+
+    from gdlab.plotting.output import legend_beside, new_figure
+
+    fig = new_figure(9.0, 5.5)
+    ax = fig.subplots()
+    handles = [Line2D([], [], color=f"C{i % 10}") for i in range(90)]
+    legend = legend_beside(fig, ax, (7.0, 4.3), handles=(handles, [f"seed={i % 3}, optimizer.lr={i}" for i in range(90)]))
+    fig.draw_without_rendering()
+    assert legend._ncols > 1 and legend.get_window_extent().height <= fig.bbox.height
+    width, height, inside = geometry(fig)
+    assert width >= 6.0 and height >= 3.5 and inside
 
 
 def test_pick_keys_prefers_what_tells_curves_apart_then_fills_its_slots():

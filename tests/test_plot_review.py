@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from tests.test_plot import figure_of, line, make_run, make_sweep
 
@@ -74,3 +75,34 @@ def test_the_lr_find_suggestion_is_labelled_a_heuristic_or_a_lower_bound(tmp_pat
 
     assert label({"suggested_lr": 0.01, "min_loss_lr": 0.0316}) == "suggested lr = 0.01 (steepest fall: a heuristic)"
     assert label({"suggested_lr": 0.01, "loss_still_falling": True}) == "suggested lr ≥ 0.01 (a lower bound)"
+
+
+# ---------------------------------------------------------------- compare of more curves than a legend can name
+def test_compare_of_many_runs_colours_them_by_lr_with_a_colour_bar_not_a_legend_entry_each(tmp_path):
+    """A 128-variant sweep filled a five-column legend whose looks (ten colours, four dashes) repeated from the
+    41st curve; past MANY curves they are coloured by lr (a colour bar), and a text --color-by gets an entry per value."""
+    from matplotlib import colormaps
+    from matplotlib.colors import LogNorm, to_rgba
+
+    from gdlab.plotting import compare
+    from gdlab.plotting.compare import plot_compare
+    from gdlab.plotting.load import load_runs
+    from tests.test_plot import BASE_CONFIG
+
+    lrs = np.geomspace(1e-3, 1.0, getattr(compare, "MANY", 20) + 5)
+    runs = [make_run(tmp_path / f"r{i}", lr=float(lr), config={
+        **BASE_CONFIG, "optimizer": {**BASE_CONFIG["optimizer"], "lr": float(lr), "name": "SGD" if i % 2 else "Adam"}})
+        for i, lr in enumerate(lrs)]
+    warnings: list[str] = []
+    fig = plot_compare(load_runs(runs, warnings), "train_loss", "step", warnings, details=[])
+    ax = fig.axes[0]
+    assert not fig.legends and ax.get_legend() is None
+    assert [a.get_ylabel() for a in fig.axes[1:]] == ["optimizer.lr"]  # the colour bar
+    cmap, norm = colormaps["viridis"], LogNorm(lrs[0], lrs[-1])
+    colours = {ln.get_gid(): to_rgba(ln.get_color()) for ln in ax.get_lines()}
+    assert [colours[f"compare:{i}"] for i in range(len(lrs))] == [pytest.approx(cmap(norm(v))) for v in lrs]
+    assert any("coloured by optimizer.lr" in w for w in warnings), warnings
+
+    fig = plot_compare(load_runs(runs, []), "train_loss", "step", [], color_by="optimizer.name")
+    legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["optimizer.name=Adam", "optimizer.name=SGD"]

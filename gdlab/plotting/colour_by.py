@@ -3,7 +3,7 @@ hyperparameter: a colour bar for numbers (log when they span decades), one colou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gdlab.errors import GdlabError
@@ -18,6 +18,7 @@ class Colouring:
     colours: list[Any]  # one matplotlib colour per run
     norm: Any = None  # a number axis's norm and colormap, for the colour bar (None for text values)
     cmap: Any = None
+    named: list[tuple[str, Any]] = field(default_factory=list)  # text values: (value, colour), for a legend
 
 
 def colour_runs(configs: list[dict | None], key: str, names: list[str], warnings: list[str]) -> Colouring:
@@ -48,7 +49,21 @@ def colour_runs(configs: list[dict | None], key: str, names: list[str], warnings
         cmap = colormaps["viridis"]
         return Colouring([MISSING if v is _Unset else cmap(norm(v)) for v in values], norm, cmap)
     order = {str(v): f"C{i % 10}" for i, v in enumerate(dict.fromkeys(str(v) for v in found))}
-    return Colouring([MISSING if v is _Unset else order[str(v)] for v in values])
+    named = [(f"{key}={v}", c) for v, c in order.items()] + ([(f"no {key}", MISSING)] if lacking else [])
+    return Colouring([MISSING if v is _Unset else order[str(v)] for v in values], named=named)
+
+
+def key_to_colour_by(configs: list[dict | None]) -> str | None:
+    """The key `compare` colours too many curves for a legend by, when --color-by names none: the learning rate
+    where it differs, else the first differing key whose values are numbers (a colour bar), seed last, else the
+    first that differs; None where nothing does."""
+    from gdlab.plotting.labels import LR, differing_keys
+
+    flats = [flatten(c) for c in configs if c]
+    keys = differing_keys(flats) if len(flats) > 1 else []
+    numeric = [k for k in keys if all(finite_number(f.get(k)) is not None for f in flats)]
+    ranked = [k for k in keys if k == LR] + [k for k in numeric if k != "seed"] + [k for k in keys if k != "seed"]
+    return (ranked + keys or [None])[0]
 
 
 def _lookup(config: dict, key: str) -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from gdlab.errors import GdlabError
-from gdlab.plotting.colour_by import colour_runs
+from gdlab.plotting.colour_by import colour_runs, key_to_colour_by
 from gdlab.plotting.labels import curve_labels, left_out_lines
 from gdlab.plotting.load import RunData, diverged_step
 from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_positive, new_figure, step_axis
@@ -17,6 +17,9 @@ X_AXES = ("step", "epoch", "wall_s")
 AXES_SIZE = (7.0, 4.3)  # inches of plotting area, whatever the legend needs
 INSIDE = (6, 32)  # up to this many curves with labels up to this long, the legend fits inside the axes
 STYLES = ("-", "--", ":", "-.")  # the colour cycle has ten colours: the next ten curves get dashes, and so on
+# More curves than this get no legend entry each (128 filled five columns, their looks repeating from the 41st):
+# they are coloured by a config key, with a colour bar for numbers or an entry per text value.
+MANY = 20
 
 
 def _fallback(run: RunData) -> str:
@@ -50,6 +53,17 @@ def _drawable(run: RunData, metric: str, x: str, warnings: list[str]) -> np.ndar
     return mask
 
 
+def _colour_entries(colouring, diverged: bool) -> tuple[list, list[str]]:
+    """The legend of curves coloured by a key: an entry per text value (a colour bar shows numbers) and one
+    for the ✕ that marks a divergence."""
+    from matplotlib.lines import Line2D
+
+    entries = [(Line2D([], [], color=colour), text) for text, colour in colouring.named]
+    if diverged:
+        entries.append((Line2D([], [], ls="none", marker="X", color="k"), "diverged"))
+    return [h for h, _ in entries], [t for _, t in entries]
+
+
 def _y_scale(ax, metric: str, values) -> None:
     """Accuracies on a linear 0–1 axis, as `gdlab plot` draws them: a log axis would stretch the near-zero
     start and squash the approach to 1 that matters. Sharpness as `gdlab plot`'s panel draws it: log only when
@@ -77,6 +91,12 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     kept = [(i, run, mask) for i, (run, mask) in enumerate(zip(runs, masks)) if mask is not None]
     # labelled by what differs between the curves drawn: not by keys only a run left out differs in
     labels, hidden = curve_labels([_comparable(run.config) for _, run, _ in kept], [_fallback(run) for _, run, _ in kept])
+    many = len(kept) > MANY
+    if many and color_by is None:
+        color_by = key_to_colour_by([run.config for _, run, _ in kept])
+        if color_by is not None:
+            warnings.append(f"{len(kept)} curves are too many for a legend: coloured by {color_by} instead "
+                            "(--color-by KEY picks the key)")
     colouring = colour_runs([run.config for _, run, _ in kept], color_by, [_fallback(r) for _, r, _ in kept],
                             warnings) if color_by is not None and kept else None
     fig = new_figure(AXES_SIZE[0] + 2.0, AXES_SIZE[1] + 1.2)
@@ -104,7 +124,8 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     if not drawn:
         raise GdlabError(f"none of the {len(runs)} run(s) has finite '{metric}' values against '{x}' to compare")
     _y_scale(ax, metric, [ys for ys, *_ in drawn])
-    if details is not None:
+    grouped = many and colouring is not None  # the legend names colours, not curves: no label is shown
+    if details is not None and not grouped:
         details.extend(left_out_lines([label for _, label, _, _ in drawn], [rest for _, _, rest, _ in drawn]))
     if x == "step":
         step_axis(ax)
@@ -119,7 +140,11 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     # A diverged curve's entry shows its line with the ✕ over it: one entry per curve, however many diverged.
     handles = [handle for *_, handle in drawn]
     shown = [(h[0] if isinstance(h, tuple) else h).get_label() for h in handles]
-    if len(shown) <= INSIDE[0] and max(map(len, shown)) <= INSIDE[1]:
+    if grouped:
+        handles, shown = _colour_entries(colouring, any(isinstance(h, tuple) for h in handles))
+    if not handles:
+        pass  # a colour bar says it all
+    elif len(shown) <= INSIDE[0] and max(map(len, shown)) <= INSIDE[1]:
         ax.legend(handles, shown, loc="best", fontsize="small")
     else:  # beside the axes, where it covers no curve and, with the figure grown, cannot squeeze them
         legend_beside(fig, ax, AXES_SIZE, handles=(handles, shown))

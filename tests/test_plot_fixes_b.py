@@ -34,10 +34,13 @@ def compare_of(paths, metric: str, x: str = "step"):
 @pytest.mark.parametrize("x, where", [("step", 7), ("epoch", 0.7)])
 def test_compare_marks_a_divergence_at_its_step_not_at_the_last_val_point(tmp_path, x, where):
     run, calm = diverged_run(tmp_path / "a"), make_run(tmp_path / "b")
+    # the calm run's val_loss reaches 1e5 too, so the axis is not cut below the ✕ (rise_cap.py)
+    (calm / "metrics.csv").write_text((calm / "metrics.csv").read_text().replace(",0.24,", ",1e+05,"))
     fig = compare_of([run, calm], "val_loss", x)
     mark = line(fig, "diverged:0")
     assert list(mark.get_xdata()) == [pytest.approx(where)]  # the last val_loss point is step 5
     assert list(mark.get_ydata()) == [pytest.approx(1e5)]  # at the height of that last finite value
+    assert mark.get_transform() is mark.axes.transData
     texts = legend_texts(fig)
     assert len(texts) == 2 and texts[0].endswith("diverged at step 7") and "diverged" not in texts[1]
 

@@ -116,7 +116,9 @@ def test_a_sweep_plot_marks_each_diverged_curve_where_it_diverged(tmp_path):
     curves = fig.axes[0]
     for index in (2, 3):  # lr 1 and 2 diverge at step 4; their last finite loss is 1e3, at step 3
         mark = line(fig, f"curve_diverged:{index}")
-        assert mark.axes is curves and (list(mark.get_xdata()), list(mark.get_ydata())) == ([4], [1e3])
+        # above the axis' top, a decade over the calm curves (rise_cap.py): on the top edge at that step
+        assert mark.axes is curves and (list(mark.get_xdata()), list(mark.get_ydata())) == ([4], [1.0])
+        assert mark.get_transform() is not curves.transData and not mark.get_clip_on()
         assert mark.get_color() == line(fig, f"curve:{index}").get_color()
     assert not [ln for ln in curves.get_lines() if ln.get_gid() in ("curve_diverged:0", "curve_diverged:1")]
     assert "diverged" in [t.get_text() for t in curves.get_legend().get_texts()]

@@ -106,3 +106,36 @@ def test_compare_of_many_runs_colours_them_by_lr_with_a_colour_bar_not_a_legend_
     fig = plot_compare(load_runs(runs, []), "train_loss", "step", [], color_by="optimizer.name")
     legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["optimizer.name=Adam", "optimizer.name=SGD"]
+
+
+# ---------------------------------------------------------------- a diverged rise does not take the axis
+def _decades(low: float, high: float) -> float:
+    return float(np.log10(high) - np.log10(low))
+
+
+def test_a_diverged_curve_rise_is_cut_a_decade_above_the_calm_curves_in_a_sweep_and_in_compare(tmp_path):
+    """A sweep whose large lrs blew up to 1e8 drew the calm curves, the ones to compare, in two decades of ten
+    along the bottom; the axis now stops a decade above them and the ✕ of a rise past it sits on the top edge."""
+    from tests.test_plot import sweep_figure
+    from tests.test_plot_fixes_b import compare_of, diverged_run
+
+    sweep = make_sweep(tmp_path / "sw", lrs=(0.01, 0.1, 1.0, 2.0))  # lr 1 and 2 rise to 1e3, then inf
+    fig, _ = sweep_figure(sweep)
+    curves = fig.axes[0]
+    calm = np.concatenate([line(fig, f"curve:{i}").get_ydata() for i in (0, 1)])
+    low, high = curves.get_ylim()
+    assert high == pytest.approx(calm.max() * 10) and low <= calm.min()
+    assert _decades(calm.min(), calm.max()) / _decades(low, high) > 0.5  # they fill most of the height
+    for index in (2, 3):
+        mark = line(fig, f"curve_diverged:{index}")
+        assert list(mark.get_xdata()) == [4] and list(mark.get_ydata()) == [1.0] and not mark.get_clip_on()
+        # y in axes units: on the top edge whatever the limits
+        assert mark.get_transform().transform([[4, 1.0]])[0][1] == pytest.approx(curves.bbox.y1)
+
+    run, steady = diverged_run(tmp_path / "a"), make_run(tmp_path / "b")  # 10 ** step up to 1e6 at step 6
+    fig = compare_of([run, steady], "train_loss")
+    ax = fig.axes[0]
+    calm = line(fig, "compare:1").get_ydata()
+    assert ax.get_ylim()[1] == pytest.approx(calm.max() * 10)
+    mark = line(fig, "diverged:0")
+    assert list(mark.get_xdata()) == [7] and list(mark.get_ydata()) == [1.0] and not mark.get_clip_on()

@@ -11,6 +11,7 @@ from gdlab.plotting.colour_by import colour_runs, key_to_colour_by
 from gdlab.plotting.labels import curve_labels, left_out_lines
 from gdlab.plotting.load import RunData, diverged_step
 from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_positive, new_figure, step_axis
+from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.smooth import smooth_line
 
 X_AXES = ("step", "epoch", "wall_s")
@@ -124,6 +125,9 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     if not drawn:
         raise GdlabError(f"none of the {len(runs)} run(s) has finite '{metric}' values against '{x}' to compare")
     _y_scale(ax, metric, [ys for ys, *_ in drawn])
+    diverged = [isinstance(handle, tuple) for *_, handle in drawn]  # (line, ✕)
+    cap_rise(ax, [ys for (ys, *_), bad in zip(drawn, diverged) if not bad],
+             [handle[1] for (*_, handle), bad in zip(drawn, diverged) if bad])
     grouped = many and colouring is not None  # the legend names colours, not curves: no label is shown
     if details is not None and not grouped:
         details.extend(left_out_lines([label for _, label, _, _ in drawn], [rest for _, _, rest, _ in drawn]))
@@ -141,7 +145,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     handles = [handle for *_, handle in drawn]
     shown = [(h[0] if isinstance(h, tuple) else h).get_label() for h in handles]
     if grouped:
-        handles, shown = _colour_entries(colouring, any(isinstance(h, tuple) for h in handles))
+        handles, shown = _colour_entries(colouring, any(diverged))
     if not handles:
         pass  # a colour bar says it all
     elif len(shown) <= INSIDE[0] and max(map(len, shown)) <= INSIDE[1]:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import log_if_positive, new_figure, note_if_empty, top_edge
+from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.sensitivity import band_low
 from gdlab.plotting.value_ticks import label_swept_values
 from gdlab.plotting.sweep_plot import SEED, _colours, _curves, stored_rank_by
@@ -145,7 +146,8 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
     fig = new_figure(max(8.0, 4.2 * len(drawn) + 1.4), 8.0)
     grid = fig.add_gridspec(2, len(drawn))
     top = fig.add_subplot(grid[0, :])
-    _curves(top, sweep, sweep.table, colour_by, group if group != colour_by else None, norm, cmap, None)
+    _, calm, marks = _curves(top, sweep, sweep.table, colour_by, group if group != colour_by else None, norm, cmap, None)
+    cap_rise(top, calm, marks)
     top.set_title("loss curves", fontsize="medium")
     if norm is not None:
         from matplotlib.cm import ScalarMappable

@@ -11,6 +11,7 @@ import pandas as pd
 from gdlab.plotting.load import SweepData, diverged_step
 from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import diverged_mark, finite, log_if_positive, new_figure, note_if_empty, step_axis
+from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.sensitivity import draw_sensitivity
 from gdlab.plotting.value_ticks import label_swept_values
 from gdlab.plotting.stability import edges_of, tick_edges_beyond
@@ -57,13 +58,14 @@ def _colours(values: pd.Series):
 
 
 def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str | None, norm, cmap,
-            ticks: list[str] | None) -> list:
+            ticks: list[str] | None) -> tuple[list, list, list]:
     """Draw each variant's train loss against step; gid `curve:<row>` ties a line to its sweep.csv row. Returns
-    the values drawn."""
+    the values drawn, those of the variants that did not diverge, and the ✕ of those that did, for cap_rise once
+    every facet of the row is drawn."""
     from matplotlib.lines import Line2D
 
     styles = {v: STYLES[i % len(STYLES)] for i, v in enumerate(pd.unique(sweep.table[group].astype(str)))} if group else {}
-    drawn, marks = [], []
+    drawn, calm, marks = [], [], []
     for position, (index, row) in enumerate(facet.iterrows()):
         run = sweep.runs.get(index)
         if run is None:
@@ -85,6 +87,8 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
         if step is not None:  # the ✕ that `plot RUN` and `compare` draw: a rising curve alone does not say it
             xs, ys = line.get_xdata(), line.get_ydata()
             marks.append(diverged_mark(ax, frame, "step", step, xs, ys, color, f"curve_diverged:{index}"))
+        else:
+            calm.append(line.get_ydata())
     log_if_positive(ax, drawn)
     step_axis(ax)
     # nothing finite (every variant diverged at step 1), or no curve read at all (their metrics.csv missing)
@@ -100,7 +104,7 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
         labels.append("diverged")
     if handles and len(handles) <= 12:
         ax.legend(handles, labels, fontsize="x-small", loc="best")
-    return drawn
+    return drawn, calm, marks
 
 
 # The colour bar's gap and width, in fractions of the panel's width (a facet is always 4.8 inches wide)
@@ -145,10 +149,12 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
     # facets compare by eye, with the scale and limits taken from all of them (each panel chose its own).
     grid = fig.subplots(rows, len(facets), squeeze=False, sharey="row")
     drawn: list[list] = [[] for _ in range(rows)]
+    calm, marks = [], []  # the curves row's, over every facet
     for column, (key, facet) in enumerate(facets):
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{k}={v}" for k, v in zip(facet_keys, key))
-        drawn[0] += _curves(grid[0, column], sweep, facet, x, group, norm, cmap, ticks)
+        values, facet_calm, facet_marks = _curves(grid[0, column], sweep, facet, x, group, norm, cmap, ticks)
+        drawn[0], calm, marks = drawn[0] + values, calm + facet_calm, marks + facet_marks
         grid[0, column].set_title(label or "loss curves", fontsize="medium")
         if x is None:
             continue
@@ -164,6 +170,8 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
     for row, values in zip(grid, drawn):  # a panel with nothing finite (all diverged) cleared the row's ticks
         if len(row) > 1 and any(finite(v).any() for v in values):
             log_if_positive(row[0], values)  # the scale's own ticks again, and limits over every panel
+    # after the row's limits: a facet's own cut would have set them all from its calm curves alone
+    cap_rise(grid[0, 0], calm, marks)
     if norm is not None:
         _colour_bar(fig, grid[0, -1], norm, cmap, x)
     name = (sweep.config or {}).get("name") or sweep.path.parent.name

@@ -139,3 +139,20 @@ def test_a_diverged_curve_rise_is_cut_a_decade_above_the_calm_curves_in_a_sweep_
     assert ax.get_ylim()[1] == pytest.approx(calm.max() * 10)
     mark = line(fig, "diverged:0")
     assert list(mark.get_xdata()) == [7] and list(mark.get_ydata()) == [1.0] and not mark.get_clip_on()
+
+
+# ---------------------------------------------------------------- what the sensitivity band is
+def test_the_sensitivity_band_over_seeds_has_one_legend_entry(tmp_path):
+    """The shaded band around the mean over seeds was in no legend: a reader could not tell a std from a
+    min-max range. One entry names it, however many lines (train, val, optimizers) have a band."""
+    from tests.test_plot import sweep_figure
+
+    fig, _ = sweep_figure(make_sweep(tmp_path / "sw", lrs=(0.01, 0.1), seeds=(0, 1, 2), optimizers=("SGD", "Adam")))
+    panel = fig.axes[1]
+    texts = [t.get_text() for t in panel.get_legend().get_texts()]
+    assert texts.count("± std over seeds") == 1, texts
+    bands = [c for c in panel.collections if str(c.get_gid()).startswith("band:")]
+    assert len(bands) == 4 and [b.get_label() for b in bands].count("± std over seeds") == 1
+
+    fig, _ = sweep_figure(make_sweep(tmp_path / "one", lrs=(0.01, 0.1)))  # one seed: no band, no entry
+    assert "± std over seeds" not in [t.get_text() for t in fig.axes[1].get_legend().get_texts()]

@@ -60,7 +60,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                         "are in the upper panel")
     groups = table.groupby(table[group].astype(str), sort=False) if group else [(None, table)]
     plotted: list[np.ndarray] = []
-    marked = {"diverged": False, "partial": False, "crossed": 0}  # legend entries drawn once, not once per group
+    marked = {"diverged": False, "partial": False, "band": False, "crossed": 0}  # legend entries drawn once, not per group
     partials: list[Partial] = []  # hollow points, labelled once all groups are drawn (their texts share space)
     for k, (name, sub) in enumerate(groups):
         color = f"C{k % 10}"
@@ -111,8 +111,10 @@ def _mean_line(ax, stats: pd.DataFrame, color: str, style: str, marker: str, lab
     ax.plot(xs, mean, ls=style, marker=marker, ms=4, color=color, label=label, gid=f"sensitivity:{gid}")
     if (stats["count"] > 1).any():
         spread = stats["std"].fillna(0.0).to_numpy()
+        # named once: a shaded band the legend does not explain reads as anything (a min-max? a CI?)
         ax.fill_between(xs, band_low(mean, spread, stats["min"].to_numpy()), mean + spread, color=color,
-                        alpha=0.18, lw=0, gid=f"band:{gid}")
+                        alpha=0.18, lw=0, gid=f"band:{gid}", label=None if marked["band"] else "± std over seeds")
+        marked["band"] = True
     partial = (stats["count"] < stats["ran"]).to_numpy()
     if not partial.any():
         return []

@@ -156,3 +156,24 @@ def test_the_sensitivity_band_over_seeds_has_one_legend_entry(tmp_path):
 
     fig, _ = sweep_figure(make_sweep(tmp_path / "one", lrs=(0.01, 0.1)))  # one seed: no band, no entry
     assert "± std over seeds" not in [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+
+
+# ---------------------------------------------------------------- plain tick labels on a log axis within a decade
+def test_a_log_axis_within_a_decade_is_labelled_in_plain_numbers(tmp_path):
+    """A loss from 0.65 to 0.2 got minor tick labels `6×10⁻¹ 4×10⁻¹ 3×10⁻¹ 2×10⁻¹`; they read `0.6 0.4 0.3 0.2`
+    now. An axis over several decades keeps its `10ⁿ` labels."""
+    def labels(ax):
+        ax.figure.draw_without_rendering()
+        return [t.get_text() for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True) if t.get_text()]
+
+    rows = [f"{s},{s},0.1,{0.2 + 0.45 * np.exp(-s / 8):.6g},0.8,1,,,{s * 0.01}" for s in range(1, 41)]
+    fig, _ = figure_of(make_run(tmp_path / "narrow", rows=rows))
+    loss = line(fig, "train_loss").axes
+    shown = labels(loss)
+    assert loss.get_yscale() == "log" and len(shown) >= 3, shown
+    assert all(float(text) > 0 for text in shown), shown  # `6×10⁻¹` does not parse
+    assert {"0.3", "0.4", "0.6"} <= set(shown), shown
+
+    rows = [f"{s},{s},0.1,{10.0 ** (-s / 8):.6g},0.8,1,,,{s * 0.01}" for s in range(1, 41)]
+    fig, _ = figure_of(make_run(tmp_path / "wide", rows=rows))
+    assert all("10^" in text for text in labels(line(fig, "train_loss").axes))

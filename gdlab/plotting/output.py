@@ -13,6 +13,7 @@ import numpy as np
 from gdlab.errors import GdlabError
 from gdlab.files import file_in_the_way, umask_mode
 from gdlab.plotting.folders import path_error
+from gdlab.plotting.value_ticks import plain_log_labels
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
@@ -109,6 +110,8 @@ def log_if_positive(ax, values, axis: str = "y", min_decades: float = 0.0) -> bo
         log = float(np.log10(data.max()) - np.log10(data.min())) >= min_decades
     if not (data.size and _margin_overflows(data, log)):
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log" if log else "linear")
+        if log:  # `0.6 0.4 0.3`, not `6×10⁻¹ 4×10⁻¹ 3×10⁻¹`, on an axis within a decade or so
+            plain_log_labels(ax.yaxis if axis == "y" else ax.xaxis)
         return log
     with np.errstate(over="ignore"):  # the autoscale that set_yscale runs overflows before the limits are set
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log" if log else "linear")

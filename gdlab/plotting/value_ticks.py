@@ -50,3 +50,37 @@ def label_swept_values(ax, values) -> None:
     ax.xaxis.set_major_locator(FixedLocator(spaced[::-1][::every][::-1]))  # counted from the top: the largest stays
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: tick_label(v)))
     ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+PLAIN_DECADES = 1.5  # a log axis that spans no more than this gets plain labels (matplotlib labels minor ticks there)
+
+
+def plain_log_labels(axis) -> None:
+    """Plain numbers (`0.6 0.4 0.3 0.2`) for the labels matplotlib gives a log axis that spans about a decade or
+    less, where it writes `6×10⁻¹ 4×10⁻¹ 3×10⁻¹` on minor ticks; wider axes keep `10ⁿ`. Which ticks get labels
+    stays matplotlib's choice; the span is read when drawing, since shared and cut axes change limits later."""
+    from matplotlib.ticker import Formatter
+
+    class Plain(Formatter):
+        plain_log = True
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def set_axis(self, axis):
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def set_locs(self, locs):
+            self.inner.set_locs(locs)
+
+        def __call__(self, x, pos=None):
+            text = self.inner(x, pos)
+            low, high = self.axis.get_view_interval()
+            narrow = 0 < low < high and np.log10(high) - np.log10(low) <= PLAIN_DECADES
+            return f"{x:g}" if text and narrow else text
+
+    for current, setter in ((axis.get_major_formatter(), axis.set_major_formatter),
+                            (axis.get_minor_formatter(), axis.set_minor_formatter)):
+        if not getattr(current, "plain_log", False):
+            setter(Plain(current))

@@ -177,3 +177,13 @@ def test_a_log_axis_within_a_decade_is_labelled_in_plain_numbers(tmp_path):
     rows = [f"{s},{s},0.1,{10.0 ** (-s / 8):.6g},0.8,1,,,{s * 0.01}" for s in range(1, 41)]
     fig, _ = figure_of(make_run(tmp_path / "wide", rows=rows))
     assert all("10^" in text for text in labels(line(fig, "train_loss").axes))
+
+
+# ---------------------------------------------------------------- compare --x wall_s says its unit
+def test_compare_against_wall_time_labels_its_axis_in_seconds(tmp_path):
+    """The axis read `wall_s`, the column's name; it says what it is and its unit now."""
+    from tests.test_plot_fixes_b import compare_of
+
+    runs = [make_run(tmp_path / "a"), make_run(tmp_path / "b", lr=0.01)]
+    assert compare_of(runs, "train_loss", "wall_s").axes[0].get_xlabel() == "wall-clock time (s)"
+    assert compare_of(runs, "train_loss", "epoch").axes[0].get_xlabel() == "epoch"

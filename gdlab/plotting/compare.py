@@ -15,6 +15,7 @@ from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.smooth import smooth_line
 
 X_AXES = ("step", "epoch", "wall_s")
+X_LABELS = {"epoch": "epoch", "wall_s": "wall-clock time (s)"}  # what the axis is, in its units
 AXES_SIZE = (7.0, 4.3)  # inches of plotting area, whatever the legend needs
 INSIDE = (6, 32)  # up to this many curves with labels up to this long, the legend fits inside the axes
 STYLES = ("-", "--", ":", "-.")  # the colour cycle has ten colours: the next ten curves get dashes, and so on
@@ -134,7 +135,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     if x == "step":
         step_axis(ax)
     else:
-        ax.set_xlabel(x)
+        ax.set_xlabel(X_LABELS[x])
     ax.set_ylabel(metric)
     ax.grid(True, alpha=0.3)
     if colouring is not None and colouring.norm is not None:

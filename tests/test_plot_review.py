@@ -187,3 +187,22 @@ def test_compare_against_wall_time_labels_its_axis_in_seconds(tmp_path):
     runs = [make_run(tmp_path / "a"), make_run(tmp_path / "b", lr=0.01)]
     assert compare_of(runs, "train_loss", "wall_s").axes[0].get_xlabel() == "wall-clock time (s)"
     assert compare_of(runs, "train_loss", "epoch").axes[0].get_xlabel() == "epoch"
+
+
+# ---------------------------------------------------------------- where model.pt's weights come from
+def test_a_run_with_restored_best_weights_stars_the_val_loss_they_come_from(tmp_path):
+    """With train.restore_best_weights the curve runs on past the weights model.pt holds; nothing said where
+    they came from. A star on the val loss at restored_best_from_step does, in the legend too."""
+    run = make_run(tmp_path / "r")  # val_loss every 5 steps: 1.2 / step
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "restored_best_from_step": 10}))
+    fig, _ = figure_of(run)
+    star = line(fig, "restored_best")
+    assert list(star.get_xdata()) == [10] and list(star.get_ydata()) == [pytest.approx(0.12)]
+    assert star.axes is line(fig, "val_loss").axes
+    legend = next(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)
+    assert "model.pt: best val loss, step 10" in [t.get_text() for t in legend.get_texts()]
+
+    (run / "summary.json").write_text(json.dumps({**summary, "restored_best_from_step": 7}))  # no val row there
+    fig, _ = figure_of(run)
+    assert not [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "restored_best"]

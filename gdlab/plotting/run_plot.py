@@ -48,8 +48,22 @@ def _edge(ax, frame: pd.DataFrame, config: dict):
     return line
 
 
+def _restored_best(ax, frame: pd.DataFrame, summary: dict | None):
+    """A star on the val loss where model.pt's weights come from (train.restore_best_weights): the curve runs
+    on past it, to where early stopping or the last step ended the run, and the figure should not hide that."""
+    step = (summary or {}).get("restored_best_from_step")
+    if not isinstance(step, int) or isinstance(step, bool) or "val_loss" not in frame:
+        return None
+    at = frame["val_loss"][(frame["step"] == step) & finite(frame["val_loss"])]
+    if at.empty:
+        return None
+    (mark,) = ax.plot([step], [float(at.iloc[-1])], ls="none", marker="*", ms=13, color="C1", mec="k", zorder=5,
+                      gid="restored_best", label=f"model.pt: best val loss, step {step}")
+    return mark
+
+
 def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
-    """Draw one run; lines carry gids (train_loss, val_loss, diverged, lr, sharpness, edge) for tests.
+    """Draw one run; lines carry gids (train_loss, val_loss, diverged, restored_best, lr, sharpness, edge) for tests.
     `smooth` > 0 draws the moving average of the train loss and accuracy over their raw curves (gids
     train_loss:raw, train_accuracy:raw)."""
     frame = run.metrics
@@ -85,6 +99,8 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
     if isinstance(stopped, int) and not isinstance(stopped, bool):  # train.early_stop_patience ran out there
         handles.append(ax.axvline(stopped, color="0.4", ls="--", lw=1, gid="stopped_early",
                                   label=f"stopped early at step {stopped}"))
+    best = _restored_best(ax, frame, run.summary)
+    handles += [best] if best is not None else []
     step = diverged_step(frame, run.summary)
     if step is not None:
         ax.axvline(step, color="red", ls=":", lw=1, gid="diverged_line")

@@ -206,3 +206,18 @@ def test_a_run_with_restored_best_weights_stars_the_val_loss_they_come_from(tmp_
     (run / "summary.json").write_text(json.dumps({**summary, "restored_best_from_step": 7}))  # no val row there
     fig, _ = figure_of(run)
     assert not [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "restored_best"]
+
+
+def test_a_narrow_lr_colour_bar_is_labelled_in_plain_numbers(tmp_path):
+    """The colour bar of a sweep over 0.05 to 0.4 read `6×10⁻² 10⁻¹ 2×10⁻¹ 3×10⁻¹ 4×10⁻¹` beside curves whose
+    axes read `0.6 0.4 0.3`; it reads plain numbers too. A bar over decades keeps `10ⁿ`."""
+    from tests.test_plot import sweep_figure
+
+    def bar_labels(fig):
+        fig.draw_without_rendering()
+        bar = next(a for ax in fig.axes for a in [ax, *ax.child_axes] if a.get_label() == "<colorbar>")
+        return [t.get_text() for t in bar.get_yticklabels() + bar.get_yticklabels(minor=True) if t.get_text()]
+
+    shown = bar_labels(sweep_figure(make_sweep(tmp_path / "narrow", lrs=(0.05, 0.1, 0.2, 0.4)))[0])
+    assert len(shown) >= 3 and all(float(text) > 0 for text in shown), shown
+    assert all("10^" in text for text in bar_labels(sweep_figure(make_sweep(tmp_path / "wide", lrs=(1e-4, 1e-2, 0.1)))[0]))

@@ -13,6 +13,7 @@ from gdlab.plotting.load import RunData, diverged_step
 from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_positive, new_figure, step_axis
 from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.smooth import smooth_line
+from gdlab.plotting.value_ticks import colour_bar
 
 X_AXES = ("step", "epoch", "wall_s")
 X_LABELS = {"epoch": "epoch", "wall_s": "wall-clock time (s)"}  # what the axis is, in its units
@@ -139,9 +140,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     ax.set_ylabel(metric)
     ax.grid(True, alpha=0.3)
     if colouring is not None and colouring.norm is not None:
-        from matplotlib.cm import ScalarMappable
-
-        fig.colorbar(ScalarMappable(norm=colouring.norm, cmap=colouring.cmap), ax=ax, label=color_by)
+        colour_bar(fig, colouring.norm, colouring.cmap, color_by, ax=ax)
     # A diverged curve's entry shows its line with the ✕ over it: one entry per curve, however many diverged.
     handles = [handle for *_, handle in drawn]
     shown = [(h[0] if isinstance(h, tuple) else h).get_label() for h in handles]

@@ -11,7 +11,7 @@ from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import log_if_positive, new_figure, note_if_empty, top_edge
 from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.sensitivity import band_low
-from gdlab.plotting.value_ticks import label_swept_values
+from gdlab.plotting.value_ticks import colour_bar, label_swept_values
 from gdlab.plotting.sweep_plot import SEED, _colours, _curves, stored_rank_by
 from gdlab.sweep.rank import aggregate_over_seeds, score_metric
 from gdlab.sweep.sampling import SAMPLER_LABELS
@@ -150,9 +150,7 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
     cap_rise(top, calm, marks)
     top.set_title("loss curves", fontsize="medium")
     if norm is not None:
-        from matplotlib.cm import ScalarMappable
-
-        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=top, label=colour_by)
+        colour_bar(fig, norm, cmap, colour_by, ax=top)
     for i, key in enumerate(drawn):
         text, choices = draws[key]
         _slice(fig.add_subplot(grid[1, i]), aggs, key, text, choices, group, metric, f"{key} ~ {text}" if searched else key)

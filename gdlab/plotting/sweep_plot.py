@@ -13,7 +13,7 @@ from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import diverged_mark, finite, log_if_positive, new_figure, note_if_empty, step_axis
 from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.sensitivity import draw_sensitivity
-from gdlab.plotting.value_ticks import label_swept_values
+from gdlab.plotting.value_ticks import colour_bar, label_swept_values
 from gdlab.plotting.stability import edges_of, tick_edges_beyond
 from gdlab.sweep.rank import RANKABLE
 
@@ -115,10 +115,8 @@ def _colour_bar(fig, ax, norm, cmap, label: str):
     """The lr colour bar just right of the top row's last panel. An inset of that panel, not a constrained-layout
     colour bar: that one goes right of the whole column's margin, which the sensitivity panel's legend beside it
     widens, so it sat an inch or more away from the curves it colours."""
-    from matplotlib.cm import ScalarMappable
-
     cax = ax.inset_axes([1 + BAR_PAD, 0.0, BAR_WIDTH, 1.0], label="<colorbar>")
-    return fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, label=label)
+    return colour_bar(fig, norm, cmap, label, cax=cax)
 
 
 def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):

@@ -84,3 +84,15 @@ def plain_log_labels(axis) -> None:
                             (axis.get_minor_formatter(), axis.set_minor_formatter)):
         if not getattr(current, "plain_log", False):
             setter(Plain(current))
+
+
+def colour_bar(fig, norm, cmap, label: str, **where):
+    """A colour bar for `norm` (`where`: fig.colorbar's ax= or cax=); a log one within about a decade is labelled
+    in plain numbers, as the log axes are (`0.06 0.1 0.2 0.3 0.4` for a narrow lr sweep, not `6×10⁻²`...)."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import LogNorm
+
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), label=label, **where)
+    if isinstance(norm, LogNorm):
+        plain_log_labels(bar.ax.yaxis)
+    return bar

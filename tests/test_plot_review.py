@@ -221,3 +221,20 @@ def test_a_narrow_lr_colour_bar_is_labelled_in_plain_numbers(tmp_path):
     shown = bar_labels(sweep_figure(make_sweep(tmp_path / "narrow", lrs=(0.05, 0.1, 0.2, 0.4)))[0])
     assert len(shown) >= 3 and all(float(text) > 0 for text in shown), shown
     assert all("10^" in text for text in bar_labels(sweep_figure(make_sweep(tmp_path / "wide", lrs=(1e-4, 1e-2, 0.1)))[0]))
+
+
+# ---------------------------------------------------------------- curves that share a --color-by colour
+def test_curves_sharing_a_color_by_colour_take_turns_at_the_dashes(tmp_path):
+    """`compare --color-by optimizer.name` of SGD and Adam at four lrs drew four identical blue and four identical
+    orange lines, and the legend named each with a look it shared with three others."""
+    from gdlab.plotting.compare import plot_compare
+    from gdlab.plotting.load import load_runs
+    from tests.test_plot import BASE_CONFIG
+
+    runs = [make_run(tmp_path / f"{name}{lr}", lr=lr, config={**BASE_CONFIG, "optimizer": {"name": name, "lr": lr}})
+            for name in ("SGD", "Adam") for lr in (0.001, 0.01, 0.1)]
+    fig = plot_compare(load_runs(runs, []), "train_loss", "step", [], color_by="optimizer.name")
+    lines = {ln.get_gid(): ln for ln in fig.axes[0].get_lines()}
+    looks = [(lines[f"compare:{i}"].get_color(), lines[f"compare:{i}"].get_linestyle()) for i in range(6)]
+    assert len(set(looks)) == 6, looks  # every curve its own colour and dash
+    assert len({colour for colour, _ in looks[:3]}) == len({colour for colour, _ in looks[3:]}) == 1  # by name

@@ -104,7 +104,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
                             warnings) if color_by is not None and kept else None
     fig = new_figure(AXES_SIZE[0] + 2.0, AXES_SIZE[1] + 1.2)
     ax = fig.subplots()
-    drawn = []
+    drawn, shades = [], {}  # shades: how many curves drew each colour so far
     for n, ((i, run, mask), label, rest) in enumerate(zip(kept, labels, hidden)):
         frame = run.metrics
         xs, ys = frame[x][mask].to_numpy(), frame[metric][mask].to_numpy()
@@ -116,8 +116,15 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
         stopped = (run.summary or {}).get("stopped_early_at_step")
         if step is None and isinstance(stopped, int) and not isinstance(stopped, bool):
             shown_as = f"{label}; stopped early at step {stopped}"
-        # coloured by a value, curves share colours by meaning; else the cycle's ten colours, then dashes
-        style = {"color": colouring.colours[n]} if colouring else {"ls": STYLES[len(drawn) // 10 % len(STYLES)]}
+        # coloured by a value, curves share colours by meaning, and those that share one take turns at the dashes
+        # while the legend names each curve (SGD at four lrs were four identical blue entries); else the cycle's
+        # ten colours, then dashes
+        if colouring:
+            shade = repr(colouring.colours[n])
+            style = {"color": colouring.colours[n], "ls": STYLES[0 if many else shades.get(shade, 0) % len(STYLES)]}
+            shades[shade] = shades.get(shade, 0) + 1
+        else:
+            style = {"ls": STYLES[len(drawn) // 10 % len(STYLES)]}
         (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", **style,
                           marker="." if mask.sum() <= len(frame) // 2 else None)
         line = handle = smooth_line(ax, line, smooth)

@@ -1,5 +1,6 @@
-"""A visual review's fixes, checked through the figures' matplotlib objects: the run legend off the
-early-stop line; a slice panel's error bars that reached three empty decades below the seeds; ..."""
+"""A visual review's fixes, checked through the figures' matplotlib objects: legends off the lines they would
+cover, error bars and diverged rises that no longer stretch an axis, plain labels on narrow log axes, and what
+the lr-find mark, the seed band, compare's many curves and restored weights say."""
 
 from __future__ import annotations
 
@@ -238,3 +239,26 @@ def test_curves_sharing_a_color_by_colour_take_turns_at_the_dashes(tmp_path):
     looks = [(lines[f"compare:{i}"].get_color(), lines[f"compare:{i}"].get_linestyle()) for i in range(6)]
     assert len(set(looks)) == 6, looks  # every curve its own colour and dash
     assert len({colour for colour, _ in looks[:3]}) == len({colour for colour, _ in looks[3:]}) == 1  # by name
+
+
+# ---------------------------------------------------------------- the slice legend and the error bars
+def test_the_slice_legend_keeps_off_the_error_bars(tmp_path):
+    """"best" placement weighs lines and ignored the bars' LineCollection: the legend sat over the top of a bar
+    in the upper right, where no marker was."""
+    import pandas as pd
+
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.search_plot import plot_search
+
+    folder = make_sweep(tmp_path / "sw", lrs=(0.01, 0.1, 1.0), seeds=(0, 1, 2), diverge_above=5)
+    table = pd.read_csv(folder / "sweep.csv")
+    table["best_val_loss"] = [0.3, 0.31, 0.29, 0.2, 0.21, 0.19, 0.1, 0.1, 0.9]  # lr 1: a bar from 0.1 to 0.83
+    table.to_csv(folder / "sweep.csv", index=False)
+    warnings: list[str] = []
+    fig = plot_search(load_sweep(folder, warnings), warnings)
+    panel = next(ax for ax in fig.axes if ax.get_xlabel() == "optimizer.lr")
+    box = _window_box(fig, panel.get_legend())
+    for bars in (c for c in panel.collections if c.get_segments()):
+        for segment in bars.get_segments():
+            (x, y0), (_, y1) = panel.transData.transform(segment)
+            assert not (box.x0 <= x <= box.x1 and min(y0, y1) <= box.y1 and max(y0, y1) >= box.y0), (box, x, y0, y1)

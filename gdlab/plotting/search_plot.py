@@ -46,9 +46,10 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
                         transform=top_edge(ax), gid=f"diverged:{key}")
             continue
         drawn.append(a.mean)
-        ax.errorbar([x], [a.mean], yerr=[[0.0], [0.0]] if a.std is None else [[_below(a)], [a.std]],
-                    ls="none", marker="o", ms=5, color=colour, mfc=colour if a.n_ok == a.n else "white",
-                    elinewidth=0.8, gid=f"draw:{key}", label=entry)
+        below, above = (0.0, 0.0) if a.std is None else (_below(a), a.std)
+        ax.errorbar([x], [a.mean], yerr=[[below], [above]], ls="none", marker="o", ms=5, color=colour,
+                    mfc=colour if a.n_ok == a.n else "white", elinewidth=0.8, gid=f"draw:{key}", label=entry)
+        _seen_by_legend(ax, x, a.mean - below, a.mean + above)
         named.add(str(a.point[group]) if group else "")
     best = next((a for a in aggs if a.mean is not None), None)  # aggregate_over_seeds puts the best first
     if best is not None and best.point[key] is not None:
@@ -69,6 +70,15 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
                   else "no finite score")
     ax.set_xlabel(label)
     ax.set_ylabel(metric + (" (mean ± std over seeds)" if any(a.n > 1 for a in aggs) else ""))
+
+
+def _seen_by_legend(ax, x: float, low: float, high: float) -> None:
+    """An unseen line along an error bar, for the legend's "best" place to avoid: it weighs lines, not the bars'
+    LineCollection, and sat over the tops of two bars. Points all along it, since it counts points, not lengths."""
+    from matplotlib.lines import Line2D
+
+    if high > low:
+        ax.add_artist(Line2D([x] * 8, np.linspace(low, high, 8), transform=ax.transData, visible=False))
 
 
 def _below(a) -> float:

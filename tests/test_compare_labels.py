@@ -51,3 +51,21 @@ def test_compare_legend_of_runs_differing_in_lr_and_optimizer_names_both(tmp_pat
     assert legend_texts(fig) == ["optimizer.name=SGD, optimizer.lr=0.1", "optimizer.name=Adam, optimizer.lr=0.05",
                                  "optimizer.name=Adam, optimizer.lr=0.001"]
     assert details == []
+
+
+def test_a_run_length_is_named_once_by_the_key_that_sets_it_and_the_title_counts_runs_in_words(tmp_path):
+    """It was `train.epochs=200, train.steps=null` beside `train.epochs=null, train.steps=3`: the null half of
+    the pair follows from the other key and only took room; and the title read '3 run(s)'."""
+    by_epochs = {**BASE_CONFIG, "train": {"epochs": 200, "steps": None}}
+    by_steps = {**BASE_CONFIG, "train": {"epochs": None, "steps": 3}}
+    lr = {**BASE_CONFIG, "optimizer": {**BASE_CONFIG["optimizer"], "lr": 0.3}, "train": by_epochs["train"]}
+    labels, hidden = curve_labels([by_epochs, by_steps, lr], ["a", "b", "c"])
+    lr0 = BASE_CONFIG["optimizer"]["lr"]
+    assert labels == [f"optimizer.lr={lr0}, train.epochs=200", f"optimizer.lr={lr0}, train.steps=3",
+                      "optimizer.lr=0.3, train.epochs=200"]
+    # a null with no shown alternative still says so: it is the only thing that tells the curves apart
+    assert curve_labels([by_epochs, {**BASE_CONFIG, "train": {"epochs": None, "steps": None}}], ["a", "b"])[0] == \
+        ["train.epochs=200", "train.epochs=null"]
+    runs = [make_run(tmp_path / name, config=cfg) for name, cfg in (("a", by_epochs), ("b", by_steps))]
+    fig, _ = compare_figure(runs)
+    assert fig.axes[0].get_title() == "train_loss of 2 runs"

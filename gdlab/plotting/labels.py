@@ -18,6 +18,15 @@ MAX_KEYS = 3  # beyond this a legend entry stops being readable at a glance and 
 MAX_VALUE = 32  # characters of one value in a label (a long path or list keeps its ends)
 # Tie-break between keys that tell the curves apart equally well: what gdlab experiments vary most often.
 _GROUPS = ("optimizer", "scheduler", "loss", "model", "data", "train", "seed")
+# Keys of which a config sets one and leaves the other null: a run is as long as its epochs or its steps.
+_EITHER = {"train.epochs": "train.steps", "train.steps": "train.epochs"}
+
+
+def _implied_null(flat: dict[str, Any], key: str, shown: list[str]) -> bool:
+    """Whether `key` is null only because its alternative, also shown, is set (`train.steps=null` beside
+    `train.epochs=200`): the label says the run's length once."""
+    other = _EITHER.get(key)
+    return flat.get(key, _UNSET) is None and other in shown and flat.get(other) is not None
 
 
 def differing_keys(flats: list[dict[str, Any]]) -> list[str]:
@@ -93,14 +102,14 @@ def curve_labels(configs: list[dict[str, Any] | None], fallbacks: list[str]) -> 
     for flat, fallback in zip(flats, fallbacks):
         # a key this curve's kind does not take is left out of its label, not written `unset`
         parts = [_pair(flat, k, MAX_VALUE if short else None) for k in shown
-                 if k in flat or not by_kind(k, known)] if flat else []
+                 if (k in flat or not by_kind(k, known)) and not _implied_null(flat, k, shown)] if flat else []
         label = ", ".join(parts) or fallback
         if short and flat:
             label = (f"{format_value(flat.get('name', fallback))}: " if named else "") + label
             label += f" +{len(keys) - len(shown)} more"
         labels.append(label)
         rest = [_pair(flat, k) for k in keys if (k not in shown or _pair(flat, k) not in parts)
-                and (k in flat or not by_kind(k, known))]
+                and (k in flat or not by_kind(k, known)) and not _implied_null(flat, k, keys)]
         hidden.append(", ".join(rest) if short and flat else "no config.yaml" if short else "")
     seen = [labels.count(label) for label in labels]
     labels = [f"{label} ({fallback})" if count > 1 and label != fallback else label

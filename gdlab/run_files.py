@@ -1,5 +1,5 @@
 """The files a run folder gets besides its metrics: config.yaml and overrides.yaml first, model.pt and
-snapshots of the weights, and the fingerprint of the initial weights its summary records."""
+snapshots of the weights, the fingerprint of the initial weights its summary records, and the device it runs on."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from gdlab.config import Config
+from gdlab.errors import GdlabError
 from gdlab.rundir import write_atomic
 from gdlab.yamldump import dump_config, dump_yaml
 
@@ -66,3 +67,17 @@ def init_hashes(flat: torch.Tensor) -> list[str]:
     host in one copy): equal hashes mean a fair start."""
     rows = flat.detach().cpu().contiguous().numpy()
     return [hashlib.sha256(row.tobytes()).hexdigest()[:16] for row in rows]
+
+
+def resolve_device(spec: str) -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise GdlabError(f"train.device: '{spec}' asked for, but this torch has no CUDA device; use auto or cpu")
+        index = int(spec.split(":")[1]) if ":" in spec else 0
+        if index >= torch.cuda.device_count():
+            raise GdlabError(f"train.device: '{spec}' does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
+    if spec == "mps" and not torch.backends.mps.is_available():
+        raise GdlabError("train.device: 'mps' is not available here; use auto or cpu")
+    return torch.device(spec)

@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 import torch
 
 from gdlab import provenance
+from gdlab import run_files
 from gdlab.config import Config
 from gdlab.data import Dataset, load_data
 from gdlab.engine.batches import check_run_length
@@ -25,21 +26,11 @@ from gdlab.engine.state import restore_trainer, trainer_state
 from gdlab.records import GroupMetrics, metric_columns
 from gdlab.io_pool import in_background, in_parallel
 from gdlab.rundir import write_json
+from gdlab.sweep.prune import GroupPruning
 from gdlab.run_files import Variant, files_in_background, init_hashes, save_model, save_snapshots, write_run_header
 
 
-def resolve_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise GdlabError(f"train.device: '{spec}' asked for, but this torch has no CUDA device; use auto or cpu")
-        index = int(spec.split(":")[1]) if ":" in spec else 0
-        if index >= torch.cuda.device_count():
-            raise GdlabError(f"train.device: '{spec}' does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
-    if spec == "mps" and not torch.backends.mps.is_available():
-        raise GdlabError("train.device: 'mps' is not available here; use auto or cpu")
-    return torch.device(spec)
+resolve_device = run_files.resolve_device  # kept where the commands import it from
 
 
 def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = None, resumed: bool = False) -> Dataset:
@@ -87,11 +78,12 @@ def run_group(
     measure_init_sharpness: bool = False,
     progress: Callable[[int, int, list[int]], None] | None = None,
     in_sweep: bool = False,
+    prune: dict | None = None,
 ) -> list[dict]:
     """Train the variants as one stacked computation; return each variant's summary (also on disk).
     A group of one also checkpoints (train.checkpoint_every, at the end, on a graceful stop; not `in_sweep`)
     and can `resume` from a checkpoint state. `progress(step, total_steps, diverged_now)` follows every record
-    (diverged_now: the models whose divergence this step revealed)."""
+    (diverged_now: the models whose divergence this step revealed). `prune`: the sweep's rungs (sweep/prune.py)."""
     started, t0 = provenance.now_iso(), time.perf_counter()
     background = files_in_background(device, len(variants))
     headers = in_background(write_run_header, variants) if resume is None and background else None
@@ -120,6 +112,7 @@ def run_group(
         if train_cfg.snapshot_every and resume is None:
             save_snapshots(trainer, variants, 0)
         error, statuses = None, None
+        pruning = GroupPruning(prune, trainer) if prune else None
         threads = intra_op_threads(threads_for(variants[0].cfg, len(variants), device))
         try:
             # closed however the loop ends, so a compacted stack holds all K models again before the
@@ -127,6 +120,8 @@ def run_group(
             with threads, closing(trainer.run(should_stop)) as records:  # one thread for small steps (engine/threads.py)
                 for rec in records:
                     metrics.consume(rec)
+                    if pruning is not None:
+                        pruning.after(rec.step, metrics)
                     if train_cfg.snapshot_every and rec.step % train_cfg.snapshot_every == 0:
                         save_snapshots(trainer, variants, rec.step)
                     if every and rec.step % every == 0 and rec.step < trainer.plan.total_steps:
@@ -138,8 +133,8 @@ def run_group(
                         at = trainer.diverged_at
                         progress(rec.step, trainer.plan.total_steps, [k for k, s in enumerate(at) if s == rec.step] if rec.step in at else [])
         except KeyboardInterrupt:  # a model that diverged already keeps that result (a Ray worker's Ctrl-C lands here)
-            statuses = ["diverged" if at is not None else "completed" if early is not None else "interrupted"
-                        for at, early in zip(trainer.diverged_at, trainer.divergence.stopped)]
+            statuses = [trainer.status(k) if at is not None or early is not None else "interrupted"
+                        for k, (at, early) in enumerate(zip(trainer.diverged_at, trainer.divergence.stopped))]
         except GdlabError:
             raise
         except Exception as exc:  # recorded in every summary (status failed, error) and error.log; the caller reports it
@@ -168,11 +163,12 @@ def run_group(
         # a resume with no step left to train has no record: the run's time is the checkpoint's
         wall = metrics.wall_s or trainer.elapsed or (time.perf_counter() - t0)
         values = metrics.summary_values(k)
-        if status in ("completed", "interrupted"):  # a diverged model's last row says how it ended
+        if status in ("completed", "interrupted", "pruned"):  # a diverged model's last row says how it ended
             values["final_train_loss"], values["final_train_accuracy"] = trainer.epoch_means.final(k)
         summary = {
             "status": status, "name": v.cfg.name, **values,
-            "diverged_at_step": trainer.diverged_at[k], "stopped_early_at_step": trainer.divergence.stopped[k],
+            "diverged_at_step": trainer.diverged_at[k], "pruned_at_step": trainer.pruned_at[k],
+            "stopped_early_at_step": None if trainer.pruned_at[k] else trainer.divergence.stopped[k],
             "steps": steps,
             "epochs": round(steps / trainer.plan.steps_per_epoch, 6), "wall_s": round(wall, 6),
             "steps_per_s": round(steps / wall, 3) if wall > 0 else None,
@@ -184,6 +180,7 @@ def run_group(
             # measurements (init_sharpness and the sharpness column) that ran out of train.sharpness_iters unsettled
             "sharpness_unsettled": trainer.sharpness_unsettled[k] if train_cfg.sharpness_every or init_sharp else None,
             "restored_best_from_step": best_steps[k] if best_steps else None,
+            **({"rung_scores": pruning.rung_scores(k)} if pruning is not None else {}),
         }
         summaries.append(summary)
     # train.restore_best_weights: model.pt gets each model's best weights; the checkpoint above kept the last

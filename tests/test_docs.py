@@ -128,7 +128,7 @@ def test_the_readmes_metrics_columns_are_the_files_in_order(written):
 
 def test_the_readmes_summary_keys_are_the_files(written):
     prose = _readme_between("**summary.json:**", "A value that does not apply is `null`")
-    named = set(re.findall(r"`([a-z_]+)`", prose)) - {"completed", "diverged", "interrupted", "failed", "replayed", "sharpness"}
+    named = set(re.findall(r"`([a-z_]+)`", prose)) - {"completed", "diverged", "interrupted", "failed", "pruned", "replayed", "sharpness"}
     assert named == set(json.loads((written / "run" / "summary.json").read_text()))
 
 

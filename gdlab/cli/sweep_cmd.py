@@ -34,6 +34,9 @@ def sweep_command(
     sampler: Annotated[Optional[str], typer.Option("--sampler", help="random | sobol | halton | lhs: independent draws, or a scrambled Sobol or Halton sequence or a Latin hypercube (more even coverage for few samples)", show_default="random, or the sweep: section's sampler")] = None,
     expect: Annotated[Optional[list[str]], typer.Option("--expect", help="a bar the best setting must meet, e.g. 'final_val_loss<0.3'; exit 1 if missed")] = None,
     expect_each: Annotated[Optional[list[str]], typer.Option("--expect-each", help="a bar every variant (each seed's run) must meet, e.g. 'final_val_loss<0.3'; exit 1 if any misses")] = None,
+    prune: Annotated[Optional[str], typer.Option("--prune", help="off | halving: successive halving, stopping the weaker settings at each rung", show_default="off; with --resume: as the sweep ran")] = None,
+    prune_factor: Annotated[Optional[int], typer.Option("--prune-factor", help="η: each rung keeps the best 1/η of the settings; rungs at steps first·η^i", show_default="3")] = None,
+    prune_first: Annotated[Optional[int], typer.Option("--prune-first", help="the first rung's step", show_default="train steps/η², rounded up to an evaluation")] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="best_val_loss | final_val_loss | final_train_loss | final_val_accuracy (higher is better)", show_default="best_val_loss when there is a validation split, else final_train_loss; with --resume: as the sweep ran")] = None,
 ) -> None:
     """Train many variants of a config as batched computations and rank them."""
@@ -73,6 +76,8 @@ def sweep_command(
     if resume is not None:
         if config is not None or axes or samples is not None or sample_seed is not None or sampler is not None:
             raise GdlabError("--resume takes the sweep folder only; its sweep.yaml holds the config, axes and draws")
+        if prune is not None or prune_factor is not None or prune_first is not None:
+            raise GdlabError("--prune: a resumed sweep is pruned as it began (sweep.yaml's options); drop the --prune flags")
         if run_dir is not None:
             raise GdlabError(f"--run-dir {run_dir}: a resumed sweep stays in its own folder ({resume}); drop --run-dir")
         from gdlab.cli.sweep_resume import resume_plan
@@ -84,7 +89,7 @@ def sweep_command(
                                                                              expect=expectations + each))
         if planned is None:  # a dry run, printed
             return
-        setup, todo, done, (sharpness, vectorize, max_group, rank_by) = planned
+        setup, todo, done, (sharpness, vectorize, max_group, rank_by, prune) = planned
     else:
         if config is None:
             raise GdlabError("sweep: give a config file (or --resume SWEEP_DIR)")
@@ -100,6 +105,9 @@ def sweep_command(
         from gdlab.sweep.preflight import preflight
 
         preflight(setup)  # a dry run checks what a real run would refuse
+        from gdlab.sweep.prune_plan import plan_pruning
+
+        prune = plan_pruning(setup, groups, prune or "off", prune_factor, prune_first, jobs, backend, rank_by)
         if backend == "ray" and dry_run:  # without connecting: that would start a local instance
             from gdlab.sweep.backends import require_ray
 
@@ -114,7 +122,7 @@ def sweep_command(
 
             check_run_dir(run_dir, runs_root, setup.name)  # what the real run would refuse, refused now
 
-            print_fitted(console, grid_table(setup, groups))
+            print_fitted(console, grid_table(setup, groups, prune=prune))
             return
     with session:
         from gdlab.signals import graceful_stop
@@ -141,7 +149,7 @@ def sweep_command(
                     raise GdlabError("interrupted before the sweep began; no sweep folder is left", stop.exit_code)
                 sweep_run.write_sweep_yaml(folder, setup, {"vectorize": vectorize, "jobs": jobs, "backend": backend,
                                                            "sharpness": sharpness, "max_group": max_group,
-                                                           "rank_by": rank_by})
+                                                           "rank_by": rank_by, "prune": prune})
             except FolderTaken:  # another sweep's folder: nothing of it is ours to remove
                 raise
             except GdlabError:  # a full disk: a sweep that never started leaves no folder holding only its lock
@@ -150,7 +158,7 @@ def sweep_command(
             todo, done = setup.plans, {}
         summaries = _run(console, setup, folder, todo, done, quiet, stop, dict(
             vectorize=vectorize, jobs=jobs, backend=backend, ray_address=ray_address, fail_fast=fail_fast,
-            init_sharpness=sharpness, max_group=max_group))
+            init_sharpness=sharpness, max_group=max_group, prune=prune))
     from gdlab.cli.sweep_end import report
 
     report(console, setup, folder, summaries, quiet, rank_by, stop, expectations, each)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: int, given: dict):
-    """(setup, todo, done, (sharpness, vectorize, max_group, rank_by)), or None after printing a dry run.
+    """(setup, todo, done, (sharpness, vectorize, max_group, rank_by, prune)), or None after printing a dry run.
     `given` holds this command line's sharpness, vectorize, max_group, rank_by, backend, ray_address and expect
     (its --expect and --expect-each bars, judged when the sweep ends)."""
     from gdlab.sweep import run as sweep_run
@@ -58,13 +58,16 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     # a re-rank sticks (the plot follows), once the resume is sure to go ahead: a refused one changes nothing
     if not dry_run and given_rank is not None and given_rank != stored.get("rank_by"):
         store_option(folder, "rank_by", given_rank)
+    groups = spread(group_variants(todo, vectorize, max_group), jobs) if todo else []
+    from gdlab.sweep.prune_plan import resume_pruning
+
+    prune = resume_pruning(folder, groups, jobs, given["backend"])  # pruned as it began, its reruns one group again
     if dry_run:
         from gdlab.cli.streams import print_fitted
         from gdlab.cli.sweep_view import grid_table
 
-        groups = spread(group_variants(todo, vectorize, max_group), jobs) if todo else []
         print_fitted(console, grid_table(setup, groups, f"--resume would rerun {len(todo)} of {len(setup.plans)} variants "
-                                                       f"in {len(groups)} batched group(s) — nothing run (--dry-run)"))
+                                                       f"in {len(groups)} batched group(s) — nothing run (--dry-run)", prune))
         return None
     clear_unfinished(folder, todo)
-    return setup, todo, done, (sharpness, vectorize, max_group, rank_by)
+    return setup, todo, done, (sharpness, vectorize, max_group, rank_by, prune)

@@ -15,11 +15,13 @@ from gdlab.cli.progress import fmt_number
 from gdlab.sweep.sampling import SAMPLER_LABELS
 from gdlab.yamldump import format_value
 
-STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim"}
+STATUS_STYLE = {"completed": "green", "diverged": "yellow", "failed": "red", "interrupted": "magenta", "skipped": "dim",
+                "pruned": "cyan"}
 
 
-def grid_table(setup, groups, title: str | None = None) -> Group:
-    """The variants of `groups` (all of the sweep, or what a resume would rerun) and their batched groups."""
+def grid_table(setup, groups, title: str | None = None, prune: dict | None = None) -> Group:
+    """The variants of `groups` (all of the sweep, or what a resume would rerun) and their batched groups; `prune`:
+    the rungs of `--prune halving`, said under the title."""
     group_of = {p.index: g for g, members in enumerate(groups) for p in members}
     n = sum(map(len, groups))
     # the title above the table, not its Table title: rich wraps that to the table's width, even piped
@@ -30,6 +32,10 @@ def grid_table(setup, groups, title: str | None = None) -> Group:
         kind = SAMPLER_LABELS.get(setup.sampling.get("sampler") or "random", "random")
         heading.append(f"\n{kind} search: {setup.sampling['samples']} joint draws of {draws} (--sample-seed "
                        f"{setup.sampling['seed']})" + (", values rounded to 4 significant digits" if rounded else ""))
+    if prune:
+        from gdlab.sweep.prune_plan import rungs_line
+
+        heading.append("\n" + rungs_line(prune))
     table = Table()
     table.add_column("#", justify="right")
     for axis in setup.axes:
@@ -88,6 +94,8 @@ def result_line(plan, s: dict) -> Text:
         detail += f"  stopped early at step {s['stopped_early_at_step']}"
     if status == "diverged":
         detail = f"at step {s.get('diverged_at_step')}"
+    if status == "pruned":  # its scores are a run's cut short at a rung
+        detail += f"  pruned at step {s.get('pruned_at_step')}"
     if status == "failed":
         detail = str(s.get("error") or "")[:160]
     return Text.assemble((f"{status:>11}", STATUS_STYLE.get(status, "white")), f"  {plan.dir_name}  {detail}")

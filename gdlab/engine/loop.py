@@ -75,6 +75,8 @@ class GroupTrainer(GroupStep):
         self.elapsed_before = self.elapsed = 0.0
         self.graph = StepGraph(self) if can_capture(self) else None  # a CUDA graph replays each step
         self.compaction = Compaction(self)  # cuts the stack down to the models still training (compact.py)
+        self.rungs: set[int] = set()  # a pruned sweep's rungs (sweep/prune.py): the host reads each one's record at once
+        self.pruned_at: list[int | None] = [None] * self.K
 
     # ------------------------------------------------------------------ the loop
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepRecord]:
@@ -140,7 +142,7 @@ class GroupTrainer(GroupStep):
                     lrs = self.schedule.lrs()
                     lr = self._lr_column(lrs)
                     self.optimizer.set_momentum(self.compaction.pick(self.schedule.momenta))
-                must_see = bool(self.host_every) and any(self.step % n == 0 for n in self.host_every)
+                must_see = (bool(self.host_every) and any(self.step % n == 0 for n in self.host_every)) or self.step in self.rungs
                 if len(blocks.pending) >= self.sync_every or must_see:
                     yield from blocks.records(now=must_see)
         yield from blocks.records(now=True)
@@ -169,9 +171,17 @@ class GroupTrainer(GroupStep):
         """The step each model diverged at (None: it did not)."""
         return self.divergence.at
 
+    def prune(self, models: list[int], step: int) -> None:
+        """Stop `models` after `step` (a rung they lost at), as an early stop would: frozen, their rows end there."""
+        for k in models:
+            self.divergence.stop(k, step)
+            self.pruned_at[k] = step
+
     def status(self, k: int) -> str:
         if self.diverged_at[k] is not None:
             return "diverged"
+        if self.pruned_at[k] is not None:  # a result, as a diverged run is: the sweep stopped it
+            return "pruned"
         if self.divergence.stopped[k] is not None:  # stopped early: done by its own rule, whatever the others did
             return "completed"
         return "interrupted" if self.interrupted else "completed"

@@ -23,6 +23,7 @@ class Job:
     overrides: list[list[str]]
     threads: int | None = None
     init_sharpness: bool = False
+    prune: dict | None = None  # the rungs of a pruned sweep (sweep/prune_plan.job_pruning)
 
 
 def threads_per_worker(workers: int) -> int:
@@ -104,7 +105,7 @@ def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cach
     flush_every = 1 if len(variants) == 1 else 50  # K files flushed every step would cost more than the step
     return run_group(variants, datasets, resolve_device(cfgs[0].train.device), should_stop=should_stop,
                      flush_every=flush_every, measure_init_sharpness=job.init_sharpness, in_sweep=True,
-                     progress=ProgressEvents(job, on_event) if on_event else None)
+                     progress=ProgressEvents(job, on_event) if on_event else None, prune=job.prune)
 
 
 def run_job_safely(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cache: dict | None = None,

@@ -14,9 +14,11 @@ SHOWN = 3  # variants named in a failure line; the rest are counted, so the line
 def judge_each(expectations: list[Expectation], rows: list[dict], folder: Path) -> list[str]:
     """Why each missed bar missed: the variants (in sweep order) that did not meet it. A variant that did not
     complete (diverged, failed, skipped or cut short by --fail-fast) misses every bar, as a diverged seed
-    fails an --expect bar: its summary may keep a finite last value, but it is no finished run's."""
+    fails an --expect bar: its summary may keep a finite last value, but it is no finished run's. A variant
+    `--prune` stopped is not judged: the sweep chose to stop it, and its values are of a run cut short on purpose."""
     if not expectations:
         return []
+    rows = [r for r in rows if r.get("status") != "pruned"]
     summaries = {r["run_dir"]: variant_summary(folder / r["run_dir"]) for r in rows if r.get("status") == "completed"}
     out = []
     for e in expectations:

@@ -59,13 +59,15 @@ def _score(row: dict, metric: str, status: str = "completed") -> float | None:
 
 # The order of the statuses in a ranking: a run cut short by Ctrl-C is a partial result, worth more than a
 # diverged one, whose best value before it blew up names no setting to use; then what broke, what never ran.
-STATUS_ORDER = ("completed", "interrupted", "diverged", "failed", "skipped", "pending")
+# A pruned run (`--prune`) is a result cut short on purpose: after the interrupted ones, before a diverged one.
+STATUS_ORDER = ("completed", "interrupted", "pruned", "diverged", "failed", "skipped", "pending")
 
 
 def rank_rows(rows: list[dict], rank_by: str | None = None, default: str | None = None) -> list[dict]:
     """Completed variants by score (lower is better, higher for an accuracy; those without the score, e.g.
     no validation split, next by train loss), then interrupted ones by the same score (those without it by
-    steps trained), then diverged (latest divergence first), then failed, skipped, pending (furthest first)."""
+    steps trained), then pruned (the latest rung first, then by the score they were pruned with), then diverged
+    (latest divergence first), then failed, skipped, pending (furthest first)."""
     metric = score_metric(rows, rank_by, default)
 
     def key(r):
@@ -80,9 +82,12 @@ def rank_rows(rows: list[dict], rank_by: str | None = None, default: str | None 
         if status == "interrupted":
             s = _score(r, metric, "interrupted")
             return (1, _signed(s, metric)) if s is not None else (1, math.inf, trained)
+        if status == "pruned":
+            s = _score(r, metric, "pruned")
+            return (2, -(r.get("pruned_at_step") or 0), _signed(s, metric) if s is not None else math.inf)
         if status == "diverged":
-            return (2, -(r.get("diverged_at_step") or 0))
-        return (3, _status_rank(status), trained)
+            return (3, -(r.get("diverged_at_step") or 0))
+        return (4, _status_rank(status), trained)
 
     return sorted(rows, key=key)
 

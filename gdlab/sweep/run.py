@@ -17,10 +17,10 @@ from gdlab.sweep.setup import SweepSetup
 from gdlab.yamldump import dump_yaml
 from gdlab.yamlio import read_yaml_file
 
-DONE = ("completed", "diverged")  # diverged is a result, not a failure
+DONE = ("completed", "diverged", "pruned")  # diverged and pruned are results, not failures
 RESULT_COLUMNS = ["status", "final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir",
                   "final_val_loss", "final_val_accuracy", "init_hash", "init_sharpness", "error", "stopped_early_at_step",
-                  "restored_best_from_step", "sharpness_unsettled"]
+                  "restored_best_from_step", "sharpness_unsettled", "pruned_at_step"]
 
 
 def stored_options(folder: Path) -> dict:
@@ -85,13 +85,18 @@ def _summary_if_missing(run_dir: Path, plan: VariantPlan, result: dict) -> None:
         pass
 
 
-def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int, init_sharpness: bool = False) -> list[Job]:
-    """One job per group, the groups spread over the workers (see plan.spread)."""
+def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int, init_sharpness: bool = False,
+              prune: dict | None = None, plans: list[VariantPlan] = (), done: dict[int, dict] | None = None) -> list[Job]:
+    """One job per group, the groups spread over the workers (see plan.spread); `prune`: sweep.yaml's, with every
+    variant of the sweep (`plans`) and the summaries of those `done`, which the rungs count in."""
+    from gdlab.sweep.prune_plan import job_pruning
+
     groups = spread(groups, jobs)
     threads = threads_per_worker(jobs) if jobs > 1 else None
     return [
         Job([p.index for p in g], [p.cfg.model_copy(update={"sweep": None}) for p in g],
-            [str(folder / p.dir_name) for p in g], [p.recorded_overrides for p in g], threads, init_sharpness)
+            [str(folder / p.dir_name) for p in g], [p.recorded_overrides for p in g], threads, init_sharpness,
+            job_pruning(prune, plans, g, done or {}))
         for g in groups
     ]
 
@@ -109,6 +114,7 @@ def run_sweep(
     fail_fast: bool = False,
     init_sharpness: bool = False,
     max_group: int | None = None,
+    prune: dict | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     on_result: Callable[[VariantPlan, dict], None] = lambda p, s: None,
     on_event: Callable[[Job, dict], None] = lambda job, event: None,
@@ -120,7 +126,7 @@ def run_sweep(
     summaries = dict(done)
     for p in todo:
         (folder / p.dir_name).mkdir(parents=True, exist_ok=True)
-    job_list = make_jobs(group_variants(todo, vectorize, max_group), folder, jobs, init_sharpness)
+    job_list = make_jobs(group_variants(todo, vectorize, max_group), folder, jobs, init_sharpness, prune, setup.plans, done)
     by_index = {p.index: p for p in setup.plans}
     write_sweep_csv(folder, setup, summaries)
 

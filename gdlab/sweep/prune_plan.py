@@ -1,0 +1,114 @@
+"""Planning `gdlab sweep --prune halving` before anything runs: the rungs, the metric they rank by, what cannot
+work refused in one line, and (for `--resume`) what the variants that already ended said at each rung."""
+
+from __future__ import annotations
+
+import json
+
+from gdlab.errors import GdlabError
+from gdlab.sweep.prune import MODES, default_first, rung_steps
+
+
+def check_prune_options(mode: str, factor: int | None, first: int | None) -> None:
+    """The flags alone: a mode gdlab knows, a factor of at least 2, and no factor or first rung without pruning."""
+    if mode not in MODES:
+        raise GdlabError(f"--prune: '{mode}' is not one of {', '.join(MODES)}")
+    if mode == "off" and (factor is not None or first is not None):
+        flag = "--prune-factor" if factor is not None else "--prune-first"
+        raise GdlabError(f"{flag}: only used with --prune halving; add --prune halving")
+    if factor is not None and factor < 2:
+        raise GdlabError(f"--prune-factor {factor}: keeps 1/factor of the settings at each rung; allowed: a whole number >= 2")
+    if first is not None and first < 1:
+        raise GdlabError(f"--prune-first {first}: the first rung's step; allowed: a whole number >= 1")
+
+
+def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int | None, jobs: int, backend: str,
+                 rank_by: str | None) -> dict | None:
+    """sweep.yaml's `prune` option (None when off): {factor, first, rungs, metric}. Rungs compare every setting
+    of the sweep, so its variants must train as one batched group in this process (then no result depends on
+    --jobs or on grouping); a sweep that would be split is refused, with what to change."""
+    check_prune_options(mode, factor, first)
+    if mode == "off":
+        return None
+    factor = factor or 3
+    from gdlab.sweep.rank import default_rank_by
+
+    rank_by = rank_by or default_rank_by(p.cfg for p in setup.plans)  # the ranking's metric is the rungs' too
+    if backend != "local":
+        raise GdlabError("--prune halving: runs on the local backend only (its rungs compare every variant in one "
+                         "process); drop --backend ray")
+    if jobs > 1:
+        raise GdlabError(f"--prune halving: --jobs {jobs} would split the sweep's batched group, and a rung compares "
+                         "all its settings together; drop --jobs")
+    if len(groups) > 1:
+        raise GdlabError(f"--prune halving: the sweep trains as {len(groups)} batched groups, and a rung compares all "
+                         "its settings in one; sweep only per-model numbers (lr, momentum, betas, weight decay, seed) "
+                         "and keep them in one group (--max-group 0, no --vectorize off)")
+    from gdlab.engine.batches import BatchPlan
+    from gdlab.runner import prepare_data
+
+    cfg = setup.plans[0].cfg
+    data = prepare_data(cfg)
+    plan = BatchPlan.from_config(cfg.train, data.x_train.shape[0])
+    total, val = plan.total_steps, data.x_val is not None and "_val_" in rank_by
+    eval_every = (cfg.train.eval_every or plan.steps_per_epoch) if val else None
+    first = first or default_first(total, factor, eval_every)
+    where = f"{setup.source}: train.{'steps' if cfg.train.steps is not None else 'epochs'}"
+    rungs = rung_steps(total, factor, first)
+    if not rungs:
+        raise GdlabError(f"--prune-first {first}: {where} makes {total} steps, which end before the first rung; "
+                         f"allowed: a first rung from 1 to {total - 1}")
+    if eval_every and first < eval_every:
+        raise GdlabError(f"--prune-first {first}: the rungs rank by {rank_by}, and the first evaluation is at step "
+                         f"{eval_every} (train.eval_every); allowed: a first rung from {eval_every} to {total - 1}")
+    return {"mode": mode, "factor": factor, "first": first, "rungs": rungs, "metric": rank_by}
+
+
+def setting_of(plans) -> dict[int, int]:
+    """Each variant's setting: the index of the first variant with its values on every axis but the seed."""
+    first: dict[str, int] = {}
+    return {p.index: first.setdefault(json.dumps({k: v for k, v in p.point.items() if k != "seed"}, sort_keys=True,
+                                                 default=repr), p.index) for p in plans}
+
+
+def job_pruning(prune: dict | None, plans, group, done: dict[int, dict]) -> dict | None:
+    """What one group's run needs: the rungs, each model's setting and the variants of the sweep that ended before
+    (a resume's finished ones, whose rung scores their summary.json kept)."""
+    if not prune:
+        return None
+    setting = setting_of(plans)
+    finished = []
+    for index, s in done.items():
+        status = s.get("status")
+        end = s.get("pruned_at_step") if status == "pruned" else s.get("steps")
+        finished.append({"setting": setting[index], "status": status, "end": end if isinstance(end, int) else 0,
+                         "diverged_at": s.get("diverged_at_step"), "scores": s.get("rung_scores") or [],
+                         "final": s.get(prune["metric"])})
+    return {**prune, "settings": [setting[p.index] for p in group], "finished": finished}
+
+
+def rungs_line(prune: dict) -> str:
+    """The dry run's line about the rungs."""
+    steps = ", ".join(map(str, prune["rungs"]))
+    return (f"--prune halving: rungs at step {steps} (first {prune['first']}, factor {prune['factor']}); at each, the "
+            f"best 1/{prune['factor']} of the settings still training go on, by {prune['metric']} (mean over seeds)")
+
+
+def resume_pruning(folder, groups: list, jobs: int, backend: str) -> dict | None:
+    """sweep.yaml's `prune` option, for a resume whose reruns (`groups`) must again train as one group here."""
+    from gdlab.sweep.run import stored_options
+
+    prune = stored_options(folder).get("prune")
+    if prune is None:
+        return None
+    from gdlab.sweep.rank import RANKABLE
+
+    rungs = prune.get("rungs") if isinstance(prune, dict) else None
+    ints = isinstance(rungs, list) and rungs and all(type(r) is int and r > 0 for r in rungs) and rungs == sorted(rungs)
+    if not (ints and type(prune.get("factor")) is int and prune["factor"] >= 2 and prune.get("metric") in RANKABLE):
+        raise GdlabError(f"{folder / 'sweep.yaml'}: options.prune: must be null or what --prune halving recorded: "
+                         f"factor (a whole number >= 2), rungs (steps, ascending) and metric (one of {', '.join(RANKABLE)})")
+    if groups and (backend != "local" or jobs > 1 or len(groups) > 1):  # (nothing to rerun: nothing to refuse)
+        raise GdlabError(f"--resume {folder}: a pruned sweep's reruns train as one batched group in this process, as it "
+                         "began; drop --backend ray, --jobs, --max-group and --vectorize off")
+    return prune

@@ -1,0 +1,141 @@
+"""`gdlab sweep --prune halving`: the settings kept at each rung are those computed by hand from the same sweep
+run without pruning; survivors' curves are that sweep's, pruned variants' a prefix of theirs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from tests.helpers import TINY, invoke, one_error_line
+
+LRS = "optimizer.lr=0.01,0.03,0.1,0.3,1"
+STEPS = 27  # rungs at 3 and 9 with the default factor 3 (27/3² = 3)
+
+
+def config(tmp_path, **train) -> str:
+    raw = {**TINY, "optimizer": {"name": "SGD", "lr": 0.1, "momentum": 0.9},
+           "train": {"steps": STEPS, "device": "cpu", "snapshot_every": 3, **train}}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def sweep(tmp_path, name: str, *extra, code: int = 0, **train):
+    r = invoke("sweep", config(tmp_path, **train), LRS, "seed=0,1", "--run-dir", tmp_path / name, "-q", *extra)
+    assert r.exit_code == code, (r.stdout, r.stderr, r.exception)
+    return tmp_path / name
+
+
+def table(folder) -> pd.DataFrame:
+    return pd.read_csv(folder / "sweep.csv")
+
+
+def metrics(folder, run_dir: str) -> pd.DataFrame:
+    return pd.read_csv(folder / run_dir / "metrics.csv").drop(columns="wall_s")
+
+
+def kept_by_hand(full, rungs: list[int], factor: int = 3) -> dict[str, int | None]:
+    """Each variant's pruned step (None: kept to the end), from the unpruned sweep's metrics.csv: at each rung, the
+    settings still in, ranked by the mean over seeds of the best val loss up to the rung; the best ⌈n/η⌉ go on."""
+    t = table(full)
+    settings = {lr: list(t[t["optimizer.lr"] == lr].run_dir) for lr in t["optimizer.lr"]}
+    alive, pruned = list(settings), {d: None for d in t.run_dir}
+    for rung in rungs:
+        def mean(lr):
+            return sum(metrics(full, d).query(f"step <= {rung}").val_loss.min() for d in settings[lr]) / len(settings[lr])
+        ranked = sorted(alive, key=mean)
+        alive = ranked[: math.ceil(len(ranked) / factor)]
+        for lr in ranked[len(alive):]:
+            pruned.update({d: rung for d in settings[lr]})
+    return pruned
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_pruning_keeps_what_the_unpruned_sweep_says_and_its_curves(tmp_path, dtype):
+    full = sweep(tmp_path, "full", **{"dtype": dtype})
+    cut = sweep(tmp_path, "cut", "--prune", "halving", **{"dtype": dtype})
+    expected = kept_by_hand(full, [3, 9])
+    assert sorted(set(expected.values()), key=str) == [3, 9, None]  # both rungs pruned something
+    t = table(cut).set_index("run_dir")
+    for run_dir, at in expected.items():
+        summary = json.loads((cut / run_dir / "summary.json").read_text())
+        assert t.loc[run_dir, "status"] == summary["status"] == ("completed" if at is None else "pruned")
+        assert summary["pruned_at_step"] == (at if at is None else int(t.loc[run_dir, "pruned_at_step"])) == at
+        assert summary["steps"] == (at or STEPS) and summary["stopped_early_at_step"] is None
+        ours, theirs = metrics(cut, run_dir), metrics(full, run_dir).query(f"step <= {at or STEPS}")
+        assert list(ours.step) == list(theirs.step)
+        tol = dict(rtol=0, atol=0) if dtype == "float64" else dict(rtol=1e-6, atol=1e-9)
+        pd.testing.assert_frame_equal(ours.reset_index(drop=True), theirs.reset_index(drop=True), check_exact=False, **tol)
+        # model.pt holds the weights at the rung: the unpruned run's snapshot there
+        weights = torch.load(cut / run_dir / "model.pt", weights_only=True)
+        there = torch.load(full / run_dir / "snapshots" / f"step_{at or STEPS:07d}.pt", weights_only=True)
+        for name, value in weights.items():
+            torch.testing.assert_close(value, there[name], **tol)
+        if at is not None:  # the rung's score, as summary.json's best_val_loss has it
+            assert summary["rung_scores"][-1] == [at, summary["best_val_loss"]]
+
+
+def test_refused_before_anything_runs(tmp_path):
+    cfg = config(tmp_path)
+    runs = tmp_path / "runs"
+    cases = [
+        (["--prune", "halving", "--prune-factor", "1"], "--prune-factor 1"),
+        (["--prune", "halving", "--prune-first", str(STEPS)], "end before the first rung"),
+        (["--prune", "halving", "--jobs", "2"], "--jobs 2"),
+        (["--prune", "halving", "--vectorize", "off"], "batched groups"),
+        (["--prune-factor", "2"], "only used with --prune halving"),
+        (["--prune", "asha"], "not one of off, halving"),
+    ]
+    for extra, said in cases:
+        one_error_line(invoke("sweep", cfg, LRS, "--runs", runs, *extra), 2, said)
+    one_error_line(invoke("sweep", config(tmp_path, eval_every=5), LRS, "--runs", runs, "--prune", "halving",
+                          "--prune-first", "2"), 2, "first evaluation is at step 5")
+    assert not runs.exists()
+
+
+def test_dry_run_shows_the_rungs(tmp_path):
+    r = invoke("sweep", config(tmp_path, eval_every=2), LRS, "--dry-run", "--prune", "halving", "--prune-factor", "2")
+    assert r.exit_code == 0, r.stderr
+    # 27/2² = 6.75: 7, rounded up to an evaluation: 8
+    assert "rungs at step 8, 16 (first 8, factor 2)" in r.stdout
+
+
+def test_resume_keeps_pruned_variants_and_counts_them_at_the_rungs(tmp_path):
+    """A resume reruns what did not finish; the finished pruned variants stay, and still count at each rung, so
+    the reruns are pruned where the whole sweep was (without them rung 3 would keep one setting of two)."""
+    cut = sweep(tmp_path, "cut", "--prune", "halving", dtype="float64")
+    before = table(cut)
+    kept = {d: (cut / d / "summary.json").stat().st_mtime_ns for d in before[before.pruned_at_step == 3].run_dir}
+    assert invoke("sweep", "--resume", cut, "-q").exit_code == 0  # finished: nothing rerun
+    assert {d: (cut / d / "summary.json").stat().st_mtime_ns for d in kept} == kept
+    reran = list(before[before.pruned_at_step != 3].run_dir)  # as if a power cut lost their files
+    for d in reran:
+        (cut / d / "summary.json").unlink()
+    r = invoke("sweep", "--resume", cut, "-q")
+    assert r.exit_code == 0, r.stderr
+    after = table(cut)
+    pd.testing.assert_frame_equal(after.drop(columns="wall_s"), before.drop(columns="wall_s"))
+    assert {d: (cut / d / "summary.json").stat().st_mtime_ns for d in kept} == kept
+    assert yaml.safe_load((cut / "sweep.yaml").read_text())["options"]["prune"]["rungs"] == [3, 9]
+    one_error_line(invoke("sweep", "--resume", cut, "--prune", "halving"), 2, "pruned as it began")
+
+
+def test_pruned_variants_are_results_not_failures(tmp_path):
+    """exit 0; --expect judges the best setting, --expect-each does not judge a pruned variant; runs and plot read it."""
+    cut = sweep(tmp_path, "cut", "--prune", "halving", "--expect", "best_val_loss<1", "--expect-each", f"steps=={STEPS}")
+    r = invoke("runs", tmp_path)
+    assert r.exit_code == 0 and "pruned" in r.stdout, r.stdout
+    assert invoke("plot", cut).exit_code == 0
+
+
+def test_a_resume_refuses_a_hand_edited_prune_option(tmp_path):
+    cut = sweep(tmp_path, "cut", "--prune", "halving")
+    doc = yaml.safe_load((cut / "sweep.yaml").read_text())
+    doc["options"]["prune"]["factor"] = 1
+    (cut / "sweep.yaml").write_text(yaml.safe_dump(doc))
+    one_error_line(invoke("sweep", "--resume", cut), 2, "options.prune: must be null or what --prune halving recorded")

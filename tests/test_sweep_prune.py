@@ -139,3 +139,52 @@ def test_a_resume_refuses_a_hand_edited_prune_option(tmp_path):
     doc["options"]["prune"]["factor"] = 1
     (cut / "sweep.yaml").write_text(yaml.safe_dump(doc))
     one_error_line(invoke("sweep", "--resume", cut), 2, "options.prune: must be null or what --prune halving recorded")
+
+
+def test_ctrl_c_keeps_the_pruned_and_a_resume_ends_as_the_whole_sweep(tmp_path, monkeypatch):
+    """Ctrl-C between the rungs: the variants pruned at the first stay pruned, the rest are interrupted; the resume
+    reruns those, prunes them where the uninterrupted sweep did, and ends with its table."""
+    import signal
+    from contextlib import contextmanager
+
+    import gdlab.signals
+    from gdlab.signals import StopFlag
+
+    class CtrlCLater(StopFlag):  # asked before every step: a Ctrl-C a few steps into the run
+        def __init__(self):
+            super().__init__()
+            self.asked = 0
+
+        def __call__(self) -> bool:
+            self.asked += 1
+            self.signum = self.signum or (signal.SIGINT if self.asked > 12 else None)
+            return self.signum is not None
+
+    whole = sweep(tmp_path, "whole", "--prune", "halving", dtype="float64")
+    with monkeypatch.context() as m:
+        m.setattr(gdlab.signals, "graceful_stop", contextmanager(lambda: (yield CtrlCLater())))
+        cut = sweep(tmp_path, "cut", "--prune", "halving", code=130, dtype="float64")
+    t = table(cut)
+    assert set(t[t.status == "pruned"].pruned_at_step) == {3}
+    stopped = t[t.status == "interrupted"]
+    assert len(stopped) == 4 and stopped.steps.between(4, 8).all(), t[["run_dir", "status", "steps"]]
+    assert invoke("sweep", "--resume", cut, "-q").exit_code == 0
+    pd.testing.assert_frame_equal(table(cut).drop(columns="wall_s"), table(whole).drop(columns="wall_s"))
+
+
+def test_a_rung_judges_settings_by_their_seeds_mean_a_diverged_seed_last():
+    from gdlab.sweep.prune import Finished, Halving
+
+    inf = math.inf
+    # settings 0, 2, 4, 6 (two seeds each); setting 2's better seed cannot save it from its diverged one
+    h = Halving([5], 2, [0, 0, 2, 2, 4, 4, 6, 6])
+    scores = [0.5, 0.7, 0.1, inf, 0.6, 0.6, 0.9, 0.1]
+    training = [True, True, True, False, True, True, True, True]
+    assert h.decide(5, scores, training) == [2, 4, 5]  # means 0.6, inf, 0.6, 0.5: keep 6 and (tie) 0 over 4
+    assert h.scores[3] == {} and h.scores[0] == {5: 0.5}
+    # a resume's finished variant of setting 8, pruned at this rung, still counts: of 5 settings 3 go on (4 too)
+    h = Halving([5], 2, [0, 0, 2, 2, 4, 4, 6, 6], [Finished(8, "pruned", 5, None, {5: 1.0}, 1.0)])
+    assert h.decide(5, scores, training) == [2]
+    # a finished seed that diverged before the rung sinks its setting; one that stopped early counts its final score
+    h = Halving([5], 2, [0, 2], [Finished(0, "diverged", 2, 2, {}, 0.0), Finished(2, "completed", 4, None, {}, 9.0)])
+    assert h.decide(5, [0.1, 0.2], [True, True]) == [0]

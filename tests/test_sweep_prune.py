@@ -126,10 +126,26 @@ def test_resume_keeps_pruned_variants_and_counts_them_at_the_rungs(tmp_path):
 
 
 def test_pruned_variants_are_results_not_failures(tmp_path):
-    """exit 0; --expect judges the best setting, --expect-each does not judge a pruned variant; runs and plot read it."""
+    """exit 0; --expect judges the best setting, --expect-each does not judge a pruned variant; `gdlab runs` counts them."""
     cut = sweep(tmp_path, "cut", "--prune", "halving", "--expect", "best_val_loss<1", "--expect-each", f"steps=={STEPS}")
+    assert (table(cut).steps < STEPS).sum() == 8  # the pruned variants, which that bar would fail if judged
     r = invoke("runs", tmp_path)
-    assert r.exit_code == 0 and "pruned" in r.stdout, r.stdout
+    assert r.exit_code == 0 and "8 pruned, 2 completed" in r.stdout, r.stdout
+
+
+def test_the_sweep_plot_marks_pruned_settings_on_the_bottom_edge(tmp_path):
+    """Not left out with a warning as a broken variant: a ▽ per pruned lr, pinned to the bottom edge."""
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.sweep_plot import plot_sweep
+
+    cut = sweep(tmp_path, "cut", "--prune", "halving")
+    warnings: list[str] = []
+    fig = plot_sweep(load_sweep(cut, warnings), warnings)
+    assert warnings == []
+    (marks,) = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "pruned:None"]
+    t = table(cut)
+    assert sorted(marks.get_xdata()) == sorted(set(t[t.status == "pruned"]["optimizer.lr"]))
+    assert set(marks.get_ydata()) == {0.0} and marks.get_label() == "pruned"
     assert invoke("plot", cut).exit_code == 0
 
 

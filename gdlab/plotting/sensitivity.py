@@ -1,7 +1,7 @@
 """The sensitivity panel of a sweep: final (and best) loss against the swept value, mean ± std over seeds
 (the band's lower edge stops at the lowest seed where mean - std would reach zero or far below it),
 one line per optimizer, a mean over only some of a setting's seeds hollow, diverged variants as ✕ on the
-top edge, the best value starred (by the CLI's rule: every seed finished first), and on an lr
+top edge, settings `--prune` stopped as ▽ on the bottom edge, the best value starred (by the CLI's rule: every seed finished first), and on an lr
 axis the predicted stability edge (2 / init sharpness for GD; see stability.py) when the table has it."""
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ def _name(value: float, categories: list[str] | None) -> str:
     return categories[int(value)] if categories else f"{value:.3g}"
 
 
-def _split(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """(diverged, usable) row masks; failed or interrupted variants are neither and get a warning."""
+def _split(table: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(diverged, usable, pruned) row masks; failed or interrupted variants are none and get a warning."""
     status = table["status"].astype(str)  # exactly as written, as the ranking and `gdlab runs` read it
     diverged = status.eq("diverged")
     usable = status.eq("completed") & finite(table["final_train_loss"])
-    return diverged, usable
+    return diverged, usable, status.eq("pruned")
 
 
 def _short(key: str) -> str:
@@ -46,8 +46,8 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
     Lines have gids `sensitivity:<group>:<column>`, `partial:<group>:<column>`, `diverged:<group>`, `best:<group>`
     and `stability_edge` (`stability_edge:<group>` with groups); k/n texts `seeds:<group>:<columns>` (seed_counts.py).
     """
-    diverged, usable = _split(table)
-    left_out = table.index[~diverged & ~usable]
+    diverged, usable, pruned = _split(table)
+    left_out = table.index[~diverged & ~usable & ~pruned]
     if len(left_out):
         warnings.append(
             f"sensitivity: left out {len(left_out)} variant(s) that neither completed with a final loss nor "
@@ -60,7 +60,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                         "are in the upper panel")
     groups = table.groupby(table[group].astype(str), sort=False) if group else [(None, table)]
     plotted: list[np.ndarray] = []
-    marked = {"diverged": False, "partial": False, "band": False, "crossed": 0}  # legend entries drawn once, not per group
+    marked = {"diverged": False, "pruned": False, "partial": False, "band": False, "crossed": 0}  # legend entries drawn once, not per group
     partials: list[Partial] = []  # hollow points, labelled once all groups are drawn (their texts share space)
     for k, (name, sub) in enumerate(groups):
         color = f"C{k % 10}"
@@ -86,6 +86,8 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             _star(ax, drawn.get(rank_by, best), pick, higher_is_better(rank_by or ""), color,
                   f"{prefix}best {_short(x)}", name, categories, k)
         _crosses(ax, sub.loc[diverged.loc[sub.index], x], color, name, marked)
+        # a setting pruned at a rung has no final loss to compare: a mark on the bottom edge says it was tried
+        _crosses(ax, sub.loc[pruned.loc[sub.index], x], color, name, marked, "pruned")
         if x == LR and "stability_edge" in sub:
             draw_edge(ax, sub, color if group else "k", "stability_edge" + (f":{name}" if group else ""), prefix)
 
@@ -158,10 +160,10 @@ def _star(ax, stats: pd.DataFrame, pick: pd.DataFrame | None, higher: bool, colo
             label=f"{label} = {_name(x, categories)}", gid=f"best:{name}")
 
 
-def _crosses(ax, values: pd.Series, color: str, name, marked: dict) -> None:
-    """A ✕ per diverged x, pinned to the top edge in axes units (a diverged loss has no value to place it at).
-    Each group that has some sits 6 points right of the one before, on the edge still: lower down, the
-    fourth optimizer's ✕ read as a point at a loss."""
+def _crosses(ax, values: pd.Series, color: str, name, marked: dict, kind: str = "diverged") -> None:
+    """A ✕ per diverged x, pinned to the top edge in axes units (a diverged loss has no value to place it at);
+    `kind` "pruned": a ▽ per pruned x on the bottom edge. Each group that has some sits 6 points right of the
+    one before, on the edge still: lower down, the fourth optimizer's ✕ read as a point at a loss."""
     from matplotlib.transforms import ScaledTranslation
 
     bad = np.unique(values.to_numpy(dtype=float))
@@ -172,8 +174,10 @@ def _crosses(ax, values: pd.Series, color: str, name, marked: dict) -> None:
     # diverged lrs past the last finished one were drawn beyond the axis, among the legend entries
     ax.update_datalim(np.column_stack([bad, np.ones_like(bad)]), updatey=False)
     where = top_edge(ax)
-    if marked["crossed"]:
+    if marked["crossed"] and kind == "diverged":
         where = where + ScaledTranslation(6 / 72 * marked["crossed"], 0, ax.figure.dpi_scale_trans)
-    ax.plot(bad, np.ones_like(bad), ls="none", marker="x", ms=9, mew=2, color=color, clip_on=False,
-            transform=where, gid=f"diverged:{name}", label=None if marked["diverged"] else "diverged")
-    marked["diverged"], marked["crossed"] = True, marked["crossed"] + 1
+    y, marker = (np.ones_like(bad), "x") if kind == "diverged" else (np.zeros_like(bad), "v")
+    ax.plot(bad, y, ls="none", marker=marker, ms=9, mew=2, color=color, clip_on=False, mfc="none" if kind == "pruned" else None,
+            transform=where, gid=f"{kind}:{name}", label=None if marked[kind] else kind)
+    marked[kind] = True
+    marked["crossed"] += kind == "diverged"

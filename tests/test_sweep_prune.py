@@ -204,3 +204,17 @@ def test_a_rung_judges_settings_by_their_seeds_mean_a_diverged_seed_last():
     # a finished seed that diverged before the rung sinks its setting; one that stopped early counts its final score
     h = Halving([5], 2, [0, 2], [Finished(0, "diverged", 2, 2, {}, 0.0), Finished(2, "completed", 4, None, {}, 9.0)])
     assert h.decide(5, [0.1, 0.2], [True, True]) == [0]
+
+
+def test_compare_says_where_a_pruned_curve_ends(tmp_path):
+    from gdlab.plotting.compare import plot_compare
+    from gdlab.plotting.load import load_run
+
+    cut = sweep(tmp_path, "cut", "--prune", "halving")
+    t = table(cut)
+    pruned, kept = t[t.status == "pruned"].iloc[0], t[t.status == "completed"].iloc[0]
+    warnings: list[str] = []
+    fig = plot_compare([load_run(cut / pruned.run_dir, warnings), load_run(cut / kept.run_dir, warnings)], "train_loss",
+                       "step", warnings)
+    labels = [ln.get_label() for ln in fig.axes[0].get_lines() if str(ln.get_gid()).startswith("compare:")]
+    assert labels[0].endswith(f"; pruned at step {int(pruned.pruned_at_step)}") and "pruned" not in labels[1], labels

@@ -111,7 +111,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
         step = diverged_step(frame, run.summary)
         shown_as = label if step is None else f"{label}; diverged at step {step}"
         status = (run.summary or {}).get("status")
-        if step is None and status in ("interrupted", "failed") and len(frame):  # a curve that ends early says so
+        if step is None and status in ("interrupted", "failed", "pruned") and len(frame):  # a curve that ends early says so
             shown_as = f"{label}; {status} at step {frame['step'].iloc[-1]}"
         stopped = (run.summary or {}).get("stopped_early_at_step")
         if step is None and isinstance(stopped, int) and not isinstance(stopped, bool):

@@ -24,12 +24,18 @@ def _name(value: float, categories: list[str] | None) -> str:
     return categories[int(value)] if categories else f"{value:.3g}"
 
 
-def _split(table: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(diverged, usable, pruned) row masks; failed or interrupted variants are none and get a warning."""
+def _split(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(diverged, usable) row masks; failed or interrupted variants are neither and get a warning (pruned ones
+    are marked apart: `_pruned`)."""
     status = table["status"].astype(str)  # exactly as written, as the ranking and `gdlab runs` read it
     diverged = status.eq("diverged")
     usable = status.eq("completed") & finite(table["final_train_loss"])
-    return diverged, usable, status.eq("pruned")
+    return diverged, usable
+
+
+def _pruned(table: pd.DataFrame) -> pd.Series:
+    """The rows `gdlab sweep --prune` stopped at a rung: tried, with no final loss to compare."""
+    return table["status"].astype(str).eq("pruned")
 
 
 def _short(key: str) -> str:
@@ -46,7 +52,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
     Lines have gids `sensitivity:<group>:<column>`, `partial:<group>:<column>`, `diverged:<group>`, `best:<group>`
     and `stability_edge` (`stability_edge:<group>` with groups); k/n texts `seeds:<group>:<columns>` (seed_counts.py).
     """
-    diverged, usable, pruned = _split(table)
+    (diverged, usable), pruned = _split(table), _pruned(table)
     left_out = table.index[~diverged & ~usable & ~pruned]
     if len(left_out):
         warnings.append(

@@ -95,6 +95,7 @@ def test_refused_before_anything_runs(tmp_path):
         one_error_line(invoke("sweep", cfg, LRS, "--runs", runs, *extra), 2, said)
     one_error_line(invoke("sweep", config(tmp_path, eval_every=5), LRS, "--runs", runs, "--prune", "halving",
                           "--prune-first", "2"), 2, "first evaluation is at step 5")
+    one_error_line(invoke("sweep", cfg, "seed=0,1,2", "--runs", runs, "--prune", "halving"), 2, "has one setting")
     assert not runs.exists()
 
 

@@ -31,6 +31,9 @@ def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int 
     if mode == "off":
         return None
     factor = factor or 3
+    if len(set(setting_of(setup.plans).values())) < 2:
+        raise GdlabError("--prune halving: this sweep has one setting (its seeds are judged together), so no rung "
+                         "has anything to stop; sweep an axis besides seed, or drop --prune")
     from gdlab.sweep.rank import default_rank_by
 
     rank_by = rank_by or default_rank_by(p.cfg for p in setup.plans)  # the ranking's metric is the rungs' too

@@ -99,6 +99,22 @@ def test_refused_before_anything_runs(tmp_path):
     assert not runs.exists()
 
 
+def test_a_pruned_sweep_is_one_group_whatever_the_cpu_cap(tmp_path):
+    """The CPU's cache-sized cap (10 models of 1600 rows x 16 here) would cut 20 variants in two groups, which no
+    rung could compare."""
+    raw = {**TINY, "data": {**TINY["data"], "n_samples": 2000}, "model": [{"Linear": [2, 16]}, "Tanh", {"Linear": [16, 2]}],
+           "train": {"steps": STEPS, "device": "cpu"}}
+    (tmp_path / "big.yaml").write_text(yaml.safe_dump(raw))
+    cfg, runs = tmp_path / "big.yaml", tmp_path / "runs"
+    lrs = "optimizer.lr=" + ",".join(str(i / 100) for i in range(1, 11))
+    r = invoke("sweep", cfg, lrs, "seed=0,1", "--dry-run")
+    assert r.exit_code == 0 and "20 variants in 2 batched group(s)" in r.stdout, (r.stdout, r.stderr)
+    r = invoke("sweep", cfg, lrs, "seed=0,1", "--dry-run", "--prune", "halving")
+    assert r.exit_code == 0 and "20 variants in 1 batched group(s)" in r.stdout, (r.stdout, r.stderr)
+    one_error_line(invoke("sweep", cfg, lrs, "seed=0,1", "--runs", runs, "--prune", "halving", "--max-group", "8"),
+                   2, "trains as 3 batched groups")
+
+
 def test_dry_run_shows_the_rungs(tmp_path):
     r = invoke("sweep", config(tmp_path, eval_every=2), LRS, "--dry-run", "--prune", "halving", "--prune-factor", "2")
     assert r.exit_code == 0, r.stderr
@@ -123,7 +139,7 @@ def test_resume_keeps_pruned_variants_and_counts_them_at_the_rungs(tmp_path):
     pd.testing.assert_frame_equal(after.drop(columns="wall_s"), before.drop(columns="wall_s"))
     assert {d: (cut / d / "summary.json").stat().st_mtime_ns for d in kept} == kept
     assert yaml.safe_load((cut / "sweep.yaml").read_text())["options"]["prune"]["rungs"] == [3, 9]
-    one_error_line(invoke("sweep", "--resume", cut, "--prune", "halving"), 2, "pruned as it began")
+    one_error_line(invoke("sweep", "--resume", cut, "--prune", "halving"), 2, "holds the config, axes, draws and pruning")
 
 
 def test_pruned_variants_are_results_not_failures(tmp_path):

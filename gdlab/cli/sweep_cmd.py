@@ -74,10 +74,8 @@ def sweep_command(
     console = output_console()  # piped: rich would squeeze the ranking tables into 80 columns (`optimi…`)
     session = ExitStack()  # what the run holds: the sweep folder's lock, a Ray connection
     if resume is not None:
-        if config is not None or axes or samples is not None or sample_seed is not None or sampler is not None:
-            raise GdlabError("--resume takes the sweep folder only; its sweep.yaml holds the config, axes and draws")
-        if prune is not None or prune_factor is not None or prune_first is not None:
-            raise GdlabError("--prune: a resumed sweep is pruned as it began (sweep.yaml's options); drop the --prune flags")
+        if config is not None or axes or any(x is not None for x in (samples, sample_seed, sampler, prune, prune_factor, prune_first)):
+            raise GdlabError("--resume takes the sweep folder only; its sweep.yaml holds the config, axes, draws and pruning")
         if run_dir is not None:
             raise GdlabError(f"--run-dir {run_dir}: a resumed sweep stays in its own folder ({resume}); drop --run-dir")
         from gdlab.cli.sweep_resume import resume_plan
@@ -101,6 +99,7 @@ def sweep_command(
 
         check_sweep_applicable(expectations + each, [p.cfg for p in setup.plans], sharpness)
         vectorize = vectorize or "auto"
+        max_group = 0 if prune not in (None, "off") and max_group is None else max_group  # rungs compare one group
         groups = spread(group_variants(setup.plans, vectorize, max_group), jobs)
         from gdlab.sweep.preflight import preflight
 

@@ -46,7 +46,7 @@ def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int 
     if len(groups) > 1:
         raise GdlabError(f"--prune halving: the sweep trains as {len(groups)} batched groups, and a rung compares all "
                          "its settings in one; sweep only per-model numbers (lr, momentum, betas, weight decay, seed) "
-                         "and keep them in one group (--max-group 0, no --vectorize off)")
+                         "and keep them in one group (no --max-group, no --vectorize off)")
     from gdlab.engine.batches import BatchPlan
     from gdlab.runner import prepare_data
 

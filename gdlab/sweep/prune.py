@@ -92,8 +92,7 @@ class Halving:
 
 def signed(value, metric: str) -> float:
     """A metric's value as a score, lower better: an accuracy's negative; no finite value is +inf."""
-    v = _score(-value if isinstance(value, (int, float)) and "accuracy" in metric else value)
-    return v
+    return _score(-value if isinstance(value, (int, float)) and "accuracy" in metric else value)
 
 
 class GroupPruning:
@@ -120,7 +119,7 @@ class GroupPruning:
         tr.prune(self.halving.decide(step, scores, training), step)
 
     def _value(self, k: int, metrics):
-        if self.metric in ("final_train_loss",):
+        if self.metric == "final_train_loss":
             return self.trainer.epoch_means.final(k)[0]  # over the last complete epoch, as the summary's
         return metrics.summary_values(k)[self.metric]
 

@@ -235,3 +235,14 @@ def test_compare_says_where_a_pruned_curve_ends(tmp_path):
                        "step", warnings)
     labels = [ln.get_label() for ln in fig.axes[0].get_lines() if str(ln.get_gid()).startswith("compare:")]
     assert labels[0].endswith(f"; pruned at step {int(pruned.pruned_at_step)}") and "pruned" not in labels[1], labels
+
+
+def test_the_over_seeds_table_lists_pruned_settings_by_the_rung_they_reached(tmp_path):
+    r = invoke("sweep", config(tmp_path), LRS, "seed=0,1", "--run-dir", tmp_path / "cut", "--prune", "halving")
+    assert r.exit_code == 0, r.stderr
+    table_text = r.stdout.split("over seeds")[1]
+    rows = [line.split("│")[1].strip() for line in table_text.splitlines() if line.startswith("│")]
+    t = table(tmp_path / "cut")
+    at = {lr: t[t["optimizer.lr"] == lr].pruned_at_step.max() for lr in t["optimizer.lr"]}
+    assert [float(x) for x in rows] == sorted(at, key=lambda lr: -(at[lr] if at[lr] == at[lr] else STEPS))
+    assert rows[:2] == ["1", "0.3"]  # kept to the end, then the setting pruned at the second rung

@@ -246,3 +246,15 @@ def test_the_over_seeds_table_lists_pruned_settings_by_the_rung_they_reached(tmp
     at = {lr: t[t["optimizer.lr"] == lr].pruned_at_step.max() for lr in t["optimizer.lr"]}
     assert [float(x) for x in rows] == sorted(at, key=lambda lr: -(at[lr] if at[lr] == at[lr] else STEPS))
     assert rows[:2] == ["1", "0.3"]  # kept to the end, then the setting pruned at the second rung
+
+
+def test_plot_of_a_pruned_variant_marks_its_rung(tmp_path):
+    from gdlab.plotting.load import load_run
+    from gdlab.plotting.run_plot import plot_run
+
+    cut = sweep(tmp_path, "cut", "--prune", "halving")
+    t = table(cut)
+    row = t[t.status == "pruned"].iloc[-1]
+    fig = plot_run(load_run(cut / row.run_dir, []))
+    (mark,) = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "pruned"]
+    assert list(mark.get_xdata()) == [row.pruned_at_step] * 2 and mark.get_label() == f"pruned at step {int(row.pruned_at_step)}"

@@ -101,6 +101,9 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
                                   label=f"stopped early at step {stopped}"))
     best = _restored_best(ax, frame, run.summary)
     handles += [best] if best is not None else []
+    pruned = (run.summary or {}).get("pruned_at_step")
+    if isinstance(pruned, int) and not isinstance(pruned, bool):  # a sweep's --prune stopped it at this rung
+        handles.append(ax.axvline(pruned, color="0.4", ls="-.", lw=1, gid="pruned", label=f"pruned at step {pruned}"))
     step = diverged_step(frame, run.summary)
     if step is not None:
         ax.axvline(step, color="red", ls=":", lw=1, gid="diverged_line")

@@ -96,6 +96,10 @@ def test_refused_before_anything_runs(tmp_path):
     one_error_line(invoke("sweep", config(tmp_path, eval_every=5), LRS, "--runs", runs, "--prune", "halving",
                           "--prune-first", "2"), 2, "first evaluation is at step 5")
     one_error_line(invoke("sweep", cfg, "seed=0,1,2", "--runs", runs, "--prune", "halving"), 2, "has one setting")
+    # usage errors (the console script says them in one line; Typer's runner shows its box)
+    for args in (["sweep", cfg, LRS, "--prune", "halving", "--prune-factor", "1.5"], ["lr-find", cfg, "--prune", "halving"]):
+        r = invoke(*args, "--runs", runs)
+        assert r.exit_code == 2 and "--prune" in r.stderr, r.stderr
     assert not runs.exists()
 
 

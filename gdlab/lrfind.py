@@ -14,13 +14,14 @@ from gdlab.errors import EXIT_SIGINT, GdlabError
 from gdlab.folder_lock import new_folder_lock
 from gdlab.lrsuggest import MIN_STEPS, RULE, Smoother, still_falling, suggest
 from gdlab.csvlog import CsvAppender
-from gdlab.rundir import create_run_dir, discard_unstarted, write_json
+from gdlab.rundir import create_run_dir, discard_unstarted, write_atomic, write_json
 from gdlab.runner import prepare_data, resolve_device
 from gdlab.yamldump import dump_yaml
 
 # More steps only make a longer run: past this the lr rises by under a ten-thousandth of a decade a step over the
 # default range, and 10**13 steps rose 1e-6 to 1e-6 in a minute's 125k steps, with no end in sight.
 MAX_STEPS = 100_000
+UNSTARTED_FILES = ("config.yaml", "lr_find.csv")  # what a range test that trained no step holds, and leaves behind
 
 
 @dataclass
@@ -138,13 +139,17 @@ def _range_test(folder: Path, test_cfg: Config, data, device, min_lr: float, max
     from gdlab.engine.loop import GroupTrainer
     from gdlab.engine.threads import intra_op_threads, threads_for
 
-    (folder / "config.yaml").write_text(dump_yaml(ran_config(test_cfg, min_lr, max_lr, steps)))
+    try:  # a full disk here is one line naming the file, and a test that never started leaves no folder
+        write_atomic(folder / "config.yaml", dump_yaml(ran_config(test_cfg, min_lr, max_lr, steps)), durable=False)
+        csv = CsvAppender(folder / "lr_find.csv", ["step", "lr", "loss", "smoothed_loss"])
+    except GdlabError:
+        discard_unstarted(folder, UNSTARTED_FILES)
+        raise
     # the range test decides after every step whether to go on: the host reads each loss, on a GPU too
     trainer = GroupTrainer([test_cfg], [data], device, sync_every=1)
     trainer.schedule = RangeRamp(min_lr, max_lr, steps)  # no checkpoints to save its state in
     lrs, losses, smoothed, best = [], [], [], math.inf
     stop = False
-    csv = CsvAppender(folder / "lr_find.csv", ["step", "lr", "loss", "smoothed_loss"])
     smoother = Smoother(beta)  # one value a step: re-smoothing the whole list each step made long tests quadratic
     try:
         with intra_op_threads(threads_for(test_cfg, 1, device)):  # as gdlab train: one thread for tiny steps
@@ -159,7 +164,7 @@ def _range_test(folder: Path, test_cfg: Config, data, device, min_lr: float, max
     finally:
         csv.close()
     if not lrs and should_stop():  # a Ctrl-C before the first step: as for gdlab train, no folder is left
-        discard_unstarted(folder, ("config.yaml", "lr_find.csv"))
+        discard_unstarted(folder, UNSTARTED_FILES)
         raise GdlabError("interrupted before the range test began; no lr-find folder is left",
                          getattr(should_stop, "exit_code", EXIT_SIGINT))  # a StopFlag knows its signal
     suggested, at_min = suggest(lrs, smoothed)

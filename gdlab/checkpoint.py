@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from gdlab.errors import GdlabError
+from gdlab.files import cannot_write
 from gdlab.flatkeys import describe_changes, flatten
 from gdlab.rundir import write_atomic
 from gdlab.weights import load_problem
@@ -26,7 +27,10 @@ def save_checkpoint(run_dir: Path, state: dict) -> None:
     torch.save(state, buf)
     current = run_dir / CURRENT
     if current.exists():
-        os.replace(current, run_dir / PREVIOUS)
+        try:  # a folder made read-only mid-run refuses the rename: the checkpoint is the file that failed
+            os.replace(current, run_dir / PREVIOUS)
+        except OSError as exc:
+            raise cannot_write(current, exc) from None
     if os.environ.get(KILL_HOOK) == str(state.get("step")):
         (run_dir / f".{CURRENT}.partial").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
         os.kill(os.getpid(), 9)  # a crash in the middle of the write, for the crash tests

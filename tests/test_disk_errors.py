@@ -55,3 +55,34 @@ def test_lr_find_refused_a_row_keeps_the_rows_before(tmp_path):
     rows = (out / "lr_find.csv").read_text().split("\n")
     assert rows[0] == "step,lr,loss,smoothed_loss" and len(rows) > 5
     assert [int(r.split(",")[0]) for r in rows[1:-1]] == list(range(1, len(rows) - 1))  # whole rows, from step 1
+
+
+def test_a_folder_made_read_only_mid_run_names_the_checkpoint_and_the_run_resumes(tmp_path, monkeypatch):
+    """The rename that keeps the last checkpoint as checkpoint.prev.pt is refused (a folder made read-only at
+    step 10): one line naming checkpoint.pt, the rows and the checkpoint before kept, and --resume, once the
+    folder is writable again, ends as the uninterrupted run. It was an OSError taken for a crash in the
+    training (status failed, a traceback in error.log), or, with summary.json refused too, a line naming
+    model.pt, the last file it tried."""
+    import os
+
+    import pandas as pd
+
+    cfg, run, ref = tiny_config(tmp_path, epochs=None, steps=15, checkpoint_every=5), tmp_path / "run", tmp_path / "ref"
+    assert runner.invoke(app, ["train", str(cfg), "--run-dir", str(ref), "-q"]).exit_code == 0
+    real = os.replace
+
+    def read_only(src, dst, *args, **kwargs):
+        if Path(dst).name == "checkpoint.prev.pt" and len(pd.read_csv(Path(src).parent / "metrics.csv")) >= 10:
+            raise PermissionError(13, "Permission denied", str(src), str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", read_only)
+    one_error_line(runner.invoke(app, ["train", str(cfg), "--run-dir", str(run), "-q"]), 1,
+                   f"{run / 'checkpoint.pt'}: cannot write (Permission denied)")
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.yaml", "metrics.csv", "overrides.yaml"]
+    assert list(pd.read_csv(run / "metrics.csv").step) == list(range(1, 11))
+    monkeypatch.setattr(os, "replace", real)
+    assert runner.invoke(app, ["train", "--resume", str(run), "-q"]).exit_code == 0
+    pd.testing.assert_frame_equal(pd.read_csv(run / "metrics.csv").drop(columns="wall_s"),
+                                  pd.read_csv(ref / "metrics.csv").drop(columns="wall_s"))
+    assert json.loads((run / "summary.json").read_text())["resumed_from_step"] == 5

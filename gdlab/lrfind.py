@@ -21,7 +21,6 @@ from gdlab.yamldump import dump_yaml
 # More steps only make a longer run: past this the lr rises by under a ten-thousandth of a decade a step over the
 # default range, and 10**13 steps rose 1e-6 to 1e-6 in a minute's 125k steps, with no end in sight.
 MAX_STEPS = 100_000
-UNSTARTED_FILES = ("config.yaml", "lr_find.csv")  # what a range test that trained no step holds, and leaves behind
 
 
 @dataclass
@@ -143,7 +142,7 @@ def _range_test(folder: Path, test_cfg: Config, data, device, min_lr: float, max
         write_atomic(folder / "config.yaml", dump_yaml(ran_config(test_cfg, min_lr, max_lr, steps)), durable=False)
         csv = CsvAppender(folder / "lr_find.csv", ["step", "lr", "loss", "smoothed_loss"])
     except GdlabError:
-        discard_unstarted(folder, UNSTARTED_FILES)
+        discard_unstarted(folder, ("config.yaml",), rowless=("lr_find.csv",))
         raise
     # the range test decides after every step whether to go on: the host reads each loss, on a GPU too
     trainer = GroupTrainer([test_cfg], [data], device, sync_every=1)
@@ -164,7 +163,7 @@ def _range_test(folder: Path, test_cfg: Config, data, device, min_lr: float, max
     finally:
         csv.close()
     if not lrs and should_stop():  # a Ctrl-C before the first step: as for gdlab train, no folder is left
-        discard_unstarted(folder, UNSTARTED_FILES)
+        discard_unstarted(folder, ("config.yaml",), rowless=("lr_find.csv",))
         raise GdlabError("interrupted before the range test began; no lr-find folder is left",
                          getattr(should_stop, "exit_code", EXIT_SIGINT))  # a StopFlag knows its signal
     suggested, at_min = suggest(lrs, smoothed)

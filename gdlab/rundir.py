@@ -109,12 +109,23 @@ def _make_stamped(parent: Path, prefix: str, said: str) -> Path:
 HEADER_FILES = ("config.yaml", "overrides.yaml")
 
 
-def discard_unstarted(folder: Path, disposable: tuple[str, ...] = HEADER_FILES) -> None:
-    """Remove a run folder that holds nothing but `disposable` files (its header, a sweep's lock) and temp
-    files: a run that never started leaves no folder. One with anything else (metrics, a checkpoint) is kept."""
+def _holds_no_row(path: Path) -> bool:
+    """Whether a CSV holds its header at most (a write refused at the header or the first row): no step recorded."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(1 << 16).count(b"\n") <= 1
+    except OSError:
+        return False
+
+
+def discard_unstarted(folder: Path, disposable: tuple[str, ...] = HEADER_FILES, rowless: tuple[str, ...] = ()) -> None:
+    """Remove a run folder that holds nothing but `disposable` files (its header, a sweep's lock), `rowless` CSVs
+    with no row yet and temp files: a run that never started leaves no folder. One with anything else
+    (a row of metrics, a checkpoint) is kept."""
     try:
         names = [p.name for p in folder.iterdir()]
-        if all(n in disposable or (n.startswith(".") and n.endswith(".tmp")) for n in names):
+        if all(n in disposable or (n in rowless and _holds_no_row(folder / n))
+               or (n.startswith(".") and n.endswith(".tmp")) for n in names):
             for n in names:
                 (folder / n).unlink(missing_ok=True)
             folder.rmdir()

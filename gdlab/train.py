@@ -93,7 +93,8 @@ def train(
         except FolderTaken:  # never remove what the other process is writing
             raise
         except GdlabError:
-            discard_unstarted(folder)  # e.g. a full disk while writing config.yaml: no half-made folder stays
+            # e.g. a full disk while writing config.yaml or metrics.csv's header: no half-made folder stays
+            discard_unstarted(folder, rowless=("metrics.csv",))
             raise
     failures = check_all(expect, summary, folder)
     return TrainResult(folder, summary, _exit_code(summary, stop, failures), failures)

@@ -86,3 +86,42 @@ def test_a_folder_made_read_only_mid_run_names_the_checkpoint_and_the_run_resume
     pd.testing.assert_frame_equal(pd.read_csv(run / "metrics.csv").drop(columns="wall_s"),
                                   pd.read_csv(ref / "metrics.csv").drop(columns="wall_s"))
     assert json.loads((run / "summary.json").read_text())["resumed_from_step"] == 5
+
+
+class _RefusedWrites:
+    """A file whose writes fail as on a full disk (ENOSPC, no file name in the error)."""
+
+    def __init__(self, fh):
+        self._fh = fh
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+    def write(self, data):
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_at_the_metrics_header_leaves_no_run_folder(tmp_path, monkeypatch):
+    """config.yaml and overrides.yaml fit, metrics.csv's header does not: the run never trained a step, and its
+    folder (the two files and an empty metrics.csv) stayed behind."""
+    import gdlab.csvlog
+
+    monkeypatch.setattr(gdlab.csvlog, "open", lambda *a, **k: _RefusedWrites(open(*a, **k)), raising=False)
+    runs = tmp_path / "runs"
+    one_error_line(runner.invoke(app, ["train", str(tiny_config(tmp_path)), "--runs", str(runs), "-q"]), 1,
+                   "metrics.csv: cannot write (No space left on device)")
+    assert list(runs.rglob("*")) == [runs / "tiny"]
+
+
+def test_a_run_without_checkpoints_refused_at_its_end_keeps_its_rows(tmp_path):
+    """The final checkpoint.pt (about 5 kB here) is refused after every row is written: the folder, with no
+    checkpoint, summary or model, is still kept for its metrics, not taken for a run that never started."""
+    import pandas as pd
+
+    run = tmp_path / "run"
+    with file_size_limit(4000):
+        result = runner.invoke(app, ["train", str(tiny_config(tmp_path, epochs=None, steps=20)), "--run-dir", str(run), "-q"])
+    one_error_line(result, 1, "checkpoint.pt: cannot write (File too large)")
+    assert list(pd.read_csv(run / "metrics.csv").step) == list(range(1, 21))

@@ -37,6 +37,16 @@ def save_checkpoint(run_dir: Path, state: dict) -> None:
     write_atomic(current, buf.getvalue())
 
 
+def save_final_checkpoint(run_dir: Path, state: dict) -> GdlabError | None:
+    """save_checkpoint at a run's end; a write the disk refuses is returned, for the caller to raise once it has
+    written the smaller model.pt and summary.json."""
+    try:
+        save_checkpoint(run_dir, state)
+    except GdlabError as exc:
+        return exc
+    return None
+
+
 def _load(path: Path) -> dict:
     with warnings.catch_warnings():  # torch warns about a refused pickle in two lines; gdlab says it in one
         warnings.simplefilter("ignore")

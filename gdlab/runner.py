@@ -21,7 +21,7 @@ from gdlab.engine.step_record import StepRecord
 from gdlab.engine.threads import intra_op_threads, threads_for
 from gdlab.errors import GdlabError
 from gdlab.model import check_batch_rows, check_model_fits, check_shapes
-from gdlab.checkpoint import repair_metrics, save_checkpoint
+from gdlab.checkpoint import repair_metrics, save_checkpoint, save_final_checkpoint
 from gdlab.engine.state import restore_trainer, trainer_state
 from gdlab.records import GroupMetrics, metric_columns
 from gdlab.io_pool import in_background, in_parallel
@@ -148,8 +148,9 @@ def run_group(
             headers.outcomes()  # no header is still being written when this returns or raises
     if headers is not None:
         headers.wait()  # one that could not be written fails the group (before any summary.json)
-    if checkpointing and statuses is None:  # not after a hard stop mid-step: keep the last good one
-        save_checkpoint(variants[0].run_dir, trainer_state(trainer))
+    # not after a hard stop mid-step (keep the last good one); one the disk refuses is reported after model.pt and
+    # summary.json (smaller) are written: a finished run needs no checkpoint, a stopped one resumes from an earlier one
+    refused = save_final_checkpoint(variants[0].run_dir, trainer_state(trainer)) if checkpointing and statuses is None else None
     summaries = []
     # how a GPU ran the steps; null where no graph could apply (a CPU), as the README says of such keys
     common = {"device": str(device), "cuda_graph": trainer.graph.status if trainer.graph is not None else None,
@@ -174,8 +175,7 @@ def run_group(
             "steps_per_s": round(steps / wall, 3) if wall > 0 else None,
             "seed": v.cfg.seed, "init_hash": hashes[k], "task": v.cfg.task,
             "sharpness_s": round(trainer.sharpness_s, 6) if train_cfg.sharpness_every else None, "n_params": trainer.model.n_params, **common,
-            "error": error,
-            "resumed_from_step": resumed_from,
+            "error": error, "resumed_from_step": resumed_from,
             "init_sharpness": init_sharp[k] if init_sharp else None,
             # measurements (init_sharpness and the sharpness column) that ran out of train.sharpness_iters unsettled
             "sharpness_unsettled": trainer.sharpness_unsettled[k] if train_cfg.sharpness_every or init_sharp else None,
@@ -194,4 +194,6 @@ def run_group(
     if error:  # every variant's folder looks like a failed `gdlab train` run's
         for v in variants:
             (v.run_dir / "error.log").write_text(error_trace)
+    if refused is not None:
+        raise refused
     return summaries

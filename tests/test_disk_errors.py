@@ -115,13 +115,22 @@ def test_a_full_disk_at_the_metrics_header_leaves_no_run_folder(tmp_path, monkey
     assert list(runs.rglob("*")) == [runs / "tiny"]
 
 
-def test_a_run_without_checkpoints_refused_at_its_end_keeps_its_rows(tmp_path):
-    """The final checkpoint.pt (about 5 kB here) is refused after every row is written: the folder, with no
-    checkpoint, summary or model, is still kept for its metrics, not taken for a run that never started."""
+def test_a_final_checkpoint_refused_still_leaves_the_runs_model_and_summary(tmp_path):
+    """The final checkpoint.pt (20 kB here, the largest file) is refused after every step: one line naming it,
+    exit 1, and the finished run's rows, model.pt and summary.json (2 kB and 1 kB) are written, as an
+    uninterrupted run's. It raised before writing either: the trained weights were lost with no checkpoint to
+    resume from."""
     import pandas as pd
+    import torch
 
-    run = tmp_path / "run"
-    with file_size_limit(4000):
-        result = runner.invoke(app, ["train", str(tiny_config(tmp_path, epochs=None, steps=20)), "--run-dir", str(run), "-q"])
-    one_error_line(result, 1, "checkpoint.pt: cannot write (File too large)")
+    cfg, run, ref = tiny_config(tmp_path, epochs=None, steps=20), tmp_path / "run", tmp_path / "ref"
+    assert runner.invoke(app, ["train", str(cfg), "--run-dir", str(ref), "-q"]).exit_code == 0
+    with file_size_limit(5000):
+        result = runner.invoke(app, ["train", str(cfg), "--run-dir", str(run), "-q"])
+    one_error_line(result, 1, f"{run / 'checkpoint.pt'}: cannot write (File too large)")
     assert list(pd.read_csv(run / "metrics.csv").step) == list(range(1, 21))
+    summary, expected = (json.loads((d / "summary.json").read_text()) for d in (run, ref))
+    assert summary["status"] == "completed" and summary["final_val_loss"] == expected["final_val_loss"]
+    weights, expected = (torch.load(d / "model.pt", weights_only=True) for d in (run, ref))
+    assert all(torch.equal(weights[k], expected[k]) for k in expected)
+    assert not (run / "checkpoint.pt").exists()

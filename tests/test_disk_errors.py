@@ -134,3 +134,32 @@ def test_a_final_checkpoint_refused_still_leaves_the_runs_model_and_summary(tmp_
     weights, expected = (torch.load(d / "model.pt", weights_only=True) for d in (run, ref))
     assert all(torch.equal(weights[k], expected[k]) for k in expected)
     assert not (run / "checkpoint.pt").exists()
+
+
+def test_a_variant_finished_before_its_group_failed_is_completed_in_sweep_csv(tmp_path, monkeypatch):
+    """A batched group of two whose second model.pt the disk refuses: the first variant's files were all written,
+    and sweep.csv says completed with its results, as its folder does (it said failed, with the other's error,
+    and the sweep that 2 of 2 variants did not finish)."""
+    import errno
+
+    import pandas as pd
+
+    import gdlab.runner
+    from gdlab.files import cannot_write
+
+    real = gdlab.runner.save_model
+
+    def refuse_the_second(path, state):
+        if path.parent.name.startswith("001_"):
+            raise cannot_write(path, OSError(errno.ENOSPC, "No space left on device"))
+        real(path, state)
+
+    monkeypatch.setattr(gdlab.runner, "save_model", refuse_the_second)
+    cfg, out = tiny_config(tmp_path, epochs=None, steps=10), tmp_path / "sweep"
+    result = runner.invoke(app, ["sweep", str(cfg), "optimizer.lr=0.1,0.2", "--run-dir", str(out), "-q"])
+    assert result.exit_code == 1 and "1 of 2 variants did not finish" in result.stderr, result.stderr
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table.status) == ["completed", "failed"]
+    summary = json.loads((out / table.run_dir[0] / "summary.json").read_text())
+    assert table.final_val_loss[0] == summary["final_val_loss"] and table.steps[0] == summary["steps"] == 10
+    assert "001_lr=0.2/model.pt: cannot write (No space left on device)" in table.error[1]

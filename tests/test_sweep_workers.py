@@ -64,6 +64,25 @@ def test_a_worker_killed_mid_training_reports_the_steps_its_metrics_csv_holds(tm
     assert done[1]["status"] == "completed"
 
 
+def test_a_worker_killed_after_its_group_finished_reports_the_variants_its_files_show(tmp_path):
+    """A group of two whose worker dies between writing both variants' files and reporting them: each is the
+    completed run its summary.json, model.pt and rows say, as sweep --resume would find it, not failed."""
+    from gdlab.config import Config
+
+    configs, folders = [], []
+    for lr in (0.1, 0.2):
+        cfg = json.loads(json.dumps(TINY)) | {"name": "die-after-files"}
+        cfg["train"], cfg["optimizer"]["lr"] = {"epochs": None, "steps": 5, "device": "cpu"}, lr
+        configs.append(Config.model_validate(cfg).resolved())
+        folders.append(tmp_path / f"{len(folders):03d}_lr={lr}")
+        folders[-1].mkdir()
+    reported: list[list[dict]] = []
+    run_in_workers([Job([0, 1], configs, [str(f) for f in folders], [[], []])], 2, lambda: False,
+                   lambda j, results: reported.append(results) and False, run=run_or_die)
+    assert reported == [[json.loads((f / "summary.json").read_text()) for f in folders]]
+    assert [s["status"] for s in reported[0]] == ["completed", "completed"]
+
+
 def test_progress_on_disk_reads_the_last_complete_row(tmp_path):
     from gdlab.sweep.execute import progress_on_disk
 

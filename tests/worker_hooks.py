@@ -21,6 +21,9 @@ def run_or_die(job, should_stop, cache, on_event=None):
                 os.kill(os.getpid(), signal.SIGKILL)
 
         return run_job_safely(job, should_stop, cache, die_at_first_progress)
+    if job.configs[0]["name"] == "die-after-files":  # killed once every variant's files are written, before it reports
+        run_job_safely(job, should_stop, cache, on_event)
+        os.kill(os.getpid(), signal.SIGKILL)
     if job.configs[0]["name"] == "fail":  # once a sibling job named "long" is training
         deadline = time.monotonic() + 60
         while not list(Path(job.run_dirs[0]).parent.glob("*_long/metrics.csv")) and time.monotonic() < deadline:

@@ -3,6 +3,7 @@ plain data (resolved configs and folders), so every backend runs the same `run_j
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -10,6 +11,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+
+DONE = ("completed", "diverged", "pruned")  # diverged and pruned are results, not failures
 
 
 @dataclass
@@ -35,11 +39,31 @@ def threads_per_worker(workers: int) -> int:
 
 
 def failed_summaries(job: Job, error: str) -> list[dict]:
-    return [{"status": "failed", "error": error, **progress_on_disk(d)} for d in job.run_dirs]
+    return [_finished_or(d, {"status": "failed", "error": error, **progress_on_disk(d)}) for d in job.run_dirs]
 
 
 def interrupted_summaries(job: Job) -> list[dict]:
-    return [{"status": "interrupted", "error": "stopped before it finished", **progress_on_disk(d)} for d in job.run_dirs]
+    return [_finished_or(d, {"status": "interrupted", "error": "stopped before it finished", **progress_on_disk(d)})
+            for d in job.run_dirs]
+
+
+def _finished_or(run_dir: str, otherwise: dict) -> dict:
+    """A variant's own summary where it finished before its group failed or stopped (another variant's model.pt
+    refused by a full disk, its worker killed after writing it): sweep.csv says what its folder says."""
+    summary = summary_on_disk(run_dir)
+    return summary if summary is not None and summary.get("status") in DONE else otherwise
+
+
+def summary_on_disk(run_dir: str | Path) -> dict | None:
+    """The run's summary.json, where its model.pt and last metrics row survived too; else None. A sweep's files are
+    not fsynced: after a power cut a summary can outlive the weights or rows it reports."""
+    try:
+        summary = json.loads(Path(run_dir, "summary.json").read_text())
+        # its last metrics row is at its last step (the last step always logs, as a divergence does)
+        intact = Path(run_dir, "model.pt").stat().st_size > 0 and progress_on_disk(str(run_dir))["steps"] == summary["steps"]
+        return summary if intact else None
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):  # a summary that is not what gdlab writes
+        return None
 
 
 def progress_on_disk(run_dir: str) -> dict:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from gdlab.config.overrides import parse_override
 from gdlab.errors import GdlabError
-from gdlab.sweep.execute import progress_on_disk
+from gdlab.sweep.execute import DONE, summary_on_disk
 from gdlab.sweep.plan import VariantPlan, plan_variants
-from gdlab.sweep.run import DONE
 from gdlab.sweep.grid import joint_axes
 from gdlab.sweep.setup import SweepSetup
 from gdlab.sweep.sweep_file import check_sweep_file
@@ -18,14 +17,8 @@ from gdlab.yamlio import read_yaml_file
 
 
 def variant_status(run_dir: Path) -> str:
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-        # A sweep's files are not fsynced: after a power cut a summary can outlive the weights or rows it
-        # reports. Its last metrics row is at its last step (the last step always logs, as a divergence does).
-        intact = (run_dir / "model.pt").stat().st_size > 0 and progress_on_disk(str(run_dir))["steps"] == summary["steps"]
-        return summary.get("status", "unknown") if intact else "unfinished"
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):  # a summary that is not what gdlab writes
-        return "unfinished"
+    summary = summary_on_disk(run_dir)
+    return "unfinished" if summary is None else summary.get("status", "unknown")
 
 
 def load_setup(sweep_dir: Path) -> SweepSetup:

@@ -11,13 +11,12 @@ from gdlab import provenance
 from gdlab.errors import GdlabError
 from gdlab.csvlog import CsvAppender
 from gdlab.rundir import json_safe, write_atomic, write_json
-from gdlab.sweep.execute import Job, threads_per_worker
+from gdlab.sweep.execute import DONE, Job, threads_per_worker
 from gdlab.sweep.plan import VariantPlan, exact_text, group_variants, spread
 from gdlab.sweep.setup import SweepSetup
 from gdlab.yamldump import dump_yaml
 from gdlab.yamlio import read_yaml_file
 
-DONE = ("completed", "diverged", "pruned")  # diverged and pruned are results, not failures
 RESULT_COLUMNS = ["status", "final_train_loss", "best_val_loss", "diverged_at_step", "steps", "wall_s", "run_dir",
                   "final_val_loss", "final_val_accuracy", "init_hash", "init_sharpness", "error", "stopped_early_at_step",
                   "restored_best_from_step", "sharpness_unsettled", "pruned_at_step"]

@@ -207,6 +207,8 @@ def test_a_full_disk_while_rewriting_sweep_csv_keeps_the_last_table_and_leaves_n
     monkeypatch.setattr(CsvAppender, "write_line", full)
     resumed = runner.invoke(app, ["sweep", "--resume", str(out)])
     assert resumed.exit_code == 1 and "No space left on device" in resumed.stderr
+    # named as sweep.csv, the file the user knows, not the temp file it is written through (and is gone)
+    assert resumed.stderr.endswith(f"gdlab: error: {out / 'sweep.csv'}: cannot write (No space left on device)\n")
     assert (out / "sweep.csv").read_text() == before and not (out / ".sweep.csv.partial").exists()
 
 

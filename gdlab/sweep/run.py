@@ -64,11 +64,12 @@ def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict])
         for row in sweep_rows(setup, folder, summaries):
             out.write({k: _cell(v, k in setup.axes) for k, v in row.items()})
         out.close()
-    except GdlabError:  # a full disk: the last complete sweep.csv stays, no half-written one beside it
+    except GdlabError as exc:  # a full disk: the last complete sweep.csv stays, no half-written one beside it
         if out is not None:
             out.close()  # after a failed write it closes quietly (CsvAppender.failed)
         tmp.unlink(missing_ok=True)
-        raise
+        # named as the file the user knows (the temp file is gone): `sweep.csv: cannot write (...)`
+        raise GdlabError(exc.message.replace(str(tmp), str(folder / "sweep.csv"), 1), exc.exit_code) from None
     os.replace(tmp, folder / "sweep.csv")
 
 

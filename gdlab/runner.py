@@ -25,7 +25,7 @@ from gdlab.checkpoint import repair_metrics, save_checkpoint, save_final_checkpo
 from gdlab.engine.state import restore_trainer, trainer_state
 from gdlab.records import GroupMetrics, metric_columns
 from gdlab.io_pool import in_background, in_parallel
-from gdlab.rundir import write_json
+from gdlab.rundir import write_atomic, write_json
 from gdlab.sweep.prune import GroupPruning
 from gdlab.run_files import Variant, files_in_background, init_hashes, save_model, save_snapshots, write_run_header
 
@@ -192,8 +192,8 @@ def run_group(
 
     in_parallel(finish, range(len(variants)))
     if error:  # every variant's folder looks like a failed `gdlab train` run's
-        for v in variants:
-            (v.run_dir / "error.log").write_text(error_trace)
+        for v in variants:  # a refusal (a full disk) is one line naming error.log; the summaries hold the error
+            write_atomic(v.run_dir / "error.log", error_trace, durable=False)
     if refused is not None:
         raise refused
     return summaries

@@ -163,3 +163,36 @@ def test_a_variant_finished_before_its_group_failed_is_completed_in_sweep_csv(tm
     summary = json.loads((out / table.run_dir[0] / "summary.json").read_text())
     assert table.final_val_loss[0] == summary["final_val_loss"] and table.steps[0] == summary["steps"] == 10
     assert "001_lr=0.2/model.pt: cannot write (No space left on device)" in table.error[1]
+
+
+def test_a_crash_whose_error_log_the_disk_refuses_is_one_line_and_keeps_the_failed_summary(tmp_path, monkeypatch):
+    """error.log was written with a plain write_text: on a full disk the crash report itself was a traceback
+    (an OSError naming no file). Now one line names error.log; summary.json, written before, says failed."""
+    import os
+
+    import gdlab.engine.loop
+
+    real_update = gdlab.engine.loop.GroupTrainer._update
+
+    def update(self, lr, must_mask):
+        if self.step == 3:
+            raise RuntimeError("simulated failure at step 3")
+        real_update(self, lr, must_mask)
+
+    def refuse(kind, real):
+        def call(*args, **kwargs):
+            target = str(args[1] if kind == "replace" else args[0])
+            if target.endswith("error.log"):
+                raise OSError(28, "No space left on device")
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(gdlab.engine.loop.GroupTrainer, "_update", update)
+    monkeypatch.setattr(os, "replace", refuse("replace", os.replace))  # write_atomic's last step
+    monkeypatch.setattr(Path, "write_text", refuse("write_text", Path.write_text))
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(tiny_config(tmp_path)), "--run-dir", str(run), "-q"])
+    one_error_line(result, 1, "error.log: cannot write (No space left on device)")
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "failed" and "simulated failure at step 3" in summary["error"]
+    assert not list(run.glob(".error.log*"))  # no temp file left

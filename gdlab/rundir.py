@@ -14,6 +14,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.files import cannot_write, check_writable, path_error, show, sync_folder, umask_mode
+from gdlab.folder_lock import killed_before_start
 
 MAX_NAME = 100
 
@@ -52,6 +53,9 @@ def _check_run_dir(path: Path, said: str) -> None:
     if path.exists() and not path.is_dir():
         raise GdlabError(f"--run-dir {show(path)}: is a file, not a folder; give a new or empty folder")
     if path.exists() and any(path.iterdir()):
+        if leftovers := killed_before_start(path):
+            raise GdlabError(f"--run-dir {show(path)}: holds only what a gdlab killed before it wrote anything left "
+                             f"({', '.join(leftovers)}); nothing to keep: remove the folder and run again")
         raise GdlabError(f"--run-dir {show(path)}: already exists and is not empty; gdlab never overwrites a run")
     check_writable(path, said)
 

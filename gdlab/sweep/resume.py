@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gdlab.config.overrides import parse_override
 from gdlab.errors import GdlabError
+from gdlab.folder_lock import killed_before_start
 from gdlab.sweep.execute import DONE, summary_on_disk
 from gdlab.sweep.plan import VariantPlan, plan_variants
 from gdlab.sweep.grid import joint_axes
@@ -46,6 +47,9 @@ def load_setup(sweep_dir: Path) -> SweepSetup:
             if (sweep_dir / "config.yaml").is_file():
                 raise GdlabError(f"--resume {show(sweep_dir)}: this is a run folder, not a sweep folder; a run that "
                                  f"can go on resumes with gdlab train --resume {show(sweep_dir)}")
+            if sweep_dir.is_dir() and (leftovers := killed_before_start(sweep_dir)):
+                raise GdlabError(f"--resume {show(sweep_dir)}: a sweep killed before it wrote sweep.yaml left only "
+                                 f"{', '.join(leftovers)}; nothing to resume: remove the folder and run the sweep again")
             raise GdlabError(f"--resume {show(sweep_dir)}: no sweep.yaml there; is it a sweep folder?")
     except OSError as exc:  # too long a path, a link loop, a folder we may not enter
         raise path_error("--resume", sweep_dir, exc, "cannot read the sweep folder") from None

@@ -14,7 +14,8 @@ from gdlab.errors import EXIT_SIGINT, GdlabError
 from gdlab.folder_lock import new_folder_lock
 from gdlab.lrsuggest import MIN_STEPS, RULE, Smoother, still_falling, suggest
 from gdlab.csvlog import CsvAppender
-from gdlab.rundir import create_run_dir, discard_unstarted, write_atomic, write_json
+from gdlab.rundir import create_run_dir, write_atomic, write_json
+from gdlab.run_cleanup import discard_unstarted
 from gdlab.runner import prepare_data, resolve_device
 from gdlab.yamldump import dump_yaml
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -108,63 +107,6 @@ def _make_stamped(parent: Path, prefix: str, said: str) -> Path:
         except FileExistsError:
             continue
     raise GdlabError(f"{show(parent)}: could not find a free run folder name")
-
-
-HEADER_FILES = ("config.yaml", "overrides.yaml")
-
-
-def _holds_no_row(path: Path) -> bool:
-    """Whether a CSV holds its header at most (a write refused at the header or the first row): no step recorded."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(1 << 16).count(b"\n") <= 1
-    except OSError:
-        return False
-
-
-def discard_unstarted(folder: Path, disposable: tuple[str, ...] = HEADER_FILES, rowless: tuple[str, ...] = ()) -> None:
-    """Remove a run folder that holds nothing but `disposable` files (its header, a sweep's lock), `rowless` CSVs
-    with no row yet and temp files: a run that never started leaves no folder. One with anything else
-    (a row of metrics, a checkpoint) is kept."""
-    try:
-        names = [p.name for p in folder.iterdir()]
-        if all(n in disposable or (n in rowless and _holds_no_row(folder / n))
-               or (n.startswith(".") and n.endswith(".tmp")) for n in names):
-            for n in names:
-                (folder / n).unlink(missing_ok=True)
-            folder.rmdir()
-    except OSError:
-        pass  # best effort: the error being reported matters more
-
-
-# What gdlab writes in a run folder, plots at their default names included: a rerun clears these and nothing
-# else, so notes a user keeps beside them survive.
-OWN_FILES = (*HEADER_FILES, "metrics.csv", "summary.json", "model.pt", "error.log", "checkpoint.pt",
-             "checkpoint.prev.pt", "loss.png", "boundary.png", "boundary_snapshots.png")
-SNAPSHOT_NAME = re.compile(r"step_(\d+)\.pt")  # snapshots/step_0000100.pt (run_files.save_snapshots)
-
-
-def is_own_temp(name: str, own: tuple[str, ...] = OWN_FILES) -> bool:
-    """Whether `name` is the temp file a killed write of one of gdlab's files left (`.<file>.<random>.tmp`,
-    or `.<file>.partial`)."""
-    return name.endswith((".tmp", ".partial")) and any(name.startswith(f".{n}.") for n in own)
-
-
-def clear_run_files(folder: Path) -> None:
-    """Remove what gdlab wrote in a run folder (its files, snapshots/, default plots, temp files of its writes)
-    and keep anything else there: a rerun starts afresh without deleting the user's files."""
-    for path in folder.iterdir():
-        if path.is_file() or path.is_symlink():
-            if path.name in OWN_FILES or is_own_temp(path.name):
-                path.unlink()
-    snapshots = folder / "snapshots"
-    if snapshots.is_dir() and not snapshots.is_symlink():
-        for path in snapshots.iterdir():
-            if (path.is_file() and SNAPSHOT_NAME.fullmatch(path.name)) or (
-                    path.name.startswith(".step_") and path.name.endswith(".tmp")):
-                path.unlink()
-        if not any(snapshots.iterdir()):
-            snapshots.rmdir()
 
 
 def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:

@@ -15,7 +15,8 @@ from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sh
 from gdlab.files import path_error, show
 from gdlab.folder_kinds import folder_in_place, in_place_problem, is_sweep_folder
 from gdlab.folder_lock import FolderTaken, new_folder_lock, run_folder_lock
-from gdlab.rundir import create_run_dir, discard_unstarted, is_own_temp
+from gdlab.rundir import create_run_dir
+from gdlab.run_cleanup import discard_unstarted, own_temp_files
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
 from gdlab.signals import StopFlag, graceful_stop
 
@@ -172,9 +173,8 @@ def _resume_locked(folder: Path, observers, expect, on_start) -> TrainResult:
         overrides = yaml.safe_load((folder / "overrides.yaml").read_text()) or []
     except (OSError, yaml.YAMLError):
         overrides = []
-    for stale in folder.iterdir():  # a killed write's temp files, ours alone now (a user's own .tmp file stays)
-        if is_own_temp(stale.name) and not stale.is_dir():
-            stale.unlink(missing_ok=True)
+    for stale in own_temp_files(folder):  # a killed write's temp files, ours alone now (snapshots/ too)
+        stale.unlink(missing_ok=True)
     if on_start:
         on_start(folder, _total_steps(cfg, data))
     with graceful_stop() as stop:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from gdlab.errors import GdlabError, first_sentence
-from gdlab.rundir import SNAPSHOT_NAME
+from gdlab.run_cleanup import SNAPSHOT_NAME
 
 MAX_SNAPSHOTS = 6  # snapshots a boundary figure shows at most
 

@@ -44,7 +44,11 @@ def test_train_resume_removes_its_own_temp_files_but_not_a_users(tmp_path):
     (run / "summary.json").unlink()  # as a killed run leaves it: --resume goes on from its last checkpoint
     (run / ".checkpoint.pt.k1l2.tmp").write_text("killed")
     (run / ".notes.tmp").write_text("mine")
+    (run / "snapshots").mkdir(exist_ok=True)  # a snapshot's write killed: it stayed, only the top level was cleared
+    (run / "snapshots" / ".step_0000003.pt.x9y8.tmp").write_text("killed")
+    (run / "snapshots" / "notes.tmp").write_text("mine")
     result = invoke("train", "--resume", run, "-q")
     assert result.exit_code == 0, result.stderr
     assert not (run / ".checkpoint.pt.k1l2.tmp").exists(), result.stderr
-    assert (run / ".notes.tmp").read_text() == "mine"
+    assert not (run / "snapshots" / ".step_0000003.pt.x9y8.tmp").exists()
+    assert (run / ".notes.tmp").read_text() == "mine" and (run / "snapshots" / "notes.tmp").read_text() == "mine"

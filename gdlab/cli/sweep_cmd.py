@@ -134,7 +134,8 @@ def sweep_command(
 
             session.enter_context(ray_session(ray_address))
         if resume is None:
-            from gdlab.rundir import create_run_dir, discard_unstarted
+            from gdlab.rundir import create_run_dir
+            from gdlab.run_cleanup import discard_unstarted
 
             from gdlab.folder_lock import LOCK_NAME, FolderTaken, new_folder_lock, sweep_lock
 

@@ -130,7 +130,7 @@ def split_done(setup: SweepSetup, folder: Path) -> tuple[list[VariantPlan], dict
 def clear_unfinished(folder: Path, todo: list[VariantPlan]) -> None:
     """Remove gdlab's half-written files from the folders of the variants to rerun, so each restarts from
     scratch and is never half-merged; files the user put there stay."""
-    from gdlab.rundir import clear_run_files
+    from gdlab.run_cleanup import clear_run_files
 
     for p in todo:
         if (folder / p.dir_name).is_dir():

@@ -175,6 +175,8 @@ def test_a_search_runs_batched_resumes_the_same_points_and_plots_slices(tmp_path
     best = means[full[means.index]].idxmin() if full[means.index].any() else means.idxmin()
     star = next(ln for ln in lr_ax.get_lines() if ln.get_gid() == f"best:{LR}")
     assert (star.get_xdata()[0], star.get_ydata()[0]) == pytest.approx((best[0], means[best]))
+    # its legend entry names the setting and the score (it read `best: 0.2284`, neither which lr nor what)
+    assert star.get_label() == f"best: {LR}={best[0]:.4g} (best_val_loss {means[best]:.4g})"
     crossed = [ln for ln in lr_ax.get_lines() if ln.get_gid() == f"diverged:{LR}"]
     diverged = before.groupby(LR).status.apply(lambda s: (s == "diverged").all())
     assert len(crossed) == int(diverged.sum()) == 1  # lr 56.8 diverges on both seeds

@@ -54,7 +54,7 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
     best = next((a for a in aggs if a.mean is not None), None)  # aggregate_over_seeds puts the best first
     if best is not None and best.point[key] is not None:
         ax.plot([position(best.point[key])], [best.mean], ls="none", marker="*", ms=15, color="gold", mec="k",
-                zorder=5, gid=f"best:{key}", label=f"best: {best.mean:.4g}")
+                zorder=5, gid=f"best:{key}", label=_best_label(key, best.point[key], metric, best.mean))
         ax.legend(fontsize="x-small", loc="best")
     if categorical:
         ax.set_xticks(range(len(names)), names)
@@ -70,6 +70,13 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
                   else "no finite score")
     ax.set_xlabel(label)
     ax.set_ylabel(metric + (" (mean ± std over seeds)" if any(a.n > 1 for a in aggs) else ""))
+
+
+def _best_label(key: str, value, metric: str, score: float) -> str:
+    """The star's legend entry names the setting and its score, not the score alone (`best: 0.2284` said neither
+    which value nor what was measured)."""
+    shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"best: {key}={shown} ({metric} {score:.4g})"
 
 
 def _seen_by_legend(ax, x: float, low: float, high: float) -> None:

@@ -262,3 +262,44 @@ def test_plot_of_a_pruned_variant_marks_its_rung(tmp_path):
     fig = plot_run(load_run(cut / row.run_dir, []))
     (mark,) = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "pruned"]
     assert list(mark.get_xdata()) == [row.pruned_at_step] * 2 and mark.get_label() == f"pruned at step {int(row.pruned_at_step)}"
+
+
+def kept_by_score(full, rungs: list[int], score) -> dict[str, int | None]:
+    """As kept_by_hand, for any `score(metrics up to the rung)` (lower is better), ties to the earlier setting."""
+    t = table(full)
+    settings = {lr: list(t[t["optimizer.lr"] == lr].run_dir) for lr in t["optimizer.lr"]}
+    alive, pruned = list(settings), {d: None for d in t.run_dir}
+    for rung in rungs:
+        def mean(lr):
+            return sum(score(metrics(full, d).query(f"step <= {rung}"), rung) for d in settings[lr]) / len(settings[lr])
+        ranked = sorted(alive, key=mean)  # stable: a tie keeps the grid's order
+        alive = ranked[: math.ceil(len(ranked) / 3)]
+        for lr in ranked[len(alive):]:
+            pruned.update({d: rung for d in settings[lr]})
+    return pruned
+
+
+EPOCH = 3  # 72 training rows in mini-batches of 24
+
+
+def last_epoch_mean(m, rung):
+    """The train loss over the last complete epoch at or before the rung, as summary.json's final_train_loss."""
+    last = rung // EPOCH * EPOCH
+    return m[(m.step > last - EPOCH) & (m.step <= last)].train_loss.mean()
+
+
+@pytest.mark.parametrize("rank_by, score, extra", [
+    # higher is better: the rungs keep the highest accuracies, not the lowest
+    ("final_val_accuracy", lambda m, rung: -m.val_accuracy.dropna().iloc[-1], []),
+    # mid-epoch rungs (7, 21): the mean over the last complete epoch, not the rung's own mini-batch
+    ("final_train_loss", last_epoch_mean, ["--prune-first", "7"]),
+])
+def test_the_rungs_rank_by_the_ranking_metric_in_its_own_direction(tmp_path, rank_by, score, extra):
+    train = {"steps": None, "epochs": 9, "batch_size": 24, "dtype": "float64"}
+    full = sweep(tmp_path, "full", "--rank-by", rank_by, **train)
+    cut = sweep(tmp_path, "cut", "--rank-by", rank_by, "--prune", "halving", *extra, **train)
+    rungs = yaml.safe_load((cut / "sweep.yaml").read_text())["options"]["prune"]["rungs"]
+    expected = kept_by_score(full, rungs, score)
+    assert set(expected.values()) == {*rungs, None}  # every rung stopped something
+    t = table(cut).set_index("run_dir")
+    assert {d: (None if math.isnan(at) else int(at)) for d, at in t.pruned_at_step.items()} == expected

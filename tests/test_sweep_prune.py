@@ -303,3 +303,19 @@ def test_the_rungs_rank_by_the_ranking_metric_in_its_own_direction(tmp_path, ran
     assert set(expected.values()) == {*rungs, None}  # every rung stopped something
     t = table(cut).set_index("run_dir")
     assert {d: (None if math.isnan(at) else int(at)) for d, at in t.pruned_at_step.items()} == expected
+
+
+def test_an_evaluation_interval_at_or_past_the_run_is_refused_by_its_key(tmp_path):
+    """Val-ranked rungs fall on evaluations; with none before the last step no rung can be, and the error named a
+    --prune-first never given ('--prune-first 50: ... allowed: a first rung from 1 to 26', then 'from 50 to 26')."""
+    runs = tmp_path / "runs"
+    for every in (50, STEPS):
+        cfg = config(tmp_path, eval_every=every)
+        for extra in ([], ["--prune-first", "5"]):
+            line = one_error_line(invoke("sweep", cfg, LRS, "--runs", runs, "--prune", "halving", *extra), 2,
+                                  "cfg.yaml", f"train.eval_every {every}", f"allowed: train.eval_every from 1 to {STEPS - 1}",
+                                  "--rank-by final_train_loss")
+            assert "--prune-first" not in line, line
+        r = invoke("sweep", cfg, LRS, "--dry-run", "--prune", "halving", "--rank-by", "final_train_loss")
+        assert r.exit_code == 0 and "rungs at step 3, 9" in r.stdout, (r.stdout, r.stderr)
+    assert not runs.exists()

@@ -55,6 +55,12 @@ def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int 
     plan = BatchPlan.from_config(cfg.train, data.x_train.shape[0])
     total, val = plan.total_steps, data.x_val is not None and "_val_" in rank_by
     eval_every = (cfg.train.eval_every or plan.steps_per_epoch) if val else None
+    if eval_every and eval_every >= total:  # no evaluation before the last step: whatever the first rung, none fits
+        key = f"train.eval_every {cfg.train.eval_every}" if cfg.train.eval_every else \
+            f"train.eval_every null (each epoch's last step, {eval_every})"
+        raise GdlabError(f"--prune halving: {setup.source}: {key}: the rungs rank by {rank_by}, read at evaluations, and "
+                         f"the first is at or past the run's last step ({total}); allowed: train.eval_every from 1 to "
+                         f"{total - 1}, or --rank-by final_train_loss")
     first = first or default_first(total, factor, eval_every)
     where = f"{setup.source}: train.{'steps' if cfg.train.steps is not None else 'epochs'}"
     rungs = rung_steps(total, factor, first)

@@ -319,3 +319,12 @@ def test_an_evaluation_interval_at_or_past_the_run_is_refused_by_its_key(tmp_pat
         r = invoke("sweep", cfg, LRS, "--dry-run", "--prune", "halving", "--rank-by", "final_train_loss")
         assert r.exit_code == 0 and "rungs at step 3, 9" in r.stdout, (r.stdout, r.stderr)
     assert not runs.exists()
+
+
+def test_a_one_step_run_is_refused_without_naming_a_flag_not_given(tmp_path):
+    """A rung must fall before the last step, and a run of one step has none ('allowed: a first rung from 1 to 0')."""
+    for rank_by in ("final_train_loss", "best_val_loss"):
+        line = one_error_line(invoke("sweep", config(tmp_path, steps=1), LRS, "--runs", tmp_path / "runs", "--prune",
+                                     "halving", "--rank-by", rank_by), 2, "cfg.yaml: train.steps makes 1 step", "allowed: 2")
+        assert "--prune-first" not in line and "to 0" not in line, line
+    assert not (tmp_path / "runs").exists()

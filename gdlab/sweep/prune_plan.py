@@ -54,6 +54,10 @@ def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int 
     data = prepare_data(cfg)
     plan = BatchPlan.from_config(cfg.train, data.x_train.shape[0])
     total, val = plan.total_steps, data.x_val is not None and "_val_" in rank_by
+    where = f"{setup.source}: train.{'steps' if cfg.train.steps is not None else 'epochs'}"
+    if total < 2:  # no step before the last for a rung to fall on, whatever the first
+        raise GdlabError(f"--prune halving: {where} makes {total} step, and a rung falls before the run's last step; "
+                         "allowed: 2 steps or more")
     eval_every = (cfg.train.eval_every or plan.steps_per_epoch) if val else None
     if eval_every and eval_every >= total:  # no evaluation before the last step: whatever the first rung, none fits
         key = f"train.eval_every {cfg.train.eval_every}" if cfg.train.eval_every else \
@@ -62,7 +66,6 @@ def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int 
                          f"the first is at or past the run's last step ({total}); allowed: train.eval_every from 1 to "
                          f"{total - 1}, or --rank-by final_train_loss")
     first = first or default_first(total, factor, eval_every)
-    where = f"{setup.source}: train.{'steps' if cfg.train.steps is not None else 'epochs'}"
     rungs = rung_steps(total, factor, first)
     if not rungs:
         raise GdlabError(f"--prune-first {first}: {where} makes {total} steps, which end before the first rung; "

@@ -248,7 +248,9 @@ def test_the_over_seeds_table_lists_pruned_settings_by_the_rung_they_reached(tmp
     rows = [line.split("│")[1].strip() for line in table_text.splitlines() if line.startswith("│")]
     t = table(tmp_path / "cut")
     at = {lr: t[t["optimizer.lr"] == lr].pruned_at_step.max() for lr in t["optimizer.lr"]}
-    assert [float(x) for x in rows] == sorted(at, key=lambda lr: -(at[lr] if at[lr] == at[lr] else STEPS))
+    mean = {lr: t[t["optimizer.lr"] == lr].best_val_loss.mean() for lr in at}  # a pruned seed's: its rung's score
+    assert [float(x) for x in rows] == sorted(at, key=lambda lr: (-(at[lr] if at[lr] == at[lr] else STEPS), mean[lr]))
+    assert sorted(at, key=mean.get) != list(at)  # (the grid's order would not pass)
     assert rows[:2] == ["1", "0.3"]  # kept to the end, then the setting pruned at the second rung
 
 
@@ -328,3 +330,22 @@ def test_a_one_step_run_is_refused_without_naming_a_flag_not_given(tmp_path):
                                      "halving", "--rank-by", rank_by), 2, "cfg.yaml: train.steps makes 1 step", "allowed: 2")
         assert "--prune-first" not in line and "to 0" not in line, line
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("metric, sign", [("best_val_loss", 1), ("final_val_accuracy", -1)])
+def test_the_over_seeds_table_orders_a_rungs_pruned_settings_by_the_score_they_were_pruned_with(metric, sign):
+    """Within a rung, as rank_rows orders the runs and as the rung ranked them (a diverged seed last); they were
+    in grid order, a setting pruned with a worse mean above a better one."""
+    from gdlab.sweep.rank import aggregate_over_seeds
+
+    def run(lr, seed, status, at, value):
+        return {"optimizer.lr": lr, "seed": seed, "status": status, "pruned_at_step": at,
+                metric: None if value is None else 0.5 + sign * value}
+
+    rows = [run(0.1, 0, "pruned", 3, 0.3), run(0.1, 1, "pruned", 3, 0.1),   # mean 0.2 at rung 3
+            run(0.2, 0, "pruned", 3, 0.0), run(0.2, 1, "pruned", 3, 0.2),   # 0.1: better, though later in the grid
+            run(0.3, 0, "pruned", 9, 0.25), run(0.3, 1, "pruned", 9, 0.25),  # the later rung first
+            run(0.4, 0, "completed", None, 0.4), run(0.4, 1, "completed", None, 0.4),
+            run(0.05, 0, "diverged", None, None), run(0.05, 1, "pruned", 3, -0.4)]  # last at its rung
+    order = [a.point["optimizer.lr"] for a in aggregate_over_seeds(rows, ["optimizer.lr", "seed"], metric)]
+    assert order == [0.4, 0.3, 0.2, 0.1, 0.05]

@@ -107,6 +107,7 @@ class Aggregate:
     metric: str  # the sweep's score, or final_train_loss for a point with no validation split
     lowest: float | None = None  # the lowest seed's score, where a slice's error bar stops (mean - std can be < 0)
     pruned_at: int = 0  # the latest rung `--prune` stopped a seed of it at (0: none)
+    pruned_score: float = math.inf  # where every seed was pruned: their mean, signed (lower first), as the rung ranked it
 
 
 def best_over_seeds(points: Iterable[tuple[Any, float | None, int, int]], higher: bool = False) -> Any | None:
@@ -145,14 +146,22 @@ def aggregate_over_seeds(rows: list[dict], axes: list[str], rank_by: str | None 
             statistics.stdev(scores) if len(scores) > 1 else None,  # one seed has no spread to show, not 0
             len(scores), len(members), statuses, used, min(scores) if scores else None,
             max((r["pruned_at_step"] for r in members if isinstance(r.get("pruned_at_step"), int)), default=0),
+            _pruned_score(members, metric),
         ))
     # the sweep's own score first: a training loss is no validation loss to rank against; then the settings
     # every seed finished, as best_over_seeds picks (a mean over the one seed that survived is luck)
     # and a setting no seed of which finished by its seeds' best status, as rank_rows orders runs: one cut short
-    # by Ctrl-C before one that diverged, and pruned settings by the latest rung they reached
+    # by Ctrl-C before one that diverged, and pruned settings by the latest rung they reached, then by the score they were pruned with
     return sorted(out, key=lambda a: (a.mean is None, a.metric != metric, a.n_ok < a.n,
                                       _signed(a.mean, a.metric) if a.mean is not None else 0.0,
-                                      min(map(_status_rank, a.statuses)), -a.pruned_at))
+                                      min(map(_status_rank, a.statuses)), -a.pruned_at, a.pruned_score))
+
+
+def _pruned_score(members: list[dict], metric: str) -> float:
+    """The signed mean of a setting's seeds where --prune stopped every one; +inf otherwise (a diverged seed made
+    the rung rank its setting last)."""
+    scores = [s for r in members if (s := _score(r, metric, "pruned")) is not None]
+    return _signed(statistics.fmean(scores), metric) if scores and len(scores) == len(members) else math.inf
 
 
 def several_seeds(rows: list[dict], axes: list[str]) -> bool:

@@ -96,6 +96,7 @@ def test_refused_before_anything_runs(tmp_path):
     one_error_line(invoke("sweep", config(tmp_path, eval_every=5), LRS, "--runs", runs, "--prune", "halving",
                           "--prune-first", "2"), 2, "first evaluation is at step 5")
     one_error_line(invoke("sweep", cfg, "seed=0,1,2", "--runs", runs, "--prune", "halving"), 2, "has one setting")
+    one_error_line(invoke("sweep", cfg, LRS, "--runs", runs, "--prune", "halving", "--backend", "ray"), 2, "drop --backend ray")
     # usage errors (the console script says them in one line; Typer's runner shows its box)
     for args in (["sweep", cfg, LRS, "--prune", "halving", "--prune-factor", "1.5"], ["lr-find", cfg, "--prune", "halving"]):
         r = invoke(*args, "--runs", runs)
@@ -252,6 +253,9 @@ def test_the_over_seeds_table_lists_pruned_settings_by_the_rung_they_reached(tmp
     assert [float(x) for x in rows] == sorted(at, key=lambda lr: (-(at[lr] if at[lr] == at[lr] else STEPS), mean[lr]))
     assert sorted(at, key=mean.get) != list(at)  # (the grid's order would not pass)
     assert rows[:2] == ["1", "0.3"]  # kept to the end, then the setting pruned at the second rung
+    ranking = r.stdout.split("ranking by")[1].split("over seeds")[0]  # the runs too: the latest rung first
+    runs = [line.split("│")[2].strip() for line in ranking.splitlines() if line.startswith("│")]
+    assert [at[float(x)] for x in runs] == sorted((at[float(x)] for x in runs), key=lambda a: -(a if a == a else STEPS))
 
 
 def test_plot_of_a_pruned_variant_marks_its_rung(tmp_path):
@@ -305,6 +309,11 @@ def test_the_rungs_rank_by_the_ranking_metric_in_its_own_direction(tmp_path, ran
     assert set(expected.values()) == {*rungs, None}  # every rung stopped something
     t = table(cut).set_index("run_dir")
     assert {d: (None if math.isnan(at) else int(at)) for d, at in t.pruned_at_step.items()} == expected
+    for run_dir, at in expected.items():  # rung_scores in the metric's own terms (a resume reads them back)
+        step = at or rungs[-1]
+        value = score(metrics(full, run_dir).query(f"step <= {step}"), step)
+        value = -value if rank_by.endswith("accuracy") else value
+        assert json.loads((cut / run_dir / "summary.json").read_text())["rung_scores"][-1] == [step, pytest.approx(value)]
 
 
 def test_an_evaluation_interval_at_or_past_the_run_is_refused_by_its_key(tmp_path):

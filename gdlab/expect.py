@@ -16,7 +16,7 @@ _EXPR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*
 # resumed_from_step exists only in a resumed run, restored_best_from_step only with train.restore_best_weights.
 SUMMARY_KEYS = ["final_train_loss", "final_val_loss", "best_val_loss", "final_train_accuracy", "final_val_accuracy", "steps",
                 "epochs", "wall_s", "steps_per_s", "diverged_at_step", "stopped_early_at_step", "seed", "n_params", "sharpness_s",
-                "sharpness_unsettled", "resumed_from_step", "init_sharpness", "restored_best_from_step"]
+                "sharpness_unsettled", "resumed_from_step", "init_sharpness", "restored_best_from_step", "pruned_at_step"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,10 @@ def check_applicable(expectations: list[Expectation], cfg, resuming: bool = Fals
         if e.name == "restored_best_from_step" and not cfg.train.restore_best_weights:
             raise GdlabError(f"{e.option} '{e.text}': only a run with train.restore_best_weights: true reports "
                              "restored_best_from_step")
+        if e.name == "pruned_at_step":  # set only where --prune stopped a variant, and no bar judges one
+            raise GdlabError(f"{e.option} '{e.text}': only a variant `gdlab sweep --prune` stopped reports pruned_at_step, "
+                             "and no bar judges one (--expect judges the best setting, --expect-each the variants "
+                             "that ran on); bar a loss instead, e.g. 'final_val_loss<0.3'")
         if e.name not in SUMMARY_KEYS and e.name not in columns:
             from gdlab.config import did_you_mean
 

@@ -358,3 +358,14 @@ def test_the_over_seeds_table_orders_a_rungs_pruned_settings_by_the_score_they_w
             run(0.05, 0, "diverged", None, None), run(0.05, 1, "pruned", 3, -0.4)]  # last at its rung
     order = [a.point["optimizer.lr"] for a in aggregate_over_seeds(rows, ["optimizer.lr", "seed"], metric)]
     assert order == [0.4, 0.3, 0.2, 0.1, 0.05]
+
+
+def test_a_bar_on_pruned_at_step_is_refused_by_its_reason(tmp_path):
+    """summary.json holds pruned_at_step, so --expect knows the name; no bar judges a pruned variant, so none can
+    be met (it was 'unknown name', though every run's summary.json has it)."""
+    for option in ("--expect", "--expect-each"):
+        one_error_line(invoke("sweep", config(tmp_path), LRS, "--runs", tmp_path / "runs", "--prune", "halving",
+                              option, "pruned_at_step<9"), 2, f"{option} 'pruned_at_step<9': only a variant", "no bar judges")
+    one_error_line(invoke("train", config(tmp_path), "--runs", tmp_path / "runs", "--expect", "pruned_at_step==3"), 2,
+                   "--expect 'pruned_at_step==3': only a variant `gdlab sweep --prune` stopped")
+    assert not (tmp_path / "runs").exists()

@@ -369,3 +369,18 @@ def test_a_bar_on_pruned_at_step_is_refused_by_its_reason(tmp_path):
     one_error_line(invoke("train", config(tmp_path), "--runs", tmp_path / "runs", "--expect", "pruned_at_step==3"), 2,
                    "--expect 'pruned_at_step==3': only a variant `gdlab sweep --prune` stopped")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_pruned_variant_with_restore_best_weights_keeps_its_best_up_to_the_rung(tmp_path):
+    """model.pt: the unpruned sweep's weights at the variant's best evaluation before its rung, not at the rung."""
+    train = {"dtype": "float64", "eval_every": 1, "snapshot_every": 1, "restore_best_weights": True}
+    full, cut = sweep(tmp_path, "full", **train), sweep(tmp_path, "cut", "--prune", "halving", **train)
+    t = table(cut)
+    pruned = t[t.status == "pruned"]
+    assert (pruned.restored_best_from_step < pruned.pruned_at_step).any()  # a best before the rung: not its weights there
+    for row in pruned.itertuples():
+        assert row.restored_best_from_step <= row.pruned_at_step
+        weights = torch.load(cut / row.run_dir / "model.pt", weights_only=True)
+        best = torch.load(full / row.run_dir / "snapshots" / f"step_{int(row.restored_best_from_step):07d}.pt", weights_only=True)
+        for name, value in weights.items():
+            torch.testing.assert_close(value, best[name], rtol=0, atol=0)

@@ -170,6 +170,7 @@ def test_a_sweep_fsyncs_its_table_not_each_variants_files_while_a_run_alone_does
     # sweep.yaml and sweep.csv, and the sweep folder after their renames (write_atomic's durable path): none per variant
     assert seen and all(Path(p).parent == out or Path(p) == out for p in seen), seen
     assert str(out) in seen
+    assert seen[-1] == str(out)  # the last write, sweep.csv's rename, is kept by a folder fsync too
     seen.clear()
     trained = runner.invoke(app, ["train", str(write_config(tmp_path)), "--run-dir", str(tmp_path / "alone"), "-q"])
     assert trained.exit_code == 0

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from gdlab import provenance
 from gdlab.errors import GdlabError
 from gdlab.csvlog import CsvAppender
+from gdlab.files import cannot_write, sync_folder
 from gdlab.rundir import json_safe, write_atomic, write_json
 from gdlab.sweep.execute import DONE, Job, threads_per_worker
 from gdlab.sweep.plan import VariantPlan, exact_text, group_variants, spread
@@ -70,7 +71,12 @@ def write_sweep_csv(folder: Path, setup: SweepSetup, summaries: dict[int, dict])
         tmp.unlink(missing_ok=True)
         # named as the file the user knows (the temp file is gone): `sweep.csv: cannot write (...)`
         raise GdlabError(exc.message.replace(str(tmp), str(folder / "sweep.csv"), 1), exc.exit_code) from None
-    os.replace(tmp, folder / "sweep.csv")
+    try:  # the folder's fsync keeps the new name over a power cut, as write_atomic's does for sweep.yaml
+        os.replace(tmp, folder / "sweep.csv")
+        sync_folder(folder)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise cannot_write(folder / "sweep.csv", exc) from None
 
 
 def _summary_if_missing(run_dir: Path, plan: VariantPlan, result: dict) -> None:

@@ -290,6 +290,13 @@ def test_smooth_draws_the_debiased_moving_average_over_the_faint_raw_curve(tmp_p
     lines = {ln.get_gid(): ln for ln in fig.axes[0].get_lines()}
     np.testing.assert_allclose(lines["train_loss"].get_ydata(), expected, rtol=1e-12)
     assert lines["train_loss:raw"].get_alpha() == 0.3 and lines["train_loss:raw"].get_label() == "_raw"
+    # the legend says the curve is smoothed (it read 'train loss', as the raw curve's would), compare's title too
+    assert lines["train_loss"].get_label() == "train loss, smoothed 0.9"
+    from gdlab.plotting.compare import plot_compare
+    from gdlab.plotting.load import load_runs
+
+    shown = plot_compare(load_runs([run], []), "train_loss", "step", [], smooth=0.9)
+    assert shown.axes[0].get_title() == "train_loss of 1 run, smoothed 0.9"
     assert list(ema([3.0, 5.0], 0.0)) == [3.0, 5.0]  # 0: the curve as logged
     assert figure_of(run)[0].axes[0].get_lines()[0].get_gid() == "train_loss"  # no --smooth: no raw copy
     assert cli("plot", run, "--smooth", "0.9", "-o", tmp_path / "a.png").exit_code == 0

@@ -160,5 +160,5 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     else:  # beside the axes, where it covers no curve and, with the figure grown, cannot squeeze them
         legend_beside(fig, ax, AXES_SIZE, handles=(handles, shown))
     # Over the axes, not the figure: a legend beside them would pull a figure title off their centre.
-    ax.set_title(title or f"{metric} of {len(drawn)} run{'s' if len(drawn) != 1 else ''}", fontsize="large")
+    ax.set_title(title or f"{metric} of {len(drawn)} run{'s' if len(drawn) != 1 else ''}" + (f", smoothed {smooth:g}" if smooth else ""), fontsize="large")
     return fig

@@ -76,7 +76,7 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
 
     train = _curve(ax, frame, "train_loss", color="C0", label="train loss")
     losses = [line for line in (
-        smooth_line(ax, train, smooth) if train is not None else None,  # a mini-batch loss is noisy; val is not
+        smooth_line(ax, train, smooth, tell=True) if train is not None else None,  # a mini-batch loss is noisy; val is not
         _curve(ax, frame, "val_loss", color="C1", label="val loss"),
     ) if line is not None]
     log_if_positive(ax, [line.get_ydata() for line in losses])
@@ -90,7 +90,7 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
         for column, color in (("train_accuracy", "C2"), ("val_accuracy", "C3")):
             line = _curve(twin, frame, column, color=color, ls="--", lw=1, label=column.replace("_", " "))
             if line is not None and column == "train_accuracy":  # per batch too, as noisy as its loss
-                line = smooth_line(twin, line, smooth)
+                line = smooth_line(twin, line, smooth, tell=True)
             handles += [line] if line is not None else []
         twin.set_ylabel("accuracy")
         twin.set_ylim(0, 1.02)

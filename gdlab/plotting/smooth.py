@@ -18,13 +18,14 @@ def ema(values, weight: float) -> np.ndarray:
     return out
 
 
-def smooth_line(ax, line, weight: float):
+def smooth_line(ax, line, weight: float, tell: bool = False):
     """Fade `line` (gid `<gid>:raw`, out of the legend) and draw its smoothed copy in its place: same colour,
-    style, label and gid. Returns the smoothed line; `line` itself when weight is 0."""
+    style, label (`tell`: with ", smoothed W") and gid. Returns the smoothed line; `line` itself when weight is 0."""
     if not weight:
         return line
     xs, ys = line.get_xdata(), line.get_ydata()
+    label = f"{line.get_label()}, smoothed {weight:g}" if tell else line.get_label()
     (smoothed,) = ax.plot(xs, ema(ys, weight), color=line.get_color(), ls=line.get_linestyle(), lw=line.get_linewidth(),
-                          label=line.get_label(), gid=line.get_gid())
+                          label=label, gid=line.get_gid())
     line.set(alpha=0.3, lw=0.8, label="_raw", gid=f"{line.get_gid()}:raw", marker="None")
     return smoothed

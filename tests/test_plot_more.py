@@ -445,3 +445,13 @@ def test_the_sweep_plot_reads_statuses_exactly_as_the_ranking_does():
     assert list(usable) == [True, False, False, False] and list(diverged) == [False, False, True, False]
     ranked = [_score(row, "final_train_loss") is not None for row in table.to_dict("records")]
     assert ranked == list(usable)
+
+
+def test_a_min_loss_lr_where_the_loss_still_fell_says_it_is_where_the_test_ended(tmp_path):
+    """With the loss still falling at the largest lr, the 'min-loss lr' is the range's end, not a valley: its
+    legend entry read 'min-loss lr = 1' as if the loss had turned there."""
+    falling = make_lrfind(tmp_path / "f", {"suggested_lr": 0.1, "min_loss_lr": 1.0, "loss_still_falling": True})
+    fig, _ = lrfind_figure(falling)
+    assert "min-loss lr = 1 (where the test ended)" in legend_texts(fig)
+    turned = make_lrfind(tmp_path / "t", {"suggested_lr": 0.01, "min_loss_lr": 0.0316})
+    assert "min-loss lr = 0.0316" in legend_texts(lrfind_figure(turned)[0])

@@ -47,8 +47,8 @@ def _note(data: LRFindData) -> str | None:
 def _mark_label(data: LRFindData, key: str, text: str, lr: float) -> str:
     """`min-loss lr = 0.739`; the suggestion says what it is (`suggested lr = 0.0464 (steepest fall: a
     heuristic)`), and `suggested lr ≥ 0.005 (a lower bound)` where the loss was still falling, as the terminal says."""
-    if key != "suggested_lr":
-        return f"{text} = {lr:.3g}"
+    if key != "suggested_lr":  # a loss still falling has its minimum where the test stopped, not in a valley
+        return f"{text} = {lr:.3g}" + (" (where the test ended)" if data.result.get("loss_still_falling") is True else "")
     if data.result.get("loss_still_falling") is True:
         return f"{text} ≥ {lr:.3g} (a lower bound)"
     return f"{text} = {lr:.3g} ({HEURISTIC})"

@@ -253,6 +253,11 @@ def test_the_over_seeds_table_lists_pruned_settings_by_the_rung_they_reached(tmp
     assert [float(x) for x in rows] == sorted(at, key=lambda lr: (-(at[lr] if at[lr] == at[lr] else STEPS), mean[lr]))
     assert sorted(at, key=mean.get) != list(at)  # (the grid's order would not pass)
     assert rows[:2] == ["1", "0.3"]  # kept to the end, then the setting pruned at the second rung
+    # each pruned setting's statuses say where (it read 'pruned 2' alone, its mean '-')
+    statuses = {float(line.split("│")[1]): line.split("│")[4].strip() for line in table_text.splitlines()
+                if line.startswith("│")}
+    for lr, text in statuses.items():
+        assert text == (f"pruned 2 at step {int(at[lr])}" if at[lr] == at[lr] else "completed 2"), (lr, text)
     ranking = r.stdout.split("ranking by")[1].split("over seeds")[0]  # the runs too: the latest rung first
     runs = [line.split("│")[2].strip() for line in ranking.splitlines() if line.startswith("│")]
     assert [at[float(x)] for x in runs] == sorted((at[float(x)] for x in runs), key=lambda a: -(a if a == a else STEPS))

@@ -66,7 +66,8 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
         for a in points[: _shown(len(points))]:
             value = "-" if a.mean is None else _mean_std(a) + ("" if a.metric == metric else f" ({a.metric})")
             agg.add_row(*[escape(format_value(a.point[o])) for o in others], value, f"{a.n_ok}/{a.n}",
-                        ", ".join(f"{k} {v}" for k, v in a.statuses.items()))
+                        ", ".join(f"{k} {v}" + (f" at step {a.pruned_at}" if k == "pruned" and a.pruned_at else "")
+                                  for k, v in a.statuses.items()))  # a setting's seeds are pruned at one rung
         tables += _with_notes(agg, [], len(points))
     tables += _best_lines(rows, ranked, axes, metric, rank_by, default)
     return tables

@@ -103,10 +103,11 @@ def sweep_command(
         groups = spread(group_variants(setup.plans, vectorize, max_group), jobs)
         from gdlab.sweep.preflight import preflight
 
-        preflight(setup)  # a dry run checks what a real run would refuse
+        datasets = preflight(setup)  # a dry run checks what a real run would refuse
         from gdlab.sweep.prune_plan import plan_pruning
 
-        prune = plan_pruning(setup, groups, prune or "off", prune_factor, prune_first, jobs, backend, rank_by)
+        prune = plan_pruning(setup, groups, prune or "off", prune_factor, prune_first, jobs, backend, rank_by,
+                             datasets[setup.plans[0].index])
         if backend == "ray" and dry_run:  # without connecting: that would start a local instance
             from gdlab.sweep.backends import require_ray
 

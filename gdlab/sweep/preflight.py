@@ -6,14 +6,16 @@ from __future__ import annotations
 from gdlab.errors import GdlabError
 
 
-def preflight(setup, plans=None) -> None:
+def preflight(setup, plans=None) -> dict:
     """Load each distinct dataset, check shapes and devices before any folder exists: what `gdlab train`
-    refuses with exit 2, a sweep refuses too, naming the file and the variant (`plans`: only those)."""
+    refuses with exit 2, a sweep refuses too, naming the file and the variant (`plans`: only those).
+    Returns each checked variant's data by its index, for what plans from it next (the rungs of --prune)."""
     from gdlab.data import data_seed
     from gdlab.runner import prepare_data, resolve_device
 
     seen: set = set()
     loaded: dict[tuple, object] = {}  # one load per dataset: a sweep over batch sizes checks the same data again
+    by_variant: dict[int, object] = {}
     for p in setup.plans if plans is None else plans:
         # everything prepare_data checks: the data (and its seed), loss and its arguments, model, dtype, batch plan,
         t = p.cfg.train
@@ -33,5 +35,7 @@ def preflight(setup, plans=None) -> None:
             # what watches val_loss (a plateau schedule, early stopping, best weights) is in no key above: a
             # variant that shares its data with one that watches nothing must still be refused, as train refuses it
             p.cfg.check_val_watchers(loaded[data].x_val is not None)
+            by_variant[p.index] = loaded[data]
         except GdlabError as exc:
             raise GdlabError(f"{setup.source}: variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None
+    return by_variant

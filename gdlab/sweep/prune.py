@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from gdlab.sweep.rank import higher_is_better
+
 MODES = ("off", "halving")
 
 
@@ -91,8 +93,9 @@ class Halving:
 
 
 def signed(value, metric: str) -> float:
-    """A metric's value as a score, lower better: an accuracy's negative; no finite value is +inf."""
-    return _score(-value if isinstance(value, (int, float)) and "accuracy" in metric else value)
+    """A metric's value as a score, lower better (the ranking's direction: an accuracy's negative); no finite
+    value is +inf."""
+    return _score(-value if isinstance(value, (int, float)) and higher_is_better(metric) else value)
 
 
 class GroupPruning:
@@ -125,5 +128,5 @@ class GroupPruning:
 
     def rung_scores(self, k: int) -> list[list]:
         """Model k's score at each rung it trained at, as the metric's own value (summary.json's `rung_scores`)."""
-        sign = -1 if "accuracy" in self.metric else 1
+        sign = -1 if higher_is_better(self.metric) else 1
         return [[s, v * sign if math.isfinite(v) else None] for s, v in sorted(self.halving.scores[k].items())]

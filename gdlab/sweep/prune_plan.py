@@ -3,8 +3,6 @@ work refused in one line, and (for `--resume`) what the variants that already en
 
 from __future__ import annotations
 
-import json
-
 from gdlab.errors import GdlabError
 from gdlab.sweep.prune import MODES, default_first, rung_steps
 
@@ -23,10 +21,11 @@ def check_prune_options(mode: str, factor: int | None, first: int | None) -> Non
 
 
 def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int | None, jobs: int, backend: str,
-                 rank_by: str | None) -> dict | None:
+                 rank_by: str | None, data) -> dict | None:
     """sweep.yaml's `prune` option (None when off): {factor, first, rungs, metric}. Rungs compare every setting
     of the sweep, so its variants must train as one batched group in this process (then no result depends on
-    --jobs or on grouping); a sweep that would be split is refused, with what to change."""
+    --jobs or on grouping); a sweep that would be split is refused, with what to change. `data`: the first
+    variant's, as preflight loaded it (the group shares it)."""
     check_prune_options(mode, factor, first)
     if mode == "off":
         return None
@@ -48,10 +47,8 @@ def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int 
                          "its settings in one; sweep only per-model numbers (lr, momentum, betas, weight decay, seed) "
                          "and keep them in one group (no --max-group, no --vectorize off)")
     from gdlab.engine.batches import BatchPlan
-    from gdlab.runner import prepare_data
 
     cfg = setup.plans[0].cfg
-    data = prepare_data(cfg)
     plan = BatchPlan.from_config(cfg.train, data.x_train.shape[0])
     total, val = plan.total_steps, data.x_val is not None and "_val_" in rank_by
     where = f"{setup.source}: train.{'steps' if cfg.train.steps is not None else 'epochs'}"
@@ -78,9 +75,10 @@ def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int 
 
 def setting_of(plans) -> dict[int, int]:
     """Each variant's setting: the index of the first variant with its values on every axis but the seed."""
-    first: dict[str, int] = {}
-    return {p.index: first.setdefault(json.dumps({k: v for k, v in p.point.items() if k != "seed"}, sort_keys=True,
-                                                 default=repr), p.index) for p in plans}
+    from gdlab.sweep.rank import setting_key
+
+    first: dict[tuple, int] = {}
+    return {p.index: first.setdefault(setting_key(p.point), p.index) for p in plans}
 
 
 def job_pruning(prune: dict | None, plans, group, done: dict[int, dict]) -> dict | None:

@@ -46,6 +46,11 @@ def higher_is_better(metric: str) -> bool:
     return "accuracy" in metric
 
 
+def setting_key(point: dict) -> tuple:
+    """What makes a variant's setting: its values on every axis but the seed (its seeds are one setting's runs)."""
+    return tuple(repr(v) for k, v in point.items() if k != "seed")
+
+
 def _signed(value: float, metric: str) -> float:
     """The value to sort ascending by: an accuracy's negative, so the highest comes first."""
     return -value if higher_is_better(metric) else value
@@ -128,7 +133,7 @@ def aggregate_over_seeds(rows: list[dict], axes: list[str], rank_by: str | None 
     others = [a for a in axes if a != "seed"]
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault(tuple(repr(r[a]) for a in others), []).append(r)
+        groups.setdefault(setting_key({a: r[a] for a in axes}), []).append(r)
     out = []
     for members in groups.values():
         used = metric

@@ -16,14 +16,6 @@ from gdlab.files import cannot_write, show
 LOCK_NAME = ".sweep.lock"
 
 
-def killed_before_start(folder: Path) -> list[str]:
-    """The names in `folder` when they are only a sweep's lock and temp files, held by no process (`kill -9`
-    within milliseconds of its mkdir leaves them: signals are handled, a kill is not); else []."""
-    names = sorted(p.name for p in folder.iterdir())
-    own = all(n == LOCK_NAME or (n.startswith(".") and n.endswith(".tmp")) for n in names)
-    return names if own and not locked_now([folder, folder / LOCK_NAME]) else []  # held: one starting now
-
-
 class FolderTaken(GdlabError):
     """Another process holds the folder: nothing of it may be removed or written."""
 

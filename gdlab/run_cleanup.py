@@ -6,7 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from gdlab.folder_lock import LOCK_NAME, locked_now
+
 HEADER_FILES = ("config.yaml", "overrides.yaml")
+
+
+def _leftovers_only(names: list[str], disposable: tuple[str, ...], folder: Path, rowless: tuple[str, ...] = ()) -> bool:
+    """Whether `names` are only `disposable` files, `rowless` CSVs with no row yet and temp files of killed writes."""
+    return all(n in disposable or (n in rowless and _holds_no_row(folder / n))
+               or (n.startswith(".") and n.endswith(".tmp")) for n in names)
 
 
 def _holds_no_row(path: Path) -> bool:
@@ -24,13 +32,20 @@ def discard_unstarted(folder: Path, disposable: tuple[str, ...] = HEADER_FILES, 
     (a row of metrics, a checkpoint) is kept."""
     try:
         names = [p.name for p in folder.iterdir()]
-        if all(n in disposable or (n in rowless and _holds_no_row(folder / n))
-               or (n.startswith(".") and n.endswith(".tmp")) for n in names):
+        if _leftovers_only(names, disposable, folder, rowless):
             for n in names:
                 (folder / n).unlink(missing_ok=True)
             folder.rmdir()
     except OSError:
         pass  # best effort: the error being reported matters more
+
+
+def killed_before_start(folder: Path) -> list[str]:
+    """The names in `folder` when they are only a sweep's lock and temp files, held by no process (`kill -9`
+    within milliseconds of its mkdir leaves them: signals are handled, a kill is not); else []. What
+    discard_unstarted would have removed, had the sweep lived to."""
+    names = sorted(p.name for p in folder.iterdir())
+    return names if _leftovers_only(names, (LOCK_NAME,), folder) and not locked_now([folder, folder / LOCK_NAME]) else []
 
 
 # What gdlab writes in a run folder, plots at their default names included: a rerun clears these and nothing

@@ -13,7 +13,7 @@ from typing import Any
 
 from gdlab.errors import GdlabError
 from gdlab.files import cannot_write, check_writable, path_error, show, sync_folder, umask_mode
-from gdlab.folder_lock import killed_before_start
+from gdlab.run_cleanup import killed_before_start
 
 MAX_NAME = 100
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gdlab.config.overrides import parse_override
 from gdlab.errors import GdlabError
-from gdlab.folder_lock import killed_before_start
+from gdlab.run_cleanup import killed_before_start
 from gdlab.sweep.execute import DONE, summary_on_disk
 from gdlab.sweep.plan import VariantPlan, plan_variants
 from gdlab.sweep.grid import joint_axes

@@ -95,15 +95,13 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
         twin.set_ylabel("accuracy")
         twin.set_ylim(0, 1.02)
 
-    stopped = (run.summary or {}).get("stopped_early_at_step")
-    if isinstance(stopped, int) and not isinstance(stopped, bool):  # train.early_stop_patience ran out there
-        handles.append(ax.axvline(stopped, color="0.4", ls="--", lw=1, gid="stopped_early",
-                                  label=f"stopped early at step {stopped}"))
+    # where train.early_stop_patience ran out, or a sweep's --prune stopped the run at a rung
+    for gid, ls, words in (("stopped_early", "--", "stopped early"), ("pruned", "-.", "pruned")):
+        at = (run.summary or {}).get(f"{gid}_at_step")
+        if isinstance(at, int) and not isinstance(at, bool):
+            handles.append(ax.axvline(at, color="0.4", ls=ls, lw=1, gid=gid, label=f"{words} at step {at}"))
     best = _restored_best(ax, frame, run.summary)
     handles += [best] if best is not None else []
-    pruned = (run.summary or {}).get("pruned_at_step")
-    if isinstance(pruned, int) and not isinstance(pruned, bool):  # a sweep's --prune stopped it at this rung
-        handles.append(ax.axvline(pruned, color="0.4", ls="-.", lw=1, gid="pruned", label=f"pruned at step {pruned}"))
     step = diverged_step(frame, run.summary)
     if step is not None:
         ax.axvline(step, color="red", ls=":", lw=1, gid="diverged_line")

@@ -78,12 +78,12 @@ def run_group(
     measure_init_sharpness: bool = False,
     progress: Callable[[int, int, list[int]], None] | None = None,
     in_sweep: bool = False,
-    prune: dict | None = None,
+    prune=None,
 ) -> list[dict]:
     """Train the variants as one stacked computation; return each variant's summary (also on disk).
     A group of one also checkpoints (train.checkpoint_every, at the end, on a graceful stop; not `in_sweep`)
     and can `resume` from a checkpoint state. `progress(step, total_steps, diverged_now)` follows every record
-    (diverged_now: the models whose divergence this step revealed). `prune`: the sweep's rungs (sweep/prune.py)."""
+    (diverged_now: the models whose divergence this step revealed). `prune`: the group's seat at a pruned sweep's rungs (sweep/rung_gate.py)."""
     started, t0 = provenance.now_iso(), time.perf_counter()
     background = files_in_background(device, len(variants))
     headers = in_background(write_run_header, variants) if resume is None and background else None

@@ -87,7 +87,6 @@ def test_refused_before_anything_runs(tmp_path):
         (["--prune", "halving", "--prune-factor", "1"], "--prune-factor 1"),
         (["--prune", "halving", "--prune-first", str(STEPS)], "end before the first rung"),
         (["--prune", "halving", "--jobs", "2"], "--jobs 2"),
-        (["--prune", "halving", "--vectorize", "off"], "batched groups"),
         (["--prune-factor", "2"], "only used with --prune halving"),
         (["--prune", "asha"], "not one of off, halving"),
     ]
@@ -105,8 +104,8 @@ def test_refused_before_anything_runs(tmp_path):
 
 
 def test_a_pruned_sweep_is_one_group_whatever_the_cpu_cap(tmp_path):
-    """The CPU's cache-sized cap (10 models of 1600 rows x 16 here) would cut 20 variants in two groups, which no
-    rung could compare."""
+    """The CPU's cache-sized cap (10 models of 1600 rows x 16 here) would cut 20 variants in two groups: one trains
+    faster, with no waits at the rungs; groups asked for (--max-group) give the same sweep."""
     raw = {**TINY, "data": {**TINY["data"], "n_samples": 2000}, "model": [{"Linear": [2, 16]}, "Tanh", {"Linear": [16, 2]}],
            "train": {"steps": STEPS, "device": "cpu"}}
     (tmp_path / "big.yaml").write_text(yaml.safe_dump(raw))
@@ -116,8 +115,14 @@ def test_a_pruned_sweep_is_one_group_whatever_the_cpu_cap(tmp_path):
     assert r.exit_code == 0 and "20 variants in 2 batched group(s)" in r.stdout, (r.stdout, r.stderr)
     r = invoke("sweep", cfg, lrs, "seed=0,1", "--dry-run", "--prune", "halving")
     assert r.exit_code == 0 and "20 variants in 1 batched group(s)" in r.stdout, (r.stdout, r.stderr)
-    one_error_line(invoke("sweep", cfg, lrs, "seed=0,1", "--runs", runs, "--prune", "halving", "--max-group", "8"),
-                   2, "trains as 3 batched groups")
+    # groups the user asks for meet at the rungs: the same variants pruned at the same steps, the same numbers
+    tables = []
+    for extra in ([], ["--max-group", "8"]):
+        r = invoke("sweep", cfg, lrs, "seed=0,1", "--runs", runs, "--prune", "halving", "train.dtype=float64", "-q", *extra)
+        assert r.exit_code == 0, (r.stdout, r.stderr)
+        tables.append(pd.read_csv(r.stdout.strip().splitlines()[-1] + "/sweep.csv").drop(columns="wall_s"))
+    assert set(tables[0].status) == {"pruned", "completed"}
+    pd.testing.assert_frame_equal(tables[1], tables[0], rtol=1e-9)
 
 
 def test_dry_run_shows_the_rungs(tmp_path):
@@ -215,17 +220,16 @@ def test_a_rung_judges_settings_by_their_seeds_mean_a_diverged_seed_last():
 
     inf = math.inf
     # settings 0, 2, 4, 6 (two seeds each); setting 2's better seed cannot save it from its diverged one
-    h = Halving([5], 2, [0, 0, 2, 2, 4, 4, 6, 6])
+    settings = [0, 0, 2, 2, 4, 4, 6, 6]
     scores = [0.5, 0.7, 0.1, inf, 0.6, 0.6, 0.9, 0.1]
     training = [True, True, True, False, True, True, True, True]
-    assert h.decide(5, scores, training) == [2, 4, 5]  # means 0.6, inf, 0.6, 0.5: keep 6 and (tie) 0 over 4
-    assert h.scores[3] == {} and h.scores[0] == {5: 0.5}
+    models = list(zip(settings, scores, training))
+    assert Halving(2).kept(5, models) == {6, 0}  # means 0.6, inf, 0.6, 0.5: keep 6 and (tie) 0 over 4
     # a resume's finished variant of setting 8, pruned at this rung, still counts: of 5 settings 3 go on (4 too)
-    h = Halving([5], 2, [0, 0, 2, 2, 4, 4, 6, 6], [Finished(8, "pruned", 5, None, {5: 1.0}, 1.0)])
-    assert h.decide(5, scores, training) == [2]
+    assert Halving(2, [Finished(8, "pruned", 5, None, {5: 1.0}, 1.0)]).kept(5, models) == {6, 0, 4}
     # a finished seed that diverged before the rung sinks its setting; one that stopped early counts its final score
-    h = Halving([5], 2, [0, 2], [Finished(0, "diverged", 2, 2, {}, 0.0), Finished(2, "completed", 4, None, {}, 9.0)])
-    assert h.decide(5, [0.1, 0.2], [True, True]) == [0]
+    h = Halving(2, [Finished(0, "diverged", 2, 2, {}, 0.0), Finished(2, "completed", 4, None, {}, 9.0)])
+    assert h.kept(5, [(0, 0.1, True), (2, 0.2, True)]) == {2}
 
 
 def test_compare_says_where_a_pruned_curve_ends(tmp_path):

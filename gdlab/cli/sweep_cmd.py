@@ -99,15 +99,14 @@ def sweep_command(
 
         check_sweep_applicable(expectations + each, [p.cfg for p in setup.plans], sharpness)
         vectorize = vectorize or "auto"
-        max_group = 0 if prune not in (None, "off") and max_group is None else max_group  # rungs compare one group
+        max_group = 0 if prune not in (None, "off") and max_group is None else max_group  # fewer groups: fewer waits at the rungs
         groups = spread(group_variants(setup.plans, vectorize, max_group), jobs)
         from gdlab.sweep.preflight import preflight
 
         datasets = preflight(setup)  # a dry run checks what a real run would refuse
         from gdlab.sweep.prune_plan import plan_pruning
 
-        prune = plan_pruning(setup, groups, prune or "off", prune_factor, prune_first, jobs, backend, rank_by,
-                             datasets[setup.plans[0].index])
+        prune = plan_pruning(setup, prune or "off", prune_factor, prune_first, jobs, backend, rank_by, datasets)
         if backend == "ray" and dry_run:  # without connecting: that would start a local instance
             from gdlab.sweep.backends import require_ray
 

@@ -61,7 +61,7 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     groups = spread(group_variants(todo, vectorize, max_group), jobs) if todo else []
     from gdlab.sweep.prune_plan import resume_pruning
 
-    prune = resume_pruning(folder, groups, jobs, given["backend"])  # pruned as it began, its reruns one group again
+    prune = resume_pruning(folder, groups, jobs, given["backend"])  # pruned as it began, its reruns in this process
     if dry_run:
         from gdlab.cli.streams import print_fitted
         from gdlab.cli.sweep_view import grid_table

@@ -15,7 +15,11 @@ from gdlab.sweep.workers import OnDone, OnEvent, run_in_workers
 
 def run_jobs(jobs_list: list[Job], *, backend: str, jobs: int, ray_address: str | None,
              should_stop: Callable[[], bool], on_done: OnDone, on_event: OnEvent = lambda job, event: None) -> None:
-    if backend == "ray":
+    if any(job.prune for job in jobs_list):  # a pruned sweep's groups meet at its rungs, in this process
+        from gdlab.sweep.lockstep import run_lockstep
+
+        run_lockstep(jobs_list, should_stop, on_done, on_event)
+    elif backend == "ray":
         with ray_session(ray_address):
             _run_ray(jobs_list, should_stop, on_done)
     elif jobs > 1:

@@ -106,9 +106,10 @@ class ProgressEvents:
 
 
 def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cache: dict | None = None,
-            on_event: Callable[[Event], None] | None = None) -> list[dict]:
+            on_event: Callable[[Event], None] | None = None, seat=None) -> list[dict]:
     """Validate, load data (shared by equal data configs) and train one group; one summary per variant.
-    `on_event` receives its progress events (see ProgressEvents)."""
+    `on_event` receives its progress events (see ProgressEvents); `seat`: the group's place at a pruned sweep's
+    rungs (sweep/rung_gate.py; without one, a pruned job's rungs compare its own models)."""
     from gdlab.config import Config
     from gdlab.data import data_seed
     from gdlab.runner import Variant, prepare_data, resolve_device, run_group
@@ -126,19 +127,23 @@ def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cach
             cache[key] = prepare_data(cfg)
         datasets.append(cache[key])
     variants = [Variant(c, Path(d), o) for c, d, o in zip(cfgs, job.run_dirs, job.overrides)]
+    if job.prune and seat is None:
+        from gdlab.sweep.rung_gate import RungGate
+
+        seat = RungGate(job.prune, 1, should_stop).seat(0, job.prune["settings"])
     flush_every = 1 if len(variants) == 1 else 50  # K files flushed every step would cost more than the step
     return run_group(variants, datasets, resolve_device(cfgs[0].train.device), should_stop=should_stop,
                      flush_every=flush_every, measure_init_sharpness=job.init_sharpness, in_sweep=True,
-                     progress=ProgressEvents(job, on_event) if on_event else None, prune=job.prune)
+                     progress=ProgressEvents(job, on_event) if on_event else None, prune=seat)
 
 
 def run_job_safely(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cache: dict | None = None,
-                   on_event: Callable[[Event], None] | None = None) -> list[dict]:
+                   on_event: Callable[[Event], None] | None = None, seat=None) -> list[dict]:
     """run_job, with a group that raises recorded as failed (one line): every backend reports alike."""
     from gdlab.errors import GdlabError
 
     try:
-        return run_job(job, should_stop, data_cache, on_event)
+        return run_job(job, should_stop, data_cache, on_event, seat)
     except GdlabError as exc:
         return failed_summaries(job, exc.message)
     except Exception as exc:  # a broken group never stops the others

@@ -36,8 +36,9 @@ def _score(value) -> float:
 
 @dataclass
 class Finished:
-    """A variant that already ended in an earlier run of the sweep (`--resume`): its setting, how and when it
-    ended, its scores at the rungs it reached and its final score (all signed: lower is better)."""
+    """A variant that ended before a rung: in an earlier run of the sweep (`--resume`), or in a group of this run
+    that ended first. Its setting, how and when it ended, its scores at the rungs it reached and its final score
+    (all signed: lower is better)."""
 
     setting: int
     status: str
@@ -45,6 +46,15 @@ class Finished:
     diverged_at: int | None
     scores: dict[int, float]
     final: float
+
+    @classmethod
+    def from_summary(cls, setting: int, summary: dict, metric: str) -> "Finished":
+        """What a variant's summary (summary.json, or what its group returned) says about it at the rungs."""
+        status = summary.get("status")
+        end = summary.get("pruned_at_step") if status == "pruned" else summary.get("steps")
+        scores = {int(s): signed(v, metric) for s, v in summary.get("rung_scores") or []}
+        return cls(setting, status, end if isinstance(end, int) else 0, summary.get("diverged_at_step"), scores,
+                   signed(summary.get(metric), metric))
 
     def training_at(self, step: int) -> bool:
         if self.status == "pruned":  # pruned at `end`: it competed there
@@ -60,36 +70,28 @@ class Finished:
 @dataclass
 class Halving:
     """Which settings go on at each rung: the best ⌈n/η⌉ of the n settings with a seed still training there,
-    by the mean of their seeds' scores (a seed that diverged scores +inf), ties to the earlier setting.
-    `settings[k]`: the sweep index of the first variant of model k's setting (its seeds share it)."""
+    by the mean of their seeds' scores (a seed that diverged scores +inf), ties to the earlier setting. A
+    setting is the sweep index of the first variant with its values (its seeds share it)."""
 
-    rungs: list[int]
     factor: int
-    settings: list[int]
     finished: list[Finished] = field(default_factory=list)
-    scores: list[dict[int, float]] = field(default_factory=list)  # each model's score at the rungs it reached
 
-    def __post_init__(self):
-        self.scores = [{} for _ in self.settings]
-
-    def decide(self, step: int, scores: list[float | None], training: list[bool]) -> list[int]:
-        """The models of this group to stop at rung `step`, given each one's signed score there (lower is better;
-        a diverged model's +inf) and whether it still trains."""
+    def kept(self, step: int, models: list[tuple[int, float, bool]]) -> set[int]:
+        """The settings that go on past rung `step`, given every model still in a group as (setting, signed
+        score there, still training); `finished` count too."""
         by_setting: dict[int, list[float]] = {}
         competing: set[int] = set()
-        for k, (s, alive) in enumerate(zip(scores, training)):
-            by_setting.setdefault(self.settings[k], []).append(_score(s))
+        for setting, s, alive in models:
+            by_setting.setdefault(setting, []).append(_score(s))
             if alive:
-                competing.add(self.settings[k])
-                self.scores[k][step] = _score(s)
+                competing.add(setting)
         for f in self.finished:
             by_setting.setdefault(f.setting, []).append(f.score_at(step))
             if f.training_at(step):
                 competing.add(f.setting)
         means = {s: (math.inf if math.inf in v else sum(v) / len(v)) for s, v in by_setting.items()}
         ranked = sorted(competing, key=lambda s: (means[s], s))
-        kept = set(ranked[: math.ceil(len(ranked) / self.factor)])
-        return [k for k, alive in enumerate(training) if alive and self.settings[k] not in kept]
+        return set(ranked[: math.ceil(len(ranked) / self.factor)])
 
 
 def signed(value, metric: str) -> float:
@@ -99,17 +101,14 @@ def signed(value, metric: str) -> float:
 
 
 class GroupPruning:
-    """The glue between a group's run (runner.run_group) and `Halving`: at each rung's record it scores every
-    model as its summary would if the run ended there (metrics.summary_values, the ranking's metric) and stops
-    the models of the settings that lose."""
+    """The glue between a group's run (runner.run_group) and the sweep's rungs (sweep/rung_gate.py): at each rung's
+    record it scores every model as its summary would if the run ended there (metrics.summary_values, the ranking's
+    metric), waits for the sweep's other groups to reach the rung, and stops the models of the settings that lose."""
 
-    def __init__(self, prune: dict, trainer):
-        self.metric, self.trainer = prune["metric"], trainer
-        finished = [Finished(f["setting"], f["status"], f["end"], f["diverged_at"],
-                             {int(s): signed(v, self.metric) for s, v in f["scores"]}, signed(f["final"], self.metric))
-                    for f in prune.get("finished", [])]
-        self.halving = Halving(list(prune["rungs"]), prune["factor"], list(prune["settings"]), finished)
-        trainer.rungs = set(self.halving.rungs)  # the loop hands the host each rung's record at once
+    def __init__(self, seat, trainer):
+        self.seat, self.metric, self.trainer = seat, seat.gate.metric, trainer
+        self.scores: list[dict[int, float]] = [{} for _ in range(trainer.K)]  # each model's, at the rungs it trained at
+        trainer.rungs = set(seat.gate.rungs)  # the loop hands the host each rung's record at once
 
     def after(self, step: int, metrics) -> None:
         """Called with each record, once metrics.csv's consumer has read it."""
@@ -119,7 +118,16 @@ class GroupPruning:
         training = [tr.divergence.alive_host(k) for k in range(tr.K)]
         scores = [math.inf if tr.diverged_at[k] is not None else signed(self._value(k, metrics), self.metric)
                   for k in range(tr.K)]
-        tr.prune(self.halving.decide(step, scores, training), step)
+        for k, alive in enumerate(training):
+            if alive:
+                self.scores[k][step] = _score(scores[k])
+        import torch
+
+        threads = torch.get_num_threads()  # a group that trains while this one waits sets its own
+        kept = self.seat.at_rung(step, list(zip(self.seat.settings, scores, training)))
+        torch.set_num_threads(threads)
+        if kept is not None:  # None: the sweep is stopping, and no rung decides without every group
+            tr.prune([k for k, alive in enumerate(training) if alive and self.seat.settings[k] not in kept], step)
 
     def _value(self, k: int, metrics):
         if self.metric == "final_train_loss":
@@ -129,4 +137,4 @@ class GroupPruning:
     def rung_scores(self, k: int) -> list[list]:
         """Model k's score at each rung it trained at, as the metric's own value (summary.json's `rung_scores`)."""
         sign = -1 if higher_is_better(self.metric) else 1
-        return [[s, v * sign if math.isfinite(v) else None] for s, v in sorted(self.halving.scores[k].items())]
+        return [[s, v * sign if math.isfinite(v) else None] for s, v in sorted(self.scores[k].items())]

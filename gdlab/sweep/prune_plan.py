@@ -20,12 +20,12 @@ def check_prune_options(mode: str, factor: int | None, first: int | None) -> Non
         raise GdlabError(f"--prune-first {first}: the first rung's step; allowed: a whole number >= 1")
 
 
-def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int | None, jobs: int, backend: str,
-                 rank_by: str | None, data) -> dict | None:
+def plan_pruning(setup, mode: str, factor: int | None, first: int | None, jobs: int, backend: str,
+                 rank_by: str | None, datasets: dict) -> dict | None:
     """sweep.yaml's `prune` option (None when off): {factor, first, rungs, metric}. Rungs compare every setting
-    of the sweep, so its variants must train as one batched group in this process (then no result depends on
-    --jobs or on grouping); a sweep that would be split is refused, with what to change. `data`: the first
-    variant's, as preflight loaded it (the group shares it)."""
+    of the sweep, so its groups must train in this process (sweep/lockstep.py) and share one schedule of steps
+    and evaluations; a sweep that cannot is refused, with what to change. `datasets`: each variant's, as
+    preflight loaded them."""
     check_prune_options(mode, factor, first)
     if mode == "off":
         return None
@@ -40,22 +40,14 @@ def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int 
         raise GdlabError("--prune halving: runs on the local backend only (its rungs compare every variant in one "
                          "process); drop --backend ray")
     if jobs > 1:
-        raise GdlabError(f"--prune halving: --jobs {jobs} would split the sweep's batched group, and a rung compares "
-                         "all its settings together; drop --jobs")
-    if len(groups) > 1:
-        raise GdlabError(f"--prune halving: the sweep trains as {len(groups)} batched groups, and a rung compares all "
-                         "its settings in one; sweep only per-model numbers (lr, momentum, betas, weight decay, seed) "
-                         "and keep them in one group (no --max-group, no --vectorize off)")
-    from gdlab.engine.batches import BatchPlan
-
+        raise GdlabError(f"--prune halving: --jobs {jobs} would train the groups in other processes, and a rung "
+                         "compares all the sweep's settings in this one; drop --jobs")
     cfg = setup.plans[0].cfg
-    plan = BatchPlan.from_config(cfg.train, data.x_train.shape[0])
-    total, val = plan.total_steps, data.x_val is not None and "_val_" in rank_by
+    total, eval_every = _schedule(setup, datasets, rank_by)
     where = f"{setup.source}: train.{'steps' if cfg.train.steps is not None else 'epochs'}"
     if total < 2:  # no step before the last for a rung to fall on, whatever the first
         raise GdlabError(f"--prune halving: {where} makes {total} step, and a rung falls before the run's last step; "
                          "allowed: 2 steps or more")
-    eval_every = (cfg.train.eval_every or plan.steps_per_epoch) if val else None
     if eval_every and eval_every >= total:  # no evaluation before the last step: whatever the first rung, none fits
         key = f"train.eval_every {cfg.train.eval_every}" if cfg.train.eval_every else \
             f"train.eval_every null (each epoch's last step, {eval_every})"
@@ -73,6 +65,31 @@ def plan_pruning(setup, groups: list, mode: str, factor: int | None, first: int 
     return {"mode": mode, "factor": factor, "first": first, "rungs": rungs, "metric": rank_by}
 
 
+def _schedule(setup, datasets: dict, rank_by: str) -> tuple[int, int | None]:
+    """The steps every variant trains and, where the rungs read validation values, the steps between its
+    evaluations: one for the whole sweep, or the first two variants that differ are named."""
+    from gdlab.engine.batches import BatchPlan
+
+    seen: dict[tuple, object] = {}
+    for p in setup.plans:
+        data = datasets[p.index]
+        plan = BatchPlan.from_config(p.cfg.train, data.x_train.shape[0])
+        val = data.x_val is not None and "_val_" in rank_by
+        schedule = (plan.total_steps, (p.cfg.train.eval_every or plan.steps_per_epoch) if val else None)
+        seen.setdefault(schedule, p)
+        if len(seen) > 1:
+            (a, pa), (b, pb) = seen.items()
+            what = f"trains {a[0]} steps and {_named(pb)} {b[0]}" if a[0] != b[0] else \
+                f"evaluates every {a[1]} steps and {_named(pb)} every {b[1]}"
+            raise GdlabError(f"--prune halving: {setup.source}: {_named(pa)} {what}; a rung compares every setting at "
+                             "one step, so the variants need one run length and evaluation interval")
+    return next(iter(seen))
+
+
+def _named(plan) -> str:
+    return f"variant {plan.index} ({', '.join(plan.overrides) or 'base'})"
+
+
 def setting_of(plans) -> dict[int, int]:
     """Each variant's setting: the index of the first variant with its values on every axis but the seed."""
     from gdlab.sweep.rank import setting_key
@@ -87,13 +104,8 @@ def job_pruning(prune: dict | None, plans, group, done: dict[int, dict]) -> dict
     if not prune:
         return None
     setting = setting_of(plans)
-    finished = []
-    for index, s in done.items():
-        status = s.get("status")
-        end = s.get("pruned_at_step") if status == "pruned" else s.get("steps")
-        finished.append({"setting": setting[index], "status": status, "end": end if isinstance(end, int) else 0,
-                         "diverged_at": s.get("diverged_at_step"), "scores": s.get("rung_scores") or [],
-                         "final": s.get(prune["metric"])})
+    keys = ("status", "steps", "pruned_at_step", "diverged_at_step", "rung_scores", prune["metric"])
+    finished = [{"setting": setting[index], "summary": {k: s.get(k) for k in keys}} for index, s in done.items()]
     return {**prune, "settings": [setting[p.index] for p in group], "finished": finished}
 
 
@@ -105,7 +117,7 @@ def rungs_line(prune: dict) -> str:
 
 
 def resume_pruning(folder, groups: list, jobs: int, backend: str) -> dict | None:
-    """sweep.yaml's `prune` option, for a resume whose reruns (`groups`) must again train as one group here."""
+    """sweep.yaml's `prune` option, for a resume whose reruns (`groups`) must again train in this process."""
     from gdlab.sweep.run import stored_options
 
     prune = stored_options(folder).get("prune")
@@ -118,7 +130,7 @@ def resume_pruning(folder, groups: list, jobs: int, backend: str) -> dict | None
     if not (ints and type(prune.get("factor")) is int and prune["factor"] >= 2 and prune.get("metric") in RANKABLE):
         raise GdlabError(f"{folder / 'sweep.yaml'}: options.prune: must be null or what --prune halving recorded: "
                          f"factor (a whole number >= 2), rungs (steps, ascending) and metric (one of {', '.join(RANKABLE)})")
-    if groups and (backend != "local" or jobs > 1 or len(groups) > 1):  # (nothing to rerun: nothing to refuse)
-        raise GdlabError(f"--resume {folder}: a pruned sweep's reruns train as one batched group in this process, as it "
-                         "began; drop --backend ray, --jobs, --max-group and --vectorize off")
+    if groups and (backend != "local" or jobs > 1):  # (nothing to rerun: nothing to refuse)
+        raise GdlabError(f"--resume {folder}: a pruned sweep's reruns train in this process, as it began; drop "
+                         "--backend ray and --jobs")
     return prune

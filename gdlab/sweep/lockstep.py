@@ -1,0 +1,70 @@
+"""Running a pruned sweep's groups in lockstep: a thread per group in this process, taking turns at the rungs
+(sweep/rung_gate.py), while this thread reports their progress and results as the other backends do."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Callable
+
+from gdlab.sweep.execute import Job, failed_summaries, run_job_safely
+from gdlab.sweep.prune import Finished
+from gdlab.sweep.rung_gate import RungGate
+
+
+def run_lockstep(jobs_list: list[Job], should_stop: Callable[[], bool], on_done, on_event) -> None:
+    """Train the groups of a pruned sweep together; `on_done(job, summaries)` as each ends (True: fail fast, the
+    others stop at their next step, interrupted, and are reported too)."""
+    if len(jobs_list) == 1:  # nothing to wait for: this thread trains it, as any sweep's single group
+        job = jobs_list[0]
+        on_done(job, run_job_safely(job, should_stop, {}, lambda event: on_event(job, event)))
+        return
+    import torch
+
+    failing = [False]
+
+    def stopping() -> bool:
+        return failing[0] or should_stop()
+
+    gate, inbox, cache = RungGate(jobs_list[0].prune, len(jobs_list), stopping), queue.Queue(), {}
+
+    def train(group: int, job: Job) -> None:
+        settings, results = job.prune["settings"], None
+        gate.enter(group)
+        try:
+            results = run_job_safely(job, stopping, cache, lambda event: inbox.put(("event", job, event)),
+                                     seat=gate.seat(group, settings))
+        finally:  # (run_job_safely returns a failure as summaries: only a BaseException leaves results unset)
+            results = results or failed_summaries(job, "stopped by an error outside its group")
+            gate.leave(group, [Finished.from_summary(s, r, gate.metric) for s, r in zip(settings, results)])
+            inbox.put(("done", job, results))
+
+    threads_before = torch.get_num_threads()
+    workers = [threading.Thread(target=train, args=(g, job), name=f"gdlab-group-{g}", daemon=True)
+               for g, job in enumerate(jobs_list)]
+    for w in workers:
+        w.start()
+    running = len(workers)
+    try:
+        while running:
+            running -= _deliver(inbox, on_done, on_event, failing)
+    except KeyboardInterrupt:  # a second Ctrl-C: every group stops at its next step; their files are kept
+        failing[0] = True
+        while running:
+            running -= _deliver(inbox, on_done, on_event, failing)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _deliver(inbox: queue.Queue, on_done, on_event, failing: list[bool]) -> int:
+    """Hand on one message from the groups, if one comes soon; 1 when it was a group's end."""
+    try:
+        kind, job, payload = inbox.get(timeout=0.2)  # a timeout, so that this thread still takes Ctrl-C
+    except queue.Empty:
+        return 0
+    if kind == "event":
+        on_event(job, payload)
+        return 0
+    if on_done(job, payload):
+        failing[0] = True
+    return 1

@@ -1,0 +1,140 @@
+"""`gdlab sweep --prune halving` over several batched groups (SGD and Adam): the groups meet at each rung, so it
+compares the whole sweep's settings; checked against rankings computed by hand from the unpruned sweep."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.helpers import TINY, invoke, one_error_line
+
+AXES = ("optimizer.name=SGD,Adam", "optimizer.lr=0.003,0.03,0.3", "seed=0,1")
+STEPS = 27  # rungs at 3 and 9
+
+
+def config(tmp_path) -> str:
+    raw = {**TINY, "optimizer": {"name": "SGD", "lr": 0.1},
+           "train": {"steps": STEPS, "device": "cpu", "dtype": "float64"}}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def sweep(tmp_path, name: str, *extra, code: int = 0):
+    r = invoke("sweep", config(tmp_path), *AXES, "--run-dir", tmp_path / name, "-q", *extra)
+    assert r.exit_code == code, (r.stdout, r.stderr, r.exception)
+    return tmp_path / name
+
+
+def table(folder) -> pd.DataFrame:
+    return pd.read_csv(folder / "sweep.csv").drop(columns="wall_s")
+
+
+def pruned_by_hand(full, rungs: list[int], factor: int = 3) -> dict[str, int | None]:
+    """Each variant's pruned step from the unpruned sweep: at each rung the settings (optimizer and lr) still in,
+    ranked by their seeds' mean best val loss up to the rung, whichever group trained them."""
+    t = table(full)
+    settings: dict[tuple, list[str]] = {}
+    for row in t.itertuples():
+        settings.setdefault((row._1, row._2), []).append(row.run_dir)  # optimizer.name, optimizer.lr
+
+    def mean(s, rung):
+        rows = [pd.read_csv(full / d / "metrics.csv").query(f"step <= {rung}").val_loss.min() for d in settings[s]]
+        return sum(rows) / len(rows)
+
+    alive, pruned = list(settings), {d: None for d in t.run_dir}
+    for rung in rungs:
+        ranked = sorted(alive, key=lambda s: mean(s, rung))
+        alive = ranked[: math.ceil(len(ranked) / factor)]
+        for s in ranked[len(alive):]:
+            pruned.update({d: rung for d in settings[s]})
+    return pruned
+
+
+def test_sgd_and_adam_are_pruned_together_as_the_unpruned_sweep_ranks_them(tmp_path):
+    full, cut = sweep(tmp_path, "full"), sweep(tmp_path, "cut", "--prune", "halving")
+    expected = pruned_by_hand(full, [3, 9])
+    kept = {d.split("_")[1] for d, at in expected.items() if at != 3}
+    assert kept == {"name=Adam"}, expected  # a rung per group would have kept an SGD setting too
+    t = table(cut).set_index("run_dir")
+    for run_dir, at in expected.items():
+        assert t.loc[run_dir, "status"] == ("completed" if at is None else "pruned"), run_dir
+        assert (at or STEPS) == t.loc[run_dir, "steps"]
+        ours = pd.read_csv(cut / run_dir / "metrics.csv").drop(columns="wall_s")
+        theirs = pd.read_csv(full / run_dir / "metrics.csv").drop(columns="wall_s").query(f"step <= {at or STEPS}")
+        pd.testing.assert_frame_equal(ours, theirs.reset_index(drop=True))  # float64, bit for bit
+    # one group per variant meets at the same rungs, with the same outcome
+    single = sweep(tmp_path, "single", "--prune", "halving", "--vectorize", "off")
+    pd.testing.assert_frame_equal(table(single), table(cut), rtol=1e-9)
+
+
+@pytest.mark.parametrize("asked, pruned", [(10, False), (20, True)])
+def test_ctrl_c_then_resume_ends_as_the_whole_sweep(tmp_path, monkeypatch, asked, pruned):
+    """A Ctrl-C while SGD waits at rung 3 for Adam: no rung decides without every group, so nothing is pruned;
+    a Ctrl-C after rung 3: its decision stands. Either way the resume ends with the uninterrupted sweep's table."""
+    import signal
+    from contextlib import contextmanager
+
+    import gdlab.signals
+    from gdlab.signals import StopFlag
+
+    class CtrlCLater(StopFlag):  # asked before every step of each group (and at each rung's decision)
+        def __init__(self):
+            super().__init__()
+            self.asked = 0
+
+        def __call__(self) -> bool:
+            self.asked += 1
+            self.signum = self.signum or (signal.SIGINT if self.asked > asked else None)
+            return self.signum is not None
+
+    whole = sweep(tmp_path, "whole", "--prune", "halving")
+    with monkeypatch.context() as m:
+        m.setattr(gdlab.signals, "graceful_stop", contextmanager(lambda: (yield CtrlCLater())))
+        cut = sweep(tmp_path, "cut", "--prune", "halving", code=130)
+    t = table(cut)
+    sgd, adam = t[t["optimizer.name"] == "SGD"], t[t["optimizer.name"] == "Adam"]
+    if pruned:
+        assert set(sgd.status) == {"pruned"} and set(t[t.status == "pruned"].pruned_at_step) == {3}, t
+        assert adam[adam.status == "interrupted"].steps.between(4, 8).all(), t
+    else:
+        assert set(t.status) == {"interrupted"} and set(sgd.steps) == {3} and set(adam.steps) < {1, 2}, t
+    assert invoke("sweep", "--resume", cut, "-q").exit_code == 0
+    pd.testing.assert_frame_equal(table(cut), table(whole))
+
+
+def test_variants_of_different_lengths_are_refused_by_name(tmp_path):
+    runs = tmp_path / "runs"
+    one_error_line(invoke("sweep", config(tmp_path), "optimizer.lr=0.1,0.3", "train.steps=27,30", "--runs", runs,
+                          "--prune", "halving"), 2,
+                   "variant 0 (optimizer.lr=0.1, train.steps=27) trains 27 steps and variant 1 "
+                   "(optimizer.lr=0.1, train.steps=30) 30")
+    assert not runs.exists()
+
+
+def test_a_group_that_fails_short_of_a_rung_lets_the_others_go_on():
+    """The gate's rule alone: group 0 waits at rung 3 (and gives up its turn, so group 1 can train); group 1 fails
+    before it, and counts as an ended variant: it neither competes nor blocks the decision."""
+    import threading
+
+    from gdlab.sweep.prune import Finished
+    from gdlab.sweep.rung_gate import RungGate
+
+    gate = RungGate({"metric": "best_val_loss", "rungs": [3, 9], "factor": 3}, groups=2)
+    kept = []
+
+    def group0():
+        gate.enter(0)
+        kept.append(gate.at_rung(0, 3, [(0, 1.0, True), (1, 2.0, True), (2, 0.5, True)]))
+        gate.leave(0, [])
+
+    first = threading.Thread(target=group0)
+    first.start()
+    gate.enter(1)  # only once group 0 waits at the rung
+    assert not kept
+    gate.leave(1, [Finished(3, "failed", 0, None, {}, math.inf)])
+    first.join(5)
+    assert kept == [{2}]  # the best third of settings 0-2; setting 3 failed at step 0

@@ -138,3 +138,20 @@ def test_a_group_that_fails_short_of_a_rung_lets_the_others_go_on():
     gate.leave(1, [Finished(3, "failed", 0, None, {}, math.inf)])
     first.join(5)
     assert kept == [{2}]  # the best third of settings 0-2; setting 3 failed at step 0
+
+
+def test_the_sweep_plot_shows_each_optimizers_pruned_lrs_side_by_side(tmp_path):
+    """SGD's ▽ sat exactly under Adam's at every lr both had pruned."""
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.sweep_plot import plot_sweep
+
+    cut = sweep(tmp_path, "cut", "--prune", "halving")
+    fig = plot_sweep(load_sweep(cut, []), [])
+    marks = {ln.get_gid(): ln for ax in fig.axes for ln in ax.get_lines() if str(ln.get_gid()).startswith("pruned:")}
+    sgd, adam = marks["pruned:SGD"], marks["pruned:Adam"]
+    t = table(cut)
+    for mark, name in ((sgd, "SGD"), (adam, "Adam")):
+        assert sorted(mark.get_xdata()) == sorted(set(t[(t.status == "pruned") & (t["optimizer.name"] == name)]["optimizer.lr"]))
+    x = 0.003  # pruned for both
+    at = [m.get_transform().transform((x, 0.0)) for m in (sgd, adam)]
+    assert at[1][0] - at[0][0] == pytest.approx(6 / 72 * fig.dpi) and at[0][1] == at[1][1]

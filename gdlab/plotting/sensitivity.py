@@ -66,7 +66,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                         "are in the upper panel")
     groups = table.groupby(table[group].astype(str), sort=False) if group else [(None, table)]
     plotted: list[np.ndarray] = []
-    marked = {"diverged": False, "pruned": False, "partial": False, "band": False, "crossed": 0}  # legend entries drawn once, not per group
+    marked = {"diverged": False, "pruned": False, "partial": False, "band": False, "crossed": 0, "sunk": 0}  # legend entries drawn once, not per group
     partials: list[Partial] = []  # hollow points, labelled once all groups are drawn (their texts share space)
     for k, (name, sub) in enumerate(groups):
         color = f"C{k % 10}"
@@ -169,7 +169,8 @@ def _star(ax, stats: pd.DataFrame, pick: pd.DataFrame | None, higher: bool, colo
 def _crosses(ax, values: pd.Series, color: str, name, marked: dict, kind: str = "diverged") -> None:
     """A ✕ per diverged x, pinned to the top edge in axes units (a diverged loss has no value to place it at);
     `kind` "pruned": a ▽ per pruned x on the bottom edge. Each group that has some sits 6 points right of the
-    one before, on the edge still: lower down, the fourth optimizer's ✕ read as a point at a loss."""
+    one before, on the edge still (lower down, the fourth optimizer's ✕ read as a point at a loss; one on
+    another, SGD's pruned lrs hid under Adam's)."""
     from matplotlib.transforms import ScaledTranslation
 
     bad = np.unique(values.to_numpy(dtype=float))
@@ -180,10 +181,11 @@ def _crosses(ax, values: pd.Series, color: str, name, marked: dict, kind: str = 
     # diverged lrs past the last finished one were drawn beyond the axis, among the legend entries
     ax.update_datalim(np.column_stack([bad, np.ones_like(bad)]), updatey=False)
     where = top_edge(ax)
-    if marked["crossed"] and kind == "diverged":
-        where = where + ScaledTranslation(6 / 72 * marked["crossed"], 0, ax.figure.dpi_scale_trans)
+    count = "crossed" if kind == "diverged" else "sunk"  # the groups with such marks drawn before this one
+    if marked[count]:
+        where = where + ScaledTranslation(6 / 72 * marked[count], 0, ax.figure.dpi_scale_trans)
     y, marker = (np.ones_like(bad), "x") if kind == "diverged" else (np.zeros_like(bad), "v")
     ax.plot(bad, y, ls="none", marker=marker, ms=9, mew=2, color=color, clip_on=False, mfc="none" if kind == "pruned" else None,
             transform=where, gid=f"{kind}:{name}", label=None if marked[kind] else kind)
     marked[kind] = True
-    marked["crossed"] += kind == "diverged"
+    marked[count] += 1

@@ -262,6 +262,13 @@ def test_the_over_seeds_table_lists_pruned_settings_by_the_rung_they_reached(tmp
                 if line.startswith("│")}
     for lr, text in statuses.items():
         assert text == (f"pruned 2 at step {int(at[lr])}" if at[lr] == at[lr] else "completed 2"), (lr, text)
+    # and their mean at the rung, in parentheses (it read '-': the table did not say why a setting lost)
+    means = {float(line.split("│")[1]): line.split("│")[2].strip() for line in table_text.splitlines()
+             if line.startswith("│")}
+    for lr, text in means.items():
+        if at[lr] == at[lr]:
+            assert text == f"({mean[lr]:.4g})", (lr, text)
+    assert "(…): the seeds' mean best_val_loss where --prune stopped them" in table_text
     ranking = r.stdout.split("ranking by")[1].split("over seeds")[0]  # the runs too: the latest rung first
     runs = [line.split("│")[2].strip() for line in ranking.splitlines() if line.startswith("│")]
     assert [at[float(x)] for x in runs] == sorted((at[float(x)] for x in runs), key=lambda a: -(a if a == a else STEPS))

@@ -1,5 +1,6 @@
 """Successive halving (`gdlab sweep --prune halving`): the rungs a sweep stops its weaker settings at, and
-the decision at each rung. Pure bookkeeping: the engine asks `Halving.decide` and stops the models it names."""
+the decision at each rung (`Halving.kept`, pure bookkeeping), and each group's glue to it (`GroupPruning`, which
+stops the models of the settings that lost; sweep/rung_gate.py gathers the groups)."""
 
 from __future__ import annotations
 

@@ -185,6 +185,21 @@ def test_gdlab_sweep_on_the_device_ranks_and_records_what_the_cpu_sweep_does(tmp
         assert list(dev[column].fillna(-1)) == pytest.approx(list(cpu[column].fillna(-1)), rel=1e-9), column
 
 
+@pytest.mark.parametrize("groups", [["optimizer.name=SGD"], ["optimizer.name=SGD,Adam"]])
+def test_a_pruned_sweep_on_the_device_stops_what_the_cpu_sweep_stops(tmp_path, groups):
+    """--prune halving on an accelerator (one group; SGD and Adam, two groups meeting at the rungs from their
+    threads, each capturing its own CUDA graph): the CPU's statuses, rungs and numbers."""
+    for folder, device in FOLDERS:
+        result = invoke("sweep", *_moons(f"train.device={device}"), "optimizer.lr=0.01,0.03,0.1,0.3,1", *groups,
+                        "seed=0,1", "--prune", "halving", "--run-dir", tmp_path / folder, "-q")
+        assert result.exit_code == 0, result.output
+    cpu, dev = (pd.read_csv(tmp_path / d / "sweep.csv") for d in ("cpu", "dev"))
+    assert list(dev.status) == list(cpu.status) and "pruned" in set(cpu.status)
+    assert list(dev.pruned_at_step.fillna(0)) == list(cpu.pruned_at_step.fillna(0))
+    for column in ("final_train_loss", "best_val_loss", "steps"):
+        assert list(dev[column].fillna(-1)) == pytest.approx(list(cpu[column].fillna(-1)), rel=1e-9), column
+
+
 def test_best_weights_kept_on_the_device_are_the_cpus(tmp_path):
     """train.restore_best_weights on an accelerator copies masked rows on the device, with no host sync."""
     for folder, device in FOLDERS:

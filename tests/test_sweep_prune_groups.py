@@ -23,8 +23,8 @@ def config(tmp_path) -> str:
     return str(path)
 
 
-def sweep(tmp_path, name: str, *extra, code: int = 0):
-    r = invoke("sweep", config(tmp_path), *AXES, "--run-dir", tmp_path / name, "-q", *extra)
+def sweep(tmp_path, name: str, *extra, code: int = 0, axes=AXES):
+    r = invoke("sweep", config(tmp_path), *axes, "--run-dir", tmp_path / name, "-q", *extra)
     assert r.exit_code == code, (r.stdout, r.stderr, r.exception)
     return tmp_path / name
 
@@ -33,24 +33,28 @@ def table(folder) -> pd.DataFrame:
     return pd.read_csv(folder / "sweep.csv").drop(columns="wall_s")
 
 
-def pruned_by_hand(full, rungs: list[int], factor: int = 3) -> dict[str, int | None]:
-    """Each variant's pruned step from the unpruned sweep: at each rung the settings (optimizer and lr) still in,
-    ranked by their seeds' mean best val loss up to the rung, whichever group trained them."""
+def pruned_by_hand(full, rungs: list[int], columns=("optimizer.name", "optimizer.lr"), within=None,
+                   factor: int = 3) -> dict[str, int | None]:
+    """Each variant's pruned step from the unpruned sweep: at each rung the settings (their values in `columns`)
+    still in, ranked by their seeds' mean best val loss up to the rung, whichever group trained them; with
+    `within`, the settings of each of that column's values apart."""
     t = table(full)
-    settings: dict[tuple, list[str]] = {}
-    for row in t.itertuples():
-        settings.setdefault((row._1, row._2), []).append(row.run_dir)  # optimizer.name, optimizer.lr
+    pruned = {d: None for d in t.run_dir}
+    for _, part in t.groupby(within) if within else [(None, t)]:
+        settings: dict[tuple, list[str]] = {}
+        for _, row in part.iterrows():
+            settings.setdefault(tuple(row[c] for c in columns), []).append(row.run_dir)
 
-    def mean(s, rung):
-        rows = [pd.read_csv(full / d / "metrics.csv").query(f"step <= {rung}").val_loss.min() for d in settings[s]]
-        return sum(rows) / len(rows)
+        def mean(s, rung):
+            rows = [pd.read_csv(full / d / "metrics.csv").query(f"step <= {rung}").val_loss.min() for d in settings[s]]
+            return sum(rows) / len(rows)
 
-    alive, pruned = list(settings), {d: None for d in t.run_dir}
-    for rung in rungs:
-        ranked = sorted(alive, key=lambda s: mean(s, rung))
-        alive = ranked[: math.ceil(len(ranked) / factor)]
-        for s in ranked[len(alive):]:
-            pruned.update({d: rung for d in settings[s]})
+        alive = list(settings)
+        for rung in rungs:
+            ranked = sorted(alive, key=lambda s: mean(s, rung))
+            alive = ranked[: math.ceil(len(ranked) / factor)]
+            for s in ranked[len(alive):]:
+                pruned.update({d: rung for d in settings[s]})
     return pruned
 
 
@@ -155,3 +159,16 @@ def test_the_sweep_plot_shows_each_optimizers_pruned_lrs_side_by_side(tmp_path):
     x = 0.003  # pruned for both
     at = [m.get_transform().transform((x, 0.0)) for m in (sgd, adam)]
     assert at[1][0] - at[0][0] == pytest.approx(6 / 72 * fig.dpi) and at[0][1] == at[1][1]
+
+
+def test_a_data_axis_is_pruned_within_each_of_its_values(tmp_path):
+    """Scores on noisier moons are not comparable with cleaner ones': each noise level keeps its own best lrs
+    (ranked together, every rung kept only the cleaner data's)."""
+    axes = ("data.noise=0.05,0.5", "optimizer.lr=0.003,0.03,0.3", "seed=0,1")
+    full, cut = sweep(tmp_path, "full", axes=axes), sweep(tmp_path, "cut", "--prune", "halving", axes=axes)
+    expected = pruned_by_hand(full, [3, 9], columns=("data.noise", "optimizer.lr"), within="data.noise")
+    t = table(cut).set_index("run_dir")
+    assert {d: (None if s == "completed" else int(t.loc[d, "pruned_at_step"])) for d, s in t.status.items()} == expected
+    assert set(t[t.status == "completed"]["data.noise"]) == {0.05, 0.5}
+    together = pruned_by_hand(full, [3, 9], columns=("data.noise", "optimizer.lr"))
+    assert {d for d, at in together.items() if at is None} != {d for d, at in expected.items() if at is None}

@@ -12,8 +12,8 @@ from rich.text import Text
 
 from gdlab.cli.progress import fmt_number
 from gdlab.cli.sweep_view import STATUS_STYLE
-from gdlab.sweep.rank import (Aggregate, aggregate_over_seeds, best_setting, higher_is_better, rank_rows, score_metric,
-                              several_seeds)
+from gdlab.sweep.rank import (Aggregate, aggregate_over_seeds, best_setting, changes_the_problem, higher_is_better,
+                              rank_rows, score_metric, several_seeds)
 from gdlab.yamldump import format_value
 
 SHOW_ALL_UP_TO, SHOW_TOP = 30, 20  # a 1,024-variant sweep's ranking is read from its top; sweep.csv has all
@@ -46,7 +46,7 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
         table.add_column(c, justify="right")
     # an axis under `loss` changes what the score measures (MSE vs cross-entropy, label smoothing), one under
     # `data` the problem itself (less noise is always easier)
-    varied = [a for a in axes if a.split(".")[0] in ("loss", "data") and len({repr(r[a]) for r in rows}) > 1]
+    varied = [a for a in axes if changes_the_problem(a) and len({repr(r[a]) for r in rows}) > 1]
     notes = [f"{', '.join(varied)} changes the loss or the data itself: {metric} values across its values are "
              "not comparable, so compare ranks within each"] if varied else []
     ranked = rank_rows(rows, rank_by, default)

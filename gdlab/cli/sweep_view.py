@@ -35,7 +35,7 @@ def grid_table(setup, groups, title: str | None = None, prune: dict | None = Non
     if prune:
         from gdlab.sweep.prune_plan import rungs_line
 
-        heading.append("\n" + rungs_line(prune))
+        heading.append("\n" + rungs_line(prune, setup.axes))
     table = Table()
     table.add_column("#", justify="right")
     for axis in setup.axes:

@@ -71,11 +71,13 @@ class Finished:
 @dataclass
 class Halving:
     """Which settings go on at each rung: the best ⌈n/η⌉ of the n settings with a seed still training there,
-    by the mean of their seeds' scores (a seed that diverged scores +inf), ties to the earlier setting. A
-    setting is the sweep index of the first variant with its values (its seeds share it)."""
+    by the mean of their seeds' scores (a seed that diverged scores +inf), ties to the earlier setting; settings
+    of different values of a data or loss axis (`strata`) are ranked apart, as their scores are not comparable.
+    A setting is the sweep index of the first variant with its values (its seeds share it)."""
 
     factor: int
     finished: list[Finished] = field(default_factory=list)
+    strata: dict[int, int] = field(default_factory=dict)  # setting -> its values on the axes that change the problem
 
     def kept(self, step: int, models: list[tuple[int, float, bool]]) -> set[int]:
         """The settings that go on past rung `step`, given every model still in a group as (setting, signed
@@ -91,8 +93,14 @@ class Halving:
             if f.training_at(step):
                 competing.add(f.setting)
         means = {s: (math.inf if math.inf in v else sum(v) / len(v)) for s, v in by_setting.items()}
-        ranked = sorted(competing, key=lambda s: (means[s], s))
-        return set(ranked[: math.ceil(len(ranked) / self.factor)])
+        strata: dict[int, list[int]] = {}
+        for s in competing:
+            strata.setdefault(self.strata.get(s, 0), []).append(s)
+        kept: set[int] = set()
+        for members in strata.values():  # each dataset's (loss's) settings against each other, not against another's
+            ranked = sorted(members, key=lambda s: (means[s], s))
+            kept.update(ranked[: math.ceil(len(ranked) / self.factor)])
+        return kept
 
 
 def signed(value, metric: str) -> float:

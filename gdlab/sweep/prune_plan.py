@@ -98,6 +98,16 @@ def setting_of(plans) -> dict[int, int]:
     return {p.index: first.setdefault(setting_key(p.point), p.index) for p in plans}
 
 
+def strata_of(plans) -> dict[int, int]:
+    """Each setting's stratum: the values of its axes that change the problem (rank.changes_the_problem), so a
+    rung ranks a sweep over data.noise within each noise level. One stratum (0) without such axes."""
+    from gdlab.sweep.rank import changes_the_problem
+
+    setting, ids = setting_of(plans), {}
+    return {setting[p.index]: ids.setdefault(tuple(repr(v) for k, v in p.point.items() if changes_the_problem(k)), len(ids))
+            for p in plans}
+
+
 def job_pruning(prune: dict | None, plans, group, done: dict[int, dict]) -> dict | None:
     """What one group's run needs: the rungs, each model's setting and the variants of the sweep that ended before
     (a resume's finished ones, whose rung scores their summary.json kept)."""
@@ -106,14 +116,18 @@ def job_pruning(prune: dict | None, plans, group, done: dict[int, dict]) -> dict
     setting = setting_of(plans)
     keys = ("status", "steps", "pruned_at_step", "diverged_at_step", "rung_scores", prune["metric"])
     finished = [{"setting": setting[index], "summary": {k: s.get(k) for k in keys}} for index, s in done.items()]
-    return {**prune, "settings": [setting[p.index] for p in group], "finished": finished}
+    return {**prune, "settings": [setting[p.index] for p in group], "finished": finished, "strata": strata_of(plans)}
 
 
-def rungs_line(prune: dict) -> str:
-    """The dry run's line about the rungs."""
+def rungs_line(prune: dict, axes=()) -> str:
+    """The dry run's line about the rungs (`axes`: the sweep's)."""
+    from gdlab.sweep.rank import changes_the_problem
+
     steps = ", ".join(map(str, prune["rungs"]))
+    apart = [a for a in axes if changes_the_problem(a)]
+    within = f" within each value of {', '.join(apart)} (its scores are not comparable across them)" if apart else ""
     return (f"--prune halving: rungs at step {steps} (first {prune['first']}, factor {prune['factor']}); at each, the "
-            f"best 1/{prune['factor']} of the settings still training go on, by {prune['metric']} (mean over seeds)")
+            f"best 1/{prune['factor']} of the settings still training go on{within}, by {prune['metric']} (mean over seeds)")
 
 
 def resume_pruning(folder, groups: list, jobs: int, backend: str) -> dict | None:

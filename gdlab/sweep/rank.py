@@ -51,6 +51,13 @@ def setting_key(point: dict) -> tuple:
     return tuple(repr(v) for k, v in point.items() if k != "seed")
 
 
+def changes_the_problem(axis: str) -> bool:
+    """Whether an axis changes what the score measures (a key under `loss`: MSE against cross-entropy, label
+    smoothing) or the problem itself (under `data`: less noise is always easier), so that scores across its
+    values are not comparable."""
+    return axis.split(".")[0] in ("loss", "data")
+
+
 def _signed(value: float, metric: str) -> float:
     """The value to sort ascending by: an accuracy's negative, so the highest comes first."""
     return -value if higher_is_better(metric) else value

@@ -18,7 +18,7 @@ class RungGate:
     def __init__(self, prune: dict, groups: int, should_stop: Callable[[], bool] = lambda: False):
         self.metric, self.rungs = prune["metric"], list(prune["rungs"])
         finished = [Finished.from_summary(f["setting"], f["summary"], self.metric) for f in prune.get("finished", [])]
-        self.halving = Halving(prune["factor"], finished)
+        self.halving = Halving(prune["factor"], finished, dict(prune.get("strata", {})))
         self.should_stop = should_stop
         self.turn = threading.Lock()
         self.cond = threading.Condition()

@@ -172,3 +172,9 @@ def test_a_data_axis_is_pruned_within_each_of_its_values(tmp_path):
     assert set(t[t.status == "completed"]["data.noise"]) == {0.05, 0.5}
     together = pruned_by_hand(full, [3, 9], columns=("data.noise", "optimizer.lr"))
     assert {d for d, at in together.items() if at is None} != {d for d, at in expected.items() if at is None}
+
+
+def test_a_data_axis_alone_is_refused_as_nothing_to_stop(tmp_path):
+    one_error_line(invoke("sweep", config(tmp_path), "data.noise=0.05,0.5", "seed=0,1", "--runs", tmp_path / "runs",
+                          "--prune", "halving"), 2, "each value of data.noise apart", "each has one setting")
+    assert not (tmp_path / "runs").exists()

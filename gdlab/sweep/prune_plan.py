@@ -33,6 +33,14 @@ def plan_pruning(setup, mode: str, factor: int | None, first: int | None, jobs: 
     if len(set(setting_of(setup.plans).values())) < 2:
         raise GdlabError("--prune halving: this sweep has one setting (its seeds are judged together), so no rung "
                          "has anything to stop; sweep an axis besides seed, or drop --prune")
+    strata = strata_of(setup.plans)
+    if len(set(strata.values())) == len(strata):  # each value of a data/loss axis is ranked alone: one setting each
+        from gdlab.sweep.rank import changes_the_problem
+
+        apart = ", ".join(a for a in setup.axes if changes_the_problem(a))
+        raise GdlabError(f"--prune halving: a rung ranks the settings of each value of {apart} apart (their scores are "
+                         "not comparable), and each has one setting, so no rung has anything to stop; sweep another "
+                         "axis too (optimizer.lr), or drop --prune")
     from gdlab.sweep.rank import default_rank_by
 
     rank_by = rank_by or default_rank_by(p.cfg for p in setup.plans)  # the ranking's metric is the rungs' too

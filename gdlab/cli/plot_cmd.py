@@ -18,6 +18,13 @@ class XAxis(str, Enum):
     wall_s = "wall_s"
 
 
+class CurvesX(str, Enum):
+    """What `plot` draws a run's or a sweep's curves against (wall time differs between a sweep's batched variants)."""
+
+    step = "step"
+    epoch = "epoch"
+
+
 _OUTPUT_HELP = "Image file to write: .png, .svg or .pdf (written atomically)."
 _DPI = typer.Option(150, "--dpi", min=20, max=600, help="Resolution; the image is size-in-inches x DPI pixels.")
 _TITLE = typer.Option(None, "--title", help="Figure title (default: name, folder and status).")
@@ -62,6 +69,8 @@ def plot(
     smooth: float = _SMOOTH,
     slices: bool = typer.Option(False, "--slices", help="A sweep as slice panels, one per swept axis (a random "
                                 "search's default): each setting's score against that axis's value; slices.png."),
+    x: Optional[CurvesX] = typer.Option(None, "--x", help="The x axis of a run's or a sweep's curves: step (the "
+                                        "default) or epoch, the metrics.csv column, as compare draws it."),
 ) -> None:
     from gdlab.plotting.folders import resolve
     from gdlab.plotting.load import load_run, load_sweep
@@ -77,6 +86,9 @@ def plot(
         raise GdlabError(f"--smooth applies to a run's loss curve (and to compare), not to {what}")
     if slices and (boundary or kind != "sweep"):
         raise GdlabError(f"--slices draws a sweep folder, not {what}")
+    if x is not None and (boundary or kind == "lr-find"):  # an lr-find's x is the lr; a boundary's, a feature
+        raise GdlabError(f"--x {x.value} applies to a run's or a sweep's curves (step or epoch), not to {what}")
+    along = (x or CurvesX.step).value
     if boundary:
         _boundary(kind, folder, output, dpi, title, grid)
         return
@@ -88,7 +100,7 @@ def plot(
         if kind == "run":
             from gdlab.plotting.run_plot import plot_run
 
-            fig = plot_run(load_run(folder, warnings), title, smooth)
+            fig = plot_run(load_run(folder, warnings), title, smooth, along)
         elif kind == "lr-find":
             from gdlab.plotting.lrfind_data import load_lr_find
             from gdlab.plotting.lrfind_plot import plot_lr_find
@@ -99,7 +111,7 @@ def plot(
             from gdlab.plotting.sweep_plot import plot_sweep
 
             sweep = load_sweep(folder, warnings)
-            fig = (plot_search if slices or is_search(sweep) else plot_sweep)(sweep, warnings, title)
+            fig = (plot_search if slices or is_search(sweep) else plot_sweep)(sweep, warnings, title, along)
     finally:
         _warn(warnings)  # what was dropped matters most when the plot then fails
     _save(fig, target, dpi)

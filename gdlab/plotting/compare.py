@@ -10,13 +10,12 @@ from gdlab.errors import GdlabError
 from gdlab.plotting.colour_by import colour_runs, key_to_colour_by
 from gdlab.plotting.labels import curve_labels, left_out_lines
 from gdlab.plotting.load import RunData, diverged_step
-from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_positive, new_figure, step_axis
+from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_positive, new_figure
 from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.smooth import smooth_line
 from gdlab.plotting.value_ticks import colour_bar
+from gdlab.plotting.x_axis import X_AXES, check_x, label_x
 
-X_AXES = ("step", "epoch", "wall_s")
-X_LABELS = {"epoch": "epoch", "wall_s": "wall-clock time (s)"}  # what the axis is, in its units
 AXES_SIZE = (7.0, 4.3)  # inches of plotting area, whatever the legend needs
 INSIDE = (6, 32)  # up to this many curves with labels up to this long, the legend fits inside the axes
 STYLES = ("-", "--", ":", "-.")  # the colour cycle has ten colours: the next ten curves get dashes, and so on
@@ -85,8 +84,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     """Draw `metric` against `x` for every run; line gids are `compare:<i>` in input order, labels as in the legend.
     When labels leave differing config keys out, `details` receives lines that list them, for the terminal.
     `color_by` (a dotted config key) colours each curve by its run's value of it."""
-    if x not in X_AXES:
-        raise GdlabError(f"--x {x}: choose one of {', '.join(X_AXES)}")
+    check_x(x)
     if runs and not any(metric in run.metrics for run in runs):  # a typo: one line, not a warning per run
         columns = dict.fromkeys(c for run in runs for c in run.metrics.columns if c not in X_AXES)
         raise GdlabError(f"--metric {metric}: no metrics.csv here has that column; they have {', '.join(columns)}")
@@ -140,10 +138,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     grouped = many and colouring is not None  # the legend names colours, not curves: no label is shown
     if details is not None and not grouped:
         details.extend(left_out_lines([label for _, label, _, _ in drawn], [rest for _, _, rest, _ in drawn]))
-    if x == "step":
-        step_axis(ax)
-    else:
-        ax.set_xlabel(X_LABELS[x])
+    label_x(ax, x)
     ax.set_ylabel(metric)
     ax.grid(True, alpha=0.3)
     if colouring is not None and colouring.norm is not None:

@@ -14,6 +14,7 @@ from gdlab.errors import GdlabError
 from gdlab.files import file_in_the_way, umask_mode
 from gdlab.plotting.folders import path_error
 from gdlab.plotting.value_ticks import plain_log_labels
+from gdlab.plotting.x_axis import x_at_step
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
@@ -168,8 +169,8 @@ def top_edge(ax):
 def diverged_mark(ax, frame, x: str, step: int, xs, ys, color, gid: str):
     """The ✕ at the divergence step, at the height of the curve's last finite value up to that step (or the
     axes' top edge when it has none): not at the metric's last point, which a sparse val_loss logs steps earlier."""
-    at = frame[x][(frame["step"] <= step) & finite(frame[x])]
-    where = step if x == "step" else (at.iloc[-1] if len(at) else xs[-1])  # the x of that step's row
+    where = x_at_step(frame, x, step)
+    where = xs[-1] if where is None else where
     before = ys[xs <= where]
     style = dict(ls="none", marker="X", ms=9, color=color, gid=gid, label="_diverged")
     if len(before):
@@ -187,13 +188,3 @@ def note_if_empty(ax, drawn: list, text: str = "no finite values") -> bool:
     ax.set_yticks([])
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4", gid="no_finite")
     return True
-
-
-def step_axis(ax) -> None:
-    """Label an x axis of optimizer steps, with whole-number ticks: a run of 4 steps gets no tick at 2.5."""
-    from matplotlib.ticker import MaxNLocator
-
-    ax.set_xlabel("step")
-    # min_n_ticks=1: around one step (a run that ended at step 1) the default minimum of 2 ticks made the
-    # locator give up on whole numbers and tick 0.945, 0.96 ... 1.05
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))

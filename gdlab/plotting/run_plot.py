@@ -8,9 +8,10 @@ import pandas as pd
 
 from gdlab.plotting.load import RunData, diverged_step
 from gdlab.plotting.labels import figure_title
-from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, step_axis, top_edge
+from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, top_edge
 from gdlab.plotting.smooth import smooth_line
 from gdlab.plotting.stability import sharpness_edge
+from gdlab.plotting.x_axis import label_x, x_at_step, x_column
 
 
 def _curve(ax, frame: pd.DataFrame, column: str, x: str = "step", **style):
@@ -31,7 +32,7 @@ def _varies(series: pd.Series) -> bool:
     return len(values) > 1 and not np.allclose(values, values.iloc[0], rtol=1e-12, atol=0)
 
 
-def _edge(ax, frame: pd.DataFrame, config: dict):
+def _edge(ax, frame: pd.DataFrame, config: dict, x: str):
     """The sharpness past which this run's optimizer diverges on a quadratic, at each step's lr: 2/lr for GD,
     2(1+β)/lr for momentum and so on (stability.py); none for Adam or an unknown optimizer."""
     found = sharpness_edge(config.get("optimizer"), frame["lr"], config.get("scheduler")) if "lr" in frame else None
@@ -42,31 +43,33 @@ def _edge(ax, frame: pd.DataFrame, config: dict):
     values = values[np.isfinite(values)]
     if values.size and np.all(values == values[0]):  # one lr all run long: say where the edge is
         text = f"{text} = {values[0]:.3g}"
-    line = _curve(ax, pd.DataFrame({"step": frame["step"], "edge": edge}), "edge", color="k", ls="--", lw=1, label=text)
+    line = _curve(ax, pd.DataFrame({x: frame[x], "edge": edge}), "edge", x, color="k", ls="--", lw=1, label=text)
     if line is not None:
         line.set_gid("edge")
     return line
 
 
-def _restored_best(ax, frame: pd.DataFrame, summary: dict | None):
+def _restored_best(ax, frame: pd.DataFrame, summary: dict | None, x: str):
     """A star on the val loss where model.pt's weights come from (train.restore_best_weights): the curve runs
     on past it, to where early stopping or the last step ended the run, and the figure should not hide that."""
     step = (summary or {}).get("restored_best_from_step")
     if not isinstance(step, int) or isinstance(step, bool) or "val_loss" not in frame:
         return None
     at = frame["val_loss"][(frame["step"] == step) & finite(frame["val_loss"])]
-    if at.empty:
+    where = x_at_step(frame, x, step)
+    if at.empty or where is None:
         return None
-    (mark,) = ax.plot([step], [float(at.iloc[-1])], ls="none", marker="*", ms=13, color="C1", mec="k", zorder=5,
+    (mark,) = ax.plot([where], [float(at.iloc[-1])], ls="none", marker="*", ms=13, color="C1", mec="k", zorder=5,
                       gid="restored_best", label=f"model.pt: best val loss, step {step}")
     return mark
 
 
-def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
-    """Draw one run; lines carry gids (train_loss, val_loss, diverged, restored_best, lr, sharpness, edge) for tests.
-    `smooth` > 0 draws the moving average of the train loss and accuracy over their raw curves (gids
-    train_loss:raw, train_accuracy:raw)."""
+def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0, x: str = "step"):
+    """Draw one run against `x` (step or epoch, as compare draws it); lines carry gids (train_loss, val_loss,
+    diverged, restored_best, lr, sharpness, edge) for tests. `smooth` > 0 draws the moving average of the train
+    loss and accuracy over their raw curves (gids train_loss:raw, train_accuracy:raw)."""
     frame = run.metrics
+    x_column(frame, x, run.path)  # a metrics.csv without the column is one error, not an empty figure
     has_sharpness = "sharpness" in frame and bool(finite(frame["sharpness"]).any())
     has_lr_panel = "lr" in frame and bool(_varies(frame["lr"]))
     heights = [3.0] + [1.6] * has_sharpness + [1.0] * has_lr_panel
@@ -74,10 +77,10 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
     axes = fig.subplots(len(heights), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
     ax = axes[0]
 
-    train = _curve(ax, frame, "train_loss", color="C0", label="train loss")
+    train = _curve(ax, frame, "train_loss", x, color="C0", label="train loss")
     losses = [line for line in (
         smooth_line(ax, train, smooth, tell=True) if train is not None else None,  # a mini-batch loss is noisy; val is not
-        _curve(ax, frame, "val_loss", color="C1", label="val loss"),
+        _curve(ax, frame, "val_loss", x, color="C1", label="val loss"),
     ) if line is not None]
     log_if_positive(ax, [line.get_ydata() for line in losses])
     note_if_empty(ax, [line.get_ydata() for line in losses], "no finite loss")
@@ -88,7 +91,7 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
     if any(c in frame for c in ("train_accuracy", "val_accuracy")):
         twin = legend_ax = ax.twinx()
         for column, color in (("train_accuracy", "C2"), ("val_accuracy", "C3")):
-            line = _curve(twin, frame, column, color=color, ls="--", lw=1, label=column.replace("_", " "))
+            line = _curve(twin, frame, column, x, color=color, ls="--", lw=1, label=column.replace("_", " "))
             if line is not None and column == "train_accuracy":  # per batch too, as noisy as its loss
                 line = smooth_line(twin, line, smooth, tell=True)
             handles += [line] if line is not None else []
@@ -98,14 +101,16 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
     # where train.early_stop_patience ran out, or a sweep's --prune stopped the run at a rung
     for gid, ls, words in (("stopped_early", "--", "stopped early"), ("pruned", "-.", "pruned")):
         at = (run.summary or {}).get(f"{gid}_at_step")
-        if isinstance(at, int) and not isinstance(at, bool):
-            handles.append(ax.axvline(at, color="0.4", ls=ls, lw=1, gid=gid, label=f"{words} at step {at}"))
-    best = _restored_best(ax, frame, run.summary)
+        where = x_at_step(frame, x, at) if isinstance(at, int) and not isinstance(at, bool) else None
+        if where is not None:
+            handles.append(ax.axvline(where, color="0.4", ls=ls, lw=1, gid=gid, label=f"{words} at step {at}"))
+    best = _restored_best(ax, frame, run.summary, x)
     handles += [best] if best is not None else []
     step = diverged_step(frame, run.summary)
-    if step is not None:
-        ax.axvline(step, color="red", ls=":", lw=1, gid="diverged_line")
-        (mark,) = ax.plot([step], [1.0], ls="none", marker="X", ms=11, color="red", clip_on=False,
+    where = x_at_step(frame, x, step) if step is not None else None
+    if where is not None:  # (an epoch column of NaN up to that step, hand-edited, leaves nowhere to put it)
+        ax.axvline(where, color="red", ls=":", lw=1, gid="diverged_line")
+        (mark,) = ax.plot([where], [1.0], ls="none", marker="X", ms=11, color="red", clip_on=False,
                           transform=top_edge(ax), gid="diverged", label=f"diverged at step {step}")
         handles.append(mark)
     # On the twin axis when there is one: it is drawn last, so its lines would cover a legend on `ax`.
@@ -121,9 +126,9 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
     row = 1
     if has_sharpness:
         sharp = axes[row]
-        points = _curve(sharp, frame, "sharpness", color="C4", marker="o", ms=3, label="sharpness")
-        line = _edge(sharp, frame, run.config if isinstance(run.config, dict) else {})
-        shown = [x.get_ydata() for x in (points, line) if x is not None]
+        points = _curve(sharp, frame, "sharpness", x, color="C4", marker="o", ms=3, label="sharpness")
+        line = _edge(sharp, frame, run.config if isinstance(run.config, dict) else {}, x)
+        shown = [drawn.get_ydata() for drawn in (points, line) if drawn is not None]
         log_if_positive(sharp, shown, min_decades=1)  # the EoS config's 14 -> 35 reads better linearly
         sharp.set_ylabel("sharpness")
         sharp.legend(loc="best", fontsize="small")
@@ -131,11 +136,11 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0):
     if has_lr_panel:
         lr_ax = axes[row]
         # a schedule drops at a step, not over one
-        line = _curve(lr_ax, frame, "lr", color="C5", lw=1, drawstyle="steps-post")
+        line = _curve(lr_ax, frame, "lr", x, color="C5", lw=1, drawstyle="steps-post")
         log_if_positive(lr_ax, [line.get_ydata()])
         lr_ax.set_ylabel("lr")
 
-    step_axis(axes[-1])  # the panels share it
+    label_x(axes[-1], x)  # the panels share it
     figure_title(fig, title or _default_title(run, step))
     return fig
 

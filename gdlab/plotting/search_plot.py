@@ -4,6 +4,8 @@ since neighbours on one axis differ in the others."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +15,7 @@ from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.sensitivity import band_low
 from gdlab.plotting.value_ticks import colour_bar, label_swept_values
 from gdlab.plotting.sweep_plot import SEED, _colours, _curves, stored_rank_by
+from gdlab.plotting.x_axis import runs_with_x
 from gdlab.sweep.rank import aggregate_over_seeds, score_metric
 from gdlab.sweep.sampling import SAMPLER_LABELS
 
@@ -136,9 +139,9 @@ def _panels(sweep, draws: dict | None) -> dict[str, tuple[str, list[str] | None]
     return {k: ("", [str(v) for v in pd.unique(c)] if c.dtype == object else None) for k, c in columns.items()}
 
 
-def plot_search(sweep, warnings: list[str], title: str | None = None):
-    """Draw a random search (or, with --slices, any sweep): curves coloured by the first numeric axis, then a
-    slice panel per drawn (or swept) axis."""
+def plot_search(sweep, warnings: list[str], title: str | None = None, along: str = "step"):
+    """Draw a random search (or, with --slices, any sweep): curves against `along` (step or epoch) coloured by
+    the first numeric axis, then a slice panel per drawn (or swept) axis."""
     config = sweep.config or {}
     searched = is_search(sweep)
     draws = _panels(sweep, config["sampling"]["draws"] if searched else None)
@@ -163,7 +166,9 @@ def plot_search(sweep, warnings: list[str], title: str | None = None):
     fig = new_figure(max(8.0, 4.2 * len(drawn) + 1.4), 8.0)
     grid = fig.add_gridspec(2, len(drawn))
     top = fig.add_subplot(grid[0, :])
-    _, calm, marks = _curves(top, sweep, sweep.table, colour_by, group if group != colour_by else None, norm, cmap, None)
+    curves = replace(sweep, runs=runs_with_x(sweep.runs, along, warnings))
+    _, calm, marks = _curves(top, curves, sweep.table, colour_by, group if group != colour_by else None, norm, cmap,
+                             None, along)
     cap_rise(top, calm, marks)
     top.set_title("loss curves", fontsize="medium")
     if norm is not None:

@@ -4,17 +4,19 @@ the loss curves coloured by learning rate over the sensitivity panel."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from gdlab.plotting.load import SweepData, diverged_step
 from gdlab.plotting.labels import figure_title
-from gdlab.plotting.output import diverged_mark, finite, log_if_positive, new_figure, note_if_empty, step_axis
+from gdlab.plotting.output import diverged_mark, finite, log_if_positive, new_figure, note_if_empty
 from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.sensitivity import draw_sensitivity
 from gdlab.plotting.value_ticks import colour_bar, label_swept_values
 from gdlab.plotting.stability import edges_of, tick_edges_beyond
+from gdlab.plotting.x_axis import label_x, runs_with_x
 from gdlab.sweep.rank import RANKABLE
 
 LR, SEED, OPTIMIZER = "optimizer.lr", "seed", "optimizer.name"
@@ -58,10 +60,10 @@ def _colours(values: pd.Series):
 
 
 def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str | None, norm, cmap,
-            ticks: list[str] | None) -> tuple[list, list, list]:
-    """Draw each variant's train loss against step; gid `curve:<row>` ties a line to its sweep.csv row. Returns
-    the values drawn, those of the variants that did not diverge, and the ✕ of those that did, for cap_rise once
-    every facet of the row is drawn."""
+            ticks: list[str] | None, along: str = "step") -> tuple[list, list, list]:
+    """Draw each variant's train loss against `along` (the metrics.csv column step or epoch), coloured by the
+    swept `x`; gid `curve:<row>` ties a line to its sweep.csv row. Returns the values drawn, those of the
+    variants that did not diverge, and the ✕ of those that did, for cap_rise once every facet of the row is drawn."""
     from matplotlib.lines import Line2D
 
     styles = {v: STYLES[i % len(STYLES)] for i, v in enumerate(pd.unique(sweep.table[group].astype(str)))} if group else {}
@@ -71,7 +73,7 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
         if run is None:
             continue
         frame = run.metrics
-        mask = finite(frame["train_loss"])
+        mask = finite(frame["train_loss"]) & finite(frame[along])
         value = row[x] if x else math.nan
         if norm is not None and np.isfinite(value):
             color, label = cmap(norm(value)), None
@@ -79,18 +81,18 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
             color, label = f"C{int(value) % 10}", f"{x}={ticks[int(value)]}"
         else:
             color, label = f"C{position % 10}", None
-        (line,) = ax.plot(frame["step"][mask].to_numpy(), frame["train_loss"][mask].to_numpy(), lw=1.1, alpha=0.85,
+        (line,) = ax.plot(frame[along][mask].to_numpy(), frame["train_loss"][mask].to_numpy(), lw=1.1, alpha=0.85,
                           color=color, ls=styles.get(str(row[group]), "-") if group else "-", gid=f"curve:{index}",
                           label=label)
         drawn.append(line.get_ydata())
         step = diverged_step(frame, run.summary)
         if step is not None:  # the ✕ that `plot RUN` and `compare` draw: a rising curve alone does not say it
             xs, ys = line.get_xdata(), line.get_ydata()
-            marks.append(diverged_mark(ax, frame, "step", step, xs, ys, color, f"curve_diverged:{index}"))
+            marks.append(diverged_mark(ax, frame, along, step, xs, ys, color, f"curve_diverged:{index}"))
         else:
             calm.append(line.get_ydata())
     log_if_positive(ax, drawn)
-    step_axis(ax)
+    label_x(ax, along)
     # nothing finite (every variant diverged at step 1), or no curve read at all (their metrics.csv missing)
     if note_if_empty(ax, drawn, "no finite loss" if drawn else "no variant's metrics.csv could be read"):
         ax.set_xticks([])
@@ -119,8 +121,9 @@ def _colour_bar(fig, ax, norm, cmap, label: str):
     return colour_bar(fig, norm, cmap, label, cax=cax)
 
 
-def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
-    """Draw the sweep; the curves row is `fig.axes` top row, the sensitivity row below it."""
+def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None, along: str = "step"):
+    """Draw the sweep, its loss curves against `along` (step or epoch); the curves row is `fig.axes` top row,
+    the sensitivity row below it."""
     table = sweep.table
     x, group, facet_keys = roles(table, sweep.axes)
     table = table.copy()
@@ -141,6 +144,7 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
         facets = facets[:MAX_FACETS]
 
     norm, cmap = _colours(table[x]) if x and ticks is None else (None, None)
+    curves = replace(sweep, runs=runs_with_x(sweep.runs, along, warnings))  # the variants drawn against `along`
     rows = 1 if x is None else 2  # with no axis (a sweep of one) there is nothing to plot the loss against
     fig = new_figure(4.8 * len(facets) + 1.4, 4.4 * rows - 0.8 * (rows - 1))
     # Each row plots one quantity in every facet (train loss above, final losses below): one y axis, so that
@@ -151,7 +155,7 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None):
     for column, (key, facet) in enumerate(facets):
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{k}={v}" for k, v in zip(facet_keys, key))
-        values, facet_calm, facet_marks = _curves(grid[0, column], sweep, facet, x, group, norm, cmap, ticks)
+        values, facet_calm, facet_marks = _curves(grid[0, column], curves, facet, x, group, norm, cmap, ticks, along)
         drawn[0], calm, marks = drawn[0] + values, calm + facet_calm, marks + facet_marks
         grid[0, column].set_title(label or "loss curves", fontsize="medium")
         if x is None:

@@ -1,0 +1,65 @@
+"""The x axis of a run's curves, as `compare --x` and `plot --x` draw it: a metrics.csv column (step, epoch or
+wall_s), and where a step (a divergence, an early stop) sits on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gdlab.errors import GdlabError
+
+X_AXES = ("step", "epoch", "wall_s")
+X_LABELS = {"epoch": "epoch", "wall_s": "wall-clock time (s)"}  # what the axis is, in its units
+
+
+def step_axis(ax) -> None:
+    """Label an x axis of optimizer steps, with whole-number ticks: a run of 4 steps gets no tick at 2.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("step")
+    # min_n_ticks=1: around one step (a run that ended at step 1) the default minimum of 2 ticks made the
+    # locator give up on whole numbers and tick 0.945, 0.96 ... 1.05
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
+def label_x(ax, x: str) -> None:
+    """Name the x axis in its units; steps get whole-number ticks, epochs (a third of one per step) do not."""
+    if x == "step":
+        step_axis(ax)
+    else:
+        ax.set_xlabel(X_LABELS[x])
+
+
+def check_x(x: str) -> None:
+    """Refuse an x axis that is no metrics.csv column a run's curves are drawn against."""
+    if x not in X_AXES:
+        raise GdlabError(f"--x {x}: choose one of {', '.join(X_AXES)}")
+
+
+def x_column(frame: pd.DataFrame, x: str, path: Path) -> pd.Series:
+    """The values of `x` in one run's metrics.csv (`path`): the epoch column is step / steps per epoch as the
+    run wrote it, so every figure converts steps the same way. A file without the column is one error."""
+    check_x(x)
+    if x not in frame:
+        raise GdlabError(f"{Path(path) / 'metrics.csv'}: no {x} column to draw against; use --x step")
+    return frame[x]
+
+
+def x_at_step(frame: pd.DataFrame, x: str, step: int) -> float | None:
+    """Where `step` sits on the `x` axis: the step itself, or the `x` of the last row at or before it with one
+    (a val_loss logged steps earlier must not move it); None when no row has one."""
+    if x == "step":
+        return step
+    at = frame[x][(frame["step"] <= step) & np.isfinite(frame[x].to_numpy(dtype=float))]
+    return float(at.iloc[-1]) if len(at) else None
+
+
+def runs_with_x(runs: dict, x: str, warnings: list[str]) -> dict:
+    """The runs (a sweep's, by table row) whose metrics.csv has the `x` column; each one without it is a
+    warning and its curve is left out, as compare leaves it out."""
+    check_x(x)
+    lacking = {i for i, run in runs.items() if x not in run.metrics}
+    warnings.extend(f"{Path(runs[i].path) / 'metrics.csv'}: no {x} column; its curve is left out" for i in sorted(lacking))
+    return {i: run for i, run in runs.items() if i not in lacking}

@@ -1,0 +1,99 @@
+"""`gdlab plot --x epoch`: a run's and a sweep's curves against epochs, at the x compare gives them, and a
+one-line refusal where the x axis is no step (an lr-find's lr, a boundary's features)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.helpers import TINY, invoke, one_error_line
+from tests.test_plot import line, make_run
+from tests.test_plot_fixes_b import compare_of, diverged_run
+from tests.test_plot_more import make_lrfind
+
+# 72 training rows (96 x 0.75): batches of 24 are 3 steps per epoch, of 36 two
+CONFIG = {**TINY, "train": {"steps": 12, "batch_size": 24, "eval_every": 4, "device": "cpu"}}
+
+
+def steps_per_epoch(run) -> float:
+    """From summary.json, not metrics.csv: its steps over its epochs."""
+    summary = json.loads((run / "summary.json").read_text())
+    return summary["steps"] / summary["epochs"]
+
+
+def test_a_trained_runs_curves_are_drawn_at_step_over_steps_per_epoch(tmp_path):
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(CONFIG))
+    assert invoke("train", tmp_path / "c.yaml", "--run-dir", tmp_path / "run", "-q").exit_code == 0
+    run = tmp_path / "run"
+    per_epoch = steps_per_epoch(run)
+    assert per_epoch == math.ceil(72 / 24)  # the config's batches agree
+    result = invoke("plot", run, "--x", "epoch", "-o", tmp_path / "e.png")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "e.png").stat().st_size > 0
+    from gdlab.plotting.load import load_run
+    from gdlab.plotting.run_plot import plot_run
+
+    fig = plot_run(load_run(run, []), x="epoch")
+    np.testing.assert_allclose(line(fig, "train_loss").get_xdata(), np.arange(1, 13) / per_epoch, rtol=1e-6)
+    np.testing.assert_allclose(line(fig, "val_loss").get_xdata(), np.array([4, 8, 12]) / per_epoch, rtol=1e-6)
+    assert [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()] == ["epoch"]  # the panels share it
+    # what compare draws for the same run and --x
+    np.testing.assert_allclose(line(compare_of([run], "train_loss", "epoch"), "compare:0").get_xdata(),
+                               line(fig, "train_loss").get_xdata())
+
+
+def test_a_sweeps_curves_are_each_at_their_own_variants_epochs(tmp_path):
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(CONFIG))
+    done = invoke("sweep", tmp_path / "c.yaml", "train.batch_size=24,36", "--run-dir", tmp_path / "sw", "-q")
+    assert done.exit_code == 0, done.stderr
+    sweep = tmp_path / "sw"
+    result = invoke("plot", sweep, "--x", "epoch", "-o", tmp_path / "s.png")
+    assert result.exit_code == 0, result.stderr
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.sweep_plot import plot_sweep
+
+    fig = plot_sweep(load_sweep(sweep, []), [], along="epoch")
+    rows = [ln.strip().split(",") for ln in (sweep / "sweep.csv").read_text().splitlines()]
+    header = rows[0]
+    per_epoch = {}
+    for i, cells in enumerate(rows[1:]):
+        per_epoch[i] = steps_per_epoch(sweep / cells[header.index("run_dir")])
+    assert sorted(per_epoch.values()) == [2, 3]
+    for i, spe in per_epoch.items():
+        np.testing.assert_allclose(line(fig, f"curve:{i}").get_xdata(), np.arange(1, 13) / spe, rtol=1e-6)
+    assert fig.axes[0].get_xlabel() == "epoch"
+
+
+def test_the_divergence_line_sits_at_its_steps_epoch(tmp_path):
+    run = diverged_run(tmp_path / "d", at=7)  # epoch = step / 10 in its metrics.csv
+    from gdlab.plotting.load import load_run
+    from gdlab.plotting.run_plot import plot_run
+
+    fig = plot_run(load_run(run, []), x="epoch")
+    assert list(line(fig, "diverged_line").get_xdata()) == [0.7, 0.7]
+    assert list(line(fig, "diverged").get_xdata()) == [0.7]
+
+
+@pytest.mark.parametrize("x", ["epoch", "step"])
+def test_x_on_an_lrfind_folder_is_one_line_exit_2_and_writes_nothing(tmp_path, x):
+    folder = make_lrfind(tmp_path / "lrf")
+    one_error_line(invoke("plot", folder, "--x", x), 2, f"--x {x}", "an lr-find folder")
+    assert not (folder / "lr_find.png").exists()
+
+
+def test_x_with_boundary_is_one_line_exit_2(tmp_path):
+    run = make_run(tmp_path / "r")
+    one_error_line(invoke("plot", run, "--boundary", "--x", "epoch"), 2, "--x epoch", "--boundary")
+    assert not (run / "boundary.png").exists()
+
+
+def test_a_run_without_an_epoch_column_is_one_line_exit_2(tmp_path):
+    rows = [f"{s},0.1,{1 / s}" for s in range(1, 5)]
+    run = make_run(tmp_path / "r", text="step,lr,train_loss\n" + "\n".join(rows) + "\n")
+    one_error_line(invoke("plot", run, "--x", "epoch"), 2, str(run / "metrics.csv"), "no epoch column")
+    assert not (run / "loss.png").exists()
+    assert invoke("plot", run).exit_code == 0  # against steps it draws as before

@@ -14,7 +14,7 @@ from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_p
 from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.smooth import smooth_line
 from gdlab.plotting.value_ticks import colour_bar
-from gdlab.plotting.x_axis import X_AXES, check_x, label_x
+from gdlab.plotting.x_axis import X_AXES, check_x, curve_points, label_x
 
 AXES_SIZE = (7.0, 4.3)  # inches of plotting area, whatever the legend needs
 INSIDE = (6, 32)  # up to this many curves with labels up to this long, the legend fits inside the axes
@@ -75,6 +75,7 @@ def _y_scale(ax, metric: str, values) -> None:
         log_if_positive(ax, values, min_decades=1 if metric == "sharpness" else 0)
         return
     data = np.concatenate([np.asarray(v, dtype=float) for v in values])
+    data = data[np.isfinite(data)]  # a curve's gaps are NaN
     ax.set_yscale("linear")
     ax.set_ylim(min(0.0, float(data.min())), max(1.02, float(data.max())))  # a hand-edited 1.5 stays in sight
 
@@ -105,7 +106,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     drawn, shades = [], {}  # shades: how many curves drew each colour so far
     for n, ((i, run, mask), label, rest) in enumerate(zip(kept, labels, hidden)):
         frame = run.metrics
-        xs, ys = frame[x][mask].to_numpy(), frame[metric][mask].to_numpy()
+        xs, ys = curve_points(frame, metric, x)  # NaN where the metric was NaN/inf mid-run: a gap, not a bridge
         step = diverged_step(frame, run.summary)
         shown_as = label if step is None else f"{label}; diverged at step {step}"
         status = (run.summary or {}).get("status")

@@ -171,7 +171,7 @@ def diverged_mark(ax, frame, x: str, step: int, xs, ys, color, gid: str):
     axes' top edge when it has none): not at the metric's last point, which a sparse val_loss logs steps earlier."""
     where = x_at_step(frame, x, step)
     where = xs[-1] if where is None else where
-    before = ys[xs <= where]
+    before = ys[(xs <= where) & finite(ys)]  # (a gap's NaN is no height)
     style = dict(ls="none", marker="X", ms=9, color=color, gid=gid, label="_diverged")
     if len(before):
         (mark,) = ax.plot([where], [before[-1]], **style)

@@ -39,15 +39,23 @@ class NoRowsYet(GdlabError):
 
 
 MAX_STEP = 2**53  # floats count whole numbers exactly up to here; int64 would wrap 1e300 to a negative step
+GAPS = "gaps"  # a metrics frame's attrs key: {column: index labels of the rows whose cell was written NaN/inf}
+
+
+def gap_rows(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A boolean mask of the rows where metrics.csv wrote `column` as NaN or inf before its last row: a break in
+    its curve, unlike an empty cell (a value not logged at that step)."""
+    return frame.index.isin(frame.attrs.get(GAPS, {}).get(column, []))
 
 
 def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Read metrics.csv into a float DataFrame (int `step`), one row per trusted line, plus warnings."""
+    """Read metrics.csv into a float DataFrame (int `step`), one row per trusted line, plus warnings; the cells
+    written NaN/inf before the last row are listed in its attrs (gap_rows)."""
     header, rows, warnings = read_rows(path, METRICS_REQUIRED, "a gdlab metrics.csv")
     values: list[list[float]] = []
     unparsable: list[int] = []
     bad_step: list[int] = []
-    nonfinite: dict[str, list[int]] = {}
+    nonfinite: dict[str, list[tuple[int, int, int]]] = {}  # column: (line, row, step) of each NaN/inf cell
     step_at = header.index("step")
     last_line = rows[-1][0] if rows else None
     for line, cells in rows:
@@ -64,7 +72,7 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
         if line != last_line:
             for name, cell, number in zip(header, cells, numbers):
                 if cell and not math.isfinite(number):
-                    nonfinite.setdefault(name, []).append(line)
+                    nonfinite.setdefault(name, []).append((line, len(values), int(step)))
         values.append(numbers)
     if unparsable:
         warnings.append(f"{path}: skipped {len(unparsable)} row(s) with a non-number cell "
@@ -72,9 +80,10 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
     if bad_step:
         warnings.append(f"{path}: skipped {len(bad_step)} row(s) whose step is not a whole number "
                         f"from 0 to 2**53 (line {describe_lines(bad_step)})")
-    for name, lines in nonfinite.items():
-        warnings.append(f"{path}: column {name} is NaN/inf before the last row (line {describe_lines(lines)}); "
-                        "those points are not drawn")
+    for name, cells in nonfinite.items():  # the step says where to look on the figure, the line where in the file
+        lines, steps = [line for line, _, _ in cells], [step for _, _, step in cells]
+        warnings.append(f"{path}: column {name} is NaN/inf before the last row (line {describe_lines(lines)}, "
+                        f"step {describe_lines(steps)}); drawn as a gap in its curve")
     if not values:  # say why: the skipped rows' warnings are the reason
         why = "; ".join(w.removeprefix(f"{path}: ") for w in warnings if w.startswith(f"{path}: skipped"))
         if not why and not rows:
@@ -83,6 +92,7 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
 
     frame = pd.DataFrame(np.array(values, dtype=float), columns=header)
     frame["step"] = frame["step"].astype("int64")
+    frame.attrs[GAPS] = {name: [row for _, row, _ in cells] for name, cells in nonfinite.items()}
     backwards = int((frame["step"].diff() <= 0).sum())
     if backwards:
         warnings.append(f"{path}: step goes backwards or repeats {backwards} time(s); was the file written by two runs?")

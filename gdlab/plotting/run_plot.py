@@ -11,19 +11,20 @@ from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, top_edge
 from gdlab.plotting.smooth import smooth_line
 from gdlab.plotting.stability import sharpness_edge
-from gdlab.plotting.x_axis import label_x, x_at_step, x_column
+from gdlab.plotting.x_axis import curve_points, label_x, x_at_step, x_column
 
 
 def _curve(ax, frame: pd.DataFrame, column: str, x: str = "step", **style):
-    """Plot the finite points of one column; val_* and sharpness are logged only every few steps."""
+    """Plot the finite points of one column, with a gap where it was NaN/inf mid-run; val_* and sharpness are
+    logged only every few steps."""
     if column not in frame:
         return None
-    mask = finite(frame[column]) & finite(frame[x])
-    if not mask.any():
+    xs, ys = curve_points(frame, column, x)
+    if not finite(ys).any():
         return None
-    if mask.sum() <= len(frame) // 2:
+    if finite(ys).sum() <= len(frame) // 2:
         style.setdefault("marker", ".")  # sparse points: show where the evaluations actually are
-    (line,) = ax.plot(frame[x][mask].to_numpy(), frame[column][mask].to_numpy(), gid=column, **style)
+    (line,) = ax.plot(xs, ys, gid=column, **style)
     return line
 
 

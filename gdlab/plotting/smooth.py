@@ -7,11 +7,15 @@ import numpy as np
 
 
 def ema(values, weight: float) -> np.ndarray:
-    """s_t = w·s_{t-1} + (1-w)·x_t divided by 1 - w^t, so the start is not pulled toward 0. weight 0: the values."""
+    """s_t = w·s_{t-1} + (1-w)·x_t divided by 1 - w^t, so the start is not pulled toward 0. weight 0: the values.
+    A NaN (a gap in the curve) stays a gap and is skipped: averaged in, it made every later value NaN."""
     values = np.asarray(values, dtype=float)
     out = np.empty_like(values)
     s, scale = 0.0, 1.0
     for i, x in enumerate(values):
+        if np.isnan(x):
+            out[i] = x
+            continue
         s = weight * s + (1 - weight) * x
         scale *= weight
         out[i] = s / (1 - scale) if scale < 1 else x

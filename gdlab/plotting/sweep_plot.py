@@ -16,7 +16,7 @@ from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.sensitivity import draw_sensitivity
 from gdlab.plotting.value_ticks import colour_bar, label_swept_values
 from gdlab.plotting.stability import edges_of, tick_edges_beyond
-from gdlab.plotting.x_axis import label_x, runs_with_x
+from gdlab.plotting.x_axis import curve_points, label_x, runs_with_x
 from gdlab.sweep.rank import RANKABLE
 
 LR, SEED, OPTIMIZER = "optimizer.lr", "seed", "optimizer.name"
@@ -73,7 +73,7 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
         if run is None:
             continue
         frame = run.metrics
-        mask = finite(frame["train_loss"]) & finite(frame[along])
+        xs, ys = curve_points(frame, "train_loss", along)  # NaN where it was NaN/inf mid-run: a gap in the line
         value = row[x] if x else math.nan
         if norm is not None and np.isfinite(value):
             color, label = cmap(norm(value)), None
@@ -81,13 +81,12 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
             color, label = f"C{int(value) % 10}", f"{x}={ticks[int(value)]}"
         else:
             color, label = f"C{position % 10}", None
-        (line,) = ax.plot(frame[along][mask].to_numpy(), frame["train_loss"][mask].to_numpy(), lw=1.1, alpha=0.85,
+        (line,) = ax.plot(xs, ys, lw=1.1, alpha=0.85,
                           color=color, ls=styles.get(str(row[group]), "-") if group else "-", gid=f"curve:{index}",
                           label=label)
         drawn.append(line.get_ydata())
         step = diverged_step(frame, run.summary)
         if step is not None:  # the ✕ that `plot RUN` and `compare` draw: a rising curve alone does not say it
-            xs, ys = line.get_xdata(), line.get_ydata()
             marks.append(diverged_mark(ax, frame, along, step, xs, ys, color, f"curve_diverged:{index}"))
         else:
             calm.append(line.get_ydata())

@@ -1,5 +1,5 @@
 """The x axis of a run's curves, as `compare --x` and `plot --x` draw it: a metrics.csv column (step, epoch or
-wall_s), and where a step (a divergence, an early stop) sits on it."""
+wall_s), where a step (a divergence, an early stop) sits on it, and the points a column's curve is drawn through."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.errors import GdlabError
+from gdlab.plotting.readers import gap_rows
 
 X_AXES = ("step", "epoch", "wall_s")
 X_LABELS = {"epoch": "epoch", "wall_s": "wall-clock time (s)"}  # what the axis is, in its units
@@ -63,3 +64,12 @@ def runs_with_x(runs: dict, x: str, warnings: list[str]) -> dict:
     lacking = {i for i, run in runs.items() if x not in run.metrics}
     warnings.extend(f"{Path(runs[i].path) / 'metrics.csv'}: no {x} column; its curve is left out" for i in sorted(lacking))
     return {i: run for i, run in runs.items() if i not in lacking}
+
+
+def curve_points(frame: pd.DataFrame, column: str, x: str) -> tuple[np.ndarray, np.ndarray]:
+    """The (x, y) points of one column's curve: its finite values, and NaN where metrics.csv wrote NaN or inf
+    mid-run, where matplotlib then leaves a gap (a straight line bridging it drew values never logged). Rows
+    not logged (empty cells, as a sparse val_loss has) and rows without an x are left out."""
+    ys = frame[column].to_numpy(dtype=float)
+    keep = (np.isfinite(ys) | gap_rows(frame, column)) & np.isfinite(frame[x].to_numpy(dtype=float))
+    return frame[x].to_numpy()[keep], np.where(np.isfinite(ys), ys, np.nan)[keep]

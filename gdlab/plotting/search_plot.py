@@ -14,7 +14,8 @@ from gdlab.plotting.output import log_if_positive, new_figure, note_if_empty, to
 from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.sensitivity import band_low
 from gdlab.plotting.value_ticks import colour_bar, label_swept_values
-from gdlab.plotting.sweep_plot import SEED, _colours, _curves, stored_rank_by
+from gdlab.plotting.sweep_looks import SweepLooks, sweep_looks
+from gdlab.plotting.sweep_plot import SEED, _curves, stored_rank_by
 from gdlab.plotting.x_axis import runs_with_x
 from gdlab.sweep.rank import aggregate_over_seeds, score_metric
 from gdlab.sweep.sampling import SAMPLER_LABELS
@@ -26,7 +27,7 @@ def _rows(table: pd.DataFrame) -> list[dict]:
 
 
 def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group: str | None, metric: str,
-           label: str) -> None:
+           label: str, looks: SweepLooks) -> None:
     """One drawn (or swept) axis: a point per setting (hollow where some seeds did not finish), ✕ on the top
     edge for one with no finite score that diverged, the best starred (by the ranking's rule). `choices`: a
     text axis's values in order (None: a number axis); `text`: the distribution searched (""  for a grid)."""
@@ -34,12 +35,11 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
     # the values in the order written, then any the table has beyond them (a hand-edited sweep.yaml)
     names = list(dict.fromkeys(list(choices or []) + [str(a.point[key]) for a in aggs])) if categorical else []
     position = (lambda v: float(names.index(str(v)))) if categorical else float
-    colours = {g: f"C{i % 10}" for i, g in enumerate(dict.fromkeys(str(a.point[group]) for a in aggs))} if group else {}
     drawn, named, xs = [], set(), []
     for a in aggs:
         if a.point[key] is None:  # a grid's null (a full batch): no place on this axis; the curves show it
             continue
-        colour = colours.get(str(a.point[group]), "C0") if group else "C0"
+        colour = looks.colour(a.point[group]) if group else "C0"  # as the loss curves colour it, not by rank
         entry = f"{group}={a.point[group]}" if group and str(a.point[group]) not in named else None
         x = position(a.point[key])
         xs.append(x)
@@ -162,20 +162,20 @@ def plot_search(sweep, warnings: list[str], title: str | None = None, along: str
     if len(others) > 1:
         warnings.append(f"{sweep.path}: colours follow {group} only; {', '.join(others[1:])} also vary")
     colour_by = numeric[0] if numeric else None
-    norm, cmap = _colours(sweep.table[colour_by]) if colour_by else (None, None)
+    looks = sweep_looks(sweep.table, colour_by, group)
     fig = new_figure(max(8.0, 4.2 * len(drawn) + 1.4), 8.0)
     grid = fig.add_gridspec(2, len(drawn))
     top = fig.add_subplot(grid[0, :])
     curves = replace(sweep, runs=runs_with_x(sweep.runs, along, warnings))
-    _, calm, marks = _curves(top, curves, sweep.table, colour_by, group if group != colour_by else None, norm, cmap,
-                             None, along)
+    _, calm, marks = _curves(top, curves, sweep.table, colour_by, group, looks, None, along)
     cap_rise(top, calm, marks)
     top.set_title("loss curves", fontsize="medium")
-    if norm is not None:
-        colour_bar(fig, norm, cmap, colour_by, ax=top)
+    if looks.norm is not None:
+        colour_bar(fig, looks.norm, looks.bar_cmap(), colour_by, ax=top)
     for i, key in enumerate(drawn):
         text, choices = draws[key]
-        _slice(fig.add_subplot(grid[1, i]), aggs, key, text, choices, group, metric, f"{key} ~ {text}" if searched else key)
+        _slice(fig.add_subplot(grid[1, i]), aggs, key, text, choices, group, metric, f"{key} ~ {text}" if searched else key,
+               looks)
     name = config.get("name") or sweep.path.parent.name
     sampler = SAMPLER_LABELS.get(config["sampling"].get("sampler") or "random", "random") if searched else ""
     kind = f"{sampler} search, {config['sampling'].get('samples')} draws" if searched else "slices"

@@ -12,6 +12,7 @@ import pandas as pd
 from gdlab.plotting.output import finite, log_if_positive, note_if_empty, top_edge
 from gdlab.plotting.seed_counts import Partial, draw_seed_counts
 from gdlab.plotting.stability import draw_edge
+from gdlab.plotting.sweep_looks import SweepLooks
 from gdlab.sweep.rank import best_over_seeds, higher_is_better
 
 LR = "optimizer.lr"
@@ -45,9 +46,12 @@ def _short(key: str) -> str:
 
 
 def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warnings: list[str],
-                     categories: list[str] | None = None, rank_by: str | None = None) -> list[np.ndarray]:
+                     categories: list[str] | None = None, rank_by: str | None = None,
+                     looks: SweepLooks | None = None) -> list[np.ndarray]:
     """Draw one facet's sensitivity curves (returned: the means drawn); `x` holds numbers, or codes into `categories`.
     The star marks the best setting by `rank_by` (the sweep's --rank-by) when given, else by the loss drawn.
+    A group's colour and dash are those `looks` gives it in the loss curves too; its final train loss is then
+    told from its best val loss by a thinner line and its marker, not by a dash.
 
     Lines have gids `sensitivity:<group>:<column>`, `partial:<group>:<column>`, `diverged:<group>`, `best:<group>`
     and `stability_edge` (`stability_edge:<group>` with groups); k/n texts `seeds:<group>:<columns>` (seed_counts.py).
@@ -69,7 +73,8 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
     marked = {"diverged": False, "pruned": False, "partial": False, "band": False, "crossed": 0, "sunk": 0}  # legend entries drawn once, not per group
     partials: list[Partial] = []  # hollow points, labelled once all groups are drawn (their texts share space)
     for k, (name, sub) in enumerate(groups):
-        color = f"C{k % 10}"
+        # in sweep.csv's order, not this facet's: a facet without a group's first rows kept its colour
+        color = looks.colour(name) if looks is not None and group else f"C{k % 10}"
         prefix = f"{name}: " if group else ""
         ran = sub.groupby(x).size()  # how many variants (seeds) each setting ran, whatever became of them
         best, drawn = None, {}
@@ -82,9 +87,12 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             stats = rows.groupby(x)[column].agg(["mean", "std", "count", "min"]).sort_index()
             stats["ran"] = ran.reindex(stats.index).to_numpy()
             # Categories have no order between them, so their points are not joined.
+            grouped = looks is not None and group is not None
+            dashed = looks.dash(name) if grouped else style  # the dash is the group's, as in the loss curves
+            width = 0.8 if grouped and column == "final_train_loss" else 1.5
             partials += [Partial(name, color, column, *point) for point in _mean_line(
-                ax, stats, color, "none" if categories else style, "o" if style == "-" else "s",
-                prefix + text, f"{name}:{column}", marked)]
+                ax, stats, color, "none" if categories else dashed, "o" if style == "-" else "s",
+                prefix + text, f"{name}:{column}", marked, width)]
             plotted.append(stats["mean"].to_numpy())
             best = drawn[column] = stats  # val loss, when present, wins
         if best is not None and x != "seed":  # a best seed is luck, not a setting to pick
@@ -111,12 +119,12 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
 
 
 def _mean_line(ax, stats: pd.DataFrame, color: str, style: str, marker: str, label: str, gid: str,
-               marked: dict) -> list[tuple[float, float, int, int]]:
+               marked: dict, width: float = 1.5) -> list[tuple[float, float, int, int]]:
     """The mean over seeds with its ± std band; a mean over fewer seeds than its setting ran (the others
     diverged or failed) is hollow, so a survivors-only mean does not pass for a full one. Returns the hollow
     points (x, y, k, n), whose k/n texts seed_counts.py draws."""
     xs, mean = stats.index.to_numpy(dtype=float), stats["mean"].to_numpy()
-    ax.plot(xs, mean, ls=style, marker=marker, ms=4, color=color, label=label, gid=f"sensitivity:{gid}")
+    ax.plot(xs, mean, ls=style, lw=width, marker=marker, ms=4, color=color, label=label, gid=f"sensitivity:{gid}")
     if (stats["count"] > 1).any():
         spread = stats["std"].fillna(0.0).to_numpy()
         # named once: a shaded band the legend does not explain reads as anything (a min-max? a CI?)

@@ -1,5 +1,6 @@
 """A sweep's figure: per facet (one per combination of the axes that are not lr, seed or optimizer),
-the loss curves coloured by learning rate over the sensitivity panel."""
+the loss curves coloured by learning rate over the sensitivity panel; each optimizer one colour and dash in both
+(sweep_looks.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.sensitivity import draw_sensitivity
 from gdlab.plotting.value_ticks import colour_bar, label_swept_values
 from gdlab.plotting.stability import edges_of, tick_edges_beyond
+from gdlab.plotting.sweep_looks import SweepLooks, sweep_looks
 from gdlab.plotting.x_axis import curve_points, label_x, runs_with_x
 from gdlab.sweep.rank import RANKABLE
 
 LR, SEED, OPTIMIZER = "optimizer.lr", "seed", "optimizer.name"
 MAX_FACETS = 6
-STYLES = ("-", "--", ":", "-.")
 
 
 def stored_rank_by(sweep_yaml: dict) -> str | None:
@@ -45,28 +46,14 @@ def _fmt(value) -> str:
     return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
-def _colours(values: pd.Series):
-    """A norm and colormap over the x values: log when all positive (learning rates span decades)."""
-    from matplotlib import colormaps
-    from matplotlib.colors import LogNorm, Normalize
-
-    data = values[finite(values)].to_numpy(dtype=float)
-    if data.size == 0:
-        return None, None
-    low, high = float(data.min()), float(data.max())
-    if (data > 0).all():
-        return LogNorm(low / 2, high * 2) if low == high else LogNorm(low, high), colormaps["viridis"]
-    return Normalize(low - 1, high + 1) if low == high else Normalize(low, high), colormaps["viridis"]
-
-
-def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str | None, norm, cmap,
+def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str | None, looks: SweepLooks,
             ticks: list[str] | None, along: str = "step") -> tuple[list, list, list]:
     """Draw each variant's train loss against `along` (the metrics.csv column step or epoch), coloured by the
-    swept `x`; gid `curve:<row>` ties a line to its sweep.csv row. Returns the values drawn, those of the
-    variants that did not diverge, and the ✕ of those that did, for cap_rise once every facet of the row is drawn."""
+    swept `x` and dashed by its `group` as `looks` says; gid `curve:<row>` ties a line to its sweep.csv row.
+    Returns the values drawn, those of the variants that did not diverge, and the ✕ of those that did, for
+    cap_rise once every facet of the row is drawn."""
     from matplotlib.lines import Line2D
 
-    styles = {v: STYLES[i % len(STYLES)] for i, v in enumerate(pd.unique(sweep.table[group].astype(str)))} if group else {}
     drawn, calm, marks = [], [], []
     for position, (index, row) in enumerate(facet.iterrows()):
         run = sweep.runs.get(index)
@@ -74,15 +61,16 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
             continue
         frame = run.metrics
         xs, ys = curve_points(frame, "train_loss", along)  # NaN where it was NaN/inf mid-run: a gap in the line
-        value = row[x] if x else math.nan
-        if norm is not None and np.isfinite(value):
-            color, label = cmap(norm(value)), None
-        elif ticks is not None and np.isfinite(value):  # a text axis: one colour per category, named in the legend
-            color, label = f"C{int(value) % 10}", f"{x}={ticks[int(value)]}"
+        value, name = row[x] if x else math.nan, row[group] if group else None
+        # a text axis's categories are named in the legend
+        label = f"{x}={ticks[int(value)]}" if ticks is not None and np.isfinite(value) else None
+        if looks.norm is not None and np.isfinite(value):
+            color = looks.shade(value, name)
+        elif label is not None:  # ungrouped, a category's own colour
+            color = f"C{int(value) % 10}"
         else:
-            color, label = f"C{position % 10}", None
-        (line,) = ax.plot(xs, ys, lw=1.1, alpha=0.85,
-                          color=color, ls=styles.get(str(row[group]), "-") if group else "-", gid=f"curve:{index}",
+            color = looks.colour(name) if group else f"C{position % 10}"
+        (line,) = ax.plot(xs, ys, lw=1.1, alpha=0.85, color=color, ls=looks.dash(name), gid=f"curve:{index}",
                           label=label)
         drawn.append(line.get_ydata())
         step = diverged_step(frame, run.summary)
@@ -98,8 +86,12 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
     ax.set_ylabel("train loss")
     handles, labels = ax.get_legend_handles_labels()
     named = dict(zip(labels, handles))  # one entry per category, not per seed
-    handles = list(named.values()) + [Line2D([], [], color="k", ls=s) for s in styles.values()]
-    labels = list(named) + [f"{group}={v}" for v in styles]
+    if looks.groups and named:  # grouped, a category is a shade of every group's colour: its entry, in grey
+        named = {text: Line2D([], [], color=looks.bar_cmap()(looks.norm(ticks.index(text.split("=", 1)[1]))))
+                 for text in named}
+    # each group's entry shows its colour and dash, as the sensitivity panel (and a search's slices) draw it
+    handles = list(named.values()) + [Line2D([], [], color=looks.colour(g), ls=looks.dash(g)) for g in looks.groups]
+    labels = list(named) + [f"{group}={g}" for g in looks.groups]
     if marks:
         handles.append(Line2D([], [], ls="none", marker="X", color="k"))
         labels.append("diverged")
@@ -142,7 +134,8 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None, 
         warnings.append(f"{sweep.path}: {len(facets)} facets ({', '.join(facet_keys)}); drawing the first {MAX_FACETS}")
         facets = facets[:MAX_FACETS]
 
-    norm, cmap = _colours(table[x]) if x and ticks is None else (None, None)
+    # grouped, a text axis is shaded too: in the group's own colour, which the sensitivity panel gives it
+    looks = sweep_looks(table, x if x and (ticks is None or group) else None, group)
     curves = replace(sweep, runs=runs_with_x(sweep.runs, along, warnings))  # the variants drawn against `along`
     rows = 1 if x is None else 2  # with no axis (a sweep of one) there is nothing to plot the loss against
     fig = new_figure(4.8 * len(facets) + 1.4, 4.4 * rows - 0.8 * (rows - 1))
@@ -154,13 +147,13 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None, 
     for column, (key, facet) in enumerate(facets):
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{k}={v}" for k, v in zip(facet_keys, key))
-        values, facet_calm, facet_marks = _curves(grid[0, column], curves, facet, x, group, norm, cmap, ticks, along)
+        values, facet_calm, facet_marks = _curves(grid[0, column], curves, facet, x, group, looks, ticks, along)
         drawn[0], calm, marks = drawn[0] + values, calm + facet_calm, marks + facet_marks
         grid[0, column].set_title(label or "loss curves", fontsize="medium")
         if x is None:
             continue
         low = grid[1, column]
-        drawn[1] += draw_sensitivity(low, facet, x, group, warnings, ticks, rank_by)
+        drawn[1] += draw_sensitivity(low, facet, x, group, warnings, ticks, rank_by, looks)
         low.set_xlabel(x)
         if ticks is not None:
             low.set_xticks(range(len(ticks)), ticks)
@@ -173,8 +166,8 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None, 
             log_if_positive(row[0], values)  # the scale's own ticks again, and limits over every panel
     # after the row's limits: a facet's own cut would have set them all from its calm curves alone
     cap_rise(grid[0, 0], calm, marks)
-    if norm is not None:
-        _colour_bar(fig, grid[0, -1], norm, cmap, x)
+    if looks.norm is not None and ticks is None:
+        _colour_bar(fig, grid[0, -1], looks.norm, looks.bar_cmap(), x)
     name = (sweep.config or {}).get("name") or sweep.path.parent.name
     count = len(sweep.table)
     figure_title(fig, title or f"{name} — {sweep.path.name} ({count} variant{'' if count == 1 else 's'})")

@@ -3,6 +3,7 @@ one-line refusal where the x axis is no step (an lr-find's lr, a boundary's feat
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 
@@ -57,11 +58,8 @@ def test_a_sweeps_curves_are_each_at_their_own_variants_epochs(tmp_path):
     from gdlab.plotting.sweep_plot import plot_sweep
 
     fig = plot_sweep(load_sweep(sweep, []), [], along="epoch")
-    rows = [ln.strip().split(",") for ln in (sweep / "sweep.csv").read_text().splitlines()]
-    header = rows[0]
-    per_epoch = {}
-    for i, cells in enumerate(rows[1:]):
-        per_epoch[i] = steps_per_epoch(sweep / cells[header.index("run_dir")])
+    with open(sweep / "sweep.csv", newline="") as table:
+        per_epoch = {i: steps_per_epoch(sweep / row["run_dir"]) for i, row in enumerate(csv.DictReader(table))}
     assert sorted(per_epoch.values()) == [2, 3]
     for i, spe in per_epoch.items():
         np.testing.assert_allclose(line(fig, f"curve:{i}").get_xdata(), np.arange(1, 13) / spe, rtol=1e-6)

@@ -11,7 +11,7 @@ from gdlab.plotting.labels import figure_title
 from gdlab.plotting.output import finite, log_if_positive, new_figure, note_if_empty, top_edge
 from gdlab.plotting.smooth import smooth_line
 from gdlab.plotting.stability import sharpness_edge
-from gdlab.plotting.x_axis import curve_points, label_x, x_at_step, x_column
+from gdlab.plotting.x_axis import check_x_column, curve_points, label_x, x_at_step
 
 
 def _curve(ax, frame: pd.DataFrame, column: str, x: str = "step", **style):
@@ -70,7 +70,7 @@ def plot_run(run: RunData, title: str | None = None, smooth: float = 0.0, x: str
     diverged, restored_best, lr, sharpness, edge) for tests. `smooth` > 0 draws the moving average of the train
     loss and accuracy over their raw curves (gids train_loss:raw, train_accuracy:raw)."""
     frame = run.metrics
-    x_column(frame, x, run.path)  # a metrics.csv without the column is one error, not an empty figure
+    check_x_column(frame, x, run.path)  # one error, not an empty figure
     has_sharpness = "sharpness" in frame and bool(finite(frame["sharpness"]).any())
     has_lr_panel = "lr" in frame and bool(_varies(frame["lr"]))
     heights = [3.0] + [1.6] * has_sharpness + [1.0] * has_lr_panel

@@ -39,13 +39,12 @@ def check_x(x: str) -> None:
         raise GdlabError(f"--x {x}: choose one of {', '.join(X_AXES)}")
 
 
-def x_column(frame: pd.DataFrame, x: str, path: Path) -> pd.Series:
-    """The values of `x` in one run's metrics.csv (`path`): the epoch column is step / steps per epoch as the
-    run wrote it, so every figure converts steps the same way. A file without the column is one error."""
+def check_x_column(frame: pd.DataFrame, x: str, path: Path) -> None:
+    """Refuse to draw one run (folder `path`) against a column its metrics.csv lacks. The epoch column is
+    step / steps per epoch as the run wrote it, so every figure converts steps the same way."""
     check_x(x)
     if x not in frame:
         raise GdlabError(f"{Path(path) / 'metrics.csv'}: no {x} column to draw against; use --x step")
-    return frame[x]
 
 
 def x_at_step(frame: pd.DataFrame, x: str, step: int) -> float | None:

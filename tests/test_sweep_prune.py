@@ -184,6 +184,34 @@ def test_a_resume_refuses_a_hand_edited_prune_option(tmp_path):
     one_error_line(invoke("sweep", "--resume", cut), 2, "options.prune: must be null or what --prune halving recorded")
 
 
+def test_a_resume_refuses_a_hand_edited_mode_or_first_rung(tmp_path):
+    """`mode` and `first` steer nothing on a resume (the rungs do), so an edit to them, a YAML boolean included
+    (`mode: off`, `prune: off`), is refused by name, by --dry-run too, before the unfinished variant is cleared."""
+    cut = sweep(tmp_path, "cut", "--prune", "halving")
+    unfinished = cut / table(cut).run_dir[0]
+    (unfinished / "summary.json").unlink()
+    original = (cut / "sweep.yaml").read_text()
+    prune_block = original[original.index("  prune:"):original.index("axes:")]
+    edits = {"    mode: halving": ["    mode: bogus", "    mode: off"],
+             "    first: 3": ["    first: -3", "    first: x", "    first: 9", "    first: null"],
+             prune_block: ["  prune: off\n"]}
+    said = {"    mode: bogus": "options.prune.mode: 'bogus': allowed: halving",
+            "    mode: off": "options.prune.mode: got boolean false (YAML reads on/off/yes/no as booleans): allowed: halving",
+            "    first: -3": "options.prune.first: -3: the first rung's step, as --prune halving recorded it; allowed: 3",
+            "    first: x": "options.prune.first: 'x'",
+            "    first: 9": "options.prune.first: 9",
+            "    first: null": "options.prune.first: null",
+            "  prune: off\n": "options.prune: got boolean false (YAML reads on/off/yes/no as booleans): must be null"}
+    for recorded, bad in [(k, b) for k, values in edits.items() for b in values]:
+        assert recorded in original
+        (cut / "sweep.yaml").write_text(original.replace(recorded, bad, 1))
+        for extra in (["--dry-run"], []):
+            one_error_line(invoke("sweep", "--resume", cut, "-q", *extra), 2, f"{cut / 'sweep.yaml'}: {said[bad]}")
+        assert (unfinished / "metrics.csv").exists()  # not cleared for a rerun
+    (cut / "sweep.yaml").write_text(original)
+    assert invoke("sweep", "--resume", cut, "-q").exit_code == 0 and (unfinished / "summary.json").exists()
+
+
 def test_ctrl_c_keeps_the_pruned_and_a_resume_ends_as_the_whole_sweep(tmp_path, monkeypatch):
     """Ctrl-C between the rungs: the variants pruned at the first stay pruned, the rest are interrupted; the resume
     reruns those, prunes them where the uninterrupted sweep did, and ends with its table."""

@@ -147,6 +147,7 @@ def resume_pruning(folder, groups: list, jobs: int, backend: str) -> dict | None
         return None
     from gdlab.sweep.rank import RANKABLE
 
+    check_recorded_mode_and_first(prune, folder / "sweep.yaml")
     rungs = prune.get("rungs") if isinstance(prune, dict) else None
     ints = isinstance(rungs, list) and rungs and all(type(r) is int and r > 0 for r in rungs) and rungs == sorted(rungs)
     if not (ints and type(prune.get("factor")) is int and prune["factor"] >= 2 and prune.get("metric") in RANKABLE):
@@ -156,3 +157,30 @@ def resume_pruning(folder, groups: list, jobs: int, backend: str) -> dict | None
         raise GdlabError(f"--resume {folder}: a pruned sweep's reruns train in this process, as it began; drop "
                          "--backend ray and --jobs")
     return prune
+
+
+def check_recorded_mode_and_first(prune, path) -> None:
+    """sweep.yaml's `prune.mode` and `prune.first` as --prune halving wrote them: the mode `halving` and the first
+    rung's step. Neither steers the reruns (the rungs do), so an edit to them would be taken silently otherwise."""
+    if isinstance(prune, bool):  # `prune: off`, meant as no pruning
+        raise GdlabError(f"{path}: options.prune: {recorded({'prune': prune}, 'prune')}: must be null or what --prune "
+                         "halving recorded")
+    if not isinstance(prune, dict):
+        return  # what resume_pruning refuses as a whole
+    mode, first, rungs = prune.get("mode"), prune.get("first"), prune.get("rungs")
+    if mode != "halving":
+        raise GdlabError(f"{path}: options.prune.mode: {recorded(prune, 'mode')}: allowed: halving, as --prune "
+                         "halving recorded it")
+    expected = rungs[0] if isinstance(rungs, list) and rungs else None
+    if type(first) is not int or first < 1 or (expected is not None and first != expected):
+        allowed = f"{expected}, the first of options.prune.rungs" if expected is not None else "a whole number >= 1"
+        raise GdlabError(f"{path}: options.prune.first: {recorded(prune, 'first')}: the first rung's step, as --prune halving "
+                         f"recorded it; allowed: {allowed}")
+
+
+def recorded(prune: dict, key: str) -> str:
+    """A hand-edited value of `prune` as the file says it; YAML reads an unquoted on/off/yes/no as a boolean."""
+    value = prune.get(key)
+    if isinstance(value, bool):
+        return f"got boolean {str(value).lower()} (YAML reads on/off/yes/no as booleans)"
+    return ("null" if key in prune else "missing") if value is None else repr(value)

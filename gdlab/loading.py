@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gdlab.config import Config, did_you_mean
+from gdlab.config import Config, did_you_mean, yaml_boolean
 from gdlab.config.overrides import (  # apply_override and _keyword_form: also the sweep's
     Applied, apply_override, dotted as _dotted, follow_set_keys, keyword_form as _keyword_form,
     parse_override, responsible, unset,
@@ -68,7 +68,9 @@ def format_validation_error(
         msg += _glued_hint({ctx["key"]: None})
     elif err["type"] == "union_tag_invalid":
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
-        msg = f"'{ctx.get('tag')}' is not one of {', '.join(tags)}{did_you_mean(ctx.get('tag'), tags)}"
+        tag = err["input"].get("name") if isinstance(err.get("input"), dict) else None  # ctx's tag is text: 'False'
+        said = f"got {yaml_boolean(tag)}; allowed:" if isinstance(tag, bool) else f"'{ctx.get('tag')}' is not one of"
+        msg = f"{said} {', '.join(tags)}{did_you_mean(ctx.get('tag'), tags)}"
         path = path + ("name",)
     elif err["type"] == "missing" and err["loc"] and isinstance(err["loc"][-1], int):
         msg = f"too few items: item {err['loc'][-1]} is missing"
@@ -100,7 +102,8 @@ def format_validation_error(
     if err["type"] not in ("unknown_key", "missing", "union_tag_invalid", "union_tag_not_found", "layer", "kind", "cycle"):
         value = err.get("input")
         if not isinstance(value, (dict, list)):
-            got = f" (got {str(value).lower() if isinstance(value, bool) else repr(value)})"
+            refused = isinstance(value, bool) and (err["type"].endswith("_type") or err["type"] == "literal_error")
+            got = f" (got {yaml_boolean(value) if refused else str(value).lower() if isinstance(value, bool) else repr(value)})"
     return f"{loc}: {shown}: {msg}{got}"
 
 

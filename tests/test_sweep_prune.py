@@ -195,13 +195,13 @@ def test_a_resume_refuses_a_hand_edited_mode_or_first_rung(tmp_path):
     edits = {"    mode: halving": ["    mode: bogus", "    mode: off"],
              "    first: 3": ["    first: -3", "    first: x", "    first: 9", "    first: null"],
              prune_block: ["  prune: off\n"]}
-    said = {"    mode: bogus": "options.prune.mode: 'bogus': allowed: halving",
-            "    mode: off": "options.prune.mode: got boolean false (YAML reads on/off/yes/no as booleans): allowed: halving",
+    said = {"    mode: bogus": "options.prune.mode: 'bogus'; allowed: halving",
+            "    mode: off": "options.prune.mode: got boolean false: YAML reads on/off/yes/no as booleans; allowed: halving",
             "    first: -3": "options.prune.first: -3: the first rung's step, as --prune halving recorded it; allowed: 3",
             "    first: x": "options.prune.first: 'x'",
             "    first: 9": "options.prune.first: 9",
             "    first: null": "options.prune.first: null",
-            "  prune: off\n": "options.prune: got boolean false (YAML reads on/off/yes/no as booleans): must be null"}
+            "  prune: off\n": "options.prune: got boolean false: YAML reads on/off/yes/no as booleans; must be null"}
     for recorded, bad in [(k, b) for k, values in edits.items() for b in values]:
         assert recorded in original
         (cut / "sweep.yaml").write_text(original.replace(recorded, bad, 1))

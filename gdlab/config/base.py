@@ -19,6 +19,12 @@ Unit = Annotated[float, Field(ge=0, lt=1), AfterValidator(_plus_zero)]  # a frac
 NonNegativeFloat = Annotated[float, Field(ge=0), AfterValidator(_plus_zero)]
 
 
+def yaml_boolean(value: bool) -> str:
+    """A refused boolean as an error says it: PyYAML reads an unquoted on/off/yes/no (YAML 1.1) as one, and the
+    file shows the word the user wrote, not the true or false an error would otherwise name."""
+    return f"boolean {str(value).lower()}: YAML reads on/off/yes/no as booleans"
+
+
 def did_you_mean(word: str, choices) -> str:
     """A " (did you mean 'x'?)" hint for a misspelt name, matched case-insensitively; "" when none is close."""
     by_lower = {str(c).lower(): str(c) for c in choices}

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer, model_validator
 from pydantic_core import PydanticCustomError
 
-from gdlab.config.base import did_you_mean
+from gdlab.config.base import did_you_mean, yaml_boolean
 from gdlab.layers import LAYER_ARGS, layer_json_schema
 
 
@@ -77,13 +77,18 @@ class Layer(BaseModel):
             raise PydanticCustomError(
                 "layer", "{kind}.{field}: {msg}{got}",
                 {"kind": kind, "field": field, "msg": "required argument is missing" if missing else err["msg"],
-                 "got": "" if missing else f" (got {err.get('input')!r})"},
+                 "got": "" if missing else f" (got {shown(err.get('input'))})"},
             ) from None
         return {"type": kind, "args": args.model_dump()}
 
     @model_serializer
     def _dump(self) -> Any:
         return {self.type: self.args} if self.args else self.type
+
+
+def shown(value: Any) -> str:
+    """An argument's refused value: a boolean, which an unquoted `off` in the file is, says so."""
+    return yaml_boolean(value) if isinstance(value, bool) else repr(value)
 
 
 def _takes_none(kind: str, given: Any) -> PydanticCustomError:

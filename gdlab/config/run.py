@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from gdlab.config.base import Strict, did_you_mean
+from gdlab.config.base import Strict, did_you_mean, yaml_boolean
 from gdlab.config.data import DataConfig
 from gdlab.config.layer import Layer
 from gdlab.config.loss import CLASSIFICATION_LOSSES, LossConfig
@@ -106,8 +106,8 @@ class Config(Strict):
         names = kind_names(section)
         if isinstance(v, bool):
             raise PydanticCustomError(
-                "kind", "got boolean {v}: YAML reads on/off/yes/no as booleans; write a {section} name: {names}",
-                {"v": str(v).lower(), "section": section, "names": ", ".join(names)},
+                "kind", "got {v}; write a {section} name: {names}",
+                {"v": yaml_boolean(v), "section": section, "names": ", ".join(names)},
             )
         if isinstance(v, str):
             if v not in names:

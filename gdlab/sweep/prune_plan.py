@@ -3,6 +3,7 @@ work refused in one line, and (for `--resume`) what the variants that already en
 
 from __future__ import annotations
 
+from gdlab.config.base import yaml_boolean
 from gdlab.errors import GdlabError
 from gdlab.sweep.prune import MODES, default_first, rung_steps
 
@@ -163,13 +164,13 @@ def check_recorded_mode_and_first(prune, path) -> None:
     """sweep.yaml's `prune.mode` and `prune.first` as --prune halving wrote them: the mode `halving` and the first
     rung's step. Neither steers the reruns (the rungs do), so an edit to them would be taken silently otherwise."""
     if isinstance(prune, bool):  # `prune: off`, meant as no pruning
-        raise GdlabError(f"{path}: options.prune: {recorded({'prune': prune}, 'prune')}: must be null or what --prune "
+        raise GdlabError(f"{path}: options.prune: {recorded({'prune': prune}, 'prune')}; must be null or what --prune "
                          "halving recorded")
     if not isinstance(prune, dict):
         return  # what resume_pruning refuses as a whole
     mode, first, rungs = prune.get("mode"), prune.get("first"), prune.get("rungs")
     if mode != "halving":
-        raise GdlabError(f"{path}: options.prune.mode: {recorded(prune, 'mode')}: allowed: halving, as --prune "
+        raise GdlabError(f"{path}: options.prune.mode: {recorded(prune, 'mode')}; allowed: halving, as --prune "
                          "halving recorded it")
     expected = rungs[0] if isinstance(rungs, list) and rungs else None
     if type(first) is not int or first < 1 or (expected is not None and first != expected):
@@ -179,8 +180,8 @@ def check_recorded_mode_and_first(prune, path) -> None:
 
 
 def recorded(prune: dict, key: str) -> str:
-    """A hand-edited value of `prune` as the file says it; YAML reads an unquoted on/off/yes/no as a boolean."""
+    """A hand-edited value of `prune` as the file says it, a boolean as what YAML makes of an unquoted off."""
     value = prune.get(key)
     if isinstance(value, bool):
-        return f"got boolean {str(value).lower()} (YAML reads on/off/yes/no as booleans)"
+        return f"got {yaml_boolean(value)}"
     return ("null" if key in prune else "missing") if value is None else repr(value)

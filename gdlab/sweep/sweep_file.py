@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gdlab.config.base import yaml_boolean
 from gdlab.errors import GdlabError
 
 VECTORIZE = ("auto", "on", "off")  # what --vectorize and options.vectorize take
@@ -47,7 +48,8 @@ def _check_options(options: Any, where: str) -> None:
         raise GdlabError(f"{where}: options: must be a mapping of the sweep's options (vectorize, max_group, ...)")
     vectorize, max_group = options.get("vectorize"), options.get("max_group")
     if vectorize is not None and vectorize not in VECTORIZE:
-        raise GdlabError(f"{where}: options.vectorize: {vectorize!r} is not one of {', '.join(VECTORIZE)}")
+        said = f"got {yaml_boolean(vectorize)}; allowed:" if isinstance(vectorize, bool) else f"{vectorize!r} is not one of"
+        raise GdlabError(f"{where}: options.vectorize: {said} {', '.join(VECTORIZE)}")
     if max_group is not None and not (_is_int(max_group) and max_group >= 0):
         raise GdlabError(f"{where}: options.max_group: must be null or a whole number >= 0 (got {max_group!r})")
     if options.get("sharpness") not in (None, True, False):

@@ -14,7 +14,7 @@ from gdlab import provenance
 from gdlab import run_files
 from gdlab.config import Config
 from gdlab.data import Dataset, load_data
-from gdlab.engine.batches import check_run_length
+from gdlab.engine.batches import check_intervals, check_run_length
 from gdlab.engine.loop import GroupTrainer
 from gdlab.engine.schedule import check_one_cycle
 from gdlab.engine.step_record import StepRecord
@@ -45,6 +45,7 @@ def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = No
         check_run_length(cfg.train, data.x_train.shape[0])
         if not resumed:
             check_one_cycle(cfg, data.x_train.shape[0])
+            check_intervals(cfg, data.x_train.shape[0])
         cfg.check_val_watchers(data.x_val is not None)
     return data
 

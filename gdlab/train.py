@@ -36,9 +36,9 @@ def smoke(cfg: Config) -> tuple[Config, Dataset]:
     """The config cut to 5 steps, with its data for `train(data=)`, refusing what the full run would. A OneCycleLR
     cycles over them, as they hold no epoch's cycle nor a rise of pct_start 0.2 or less (torch's 0.3 then)."""
     data = prepare_data(cfg)  # the cut config keeps data, seed and dtype: the same tensors serve its steps
-    train = cfg.train.model_copy(update={"epochs": None, "steps": SMOKE_STEPS, "eval_every": None, "checkpoint_every": None})
-    scheduler = cfg.scheduler
-    if scheduler is not None and scheduler.name == "OneCycleLR":
+    train = cfg.train.model_copy(update={"epochs": None, "steps": SMOKE_STEPS, "eval_every": None, "checkpoint_every": None,
+                                         "snapshot_every": cfg.train.snapshot_every and min(cfg.train.snapshot_every, SMOKE_STEPS)})
+    if (scheduler := cfg.scheduler) is not None and scheduler.name == "OneCycleLR":
         pct = scheduler.pct_start if scheduler.pct_start * SMOKE_STEPS > 1 else 0.3
         scheduler = scheduler.model_copy(update={"interval": "step", "pct_start": pct})
     return cfg.model_copy(update={"train": train, "scheduler": scheduler}), data

@@ -379,7 +379,7 @@ def test_an_evaluation_interval_at_or_past_the_run_is_refused_by_its_key(tmp_pat
 def test_a_one_step_run_is_refused_without_naming_a_flag_not_given(tmp_path):
     """A rung must fall before the last step, and a run of one step has none ('allowed: a first rung from 1 to 0')."""
     for rank_by in ("final_train_loss", "best_val_loss"):
-        line = one_error_line(invoke("sweep", config(tmp_path, steps=1), LRS, "--runs", tmp_path / "runs", "--prune",
+        line = one_error_line(invoke("sweep", config(tmp_path, steps=1, snapshot_every=1), LRS, "--runs", tmp_path / "runs", "--prune",
                                      "halving", "--rank-by", rank_by), 2, "cfg.yaml: train.steps makes 1 step", "allowed: 2")
         assert "--prune-first" not in line and "to 0" not in line, line
     assert not (tmp_path / "runs").exists()

@@ -9,7 +9,7 @@ from functools import cached_property
 
 import torch
 
-from gdlab.config import TrainConfig
+from gdlab.config import Config, TrainConfig
 from gdlab.errors import GdlabError
 from gdlab.ints import MAX_STEPS
 
@@ -59,6 +59,19 @@ def check_run_length(train: TrainConfig, n_rows: int) -> None:
         raise GdlabError(f"train.epochs: {train.epochs} epochs of {plan.steps_per_epoch} steps make {plan.total_steps} "
                          f"steps, more than a run can count exactly (2**53, {MAX_STEPS}); allowed: a whole number from "
                          f"1 to {MAX_STEPS // plan.steps_per_epoch} with this data and batch size")
+
+
+def check_intervals(cfg: Config, n_rows: int) -> None:
+    """Refuse an interval that, past the run's end, leaves its setting nothing to do: no snapshot after the initial
+    weights. Rows, checkpoints and sharpness are also taken at the last step, and validation too, so their
+    intervals may be as long as they like."""
+    train = cfg.train
+    total = BatchPlan.from_config(train, n_rows).total_steps
+    given = "steps" if train.steps is not None else "epochs"
+    length = f"the run's last step ({total}, train.{given}: {getattr(train, given)})"
+    if train.snapshot_every and train.snapshot_every > total:
+        raise GdlabError(f"train.snapshot_every: {train.snapshot_every} is past {length}, so the only snapshot would be "
+                         f"the initial weights; allowed: a whole number from 1 to {total}", also=(("train", given),))
 
 
 class DataOrder:

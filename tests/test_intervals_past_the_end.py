@@ -1,0 +1,63 @@
+"""`train.*_every` longer than the run: where the setting would then do nothing (snapshots after the initial weights)
+it is refused before any folder; where the last step acts anyway (rows, validation, checkpoints, sharpness) the run
+goes on as the README says."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.helpers import TINY, invoke, one_error_line
+
+STEPS = 6
+
+
+def config(tmp_path, **train) -> str:
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "train": {"steps": STEPS, "device": "cpu", **train}}))
+    return str(path)
+
+
+@pytest.mark.parametrize("train, said", [
+    ({"snapshot_every": STEPS + 1},
+     f"train.snapshot_every: {STEPS + 1} is past the run's last step ({STEPS}, train.steps: {STEPS}), so the only "
+     f"snapshot would be the initial weights; allowed: a whole number from 1 to {STEPS}"),
+], ids=["snapshot"])
+def test_an_interval_that_leaves_its_setting_nothing_to_do_is_refused(tmp_path, train, said):
+    scheduler = train.pop("scheduler", None)
+    cfg = config(tmp_path, **train)
+    extra = [f"scheduler={scheduler}"] if scheduler else []
+    one_error_line(invoke("train", cfg, *extra, "--run-dir", tmp_path / "run"), 2, said)
+    assert not (tmp_path / "run").exists()
+    one_error_line(invoke("sweep", cfg, *extra, "optimizer.lr=0.1,0.2", "--run-dir", tmp_path / "sw", "--dry-run"), 2, said)
+    # at the run's length it acts: a snapshot of the last step, an evaluation before it
+    fits = {k: (STEPS if k == "snapshot_every" else STEPS - 1) if k.endswith("_every") else v for k, v in train.items()}
+    assert invoke("train", config(tmp_path, **fits), *extra, "--run-dir", tmp_path / "ok", "-q").exit_code == 0
+    if "snapshot_every" in fits:
+        assert sorted(p.name for p in (tmp_path / "ok" / "snapshots").iterdir()) == ["step_0000000.pt", "step_0000006.pt"]
+
+
+def test_intervals_the_last_step_acts_on_anyway_may_be_longer_than_the_run(tmp_path):
+    """Validation, the row, the checkpoint and the sharpness are all taken at the last step (README): the run has
+    its one val row there, a best val loss, a checkpoint and the sharpness at steps 1 and 6."""
+    run = tmp_path / "run"
+    cfg = config(tmp_path, eval_every=100, log_every=100, checkpoint_every=100, sharpness_every=100, sharpness_iters=5)
+    assert invoke("train", cfg, "--run-dir", run, "-q").exit_code == 0
+    rows = pd.read_csv(run / "metrics.csv")
+    assert list(rows.step) == [1, STEPS]
+    assert list(rows.dropna(subset=["val_loss"]).step) == [STEPS]
+    assert list(rows.dropna(subset=["sharpness"]).step) == [1, STEPS]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["best_val_loss"] == summary["final_val_loss"] == rows.val_loss.iloc[-1]
+    assert (run / "checkpoint.pt").is_file()
+
+
+def test_a_smoke_run_keeps_snapshots_within_its_few_steps(tmp_path):
+    """--smoke cuts the run to 5 steps: a snapshot interval that suits the full run is cut with it, not refused."""
+    cfg = config(tmp_path, steps=100, snapshot_every=50)
+    r = invoke("train", cfg, "--smoke", "--run-dir", tmp_path / "smoke", "-q")
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "smoke" / "snapshots").iterdir()) == ["step_0000000.pt", "step_0000005.pt"]

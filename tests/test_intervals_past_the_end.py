@@ -1,6 +1,6 @@
-"""`train.*_every` longer than the run: where the setting would then do nothing (snapshots after the initial weights)
-it is refused before any folder; where the last step acts anyway (rows, validation, checkpoints, sharpness) the run
-goes on as the README says."""
+"""`train.*_every` longer than the run: where the setting would then do nothing (snapshots after the initial weights,
+a val_loss watcher with one evaluation) it is refused before any folder; where the last step acts anyway (rows,
+validation, checkpoints, sharpness) the run goes on as the README says."""
 
 from __future__ import annotations
 
@@ -25,7 +25,13 @@ def config(tmp_path, **train) -> str:
     ({"snapshot_every": STEPS + 1},
      f"train.snapshot_every: {STEPS + 1} is past the run's last step ({STEPS}, train.steps: {STEPS}), so the only "
      f"snapshot would be the initial weights; allowed: a whole number from 1 to {STEPS}"),
-], ids=["snapshot"])
+    ({"eval_every": STEPS, "early_stop_patience": 1},
+     f"train.eval_every: {STEPS} leaves one evaluation, at the run's last step ({STEPS}, train.steps: {STEPS}), and "
+     f"train.early_stop_patience: early stopping watches val_loss"),
+    ({"eval_every": 100, "restore_best_weights": True}, "train.restore_best_weights: restoring the best weights watches"),
+    ({"eval_every": 100, "scheduler": "ReduceLROnPlateau"}, f"scheduler.name: ReduceLROnPlateau watches val_loss from "
+     f"one evaluation to the next, so it would do nothing; allowed: a whole number from 1 to {STEPS - 1}"),
+], ids=["snapshot", "early-stop", "best-weights", "plateau"])
 def test_an_interval_that_leaves_its_setting_nothing_to_do_is_refused(tmp_path, train, said):
     scheduler = train.pop("scheduler", None)
     cfg = config(tmp_path, **train)

@@ -27,7 +27,9 @@ def test_a_setting_that_does_nothing_is_refused(tmp_path, override, parts):
     "scheduler={name: OneCycleLR, cycle_momentum: true, base_momentum: 0.8}",
 ])
 def test_the_same_settings_where_they_act_are_taken(tmp_path, override):
-    ran = invoke("train", "configs/quickstart.yaml", override, "train.steps=4", "--run-dir", tmp_path / "r", "-q")
+    # evaluated at each step: at quickstart's eval_every 10 a plateau schedule has nothing to watch in 4 steps
+    ran = invoke("train", "configs/quickstart.yaml", override, "train.steps=4", "train.eval_every=1", "--run-dir",
+                 tmp_path / "r", "-q")
     assert ran.exit_code == 0, ran.output
 
 
@@ -35,7 +37,7 @@ def test_switching_a_one_cycle_run_to_a_plateau_schedule_does_not_suggest_keepin
     first = invoke("train", "configs/quickstart.yaml", "scheduler=OneCycleLR", "train.steps=4", "--run-dir", tmp_path / "a", "-q")
     assert first.exit_code == 0, first.output
     switched = invoke("train", tmp_path / "a" / "config.yaml", "scheduler.name=ReduceLROnPlateau", "train.steps=2",
-                      "--run-dir", tmp_path / "b", "-q")
+                      "train.eval_every=1", "--run-dir", tmp_path / "b", "-q")
     assert switched.exit_code == 0, switched.output
     note = next(line for line in switched.stderr.splitlines() if "scheduler.interval" in line)
     assert note.endswith("ReduceLROnPlateau's (epoch) applies")

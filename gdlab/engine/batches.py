@@ -63,8 +63,8 @@ def check_run_length(train: TrainConfig, n_rows: int) -> None:
 
 def check_intervals(cfg: Config, n_rows: int) -> None:
     """Refuse an interval that, past the run's end, leaves its setting nothing to do: no snapshot after the initial
-    weights. Rows, checkpoints and sharpness are also taken at the last step, and validation too, so their
-    intervals may be as long as they like."""
+    weights, or no evaluation before the last step for what watches val_loss. Rows, checkpoints and sharpness are
+    also taken at the last step, and validation too, so their intervals may be as long as they like."""
     train = cfg.train
     total = BatchPlan.from_config(train, n_rows).total_steps
     given = "steps" if train.steps is not None else "epochs"
@@ -72,6 +72,12 @@ def check_intervals(cfg: Config, n_rows: int) -> None:
     if train.snapshot_every and train.snapshot_every > total:
         raise GdlabError(f"train.snapshot_every: {train.snapshot_every} is past {length}, so the only snapshot would be "
                          f"the initial weights; allowed: a whole number from 1 to {total}", also=(("train", given),))
+    # an explicit interval only: a null one is each epoch, which a run shorter than an epoch (--smoke's) ends before
+    watcher = cfg.val_watcher
+    if watcher and train.eval_every and total > 1 and train.eval_every >= total:
+        raise GdlabError(f"train.eval_every: {train.eval_every} leaves one evaluation, at {length}, and {watcher} "
+                         f"watches val_loss from one evaluation to the next, so it would do nothing; allowed: a whole "
+                         f"number from 1 to {total - 1}", also=(("train", given), tuple(watcher.split(":")[0].split("."))))
 
 
 class DataOrder:

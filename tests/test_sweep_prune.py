@@ -212,6 +212,17 @@ def test_a_resume_refuses_a_hand_edited_mode_or_first_rung(tmp_path):
     assert invoke("sweep", "--resume", cut, "-q").exit_code == 0 and (unfinished / "summary.json").exists()
 
 
+def test_a_refused_resume_of_a_pruned_sweep_keeps_its_sweep_yaml(tmp_path):
+    """--jobs 2 is refused for a pruned sweep's reruns; the --rank-by given with it was stored in sweep.yaml before
+    that refusal, so the refused resume changed how the sweep ranks from then on."""
+    cut = sweep(tmp_path, "cut", "--prune", "halving")
+    (cut / table(cut).run_dir[0] / "summary.json").unlink()
+    before = (cut / "sweep.yaml").read_bytes()
+    r = invoke("sweep", "--resume", cut, "--rank-by", "final_train_loss", "--jobs", "2", "-q")
+    one_error_line(r, 2, "a pruned sweep's reruns train as one batched group")
+    assert (cut / "sweep.yaml").read_bytes() == before
+
+
 def test_ctrl_c_keeps_the_pruned_and_a_resume_ends_as_the_whole_sweep(tmp_path, monkeypatch):
     """Ctrl-C between the rungs: the variants pruned at the first stay pruned, the rest are interrupted; the resume
     reruns those, prunes them where the uninterrupted sweep did, and ends with its table."""

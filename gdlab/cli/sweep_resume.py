@@ -48,6 +48,11 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     if given["sharpness"] and not stored.get("sharpness") and done:
         raise GdlabError(f"--sharpness: the sweep in {folder} ran without it, and its finished variants have no "
                          "init_sharpness; start a new sweep with --sharpness")
+    groups = spread(group_variants(todo, vectorize, max_group), jobs) if todo else []
+    from gdlab.sweep.prune_plan import resume_pruning
+
+    # pruned as it began, its reruns in this process; refused before anything below stores an option in sweep.yaml
+    prune = resume_pruning(folder, groups, jobs, given["backend"])
     if not dry_run and given["backend"] == "ray":
         # connected before anything is stored or cleared: a Ray that cannot be had leaves all as it was
         from gdlab.sweep.backends import ray_session
@@ -58,10 +63,6 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     # a re-rank sticks (the plot follows), once the resume is sure to go ahead: a refused one changes nothing
     if not dry_run and given_rank is not None and given_rank != stored.get("rank_by"):
         store_option(folder, "rank_by", given_rank)
-    groups = spread(group_variants(todo, vectorize, max_group), jobs) if todo else []
-    from gdlab.sweep.prune_plan import resume_pruning
-
-    prune = resume_pruning(folder, groups, jobs, given["backend"])  # pruned as it began, its reruns in this process
     if dry_run:
         from gdlab.cli.streams import print_fitted
         from gdlab.cli.sweep_view import grid_table

@@ -219,7 +219,7 @@ def test_a_refused_resume_of_a_pruned_sweep_keeps_its_sweep_yaml(tmp_path):
     (cut / table(cut).run_dir[0] / "summary.json").unlink()
     before = (cut / "sweep.yaml").read_bytes()
     r = invoke("sweep", "--resume", cut, "--rank-by", "final_train_loss", "--jobs", "2", "-q")
-    one_error_line(r, 2, "a pruned sweep's reruns train as one batched group")
+    one_error_line(r, 2, "a pruned sweep's reruns train in this process")
     assert (cut / "sweep.yaml").read_bytes() == before
 
 

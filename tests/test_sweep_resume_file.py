@@ -40,9 +40,11 @@ def snapshot(folder):
     (lambda d: d.update(options={"vectorize": False}),  # `vectorize: off` unquoted
      "options.vectorize: got boolean false: YAML reads on/off/yes/no as booleans; allowed: auto, on, off"),
     (lambda d: d.update(options={"sharpness": "yes"}), "options.sharpness"),
+    (lambda d: d.update(options={"rank_by": "bogus"}),  # ranked by the default, silently
+     "options.rank_by: 'bogus' is not one of best_val_loss"),
     (lambda d: d.update(options="fast"), "options:"),
 ], ids=["axis-scalar", "axis-text", "axis-empty", "axes-list", "base-list", "sampling", "fixed", "max-group",
-        "vectorize", "vectorize-off", "sharpness", "options"])
+        "vectorize", "vectorize-off", "sharpness", "rank-by", "options"])
 @pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["run", "dry-run"])
 def test_a_sweep_yaml_part_gdlab_cannot_use_is_one_line_naming_its_key(finished, tmp_path, edit, key, dry_run):
     import shutil

@@ -347,3 +347,15 @@ def test_a_swept_list_index_names_folders_with_the_key_it_indexes(tmp_path):
                     "train.steps=2", "--run-dir", tmp_path / "s", "--quiet")
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "s").iterdir() if p.is_dir()) == ["000_betas.1=0.99", "001_betas.1=0.999"]
+
+
+@pytest.mark.parametrize("axis, named", [
+    ("scheduler.base_momentum=0.8,0.85", "scheduler.base_momentum"),  # it said 'architecture, data or batch schedule'
+    ("optimizer.name=SGD,Adam", "optimizer.name"),  # not each kind's own defaults (amsgrad, nesterov) besides
+    ("data.noise=0.1,0.2", "data.noise"),
+])
+def test_vectorize_on_names_the_keys_that_keep_variants_apart(axis, named):
+    from tests.helpers import one_error_line
+
+    one_error_line(invoke("sweep", "configs/moons.yaml", "scheduler={name: OneCycleLR, cycle_momentum: true}", axis,
+                          "--vectorize", "on", "--dry-run"), 2, f"variants 0 and 1 differ in {named}, which")

@@ -144,6 +144,20 @@ def group_key(cfg: Config) -> str:
     return json.dumps(d, sort_keys=True)
 
 
+def _keys_apart(a: dict, b: dict, prefix: str = "") -> list[str]:
+    """The dotted keys (down to a section's own keys) whose values differ between two resolved configs."""
+    out = []
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key), b.get(key)
+        if x != y:
+            nested = isinstance(x, dict) and isinstance(y, dict) and not prefix
+            out += _keys_apart(x, y, f"{key}.") if nested else [prefix + key]
+    for kind in ("optimizer", "scheduler"):  # another kind has other keys: its name says it
+        if f"{kind}.name" in out:
+            out = [k for k in out if not k.startswith(f"{kind}.") or k == f"{kind}.name"]
+    return out
+
+
 # On a CPU a batched group pays off while one layer's activations for all its models stay near the
 # caches: measured (benchmarks/sweep_speed.py) K=128 models of n=2048 x 64 ran 2x slower batched than one
 # after another, while K=8 ran 1.1x faster. Groups are cut to this many activation values, at least 4
@@ -176,7 +190,9 @@ def group_variants(plans: list[VariantPlan], vectorize: str, max_group: int | No
         groups.setdefault(group_key(p.cfg), []).append(p)
     out = list(groups.values())
     if vectorize == "on" and len(out) > 1 and len(out) == len(plans):
-        raise GdlabError("--vectorize on: no two variants can share a batched computation (they differ in architecture, data or batch schedule)")
+        apart = _keys_apart(json.loads(group_key(plans[0].cfg)), json.loads(group_key(plans[1].cfg)))
+        raise GdlabError(f"--vectorize on: no two variants can share a batched computation (variants 0 and 1 differ in "
+                         f"{', '.join(apart)}, which one stacked computation must share)")
     cut = []
     for g in out:
         size = cpu_group_limit(g[0].cfg) if max_group is None else (max_group or None)

@@ -28,6 +28,8 @@ def config_with(tmp_path, section: str):
     ("sweep:\n  optimizer.lr: [0.1]\n  optimizer:\n    lr: [0.2]\n", "lr:", "lr: [0.2]", "sweep.optimizer.lr: given twice"),
     ("sweep:\n  optimizer.lr: loguniform(0.1,1)\n  samples: 2\n  sampler: foo\n", "sampler:", None,
      "sweep.sampler: 'foo' is not one of"),
+    ("sweep:\n  optimizer.lr: loguniform(0.1,1)\n  samples: 2\n  sampler: off\n", "sampler:", None,
+     "sweep.sampler: got boolean false: YAML reads on/off/yes/no as booleans; allowed: random"),
     ("sweep:\n  optimizer.lr: logspace(0, 400, 3)\n", "optimizer.lr:", None, "sweep.optimizer.lr: logspace(0, 400, 3)"),
     ("sweep:\n  optimizer.lr: loguniform(0.1,1)\n", "optimizer.lr:", None,
      "optimizer.lr=loguniform(0.1,1) is drawn at random"),
@@ -43,7 +45,7 @@ def config_with(tmp_path, section: str):
      "sweep: the grid has 1000000 variants (optimizer.lr: 1000 x seed: 1000); the limit is 100000"),
     ("sweep:\n  optimizer.lr: loguniform(0.1,1)\n  samples: 200000\n", "sweep:", None,
      "sweep: the grid has 200000 variants (optimizer.lr: 200000)"),
-], ids=["empty", "samples", "bad-value", "nested-item", "empty-mapping", "twice", "sampler", "logspace", "no-samples",
+], ids=["empty", "samples", "bad-value", "nested-item", "empty-mapping", "twice", "sampler", "sampler-off", "logspace", "no-samples",
         "too-few-points", "overlap", "same-config", "same-config-ints", "grid-size", "search-size"])
 def test_a_sweep_section_error_points_at_its_entry_alike_in_validate_and_sweep(tmp_path, section, text, line_with,
                                                                               message):

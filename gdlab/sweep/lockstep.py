@@ -65,6 +65,10 @@ def _deliver(inbox: queue.Queue, on_done, on_event, failing: list[bool]) -> int:
     if kind == "event":
         on_event(job, payload)
         return 0
-    if on_done(job, payload):
-        failing[0] = True
+    try:
+        if on_done(job, payload):
+            failing[0] = True
+    except KeyboardInterrupt:  # a Ctrl-C while its results were recorded: they are again, once the groups stop
+        inbox.put((kind, job, payload))  # (uncounted, the group still ran: the sweep waited for it forever)
+        raise
     return 1

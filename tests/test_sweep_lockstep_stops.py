@@ -1,0 +1,82 @@
+"""How a pruned sweep's groups (sweep/lockstep.py: a thread each) end when the sweep stops around them: a second
+Ctrl-C or an error while this thread records a group's results, and --fail-fast before some groups began."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.helpers import TINY, invoke
+
+AXES = ("optimizer.name=SGD,Adam", "optimizer.lr=0.003,0.03,0.3", "seed=0,1")
+
+
+def config(tmp_path, steps: int) -> str:
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "train": {"steps": steps, "device": "cpu"}}))
+    return str(path)
+
+
+def sweep_in_thread(*args, wait_s: float = 60):
+    """The CLI run in a thread, so that a hang fails the test instead of stalling the suite."""
+    out = {}
+    worker = threading.Thread(target=lambda: out.setdefault("result", invoke("sweep", *args)), daemon=True)
+    worker.start()
+    worker.join(wait_s)
+    assert not worker.is_alive(), "the sweep hung"
+    return out["result"]
+
+
+def group_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("gdlab-group-")]
+
+
+def on_disk(folder) -> dict[str, tuple]:
+    """Each variant's (status, steps) as its summary.json says."""
+    return {d.name: (s["status"], s["steps"]) for d in folder.iterdir() if d.is_dir()
+            for s in [json.loads((d / "summary.json").read_text())]}
+
+
+@pytest.fixture
+def first_result_line(monkeypatch):
+    """Make the printing of the first finished variant's line (as a group's results are recorded) run `act` first."""
+    import gdlab.cli.sweep_view as sweep_view
+
+    real, acts = sweep_view.result_line, []
+
+    def line(plan, summary):
+        if acts:
+            acts.pop()()
+        return real(plan, summary)
+
+    monkeypatch.setattr(sweep_view, "result_line", line)
+    return acts.append
+
+
+def test_a_second_ctrl_c_while_a_groups_results_are_recorded_ends_the_sweep_with_every_result(
+        tmp_path, monkeypatch, first_result_line):
+    """The Ctrl-C's KeyboardInterrupt landed in on_done: the group counted as still running, and the sweep waited
+    for it forever; its results, recorded before the rest of the sweep's, must still reach sweep.csv."""
+    from contextlib import contextmanager
+
+    import gdlab.signals
+    from gdlab.signals import StopFlag
+
+    flag = StopFlag()
+    monkeypatch.setattr(gdlab.signals, "graceful_stop", contextmanager(lambda: (yield flag)))
+
+    def two_ctrl_cs():
+        flag.signum = signal.SIGINT  # the first asked the groups to stop; the second lands here
+        raise KeyboardInterrupt
+
+    first_result_line(two_ctrl_cs)
+    folder = tmp_path / "cut"
+    r = sweep_in_thread(config(tmp_path, 27), *AXES, "--prune", "halving", "--run-dir", folder)
+    assert r.exit_code == 130, (r.stdout, r.stderr, r.exception)
+    table = pd.read_csv(folder / "sweep.csv")
+    assert {d: (s, n) for d, s, n in zip(table.run_dir, table.status, table.steps)} == on_disk(folder)

@@ -80,3 +80,26 @@ def test_a_second_ctrl_c_while_a_groups_results_are_recorded_ends_the_sweep_with
     assert r.exit_code == 130, (r.stdout, r.stderr, r.exception)
     table = pd.read_csv(folder / "sweep.csv")
     assert {d: (s, n) for d, s, n in zip(table.run_dir, table.status, table.steps)} == on_disk(folder)
+
+
+def test_an_error_recording_a_groups_results_stops_the_other_groups_before_gdlab_exits(tmp_path, monkeypatch):
+    """sweep.csv refused (a full disk) as the first group ended: gdlab reported it and exited while the other group
+    still trained in its thread, which the interpreter's exit then killed inside torch (abort, exit 134)."""
+    import gdlab.sweep.run as sweep_run
+    from gdlab.errors import GdlabError
+
+    real, calls = sweep_run.write_sweep_csv, [0]
+
+    def full_disk(folder, setup, summaries):
+        calls[0] += 1
+        if calls[0] == 2:
+            raise GdlabError(f"{folder / 'sweep.csv'}: cannot write (No space left on device)")
+        return real(folder, setup, summaries)
+
+    monkeypatch.setattr(sweep_run, "write_sweep_csv", full_disk)
+    folder = tmp_path / "full"
+    r = sweep_in_thread(config(tmp_path, 2000), *AXES, "--prune", "halving", "--run-dir", folder, "-q")
+    assert r.exit_code == 2 and "No space left on device" in r.stderr, (r.stdout, r.stderr, r.exception)
+    assert group_threads() == []  # every group ended before gdlab did, each with its files
+    statuses = on_disk(folder)
+    assert len(statuses) == 12 and "interrupted" in {s for s, _ in statuses.values()}, statuses

@@ -52,8 +52,20 @@ def run_lockstep(jobs_list: list[Job], should_stop: Callable[[], bool], on_done,
         failing[0] = True
         while running:
             running -= _deliver(inbox, on_done, on_event, failing)
-    finally:
+    finally:  # however it ended (an error recording results, a full disk's): no group still trains when gdlab
+        failing[0] = True  # exits, where the interpreter's end killed it inside torch (abort) and cut its files short
+        _wait_for(workers)
         torch.set_num_threads(threads_before)
+
+
+def _wait_for(workers: list[threading.Thread]) -> None:
+    """Wait for the group threads, each ending at its next step; a further Ctrl-C meanwhile changes nothing."""
+    for w in workers:
+        while w.is_alive():
+            try:
+                w.join(0.2)
+            except KeyboardInterrupt:
+                pass
 
 
 def _deliver(inbox: queue.Queue, on_done, on_event, failing: list[bool]) -> int:

@@ -103,3 +103,30 @@ def test_an_error_recording_a_groups_results_stops_the_other_groups_before_gdlab
     assert group_threads() == []  # every group ended before gdlab did, each with its files
     statuses = on_disk(folder)
     assert len(statuses) == 12 and "interrupted" in {s for s, _ in statuses.values()}, statuses
+
+
+def test_fail_fast_skips_the_groups_that_had_not_begun_and_leaves_no_folder_of_theirs(tmp_path, monkeypatch):
+    """They began after the failure anyway (each thread waited for its turn): `interrupted` at step 0, with a folder
+    of initial weights, where the README and the other backends say `skipped`, its empty folder removed."""
+    import gdlab.runner
+    from gdlab.records import GroupMetrics
+
+    failed = []
+
+    class FirstGroupFails(GroupMetrics):
+        def consume(self, rec):
+            if not failed:
+                failed.append(rec.step)
+                raise RuntimeError("boom")
+            return super().consume(rec)
+
+    monkeypatch.setattr(gdlab.runner, "GroupMetrics", FirstGroupFails)
+    folder = tmp_path / "ff"
+    r = sweep_in_thread(config(tmp_path, 27), *AXES, "--prune", "halving", "--vectorize", "off", "--fail-fast",
+                        "--run-dir", folder, "-q")
+    assert r.exit_code == 1, (r.stdout, r.stderr, r.exception)
+    table = pd.read_csv(folder / "sweep.csv")
+    assert list(table.status).count("failed") == 1
+    skipped = table[table.status == "skipped"]
+    assert len(skipped) >= 6, table  # 11 groups waited for their turn; the sweep stopped within a few of them
+    assert (skipped.steps == 0).all() and not any((folder / d).exists() for d in skipped.run_dir)

@@ -75,7 +75,7 @@ def test_sgd_and_adam_are_pruned_together_as_the_unpruned_sweep_ranks_them(tmp_p
     pd.testing.assert_frame_equal(table(single), table(cut), rtol=1e-9)
 
 
-@pytest.mark.parametrize("asked, pruned", [(10, False), (20, True)])
+@pytest.mark.parametrize("asked, pruned", [(12, False), (22, True)])
 def test_ctrl_c_then_resume_ends_as_the_whole_sweep(tmp_path, monkeypatch, asked, pruned):
     """A Ctrl-C while SGD waits at rung 3 for Adam: no rung decides without every group, so nothing is pruned;
     a Ctrl-C after rung 3: its decision stands. Either way the resume ends with the uninterrupted sweep's table."""
@@ -85,7 +85,7 @@ def test_ctrl_c_then_resume_ends_as_the_whole_sweep(tmp_path, monkeypatch, asked
     import gdlab.signals
     from gdlab.signals import StopFlag
 
-    class CtrlCLater(StopFlag):  # asked before every step of each group (and at each rung's decision)
+    class CtrlCLater(StopFlag):  # asked as each group's turn comes, before each of its steps and at each rung's decision
         def __init__(self):
             super().__init__()
             self.asked = 0

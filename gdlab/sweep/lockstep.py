@@ -31,6 +31,10 @@ def run_lockstep(jobs_list: list[Job], should_stop: Callable[[], bool], on_done,
     def train(group: int, job: Job) -> None:
         settings, results = job.prune["settings"], None
         gate.enter(group)
+        if stopping():  # stopped before its turn came: left unrun, as the other backends leave a group (`skipped`
+            gate.leave(group, [])  # after --fail-fast, `interrupted` at step 0), its empty folder removed
+            inbox.put(("unrun", job, None))
+            return
         try:
             results = run_job_safely(job, stopping, cache, lambda event: inbox.put(("event", job, event)),
                                      seat=gate.seat(group, settings))
@@ -77,6 +81,8 @@ def _deliver(inbox: queue.Queue, on_done, on_event, failing: list[bool]) -> int:
     if kind == "event":
         on_event(job, payload)
         return 0
+    if kind == "unrun":  # the sweep records it
+        return 1
     try:
         if on_done(job, payload):
             failing[0] = True

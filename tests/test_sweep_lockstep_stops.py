@@ -130,3 +130,35 @@ def test_fail_fast_skips_the_groups_that_had_not_begun_and_leaves_no_folder_of_t
     skipped = table[table.status == "skipped"]
     assert len(skipped) >= 6, table  # 11 groups waited for their turn; the sweep stopped within a few of them
     assert (skipped.steps == 0).all() and not any((folder / d).exists() for d in skipped.run_dir)
+
+
+def test_each_group_trains_on_the_threads_it_would_in_an_unpruned_sweep(tmp_path, monkeypatch):
+    """torch's thread count is each thread's own, and a new thread starts with the count last set anywhere: a large
+    group whose turn came after a small one's (1 thread: engine/threads.py) trained on one core of many."""
+    import torch
+
+    import gdlab.runner
+    from gdlab.records import GroupMetrics
+
+    seen: dict[str, set[int]] = {}
+
+    class CountThreads(GroupMetrics):
+        def __init__(self, paths, *args, **kwargs):
+            self.group = "large" if "n_samples=3000" in paths[0].parent.name else "small"
+            super().__init__(paths, *args, **kwargs)
+
+        def consume(self, rec):
+            seen.setdefault(self.group, set()).add(torch.get_num_threads())
+            return super().consume(rec)
+
+    monkeypatch.setattr(gdlab.runner, "GroupMetrics", CountThreads)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # torch's choice for a large step, on any machine
+    try:
+        r = sweep_in_thread(config(tmp_path, 27), "data.n_samples=96,3000", "optimizer.lr=0.03,0.3", "--prune", "halving",
+                            "--vectorize", "off", "--run-dir", tmp_path / "mixed", "-q")
+    finally:
+        torch.set_num_threads(before)
+    assert r.exit_code == 0, (r.stdout, r.stderr, r.exception)
+    assert seen == {"small": {1}, "large": {2}}  # the small steps' one thread, and torch's choice

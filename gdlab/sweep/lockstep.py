@@ -27,10 +27,14 @@ def run_lockstep(jobs_list: list[Job], should_stop: Callable[[], bool], on_done,
         return failing[0] or should_stop()
 
     gate, inbox, cache = RungGate(jobs_list[0].prune, len(jobs_list), stopping), queue.Queue(), {}
+    threads_before = torch.get_num_threads()
 
     def train(group: int, job: Job) -> None:
         settings, results = job.prune["settings"], None
         gate.enter(group)
+        # torch's thread count is each thread's own, and a new one starts with the count last set anywhere (a
+        # small group's 1): each group starts from this process's, as in a sweep run in this thread
+        torch.set_num_threads(threads_before)
         if stopping():  # stopped before its turn came: left unrun, as the other backends leave a group (`skipped`
             gate.leave(group, [])  # after --fail-fast, `interrupted` at step 0), its empty folder removed
             inbox.put(("unrun", job, None))
@@ -43,7 +47,6 @@ def run_lockstep(jobs_list: list[Job], should_stop: Callable[[], bool], on_done,
             gate.leave(group, [Finished.from_summary(s, r, gate.metric) for s, r in zip(settings, results)])
             inbox.put(("done", job, results))
 
-    threads_before = torch.get_num_threads()
     workers = [threading.Thread(target=train, args=(g, job), name=f"gdlab-group-{g}", daemon=True)
                for g, job in enumerate(jobs_list)]
     for w in workers:

@@ -130,11 +130,8 @@ class GroupPruning:
         for k, alive in enumerate(training):
             if alive:
                 self.scores[k][step] = _score(scores[k])
-        import torch
-
-        threads = torch.get_num_threads()  # a group that trains while this one waits sets its own
+        # (torch's thread count is this thread's own: a group that trains while this one waits leaves it as it was)
         kept = self.seat.at_rung(step, list(zip(self.seat.settings, scores, training)))
-        torch.set_num_threads(threads)
         if kept is not None:  # None: the sweep is stopping, and no rung decides without every group
             tr.prune([k for k, alive in enumerate(training) if alive and self.seat.settings[k] not in kept], step)
 

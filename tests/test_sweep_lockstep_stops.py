@@ -162,3 +162,32 @@ def test_each_group_trains_on_the_threads_it_would_in_an_unpruned_sweep(tmp_path
         torch.set_num_threads(before)
     assert r.exit_code == 0, (r.stdout, r.stderr, r.exception)
     assert seen == {"small": {1}, "large": {2}}  # the small steps' one thread, and torch's choice
+
+
+def test_a_second_ctrl_c_that_loses_a_groups_message_does_not_hang_the_sweep(tmp_path, monkeypatch):
+    """The KeyboardInterrupt can land in the queue's get after it took a group's end off the queue: the sweep
+    counted the group as running and waited for its message forever."""
+    import queue
+    import types
+    from contextlib import contextmanager
+
+    import gdlab.signals
+    import gdlab.sweep.lockstep as lockstep
+    from gdlab.signals import StopFlag
+
+    flag = StopFlag()
+    monkeypatch.setattr(gdlab.signals, "graceful_stop", contextmanager(lambda: (yield flag)))
+
+    class LosesTheFirstEnd(queue.Queue):
+        def get(self, *args, **kwargs):
+            message = super().get(*args, **kwargs)
+            if message[0] == "done" and flag.signum is None:
+                flag.signum = signal.SIGINT  # the first Ctrl-C; the second lands just after the message was taken
+                raise KeyboardInterrupt
+            return message
+
+    monkeypatch.setattr(lockstep, "queue", types.SimpleNamespace(Queue=LosesTheFirstEnd, Empty=queue.Empty))
+    folder = tmp_path / "cut"
+    r = sweep_in_thread(config(tmp_path, 27), *AXES, "--prune", "halving", "--run-dir", folder, "-q")
+    assert r.exit_code == 130, (r.stdout, r.stderr, r.exception)
+    assert group_threads() == []

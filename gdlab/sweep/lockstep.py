@@ -51,14 +51,11 @@ def run_lockstep(jobs_list: list[Job], should_stop: Callable[[], bool], on_done,
                for g, job in enumerate(jobs_list)]
     for w in workers:
         w.start()
-    running = len(workers)
     try:
-        while running:
-            running -= _deliver(inbox, on_done, on_event, failing)
+        _deliver_all(workers, inbox, on_done, on_event, failing)
     except KeyboardInterrupt:  # a second Ctrl-C: every group stops at its next step; their files are kept
         failing[0] = True
-        while running:
-            running -= _deliver(inbox, on_done, on_event, failing)
+        _deliver_all(workers, inbox, on_done, on_event, failing)
     finally:  # however it ended (an error recording results, a full disk's): no group still trains when gdlab
         failing[0] = True  # exits, where the interpreter's end killed it inside torch (abort) and cut its files short
         _wait_for(workers)
@@ -75,21 +72,20 @@ def _wait_for(workers: list[threading.Thread]) -> None:
                 pass
 
 
-def _deliver(inbox: queue.Queue, on_done, on_event, failing: list[bool]) -> int:
-    """Hand on one message from the groups, if one comes soon; 1 when it was a group's end."""
-    try:
-        kind, job, payload = inbox.get(timeout=0.2)  # a timeout, so that this thread still takes Ctrl-C
-    except queue.Empty:
-        return 0
-    if kind == "event":
-        on_event(job, payload)
-        return 0
-    if kind == "unrun":  # the sweep records it
-        return 1
-    try:
-        if on_done(job, payload):
-            failing[0] = True
-    except KeyboardInterrupt:  # a Ctrl-C while its results were recorded: they are again, once the groups stop
-        inbox.put((kind, job, payload))  # (uncounted, the group still ran: the sweep waited for it forever)
-        raise
-    return 1
+def _deliver_all(workers: list[threading.Thread], inbox: queue.Queue, on_done, on_event, failing: list[bool]) -> None:
+    """Hand on the groups' messages until every group has ended and said so. Not a count of the ends: a Ctrl-C
+    landing in the queue's get after it took one lost it, and the sweep waited for it forever."""
+    while any(w.is_alive() for w in workers) or not inbox.empty():  # (a group says it ended, then ends)
+        try:
+            kind, job, payload = inbox.get(timeout=0.2)  # a timeout, so that this thread still takes Ctrl-C
+        except queue.Empty:
+            continue
+        if kind == "event":
+            on_event(job, payload)
+        elif kind == "done":  # ("unrun": the sweep records it)
+            try:
+                if on_done(job, payload):
+                    failing[0] = True
+            except KeyboardInterrupt:  # a Ctrl-C while its results were recorded: they are again, once the
+                inbox.put((kind, job, payload))  # groups stop
+                raise

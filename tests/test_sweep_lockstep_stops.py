@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -114,6 +115,11 @@ def test_fail_fast_skips_the_groups_that_had_not_begun_and_leaves_no_folder_of_t
     failed = []
 
     class FirstGroupFails(GroupMetrics):
+        def __init__(self, *args, **kwargs):
+            if failed:  # a group that began as the failure was reported: slow, so that the sweep has heard of it
+                time.sleep(0.3)
+            super().__init__(*args, **kwargs)
+
         def consume(self, rec):
             if not failed:
                 failed.append(rec.step)
@@ -126,9 +132,9 @@ def test_fail_fast_skips_the_groups_that_had_not_begun_and_leaves_no_folder_of_t
                         "--run-dir", folder, "-q")
     assert r.exit_code == 1, (r.stdout, r.stderr, r.exception)
     table = pd.read_csv(folder / "sweep.csv")
-    assert list(table.status).count("failed") == 1
+    assert list(table.status).count("failed") == 1, table[["run_dir", "status", "steps", "error"]].to_string()
     skipped = table[table.status == "skipped"]
-    assert len(skipped) >= 6, table  # 11 groups waited for their turn; the sweep stopped within a few of them
+    assert len(skipped) >= 6, table  # 11 groups waited for their turn; one or two may have begun meanwhile
     assert (skipped.steps == 0).all() and not any((folder / d).exists() for d in skipped.run_dir)
 
 

@@ -77,7 +77,7 @@ def test_a_second_ctrl_c_while_a_groups_results_are_recorded_ends_the_sweep_with
 
     first_result_line(two_ctrl_cs)
     folder = tmp_path / "cut"
-    r = sweep_in_thread(config(tmp_path, 27), *AXES, "--prune", "halving", "--run-dir", folder)
+    r = sweep_in_thread(config(tmp_path, 2000), *AXES, "--prune", "halving", "--run-dir", folder)  # one trains on
     assert r.exit_code == 130, (r.stdout, r.stderr, r.exception)
     table = pd.read_csv(folder / "sweep.csv")
     assert {d: (s, n) for d, s, n in zip(table.run_dir, table.status, table.steps)} == on_disk(folder)
@@ -162,8 +162,8 @@ def test_each_group_trains_on_the_threads_it_would_in_an_unpruned_sweep(tmp_path
     before = torch.get_num_threads()
     torch.set_num_threads(2)  # torch's choice for a large step, on any machine
     try:
-        r = sweep_in_thread(config(tmp_path, 27), "data.n_samples=96,3000", "optimizer.lr=0.03,0.3", "--prune", "halving",
-                            "--vectorize", "off", "--run-dir", tmp_path / "mixed", "-q")
+        r = sweep_in_thread(config(tmp_path, 27), "data.n_samples=96,3000", "optimizer.lr=0.03,0.3", "--prune",
+                            "halving", "--vectorize", "off", "--run-dir", tmp_path / "mixed", "-q")
     finally:
         torch.set_num_threads(before)
     assert r.exit_code == 0, (r.stdout, r.stderr, r.exception)

@@ -134,13 +134,12 @@ def run_group(
                         at = trainer.diverged_at
                         progress(rec.step, trainer.plan.total_steps, [k for k, s in enumerate(at) if s == rec.step] if rec.step in at else [])
         except KeyboardInterrupt:  # a model that diverged already keeps that result (a Ray worker's Ctrl-C lands here)
-            statuses = [trainer.status(k) if at is not None or early is not None else "interrupted"
-                        for k, (at, early) in enumerate(zip(trainer.diverged_at, trainer.divergence.stopped))]
+            statuses = trainer.ended_or("interrupted")
         except GdlabError:
             raise
-        except Exception as exc:  # recorded in every summary (status failed, error) and error.log; the caller reports it
-            error = f"{type(exc).__name__}: {exc}"
-            statuses = ["failed"] * len(variants)
+        except Exception as exc:  # recorded in the summary (status failed, error) and error.log of every model still
+            error = f"{type(exc).__name__}: {exc}"  # training; the caller reports it
+            statuses = trainer.ended_or("failed")  # one pruned or diverged before keeps it: --resume keeps it too
             error_trace = traceback.format_exc()
         finally:
             metrics.close()
@@ -176,7 +175,7 @@ def run_group(
             "steps_per_s": round(steps / wall, 3) if wall > 0 else None,
             "seed": v.cfg.seed, "init_hash": hashes[k], "task": v.cfg.task,
             "sharpness_s": round(trainer.sharpness_s, 6) if train_cfg.sharpness_every else None, "n_params": trainer.model.n_params, **common,
-            "error": error, "resumed_from_step": resumed_from,
+            "error": error if status == "failed" else None, "resumed_from_step": resumed_from,
             "init_sharpness": init_sharp[k] if init_sharp else None,
             # measurements (init_sharpness and the sharpness column) that ran out of train.sharpness_iters unsettled
             "sharpness_unsettled": trainer.sharpness_unsettled[k] if train_cfg.sharpness_every or init_sharp else None,
@@ -192,9 +191,10 @@ def run_group(
         write_json(variants[k].run_dir / "summary.json", summaries[k], durable=not in_sweep)
 
     in_parallel(finish, range(len(variants)))
-    if error:  # every variant's folder looks like a failed `gdlab train` run's
-        for v in variants:  # a refusal (a full disk) is one line naming error.log; the summaries hold the error
+    for v, summary in zip(variants, summaries):  # a failed variant's folder looks like a failed `gdlab train` run's
+        if error and summary["status"] == "failed":  # a refusal (a full disk) is one line naming error.log
             write_atomic(v.run_dir / "error.log", error_trace, durable=False)
     if refused is not None:
         raise refused
     return summaries
+

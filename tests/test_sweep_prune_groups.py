@@ -3,6 +3,7 @@ compares the whole sweep's settings; checked against rankings computed by hand f
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -178,3 +179,38 @@ def test_a_data_axis_alone_is_refused_as_nothing_to_stop(tmp_path):
     one_error_line(invoke("sweep", config(tmp_path), "data.noise=0.05,0.5", "seed=0,1", "--runs", tmp_path / "runs",
                           "--prune", "halving"), 2, "each value of data.noise apart", "each has one setting")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_group_that_fails_after_its_rungs_keeps_its_pruned_models_results(tmp_path, monkeypatch):
+    """An error at step 20 in Adam's group made every model of it `failed`, those its rungs had pruned too (with
+    the error and an error.log), so --resume trained them again; they keep `pruned`, the rest fail, and the
+    resume ends as the whole sweep."""
+    import gdlab.runner
+
+    real = gdlab.runner.GroupMetrics
+
+    class AdamFailsAtStep20(real):
+        def __init__(self, paths, *args, **kwargs):
+            self.adam = "name=Adam" in str(paths[0])
+            super().__init__(paths, *args, **kwargs)
+
+        def consume(self, rec):
+            if self.adam and rec.step == 20:
+                raise RuntimeError("boom")
+            return super().consume(rec)
+
+    whole = sweep(tmp_path, "whole", "--prune", "halving")
+    with monkeypatch.context() as m:
+        m.setattr(gdlab.runner, "GroupMetrics", AdamFailsAtStep20)
+        cut = sweep(tmp_path, "cut", "--prune", "halving", code=1)
+    t, w = table(cut).set_index("run_dir"), table(whole).set_index("run_dir")
+    for run_dir, row in w.iterrows():
+        failing = "name=Adam" in run_dir and row.status == "completed"
+        summary = json.loads((cut / run_dir / "summary.json").read_text())
+        assert t.loc[run_dir, "status"] == summary["status"] == ("failed" if failing else row.status), run_dir
+        assert (summary["error"] == "RuntimeError: boom") == failing == (cut / run_dir / "error.log").exists()
+        if not failing:
+            assert summary["pruned_at_step"] == (None if row.status == "completed" else int(row.pruned_at_step))
+    assert {"pruned", "failed"} <= set(t[t["optimizer.name"] == "Adam"].status)
+    assert invoke("sweep", "--resume", cut, "-q").exit_code == 0
+    pd.testing.assert_frame_equal(table(cut), table(whole))

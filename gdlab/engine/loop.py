@@ -177,6 +177,12 @@ class GroupTrainer(GroupStep):
             self.divergence.stop(k, step)
             self.pruned_at[k] = step
 
+    def ended_or(self, otherwise: str) -> list[str]:
+        """Each model's status when the run stops abruptly (Ctrl-C, an error): a result it already had (diverged,
+        pruned, stopped early), else `otherwise`."""
+        return [self.status(k) if at is not None or early is not None else otherwise
+                for k, (at, early) in enumerate(zip(self.diverged_at, self.divergence.stopped))]
+
     def status(self, k: int) -> str:
         if self.diverged_at[k] is not None:
             return "diverged"

@@ -97,12 +97,18 @@ def test_compare_of_many_runs_colours_them_by_lr_with_a_colour_bar_not_a_legend_
     warnings: list[str] = []
     fig = plot_compare(load_runs(runs, warnings), "train_loss", "step", warnings, details=[])
     ax = fig.axes[0]
-    assert not fig.legends and ax.get_legend() is None
     assert [a.get_ylabel() for a in fig.axes[1:]] == ["optimizer.lr"]  # the colour bar
     cmap, norm = colormaps["viridis"], LogNorm(lrs[0], lrs[-1])
     colours = {ln.get_gid(): to_rgba(ln.get_color()) for ln in ax.get_lines()}
     assert [colours[f"compare:{i}"] for i in range(len(lrs))] == [pytest.approx(cmap(norm(v))) for v in lrs]
-    assert any("coloured by optimizer.lr" in w for w in warnings), warnings
+    assert any("coloured by optimizer.lr and dashed by optimizer.name" in w for w in warnings), warnings
+    # and dashed by the optimizer (Adam's and SGD's curves at one lr looked the same), the legend naming the dashes
+    legend = fig.legends[0] if fig.legends else ax.get_legend()
+    entries = dict(zip([t.get_text() for t in legend.get_texts()], [h.get_linestyle() for h in legend.legend_handles]))
+    assert list(entries) == ["optimizer.name=Adam", "optimizer.name=SGD"] and len(set(entries.values())) == 2
+    dashes = {ln.get_gid(): ln.get_linestyle() for ln in ax.get_lines()}
+    assert [dashes[f"compare:{i}"] for i in range(len(lrs))] == \
+        [entries["optimizer.name=SGD" if i % 2 else "optimizer.name=Adam"] for i in range(len(lrs))]
 
     fig = plot_compare(load_runs(runs, []), "train_loss", "step", [], color_by="optimizer.name")
     legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()

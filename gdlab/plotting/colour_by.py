@@ -66,6 +66,23 @@ def key_to_colour_by(configs: list[dict | None]) -> str | None:
     return (ranked + keys or [None])[0]
 
 
+def key_to_dash_by(configs: list[dict | None], colour_key: str, dashes: int) -> str | None:
+    """The key that dashes `compare`'s curves when a colour key stands for their legend: a kind (optimizer.name:
+    SGD against Adam, whose curves at one lr had one colour and one look) before any other differing key, one with
+    at most `dashes` values; seed never. None where none differs so."""
+    from gdlab.plotting.labels import differing_keys
+
+    flats = [flatten(c) for c in configs if c]
+    keys = [k for k in differing_keys(flats) if k not in (colour_key, "seed")] if len(flats) > 1 else []
+    few = [k for k in keys if len({repr(f.get(k)) for f in flats}) <= dashes]
+    return ([k for k in few if k.endswith(".name")] + few or [None])[0]
+
+
+def dash_values(configs: list[dict | None], key: str) -> list[str]:
+    """Each run's value of `key` as text (its dash's name), `?` where its config lacks it."""
+    return [str(v) if (v := _lookup(c, key) if c else _Unset) is not _Unset else "?" for c in configs]
+
+
 def _lookup(config: dict, key: str) -> Any:
     """The value at dotted `key`: a leaf, or a list such as optimizer.betas (a sweep axis, a sweep.csv column)."""
     flat = flatten(config)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from gdlab.errors import GdlabError
-from gdlab.plotting.colour_by import colour_runs, key_to_colour_by
+from gdlab.plotting.colour_by import colour_runs, dash_values, key_to_colour_by, key_to_dash_by
 from gdlab.plotting.labels import curve_labels, left_out_lines
 from gdlab.plotting.load import RunData, diverged_step
 from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_positive, new_figure
@@ -55,12 +55,13 @@ def _drawable(run: RunData, metric: str, x: str, warnings: list[str]) -> np.ndar
     return mask
 
 
-def _colour_entries(colouring, diverged: bool) -> tuple[list, list[str]]:
-    """The legend of curves coloured by a key: an entry per text value (a colour bar shows numbers) and one
-    for the ✕ that marks a divergence."""
+def _colour_entries(colouring, dashed: dict[str, str], dash_by: str | None, diverged: bool) -> tuple[list, list[str]]:
+    """The legend of curves too many to name: an entry per colour (text values; numbers have the colour bar), per
+    dash (`dashed`: each value of `dash_by`, its style) and for the ✕ that marks a divergence."""
     from matplotlib.lines import Line2D
 
     entries = [(Line2D([], [], color=colour), text) for text, colour in colouring.named]
+    entries += [(Line2D([], [], color="0.3", ls=style), f"{dash_by}={value}") for value, style in dashed.items()]
     if diverged:
         entries.append((Line2D([], [], ls="none", marker="X", color="k"), "diverged"))
     return [h for h, _ in entries], [t for _, t in entries]
@@ -93,14 +94,18 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     kept = [(i, run, mask) for i, (run, mask) in enumerate(zip(runs, masks)) if mask is not None]
     # labelled by what differs between the curves drawn: not by keys only a run left out differs in
     labels, hidden = curve_labels([_comparable(run.config) for _, run, _ in kept], [_fallback(run) for _, run, _ in kept])
-    many = len(kept) > MANY
+    many, configs, picked = len(kept) > MANY, [run.config for _, run, _ in kept], color_by is None
     if many and color_by is None:
-        color_by = key_to_colour_by([run.config for _, run, _ in kept])
-        if color_by is not None:
-            warnings.append(f"{len(kept)} curves are too many for a legend: coloured by {color_by} instead "
-                            "(--color-by KEY picks the key)")
-    colouring = colour_runs([run.config for _, run, _ in kept], color_by, [_fallback(r) for _, r, _ in kept],
-                            warnings) if color_by is not None and kept else None
+        color_by = key_to_colour_by(configs)
+    colouring = colour_runs(configs, color_by, [_fallback(r) for _, r, _ in kept], warnings) \
+        if color_by is not None and kept else None
+    # too many to name, curves coloured by one key are dashed by another (SGD against Adam), the legend saying which
+    dash_by = key_to_dash_by(configs, color_by, len(STYLES)) if many and colouring else None
+    values = dash_values(configs, dash_by) if dash_by else []
+    dashed = {v: STYLES[i] for i, v in enumerate(dict.fromkeys(values))}
+    if many and picked and colouring:
+        warnings.append(f"{len(kept)} curves are too many for a legend: coloured by {color_by}"
+                        f"{f' and dashed by {dash_by}' if dash_by else ''} instead (--color-by KEY picks the key)")
     fig = new_figure(AXES_SIZE[0] + 2.0, AXES_SIZE[1] + 1.2)
     ax = fig.subplots()
     drawn, shades = [], {}  # shades: how many curves drew each colour so far
@@ -120,7 +125,8 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
         # ten colours, then dashes
         if colouring:
             shade = repr(colouring.colours[n])
-            style = {"color": colouring.colours[n], "ls": STYLES[0 if many else shades.get(shade, 0) % len(STYLES)]}
+            style = {"color": colouring.colours[n],
+                     "ls": dashed[values[n]] if dashed else STYLES[0 if many else shades.get(shade, 0) % len(STYLES)]}
             shades[shade] = shades.get(shade, 0) + 1
         else:
             style = {"ls": STYLES[len(drawn) // 10 % len(STYLES)]}
@@ -148,7 +154,7 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     handles = [handle for *_, handle in drawn]
     shown = [(h[0] if isinstance(h, tuple) else h).get_label() for h in handles]
     if grouped:
-        handles, shown = _colour_entries(colouring, any(diverged))
+        handles, shown = _colour_entries(colouring, dashed, dash_by, any(diverged))
     if not handles:
         pass  # a colour bar says it all
     elif len(shown) <= INSIDE[0] and max(map(len, shown)) <= INSIDE[1]:

@@ -95,3 +95,24 @@ def test_a_run_without_an_epoch_column_is_one_line_exit_2(tmp_path):
     one_error_line(invoke("plot", run, "--x", "epoch"), 2, str(run / "metrics.csv"), "no epoch column")
     assert not (run / "loss.png").exists()
     assert invoke("plot", run).exit_code == 0  # against steps it draws as before
+
+
+def test_a_sweep_without_epoch_columns_says_what_is_missing_not_unreadable(tmp_path):
+    import pandas as pd
+
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({**CONFIG, "train": {**CONFIG["train"], "steps": 4}}))
+    done = invoke("sweep", tmp_path / "c.yaml", "optimizer.lr=0.01,0.1", "--run-dir", tmp_path / "sw", "-q")
+    assert done.exit_code == 0, done.stderr
+    sweep = tmp_path / "sw"
+    for metrics in sweep.glob("*/metrics.csv"):  # read back fine, but without the column
+        pd.read_csv(metrics).drop(columns="epoch").to_csv(metrics, index=False)
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.sweep_plot import plot_sweep
+
+    warnings: list[str] = []
+    fig = plot_sweep(load_sweep(sweep, []), warnings, along="epoch")
+    assert len(warnings) == 2 and all("no epoch column" in w for w in warnings)
+    (note,) = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "no_finite"]
+    assert "no epoch column" in note and "--x step" in note and "could be read" not in note
+    result = invoke("plot", sweep, "--x", "epoch", "-o", tmp_path / "s.png")
+    assert result.exit_code == 0, result.stderr

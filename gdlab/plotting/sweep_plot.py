@@ -47,11 +47,11 @@ def _fmt(value) -> str:
 
 
 def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str | None, looks: SweepLooks,
-            ticks: list[str] | None, along: str = "step") -> tuple[list, list, list]:
+            ticks: list[str] | None, along: str = "step", lacking: frozenset = frozenset()) -> tuple[list, list, list]:
     """Draw each variant's train loss against `along` (the metrics.csv column step or epoch), coloured by the
     swept `x` and dashed by its `group` as `looks` says; gid `curve:<row>` ties a line to its sweep.csv row.
     Returns the values drawn, those of the variants that did not diverge, and the ✕ of those that did, for
-    cap_rise once every facet of the row is drawn."""
+    cap_rise once every facet of the row is drawn. `lacking`: the rows whose metrics.csv has no `along` column."""
     from matplotlib.lines import Line2D
 
     drawn, calm, marks = [], [], []
@@ -80,8 +80,15 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
             calm.append(line.get_ydata())
     log_if_positive(ax, drawn)
     label_x(ax, along)
-    # nothing finite (every variant diverged at step 1), or no curve read at all (their metrics.csv missing)
-    if note_if_empty(ax, drawn, "no finite loss" if drawn else "no variant's metrics.csv could be read"):
+    # nothing finite (every variant diverged at step 1), or no curve at all: their metrics.csv lacks the x
+    # column (read, so "could not be read" misled), or is missing
+    if drawn:
+        empty = "no finite loss"
+    elif lacking & set(facet.index):
+        empty = f"no {along} column in any variant's metrics.csv;\nuse --x step"
+    else:
+        empty = "no variant's metrics.csv could be read"
+    if note_if_empty(ax, drawn, empty):
         ax.set_xticks([])
     ax.set_ylabel("train loss")
     handles, labels = ax.get_legend_handles_labels()
@@ -147,7 +154,8 @@ def plot_sweep(sweep: SweepData, warnings: list[str], title: str | None = None, 
     for column, (key, facet) in enumerate(facets):
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{k}={v}" for k, v in zip(facet_keys, key))
-        values, facet_calm, facet_marks = _curves(grid[0, column], curves, facet, x, group, looks, ticks, along)
+        values, facet_calm, facet_marks = _curves(grid[0, column], curves, facet, x, group, looks, ticks, along,
+                                                  frozenset(sweep.runs) - frozenset(curves.runs))
         drawn[0], calm, marks = drawn[0] + values, calm + facet_calm, marks + facet_marks
         grid[0, column].set_title(label or "loss curves", fontsize="medium")
         if x is None:

@@ -88,3 +88,24 @@ def test_a_sweep_curve_leaves_the_gap_too(tmp_path):
     fig, warnings = sweep_figure(sweep)
     assert any("step 3, 4" in w and "gap" in w for w in warnings), warnings
     same(line(fig, "curve:1").get_ydata(), [1.0, 0.5, NAN, NAN, 0.2, 0.16666])
+
+
+@pytest.mark.parametrize("command", ["plot", "compare"])
+def test_a_nan_epoch_mid_file_is_a_gap_against_epochs_and_the_warning_names_its_step(tmp_path, command):
+    rows = [r.replace("3,1.5,", "3,nan,", 1) if r.startswith("3,") else r for r in ROWS]
+    rows = [r.replace(",nan,0.5,", ",0.3,0.5,").replace(",inf,0.5,", ",0.25,0.5,") for r in rows]  # loss finite
+    run = make_run(tmp_path / "r", rows=rows)
+    result = cli(command, run, "--x", "epoch", "-o", tmp_path / "e.png")
+    assert result.exit_code == 0, result.stderr
+    assert "column epoch is NaN/inf before the last row (line 4, step 3); drawn as a gap" in result.stderr
+    if command == "plot":
+        from gdlab.plotting.load import load_run
+        from gdlab.plotting.run_plot import plot_run
+
+        drawn = line(plot_run(load_run(run, []), x="epoch"), "train_loss")
+    else:
+        drawn = line(compare_of([run], "train_loss", "epoch"), "compare:0")
+    same(drawn.get_xdata(), [0.5, 1, NAN, 2, 2.5, 3])  # step 3 is no point, and 1 is not joined to 2
+    same(drawn.get_ydata(), [1.0, 0.5, NAN, 0.25, 0.2, 0.16666])
+    codes = [code for _, code in drawn.get_path().cleaned(remove_nans=True).iter_segments()]
+    assert codes.count(1) == 2, codes  # Path.MOVETO at step 1 and again at step 4

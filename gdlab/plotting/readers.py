@@ -82,8 +82,10 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
                         f"from 0 to 2**53 (line {describe_lines(bad_step)})")
     for name, cells in nonfinite.items():  # the step says where to look on the figure, the line where in the file
         lines, steps = [line for line, _, _ in cells], [step for _, _, step in cells]
+        # epoch and wall_s have no curve of their own; they are an x axis (--x) that the curves break at
+        where = "the curves drawn against it" if name in ("epoch", "wall_s") else "its curve"
         warnings.append(f"{path}: column {name} is NaN/inf before the last row (line {describe_lines(lines)}, "
-                        f"step {describe_lines(steps)}); drawn as a gap in its curve")
+                        f"step {describe_lines(steps)}); drawn as a gap in {where}")
     if not values:  # say why: the skipped rows' warnings are the reason
         why = "; ".join(w.removeprefix(f"{path}: ") for w in warnings if w.startswith(f"{path}: skipped"))
         if not why and not rows:

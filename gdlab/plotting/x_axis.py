@@ -67,8 +67,12 @@ def runs_with_x(runs: dict, x: str, warnings: list[str]) -> dict:
 
 def curve_points(frame: pd.DataFrame, column: str, x: str) -> tuple[np.ndarray, np.ndarray]:
     """The (x, y) points of one column's curve: its finite values, and NaN where metrics.csv wrote NaN or inf
-    mid-run, where matplotlib then leaves a gap (a straight line bridging it drew values never logged). Rows
-    not logged (empty cells, as a sparse val_loss has) and rows without an x are left out."""
-    ys = frame[column].to_numpy(dtype=float)
-    keep = (np.isfinite(ys) | gap_rows(frame, column)) & np.isfinite(frame[x].to_numpy(dtype=float))
-    return frame[x].to_numpy()[keep], np.where(np.isfinite(ys), ys, np.nan)[keep]
+    mid-run, where matplotlib then leaves a gap (a straight line bridging it drew values never logged). An x
+    written NaN/inf mid-run is a gap too (dropping its row joined its neighbours). Rows not logged (empty
+    cells, as a sparse val_loss has) and rows without an x are left out."""
+    ys, xs = frame[column].to_numpy(dtype=float), frame[x].to_numpy(dtype=float)
+    x_gaps = gap_rows(frame, x) & ~np.isfinite(xs)
+    keep = (np.isfinite(ys) | gap_rows(frame, column)) & (np.isfinite(xs) | x_gaps)
+    ys = np.where(np.isfinite(ys) & ~x_gaps, ys, np.nan)  # NaN y as well: the gap whichever one matplotlib reads
+    xs = np.where(x_gaps, np.nan, xs) if x_gaps.any() else frame[x].to_numpy()  # steps stay whole numbers
+    return xs[keep], ys[keep]

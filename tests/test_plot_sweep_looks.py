@@ -99,3 +99,23 @@ def test_slices_colour_each_optimizer_as_the_curves_do_not_by_its_rank(tmp_path)
         shown = legend_looks(ax)  # Adam was C0 here, the colour of the best-ranked first
         assert shown["optimizer.name=SGD"][0] == to_rgba("C0") and shown["optimizer.name=Adam"][0] == to_rgba("C1")
     assert legend_looks(fig.axes[0])["optimizer.name=Adam"] == (to_rgba("C1"), "--")
+
+
+def test_slices_list_the_optimizers_in_sweep_csv_order_as_the_curves_do_not_by_rank(tmp_path):
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.search_plot import plot_search
+
+    sweep = sweep_of_two_axes(tmp_path / "s")
+    table = pd.read_csv(sweep / "sweep.csv")
+    adam = table["optimizer.name"] == "Adam"
+    for column in ("final_train_loss", "best_val_loss"):  # Adam ranks first; sweep.csv lists SGD first
+        table.loc[adam, column] = table.loc[adam, column] / 10
+    table.to_csv(sweep / "sweep.csv", index=False)
+    fig = plot_search(load_sweep(sweep, []), [])
+    curves = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert curves == ["optimizer.name=SGD", "optimizer.name=Adam"]
+    slices = [ax for ax in fig.axes[1:] if ax.get_legend() is not None and ax.get_xlabel()]
+    assert len(slices) == 2
+    for ax in slices:
+        texts = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert texts[0].startswith("best: ") and texts[1:] == curves  # the star first, then sweep.csv's order

@@ -14,7 +14,7 @@ from gdlab.plotting.output import log_if_positive, new_figure, note_if_empty, to
 from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.sensitivity import band_low
 from gdlab.plotting.value_ticks import colour_bar, label_swept_values
-from gdlab.plotting.sweep_looks import SweepLooks, sweep_looks
+from gdlab.plotting.sweep_looks import SweepLooks, group_legend, sweep_looks
 from gdlab.plotting.sweep_plot import SEED, _curves, stored_rank_by
 from gdlab.plotting.x_axis import runs_with_x
 from gdlab.sweep.rank import aggregate_over_seeds, score_metric
@@ -58,7 +58,7 @@ def _slice(ax, aggs: list, key: str, text: str, choices: list[str] | None, group
     if best is not None and best.point[key] is not None:
         ax.plot([position(best.point[key])], [best.mean], ls="none", marker="*", ms=15, color="gold", mec="k",
                 zorder=5, gid=f"best:{key}", label=_best_label(key, best.point[key], metric, best.mean))
-        ax.legend(fontsize="x-small", loc="best")
+        group_legend(ax, group, looks)
     if categorical:
         ax.set_xticks(range(len(names)), names)
         ax.set_xlim(-0.5, len(names) - 0.5)

@@ -72,3 +72,12 @@ def sweep_looks(table: pd.DataFrame, coloured: str | None, group: str | None) ->
     None) and grouped by `group`."""
     groups = list(pd.unique(table[group].astype(str))) if group else []
     return SweepLooks(groups, value_norm(table[coloured]) if coloured else None)
+
+
+def group_legend(ax, group: str | None, looks: SweepLooks) -> None:
+    """The axis's legend with its `group=value` entries in sweep.csv's order, as the loss curves list them, after
+    any other entry (a slice's star): a slice draws its points best first, so its entries came in ranking order."""
+    handles, labels = ax.get_legend_handles_labels()
+    place = {f"{group}={value}": i for i, value in enumerate(looks.groups)} if group else {}
+    order = sorted(range(len(labels)), key=lambda i: (labels[i] in place, place.get(labels[i], i)))
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize="x-small", loc="best")

@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 
 from gdlab.config import Config
 from gdlab.data import Dataset
+from gdlab.engine.batches import patience_within
 from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK
 from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
@@ -38,6 +39,7 @@ def smoke(cfg: Config) -> tuple[Config, Dataset]:
     data = prepare_data(cfg)  # the cut config keeps data, seed and dtype: the same tensors serve its steps
     train = cfg.train.model_copy(update={"epochs": None, "steps": SMOKE_STEPS, "eval_every": None, "checkpoint_every": None,
                                          "snapshot_every": cfg.train.snapshot_every and min(cfg.train.snapshot_every, SMOKE_STEPS)})
+    train = train.model_copy(update={"early_stop_patience": patience_within(train, data.x_train.shape[0])})
     if (scheduler := cfg.scheduler) is not None and scheduler.name == "OneCycleLR":
         pct = scheduler.pct_start if scheduler.pct_start * SMOKE_STEPS > 1 else 0.3
         scheduler = scheduler.model_copy(update={"interval": "step", "pct_start": pct})

@@ -67,3 +67,29 @@ def test_a_smoke_run_keeps_snapshots_within_its_few_steps(tmp_path):
     r = invoke("train", cfg, "--smoke", "--run-dir", tmp_path / "smoke", "-q")
     assert r.exit_code == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "smoke" / "snapshots").iterdir()) == ["step_0000000.pt", "step_0000005.pt"]
+
+
+@pytest.mark.parametrize("train, count", [({"steps": None, "epochs": 5, "early_stop_patience": 5}, 5),  # each epoch
+                                          ({"eval_every": 2, "early_stop_patience": 3}, 3)])  # steps 2, 4 and 6
+def test_a_patience_the_runs_evaluations_cannot_run_out_is_refused(tmp_path, train, count):
+    """The first evaluation sets the best val_loss, so a patience of N stops at the (N+1)th at the earliest."""
+    cfg = config(tmp_path, **train)
+    length = "train.epochs: 5" if "epochs" in train else f"train.steps: {STEPS}"
+    said = (f"train.early_stop_patience: {count} is not below the {count} evaluations the run makes", length,
+            f"so early stopping could never stop it; allowed: a whole number from 1 to {count - 1}")
+    one_error_line(invoke("train", cfg, "--run-dir", tmp_path / "run"), 2, *said)
+    assert not (tmp_path / "run").exists()
+    one_error_line(invoke("sweep", cfg, "optimizer.lr=0.1,0.2", "--run-dir", tmp_path / "sw", "--dry-run"), 2, *said)
+    one_error_line(invoke("train", cfg, "--smoke"), 2, *said)  # what the full run refuses, its smoke run does
+    fits = config(tmp_path, **{**train, "early_stop_patience": count - 1})
+    assert invoke("train", fits, "--run-dir", tmp_path / "ok", "-q").exit_code == 0
+
+
+# 72 rows: its 5 steps evaluate 5 times full batch, twice in epochs of 3 steps (at 3 and 5), once in one of 9
+@pytest.mark.parametrize("batch_size, cut", [(None, 4), (24, 1), (8, None)])
+def test_a_smoke_run_cuts_a_patience_that_suits_the_full_run(tmp_path, batch_size, cut):
+    cfg = config(tmp_path, steps=100, batch_size=batch_size, early_stop_patience=10)
+    r = invoke("train", cfg, "--smoke", "--run-dir", tmp_path / "smoke", "-q")
+    assert r.exit_code == 0, r.stderr
+    kept = yaml.safe_load((tmp_path / "smoke" / "config.yaml").read_text())["train"]["early_stop_patience"]
+    assert kept == cut

@@ -313,10 +313,10 @@ def next_commands(stdout: str) -> dict[str, list[str]]:
 
 
 def run_printed(tmp_path, command: list[str], where: str) -> Path:
-    """Run a printed command as pasted (two epochs, to be quick, evaluated at each: a plateau schedule watches them);
-    its run or sweep folder."""
+    """Run a printed command as pasted (four epochs, to be quick, evaluated at each: a plateau schedule watches them,
+    and an early_stop_patience of 3 needs more than 3 evaluations); its run or sweep folder."""
     assert command[0] == "gdlab"
-    ran = runner.invoke(app, [*command[1:], "train.epochs=2", "train.eval_every=1", "--runs", str(tmp_path / where), "-q"])
+    ran = runner.invoke(app, [*command[1:], "train.epochs=4", "train.eval_every=1", "--runs", str(tmp_path / where), "-q"])
     assert ran.exit_code == 0, (command, ran.output)
     return Path(ran.stdout.strip().splitlines()[-1])
 

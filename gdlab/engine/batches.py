@@ -66,7 +66,8 @@ def check_intervals(cfg: Config, n_rows: int) -> None:
     weights, or no evaluation before the last step for what watches val_loss. Rows, checkpoints and sharpness are
     also taken at the last step, and validation too, so their intervals may be as long as they like."""
     train = cfg.train
-    total = BatchPlan.from_config(train, n_rows).total_steps
+    plan = BatchPlan.from_config(train, n_rows)
+    total = plan.total_steps
     given = "steps" if train.steps is not None else "epochs"
     length = f"the run's last step ({total}, train.{given}: {getattr(train, given)})"
     if train.snapshot_every and train.snapshot_every > total:
@@ -78,6 +79,34 @@ def check_intervals(cfg: Config, n_rows: int) -> None:
         raise GdlabError(f"train.eval_every: {train.eval_every} leaves one evaluation, at {length}, and {watcher} "
                          f"watches val_loss from one evaluation to the next, so it would do nothing; allowed: a whole "
                          f"number from 1 to {total - 1}", also=(("train", given), tuple(watcher.split(":")[0].split("."))))
+    _check_patience(cfg, plan, length)
+
+
+def evaluations(train: TrainConfig, plan: BatchPlan) -> int:
+    """How many times the run evaluates: every eval_every steps (each epoch when null), and at its last step."""
+    return math.ceil(plan.total_steps / (train.eval_every or plan.steps_per_epoch))
+
+
+def patience_within(train: TrainConfig, n_rows: int) -> int | None:
+    """train.early_stop_patience cut to what the run's evaluations can run out (--smoke's few steps), as
+    _check_patience would have it; None where the run evaluates once, at its end."""
+    patience = train.early_stop_patience
+    return patience and (min(patience, evaluations(train, BatchPlan.from_config(train, n_rows)) - 1) or None)
+
+
+def _check_patience(cfg: Config, plan: BatchPlan, length: str) -> None:
+    """Refuse an early_stop_patience the run's evaluations cannot run out: the first sets the best val_loss, so
+    stopping takes patience more. (--smoke cuts the patience with the run, as it cuts snapshot_every.)"""
+    train, patience = cfg.train, cfg.train.early_stop_patience
+    count = evaluations(train, plan)
+    if not patience or plan.total_steps <= 1 or patience < count:
+        return
+    every = f"train.eval_every: {train.eval_every}" if train.eval_every else "train.eval_every: null, each epoch"
+    allowed = (f"a whole number from 1 to {count - 1}" if count > 1 else
+               f"a train.eval_every from 1 to {plan.total_steps - 1}, to evaluate before the end")
+    raise GdlabError(f"train.early_stop_patience: {patience} is not below the {count} evaluation{'s' * (count > 1)} the "
+                     f"run makes ({every}, to {length}), so early stopping could never stop it; allowed: {allowed}",
+                     also=(("train", "eval_every"), ("train", "steps" if train.steps is not None else "epochs")))
 
 
 class DataOrder:

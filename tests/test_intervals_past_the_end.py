@@ -93,3 +93,16 @@ def test_a_smoke_run_cuts_a_patience_that_suits_the_full_run(tmp_path, batch_siz
     assert r.exit_code == 0, r.stderr
     kept = yaml.safe_load((tmp_path / "smoke" / "config.yaml").read_text())["train"]["early_stop_patience"]
     assert kept == cut
+
+
+@pytest.mark.parametrize("axis, said", [
+    ("train.snapshot_every=2,100", "variant 1 (train.snapshot_every=100): train.snapshot_every: 100 is past"),
+    ("train.early_stop_patience=2,100", "variant 1 (train.early_stop_patience=100): train.early_stop_patience: 100"),
+    ("train.eval_every=2,6", "variant 1 (train.eval_every=6): train.eval_every: 6 leaves one evaluation"),
+])
+def test_a_sweep_refuses_a_variant_whose_interval_train_refuses_not_only_the_first(tmp_path, axis, said):
+    """Variants that share their data were checked once, by the first: the second's interval ran unrefused."""
+    cfg = config(tmp_path, **({"restore_best_weights": True} if "eval_every" in axis else {}))
+    for extra in (["--dry-run"], []):
+        one_error_line(invoke("sweep", cfg, axis, "--run-dir", tmp_path / "sw", *extra), 2, said)
+        assert not (tmp_path / "sw").exists()

@@ -11,6 +11,7 @@ def preflight(setup, plans=None) -> dict:
     refuses with exit 2, a sweep refuses too, naming the file and the variant (`plans`: only those).
     Returns each checked variant's data by its index, for what plans from it next (the rungs of --prune)."""
     from gdlab.data import data_seed
+    from gdlab.engine.batches import check_intervals
     from gdlab.runner import prepare_data, resolve_device
 
     seen: set = set()
@@ -35,6 +36,9 @@ def preflight(setup, plans=None) -> dict:
             # what watches val_loss (a plateau schedule, early stopping, best weights) is in no key above: a
             # variant that shares its data with one that watches nothing must still be refused, as train refuses it
             p.cfg.check_val_watchers(loaded[data].x_val is not None)
+            # nor are the intervals and the patience: a sweep over snapshot_every or early_stop_patience ran
+            # variants that gdlab train refuses (only the first of each data was checked)
+            check_intervals(p.cfg, loaded[data].x_train.shape[0])
             by_variant[p.index] = loaded[data]
         except GdlabError as exc:
             raise GdlabError(f"{setup.source}: variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None

@@ -106,3 +106,29 @@ def test_a_sweep_refuses_a_variant_whose_interval_train_refuses_not_only_the_fir
     for extra in (["--dry-run"], []):
         one_error_line(invoke("sweep", cfg, axis, "--run-dir", tmp_path / "sw", *extra), 2, said)
         assert not (tmp_path / "sw").exists()
+
+
+@pytest.mark.parametrize("train, said", [
+    ({"snapshot_every": STEPS + 1}, f"train.snapshot_every: {STEPS + 1} is past the run's last step ({STEPS}"),
+    ({"eval_every": STEPS, "restore_best_weights": True}, f"train.eval_every: {STEPS} leaves one evaluation"),
+    ({"batch_size": 8, "eval_every": 2, "early_stop_patience": 3}, "train.early_stop_patience: 3 is not below the 3"),
+    # full batch: one step an epoch whatever the rows, so the epochs give the length and the evaluations
+    ({"steps": None, "epochs": 4, "early_stop_patience": 4}, "train.early_stop_patience: 4 is not below the 4"),
+    ({"steps": None, "epochs": 4, "snapshot_every": 5}, "train.snapshot_every: 5 is past the run's last step (4, "),
+], ids=["snapshot", "eval", "patience", "full-batch-patience", "full-batch-snapshot"])
+def test_validate_without_data_refuses_the_intervals_a_known_length_decides(tmp_path, train, said):
+    cfg = config(tmp_path, **train)
+    one_error_line(invoke("validate", cfg, "--no-data"), 2, said)
+    one_error_line(invoke("validate", cfg), 2, said)  # what the data-reading validate says
+
+
+def test_validate_without_data_passes_what_only_the_data_decides_and_checks_each_variant(tmp_path):
+    # mini-batches by epochs: the length is the rows' to say, so only the data-reading validate refuses it
+    cfg = config(tmp_path, steps=None, epochs=2, batch_size=24, snapshot_every=7)
+    assert invoke("validate", cfg, "--no-data").stdout == f"ok  {cfg}\n"
+    one_error_line(invoke("validate", cfg), 2, "train.snapshot_every: 7 is past the run's last step (6, ")
+    swept = tmp_path / "swept.yaml"
+    swept.write_text(yaml.safe_dump({**TINY, "train": {"steps": STEPS, "device": "cpu"},
+                                     "sweep": {"train.snapshot_every": [2, 100]}}))
+    one_error_line(invoke("validate", swept, "--no-data"), 2,
+                   "variant 1 (train.snapshot_every=100): train.snapshot_every: 100 is past")

@@ -167,14 +167,19 @@ def validate_command(
 
                 prepare_data(cfg)
                 resolve_device(cfg.train.device)
-            else:  # no data read, but a split of 0 is known to leave no validation rows
+            else:  # no data read, but a split of 0 is known to leave no validation rows, and train.steps the length
+                from gdlab.engine.batches import check_intervals
+
                 cfg.check_val_watchers(cfg.data.val_fraction > 0)
+                check_intervals(cfg, None)
             if cfg.sweep:  # every variant of its `sweep:` section, as gdlab sweep would check them
-                from gdlab.sweep.preflight import preflight
+                from gdlab.sweep.preflight import check_without_data, preflight
                 from gdlab.sweep.setup import setup_sweep
 
                 setup = setup_sweep(path, [])
-                if not no_data:
+                if no_data:
+                    check_without_data(setup)
+                else:
                     preflight(setup)
         except GdlabError as exc:
             bad += 1

@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-
-import torch
+from typing import TYPE_CHECKING
 
 from gdlab.config import Config, TrainConfig
 from gdlab.errors import GdlabError
 from gdlab.ints import MAX_STEPS
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,19 @@ def check_run_length(train: TrainConfig, n_rows: int) -> None:
                          f"1 to {MAX_STEPS // plan.steps_per_epoch} with this data and batch size")
 
 
-def check_intervals(cfg: Config, n_rows: int) -> None:
+def check_intervals(cfg: Config, n_rows: int | None) -> None:
     """Refuse an interval that, past the run's end, leaves its setting nothing to do: no snapshot after the initial
     weights, or no evaluation before the last step for what watches val_loss. Rows, checkpoints and sharpness are
-    also taken at the last step, and validation too, so their intervals may be as long as they like."""
+    also taken at the last step, and validation too, so their intervals may be as long as they like. `n_rows`
+    None (`validate --no-data`): what the config decides alone, where train.steps or full batches give the length."""
     train = cfg.train
-    plan = BatchPlan.from_config(train, n_rows)
-    total = plan.total_steps
+    if n_rows is not None or train.batch_size is None:  # full batch: one step an epoch, however many rows
+        plan = BatchPlan.from_config(train, 1 if n_rows is None else n_rows)
+        total, per_epoch = plan.total_steps, plan.steps_per_epoch
+    elif train.steps is not None:
+        total, per_epoch = train.steps, None  # an epoch's steps depend on the rows
+    else:
+        return
     given = "steps" if train.steps is not None else "epochs"
     length = f"the run's last step ({total}, train.{given}: {getattr(train, given)})"
     if train.snapshot_every and train.snapshot_every > total:
@@ -79,31 +87,32 @@ def check_intervals(cfg: Config, n_rows: int) -> None:
         raise GdlabError(f"train.eval_every: {train.eval_every} leaves one evaluation, at {length}, and {watcher} "
                          f"watches val_loss from one evaluation to the next, so it would do nothing; allowed: a whole "
                          f"number from 1 to {total - 1}", also=(("train", given), tuple(watcher.split(":")[0].split("."))))
-    _check_patience(cfg, plan, length)
+    _check_patience(cfg, total, evaluations(train, total, per_epoch), length)
 
 
-def evaluations(train: TrainConfig, plan: BatchPlan) -> int:
-    """How many times the run evaluates: every eval_every steps (each epoch when null), and at its last step."""
-    return math.ceil(plan.total_steps / (train.eval_every or plan.steps_per_epoch))
+def evaluations(train: TrainConfig, total: int, per_epoch: int | None) -> int | None:
+    """How many times a run of `total` steps evaluates: every eval_every steps (each epoch of `per_epoch` steps
+    when null), and at its last step; None when that is each epoch and the epoch's steps are unknown."""
+    every = train.eval_every or per_epoch
+    return math.ceil(total / every) if every else None
 
 
 def patience_within(train: TrainConfig, n_rows: int) -> int | None:
     """train.early_stop_patience cut to what the run's evaluations can run out (--smoke's few steps), as
     _check_patience would have it; None where the run evaluates once, at its end."""
-    patience = train.early_stop_patience
-    return patience and (min(patience, evaluations(train, BatchPlan.from_config(train, n_rows)) - 1) or None)
+    patience, plan = train.early_stop_patience, BatchPlan.from_config(train, n_rows)
+    return patience and (min(patience, evaluations(train, plan.total_steps, plan.steps_per_epoch) - 1) or None)
 
 
-def _check_patience(cfg: Config, plan: BatchPlan, length: str) -> None:
-    """Refuse an early_stop_patience the run's evaluations cannot run out: the first sets the best val_loss, so
-    stopping takes patience more. (--smoke cuts the patience with the run, as it cuts snapshot_every.)"""
+def _check_patience(cfg: Config, total: int, count: int | None, length: str) -> None:
+    """Refuse an early_stop_patience the run's `count` evaluations cannot run out: the first sets the best
+    val_loss, so stopping takes patience more. (--smoke cuts the patience with the run, as it cuts snapshot_every.)"""
     train, patience = cfg.train, cfg.train.early_stop_patience
-    count = evaluations(train, plan)
-    if not patience or plan.total_steps <= 1 or patience < count:
+    if not patience or count is None or total <= 1 or patience < count:
         return
     every = f"train.eval_every: {train.eval_every}" if train.eval_every else "train.eval_every: null, each epoch"
     allowed = (f"a whole number from 1 to {count - 1}" if count > 1 else
-               f"a train.eval_every from 1 to {plan.total_steps - 1}, to evaluate before the end")
+               f"a train.eval_every from 1 to {total - 1}, to evaluate before the end")
     raise GdlabError(f"train.early_stop_patience: {patience} is not below the {count} evaluation{'s' * (count > 1)} the "
                      f"run makes ({every}, to {length}), so early stopping could never stop it; allowed: {allowed}",
                      also=(("train", "eval_every"), ("train", "steps" if train.steps is not None else "epochs")))
@@ -113,6 +122,8 @@ class DataOrder:
     """Per-epoch row orders, one stream per distinct seed: models with the same seed see the same order."""
 
     def __init__(self, seeds: list[int], plan: BatchPlan):
+        import torch  # here, not at the top: `validate --no-data` checks intervals with this module, without torch
+
         self.plan = plan
         unique = sorted(set(seeds))
         self.index = torch.tensor([unique.index(s) for s in seeds])
@@ -122,6 +133,8 @@ class DataOrder:
         """[S, N] row orders for the next epoch (S distinct seeds), or None when rows stay in order."""
         if not self.plan.shuffle:
             return None
+        import torch
+
         return torch.stack([torch.randperm(self.plan.n_rows, generator=g) for g in self.generators])
 
     def state(self) -> list[torch.Tensor]:

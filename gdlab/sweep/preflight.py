@@ -43,3 +43,16 @@ def preflight(setup, plans=None) -> dict:
         except GdlabError as exc:
             raise GdlabError(f"{setup.source}: variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None
     return by_variant
+
+
+def check_without_data(setup) -> None:
+    """What `validate --no-data` decides of each variant without reading its data, as it does of the base config:
+    its intervals where its length is known, and that what watches val_loss has validation rows."""
+    from gdlab.engine.batches import check_intervals
+
+    for p in setup.plans:
+        try:
+            check_intervals(p.cfg, None)
+            p.cfg.check_val_watchers(p.cfg.data.val_fraction > 0)
+        except GdlabError as exc:
+            raise GdlabError(f"{setup.source}: variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None

@@ -116,3 +116,20 @@ def test_a_sweep_without_epoch_columns_says_what_is_missing_not_unreadable(tmp_p
     assert "no epoch column" in note and "--x step" in note and "could be read" not in note
     result = invoke("plot", sweep, "--x", "epoch", "-o", tmp_path / "s.png")
     assert result.exit_code == 0, result.stderr
+
+
+def test_a_search_without_epoch_columns_says_what_is_missing_too(tmp_path):
+    import pandas as pd
+
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({**CONFIG, "train": {**CONFIG["train"], "steps": 4}}))
+    done = invoke("sweep", tmp_path / "c.yaml", "optimizer.lr=loguniform(0.01,0.1)", "--samples", "2",
+                  "--run-dir", tmp_path / "sw", "-q")
+    assert done.exit_code == 0, done.stderr
+    for metrics in (tmp_path / "sw").glob("*/metrics.csv"):
+        pd.read_csv(metrics).drop(columns="epoch").to_csv(metrics, index=False)
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.search_plot import plot_search
+
+    fig = plot_search(load_sweep(tmp_path / "sw", []), [], along="epoch")
+    (note,) = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "no_finite"]
+    assert "no epoch column" in note and "--x step" in note

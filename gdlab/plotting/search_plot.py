@@ -167,7 +167,8 @@ def plot_search(sweep, warnings: list[str], title: str | None = None, along: str
     grid = fig.add_gridspec(2, len(drawn))
     top = fig.add_subplot(grid[0, :])
     curves = replace(sweep, runs=runs_with_x(sweep.runs, along, warnings))
-    _, calm, marks = _curves(top, curves, sweep.table, colour_by, group, looks, None, along)
+    _, calm, marks = _curves(top, curves, sweep.table, colour_by, group, looks, None, along,
+                             frozenset(sweep.runs) - frozenset(curves.runs))
     cap_rise(top, calm, marks)
     top.set_title("loss curves", fontsize="medium")
     if looks.norm is not None:

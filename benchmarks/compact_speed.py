@@ -20,7 +20,7 @@ from gdlab.data import load_data
 from gdlab.engine.loop import GroupTrainer
 from sweep_speed import names_of  # this script's folder is on sys.path when it runs
 from gdlab.engine.threads import intra_op_threads, threads_for
-from gdlab.sweep.plan import cpu_group_limit
+from gdlab.sweep.grouping import cpu_group_limit
 
 SIZES = {"tiny": (64, 16), "moons": (1000, 32)}  # as in sweep_speed.py
 

@@ -32,7 +32,7 @@ from gdlab.engine.loop import GroupTrainer
 from gdlab.model import build_sequential
 from gdlab.sweep.backends import run_jobs
 from gdlab.sweep.execute import Job, run_job
-from gdlab.sweep.plan import cpu_group_limit
+from gdlab.sweep.grouping import cpu_group_limit
 
 SIZES = {"tiny": (64, 16), "moons": (1000, 32), "compute": (2048, 64)}
 

@@ -73,7 +73,7 @@ def test_dry_run_prints_the_grid_and_runs_nothing(tmp_path):
 
 def test_dry_run_with_jobs_shows_the_groups_the_workers_get(tmp_path):
     """--jobs 2 splits a lone group in two so both workers train; the dry run said 1 group."""
-    from gdlab.sweep.plan import group_variants, spread
+    from gdlab.sweep.grouping import group_variants, spread
     from gdlab.sweep.run import make_jobs
     from gdlab.sweep.setup import setup_sweep
 
@@ -89,7 +89,7 @@ def test_jobs_split_the_cores_this_process_may_use_not_the_machines(tmp_path, mo
     """In a container pinned to 4 of a host's 64 cores, two workers get 2 torch threads each, not 32."""
     import os
 
-    from gdlab.sweep.plan import group_variants
+    from gdlab.sweep.grouping import group_variants
     from gdlab.sweep.run import make_jobs
     from gdlab.sweep.setup import setup_sweep
 
@@ -110,7 +110,7 @@ def test_jobs_carry_the_configs_a_worker_would_validate_from_their_resolved_form
     """A job hands its workers the planned Config objects, not dicts validated again (0.2 s per 1,024
     variants): they must be what validating each variant's resolved config gives."""
     from gdlab.config import Config
-    from gdlab.sweep.plan import group_variants
+    from gdlab.sweep.grouping import group_variants
     from gdlab.sweep.run import make_jobs
     from gdlab.sweep.setup import setup_sweep
 

@@ -69,7 +69,7 @@ def sweep_command(
     expectations = parse_expectations(expect or [])
     each = parse_expectations(expect_each or [], "--expect-each")
     io_threads()  # a bad GDLAB_IO_THREADS stops the sweep here, not each group as it starts writing
-    from gdlab.sweep.plan import group_variants, spread
+    from gdlab.sweep.grouping import group_variants, spread
 
     console = output_console()  # piped: rich would squeeze the ranking tables into 80 columns (`optimi…`)
     session = ExitStack()  # what the run holds: the sweep folder's lock, a Ray connection

@@ -12,7 +12,7 @@ def resume_plan(console, session: ExitStack, folder: Path, dry_run: bool, jobs: 
     `given` holds this command line's sharpness, vectorize, max_group, rank_by, backend, ray_address and expect
     (its --expect and --expect-each bars, judged when the sweep ends)."""
     from gdlab.sweep import run as sweep_run
-    from gdlab.sweep.plan import group_variants, spread
+    from gdlab.sweep.grouping import group_variants, spread
     from gdlab.sweep.rank import RANKABLE, check_rank_by
     from gdlab.errors import GdlabError
     from gdlab.sweep.resume import (check_unchanged, check_variant_files, clear_unfinished, load_setup, split_done,

@@ -13,7 +13,8 @@ from gdlab.csvlog import CsvAppender
 from gdlab.files import cannot_write, sync_folder
 from gdlab.rundir import json_safe, write_atomic, write_json
 from gdlab.sweep.execute import DONE, Job, threads_per_worker
-from gdlab.sweep.plan import VariantPlan, exact_text, group_variants, spread
+from gdlab.sweep.grouping import group_variants, spread
+from gdlab.sweep.plan import VariantPlan, exact_text
 from gdlab.sweep.setup import SweepSetup
 from gdlab.yamldump import dump_yaml
 from gdlab.yamlio import read_yaml_file
@@ -93,7 +94,7 @@ def _summary_if_missing(run_dir: Path, plan: VariantPlan, result: dict) -> None:
 
 def make_jobs(groups: list[list[VariantPlan]], folder: Path, jobs: int, init_sharpness: bool = False,
               prune: dict | None = None, plans: list[VariantPlan] = (), done: dict[int, dict] | None = None) -> list[Job]:
-    """One job per group, the groups spread over the workers (see plan.spread); `prune`: sweep.yaml's, with every
+    """One job per group, the groups spread over the workers (see grouping.spread); `prune`: sweep.yaml's, with every
     variant of the sweep (`plans`) and the summaries of those `done`, which the rungs count in."""
     from gdlab.sweep.prune_plan import job_pruning
 

@@ -9,7 +9,6 @@ from typing import Callable, Iterable
 
 from gdlab.config import Config
 from gdlab.data import Dataset
-from gdlab.engine.batches import patience_within
 from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK
 from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
@@ -21,7 +20,6 @@ from gdlab.run_cleanup import discard_unstarted, own_temp_files
 from gdlab.runner import Variant, prepare_data, resolve_device, run_group
 from gdlab.signals import StopFlag, graceful_stop
 
-SMOKE_STEPS = 5
 RESUMED_FILES = ("config.yaml", "metrics.csv", "summary.json", "checkpoint.pt", "checkpoint.prev.pt", "model.pt")
 
 
@@ -31,41 +29,6 @@ class TrainResult:
     summary: dict
     exit_code: int
     failures: list[str]
-
-
-def smoke(cfg: Config) -> tuple[Config, Dataset]:
-    """The config cut to 5 steps, with its data for `train(data=)`, refusing what the full run would. A OneCycleLR
-    cycles over them, as they hold no epoch's cycle nor a rise of pct_start 0.2 or less (torch's 0.3 then)."""
-    data = prepare_data(cfg)  # the cut config keeps data, seed and dtype: the same tensors serve its steps
-    train = cfg.train.model_copy(update={"epochs": None, "steps": SMOKE_STEPS, "eval_every": None, "checkpoint_every": None,
-                                         "snapshot_every": cfg.train.snapshot_every and min(cfg.train.snapshot_every, SMOKE_STEPS)})
-    train = train.model_copy(update={"early_stop_patience": patience_within(train, data.x_train.shape[0])})
-    if (scheduler := cfg.scheduler) is not None and scheduler.name == "OneCycleLR":
-        pct = scheduler.pct_start if scheduler.pct_start * SMOKE_STEPS > 1 else 0.3
-        scheduler = scheduler.model_copy(update={"interval": "step", "pct_start": pct})
-    return cfg.model_copy(update={"train": train, "scheduler": scheduler}), data
-
-
-def check_smoke_files(cfg: Config, folder: Path) -> None:
-    """A smoke run's files read back: summary.json says how it ended, metrics.csv holds the last step's row,
-    model.pt loads with the config's tensors. Otherwise a GdlabError (exit 1) naming the file."""
-    import json
-
-    from gdlab.model import build_sequential
-    from gdlab.weights import check_fits, load_weights
-
-    try:
-        summary = json.loads((folder / "summary.json").read_text())
-        last = (folder / "metrics.csv").read_text().rstrip("\n").rsplit("\n", 1)[-1].split(",", 1)[0]
-    except (OSError, ValueError) as exc:
-        raise GdlabError(f"--smoke: {show(folder)}: a run file did not read back ({exc})", EXIT_FAILED) from None
-    if last != str(summary.get("steps")):
-        raise GdlabError(f"--smoke: {show(folder / 'metrics.csv')}: last row is step {last}, summary.json says "
-                         f"{summary.get('steps')} steps", EXIT_FAILED)
-    try:
-        check_fits(load_weights(folder / "model.pt"), build_sequential(cfg), folder / "model.pt")
-    except GdlabError as exc:
-        raise GdlabError(f"--smoke: {exc.message}", EXIT_FAILED) from None
 
 
 def train(

@@ -4,7 +4,7 @@ import signal
 import sys
 
 from gdlab.cli.app import app
-from gdlab.cli import lab_cmd, lrfind_cmd, plot_cmd, runs_cmd, sweep_cmd, train_cmd  # noqa: F401  (each module registers its commands)
+from gdlab.cli import train_cmd, validate_cmd, lab_cmd, lrfind_cmd, plot_cmd, runs_cmd, sweep_cmd  # noqa: F401  (each module registers its commands, in the order help lists them)
 from gdlab.signals import RAISED, interrupt
 
 

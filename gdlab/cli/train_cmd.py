@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sys
@@ -13,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from gdlab.cli.app import RunsOption, command, fail, runs_folder
-from gdlab.errors import EXIT_OK, EXIT_USAGE, GdlabError
+from gdlab.errors import EXIT_OK, GdlabError
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file", show_default=False)]
 # Errors found after the schema (data, shapes, device) start with the config key they are about.
@@ -76,7 +75,8 @@ def train_command(
         raise GdlabError("train: give a config file (or --resume RUN_DIR)")
     cfg = load_config(config, overrides or [])
     check_applicable(expectations, cfg, resuming=resume is not None)
-    from gdlab.train import smoke as smoke_config, train
+    from gdlab.smoke import smoke as smoke_config
+    from gdlab.train import train
 
     made_tmp = smoke and not placed
     run_dir = Path(tempfile.mkdtemp(prefix=f"gdlab-smoke-{cfg.name}-")) if made_tmp else run_dir
@@ -131,7 +131,7 @@ def train_command(
     for msg in result.failures:
         sys.stderr.write(f"gdlab: expectation failed: {msg}\n")
     if smoke and result.exit_code == EXIT_OK:  # read back in --run-dir too: keeping the folder is no pass
-        from gdlab.train import check_smoke_files
+        from gdlab.smoke import check_smoke_files
 
         try:
             check_smoke_files(cfg, result.run_dir)
@@ -147,59 +147,3 @@ def train_command(
     sys.stdout.write(f"{result.run_dir}\n")  # the last line is the run folder, for scripts
     if result.exit_code != EXIT_OK:
         raise typer.Exit(result.exit_code)
-
-
-@command("validate")
-def validate_command(
-    configs: Annotated[list[Path], typer.Argument(help="config files", show_default=False)],
-    no_data: Annotated[bool, typer.Option("--no-data", help="check the schema only; skip loading data, shapes and the device")] = False,
-) -> None:
-    """Check configs without training: schema, values, data, layer shapes and the device, and every variant of a `sweep:` section."""
-    from gdlab.loading import load_config
-
-    bad = 0
-    for path in configs:
-        cfg = None
-        try:
-            cfg = load_config(path)
-            if not no_data:  # what `gdlab train` would refuse here: the data, the shapes, the device
-                from gdlab.runner import prepare_data, resolve_device
-
-                prepare_data(cfg)
-                resolve_device(cfg.train.device)
-            else:  # no data read, but a split of 0 is known to leave no validation rows, and train.steps the length
-                from gdlab.engine.batches import check_intervals
-
-                cfg.check_val_watchers(cfg.data.val_fraction > 0)
-                check_intervals(cfg, None)
-            if cfg.sweep:  # every variant of its `sweep:` section, as gdlab sweep would check them
-                from gdlab.sweep.preflight import check_without_data, preflight
-                from gdlab.sweep.setup import setup_sweep
-
-                setup = setup_sweep(path, [])
-                if no_data:
-                    check_without_data(setup)
-                else:
-                    preflight(setup)
-        except GdlabError as exc:
-            bad += 1
-            message = in_config(path, exc).message
-            data_file = getattr(cfg.data, "path", None) if cfg is not None else None
-            if data_file and message.startswith(str(data_file)):  # a data file's cell: which config read it
-                message = f"{path}: {message}"
-            sys.stderr.write(f"gdlab: error: {' '.join(message.split())}\n")
-            continue
-        sys.stdout.write(f"ok  {path}\n")
-    if bad:
-        raise typer.Exit(EXIT_USAGE)
-
-
-@command("schema")
-def schema_command() -> None:
-    """Print the config's JSON Schema (for editors: yaml-language-server)."""
-    from gdlab.config import Config
-
-    # The draft says how to read it: prefixItems (a Linear's [in, out]) exists only from 2020-12 on, and an
-    # editor that assumes draft-07 would let any list through.
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **Config.model_json_schema()}
-    sys.stdout.write(json.dumps(schema, indent=2) + "\n")

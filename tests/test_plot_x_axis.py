@@ -133,3 +133,22 @@ def test_a_search_without_epoch_columns_says_what_is_missing_too(tmp_path):
     fig = plot_search(load_sweep(tmp_path / "sw", []), [], along="epoch")
     (note,) = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "no_finite"]
     assert "no epoch column" in note and "--x step" in note
+
+
+@pytest.mark.parametrize("stop", ["stopped_early", "pruned"])
+def test_the_stop_and_best_weights_marks_sit_at_their_steps_epoch(tmp_path, stop):
+    """Early stopping's (or a rung's) line and restore_best_weights' star, at 4 steps per epoch: step 10 is epoch
+    2.5, step 5 epoch 1.25 (drawn at the step itself, they sat 4x too far right)."""
+    rows = [f"{s},{s / 4},0.1,{1 / s:.6g},0.5,1.0,{f'{1.2 / s:.6g}' if s % 5 == 0 else ''},,{s * 0.01}"
+            for s in range(1, 11)]
+    run = make_run(tmp_path / "r", rows=rows)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps(summary | {f"{stop}_at_step": 10, "restored_best_from_step": 5}))
+    from gdlab.plotting.load import load_run
+    from gdlab.plotting.run_plot import plot_run
+
+    fig = plot_run(load_run(run, []), x="epoch")
+    assert list(line(fig, stop).get_xdata()) == [2.5, 2.5]
+    assert list(line(fig, "restored_best").get_xdata()) == [1.25]
+    assert list(line(fig, "restored_best").get_ydata()) == [pytest.approx(1.2 / 5)]
+    assert line(fig, stop).get_label() == f"{stop.replace('_', ' ')} at step 10"  # the legend still says the step

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gdlab.config import Config, did_you_mean, yaml_boolean
+from gdlab.config import Config, did_you_mean, not_one_of, yaml_boolean
 from gdlab.config.overrides import (  # apply_override and _keyword_form: also the sweep's
     Applied, apply_override, dotted as _dotted, follow_set_keys, keyword_form as _keyword_form,
     parse_override, responsible, unset,
@@ -69,8 +69,7 @@ def format_validation_error(
     elif err["type"] == "union_tag_invalid":
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
         tag = err["input"].get("name") if isinstance(err.get("input"), dict) else None  # ctx's tag is text: 'False'
-        said = f"got {yaml_boolean(tag)}; allowed:" if isinstance(tag, bool) else f"'{ctx.get('tag')}' is not one of"
-        msg = f"{said} {', '.join(tags)}{did_you_mean(ctx.get('tag'), tags)}"
+        msg = f"{not_one_of(tag if isinstance(tag, bool) else ctx.get('tag'), tags)}{did_you_mean(ctx.get('tag'), tags)}"
         path = path + ("name",)
     elif err["type"] == "missing" and err["loc"] and isinstance(err["loc"][-1], int):
         msg = f"too few items: item {err['loc'][-1]} is missing"

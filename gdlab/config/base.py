@@ -25,6 +25,12 @@ def yaml_boolean(value: bool) -> str:
     return f"boolean {str(value).lower()}: YAML reads on/off/yes/no as booleans"
 
 
+def not_one_of(value, choices) -> str:
+    """A refused choice and the allowed ones, `'x' is not one of a, b`; a boolean as what YAML made of the word."""
+    said = f"got {yaml_boolean(value)}; allowed:" if isinstance(value, bool) else f"{value!r} is not one of"
+    return f"{said} {', '.join(map(str, choices))}"
+
+
 def did_you_mean(word: str, choices) -> str:
     """A " (did you mean 'x'?)" hint for a misspelt name, matched case-insensitively; "" when none is close."""
     by_lower = {str(c).lower(): str(c) for c in choices}

@@ -100,11 +100,9 @@ def search_settings(section: Any, source: str, samples: int | None, seed: int | 
         given_sampler = section.pop("sampler", None)
         if sampler is None and given_sampler is not None:
             if given_sampler not in SAMPLERS:
-                from gdlab.config.base import yaml_boolean
+                from gdlab.config.base import not_one_of
 
-                said = f"got {yaml_boolean(given_sampler)}; allowed:" if isinstance(given_sampler, bool) else \
-                    f"{given_sampler!r} is not one of"
-                raise GdlabError(f"{place(marks, ('sampler',), source)}: sweep.sampler: {said} {', '.join(SAMPLERS)}")
+                raise GdlabError(f"{place(marks, ('sampler',), source)}: sweep.sampler: {not_one_of(given_sampler, SAMPLERS)}")
             sampler = given_sampler
         given, given_seed = section.pop("samples", None), section.pop("sample_seed", None)
         if samples is None and given is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdlab.config.base import yaml_boolean
+from gdlab.config.base import not_one_of
 from gdlab.errors import GdlabError
 from gdlab.sweep.rank import RANKABLE
 
@@ -49,14 +49,12 @@ def _check_options(options: Any, where: str) -> None:
         raise GdlabError(f"{where}: options: must be a mapping of the sweep's options (vectorize, max_group, ...)")
     vectorize, max_group = options.get("vectorize"), options.get("max_group")
     if vectorize is not None and vectorize not in VECTORIZE:
-        said = f"got {yaml_boolean(vectorize)}; allowed:" if isinstance(vectorize, bool) else f"{vectorize!r} is not one of"
-        raise GdlabError(f"{where}: options.vectorize: {said} {', '.join(VECTORIZE)}")
+        raise GdlabError(f"{where}: options.vectorize: {not_one_of(vectorize, VECTORIZE)}")
     if max_group is not None and not (_is_int(max_group) and max_group >= 0):
         raise GdlabError(f"{where}: options.max_group: must be null or a whole number >= 0 (got {max_group!r})")
     rank_by = options.get("rank_by")
     if rank_by is not None and rank_by not in RANKABLE:  # it ranked by the default, silently
-        said = f"got {yaml_boolean(rank_by)}; allowed:" if isinstance(rank_by, bool) else f"{rank_by!r} is not one of"
-        raise GdlabError(f"{where}: options.rank_by: {said} {', '.join(RANKABLE)} (or null: the configs' default)")
+        raise GdlabError(f"{where}: options.rank_by: {not_one_of(rank_by, RANKABLE)} (or null: the configs' default)")
     if options.get("sharpness") not in (None, True, False):
         raise GdlabError(f"{where}: options.sharpness: must be true or false (got {options['sharpness']!r})")
 

@@ -79,12 +79,12 @@ def run_group(
     measure_init_sharpness: bool = False,
     progress: Callable[[int, int, list[int]], None] | None = None,
     in_sweep: bool = False,
-    prune=None,
+    seat=None,
 ) -> list[dict]:
     """Train the variants as one stacked computation; return each variant's summary (also on disk).
     A group of one also checkpoints (train.checkpoint_every, at the end, on a graceful stop; not `in_sweep`)
     and can `resume` from a checkpoint state. `progress(step, total_steps, diverged_now)` follows every record
-    (diverged_now: the models whose divergence this step revealed). `prune`: the group's seat at a pruned sweep's rungs (sweep/rung_gate.py)."""
+    (diverged_now: the models whose divergence this step revealed). `seat`: the group's place at a pruned sweep's rungs (sweep/rung_gate.py)."""
     started, t0 = provenance.now_iso(), time.perf_counter()
     background = files_in_background(device, len(variants))
     headers = in_background(write_run_header, variants) if resume is None and background else None
@@ -113,7 +113,7 @@ def run_group(
         if train_cfg.snapshot_every and resume is None:
             save_snapshots(trainer, variants, 0)
         error, statuses = None, None
-        pruning = GroupPruning(prune, trainer) if prune else None
+        pruning = GroupPruning(seat, trainer) if seat else None
         threads = intra_op_threads(threads_for(variants[0].cfg, len(variants), device))
         try:
             # closed however the loop ends, so a compacted stack holds all K models again before the

@@ -133,13 +133,13 @@ def test_a_group_that_fails_short_of_a_rung_lets_the_others_go_on():
     kept = []
 
     def group0():
-        gate.enter(0)
+        gate.enter()
         kept.append(gate.at_rung(0, 3, [(0, 1.0, True), (1, 2.0, True), (2, 0.5, True)]))
         gate.leave(0, [])
 
     first = threading.Thread(target=group0)
     first.start()
-    gate.enter(1)  # only once group 0 waits at the rung
+    gate.enter()  # group 1's turn: only once group 0 waits at the rung
     assert not kept
     gate.leave(1, [Finished(3, "failed", 0, None, {}, math.inf)])
     first.join(5)

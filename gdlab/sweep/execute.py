@@ -134,7 +134,7 @@ def run_job(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cach
     flush_every = 1 if len(variants) == 1 else 50  # K files flushed every step would cost more than the step
     return run_group(variants, datasets, resolve_device(cfgs[0].train.device), should_stop=should_stop,
                      flush_every=flush_every, measure_init_sharpness=job.init_sharpness, in_sweep=True,
-                     progress=ProgressEvents(job, on_event) if on_event else None, prune=seat)
+                     progress=ProgressEvents(job, on_event) if on_event else None, seat=seat)
 
 
 def run_job_safely(job: Job, should_stop: Callable[[], bool] = lambda: False, data_cache: dict | None = None,

@@ -31,7 +31,7 @@ def run_lockstep(jobs_list: list[Job], should_stop: Callable[[], bool], on_done,
 
     def train(group: int, job: Job) -> None:
         settings, results = job.prune["settings"], None
-        gate.enter(group)
+        gate.enter()
         # torch's thread count is each thread's own, and a new one starts with the count last set anywhere (a
         # small group's 1): each group starts from this process's, as in a sweep run in this thread
         torch.set_num_threads(threads_before)

@@ -29,7 +29,8 @@ class RungGate:
     def seat(self, group: int, settings: list[int]) -> "Seat":
         return Seat(self, group, settings)
 
-    def enter(self, group: int) -> None:
+    def enter(self) -> None:
+        """Wait for the turn to train (a group's run begins with it)."""
         self.turn.acquire()
 
     def leave(self, group: int, ended: list[Finished]) -> None:
@@ -78,10 +79,6 @@ class Seat:
     gate: RungGate
     group: int
     settings: list[int]
-
-    @property
-    def rungs(self) -> list[int]:
-        return self.gate.rungs
 
     def at_rung(self, step: int, models: list[tuple[int, float, bool]]) -> set[int] | None:
         return self.gate.at_rung(self.group, step, models)

@@ -439,3 +439,17 @@ def test_a_pruned_variant_with_restore_best_weights_keeps_its_best_up_to_the_run
         best = torch.load(full / row.run_dir / "snapshots" / f"step_{int(row.restored_best_from_step):07d}.pt", weights_only=True)
         for name, value in weights.items():
             torch.testing.assert_close(value, best[name], rtol=0, atol=0)
+
+
+def test_the_over_seeds_table_shows_a_pruned_accuracys_mean_as_the_accuracy(tmp_path):
+    """Ranked by an accuracy, the rung's mean in parentheses is the accuracy (0.8), not the score the rung sorted
+    by (-0.8); sweep.csv's final_val_accuracy of a pruned variant is its value at the rung."""
+    r = invoke("sweep", config(tmp_path), LRS, "seed=0,1", "--run-dir", tmp_path / "cut", "--prune", "halving",
+               "--rank-by", "final_val_accuracy")
+    assert r.exit_code == 0, r.stderr
+    t = table(tmp_path / "cut")
+    pruned = t[t.status == "pruned"].groupby("optimizer.lr").final_val_accuracy.mean()
+    assert len(pruned) >= 2 and (pruned > 0).all()
+    rows = {float(line.split("│")[1]): line.split("│")[2].strip() for line in r.stdout.split("over seeds")[1].splitlines()
+            if line.startswith("│")}
+    assert {lr: rows[lr] for lr in pruned.index} == {lr: f"({m:.4g})" for lr, m in pruned.items()}

@@ -4,8 +4,6 @@ a caption at the table's width, even in a log."""
 
 from __future__ import annotations
 
-import math
-
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -68,8 +66,8 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
         pruned_notes = []
         for a in points[: _shown(len(points))]:
             value = "-" if a.mean is None else _mean_std(a) + ("" if a.metric == metric else f" ({a.metric})")
-            if a.mean is None and a.pruned_at and math.isfinite(a.pruned_score):  # why the rung stopped it
-                value = f"({-a.pruned_score if higher_is_better(metric) else a.pruned_score:.4g})"
+            if a.mean is None and a.pruned_at and a.pruned_mean is not None:  # why the rung stopped it
+                value = f"({a.pruned_mean:.4g})"
                 pruned_notes = [f"(…): the seeds' mean {metric} where --prune stopped them, not at the run's end"]
             agg.add_row(*[escape(format_value(a.point[o])) for o in others], value, f"{a.n_ok}/{a.n}",
                         ", ".join(f"{k} {v}" + (f" at step {a.pruned_at}" if k == "pruned" and a.pruned_at else "")

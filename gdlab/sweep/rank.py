@@ -121,6 +121,11 @@ class Aggregate:
     pruned_at: int = 0  # the latest rung `--prune` stopped a seed of it at (0: none)
     pruned_score: float = math.inf  # where every seed was pruned: their mean, signed (lower first), as the rung ranked it
 
+    @property
+    def pruned_mean(self) -> float | None:
+        """pruned_score as the metric's own value (an accuracy, not its negative); None where it has none."""
+        return _signed(self.pruned_score, self.metric) if math.isfinite(self.pruned_score) else None
+
 
 def best_over_seeds(points: Iterable[tuple[Any, float | None, int, int]], higher: bool = False) -> Any | None:
     """The key of the best (key, mean, seeds scored, seeds run): the lowest mean (`higher`: the highest)

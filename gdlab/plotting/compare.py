@@ -10,7 +10,7 @@ from gdlab.errors import GdlabError
 from gdlab.plotting.colour_by import colour_runs, dash_values, key_to_colour_by, key_to_dash_by
 from gdlab.plotting.labels import curve_labels, left_out_lines
 from gdlab.plotting.load import RunData, diverged_step
-from gdlab.plotting.output import diverged_mark, finite, legend_beside, log_if_positive, new_figure
+from gdlab.plotting.output import DASHES, diverged_mark, finite, legend_beside, log_if_positive, new_figure
 from gdlab.plotting.rise_cap import cap_rise
 from gdlab.plotting.smooth import smooth_line
 from gdlab.plotting.value_ticks import colour_bar
@@ -18,7 +18,6 @@ from gdlab.plotting.x_axis import X_AXES, check_x, curve_points, label_x
 
 AXES_SIZE = (7.0, 4.3)  # inches of plotting area, whatever the legend needs
 INSIDE = (6, 32)  # up to this many curves with labels up to this long, the legend fits inside the axes
-STYLES = ("-", "--", ":", "-.")  # the colour cycle has ten colours: the next ten curves get dashes, and so on
 # More curves than this get no legend entry each (128 filled five columns, their looks repeating from the 41st):
 # they are coloured by a config key, with a colour bar for numbers or an entry per text value.
 MANY = 20
@@ -100,9 +99,9 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
     colouring = colour_runs(configs, color_by, [_fallback(r) for _, r, _ in kept], warnings) \
         if color_by is not None and kept else None
     # too many to name, curves coloured by one key are dashed by another (SGD against Adam), the legend saying which
-    dash_by = key_to_dash_by(configs, color_by, len(STYLES)) if many and colouring else None
+    dash_by = key_to_dash_by(configs, color_by, len(DASHES)) if many and colouring else None
     values = dash_values(configs, dash_by) if dash_by else []
-    dashed = {v: STYLES[i] for i, v in enumerate(dict.fromkeys(values))}
+    dashed = {v: DASHES[i] for i, v in enumerate(dict.fromkeys(values))}
     if many and picked and colouring:
         warnings.append(f"{len(kept)} curves are too many for a legend: coloured by {color_by}"
                         f"{f' and dashed by {dash_by}' if dash_by else ''} instead (--color-by KEY picks the key)")
@@ -126,10 +125,10 @@ def plot_compare(runs: list[RunData], metric: str, x: str, warnings: list[str], 
         if colouring:
             shade = repr(colouring.colours[n])
             style = {"color": colouring.colours[n],
-                     "ls": dashed[values[n]] if dashed else STYLES[0 if many else shades.get(shade, 0) % len(STYLES)]}
+                     "ls": dashed[values[n]] if dashed else DASHES[0 if many else shades.get(shade, 0) % len(DASHES)]}
             shades[shade] = shades.get(shade, 0) + 1
         else:
-            style = {"ls": STYLES[len(drawn) // 10 % len(STYLES)]}
+            style = {"ls": DASHES[len(drawn) // 10 % len(DASHES)]}  # ten colours, then the next dash
         (line,) = ax.plot(xs, ys, lw=1.3, label=shown_as, gid=f"compare:{i}", **style,
                           marker="." if mask.sum() <= len(frame) // 2 else None)
         line = handle = smooth_line(ax, line, smooth)

@@ -17,6 +17,7 @@ from gdlab.plotting.value_ticks import plain_log_labels
 from gdlab.plotting.x_axis import x_at_step
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+DASHES = ("-", "--", ":", "-.")  # what tells curves apart past the colour cycle's ten, in every figure
 
 
 def check_output(path: Path) -> Path:

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gdlab.plotting.output import DASHES
+
 # tab10's hues in its order (C0 blue, C1 orange, ...), as sequential colormaps: a group's shades stay its colour
 FAMILIES = ("Blues", "Oranges", "Greens", "Reds", "Purples", "YlOrBr", "RdPu", "Greys", "YlGn", "GnBu")
-STYLES = ("-", "--", ":", "-.")
 LIGHTEST = 0.35  # where a family's shades start: its lighter end vanishes against the white axes
 
 
@@ -43,7 +44,7 @@ class SweepLooks:
 
     def dash(self, group) -> str:
         """The group's line style, in the curves and in the sensitivity panel alike."""
-        return STYLES[self._index(group) % len(STYLES)] if self.groups else "-"
+        return DASHES[self._index(group) % len(DASHES)] if self.groups else "-"
 
     def shade(self, value: float, group=None):
         """The colour of a curve at `value` of the coloured axis: its group's shade, or viridis ungrouped."""

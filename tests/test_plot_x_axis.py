@@ -57,13 +57,16 @@ def test_a_sweeps_curves_are_each_at_their_own_variants_epochs(tmp_path):
     from gdlab.plotting.load import load_sweep
     from gdlab.plotting.sweep_plot import plot_sweep
 
-    fig = plot_sweep(load_sweep(sweep, []), [], along="epoch")
+    from gdlab.plotting.search_plot import plot_search
+
     with open(sweep / "sweep.csv", newline="") as table:
         per_epoch = {i: steps_per_epoch(sweep / row["run_dir"]) for i, row in enumerate(csv.DictReader(table))}
     assert sorted(per_epoch.values()) == [2, 3]
-    for i, spe in per_epoch.items():
-        np.testing.assert_allclose(line(fig, f"curve:{i}").get_xdata(), np.arange(1, 13) / spe, rtol=1e-6)
-    assert fig.axes[0].get_xlabel() == "epoch"
+    for draw in (plot_sweep, plot_search):  # the default figure, and --slices' (a search's) curves
+        fig = draw(load_sweep(sweep, []), [], along="epoch")
+        for i, spe in per_epoch.items():
+            np.testing.assert_allclose(line(fig, f"curve:{i}").get_xdata(), np.arange(1, 13) / spe, rtol=1e-6)
+        assert fig.axes[0].get_xlabel() == "epoch"
 
 
 def test_the_divergence_line_sits_at_its_steps_epoch(tmp_path):

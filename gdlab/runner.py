@@ -35,8 +35,8 @@ resolve_device = run_files.resolve_device  # kept where the commands import it f
 
 def prepare_data(cfg: Config, training: bool = True, loaded: Dataset | None = None, resumed: bool = False) -> Dataset:
     """Load the data (or take `loaded`) and check the model and run against it, before any folder. `training=False`
-    (the lab) skips the batch plan's checks; `resumed` that of a OneCycleLR's phases, which the run already trains
-    under (one an older gdlab started could never finish otherwise: a resume takes no schedule edit)."""
+    (the lab) skips the batch plan's checks; `resumed` those of a OneCycleLR's phases and of intervals past the run's
+    end, which the run already trains under (one an older gdlab started could never finish otherwise)."""
     data = loaded or load_data(cfg, torch.float64 if cfg.train.dtype == "float64" else torch.float32)
     check_shapes(cfg, data.n_features, data.n_outputs, data.n_classes)
     check_model_fits(cfg, data.x_train.shape[0])

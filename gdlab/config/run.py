@@ -141,19 +141,19 @@ class Config(Strict):
         return self
 
     @property
-    def val_watcher(self) -> str | None:
-        """The first setting that watches val_loss (a plateau schedule, early stopping, best weights), in words."""
-        watchers = [("scheduler.name: ReduceLROnPlateau", getattr(self.scheduler, "name", None) == "ReduceLROnPlateau"),
-                    ("train.early_stop_patience: early stopping", self.train.early_stop_patience),
-                    ("train.restore_best_weights: restoring the best weights", self.train.restore_best_weights)]
-        return next((key for key, on in watchers if on), None)
+    def val_watcher(self) -> tuple[tuple[str, str], str] | None:
+        """The first setting that watches val_loss: its key, and it in words (`scheduler.name: ReduceLROnPlateau`)."""
+        watchers = [(("scheduler", "name"), "ReduceLROnPlateau", getattr(self.scheduler, "name", None) == "ReduceLROnPlateau"),
+                    (("train", "early_stop_patience"), "early stopping", self.train.early_stop_patience),
+                    (("train", "restore_best_weights"), "restoring the best weights", self.train.restore_best_weights)]
+        return next(((key, f"{'.'.join(key)}: {what}") for key, what, on in watchers if on), None)
 
     def check_val_watchers(self, has_val: bool) -> None:
         """What watches val_loss needs validation rows (`validate --no-data` asks with has_val = val_fraction > 0)."""
         from gdlab.errors import GdlabError
 
-        if not has_val and (key := self.val_watcher):
-            raise GdlabError(f"{key} watches val_loss, and this data has no validation rows; set "
+        if not has_val and (watcher := self.val_watcher):
+            raise GdlabError(f"{watcher[1]} watches val_loss, and this data has no validation rows; set "
                              "data.val_fraction (e.g. 0.2)")
 
     @property

@@ -82,11 +82,11 @@ def check_intervals(cfg: Config, n_rows: int | None) -> None:
         raise GdlabError(f"train.snapshot_every: {train.snapshot_every} is past {length}, so the only snapshot would be "
                          f"the initial weights; allowed: a whole number from 1 to {total}", also=(("train", given),))
     # an explicit interval only: a null one is each epoch, which a run shorter than an epoch (--smoke's) ends before
-    watcher = cfg.val_watcher
+    key, watcher = cfg.val_watcher or (None, None)
     if watcher and train.eval_every and total > 1 and train.eval_every >= total:
         raise GdlabError(f"train.eval_every: {train.eval_every} leaves one evaluation, at {length}, and {watcher} "
                          f"watches val_loss from one evaluation to the next, so it would do nothing; allowed: a whole "
-                         f"number from 1 to {total - 1}", also=(("train", given), tuple(watcher.split(":")[0].split("."))))
+                         f"number from 1 to {total - 1}", also=(("train", given), key))
     _check_patience(cfg, total, evaluations(train, total, per_epoch), length)
 
 

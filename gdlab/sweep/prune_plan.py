@@ -23,7 +23,7 @@ def check_prune_options(mode: str, factor: int | None, first: int | None) -> Non
 
 def plan_pruning(setup, mode: str, factor: int | None, first: int | None, jobs: int, backend: str,
                  rank_by: str | None, datasets: dict) -> dict | None:
-    """sweep.yaml's `prune` option (None when off): {factor, first, rungs, metric}. Rungs compare every setting
+    """sweep.yaml's `prune` option (None when off): {mode, factor, first, rungs, metric}. Rungs compare every setting
     of the sweep, so its groups must train in this process (sweep/lockstep.py) and share one schedule of steps
     and evaluations; a sweep that cannot is refused, with what to change. `datasets`: each variant's, as
     preflight loaded them."""

@@ -155,3 +155,23 @@ def test_the_stop_and_best_weights_marks_sit_at_their_steps_epoch(tmp_path, stop
     assert list(line(fig, "restored_best").get_xdata()) == [1.25]
     assert list(line(fig, "restored_best").get_ydata()) == [pytest.approx(1.2 / 5)]
     assert line(fig, stop).get_label() == f"{stop.replace('_', ' ')} at step 10"  # the legend still says the step
+
+
+def test_a_sweep_variant_without_an_epoch_column_is_left_out_with_a_warning(tmp_path):
+    """Its curve is left out and named in a warning, as compare --x epoch leaves it out; the others are drawn."""
+    from tests.test_plot import make_sweep
+
+    sweep = make_sweep(tmp_path / "s", lrs=(0.01, 0.1))
+    variant = next(p for p in sorted(sweep.iterdir()) if p.is_dir())
+    rows = [f"{s},0.1,{1 / s}" for s in range(1, 5)]
+    (variant / "metrics.csv").write_text("step,lr,train_loss\n" + "\n".join(rows) + "\n")
+    result = invoke("plot", sweep, "--x", "epoch", "-o", tmp_path / "s.png")
+    assert result.exit_code == 0, result.stderr
+    assert f"{variant / 'metrics.csv'}: no epoch column; its curve is left out" in result.stderr
+    from gdlab.plotting.load import load_sweep
+    from gdlab.plotting.sweep_plot import plot_sweep
+
+    fig = plot_sweep(load_sweep(sweep, []), [], along="epoch")
+    drawn = sorted(ln.get_gid() for ax in fig.axes for ln in ax.get_lines() if str(ln.get_gid()).startswith("curve:"))
+    assert drawn == ["curve:1"]
+    np.testing.assert_allclose(line(fig, "curve:1").get_xdata(), [(s - 1) // 10 for s in range(1, 21)])

@@ -109,3 +109,18 @@ def test_a_nan_epoch_mid_file_is_a_gap_against_epochs_and_the_warning_names_its_
     same(drawn.get_ydata(), [1.0, 0.5, NAN, 0.25, 0.2, 0.16666])
     codes = [code for _, code in drawn.get_path().cleaned(remove_nans=True).iter_segments()]
     assert codes.count(1) == 2, codes  # Path.MOVETO at step 1 and again at step 4
+
+
+def test_a_divergence_right_after_a_gap_marks_the_last_finite_value_not_the_gap(tmp_path):
+    """train_loss NaN at step 5 (a gap), inf at step 6 where the run diverged: the ✕ sits at step 4's height, 0.25;
+    at the gap's NaN it would not be drawn at all."""
+    import json
+
+    rows = [f"{s},{s / 2},0.1,{1 / s},0.5,1.0,,,{s * 0.01}" for s in range(1, 5)]
+    rows += ["5,2.5,0.1,nan,0.5,1.0,,,0.05", "6,3,0.1,inf,0.5,inf,,,0.06"]
+    run = make_run(tmp_path / "r", rows=rows, status="diverged")
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps(summary | {"diverged_at_step": 6}))
+    mark = line(compare_of([run], "train_loss"), "diverged:0")
+    assert list(mark.get_xdata()) == [6] and list(mark.get_ydata()) == [0.25]
+    assert mark.get_transform() is mark.axes.transData  # at a loss, not pinned to the top edge

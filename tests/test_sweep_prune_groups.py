@@ -176,6 +176,16 @@ def test_a_data_axis_is_pruned_within_each_of_its_values(tmp_path):
     assert {d for d, at in together.items() if at is None} != {d for d, at in expected.items() if at is None}
 
 
+def test_the_dry_run_says_a_data_axis_is_ranked_apart(tmp_path):
+    r = invoke("sweep", config(tmp_path), "data.noise=0.05,0.5", "optimizer.lr=0.003,0.03,0.3", "--prune", "halving",
+               "--dry-run")
+    assert r.exit_code == 0, r.stderr
+    said = " ".join(r.stdout.split())  # as wrapped to the terminal's width
+    assert "settings still training go on within each value of data.noise (its scores are not comparable" in said
+    plain = invoke("sweep", config(tmp_path), "optimizer.lr=0.003,0.03,0.3", "--prune", "halving", "--dry-run")
+    assert "within each value" not in " ".join(plain.stdout.split())  # no such axis: nothing ranked apart
+
+
 def test_a_data_axis_alone_is_refused_as_nothing_to_stop(tmp_path):
     one_error_line(invoke("sweep", config(tmp_path), "data.noise=0.05,0.5", "seed=0,1", "--runs", tmp_path / "runs",
                           "--prune", "halving"), 2, "each value of data.noise apart", "each has one setting")

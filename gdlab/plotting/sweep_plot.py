@@ -46,10 +46,10 @@ def _fmt(value) -> str:
     return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
-def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str | None, looks: SweepLooks,
+def _curves(ax, sweep: SweepData, facet: pd.DataFrame, coloured: str | None, group: str | None, looks: SweepLooks,
             ticks: list[str] | None, along: str = "step", lacking: frozenset = frozenset()) -> tuple[list, list, list]:
     """Draw each variant's train loss against `along` (the metrics.csv column step or epoch), coloured by the
-    swept `x` and dashed by its `group` as `looks` says; gid `curve:<row>` ties a line to its sweep.csv row.
+    swept `coloured` axis and dashed by its `group` as `looks` says; gid `curve:<row>` ties a line to its sweep.csv row.
     Returns the values drawn, those of the variants that did not diverge, and the ✕ of those that did, for
     cap_rise once every facet of the row is drawn. `lacking`: the rows whose metrics.csv has no `along` column."""
     from matplotlib.lines import Line2D
@@ -61,9 +61,9 @@ def _curves(ax, sweep: SweepData, facet: pd.DataFrame, x: str | None, group: str
             continue
         frame = run.metrics
         xs, ys = curve_points(frame, "train_loss", along)  # NaN where it was NaN/inf mid-run: a gap in the line
-        value, name = row[x] if x else math.nan, row[group] if group else None
+        value, name = row[coloured] if coloured else math.nan, row[group] if group else None
         # a text axis's categories are named in the legend
-        label = f"{x}={ticks[int(value)]}" if ticks is not None and np.isfinite(value) else None
+        label = f"{coloured}={ticks[int(value)]}" if ticks is not None and np.isfinite(value) else None
         if looks.norm is not None and np.isfinite(value):
             color = looks.shade(value, name)
         elif label is not None:  # ungrouped, a category's own colour

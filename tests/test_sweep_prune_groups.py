@@ -225,3 +225,33 @@ def test_a_group_that_fails_after_its_rungs_keeps_its_pruned_models_results(tmp_
     assert {"pruned", "failed"} <= set(t[t["optimizer.name"] == "Adam"].status)
     assert invoke("sweep", "--resume", cut, "-q").exit_code == 0
     pd.testing.assert_frame_equal(table(cut), table(whole))
+
+
+def test_a_ranking_that_raises_at_a_rung_hangs_no_group(monkeypatch):
+    """The error fails the group that made the decision; the group waiting at the rung goes on unpruned, and the
+    next group's turn comes (a raise inside the gate left every other group waiting forever)."""
+    import threading
+
+    from gdlab.sweep.prune import Halving
+    from gdlab.sweep.rung_gate import RungGate
+
+    def broken(self, step, models):
+        raise ZeroDivisionError("a bug in the ranking")
+
+    monkeypatch.setattr(Halving, "kept", broken)
+    gate = RungGate({"metric": "best_val_loss", "rungs": [3], "factor": 3}, groups=2)
+    kept = []
+
+    def group0():
+        gate.enter()
+        kept.append(gate.at_rung(0, 3, [(0, 1.0, True)]))
+        gate.leave(0, [])
+
+    first = threading.Thread(target=group0)
+    first.start()
+    gate.enter()
+    with pytest.raises(ZeroDivisionError):
+        gate.at_rung(1, 3, [(1, 2.0, True)])  # the last to arrive decides, and raises
+    gate.leave(1, [])
+    first.join(5)
+    assert not first.is_alive() and kept == [None]

@@ -12,8 +12,9 @@ from gdlab.sweep.prune import Finished, Halving
 
 
 class RungGate:
-    """Where the groups meet at each rung. One group trains at a time (the `turn`): torch's settings are the
-    process's, and the results then depend on nothing but the rungs' decisions, which need every group."""
+    """Where the groups meet at each rung. One group trains at a time (the `turn`): groups at once would contend
+    for the cores torch already gives each one, and a CUDA graph cannot be captured while another thread runs
+    kernels. Between rungs the groups are independent, so the results depend only on the rungs' decisions."""
 
     def __init__(self, prune: dict, groups: int, should_stop: Callable[[], bool] = lambda: False):
         self.metric, self.rungs = prune["metric"], list(prune["rungs"])
@@ -36,12 +37,14 @@ class RungGate:
     def leave(self, group: int, ended: list[Finished]) -> None:
         """A group's run ended (done, every model stopped, failed or interrupted): its models count at the rungs
         still to come as the variants of an earlier run do."""
-        with self.cond:
-            self.live.discard(group)
-            self.arrived.pop(group, None)
-            self.halving.finished.extend(ended)
-            self._decide_if_all_arrived()
-        self.turn.release()
+        try:
+            with self.cond:
+                self.live.discard(group)
+                self.arrived.pop(group, None)
+                self.halving.finished.extend(ended)
+                self._decide_if_all_arrived()
+        finally:  # the next group's turn, whatever happened here
+            self.turn.release()
 
     def at_rung(self, group: int, step: int, models: list[tuple[int, float, bool]]) -> set[int] | None:
         """The settings kept past rung `step` once every live group has reached it; None when the sweep is
@@ -67,9 +70,12 @@ class RungGate:
         step = next(iter(self.arrived.values()))[0]
         stopping = self.should_stop()
         models = [m for g in sorted(self.arrived) for m in self.arrived[g][1]]
-        self.decided[step] = None if stopping else self.halving.kept(step, models)
-        self.arrived.clear()
-        self.cond.notify_all()
+        self.decided[step] = None  # should the ranking raise, the waiting groups go on unpruned, not wait forever
+        try:
+            self.decided[step] = None if stopping else self.halving.kept(step, models)
+        finally:
+            self.arrived.clear()
+            self.cond.notify_all()
 
 
 @dataclass

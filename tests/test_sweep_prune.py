@@ -212,6 +212,22 @@ def test_a_resume_refuses_a_hand_edited_mode_or_first_rung(tmp_path):
     assert invoke("sweep", "--resume", cut, "-q").exit_code == 0 and (unfinished / "summary.json").exists()
 
 
+def test_a_resume_refuses_a_factor_or_rungs_edited_apart(tmp_path):
+    """--prune halving writes rungs first, first·factor, ...: a factor edited to 2 (which kept 1/2 at the reruns'
+    rungs, not the 1/3 the finished variants were judged by) or a rung moved is refused, --dry-run too."""
+    cut = sweep(tmp_path, "cut", "--prune", "halving")
+    unfinished = cut / table(cut).run_dir[0]
+    (unfinished / "summary.json").unlink()
+    original = (cut / "sweep.yaml").read_text()
+    for recorded, bad in [("    factor: 3", "    factor: 2"), ("    rungs: [3, 9]", "    rungs: [3, 10]")]:
+        assert recorded in original
+        (cut / "sweep.yaml").write_text(original.replace(recorded, bad, 1))
+        for extra in (["--dry-run"], []):
+            one_error_line(invoke("sweep", "--resume", cut, "-q", *extra), 2, f"{cut / 'sweep.yaml'}: options.prune: ",
+                           "allowed: rungs at the first rung times the factor's powers")
+        assert (unfinished / "metrics.csv").exists()  # not cleared for a rerun
+
+
 def test_a_refused_resume_of_a_pruned_sweep_keeps_its_sweep_yaml(tmp_path):
     """--jobs 2 is refused for a pruned sweep's reruns; the --rank-by given with it was stored in sweep.yaml before
     that refusal, so the refused resume changed how the sweep ranks from then on."""

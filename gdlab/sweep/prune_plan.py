@@ -154,6 +154,11 @@ def resume_pruning(folder, groups: list, jobs: int, backend: str) -> dict | None
     if not (ints and type(prune.get("factor")) is int and prune["factor"] >= 2 and prune.get("metric") in RANKABLE):
         raise GdlabError(f"{folder / 'sweep.yaml'}: options.prune: must be null or what --prune halving recorded: "
                          f"factor (a whole number >= 2), rungs (steps, ascending) and metric (one of {', '.join(RANKABLE)})")
+    # the finished variants were judged at these rungs by this factor: an edit to either would judge the reruns apart
+    if rungs != [rungs[0] * prune["factor"] ** k for k in range(len(rungs))]:
+        raise GdlabError(f"{folder / 'sweep.yaml'}: options.prune: rungs {rungs} and factor {prune['factor']}, not as "
+                         "--prune halving recorded them; allowed: rungs at the first rung times the factor's powers "
+                         "(first, first·factor, ...)")
     if groups and (backend != "local" or jobs > 1):  # (nothing to rerun: nothing to refuse)
         raise GdlabError(f"--resume {folder}: a pruned sweep's reruns train in this process, as it began; drop "
                          "--backend ray and --jobs")

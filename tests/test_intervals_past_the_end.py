@@ -132,3 +132,9 @@ def test_validate_without_data_passes_what_only_the_data_decides_and_checks_each
                                      "sweep": {"train.snapshot_every": [2, 100]}}))
     one_error_line(invoke("validate", swept, "--no-data"), 2,
                    "variant 1 (train.snapshot_every=100): train.snapshot_every: 100 is past")
+
+
+def test_validate_help_says_no_data_checks_more_than_the_schema():
+    """--no-data checks values, val watchers and intervals too: its help said 'the schema only'."""
+    said = " ".join(invoke("validate", "--help").stdout.replace("│", " ").split())
+    assert "schema only" not in said and "intervals" in said, said

@@ -17,7 +17,8 @@ from gdlab.errors import EXIT_USAGE, GdlabError
 @command("validate")
 def validate_command(
     configs: Annotated[list[Path], typer.Argument(help="config files", show_default=False)],
-    no_data: Annotated[bool, typer.Option("--no-data", help="check the schema only; skip loading data, shapes and the device")] = False,
+    no_data: Annotated[bool, typer.Option("--no-data", help="check what the config decides alone (schema, values, "
+                                          "intervals); skip loading data, shapes and the device")] = False,
 ) -> None:
     """Check configs without training: schema, values, data, layer shapes and the device, and every variant of a `sweep:` section."""
     from gdlab.loading import load_config

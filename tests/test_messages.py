@@ -197,6 +197,8 @@ def test_train_resume_of_a_folder_that_is_not_there_says_so(tmp_path):
     (["sweep", "CONFIG", "--dryrun"], "gdlab: error: No such option: --dryrun. Did you mean '--dry-run'? (see"),
     (["plot", ".", "--outptu", "x"], "gdlab: error: No such option: --outptu. Did you mean '--output'? (see"),
     (["plot", ".", "--dpi", "5"], "gdlab: error: Invalid value for '--dpi'"),
+    (["plot", ".", "--x", "bogus"],  # it read "Value error, 'bogus' is not one of", pydantic's prefix
+     "gdlab: error: Invalid value for '--x': 'bogus' is not one of 'step', 'epoch'."),
     (["nosuchcommand"], "gdlab: error: No such command 'nosuchcommand'."),
     (["train", "CONFIG", "--expect"], "gdlab: error: Option '--expect' requires an argument."),  # was 'gdlab --help'
     (["sweep", "CONFIG", "--jobs"], "gdlab: error: Option '--jobs' requires an argument."),

@@ -41,6 +41,7 @@ def main() -> None:
     except click.exceptions.UsageError as exc:
         hint = f" (see '{_help_for(exc.ctx)} --help')"
         message = _no_such_option(exc) if isinstance(exc, click.exceptions.NoSuchOption) else exc.format_message()
+        message = message.replace("Value error, ", "")  # typer's choice check speaks through pydantic's prefix
         sys.stderr.write(f"gdlab: error: {' '.join(message.split())}{hint}\n")
         code = exc.exit_code
     except click.exceptions.ClickException as exc:

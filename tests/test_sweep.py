@@ -832,3 +832,18 @@ def test_piped_ranking_tables_keep_their_column_names(tmp_path):
                                  "--run-dir", str(out)])
     assert result.exit_code == 0, result.output
     assert "optimizer.lr" in result.stdout and "optimizer.name" in result.stdout and "…" not in result.stdout
+
+
+def test_an_axis_that_changes_the_problem_gets_a_best_of_each_of_its_values():
+    """The best line named the easiest problem's variant (less noise: a lower loss at any lr), right under the note
+    that such scores are not comparable; each noise level now has its own best, by its own ranking."""
+    from gdlab.cli.sweep_ranking import ranking_tables
+
+    losses = {(0.1, 0.01): 0.30, (0.1, 0.1): 0.20, (0.5, 0.01): 0.50, (0.5, 0.1): 0.60}  # (noise, lr): loss
+    rows = [{"data.noise": noise, "optimizer.lr": lr, "seed": seed, "status": "completed",
+             "final_train_loss": loss + seed / 100, "run_dir": f"{noise}_{lr}_{seed}", "diverged_at_step": None, "steps": 10}
+            for (noise, lr), loss in losses.items() for seed in (0, 1)]
+    lines = [str(t) for t in ranking_tables(rows, ["data.noise", "optimizer.lr", "seed"]) if str(t).startswith("best")]
+    assert [line.split("  (")[0] for line in lines] == [
+        "best over seeds (data.noise=0.1): optimizer.lr=0.1", "best single run (data.noise=0.1): optimizer.lr=0.1, seed=0",
+        "best over seeds (data.noise=0.5): optimizer.lr=0.01", "best single run (data.noise=0.5): optimizer.lr=0.01, seed=0"]

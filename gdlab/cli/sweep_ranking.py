@@ -84,15 +84,31 @@ def _mean_std(a: Aggregate) -> str:
 def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: str, rank_by: str | None,
                 default: str | None) -> list[Text]:
     """The best variant; with several seeds, the best setting by its mean over seeds comes first, since
-    one lucky seed is not a better learning rate. Text, not markup: to print unwrapped (soft_wrap) for grep."""
+    one lucky seed is not a better learning rate. Axes that change the problem (data, loss) get a best of
+    each of their values: a best across them is the easiest problem's. Text, to print unwrapped for grep."""
+    apart = [a for a in axes if changes_the_problem(a) and len({repr(r[a]) for r in rows}) > 1]
+    if not apart:
+        return _best_of(rows, ranked, axes, metric, rank_by, default)
     lines: list[Text] = []
-    label = lambda point, keys: ", ".join(f"{a}={format_value(point[a])}" for a in keys) or "(the base config)"  # noqa: E731
+    for values in dict.fromkeys(tuple(repr(r[a]) for a in apart) for r in rows):
+        mine = lambda r: tuple(repr(r[a]) for a in apart) == values  # noqa: E731
+        part = [r for r in rows if mine(r)]
+        where = ", ".join(f"{a}={format_value(part[0][a])}" for a in apart)
+        lines += _best_of(part, [r for r in ranked if mine(r)], axes, metric, rank_by, default, f" ({where})", apart)
+    return lines
+
+
+def _best_of(rows: list[dict], ranked: list[dict], axes: list[str], metric: str, rank_by: str | None,
+             default: str | None, where: str = "", said: list[str] = ()) -> list[Text]:
+    """_best_lines' lines for `rows` (ranked as `ranked`), `where` naming the problem they share (the axes `said`)."""
+    lines: list[Text] = []
+    label = lambda point, keys: ", ".join(f"{a}={format_value(point[a])}" for a in keys if a not in said) or "(the base config)"  # noqa: E731
     if several_seeds(rows, axes):
         # a validation score where there is one, then every seed finished before a partial mean
         a = best_setting(rows, axes, rank_by, default)
         if a is not None:
             others = [x for x in axes if x != "seed"]
-            lines.append(Text(f"best over seeds: {label(a.point, others)}  ({a.metric} {_mean_std(a)}, "
+            lines.append(Text(f"best over seeds{where}: {label(a.point, others)}  ({a.metric} {_mean_std(a)}, "
                               f"{a.n_ok}/{a.n} seeds)"))
     # never a diverged variant; with none completed, the best interrupted one, named as the partial result it is
     best = next((r for r in ranked if r["status"] == "completed"), None)
@@ -101,5 +117,5 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
         r = best or partial
         what = "best single run" if lines else "best"
         what += "" if best else f" so far (interrupted at step {r['steps']}, a partial run)"
-        lines.append(Text(f"{what}: {label(r, axes)}  ({metric} {fmt_number(r.get(metric))})  {r['run_dir']}"))
+        lines.append(Text(f"{what}{where}: {label(r, axes)}  ({metric} {fmt_number(r.get(metric))})  {r['run_dir']}"))
     return lines

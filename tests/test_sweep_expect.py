@@ -142,3 +142,23 @@ def test_a_seed_that_diverged_fails_the_bar_of_its_setting(tmp_path):
     assert result.exit_code == 1
     assert ("gdlab: expectation failed: expected final_val_loss<100, but only 1 of 2 seeds of the best setting "
             "(base, mean over 2 seeds) completed with a finite final_val_loss (diverged 1)") in result.stderr
+
+
+def test_an_axis_that_changes_the_problem_has_each_of_its_values_best_judged(tmp_path):
+    """A bar was judged on the one best variant, the easiest problem's: the other noise level's best could miss it
+    unseen. Each noise level's best (by best_val_loss, read back from sweep.csv) now meets it or fails."""
+    cfg = config(tmp_path)
+    first = invoke("sweep", cfg, "optimizer.lr=0.01,0.3", "data.noise=0.05,0.5", "--run-dir", tmp_path / "a", "-q")
+    assert first.exit_code == 0, first.stderr
+    with open(tmp_path / "a" / "sweep.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    best = {noise: min((r for r in rows if r["data.noise"] == noise), key=lambda r: float(r["best_val_loss"]))
+            for noise in ("0.05", "0.5")}
+    better, worse = sorted(best.values(), key=lambda r: float(r["best_val_loss"]))
+    low, high = float(better["best_val_loss"]), float(worse["best_val_loss"])
+    assert low < high
+    r = invoke("sweep", "--resume", tmp_path / "a", "--expect", f"best_val_loss<{(low + high) / 2}")
+    assert r.exit_code == 1, r.stderr  # the better level's best meets it, the other's does not
+    failed = [line for line in r.stderr.splitlines() if "expectation failed" in line]
+    assert len(failed) == 1 and f"({worse['run_dir']})" in failed[0], r.stderr
+    assert invoke("sweep", "--resume", tmp_path / "a", "--expect", f"best_val_loss<{high * 1.01}").exit_code == 0

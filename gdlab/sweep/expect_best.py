@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gdlab.errors import GdlabError
 from gdlab.expect import Expectation, check_applicable, last_values
-from gdlab.sweep.rank import best_setting, rank_rows, several_seeds
+from gdlab.sweep.rank import best_setting, changes_the_problem, rank_rows, several_seeds
 from gdlab.yamldump import format_value
 
 
@@ -33,9 +33,23 @@ def judge_best(expectations: list[Expectation], rows: list[dict], axes: list[str
                rank_by: str | None, default: str | None) -> list[str]:
     """Why each missed bar missed, judged on the best setting: the first completed variant of the ranking, or,
     with several seeds, the mean over the seeds of the setting ranked first over seeds (every seed must complete
-    with a finite value: a diverged seed fails the bar, as one lucky seed is no result)."""
+    with a finite value: a diverged seed fails the bar, as one lucky seed is no result). An axis that changes the
+    problem (data, loss) gets a best of each of its values, as the ranking's best lines do: each must meet the bar."""
     if not expectations:
         return []
+    apart = [a for a in axes if changes_the_problem(a) and len({repr(r[a]) for r in rows}) > 1]
+    out: list[str] = []
+    for values in dict.fromkeys(tuple(repr(r[a]) for a in apart) for r in rows):
+        part = [r for r in rows if tuple(repr(r[a]) for a in apart) == values]
+        where = ", ".join(f"{a}={format_value(part[0][a])}" for a in apart)
+        out += [f"{m} ({where})" if where and "no variant" in m else m
+                for m in _judge(expectations, part, axes, folder, rank_by, default)]
+    return out
+
+
+def _judge(expectations: list[Expectation], rows: list[dict], axes: list[str], folder: Path,
+           rank_by: str | None, default: str | None) -> list[str]:
+    """judge_best for rows that share one problem."""
     seeds = several_seeds(rows, axes)
     if seeds:
         best = best_setting(rows, axes, rank_by, default)  # the ranking's "best over seeds" line names it too

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 from gdlab.config import Config
 from gdlab.data import Dataset
+from gdlab.engine.batches import plateau_note
 from gdlab.engine.step_record import StepRecord
 from gdlab.errors import GdlabError, EXIT_DIVERGED, EXIT_FAILED, EXIT_OK
 from gdlab.expect import Expectation, check_all, check_applicable, wants_init_sharpness
@@ -40,10 +42,14 @@ def train(
     expect: list[Expectation] = (),
     on_start: Callable[[Path, int], None] | None = None,
     data: Dataset | None = None,
+    notes: bool = True,
 ) -> TrainResult:
-    """Train one config (on `data` if `smoke` loaded it) into a new run folder; input errors come before the folder."""
+    """Train one config (on `data` if `smoke` loaded it) into a new run folder; input errors come before the folder.
+    `notes`: say on stderr what the config can never do at this run's length (not for --smoke's few steps)."""
     check_applicable(expect, cfg)
     data = prepare_data(cfg, loaded=data)
+    if notes and (note := plateau_note(cfg, data.x_train.shape[0])):
+        sys.stderr.write(f"gdlab: note: {note}\n")
     device = resolve_device(cfg.train.device)
     # The handlers go in before the folder exists: a signal in between killed gdlab and left an empty folder.
     with graceful_stop() as stop:

@@ -96,7 +96,8 @@ def train_command(
             # a smoke run refuses what the full run would, then trains its few steps on the data it loaded
             run_cfg, data = smoke_config(cfg) if smoke else (cfg, None)
             result = train(run_cfg, run_dir=run_dir, runs_root=runs_root, overrides=overrides or [],
-                           observers=[bar] if bar else [], expect=expectations, on_start=start, data=data)
+                           observers=[bar] if bar else [], expect=expectations, on_start=start, data=data,
+                           notes=not smoke)
     except GdlabError as exc:
         if made_tmp and run_dir.exists() and not any(run_dir.iterdir()):
             run_dir.rmdir()  # a run that never started leaves no folder

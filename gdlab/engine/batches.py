@@ -118,6 +118,31 @@ def _check_patience(cfg: Config, total: int, count: int | None, length: str) -> 
                      also=(("train", "eval_every"), ("train", "steps" if train.steps is not None else "epochs")))
 
 
+def plateau_note(cfg: Config, n_rows: int) -> str | None:
+    """Where scheduler.patience leaves ReduceLROnPlateau no evaluation to lower the lr at, a note saying so (not
+    refused: patience defaults to 10, which short runs never set). torch cuts once more than patience evaluations
+    after the best have not improved, so at evaluation patience + 2 at the earliest, and the last evaluation is at
+    the last step, after which no step trains: only patience + 3 evaluations or more let it act."""
+    s, train = cfg.scheduler, cfg.train
+    if s is None or s.name != "ReduceLROnPlateau":
+        return None
+    plan = BatchPlan.from_config(train, n_rows)
+    total, count = plan.total_steps, evaluations(train, plan.total_steps, plan.steps_per_epoch)
+    if s.patience + 3 <= count:
+        return None
+    every = f"train.eval_every: {train.eval_every}" if train.eval_every else "train.eval_every: null, each epoch"
+    given = "steps" if train.steps is not None else "epochs"
+    options = [f"scheduler.patience from 0 to {count - 3}"] if count >= 3 else []
+    most_every = math.ceil(total / (s.patience + 2)) - 1  # the largest eval_every giving patience + 3 evaluations
+    options.append(f"more evaluations, train.eval_every at most {most_every}" if most_every >= 1 else
+                   f"more evaluations, from a run of more than {s.patience + 2} steps")
+    return (f"scheduler.patience: {s.patience} can never let ReduceLROnPlateau lower the lr: the first evaluation "
+            f"sets the best val_loss and it cuts once {s.patience + 1} more have not improved on it, at evaluation "
+            f"{s.patience + 2} at the earliest, but the run evaluates {count} time{'s' * (count > 1)} ({every}, to "
+            f"its last step, {total}, train.{given}: {getattr(train, given)}), the last after its last step's update; "
+            f"to let it act: {' or '.join(options)}")
+
+
 class DataOrder:
     """Per-epoch row orders, one stream per distinct seed: models with the same seed see the same order."""
 

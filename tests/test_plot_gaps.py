@@ -124,3 +124,40 @@ def test_a_divergence_right_after_a_gap_marks_the_last_finite_value_not_the_gap(
     mark = line(compare_of([run], "train_loss"), "diverged:0")
     assert list(mark.get_xdata()) == [6] and list(mark.get_ydata()) == [0.25]
     assert mark.get_transform() is mark.axes.transData  # at a loss, not pinned to the top edge
+
+
+@pytest.mark.parametrize("command", ["plot", "compare"])
+@pytest.mark.parametrize("x", ["step", "epoch"])
+def test_a_nan_x_column_not_drawn_against_is_said_to_break_no_curve(tmp_path, command, x):
+    """wall_s written NaN at step 3 (and epoch too, when the step axis is drawn): the warning says no curve breaks
+    there, and none does: the curve drawn is one unbroken line (a single MOVETO)."""
+    rows = [r.replace(",nan,0.5,", ",0.3,0.5,").replace(",inf,0.5,", ",0.25,0.5,") for r in ROWS]  # loss finite
+    rows = [r.rsplit(",", 1)[0] + ",nan" if r.startswith("3,") else r for r in rows]
+    if x == "step":
+        rows = [r.replace("3,1.5,", "3,nan,", 1) if r.startswith("3,") else r for r in rows]
+    run = make_run(tmp_path / "r", rows=rows)
+    result = cli(command, run, "--x", x, "-o", tmp_path / "e.png")
+    assert result.exit_code == 0, result.stderr
+    said = [w for w in result.stderr.splitlines() if "column epoch" in w or "column wall_s" in w]
+    assert said == [f"gdlab: warning: {run / 'metrics.csv'}: column {name} is NaN/inf before the last row (line 4, "
+                    f"step 3); the curves, drawn against {x}, do not break there"
+                    for name in (["epoch"] if x == "step" else []) + ["wall_s"]], result.stderr
+    if command == "plot":
+        from gdlab.plotting.load import load_run
+        from gdlab.plotting.run_plot import plot_run
+
+        drawn = line(plot_run(load_run(run, [], x), x=x), "train_loss")
+    else:
+        drawn = line(compare_of([run], "train_loss", x), "compare:0")
+    codes = [code for _, code in drawn.get_path().cleaned(remove_nans=True).iter_segments()]
+    assert codes.count(1) == 1, codes
+
+
+def test_runs_draws_no_curve_so_its_warning_claims_no_gap(tmp_path):
+    rows = [r.replace("3,1.5,", "3,nan,", 1) if r.startswith("3,") else r for r in ROWS]
+    make_run(tmp_path / "runs" / "r", rows=rows, summary=False)  # no summary.json: gdlab runs reads metrics.csv
+    result = cli("runs", tmp_path / "runs")
+    assert result.exit_code == 0, result.stderr
+    said = [w for w in result.stderr.splitlines() if "before the last row" in w]
+    assert said and all(w.endswith(")") for w in said), said  # "(line 4, step 3)", then nothing about a curve
+    assert any("column epoch is NaN/inf before the last row (line 4, step 3)" in w for w in said), said

@@ -100,7 +100,7 @@ def plot(
         if kind == "run":
             from gdlab.plotting.run_plot import plot_run
 
-            fig = plot_run(load_run(folder, warnings), title, smooth, along)
+            fig = plot_run(load_run(folder, warnings, along), title, smooth, along)
         elif kind == "lr-find":
             from gdlab.plotting.lrfind_data import load_lr_find
             from gdlab.plotting.lrfind_plot import plot_lr_find
@@ -110,7 +110,7 @@ def plot(
             from gdlab.plotting.search_plot import is_search, plot_search
             from gdlab.plotting.sweep_plot import plot_sweep
 
-            sweep = load_sweep(folder, warnings)
+            sweep = load_sweep(folder, warnings, x=along)
             fig = (plot_search if slices or is_search(sweep) else plot_sweep)(sweep, warnings, title, along)
     finally:
         _warn(warnings)  # what was dropped matters most when the plot then fails
@@ -164,7 +164,7 @@ def compare(
     warnings: list[str] = []
     details: list[str] = []
     try:
-        fig = plot_compare(load_runs(list(paths), warnings), metric, x.value, warnings, title, details, smooth, color_by)
+        fig = plot_compare(load_runs(list(paths), warnings, x.value), metric, x.value, warnings, title, details, smooth, color_by)
     finally:
         _warn(warnings)
     if details:  # the legend names a few keys per curve; the terminal gets all of them

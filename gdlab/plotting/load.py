@@ -47,9 +47,9 @@ def diverged_step(metrics: pd.DataFrame, summary: dict | None) -> int | None:
     return None
 
 
-def load_run(folder: Path, warnings: list[str]) -> RunData:
-    """Read one run folder; metrics.csv must be usable, the other files are optional."""
-    metrics, notes = read_metrics(folder / "metrics.csv")
+def load_run(folder: Path, warnings: list[str], x: str = "step") -> RunData:
+    """Read one run folder, for curves drawn against `x`; metrics.csv must be usable, the other files are optional."""
+    metrics, notes = read_metrics(folder / "metrics.csv", x)
     summary, more = read_summary(folder / "summary.json")
     config, extra = read_config(folder / "config.yaml")
     warnings.extend(notes + more + extra)
@@ -72,7 +72,7 @@ def _never_started(row: pd.Series) -> bool:
     return status in ("pending", "skipped") or (status == "interrupted" and steps == 0)
 
 
-def load_sweep(folder: Path, warnings: list[str], *, curves: bool = True) -> SweepData:
+def load_sweep(folder: Path, warnings: list[str], *, curves: bool = True, x: str = "step") -> SweepData:
     """Read sweep.csv and, with `curves`, every variant run; an unreadable variant is a warning, not an error."""
     table, axes, notes = read_sweep(folder / "sweep.csv")
     warnings.extend(notes)
@@ -93,7 +93,7 @@ def load_sweep(folder: Path, warnings: list[str], *, curves: bool = True) -> Swe
             unstarted += 1
             continue
         try:
-            sweep.runs[index] = load_run(variant, warnings)
+            sweep.runs[index] = load_run(variant, warnings, x)
         except GdlabError as exc:
             warnings.append(f"{exc.message}; that variant's curve is left out")
     if unstarted:
@@ -102,7 +102,7 @@ def load_sweep(folder: Path, warnings: list[str], *, curves: bool = True) -> Swe
     return sweep
 
 
-def load_runs(paths: list[Path], warnings: list[str]) -> list[RunData]:
+def load_runs(paths: list[Path], warnings: list[str], x: str = "step") -> list[RunData]:
     """Runs for `compare`: a run folder gives itself, a sweep folder each of its readable variants. An lr-find
     folder is skipped with a warning (a shell glob such as `runs/x/*` picks them up too), unless nothing
     else is left to compare."""
@@ -134,9 +134,9 @@ def load_runs(paths: list[Path], warnings: list[str]) -> list[RunData]:
     for kind, folder in found:
         try:
             if kind == "run":
-                add(load_run(folder, warnings))
+                add(load_run(folder, warnings, x))
             elif kind == "sweep":
-                sweep = load_sweep(folder, warnings)
+                sweep = load_sweep(folder, warnings, x=x)
                 if not sweep.runs:
                     raise GdlabError(f"{folder}: none of the sweep's variant runs could be read")
                 for run in sweep.runs.values():

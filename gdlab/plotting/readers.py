@@ -48,9 +48,10 @@ def gap_rows(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame.index.isin(frame.attrs.get(GAPS, {}).get(column, []))
 
 
-def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
+def read_metrics(path: Path, x: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Read metrics.csv into a float DataFrame (int `step`), one row per trusted line, plus warnings; the cells
-    written NaN/inf before the last row are listed in its attrs (gap_rows)."""
+    written NaN/inf before the last row are listed in its attrs (gap_rows). `x`: the axis its curves are drawn
+    against, which says what such a cell does to them (None: no curve is drawn, as in `gdlab runs`)."""
     header, rows, warnings = read_rows(path, METRICS_REQUIRED, "a gdlab metrics.csv")
     values: list[list[float]] = []
     unparsable: list[int] = []
@@ -82,10 +83,16 @@ def read_metrics(path: Path) -> tuple[pd.DataFrame, list[str]]:
                         f"from 0 to 2**53 (line {describe_lines(bad_step)})")
     for name, cells in nonfinite.items():  # the step says where to look on the figure, the line where in the file
         lines, steps = [line for line, _, _ in cells], [step for _, _, step in cells]
-        # epoch and wall_s have no curve of their own; they are an x axis (--x) that the curves break at
-        where = "the curves drawn against it" if name in ("epoch", "wall_s") else "its curve"
+        # epoch and wall_s have no curve of their own; they are an x axis (--x) that the curves break at, if drawn
+        if x is None:
+            drawn = ""
+        elif name not in ("epoch", "wall_s"):
+            drawn = "; drawn as a gap in its curve"
+        else:
+            drawn = ("; drawn as a gap in the curves drawn against it" if name == x else
+                     f"; the curves, drawn against {x}, do not break there")
         warnings.append(f"{path}: column {name} is NaN/inf before the last row (line {describe_lines(lines)}, "
-                        f"step {describe_lines(steps)}); drawn as a gap in {where}")
+                        f"step {describe_lines(steps)}){drawn}")
     if not values:  # say why: the skipped rows' warnings are the reason
         why = "; ".join(w.removeprefix(f"{path}: ") for w in warnings if w.startswith(f"{path}: skipped"))
         if not why and not rows:

@@ -37,8 +37,13 @@ class Layer(BaseModel):
                 {"n": len(names), "names": ", ".join(names),
                  "why": f"; '{odd}' is no layer{did_you_mean(odd, LAYER_ARGS)}" if odd else ""},
             )
-        else:
-            raise PydanticCustomError("layer", "a layer is a name (ReLU) or one key with its arguments ({Linear: [2, 32]})")
+        else:  # an unquoted `on`/`off` is a boolean to YAML: say so, as the file shows the word
+            got = f" (got {yaml_boolean(raw)})" if isinstance(raw, bool) else ""
+            raise PydanticCustomError("layer", "a layer is a name (ReLU) or one key with its arguments "
+                                      "({Linear: [2, 32]}){got}", {"got": got})
+        if isinstance(kind, bool):  # `{on: ...}`: 'True' is not what the file says
+            raise PydanticCustomError("layer", "unknown layer (got {got}); allowed: {allowed}",
+                                      {"got": yaml_boolean(kind), "allowed": ", ".join(LAYER_ARGS)})
         if not isinstance(kind, str) or kind not in LAYER_ARGS:
             raise PydanticCustomError(
                 "layer",

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gdlab.config import Config, did_you_mean, not_one_of, yaml_boolean
+from gdlab.config.null_offer import offer_null
 from gdlab.config.overrides import (  # apply_override and _keyword_form: also the sweep's
     Applied, apply_override, dotted as _dotted, follow_set_keys, keyword_form as _keyword_form,
     parse_override, responsible, unset,
@@ -103,7 +104,8 @@ def format_validation_error(
         if not isinstance(value, (dict, list)):
             refused = isinstance(value, bool) and (err["type"].endswith("_type") or err["type"] == "literal_error")
             got = f" (got {yaml_boolean(value) if refused else str(value).lower() if isinstance(value, bool) else repr(value)})"
-    return f"{loc}: {shown}: {msg}{got}"
+    offer = offer_null(raw, path, tuple(err["loc"])) if err.get("input") is False else ""
+    return f"{loc}: {shown}: {msg}{got}{offer}"
 
 
 _KIND = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}

@@ -101,6 +101,15 @@ CASES = [
     ("grad-clip-off", swap("device: cpu", "device: cpu\n  grad_clip: off"), [], ["train.grad_clip", "(got boolean false: YAML reads"]),
     ("gelu-approximate-off", swap("  - Tanh\n", "  - GELU: {approximate: off}\n"), [],
      ["model[1]: GELU.approximate", "(got boolean false: YAML reads on/off/yes/no as booleans)"]),
+    # where the key takes null too, off/no most likely meant null: the error offers it, with what it means there
+    ("batch-size-off", swap("device: cpu", "device: cpu\n  batch_size: off"), [],
+     ["train.batch_size: Input should be a valid integer (got boolean false: YAML reads on/off/yes/no as booleans); "
+      "if you meant null (full batch), write null"]),
+    ("eval-every-no", GOOD, ["train.eval_every=no"], ["if you meant null (every epoch), write null"]),
+    ("scheduler-off", GOOD + "scheduler: off\n", [], ["scheduler: got boolean false", "write a scheduler name: StepLR",
+                                                     "; if you meant null (no scheduler), write null"]),
+    ("data-seed-off", swap("name: moons", "name: moons\n  seed: off"), [], ["if you meant null (the config's seed)"]),
+    ("grad-clip-off-null", swap("device: cpu", "device: cpu\n  grad_clip: off"), [], ["if you meant null (not set)"]),
     ("layer-on", swap("  - Tanh\n", "  - on\n"), [],
      ["model[1]: a layer is a name (ReLU)", "(got boolean true: YAML reads on/off/yes/no as booleans)"]),
     ("layer-key-off", swap("  - Tanh\n", "  - off: 3\n"), [],
@@ -239,6 +248,17 @@ def test_bad_config_is_one_line_exit_2(tmp_path, content, overrides, expected):
     check_one_error_line(run_train(cfg, "--runs", runs, *overrides), *expected)
     assert_no_run_folder(runs)
     assert not (tmp_path / "pwned").exists(), "a YAML tag or layer name ran a command"
+
+
+@pytest.mark.parametrize("content", [
+    swap("lr: 0.1", "lr: off"),  # no null here
+    swap("device: cpu", "device: cpu\n  batch_size: on"),  # on is no null
+    swap("epochs: 2", "epochs: off"),  # null is taken, but then the run has no length
+], ids=["lr-off", "batch-size-on", "epochs-off"])
+def test_a_boolean_where_null_would_be_refused_too_offers_no_null(tmp_path, content):
+    line = check_one_error_line(run_train(write_config(tmp_path, content), "--runs", tmp_path / "runs"),
+                                "YAML reads on/off/yes/no as booleans")
+    assert "write null" not in line, line
 
 
 def test_alias_bomb_is_rejected_fast(tmp_path):

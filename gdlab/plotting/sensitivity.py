@@ -69,6 +69,7 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
                         f"place (run_dir {', '.join(str(table.at[i, 'run_dir']) for i in no_x[:5])}); their curves "
                         "are in the upper panel")
     groups = table.groupby(table[group].astype(str), sort=False) if group else [(None, table)]
+    several = group is not None and table[group].astype(str).nunique() > 1  # a mark's colour then names a group
     plotted: list[np.ndarray] = []
     marked = {"diverged": False, "pruned": False, "partial": False, "band": False, "crossed": 0, "sunk": 0}  # legend entries drawn once, not per group
     partials: list[Partial] = []  # hollow points, labelled once all groups are drawn (their texts share space)
@@ -99,9 +100,9 @@ def draw_sensitivity(ax, table: pd.DataFrame, x: str, group: str | None, warning
             pick = _stats(sub[usable.loc[sub.index]], x, rank_by, ran) if rank_by else best
             _star(ax, drawn.get(rank_by, best), pick, higher_is_better(rank_by or ""), color,
                   f"{prefix}best {_short(x)}", name, categories, k)
-        _crosses(ax, sub.loc[diverged.loc[sub.index], x], color, name, marked)
+        _crosses(ax, sub.loc[diverged.loc[sub.index], x], color, name, marked, neutral=several)
         # a setting pruned at a rung has no final loss to compare: a mark on the bottom edge says it was tried
-        _crosses(ax, sub.loc[pruned.loc[sub.index], x], color, name, marked, "pruned")
+        _crosses(ax, sub.loc[pruned.loc[sub.index], x], color, name, marked, "pruned", several)
         if x == LR and "stability_edge" in sub:
             draw_edge(ax, sub, color if group else "k", "stability_edge" + (f":{name}" if group else ""), prefix)
 
@@ -174,11 +175,11 @@ def _star(ax, stats: pd.DataFrame, pick: pd.DataFrame | None, higher: bool, colo
             label=f"{label} = {_name(x, categories)}", gid=f"best:{name}")
 
 
-def _crosses(ax, values: pd.Series, color: str, name, marked: dict, kind: str = "diverged") -> None:
+def _crosses(ax, values: pd.Series, color: str, name, marked: dict, kind: str = "diverged", neutral=False) -> None:
     """A ✕ per diverged x, pinned to the top edge in axes units (a diverged loss has no value to place it at);
     `kind` "pruned": a ▽ per pruned x on the bottom edge. Each group that has some sits 6 points right of the
     one before, on the edge still (lower down, the fourth optimizer's ✕ read as a point at a loss; one on
-    another, SGD's pruned lrs hid under Adam's)."""
+    another, SGD's pruned lrs hid under Adam's). `neutral` (several groups): the legend's entry is dark grey."""
     from matplotlib.transforms import ScaledTranslation
 
     bad = np.unique(values.to_numpy(dtype=float))
@@ -193,7 +194,10 @@ def _crosses(ax, values: pd.Series, color: str, name, marked: dict, kind: str = 
     if marked[count]:
         where = where + ScaledTranslation(6 / 72 * marked[count], 0, ax.figure.dpi_scale_trans)
     y, marker = (np.ones_like(bad), "x") if kind == "diverged" else (np.zeros_like(bad), "v")
-    ax.plot(bad, y, ls="none", marker=marker, ms=9, mew=2, color=color, clip_on=False, mfc="none" if kind == "pruned" else None,
-            transform=where, gid=f"{kind}:{name}", label=None if marked[kind] else kind)
+    look = dict(ls="none", marker=marker, ms=9, mew=2, mfc="none" if kind == "pruned" else None)
+    ax.plot(bad, y, color=color, clip_on=False, transform=where, gid=f"{kind}:{name}",
+            label=None if marked[kind] or neutral else kind, **look)
+    if neutral and not marked[kind]:  # an entry for the legend alone, naming the shape, not the first group's colour
+        ax.plot([], [], color="0.25", gid=f"{kind}:legend", label=kind, **look)
     marked[kind] = True
     marked[count] += 1

@@ -99,6 +99,24 @@ def _readme_between(start: str, end: str) -> str:
     return text.split(start, 1)[1].split(end, 1)[0]
 
 
+def test_the_readmes_smoke_sentence_names_every_setting_smoke_cuts():
+    """Each setting `--smoke` changes, found by cutting a config that sets them all, is named where the README
+    says what a smoke run trains."""
+    from gdlab.smoke import smoke
+    from tests.helpers import make_config
+
+    cfg = make_config(**{"train.epochs": 50, "train.eval_every": 7, "train.checkpoint_every": 9,
+                         "train.snapshot_every": 20, "train.early_stop_patience": 5,
+                         "scheduler": {"name": "OneCycleLR", "interval": "epoch", "pct_start": 0.1}})
+    cut, _ = smoke(cfg)
+    changed = [f"`train.{key}" for key in type(cfg.train).model_fields if getattr(cut.train, key) != getattr(cfg.train, key)]
+    changed += [f"`{key}" for key in type(cfg.scheduler).model_fields
+                if getattr(cut.scheduler, key) != getattr(cfg.scheduler, key)]
+    assert len(changed) == 8, changed  # epochs, steps, eval_every, checkpoint_every, snapshot_every, patience; 2 of OneCycleLR's
+    said = _readme_between("A smoke run refuses", "A smoke run that passes")
+    assert [key for key in changed if key not in said] == []
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     """A tiny run with a sharpness column, a two-variant sweep and an lr-find folder, as the README describes them."""

@@ -183,16 +183,13 @@ def _crosses(ax, values: pd.Series, color: str, name, marked: dict, kind: str = 
     from matplotlib.transforms import ScaledTranslation
 
     bad = np.unique(values.to_numpy(dtype=float))
-    bad = bad[np.isfinite(bad)]
-    if not bad.size:
+    if not (bad := bad[np.isfinite(bad)]).size:
         return
     # the x range must reach them: a mark in axes units along y does not widen the data limits, so the
     # diverged lrs past the last finished one were drawn beyond the axis, among the legend entries
     ax.update_datalim(np.column_stack([bad, np.ones_like(bad)]), updatey=False)
-    where = top_edge(ax)
     count = "crossed" if kind == "diverged" else "sunk"  # the groups with such marks drawn before this one
-    if marked[count]:
-        where = where + ScaledTranslation(6 / 72 * marked[count], 0, ax.figure.dpi_scale_trans)
+    where = top_edge(ax) + ScaledTranslation(6 / 72 * marked[count], 0, ax.figure.dpi_scale_trans)
     y, marker = (np.ones_like(bad), "x") if kind == "diverged" else (np.zeros_like(bad), "v")
     look = dict(ls="none", marker=marker, ms=9, mew=2, mfc="none" if kind == "pruned" else None)
     ax.plot(bad, y, color=color, clip_on=False, transform=where, gid=f"{kind}:{name}",

@@ -54,3 +54,19 @@ def test_smoke_runs_take_no_note_from_their_few_steps(tmp_path):
     ran = plateau_run(tmp_path, 10, "--smoke")
     assert ran.exit_code == 0, ran.output
     assert notes(ran) == []
+
+
+def test_a_sweep_notes_it_once_naming_the_variants_it_concerns(tmp_path):
+    """gdlab sweep said nothing of a patience its variants could not use; each lr's variant keeps its lr too."""
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "train": {"steps": STEPS, "eval_every": 1, "device": "cpu"},
+                                   "scheduler": {"name": "ReduceLROnPlateau", "factor": 0.5, "threshold": 0.99}}))
+    swept = invoke("sweep", cfg, "scheduler.patience=1,50", "optimizer.lr=0.1,0.2", "--run-dir", tmp_path / "sw", "-q")
+    assert swept.exit_code == 0, swept.output
+    [note] = [line for line in swept.stderr.splitlines() if "can never let ReduceLROnPlateau" in line]
+    assert note.startswith("gdlab: note: variant 2 (scheduler.patience=50, optimizer.lr=0.1) and 1 more: "
+                           "scheduler.patience: 50 can never")
+    table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    for _, row in table.iterrows():
+        lrs = pd.read_csv(tmp_path / "sw" / row.run_dir / "metrics.csv")["lr"]
+        assert (lrs.nunique() == 1) == (row["scheduler.patience"] == 50), row.run_dir  # patience 1 did cut it

@@ -113,7 +113,7 @@ def sweep_command(
             require_ray()
         from gdlab.cli.sweep_view import note_plan
 
-        note_plan(setup, groups if vectorize == "on" else None)
+        note_plan(setup, groups if vectorize == "on" else None, datasets)
         if dry_run:
             from gdlab.cli.sweep_view import grid_table
 

@@ -101,9 +101,10 @@ def result_line(plan, s: dict) -> Text:
     return Text.assemble((f"{status:>11}", STATUS_STYLE.get(status, "white")), f"  {plan.dir_name}  {detail}")
 
 
-def note_plan(setup, forced_groups: list | None = None) -> None:
+def note_plan(setup, forced_groups: list | None = None, datasets: dict | None = None) -> None:
     """The sweep plan's notes on stderr: values a kind switch reset, keys dropped where a swept kind lacks them,
-    and (`forced_groups`: the groups of a `--vectorize on` sweep) a batching asked for that nothing does."""
+    (`forced_groups`: the groups of a `--vectorize on` sweep) a batching asked for that nothing does, and
+    (`datasets`: each variant's, from preflight) a ReduceLROnPlateau patience its run cannot use, once each."""
     if forced_groups and len(setup.plans) > 1 and all(len(g) == 1 for g in forced_groups):
         sys.stderr.write("gdlab: note: --vectorize on, but every group holds one model (--max-group, or --jobs "
                          "splitting the groups): nothing is batched\n")
@@ -115,3 +116,12 @@ def note_plan(setup, forced_groups: list | None = None) -> None:
     if dropped:
         it = "them" if len(dropped) > 1 else "it"
         sys.stderr.write(f"gdlab: note: {', '.join(dropped)} dropped where the swept kind does not take {it}\n")
+    if datasets:
+        from gdlab.engine.batches import plateau_note
+
+        notes = {p.index: plateau_note(p.cfg, datasets[p.index].x_train.shape[0]) for p in setup.plans}
+        for note in dict.fromkeys(n for n in notes.values() if n):
+            whose = [p for p in setup.plans if notes[p.index] == note]
+            named = "" if len(whose) == len(setup.plans) else f"variant {whose[0].index} ({', '.join(whose[0].overrides)})" + \
+                (f" and {len(whose) - 1} more" if len(whose) > 1 else "") + ": "
+            sys.stderr.write(f"gdlab: note: {named}{note}\n")

@@ -847,3 +847,15 @@ def test_an_axis_that_changes_the_problem_gets_a_best_of_each_of_its_values():
     assert [line.split("  (")[0] for line in lines] == [
         "best over seeds (data.noise=0.1): optimizer.lr=0.1", "best single run (data.noise=0.1): optimizer.lr=0.1, seed=0",
         "best over seeds (data.noise=0.5): optimizer.lr=0.01", "best single run (data.noise=0.5): optimizer.lr=0.01, seed=0"]
+
+
+def test_an_axis_that_changes_the_problem_alone_keeps_one_best_line():
+    """With one setting per value (data.noise alone, besides seeds) there is nothing to choose within a value: one
+    best line for the sweep, as before, not a line per value naming '(the base config)'."""
+    from gdlab.cli.sweep_ranking import ranking_tables
+
+    rows = [{"data.noise": noise, "seed": seed, "status": "completed", "final_train_loss": noise + seed / 100,
+             "run_dir": f"{noise}_{seed}", "diverged_at_step": None, "steps": 10} for noise in (0.1, 0.5) for seed in (0, 1)]
+    lines = [str(t) for t in ranking_tables(rows, ["data.noise", "seed"]) if str(t).startswith("best")]
+    assert [line.split("  (")[0] for line in lines] == ["best over seeds: data.noise=0.1",
+                                                        "best single run: data.noise=0.1, seed=0"]

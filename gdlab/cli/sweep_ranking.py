@@ -11,7 +11,7 @@ from rich.text import Text
 from gdlab.cli.progress import fmt_number
 from gdlab.cli.sweep_view import STATUS_STYLE
 from gdlab.sweep.rank import (Aggregate, aggregate_over_seeds, best_setting, changes_the_problem, higher_is_better,
-                              rank_rows, score_metric, several_seeds)
+                              problem_parts, rank_rows, score_metric, several_seeds)
 from gdlab.yamldump import format_value
 
 SHOW_ALL_UP_TO, SHOW_TOP = 30, 20  # a 1,024-variant sweep's ranking is read from its top; sweep.csv has all
@@ -86,15 +86,14 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
     """The best variant; with several seeds, the best setting by its mean over seeds comes first, since
     one lucky seed is not a better learning rate. Axes that change the problem (data, loss) get a best of
     each of their values: a best across them is the easiest problem's. Text, to print unwrapped for grep."""
-    apart = [a for a in axes if changes_the_problem(a) and len({repr(r[a]) for r in rows}) > 1]
-    if not apart:
+    parts = problem_parts(rows, axes)
+    if parts is None:
         return _best_of(rows, ranked, axes, metric, rank_by, default)
     lines: list[Text] = []
-    for values in dict.fromkeys(tuple(repr(r[a]) for a in apart) for r in rows):
-        mine = lambda r: tuple(repr(r[a]) for a in apart) == values  # noqa: E731
-        part = [r for r in rows if mine(r)]
+    for apart, part in parts:
         where = ", ".join(f"{a}={format_value(part[0][a])}" for a in apart)
-        lines += _best_of(part, [r for r in ranked if mine(r)], axes, metric, rank_by, default, f" ({where})", apart)
+        mine = {id(r) for r in part}
+        lines += _best_of(part, [r for r in ranked if id(r) in mine], axes, metric, rank_by, default, f" ({where})", apart)
     return lines
 
 

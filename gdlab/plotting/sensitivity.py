@@ -177,9 +177,8 @@ def _star(ax, stats: pd.DataFrame, pick: pd.DataFrame | None, higher: bool, colo
 
 def _crosses(ax, values: pd.Series, color: str, name, marked: dict, kind: str = "diverged", neutral=False) -> None:
     """A ✕ per diverged x, pinned to the top edge in axes units (a diverged loss has no value to place it at);
-    `kind` "pruned": a ▽ per pruned x on the bottom edge. Each group that has some sits 6 points right of the
-    one before, on the edge still (lower down, the fourth optimizer's ✕ read as a point at a loss; one on
-    another, SGD's pruned lrs hid under Adam's). `neutral` (several groups): the legend's entry is dark grey."""
+    `kind` "pruned": a ▽ per pruned x on the bottom edge. Each group's sit 6 points right of the one before's, on
+    the edge (lower, a ✕ read as a loss; on top, SGD's ▽ hid Adam's). `neutral`: a dark grey legend entry."""
     from matplotlib.transforms import ScaledTranslation
 
     bad = np.unique(values.to_numpy(dtype=float))
@@ -188,8 +187,9 @@ def _crosses(ax, values: pd.Series, color: str, name, marked: dict, kind: str = 
     # the x range must reach them: a mark in axes units along y does not widen the data limits, so the
     # diverged lrs past the last finished one were drawn beyond the axis, among the legend entries
     ax.update_datalim(np.column_stack([bad, np.ones_like(bad)]), updatey=False)
-    count = "crossed" if kind == "diverged" else "sunk"  # the groups with such marks drawn before this one
-    where = top_edge(ax) + ScaledTranslation(6 / 72 * marked[count], 0, ax.figure.dpi_scale_trans)
+    where, count = top_edge(ax), "crossed" if kind == "diverged" else "sunk"  # groups marked before this one
+    if marked[count]:  # (the first keeps the plain blend: data x, axes y)
+        where = where + ScaledTranslation(6 / 72 * marked[count], 0, ax.figure.dpi_scale_trans)
     y, marker = (np.ones_like(bad), "x") if kind == "diverged" else (np.zeros_like(bad), "v")
     look = dict(ls="none", marker=marker, ms=9, mew=2, mfc="none" if kind == "pruned" else None)
     ax.plot(bad, y, color=color, clip_on=False, transform=where, gid=f"{kind}:{name}",

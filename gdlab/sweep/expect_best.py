@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gdlab.errors import GdlabError
 from gdlab.expect import Expectation, check_applicable, last_values
-from gdlab.sweep.rank import best_setting, changes_the_problem, rank_rows, several_seeds
+from gdlab.sweep.rank import best_setting, problem_parts, rank_rows, several_seeds
 from gdlab.yamldump import format_value
 
 
@@ -37,10 +37,8 @@ def judge_best(expectations: list[Expectation], rows: list[dict], axes: list[str
     problem (data, loss) gets a best of each of its values, as the ranking's best lines do: each must meet the bar."""
     if not expectations:
         return []
-    apart = [a for a in axes if changes_the_problem(a) and len({repr(r[a]) for r in rows}) > 1]
     out: list[str] = []
-    for values in dict.fromkeys(tuple(repr(r[a]) for a in apart) for r in rows):
-        part = [r for r in rows if tuple(repr(r[a]) for a in apart) == values]
+    for apart, part in problem_parts(rows, axes) or [([], rows)]:
         where = ", ".join(f"{a}={format_value(part[0][a])}" for a in apart)
         out += [f"{m} ({where})" if where and "no variant" in m else m
                 for m in _judge(expectations, part, axes, folder, rank_by, default)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -35,3 +36,9 @@ def describe_changes(before: dict[str, Any], after: dict[str, Any], keys: list[s
     """`optimizer.lr: 0.1 -> 0.2, train.steps: 10 -> 30 and 2 more`: changed dotted keys for a message."""
     text = ", ".join(f"{k}: {before.get(k, 'unset')} -> {after.get(k, 'unset')}" for k in keys[:shown])
     return text + (f" and {len(keys) - shown} more" if len(keys) > shown else "")
+
+
+def bracket_indices(key: str) -> str:
+    """`model[1].Linear` as `model.1.Linear`: errors name list items with brackets, and a key copied from one
+    must work as an override too."""
+    return re.sub(r"\[(\d+)\]", r".\1", key)

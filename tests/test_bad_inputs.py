@@ -463,3 +463,29 @@ def test_a_run_path_with_a_line_break_is_refused_as_the_last_line_could_not_name
     cfg = write_config(tmp_path, GOOD, "good.yaml")
     check_one_error_line(run_train(cfg, option, tmp_path / "a\nb", "-q"), option, "the path contains a line break")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("a")]
+
+
+def test_a_key_copied_from_an_error_works_as_an_override(tmp_path):
+    """Errors name a layer `model[1]`; the override `model[1].Linear=...` was 'unknown key model[1]' (only model.1
+    worked). Both spellings now set the same item, for `gdlab train` and for a sweep axis alike."""
+    import yaml
+
+    from tests.helpers import TINY, invoke
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "train": {"steps": 2, "device": "cpu"}}))
+    configs = []
+    for key in ("model[0].Linear", "model.0.Linear"):
+        ran = invoke("train", cfg, f"{key}=[2,16]", "model[2].Linear=[16,2]", "--run-dir", tmp_path / key, "-q")
+        assert ran.exit_code == 0, ran.stderr
+        configs.append(yaml.safe_load((tmp_path / key / "config.yaml").read_text())["model"])
+    assert configs[0] == configs[1] and configs[0][0]["Linear"]["out_features"] == 16
+    swept = invoke("sweep", cfg, "model[0].Linear=[2,8],[2,16]", "model[2].Linear=[8,2],[16,2]", "--dry-run")
+    assert swept.exit_code == 2 and "expects in_features" in swept.stderr and "unknown key" not in swept.stderr
+    tables = []
+    for key in ("model[1]", "model.1"):
+        swept = invoke("sweep", cfg, f"{key}=ReLU,Tanh", "--run-dir", tmp_path / f"sw{key}", "-q")
+        assert swept.exit_code == 0, swept.stderr
+        tables.append((tmp_path / f"sw{key}" / "sweep.csv").read_text().splitlines())
+    assert [line.split(",")[:2] for line in tables[0]] == [line.split(",")[:2] for line in tables[1]]
+    assert tables[0][0].startswith("model.1,")  # one spelling in sweep.csv and the folders: the dotted one

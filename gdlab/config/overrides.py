@@ -8,7 +8,7 @@ from typing import Any, Iterable, get_args
 from gdlab.config.kind_switch import reset_switched_defaults
 from gdlab.config.run import UNION_SECTIONS, Config, TrainConfig, kind_class, kind_fields, switched_sections
 from gdlab.errors import GdlabError
-from gdlab.flatkeys import dotted
+from gdlab.flatkeys import bracket_indices, dotted
 from gdlab.layers import LAYER_ARGS
 from gdlab.yamlio import parse_scalar
 
@@ -20,7 +20,7 @@ def parse_override(text: str) -> tuple[tuple, Any]:
     if "=" not in text:
         raise GdlabError(f"override '{text}': expected KEY=VALUE, e.g. optimizer.lr=0.05")
     key, raw = text.split("=", 1)
-    parts = key.strip().split(".")
+    parts = bracket_indices(key.strip()).split(".")
     if not key.strip() or any(not p for p in parts):
         raise GdlabError(f"override '{text}': the key must be dotted names, e.g. train.epochs=50")
     return tuple(key_part(p) for p in parts), parse_scalar(raw, f"override '{text}'")

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from gdlab.errors import GdlabError
+from gdlab.flatkeys import bracket_indices
 from gdlab.sweep.axis_values import FUNCTION_CALL, MAX_VARIANTS, expand_function
 from gdlab.sweep.distributions import DISTRIBUTION, Distribution, parse_distribution
 from gdlab.yamldump import format_value
@@ -49,7 +50,7 @@ def split_top_level(text: str) -> list[str]:
 def canonical_key(key: str) -> str:
     """model.00 is model.0: one spelling per path, so an axis and an override of one key meet. Only ASCII
     digits are an index (int() reads "１" as 1), as in config.overrides.key_part."""
-    return ".".join(str(int(p)) if p.isascii() and p.isdigit() else p for p in key.split("."))
+    return ".".join(str(int(p)) if p.isascii() and p.isdigit() else p for p in bracket_indices(key).split("."))
 
 
 def parse_axis_arg(text: str) -> tuple[str, list[Any] | Distribution]:
@@ -59,7 +60,7 @@ def parse_axis_arg(text: str) -> tuple[str, list[Any] | Distribution]:
     if "=" not in text:
         raise GdlabError(f"{source}: expected KEY=VALUES, e.g. optimizer.lr=0.01,0.1")
     key, raw = text.split("=", 1)
-    parts = key.strip().split(".")
+    parts = bracket_indices(key.strip()).split(".")
     if not all(parts):
         raise GdlabError(f"{source}: the key must be dotted names, e.g. optimizer.lr=0.01,0.1")
     key = canonical_key(key.strip())

@@ -122,6 +122,6 @@ def note_plan(setup, forced_groups: list | None = None, datasets: dict | None = 
         notes = {p.index: plateau_note(p.cfg, datasets[p.index].x_train.shape[0]) for p in setup.plans}
         for note in dict.fromkeys(n for n in notes.values() if n):
             whose = [p for p in setup.plans if notes[p.index] == note]
-            named = "" if len(whose) == len(setup.plans) else f"variant {whose[0].index} ({', '.join(whose[0].overrides)})" + \
+            named = "" if len(whose) == len(setup.plans) else whose[0].named + \
                 (f" and {len(whose) - 1} more" if len(whose) > 1 else "") + ": "
             sys.stderr.write(f"gdlab: note: {named}{note}\n")

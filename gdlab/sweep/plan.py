@@ -34,6 +34,11 @@ class VariantPlan:
         return [f"{k}={format_value(v)}" for k, v in self.point.items()]
 
     @property
+    def named(self) -> str:
+        """The variant as messages name it: `variant 3 (optimizer.lr=0.1, seed=1)`, `variant 0 (base)`."""
+        return f"variant {self.index} ({', '.join(self.overrides) or 'base'})"
+
+    @property
     def recorded_overrides(self) -> list[str]:
         """Every override that made this variant from the config file, exactly (overrides.yaml): replayed
         with `gdlab train`, they give the same config. A one-value override this variant's kind dropped

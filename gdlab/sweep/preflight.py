@@ -41,7 +41,7 @@ def preflight(setup, plans=None) -> dict:
             check_intervals(p.cfg, loaded[data].x_train.shape[0])
             by_variant[p.index] = loaded[data]
         except GdlabError as exc:
-            raise GdlabError(f"{setup.source}: variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None
+            raise GdlabError(f"{setup.source}: {p.named}: {exc.message}") from None
     return by_variant
 
 
@@ -55,4 +55,4 @@ def check_without_data(setup) -> None:
             check_intervals(p.cfg, None)
             p.cfg.check_val_watchers(p.cfg.data.val_fraction > 0)
         except GdlabError as exc:
-            raise GdlabError(f"{setup.source}: variant {p.index} ({', '.join(p.overrides) or 'base'}): {exc.message}") from None
+            raise GdlabError(f"{setup.source}: {p.named}: {exc.message}") from None

@@ -88,15 +88,11 @@ def _schedule(setup, datasets: dict, rank_by: str) -> tuple[int, int | None]:
         seen.setdefault(schedule, p)
         if len(seen) > 1:
             (a, pa), (b, pb) = seen.items()
-            what = f"trains {a[0]} steps and {_named(pb)} {b[0]}" if a[0] != b[0] else \
-                f"evaluates every {a[1]} steps and {_named(pb)} every {b[1]}"
-            raise GdlabError(f"--prune halving: {setup.source}: {_named(pa)} {what}; a rung compares every setting at "
+            what = f"trains {a[0]} steps and {pb.named} {b[0]}" if a[0] != b[0] else \
+                f"evaluates every {a[1]} steps and {pb.named} every {b[1]}"
+            raise GdlabError(f"--prune halving: {setup.source}: {pa.named} {what}; a rung compares every setting at "
                              "one step, so the variants need one run length and evaluation interval")
     return next(iter(seen))
-
-
-def _named(plan) -> str:
-    return f"variant {plan.index} ({', '.join(plan.overrides) or 'base'})"
 
 
 def setting_of(plans) -> dict[int, int]:

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from gdlab.cli.progress import fmt_number
 from gdlab.cli.sweep_view import STATUS_STYLE
-from gdlab.sweep.rank import (Aggregate, aggregate_over_seeds, best_setting, changes_the_problem, higher_is_better,
+from gdlab.sweep.rank import (Aggregate, aggregate_over_seeds, best_setting, higher_is_better, problem_axes,
                               problem_parts, rank_rows, score_metric, several_seeds)
 from gdlab.yamldump import format_value
 
@@ -44,7 +44,7 @@ def ranking_tables(rows: list[dict], axes: list[str], rank_by: str | None = None
         table.add_column(c, justify="right")
     # an axis under `loss` changes what the score measures (MSE vs cross-entropy, label smoothing), one under
     # `data` the problem itself (less noise is always easier)
-    varied = [a for a in axes if changes_the_problem(a) and len({repr(r[a]) for r in rows}) > 1]
+    varied = problem_axes(rows, axes)
     notes = [f"{', '.join(varied)} changes the loss or the data itself: {metric} values across its values are "
              "not comparable, so compare ranks within each"] if varied else []
     ranked = rank_rows(rows, rank_by, default)
@@ -90,8 +90,7 @@ def _best_lines(rows: list[dict], ranked: list[dict], axes: list[str], metric: s
     if parts is None:
         return _best_of(rows, ranked, axes, metric, rank_by, default)
     lines: list[Text] = []
-    for apart, part in parts:
-        where = ", ".join(f"{a}={format_value(part[0][a])}" for a in apart)
+    for apart, where, part in parts:
         mine = {id(r) for r in part}
         lines += _best_of(part, [r for r in ranked if id(r) in mine], axes, metric, rank_by, default, f" ({where})", apart)
     return lines

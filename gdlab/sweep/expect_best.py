@@ -38,16 +38,14 @@ def judge_best(expectations: list[Expectation], rows: list[dict], axes: list[str
     if not expectations:
         return []
     out: list[str] = []
-    for apart, part in problem_parts(rows, axes) or [([], rows)]:
-        where = ", ".join(f"{a}={format_value(part[0][a])}" for a in apart)
-        out += [f"{m} ({where})" if where and "no variant" in m else m
-                for m in _judge(expectations, part, axes, folder, rank_by, default)]
+    for _, where, part in problem_parts(rows, axes) or [([], "", rows)]:
+        out += _judge(expectations, part, axes, folder, rank_by, default, where)
     return out
 
 
 def _judge(expectations: list[Expectation], rows: list[dict], axes: list[str], folder: Path,
-           rank_by: str | None, default: str | None) -> list[str]:
-    """judge_best for rows that share one problem."""
+           rank_by: str | None, default: str | None, where: str = "") -> list[str]:
+    """judge_best for rows that share one problem (`where` names it: `data.noise=0.5`, or "" for the sweep)."""
     seeds = several_seeds(rows, axes)
     if seeds:
         best = best_setting(rows, axes, rank_by, default)  # the ranking's "best over seeds" line names it too
@@ -63,7 +61,8 @@ def _judge(expectations: list[Expectation], rows: list[dict], axes: list[str], f
         for r in rows:
             statuses[r.get("status")] = statuses.get(r.get("status"), 0) + 1
         said = ", ".join(f"{k} {v}" for k, v in statuses.items())
-        return [f"expected {e.text}, but no variant of the sweep completed ({said})" for e in expectations]
+        within = f" ({where})" if where else ""
+        return [f"expected {e.text}, but no variant of the sweep completed ({said}){within}" for e in expectations]
     summaries = [variant_summary(folder / r["run_dir"]) for r in members]
     out = []
     # a seed that did not complete counts as no value: a diverged run's summary keeps its last evaluation's

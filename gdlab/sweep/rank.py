@@ -58,17 +58,24 @@ def changes_the_problem(axis: str) -> bool:
     return axis.split(".")[0] in ("loss", "data")
 
 
-def problem_parts(rows: list[dict], axes: list[str]) -> list[tuple[list[str], list[dict]]] | None:
-    """The rows split by their values of the axes that change the problem, each part with those axes, where some
-    part holds more than one setting to choose a best among; None otherwise (one best for the sweep: an axis of
-    such values alone, data.features=[...], has one setting per value)."""
-    apart = [a for a in axes if changes_the_problem(a) and len({repr(r[a]) for r in rows}) > 1]
+def problem_axes(rows: list[dict], axes: list[str]) -> list[str]:
+    """The axes that change the problem and take more than one value in `rows`."""
+    return [a for a in axes if changes_the_problem(a) and len({repr(r[a]) for r in rows}) > 1]
+
+
+def problem_parts(rows: list[dict], axes: list[str]) -> list[tuple[list[str], str, list[dict]]] | None:
+    """The rows split by their values of the problem axes: (those axes, `data.noise=0.1`, the part's rows), where
+    some part holds more than one setting to choose a best among; None otherwise (one best for the sweep: an axis
+    of such values alone, data.features=[...], has one setting per value)."""
+    from gdlab.yamldump import format_value
+
+    apart = problem_axes(rows, axes)
     parts: dict[tuple, list[dict]] = {}
     for r in rows:
         parts.setdefault(tuple(repr(r[a]) for a in apart), []).append(r)
     if not apart or all(len({setting_key({a: r[a] for a in axes}) for r in part}) == 1 for part in parts.values()):
         return None
-    return [(apart, part) for part in parts.values()]
+    return [(apart, ", ".join(f"{a}={format_value(part[0][a])}" for a in apart), part) for part in parts.values()]
 
 
 def _signed(value: float, metric: str) -> float:

@@ -54,6 +54,15 @@ class BatchPlan:
         return [bounds[i : i + self.accumulate] for i in range(0, len(bounds), self.accumulate)]
 
 
+def length_key(train: TrainConfig) -> str:
+    """Which of train.steps and train.epochs the config gives its run's length by (exactly one is set)."""
+    return "steps" if train.steps is not None else "epochs"
+
+
+def _eval_words(train: TrainConfig) -> str:
+    return f"train.eval_every: {train.eval_every}" if train.eval_every else "train.eval_every: null, each epoch"
+
+
 def check_run_length(train: TrainConfig, n_rows: int) -> None:
     """Refuse epochs that make more steps than a run can count (each epoch is within it, its steps maybe not)."""
     plan = BatchPlan.from_config(train, n_rows)
@@ -76,7 +85,7 @@ def check_intervals(cfg: Config, n_rows: int | None) -> None:
         total, per_epoch = train.steps, None  # an epoch's steps depend on the rows
     else:
         return
-    given = "steps" if train.steps is not None else "epochs"
+    given = length_key(train)
     length = f"the run's last step ({total}, train.{given}: {getattr(train, given)})"
     if train.snapshot_every and train.snapshot_every > total:
         raise GdlabError(f"train.snapshot_every: {train.snapshot_every} is past {length}, so the only snapshot would be "
@@ -110,12 +119,12 @@ def _check_patience(cfg: Config, total: int, count: int | None, length: str) -> 
     train, patience = cfg.train, cfg.train.early_stop_patience
     if not patience or count is None or total <= 1 or patience < count:
         return
-    every = f"train.eval_every: {train.eval_every}" if train.eval_every else "train.eval_every: null, each epoch"
+    every = _eval_words(train)
     allowed = (f"a whole number from 1 to {count - 1}" if count > 1 else
                f"a train.eval_every from 1 to {total - 1}, to evaluate before the end")
     raise GdlabError(f"train.early_stop_patience: {patience} is not below the {count} evaluation{'s' * (count > 1)} the "
                      f"run makes ({every}, to {length}), so early stopping could never stop it; allowed: {allowed}",
-                     also=(("train", "eval_every"), ("train", "steps" if train.steps is not None else "epochs")))
+                     also=(("train", "eval_every"), ("train", length_key(train))))
 
 
 def plateau_note(cfg: Config, n_rows: int) -> str | None:
@@ -130,8 +139,7 @@ def plateau_note(cfg: Config, n_rows: int) -> str | None:
     total, count = plan.total_steps, evaluations(train, plan.total_steps, plan.steps_per_epoch)
     if s.patience + 3 <= count:
         return None
-    every = f"train.eval_every: {train.eval_every}" if train.eval_every else "train.eval_every: null, each epoch"
-    given = "steps" if train.steps is not None else "epochs"
+    every, given = _eval_words(train), length_key(train)
     options = [f"scheduler.patience from 0 to {count - 3}"] if count >= 3 else []
     most_every = math.ceil(total / (s.patience + 2)) - 1  # the largest eval_every giving patience + 3 evaluations
     options.append(f"more evaluations, train.eval_every at most {most_every}" if most_every >= 1 else

@@ -8,7 +8,7 @@ import warnings
 import torch
 
 from gdlab.config import Config, SchedulerConfig
-from gdlab.engine.batches import BatchPlan
+from gdlab.engine.batches import BatchPlan, length_key
 from gdlab.errors import GdlabError
 
 
@@ -149,7 +149,7 @@ def check_one_cycle(cfg: Config, n_train: int) -> None:
 def _run_length(cfg: Config, plan: BatchPlan) -> tuple[str, tuple[tuple, ...]]:
     """Which keys set a OneCycleLR's length in its intervals, in words (`train.steps`, or `train.epochs 3 of 4
     steps` where steps are counted from epochs), and as the key paths the error also blames."""
-    given = "steps" if cfg.train.steps is not None else "epochs"
+    given = length_key(cfg.train)
     counted = "steps" if cfg.scheduler.interval == "step" else "epochs"
     blamed = (("scheduler", "name"), ("scheduler", "interval"), ("train", given))
     if given == counted:

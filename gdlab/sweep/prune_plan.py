@@ -51,9 +51,11 @@ def plan_pruning(setup, mode: str, factor: int | None, first: int | None, jobs: 
     if jobs > 1:
         raise GdlabError(f"--prune halving: --jobs {jobs} would train the groups in other processes, and a rung "
                          "compares all the sweep's settings in this one; drop --jobs")
+    from gdlab.engine.batches import length_key
+
     cfg = setup.plans[0].cfg
     total, eval_every = _schedule(setup, datasets, rank_by)
-    where = f"{setup.source}: train.{'steps' if cfg.train.steps is not None else 'epochs'}"
+    where = f"{setup.source}: train.{length_key(cfg.train)}"
     if total < 2:  # no step before the last for a rung to fall on, whatever the first
         raise GdlabError(f"--prune halving: {where} makes {total} step, and a rung falls before the run's last step; "
                          "allowed: 2 steps or more")
